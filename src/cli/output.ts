@@ -1,0 +1,32 @@
+// Rendering: exactly one JSON object with --json, plain lines otherwise, ora spinners only on a TTY.
+import ora, { type Ora } from 'ora';
+import type { Ctx, VerbResult } from './verb.js';
+
+/** Prints a verb's result. */
+export function render(ctx: Ctx, r: VerbResult): void {
+  if (ctx.json) {
+    process.stdout.write(JSON.stringify(r.data) + '\n');
+    return;
+  }
+  if (ctx.quiet || r.text === undefined) return;
+  const lines = Array.isArray(r.text) ? r.text : [r.text];
+  if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Prints an error: one line on stderr, or the contract's JSON error object on stdout. */
+export function renderError(ctx: Pick<Ctx, 'json'>, code: string, message: string): void {
+  if (ctx.json) process.stdout.write(JSON.stringify({ error: { code, message } }) + '\n');
+  else process.stderr.write(`smr: ${message}\n`);
+}
+
+/** A progress line for long waits; a no-op unless stdout is a TTY and output is for humans. */
+export function progress(ctx: Ctx, text: string): { update(t: string): void; stop(): void } {
+  if (!ctx.tty || ctx.json || ctx.quiet) return { update: () => undefined, stop: () => undefined };
+  const s: Ora = ora({ text, stream: process.stdout }).start();
+  return {
+    update: (t) => {
+      s.text = t;
+    },
+    stop: () => s.stop(),
+  };
+}

@@ -1,0 +1,20 @@
+// Human rendering of connection status.
+import { formatBytes } from '../shared/units.js';
+import type { ConnectionStatus } from '../source/connection.js';
+
+/** A few lines describing one connection. */
+export function statusLines(s: ConnectionStatus): string[] {
+  const m = s.mirror;
+  const mirror =
+    m.state === 'idle'
+      ? 'idle'
+      : `${m.state}${m.mode ? ` (${m.mode})` : ''} ${m.filesDone}/${m.filesTotal} files, ${formatBytes(m.bytesDone)}/${formatBytes(m.bytesTotal)}, ${m.percent}%`;
+  return [
+    `${s.name}: ${s.path} -> ${s.target} ${s.targetPath}`,
+    `  link ${s.link}, replication ${s.replication}, transmit ${s.transmit}, target ${s.targetState}`,
+    `  mirror ${mirror}`,
+    `  queue ${s.queue.ops} ops, ${formatBytes(s.queue.bytes)}; captured seq ${s.lastCapturedSeq}, acked seq ${s.lastAckedSeq}`,
+    `  sent ${formatBytes(s.sent.bytes)} data, ${formatBytes(s.sent.wireBytes)} on the wire; tasks pending ${s.tasks.pending}`,
+    ...(s.lastError && s.link !== 'connected' ? [`  last error: ${s.lastError}`] : []),
+  ];
+}

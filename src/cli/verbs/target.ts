@@ -1,0 +1,67 @@
+// `smr target start`: the target daemon, in the foreground.
+import path from 'node:path';
+import { runTargetDaemon } from '../../target/daemon.js';
+import { waitForStop } from '../../source/daemon.js';
+import { parseHostPort } from '../../source/dial.js';
+import { SmrError } from '../../shared/errors.js';
+import type { Verb } from '../verb.js';
+
+export const targetVerb: Verb = {
+  command: 'target start',
+  describe: 'Run the target daemon in the foreground',
+  builder: (y) =>
+    y
+      .option('listen', {
+        type: 'string',
+        describe: 'HOST:PORT to listen on (port 0 picks a free one)',
+      })
+      .option('root', { type: 'string', describe: 'every replica lives under this directory' })
+      .option('allow-tasks', {
+        type: 'boolean',
+        describe: 'run queued tasks (only programs in --tasks-dir)',
+      })
+      .option('tasks-dir', { type: 'string', describe: 'directory of task programs' })
+      .option('key-file', { type: 'string', describe: 'shared key file' })
+      .option('auth', {
+        type: 'boolean',
+        default: true,
+        describe: 'require the shared key (--no-auth accepts any source; trusted networks only)',
+      }),
+  async run(
+    args: {
+      listen?: string;
+      root?: string;
+      allowTasks?: boolean;
+      tasksDir?: string;
+      keyFile?: string;
+      auth?: boolean;
+    },
+    ctx,
+  ) {
+    const t = ctx.config.target ?? {};
+    const { host, port } = parseHostPort(args.listen ?? t.listen ?? '0.0.0.0:6320');
+    const root = args.root ?? t.root;
+    if (!root)
+      throw new SmrError(
+        'usage',
+        'target start needs --root DIR',
+        'every file the target writes stays under it',
+      );
+    const keyFile = args.keyFile ?? ctx.config.keyFile ?? null;
+    const tasksDir = args.tasksDir ?? t.tasksDir ?? null;
+    await runTargetDaemon(
+      {
+        host,
+        port,
+        root: path.resolve(root),
+        stateDir: ctx.stateDir,
+        keyFile: keyFile ? path.resolve(keyFile) : null,
+        noAuth: args.auth === false,
+        allowTasks: Boolean(args.allowTasks ?? t.allowTasks),
+        tasksDir: tasksDir ? path.resolve(tasksDir) : null,
+      },
+      waitForStop,
+    );
+    return null;
+  },
+};

@@ -1,0 +1,92 @@
+// Length-prefixed frames: u32 length | u8 type | u32 header length | JSON header | body.
+import { SmrError } from '../shared/errors.js';
+import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from './limits.js';
+import type { Frame } from './messages.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Encodes one frame as a list of buffers (the body is not copied). */
+export function encodeFrame(type: number, header: object, body: Buffer = EMPTY): Buffer[] {
+  const h = Buffer.from(JSON.stringify(header), 'utf8');
+  if (h.length > MAX_HEADER_BYTES) {
+    throw new SmrError(
+      'frame-too-large',
+      `frame header of ${h.length} bytes exceeds ${MAX_HEADER_BYTES}`,
+    );
+  }
+  if (body.length > MAX_BODY_BYTES) {
+    throw new SmrError(
+      'frame-too-large',
+      `frame body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`,
+    );
+  }
+  const prefix = Buffer.allocUnsafe(9);
+  prefix.writeUInt32BE(1 + 4 + h.length + body.length, 0);
+  prefix.writeUInt8(type, 4);
+  prefix.writeUInt32BE(h.length, 5);
+  return body.length ? [prefix, h, body] : [prefix, h];
+}
+
+/** Incremental decoder: feed socket chunks, get whole frames; throws on malformed or oversized input. */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  /** Adds bytes and returns every frame now complete. */
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Frame[] = [];
+    while (this.buffered >= 4) {
+      const len = this.peekLength();
+      if (len < 5 || len > MAX_FRAME_BYTES) {
+        throw new SmrError(
+          'frame-too-large',
+          `frame of ${len} bytes is outside 5..${MAX_FRAME_BYTES}`,
+        );
+      }
+      if (this.buffered < 4 + len) break;
+      const raw = this.take(4 + len);
+      out.push(decodeBody(raw.subarray(4)));
+    }
+    return out;
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    return Buffer.concat(this.chunks).readUInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return out;
+  }
+}
+
+function decodeBody(b: Buffer): Frame {
+  const type = b.readUInt8(0);
+  const hlen = b.readUInt32BE(1);
+  if (hlen > MAX_HEADER_BYTES || 5 + hlen > b.length) {
+    throw new SmrError('protocol', `bad header length ${hlen} in frame of ${b.length} bytes`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(b.subarray(5, 5 + hlen).toString('utf8'));
+  } catch {
+    throw new SmrError('protocol', 'frame header is not valid JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new SmrError('protocol', 'frame header is not a JSON object');
+  }
+  // Copy the body so a retained frame does not pin the whole socket chunk in memory.
+  return {
+    type,
+    header: header as Record<string, unknown>,
+    body: Buffer.from(b.subarray(5 + hlen)),
+  };
+}

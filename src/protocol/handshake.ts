@@ -1,0 +1,87 @@
+// Mutual challenge-response authentication with the shared key; the key never crosses the wire.
+import crypto from 'node:crypto';
+import { SmrError } from '../shared/errors.js';
+import { HANDSHAKE_TIMEOUT_MS } from './limits.js';
+import { MsgType, type Frame } from './messages.js';
+import type { Peer } from './peer.js';
+
+const NONCE_BYTES = 32;
+
+/** HMAC-SHA256 proof that the sender holds the key, bound to both nonces and its role. */
+export function proof(key: Buffer, role: 'server' | 'client', a: string, b: string): string {
+  return crypto.createHmac('sha256', key).update(`smr-${role}\0${a}\0${b}`).digest('hex');
+}
+
+function safeEqual(a: unknown, b: string): boolean {
+  if (typeof a !== 'string' || a.length !== b.length) return false;
+  return crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+function expect(f: Frame, type: number): Frame {
+  if (f.type === MsgType.REFUSED) {
+    const code = String(f.header.code ?? 'protocol');
+    throw new SmrError(
+      code === 'auth' ? 'auth' : 'protocol',
+      String(f.header.message ?? 'refused by peer'),
+    );
+  }
+  if (f.type !== type)
+    throw new SmrError('protocol', `unexpected frame type ${f.type} during handshake`);
+  return f;
+}
+
+/** Source side: proves itself and checks the target's proof. `key` null only for --no-auth targets. */
+export async function clientHandshake(
+  peer: Peer,
+  key: Buffer | null,
+): Promise<{ auth: 'key' | 'none' }> {
+  const cNonce = crypto.randomBytes(NONCE_BYTES).toString('hex');
+  await peer.send(MsgType.HELLO, { nonce: cNonce });
+  const ch = expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.CHALLENGE);
+  const sNonce = String(ch.header.nonce ?? '');
+  if (ch.header.auth === 'none') {
+    await peer.send(MsgType.AUTH, { proof: null });
+  } else {
+    if (!key) {
+      throw new SmrError(
+        'auth',
+        'the target requires a shared key and none was given',
+        'pass --key-file with the key from `smr key generate`',
+      );
+    }
+    if (!safeEqual(ch.header.proof, proof(key, 'server', cNonce, sNonce))) {
+      throw new SmrError(
+        'auth',
+        'the target does not hold the same key (its proof did not match)',
+        'give both sides the same key file',
+      );
+    }
+    await peer.send(MsgType.AUTH, { proof: proof(key, 'client', sNonce, cNonce) });
+  }
+  expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.WELCOME);
+  return { auth: ch.header.auth === 'none' ? 'none' : 'key' };
+}
+
+/** Target side: challenges the source; refuses (and throws) when its proof is wrong. */
+export async function serverHandshake(peer: Peer, key: Buffer | null): Promise<void> {
+  const hello = expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.HELLO);
+  const cNonce = String(hello.header.nonce ?? '');
+  if (!/^[0-9a-f]{64}$/.test(cNonce)) throw new SmrError('protocol', 'malformed hello nonce');
+  const sNonce = crypto.randomBytes(NONCE_BYTES).toString('hex');
+  await peer.send(MsgType.CHALLENGE, {
+    nonce: sNonce,
+    auth: key ? 'key' : 'none',
+    proof: key ? proof(key, 'server', cNonce, sNonce) : null,
+  });
+  const auth = expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.AUTH);
+  if (key && !safeEqual(auth.header.proof, proof(key, 'client', sNonce, cNonce))) {
+    await peer
+      .send(MsgType.REFUSED, {
+        code: 'auth',
+        message: 'key refused by the target: the shared keys differ',
+      })
+      .catch(() => undefined);
+    throw new SmrError('auth', `refused ${peer.remote}: wrong key`);
+  }
+  await peer.send(MsgType.WELCOME, {});
+}

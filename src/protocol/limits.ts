@@ -1,0 +1,16 @@
+// Named limits for everything that crosses the wire; a peer exceeding one is cut off, never trusted.
+
+/** Bytes a frame body may carry (data of one operation record). */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Bytes of the JSON header of one frame. */
+export const MAX_HEADER_BYTES = 256 * 1024;
+/** Bytes a whole frame may take after its length prefix (type + header length + header + body). */
+export const MAX_FRAME_BYTES = 1 + 4 + MAX_HEADER_BYTES + MAX_BODY_BYTES;
+/** Bytes of a relative path inside a replica (UTF-8). */
+export const MAX_PATH_BYTES = 4096;
+/** Bytes of one path component. */
+export const MAX_NAME_BYTES = 255;
+/** Milliseconds a peer has to finish the handshake before it is dropped. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Bytes of data carried by one queued operation record (large files are split into parts). */
+export const CHUNK_BYTES = 1024 * 1024;

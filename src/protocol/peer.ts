@@ -1,0 +1,147 @@
+// A framed, back-pressured peer over one TCP socket, after the 8-byte preamble (magic + version).
+import type net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { SmrError } from '../shared/errors.js';
+import { FrameDecoder, encodeFrame } from './frame.js';
+import type { Frame } from './messages.js';
+
+/** "SMRP": the first four bytes each side sends. */
+export const MAGIC = Buffer.from('SMRP', 'ascii');
+/** Protocol version; bump on any incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+/** Encodes this side's preamble. */
+export function preamble(version = PROTOCOL_VERSION): Buffer {
+  const b = Buffer.alloc(8);
+  MAGIC.copy(b, 0);
+  b.writeUInt16BE(version, 4);
+  return b;
+}
+
+/**
+ * Wraps a socket: validates the peer's preamble, decodes frames, and queues them for `recv()`
+ * or delivers them to `on('frame')` once a listener is attached. Emits 'close' (with an error when
+ * the connection died of one).
+ */
+export class Peer extends EventEmitter {
+  private decoder = new FrameDecoder();
+  private pre: Buffer | null = Buffer.alloc(0);
+  private queue: Frame[] = [];
+  private waiters: Array<{ resolve: (f: Frame) => void; reject: (e: Error) => void }> = [];
+  private closedWith: Error | null = null;
+  closed = false;
+  peerVersion = 0;
+
+  constructor(readonly socket: net.Socket) {
+    super();
+    socket.setNoDelay(true);
+    socket.write(preamble());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(new SmrError('unreachable', 'connection closed by peer')));
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      if (this.pre) {
+        this.pre = Buffer.concat([this.pre, chunk]);
+        if (this.pre.length < 8) return;
+        const head = this.pre.subarray(0, 8);
+        if (!head.subarray(0, 4).equals(MAGIC)) {
+          throw new SmrError('protocol', 'peer is not an smr endpoint (bad magic)');
+        }
+        this.peerVersion = head.readUInt16BE(4);
+        if (this.peerVersion !== PROTOCOL_VERSION) {
+          throw new SmrError(
+            'version-mismatch',
+            `peer speaks protocol v${this.peerVersion}, this smr speaks v${PROTOCOL_VERSION}`,
+            'run the same smr version on source and target',
+          );
+        }
+        chunk = this.pre.subarray(8);
+        this.pre = null;
+      }
+      for (const f of this.decoder.push(chunk)) this.deliver(f);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private deliver(f: Frame): void {
+    const w = this.waiters.shift();
+    if (w) w.resolve(f);
+    else if (this.listenerCount('frame') > 0) this.emit('frame', f);
+    else this.queue.push(f);
+  }
+
+  /** Switches to push mode: queued and future frames go to `fn`. */
+  onFrame(fn: (f: Frame) => void): void {
+    this.on('frame', fn);
+    const q = this.queue;
+    this.queue = [];
+    for (const f of q) fn(f);
+  }
+
+  /** Waits for the next frame (handshake and request/reply phases). */
+  recv(timeoutMs: number): Promise<Frame> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== res);
+        reject(
+          new SmrError('timeout', `peer ${this.remote} did not answer within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      const res = (f: Frame): void => {
+        clearTimeout(timer);
+        resolve(f);
+      };
+      this.waiters.push({
+        resolve: res,
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** Sends a frame; resolves at once, or after 'drain' when the socket buffer is full. */
+  send(type: number, header: object, body?: Buffer): Promise<void> {
+    if (this.closed)
+      return Promise.reject(this.closedWith ?? new SmrError('unreachable', 'connection closed'));
+    const parts = encodeFrame(type, header, body);
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    if (ok) return Promise.resolve();
+    return new Promise((resolve) => this.socket.once('drain', resolve));
+  }
+
+  /** Bytes queued in the socket and not yet handed to the kernel. */
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Closes the connection (after flushing what was written). */
+  close(err?: Error): void {
+    if (!this.closed) this.socket.end();
+    this.fail(err ?? new SmrError('unreachable', 'connection closed'));
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closedWith = err;
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.socket.destroy();
+    this.emit('close', err);
+  }
+}

@@ -1,0 +1,372 @@
+// The capture pipeline of one connection: an ordered, coalescing set of "check this path" items
+// and in-line steps (mirror work, task markers). Each path check compares the disk (lstat) with
+// the known state and queues the operations that bring the target in line. Watcher events are only
+// hints, so a dropped or throttled event cannot lose a change as long as some later hint, rescan
+// or mirror names the path.
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import { log } from '../shared/log.js';
+import type { JournalEntry, JournalRecord } from '../journal/types.js';
+import { BlockCache } from './block-cache.js';
+import { captureFile } from './file-capture.js';
+import { KnownState, type Known } from './known-state.js';
+import { underExcludedDir, type PathFilter } from './filter.js';
+import { scanTree } from './scan.js';
+
+/** A path whose disappearance waits this long for its new name to show up (rename detection). */
+export const RENAME_WINDOW_MS = 60;
+/** A path is checked once no hint arrived for it for this long (bursts coalesce)... */
+export const QUIET_MS = 2;
+/** ...or once it has waited this long, however busy it is. */
+export const MAX_DELAY_MS = 250;
+
+type Step = () => Promise<void>;
+interface Item {
+  first: number;
+  last: number;
+  step?: Step;
+  force?: boolean; // send whole, whatever the known state says
+}
+
+/** Counters the status verb shows. */
+export interface CaptureStats {
+  opsQueued: number;
+  bytesQueued: number;
+}
+
+/** One connection's capture pipeline. */
+export class Capture {
+  readonly known = new KnownState();
+  readonly blocks = new BlockCache();
+  readonly stats: CaptureStats = { opsQueued: 0, bytesQueued: 0 };
+  private items = new Map<string, Item>();
+  private gone = new Map<string, number>(); // rel -> deadline
+  private stepSeq = 0;
+  private running = false;
+  private wake: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+  /** Off while replication is off: hints are dropped (the target is marked remirror-required). */
+  enabled = true;
+  onError: (err: Error) => void = (err) => log.error(`capture: ${err.message}`);
+
+  constructor(
+    readonly base: string,
+    private readonly filter: PathFilter,
+    private readonly append: (e: JournalEntry) => Promise<JournalRecord>,
+  ) {}
+
+  /** A hint that `rel` may have changed. */
+  hint(rel: string, force = false): void {
+    if (!this.enabled || this.stopped || !rel || rel.startsWith('..')) return;
+    const now = Date.now();
+    const it = this.items.get(rel);
+    if (it) {
+      it.last = now;
+      it.force ||= force;
+    } else this.items.set(rel, { first: now, last: now, force });
+    this.kick();
+  }
+
+  /** Runs `step` in line, after every item queued before it. */
+  enqueueStep(step: Step): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const now = Date.now();
+      this.items.set(`\0step:${++this.stepSeq}`, {
+        first: now - MAX_DELAY_MS,
+        last: now - MAX_DELAY_MS,
+        step: () => step().then(resolve, (e) => (reject(e), undefined)),
+      });
+      this.kick();
+    });
+  }
+
+  /** Queues an operation directly, in line with the path checks already queued. */
+  appendInLine(e: JournalEntry): Promise<JournalRecord> {
+    return new Promise((resolve, reject) => {
+      void this.enqueueStep(async () => resolve(await this.emit(e))).catch(reject);
+    });
+  }
+
+  /** Resolves once nothing is queued, waiting or in progress (deletes still in their window excepted). */
+  idle(): Promise<void> {
+    if (!this.running && (this.items.size === 0 || this.stopped)) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Turns every pending disappearance into its delete now (barriers must not leave them behind). */
+  async flushGone(): Promise<void> {
+    await this.enqueueStep(async () => {
+      for (const rel of [...this.gone.keys()]) await this.settleGone(rel);
+    });
+  }
+
+  /** Items waiting in the pipeline (the mirror holds back while this is large). */
+  get backlog(): number {
+    return this.items.size;
+  }
+
+  /** Mirror step for one path: `send` forgets what is known so the check sends it in full;
+   * otherwise the target's copy matched the scan's stat, which becomes the known state. */
+  async mirrorPath(rel: string, send: boolean, st: Stats): Promise<void> {
+    if (send) {
+      this.known.delete(rel);
+      this.blocks.delete(rel);
+      return this.check(rel, false);
+    }
+    if (this.known.get(rel)) return; // already handled by live replication, more recently
+    const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+    const link =
+      type === 'symlink'
+        ? ((await fsp.readlink(this.abs(rel)).catch(() => undefined)) ?? undefined)
+        : undefined;
+    this.record(rel, st, type, link);
+  }
+
+  /** Mirror step: deletes a target path that is not in the source set (if still absent here). */
+  async deleteOrphan(rel: string): Promise<void> {
+    if (this.known.get(rel) || (await fsp.lstat(this.abs(rel)).catch(() => null))) return;
+    await this.emit({ kind: 'delete', meta: { p: rel } });
+  }
+
+  /** Compares the whole tree with the known state and hints every difference (the barrier's rescan). */
+  async rescan(): Promise<void> {
+    const seen = new Set<string>();
+    for await (const { rel, st } of scanTree(this.base, this.filter)) {
+      seen.add(rel);
+      const k = this.known.get(rel);
+      const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+      if (
+        !k ||
+        k.type !== type ||
+        k.ino !== st.ino ||
+        k.mode !== (st.mode & 0o7777) ||
+        (type === 'file' && (k.size !== st.size || k.mtimeMs !== st.mtimeMs))
+      ) {
+        this.hint(rel);
+      } else if (
+        type === 'symlink' &&
+        (await fsp.readlink(this.abs(rel)).catch(() => null)) !== k.link
+      )
+        this.hint(rel);
+    }
+    for (const rel of this.known.paths()) if (!seen.has(rel)) this.hint(rel);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+  }
+
+  private kick(): void {
+    if (this.wake) {
+      const w = this.wake;
+      this.wake = null;
+      w();
+    }
+    if (!this.running) void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped) {
+        const now = Date.now();
+        let dueGone: string | undefined;
+        for (const [rel, deadline] of this.gone)
+          if (deadline <= now) {
+            dueGone = rel;
+            break;
+          }
+        if (dueGone !== undefined) {
+          await this.guard(() => this.settleGone(dueGone as string));
+          continue;
+        }
+        const head = this.items.entries().next();
+        if (head.done) {
+          if (this.gone.size === 0) break;
+          await this.sleep(Math.max(1, Math.min(...this.gone.values()) - now));
+          continue;
+        }
+        const [key, it] = head.value;
+        const readyAt = Math.min(it.last + QUIET_MS, it.first + MAX_DELAY_MS);
+        if (readyAt > now) {
+          await this.sleep(readyAt - now);
+          continue;
+        }
+        this.items.delete(key);
+        if (it.step) await this.guard(it.step);
+        else await this.guard(() => this.check(key, it.force ?? false));
+      }
+    } finally {
+      this.running = false;
+      if (this.items.size === 0 || this.stopped) for (const w of this.idleWaiters.splice(0)) w();
+      else if (!this.stopped) void this.loop();
+    }
+  }
+
+  private async guard(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+    }).finally(() => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    });
+  }
+
+  private async emit(e: JournalEntry): Promise<JournalRecord> {
+    const rec = await this.append(e);
+    this.stats.opsQueued++;
+    this.stats.bytesQueued += e.data?.length ?? 0;
+    return rec;
+  }
+
+  private abs(rel: string): string {
+    return path.join(this.base, ...rel.split('/'));
+  }
+
+  /** Compares one path on disk with the known state and queues what differs. */
+  private async check(rel: string, force: boolean): Promise<void> {
+    const st = await fsp.lstat(this.abs(rel)).catch(() => null);
+    const k = this.known.get(rel);
+    if (!st) {
+      if (k && !this.gone.has(rel)) this.gone.set(rel, Date.now() + RENAME_WINDOW_MS);
+      return;
+    }
+    this.gone.delete(rel);
+    const type = st.isFile()
+      ? 'file'
+      : st.isDirectory()
+        ? 'dir'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : null;
+    if (!type) return; // sockets, fifos, devices are not replicated
+    if (
+      type === 'dir'
+        ? !this.filter.dir(rel)
+        : !this.filter.file(rel) || underExcludedDir(this.filter, rel)
+    )
+      return;
+    if (force) {
+      this.blocks.delete(rel);
+    } else if (!(k && k.dev === st.dev && k.ino === st.ino && k.type === type)) {
+      if (await this.tryRename(rel, st, type)) return this.check(rel, false);
+    }
+    const cur = this.known.get(rel);
+    const same = cur && cur.dev === st.dev && cur.ino === st.ino && cur.type === type;
+    if (type === 'dir') return this.checkDir(rel, st, same ? cur : undefined);
+    if (type === 'symlink') return this.checkSymlink(rel, st, same ? cur : undefined);
+    return this.checkFile(rel, st, same && !force ? cur : undefined);
+  }
+
+  /** A new inode at `rel` that the known state holds elsewhere, now vanished there: a rename. */
+  private async tryRename(rel: string, st: Stats, type: Known['type']): Promise<boolean> {
+    const from = this.known.pathOfInode(st.dev, st.ino);
+    if (from === undefined || from === rel) return false;
+    const k = this.known.get(from) as Known;
+    if (k.type !== type) return false;
+    if (type === 'file' && (k.size !== st.size || k.mtimeMs !== st.mtimeMs)) return false;
+    const there = await fsp.lstat(this.abs(from)).catch(() => null);
+    if (there && there.ino === st.ino && there.dev === st.dev) return false; // a hard link, not a rename
+    await this.emit({ kind: 'rename', meta: { from, to: rel } });
+    this.known.moveTree(from, rel);
+    this.blocks.move(from, rel);
+    this.gone.delete(from);
+    // The old name may have been reused at once (`mv a b; echo > a`): look at it again.
+    if (there) this.hint(from);
+    if (type === 'dir') for (const c of this.known.childrenOf(rel)) this.hint(c);
+    return true;
+  }
+
+  private async settleGone(rel: string): Promise<void> {
+    this.gone.delete(rel);
+    if (!this.known.get(rel)) return; // renamed away, or covered by an ancestor's delete
+    // A vanished ancestor's own delete covers this path; let that one go first.
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const anc = parts.slice(0, i).join('/');
+      if (this.known.get(anc) && !(await fsp.lstat(this.abs(anc)).catch(() => null))) {
+        if (!this.gone.has(anc)) this.gone.set(anc, Date.now());
+        return;
+      }
+    }
+    if (await fsp.lstat(this.abs(rel)).catch(() => null)) return this.hint(rel);
+    const k = this.known.get(rel) as Known;
+    await this.emit({ kind: k.type === 'dir' ? 'rmdir' : 'delete', meta: { p: rel } });
+    this.known.deleteTree(rel);
+    this.blocks.deleteTree(rel);
+    for (const g of [...this.gone.keys()]) if (g.startsWith(rel + '/')) this.gone.delete(g);
+  }
+
+  private record(rel: string, st: Stats, type: Known['type'], link?: string): void {
+    this.known.set(rel, {
+      type,
+      dev: st.dev,
+      ino: st.ino,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      mode: st.mode & 0o7777,
+      link,
+    });
+  }
+
+  private async checkDir(rel: string, st: Stats, k: Known | undefined): Promise<void> {
+    const mode = st.mode & 0o7777;
+    if (!k) {
+      const old = this.known.get(rel);
+      if (old) this.known.deleteTree(rel);
+      await this.emit({ kind: 'mkdir', meta: { p: rel, mode } });
+      this.record(rel, st, 'dir');
+      // Entries created before the watcher saw the directory are found by listing it once.
+      const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
+      for (const n of names) this.hint(`${rel}/${n}`);
+      return;
+    }
+    if (k.mode !== mode) await this.emit({ kind: 'attr', meta: { p: rel, mode } });
+    this.record(rel, st, 'dir');
+  }
+
+  private async checkSymlink(rel: string, st: Stats, k: Known | undefined): Promise<void> {
+    const target = await fsp.readlink(this.abs(rel)).catch(() => null);
+    if (target === null) return this.hint(rel);
+    if (!k || k.link !== target) {
+      if (!k && this.known.get(rel)?.type === 'dir') this.known.deleteTree(rel);
+      await this.emit({ kind: 'symlink', meta: { p: rel, target, mtime: st.mtimeMs } });
+    }
+    this.record(rel, st, 'symlink', target);
+  }
+
+  private async checkFile(rel: string, st: Stats, k: Known | undefined): Promise<void> {
+    const mode = st.mode & 0o7777;
+    if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) {
+      if (k.mode !== mode) await this.emit({ kind: 'attr', meta: { p: rel, mode } });
+      this.record(rel, st, 'file');
+      return;
+    }
+    if (!k && this.known.get(rel)?.type === 'dir') this.known.deleteTree(rel);
+    const prev = k ? this.blocks.get(rel) : undefined;
+    const res = await captureFile(this.abs(rel), rel, prev, (e) => this.emit(e));
+    if (!res) return this.hint(rel); // vanished or changed type while opening: look again
+    this.blocks.set(rel, res.hashes);
+    // Known state takes the stat from before the read: if the file changed while it was read, the
+    // next check sees a difference and captures again (the block hashes are those of what was sent).
+    this.record(rel, st, 'file');
+    const { mtimeMs, ino, size } = res.stat;
+    if (ino !== st.ino || mtimeMs !== st.mtimeMs || size !== st.size) this.hint(rel);
+  }
+}

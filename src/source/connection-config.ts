@@ -1,0 +1,61 @@
+// A connection's recorded settings, persisted in the state dir so it survives daemon restarts.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
+
+/** What `connect` records, plus switches the verbs change later. */
+export interface ConnectionConfig {
+  name: string;
+  to: string; // host:port
+  path: string; // absolute source directory
+  targetPath: string;
+  include: string[];
+  exclude: string[];
+  mirror: 'full' | 'diff' | 'checksum' | 'none';
+  replicate: boolean;
+  transmit: 'started' | 'paused' | 'stopped';
+  keyFile: string | null;
+  bandwidth: number | null; // bytes/s, null = unlimited
+  /** Identifies this stream to the target; a new epoch starts the target's applied seq over. */
+  epoch: number;
+  /** Set when replication was off or the queue was lost: the target copy cannot be trusted. */
+  remirrorRequired: boolean;
+  createdAt: string;
+}
+
+/** Directory holding one connection's files (config, journal, counters). */
+export function connectionDir(stateDir: string, name: string): string {
+  return path.join(stateDir, 'connections', name);
+}
+
+/** Loads every recorded connection. */
+export async function loadConnections(stateDir: string): Promise<ConnectionConfig[]> {
+  const dir = path.join(stateDir, 'connections');
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const out: ConnectionConfig[] = [];
+  for (const n of names.sort()) {
+    const c = await readJsonFile<ConnectionConfig | null>(
+      path.join(dir, n, 'connection.json'),
+      null,
+    );
+    if (c) out.push(c);
+  }
+  return out;
+}
+
+/** Persists a connection's settings atomically. */
+export async function saveConnection(stateDir: string, c: ConnectionConfig): Promise<void> {
+  const dir = connectionDir(stateDir, c.name);
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeJsonFile(path.join(dir, 'connection.json'), c);
+}
+
+/** Forgets a connection and its queue. */
+export async function removeConnection(stateDir: string, name: string): Promise<void> {
+  await fsp.rm(connectionDir(stateDir, name), { recursive: true, force: true });
+}
+
+/** A new random stream epoch (48 bits: fits the target's counter tag and a JS number). */
+export function newEpoch(): number {
+  return Math.floor(Math.random() * 2 ** 48) + 1;
+}

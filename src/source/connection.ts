@@ -1,0 +1,259 @@
+// One connection at run time: journal, capture pipeline, watcher, link and mirror, and the
+// switches the verbs turn (replicate, transmit, bandwidth).
+import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { SmrError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import { readKeyFile } from '../shared/key.js';
+import { Journal } from '../journal/journal.js';
+import { Capture } from './capture.js';
+import {
+  connectionDir,
+  newEpoch,
+  saveConnection,
+  type ConnectionConfig,
+} from './connection-config.js';
+import { makeFilter } from './filter.js';
+import { Link, type TransmitState } from './link.js';
+import { Mirror, type MirrorOptions } from './mirror.js';
+import { startWatcher, type Watcher } from './watcher.js';
+
+/** Daemon-wide facts a connection needs. */
+export interface SourceContext {
+  stateDir: string;
+  sourceId: string;
+  defaultKeyFile: string;
+}
+
+/** The contract's `status` object for one connection. */
+export interface ConnectionStatus {
+  name: string;
+  target: string;
+  path: string;
+  targetPath: string;
+  link: string;
+  replication: 'on' | 'off';
+  transmit: TransmitState;
+  targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
+  mirror: Omit<Mirror['progress'], 'orphans' | 'error'> & { orphans?: number; error?: string };
+  queue: { ops: number; bytes: number };
+  lastCapturedSeq: number;
+  lastAckedSeq: number;
+  sent: { bytes: number; wireBytes: number };
+  tasks: { pending: number };
+  lastError: string | null;
+}
+
+/** A live connection. */
+export class Connection {
+  private journal!: Journal;
+  private capture!: Capture;
+  private link!: Link;
+  private mirror!: Mirror;
+  private watcher: Watcher | null = null;
+  private ackPoll: NodeJS.Timeout | null = null;
+
+  constructor(
+    public cfg: ConnectionConfig,
+    private readonly ctx: SourceContext,
+  ) {}
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  /** Opens the queue, starts watching and sending; starts a mirror when `mirror` is given. */
+  async start(mirror: MirrorOptions | null): Promise<void> {
+    const dir = connectionDir(this.ctx.stateDir, this.cfg.name);
+    this.journal = await Journal.open(path.join(dir, 'journal'));
+    const filter = makeFilter(this.cfg.include, this.cfg.exclude);
+    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e));
+    this.capture.onError = (err) => log.error(`${this.name}: capture: ${err.message}`);
+    this.link = new Link(
+      this.journal,
+      {
+        open: () => ({
+          to: this.cfg.to,
+          connection: this.cfg.name,
+          targetPath: this.cfg.targetPath,
+          epoch: this.cfg.epoch,
+          sourceId: this.ctx.sourceId,
+        }),
+        key: () => this.loadKey(),
+        need: (p) => this.capture.hint(p, true),
+        event: (h) => log.info(`${this.name}: target event ${JSON.stringify(h)}`),
+        mismatch: () => this.restartStream(),
+      },
+      this.cfg.transmit,
+      this.cfg.bandwidth,
+    );
+    this.mirror = new Mirror(this.cfg.path, filter, this.capture, this.link, this.journal);
+    // Acks arrive in the link; progress and remirror bookkeeping follow them here.
+    let lastAcked = this.journal.ackedSeq;
+    this.ackPoll = setInterval(() => {
+      if (this.journal.ackedSeq === lastAcked && !this.mirror.active) return;
+      lastAcked = this.journal.ackedSeq;
+      this.mirror.onAck();
+      if (
+        this.cfg.remirrorRequired &&
+        this.mirror.progress.state === 'complete' &&
+        this.cfg.replicate
+      ) {
+        this.cfg.remirrorRequired = false;
+        void this.save();
+      }
+    }, 50);
+    this.capture.enabled = this.cfg.replicate;
+    if (this.cfg.replicate) await this.startWatching();
+    this.link.start();
+    if (mirror) this.mirror.start(mirror);
+  }
+
+  private async loadKey(): Promise<Buffer | null> {
+    if (this.cfg.keyFile) return readKeyFile(this.cfg.keyFile);
+    try {
+      await fsp.access(this.ctx.defaultKeyFile);
+    } catch {
+      return null;
+    }
+    return readKeyFile(this.ctx.defaultKeyFile);
+  }
+
+  private async startWatching(): Promise<void> {
+    try {
+      await fsp.access(this.cfg.path);
+    } catch {
+      throw new SmrError(
+        'config',
+        `source path ${this.cfg.path} of connection ${this.name} does not exist`,
+      );
+    }
+    this.watcher = await startWatcher(
+      this.cfg.path,
+      makeFilter(this.cfg.include, this.cfg.exclude),
+      (rel) => this.capture.hint(rel),
+    );
+  }
+
+  private save(): Promise<void> {
+    return saveConnection(this.ctx.stateDir, this.cfg);
+  }
+
+  /** The target cannot continue this stream: start a new epoch and remirror (diff). */
+  private async restartStream(): Promise<void> {
+    await this.capture.enqueueStep(async () => {
+      await this.journal.reset(1);
+      this.capture.known.clear();
+    });
+    this.cfg.epoch = newEpoch();
+    this.cfg.remirrorRequired = true;
+    await this.save();
+    this.mirror.start({ mode: 'diff' });
+  }
+
+  /** `replicate on|off`. Off stops capturing and marks the target remirror-required. */
+  async setReplicate(on: boolean): Promise<void> {
+    if (on === this.cfg.replicate) return;
+    this.cfg.replicate = on;
+    if (!on) {
+      this.cfg.remirrorRequired = true;
+      this.capture.enabled = false;
+      await this.watcher?.close();
+      this.watcher = null;
+      await this.save();
+      return;
+    }
+    this.capture.enabled = true;
+    await this.save();
+    await this.startWatching();
+    if (this.cfg.remirrorRequired && !this.mirror.active) this.mirror.start({ mode: 'diff' });
+  }
+
+  /** `transmit start|stop|pause|resume`. */
+  async setTransmit(t: TransmitState): Promise<void> {
+    this.cfg.transmit = t;
+    this.link.setTransmit(t);
+    await this.save();
+  }
+
+  /** `limit --bandwidth`. */
+  async setBandwidth(rate: number | null): Promise<void> {
+    this.cfg.bandwidth = rate;
+    this.link.setBandwidth(rate);
+    await this.save();
+  }
+
+  /** Starts a mirror (`mirror start`, and `connect`). */
+  startMirror(opts: MirrorOptions): void {
+    this.mirror.start(opts);
+  }
+
+  get mirrorControl(): Mirror {
+    return this.mirror;
+  }
+
+  /** Every change made before this call is in the queue (rescan, then pending deletes settled). */
+  async barrier(): Promise<void> {
+    if (!this.capture.enabled) return;
+    await this.capture.rescan();
+    await this.capture.flushGone();
+  }
+
+  /** `wait --for synced|mirrored`: resolves when the target holds everything captured before the call. */
+  async waitFor(what: 'synced' | 'mirrored', timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    if (what === 'synced') await this.barrier();
+    const seq = this.journal.lastSeq;
+    for (;;) {
+      const done = !this.mirror.active && (what === 'mirrored' || this.journal.ackedSeq >= seq);
+      if (done) return;
+      if (Date.now() >= end) {
+        const where = `acked ${this.journal.ackedSeq} of ${seq}, mirror ${this.mirror.progress.state}, link ${this.link.state}`;
+        throw new SmrError(
+          'timeout',
+          `${this.name} not ${what} after ${Math.round(timeoutMs / 1000)}s (${where}${this.link.lastError ? `: ${this.link.lastError}` : ''})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, end - Date.now()))));
+    }
+  }
+
+  status(): ConnectionStatus {
+    const m = this.mirror.progress;
+    const targetState = this.cfg.remirrorRequired
+      ? 'remirror-required'
+      : this.cfg.transmit === 'paused'
+        ? 'paused'
+        : this.link.state !== 'connected' && this.link.lastError
+          ? 'error'
+          : 'ok';
+    return {
+      name: this.cfg.name,
+      target: this.cfg.to,
+      path: this.cfg.path,
+      targetPath: this.cfg.targetPath,
+      link: this.link.state,
+      replication: this.cfg.replicate ? 'on' : 'off',
+      transmit: this.cfg.transmit,
+      targetState,
+      mirror: { ...m },
+      queue: this.journal.stats(),
+      lastCapturedSeq: this.journal.lastSeq,
+      lastAckedSeq: this.journal.ackedSeq,
+      sent: { bytes: this.link.sentBytes, wireBytes: this.link.wireBytes },
+      tasks: { pending: 0 },
+      lastError: this.link.lastError,
+    };
+  }
+
+  /** Stops everything, finishing the operation in hand; the queue stays on disk. */
+  async stop(): Promise<void> {
+    if (this.ackPoll) clearInterval(this.ackPoll);
+    this.mirror?.stop();
+    await this.watcher?.close();
+    this.capture?.stop();
+    await this.capture?.idle().catch(() => undefined);
+    await this.link?.stop();
+    await this.journal?.close();
+  }
+}

@@ -1,0 +1,81 @@
+// `smr source start`: reads like a script — lock, identity, connections, control channel, ready,
+// wait for a signal, then dispose in reverse order.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { log, emitEvent } from '../shared/log.js';
+import { acquireLock } from '../shared/lockfile.js';
+import { asSmrError } from '../shared/errors.js';
+import { startControlServer } from '../control/server.js';
+import { controlPath } from '../control/socket-path.js';
+import { loadConnections } from './connection-config.js';
+import { Connection } from './connection.js';
+import { SourceHandlers } from './handlers.js';
+import { initHash } from '../delta/hash.js';
+
+async function sourceId(stateDir: string): Promise<string> {
+  const file = path.join(stateDir, 'source-id');
+  const existing = (await fsp.readFile(file, 'utf8').catch(() => '')).trim();
+  if (existing) return existing;
+  const id = crypto.randomUUID();
+  await fsp.writeFile(file, id + '\n', { mode: 0o600 });
+  return id;
+}
+
+/** Runs the source daemon until SIGINT/SIGTERM. */
+export async function runSourceDaemon(opts: {
+  stateDir: string;
+  signal?: AbortSignal;
+}): Promise<void> {
+  const stateDir = path.resolve(opts.stateDir);
+  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const release = await acquireLock(path.join(stateDir, 'source.lock'), 'source');
+  await initHash();
+  try {
+    const ctx = {
+      stateDir,
+      sourceId: await sourceId(stateDir),
+      defaultKeyFile: path.join(stateDir, 'smr.key'),
+    };
+    const handlers = new SourceHandlers(ctx);
+    for (const cfg of await loadConnections(stateDir)) {
+      const c = new Connection(cfg, ctx);
+      handlers.connections.set(cfg.name, c);
+      // Changes made while the daemon was down are found by a diff mirror (after the queue drains).
+      await c
+        .start(cfg.replicate ? { mode: 'diff' } : null)
+        .catch((err) => log.error(`${cfg.name}: ${asSmrError(err).message}`));
+    }
+    const closeControl = await startControlServer(controlPath(stateDir, 'source'), (m, p) =>
+      handlers.handle(m, p),
+    );
+    emitEvent({
+      event: 'ready',
+      pid: process.pid,
+      stateDir,
+      connections: handlers.connections.size,
+    });
+    log.info(`source ready (state dir ${stateDir})`);
+    await waitForStop(opts.signal);
+    log.info('source stopping');
+    await closeControl();
+    for (const c of handlers.connections.values())
+      await c.stop().catch((err) => log.error(`${c.name}: ${err.message}`));
+  } finally {
+    await release();
+  }
+}
+
+/** Resolves on SIGINT/SIGTERM (or the given abort signal). */
+export function waitForStop(signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,156 @@
+// Turns one regular file into queued operations: a whole-file `put` (temp file + rename on the
+// target) or in-place `write`s of only the blocks whose hashes differ from the last content sent.
+// The hashes kept are those of the bytes actually read and queued, so the next delta's basis is
+// exactly what the target holds even when the file changed while being read.
+import { promises as fsp, constants as C } from 'node:fs';
+import { blockHash } from '../delta/hash.js';
+import { CHUNK_BYTES } from '../protocol/limits.js';
+import type { JournalEntry } from '../journal/types.js';
+import type { BlockHashes } from './block-cache.js';
+
+/** Block size for change detection: small enough that a small write sends little. */
+export const CAPTURE_BLOCK = 16 * 1024;
+
+/** What the capture of one file queued. */
+export interface FileCaptureResult {
+  ops: number;
+  bytes: number;
+  hashes: BlockHashes;
+  stat: { size: number; mtimeMs: number; mode: number; ino: number; dev: number };
+}
+
+type Append = (e: JournalEntry) => Promise<{ seq: number }>;
+
+/** Reads `abs` once and queues a put (no basis) or changed-block writes (basis = `prev`). */
+export async function captureFile(
+  abs: string,
+  rel: string,
+  prev: BlockHashes | undefined,
+  append: Append,
+): Promise<FileCaptureResult | null> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+  } catch (err) {
+    if (
+      ['ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')
+    )
+      return null;
+    throw err;
+  }
+  try {
+    return prev && prev.blockSize === CAPTURE_BLOCK
+      ? await sendChanged(fh, rel, prev, append)
+      : await sendWhole(fh, rel, append);
+  } finally {
+    await fh.close();
+  }
+}
+
+function hashChunk(buf: Buffer, len: number, out: bigint[]): void {
+  for (let o = 0; o < len; o += CAPTURE_BLOCK)
+    out.push(blockHash(buf.subarray(o, Math.min(len, o + CAPTURE_BLOCK))));
+}
+
+async function finalStat(fh: fsp.FileHandle) {
+  const st = await fh.stat();
+  return { mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, ino: st.ino, dev: st.dev };
+}
+
+async function sendWhole(
+  fh: fsp.FileHandle,
+  rel: string,
+  append: Append,
+): Promise<FileCaptureResult> {
+  const hashes: bigint[] = [];
+  let cur = Buffer.allocUnsafe(CHUNK_BYTES);
+  let next = Buffer.allocUnsafe(CHUNK_BYTES);
+  let off = 0;
+  let ops = 0;
+  let tx = 0;
+  let { bytesRead: curLen } = await fh.read(cur, 0, CHUNK_BYTES, 0);
+  for (;;) {
+    // Read one chunk ahead so the last queued part is the one that carries end/size/attributes.
+    const { bytesRead: nextLen } =
+      curLen === CHUNK_BYTES ? await fh.read(next, 0, CHUNK_BYTES, off + curLen) : { bytesRead: 0 };
+    hashChunk(cur, curLen, hashes);
+    const end = nextLen === 0;
+    // The first part's own seq names the transfer (its temp file); later parts carry that seq as tx.
+    const meta: Record<string, unknown> =
+      off === 0 ? { p: rel, off, first: true } : { p: rel, tx, off };
+    if (end) Object.assign(meta, { end: true, size: off + curLen }, await attrs(fh));
+    const rec = await append({ kind: 'put', meta, data: Buffer.from(cur.subarray(0, curLen)) });
+    if (off === 0) tx = rec.seq;
+    ops++;
+    off += curLen;
+    if (end) break;
+    [cur, next] = [next, cur];
+    curLen = nextLen;
+  }
+  const st = await finalStat(fh);
+  return {
+    ops,
+    bytes: off,
+    hashes: { blockSize: CAPTURE_BLOCK, size: off, hashes: BigUint64Array.from(hashes) },
+    stat: { size: off, ...st },
+  };
+}
+
+async function attrs(fh: fsp.FileHandle): Promise<{ mode: number; mtime: number }> {
+  const st = await fh.stat();
+  return { mode: st.mode & 0o7777, mtime: st.mtimeMs };
+}
+
+async function sendChanged(
+  fh: fsp.FileHandle,
+  rel: string,
+  prev: BlockHashes,
+  append: Append,
+): Promise<FileCaptureResult> {
+  const hashes: bigint[] = [];
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let pending: Array<[number, number]> = [];
+  let pendingData: Buffer[] = [];
+  let pendingBytes = 0;
+  let ops = 0;
+  let sent = 0;
+  const flush = async (end: boolean, size: number): Promise<void> => {
+    const meta: Record<string, unknown> = { p: rel, ranges: pending };
+    if (end) Object.assign(meta, { end: true, size }, await attrs(fh));
+    await append({ kind: 'write', meta, data: Buffer.concat(pendingData) });
+    ops++;
+    sent += pendingBytes;
+    pending = [];
+    pendingData = [];
+    pendingBytes = 0;
+  };
+  let off = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, off);
+    for (let o = 0; o < bytesRead; o += CAPTURE_BLOCK) {
+      const block = buf.subarray(o, Math.min(bytesRead, o + CAPTURE_BLOCK));
+      const h = blockHash(block);
+      const i = hashes.length;
+      hashes.push(h);
+      const prevLen = Math.min(CAPTURE_BLOCK, Math.max(0, prev.size - i * CAPTURE_BLOCK));
+      if (i < prev.hashes.length && prev.hashes[i] === h && prevLen === block.length) continue;
+      const at = off + o;
+      const last = pending[pending.length - 1];
+      if (last && last[0] + last[1] === at) last[1] += block.length;
+      else pending.push([at, block.length]);
+      pendingData.push(Buffer.from(block));
+      pendingBytes += block.length;
+    }
+    off += bytesRead;
+    if (pendingBytes >= CHUNK_BYTES) await flush(false, off);
+    if (bytesRead < CHUNK_BYTES) break;
+  }
+  await flush(true, off);
+  const st = await finalStat(fh);
+  return {
+    ops,
+    bytes: sent,
+    hashes: { blockSize: CAPTURE_BLOCK, size: off, hashes: BigUint64Array.from(hashes) },
+    stat: { size: off, ...st },
+  };
+}

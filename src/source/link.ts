@@ -1,0 +1,241 @@
+// The sender: keeps one connection to the target, streams the journal from the target's applied
+// seq, keeps at most WINDOW_BYTES unacknowledged, trims the journal on acks, reconnects with
+// exponential backoff. Nothing leaves the journal before the target's durable ack.
+import { SmrError, asSmrError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import { Signal } from '../shared/signal.js';
+import { MsgType, type Frame } from '../protocol/messages.js';
+import type { Peer } from '../protocol/peer.js';
+import type { Journal } from '../journal/journal.js';
+import { dial, type OpenRequest } from './dial.js';
+import { RateLimiter } from './rate-limit.js';
+
+/** Bytes sent but not yet acknowledged, at most. */
+export const WINDOW_BYTES = 8 * 1024 * 1024;
+const BACKOFF_START_MS = 200;
+const BACKOFF_MAX_MS = 30_000;
+const PING_MS = 15_000;
+const DEAD_MS = 60_000;
+
+/** What the link needs from its connection. */
+export interface LinkHooks {
+  open(): OpenRequest & { to: string };
+  key(): Promise<Buffer | null>;
+  need(path: string): void;
+  event(header: Record<string, unknown>): void;
+  /** The target's applied seq does not fit this journal: the stream must restart (new epoch). */
+  mismatch(appliedSeq: number): Promise<void>;
+}
+
+export type LinkState = 'connected' | 'connecting' | 'disconnected';
+export type TransmitState = 'started' | 'paused' | 'stopped';
+
+/** One connection's sender. */
+export class Link {
+  state: LinkState = 'disconnected';
+  transmit: TransmitState;
+  lastError: string | null = null;
+  sentBytes = 0;
+  wireBytes = 0;
+  private peer: Peer | null = null;
+  private stopped = false;
+  private change = new Signal();
+  private limiter: RateLimiter;
+  private listWaiters = new Map<
+    number,
+    { onItems: (items: unknown[]) => void; done: (err?: Error) => void }
+  >();
+  private nextReq = 1;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly hooks: LinkHooks,
+    transmit: TransmitState,
+    bandwidth: number | null,
+  ) {
+    this.transmit = transmit;
+    this.limiter = new RateLimiter(bandwidth);
+    journal.onAppend(() => this.change.notify());
+  }
+
+  start(): void {
+    this.loopDone = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.peer?.close();
+    this.change.notify();
+    await this.loopDone;
+  }
+
+  setTransmit(t: TransmitState): void {
+    this.transmit = t;
+    if (t === 'stopped') this.peer?.close();
+    this.change.notify();
+  }
+
+  setBandwidth(rate: number | null): void {
+    this.limiter.setRate(rate);
+  }
+
+  /** Drops the current connection (it reconnects by itself unless stopped). */
+  reconnect(): void {
+    this.peer?.close();
+  }
+
+  private async run(): Promise<void> {
+    let backoff = BACKOFF_START_MS;
+    while (!this.stopped) {
+      if (this.transmit === 'stopped') {
+        this.state = 'disconnected';
+        await this.change.wait();
+        continue;
+      }
+      this.state = 'connecting';
+      try {
+        const open = this.hooks.open();
+        const { peer, appliedSeq } = await dial(open.to, await this.hooks.key(), open);
+        if (this.stopped) {
+          peer.close();
+          break;
+        }
+        backoff = BACKOFF_START_MS;
+        this.lastError = null;
+        await this.session(peer, appliedSeq);
+      } catch (err) {
+        const e = asSmrError(err);
+        if (this.lastError !== e.message)
+          log.warn(`link ${this.hooks.open().connection}: ${e.message}`);
+        this.lastError = e.message;
+      }
+      this.state = this.stopped ? 'disconnected' : 'connecting';
+      if (this.stopped) break;
+      await this.change.wait(backoff);
+      backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+    }
+    this.state = 'disconnected';
+  }
+
+  private async session(peer: Peer, appliedSeq: number): Promise<void> {
+    if (appliedSeq > this.journal.lastSeq || appliedSeq < this.journal.ackedSeq) {
+      log.warn(
+        `target holds seq ${appliedSeq} but this queue spans ${this.journal.ackedSeq}..${this.journal.lastSeq}; restarting the stream with a remirror`,
+      );
+      peer.close();
+      await this.hooks.mismatch(appliedSeq);
+      return;
+    }
+    if (appliedSeq > this.journal.ackedSeq) await this.journal.ack(appliedSeq);
+    this.peer = peer;
+    this.state = 'connected';
+    const inflight: Array<[number, number]> = []; // [seq, bytes]
+    let inflightBytes = 0;
+    let acks = Promise.resolve();
+    let lastHeard = Date.now();
+    peer.onFrame((f: Frame) => {
+      lastHeard = Date.now();
+      if (f.type === MsgType.ACK) {
+        const seq = Number(f.header.seq);
+        while (inflight.length && (inflight[0] as [number, number])[0] <= seq)
+          inflightBytes -= (inflight.shift() as [number, number])[1];
+        acks = acks
+          .then(() => (seq > this.journal.ackedSeq ? this.journal.ack(seq) : undefined))
+          .catch((err) => log.error(`ack ${seq}: ${err.message}`));
+        this.change.notify();
+      } else this.onFrame(f);
+    });
+    peer.on('close', () => this.change.notify());
+    const ping = setInterval(() => {
+      if (Date.now() - lastHeard > DEAD_MS)
+        peer.close(new SmrError('unreachable', 'target stopped answering'));
+      else void peer.send(MsgType.PING, {}).catch(() => undefined);
+    }, PING_MS);
+    const reader = this.journal.reader(appliedSeq + 1);
+    try {
+      while (!peer.closed && !this.stopped) {
+        if (this.transmit !== 'started' || inflightBytes >= WINDOW_BYTES) {
+          await this.change.wait(1000);
+          continue;
+        }
+        const rec = await reader.next();
+        if (!rec) {
+          await this.change.wait(1000);
+          continue;
+        }
+        const data = rec.data ?? Buffer.alloc(0);
+        await this.limiter.take(rec.size);
+        await peer.send(MsgType.OP, { seq: rec.seq, kind: rec.kind, meta: rec.meta }, data);
+        inflight.push([rec.seq, rec.size]);
+        inflightBytes += rec.size;
+        this.sentBytes += data.length;
+        this.wireBytes += rec.size;
+      }
+    } catch (err) {
+      if (!peer.closed) throw err;
+    } finally {
+      clearInterval(ping);
+      await reader.close();
+      await acks;
+      this.peer = null;
+      for (const w of this.listWaiters.values())
+        w.done(new SmrError('unreachable', 'connection to the target dropped'));
+      this.listWaiters.clear();
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    switch (f.type) {
+      case MsgType.NEED:
+        this.hooks.need(String(f.header.p));
+        return;
+      case MsgType.LIST_ITEMS: {
+        const w = this.listWaiters.get(Number(f.header.reqId));
+        if (!w) return;
+        w.onItems((f.header.items as unknown[]) ?? []);
+        if (f.header.done) {
+          this.listWaiters.delete(Number(f.header.reqId));
+          w.done(
+            f.header.error
+              ? new SmrError('io', `target could not list the replica: ${String(f.header.error)}`)
+              : undefined,
+          );
+        }
+        return;
+      }
+      case MsgType.EVENT:
+        this.hooks.event(f.header);
+        return;
+      case MsgType.PONG:
+        return;
+      default:
+        log.warn(`unexpected frame type ${f.type} from target`);
+    }
+  }
+
+  /** Streams the target's listing of the replica to `onItems`; needs a live connection. */
+  listTarget(onItems: (items: unknown[]) => void): Promise<void> {
+    const peer = this.peer;
+    if (!peer || this.state !== 'connected')
+      return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
+    const reqId = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.listWaiters.set(reqId, { onItems, done: (err) => (err ? reject(err) : resolve()) });
+      peer.send(MsgType.LIST, { reqId }).catch(reject);
+    });
+  }
+
+  /** Resolves when connected (or rejects after `timeoutMs`). */
+  async whenConnected(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.state !== 'connected') {
+      if (Date.now() >= end)
+        throw new SmrError(
+          'unreachable',
+          `not connected to the target${this.lastError ? `: ${this.lastError}` : ''}`,
+        );
+      await this.change.wait(Math.min(200, end - Date.now()));
+    }
+  }
+}

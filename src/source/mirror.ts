@@ -1,0 +1,245 @@
+// Mirror: brings the whole target copy in line with the source. The target's listing is compared
+// with a scan of the source; each differing path becomes a step in the capture pipeline, so mirror
+// data travels in the same ordered stream as live replication and neither can reorder the other.
+import type { Stats } from 'node:fs';
+import { SmrError } from '../shared/errors.js';
+import { Signal } from '../shared/signal.js';
+import type { Journal } from '../journal/journal.js';
+import type { Capture } from './capture.js';
+import type { Link } from './link.js';
+import { scanTree } from './scan.js';
+import { underExcludedDir, type PathFilter } from './filter.js';
+import type { ListItem } from '../target/listing.js';
+
+export type MirrorMode = 'full' | 'diff' | 'checksum';
+export type MirrorState = 'idle' | 'calculating' | 'mirroring' | 'paused' | 'complete' | 'stopped';
+
+/** Options of one mirror run. */
+export interface MirrorOptions {
+  mode: MirrorMode;
+  newerOnly?: boolean;
+  deleteOrphans?: boolean;
+}
+
+/** The contract's mirror progress block. */
+export interface MirrorProgress {
+  state: MirrorState;
+  mode: MirrorMode | null;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  percent: number;
+  orphans: number;
+  error?: string;
+}
+
+// Keep the queue short while mirroring: the journal holds mirror data only until it is acked.
+const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+const MAX_PIPELINE_ITEMS = 2000;
+const MTIME_TOLERANCE_MS = 1;
+
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+/** Whether a source entry differs from the target's listing enough to be sent. */
+export function differs(st: Stats, t: ListItem | undefined, opts: MirrorOptions): boolean {
+  const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f';
+  if (!t || t[1] !== type) return true;
+  if (type === 'd') return false;
+  if (opts.mode === 'full') return true;
+  const mtimeDiff = Math.abs(st.mtimeMs - t[3]) > MTIME_TOLERANCE_MS;
+  if (opts.newerOnly) return st.mtimeMs - t[3] > MTIME_TOLERANCE_MS;
+  return st.size !== t[2] || mtimeDiff || (type === 'f' && (st.mode & 0o7777) !== t[4]);
+}
+
+/** Runs mirrors for one connection, one at a time, and reports progress. */
+export class Mirror {
+  progress: MirrorProgress = {
+    state: 'idle',
+    mode: null,
+    filesDone: 0,
+    filesTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
+    percent: 0,
+    orphans: 0,
+  };
+  private runId = 0;
+  private paused = false;
+  private change = new Signal();
+  private acked: Array<[number, number]> = []; // [seq after a file was queued, its bytes]
+  private endSeq = 0;
+  private scanned = false;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly base: string,
+    private readonly filter: PathFilter,
+    private readonly capture: Capture,
+    private readonly link: Link,
+    private readonly journal: Journal,
+  ) {
+    journal.onAppend(() => this.change.notify());
+  }
+
+  get active(): boolean {
+    return ['calculating', 'mirroring', 'paused'].includes(this.progress.state);
+  }
+
+  /** Starts a mirror (replacing one in progress); resolves once it is under way. */
+  start(opts: MirrorOptions): void {
+    const id = ++this.runId;
+    this.paused = false;
+    this.acked = [];
+    this.endSeq = 0;
+    this.scanned = false;
+    this.progress = {
+      state: 'calculating',
+      mode: opts.mode,
+      filesDone: 0,
+      filesTotal: 0,
+      bytesDone: 0,
+      bytesTotal: 0,
+      percent: 0,
+      orphans: 0,
+    };
+    this.running = this.run(id, opts).catch((err) => {
+      if (id !== this.runId) return;
+      this.progress.state = 'stopped';
+      this.progress.error = (err as Error).message;
+    });
+    this.change.notify();
+  }
+
+  pause(): void {
+    if (!this.active) throw new SmrError('usage', 'no mirror is running');
+    this.paused = true;
+    this.progress.state = 'paused';
+  }
+
+  resume(): void {
+    if (this.progress.state !== 'paused') throw new SmrError('usage', 'the mirror is not paused');
+    this.paused = false;
+    this.progress.state = this.scanned || this.progress.filesTotal ? 'mirroring' : 'calculating';
+    this.change.notify();
+  }
+
+  stop(): void {
+    if (!this.active) return;
+    this.runId++;
+    this.progress.state = 'stopped';
+    this.change.notify();
+  }
+
+  /** Called on every ack: advances done counters and completes the mirror. */
+  onAck(): void {
+    const acked = this.journal.ackedSeq;
+    while (this.acked.length && (this.acked[0] as [number, number])[0] <= acked) {
+      const [, bytes] = this.acked.shift() as [number, number];
+      this.progress.filesDone++;
+      this.progress.bytesDone += bytes;
+    }
+    this.updatePercent();
+    if (
+      this.progress.state === 'mirroring' &&
+      this.scanned &&
+      acked >= this.endSeq &&
+      this.acked.length === 0
+    ) {
+      this.progress.state = 'complete';
+      this.progress.percent = 100;
+    }
+    this.change.notify();
+  }
+
+  /** Resolves when the mirror is no longer running (complete, stopped or idle). */
+  async settled(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.active) {
+      if (Date.now() >= end)
+        throw new SmrError('timeout', `mirror still ${this.progress.state} after ${timeoutMs} ms`);
+      await this.change.wait(Math.min(500, end - Date.now()));
+    }
+  }
+
+  private updatePercent(): void {
+    const p = this.progress;
+    p.percent = p.bytesTotal
+      ? Math.floor((p.bytesDone / p.bytesTotal) * 100)
+      : p.filesTotal
+        ? Math.floor((p.filesDone / p.filesTotal) * 100)
+        : 0;
+  }
+
+  private async gate(id: number): Promise<void> {
+    for (;;) {
+      if (id !== this.runId) throw new SmrError('usage', 'mirror stopped');
+      const busy =
+        this.paused ||
+        this.journal.stats().bytes > MAX_QUEUED_BYTES ||
+        this.capture.backlog > MAX_PIPELINE_ITEMS;
+      if (!busy) return;
+      await this.change.wait(100);
+    }
+  }
+
+  private async run(id: number, opts: MirrorOptions): Promise<void> {
+    // The listing must describe the target after everything already queued, so drain first.
+    const drainTo = this.journal.lastSeq;
+    while (this.journal.ackedSeq < drainTo || this.link.state !== 'connected') {
+      await this.gate(id);
+      await this.change.wait(200);
+    }
+    const target = new Map<string, ListItem>();
+    await this.link.listTarget((items) => {
+      for (const it of items as ListItem[]) target.set(it[0], it);
+    });
+    await this.gate(id);
+    this.progress.state = 'mirroring';
+    for await (const { rel, st } of scanTree(this.base, this.filter)) {
+      await this.gate(id);
+      const t = target.get(rel);
+      target.delete(rel);
+      const send = differs(st, t, opts);
+      if (send) {
+        this.progress.filesTotal++;
+        this.progress.bytesTotal += st.isFile() ? st.size : 0;
+      }
+      void this.capture.enqueueStep(async () => {
+        const seqBefore = this.journal.lastSeq;
+        await this.capture.mirrorPath(rel, send, st);
+        if (send)
+          this.acked.push([Math.max(this.journal.lastSeq, seqBefore), st.isFile() ? st.size : 0]);
+      });
+    }
+    // What is left on the target is not in the source set: orphans. Excluded paths are protected,
+    // and an orphan directory's delete covers everything below it.
+    for (const rel of [...target.keys()]) {
+      const t = target.get(rel) as ListItem;
+      if (
+        t[1] === 'd'
+          ? !this.filter.dir(rel)
+          : !this.filter.file(rel) || underExcludedDir(this.filter, rel)
+      )
+        target.delete(rel);
+    }
+    const orphans = [...target.keys()].filter((rel) => !target.has(parentOf(rel)));
+    this.progress.orphans = target.size;
+    if (opts.deleteOrphans) {
+      for (const rel of orphans) {
+        await this.gate(id);
+        void this.capture.enqueueStep(() => this.capture.deleteOrphan(rel));
+      }
+    }
+    await this.capture.enqueueStep(async () => {
+      this.endSeq = this.journal.lastSeq;
+      this.scanned = true;
+    });
+    if (id !== this.runId) return;
+    if (!this.paused) this.progress.state = 'mirroring';
+    this.onAck();
+  }
+}

@@ -1,0 +1,39 @@
+// Walks a connection's source tree (filtered, links not followed), yielding entries in batches.
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import type { PathFilter } from './filter.js';
+
+/** One source entry found by a scan. */
+export interface ScanEntry {
+  rel: string;
+  st: Stats;
+}
+
+/** Depth-first walk of `base`; directories come before their contents. */
+export async function* scanTree(base: string, filter: PathFilter): AsyncGenerator<ScanEntry> {
+  const stack: string[] = [''];
+  while (stack.length) {
+    const rel = stack.pop() as string;
+    let names: string[];
+    try {
+      names = await fsp.readdir(rel ? path.join(base, ...rel.split('/')) : base);
+    } catch {
+      continue; // vanished while walking: the watcher reports it
+    }
+    names.sort();
+    const dirs: string[] = [];
+    for (const name of names) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await fsp.lstat(path.join(base, ...r.split('/'))).catch(() => null);
+      if (!st) continue;
+      if (st.isDirectory()) {
+        if (!filter.dir(r)) continue;
+        dirs.push(r);
+        yield { rel: r, st };
+      } else if (st.isFile() || st.isSymbolicLink()) {
+        if (filter.file(r)) yield { rel: r, st };
+      }
+    }
+    for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i] as string);
+  }
+}

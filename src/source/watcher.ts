@@ -1,0 +1,55 @@
+// The only module that talks to chokidar. Every event, including chokidar's raw fs.watch
+// notifications, becomes a "check this path" hint: chokidar throttles `change` to one per 50 ms
+// per path and hides mode-only changes, so its semantic events alone would lose changes.
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { log } from '../shared/log.js';
+import type { PathFilter } from './filter.js';
+
+/** A running watcher; `close` stops it. */
+export interface Watcher {
+  close(): Promise<void>;
+}
+
+function toRel(base: string, abs: string): string | null {
+  const rel = path.relative(base, abs);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  return rel.split(path.sep).join('/');
+}
+
+/** Watches `base` recursively; resolves once the initial watch setup is done. */
+export async function startWatcher(
+  base: string,
+  filter: PathFilter,
+  hint: (rel: string) => void,
+): Promise<Watcher> {
+  const w: FSWatcher = watch(base, {
+    ignoreInitial: true,
+    followSymlinks: false,
+    atomic: false, // we want raw unlink/add pairs: rename detection is ours
+    alwaysStat: false,
+    persistent: true,
+    ignored: (p: string, stats?: { isDirectory(): boolean }) => {
+      const rel = toRel(base, p);
+      if (rel === null) return false;
+      return stats?.isDirectory() ? !filter.dir(rel) : false;
+    },
+  });
+  w.on('all', (_event: string, p: string) => {
+    const rel = toRel(base, p);
+    if (rel !== null) hint(rel);
+  });
+  w.on('raw', (_event: string, evPath: string | null, details: unknown) => {
+    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+    if (!watched) return;
+    // A directory watch names an entry; a file watch names the file itself.
+    const candidates = evPath ? [path.join(watched, evPath), watched] : [watched];
+    for (const c of candidates) {
+      const rel = toRel(base, c);
+      if (rel !== null) hint(rel);
+    }
+  });
+  w.on('error', (err: unknown) => log.warn(`watcher: ${(err as Error).message ?? String(err)}`));
+  await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  return { close: () => w.close() };
+}

@@ -1,0 +1,204 @@
+// Applies one connection's operations strictly in seq order and acknowledges them only once they
+// are durable. Checkpoint rules (why replay is safe) are in docs/ARCHITECTURE.md.
+import { promises as fsp, constants as C } from 'node:fs';
+import { SmrError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import type { DurableCounter } from '../shared/durable-counter.js';
+import type { Confiner } from './confine.js';
+import {
+  applyAttr,
+  applyDelete,
+  applyMkdir,
+  applyPut,
+  applyRename,
+  applySymlink,
+  applyWrite,
+  type OpOutcome,
+} from './ops.js';
+
+/** One operation as received. */
+export interface IncomingOp {
+  seq: number;
+  kind: string;
+  meta: Record<string, unknown>;
+  body: Buffer;
+}
+
+/** Hooks the applier needs from its session. */
+export interface ApplierHooks {
+  ack(seq: number): void;
+  need(path: string, seq: number): void;
+  /** Runs a task marker (issue 4); resolves when applying may go on. */
+  task?(op: IncomingOp): Promise<void>;
+  applied?(op: IncomingOp): void;
+}
+
+// Checkpoint (fsync + durable applied seq + ack) at least this often while ops keep coming.
+const CHECKPOINT_OPS = 2000;
+const CHECKPOINT_BYTES = 4 * 1024 * 1024;
+const CHECKPOINT_MS = 100;
+const SYNC_PARALLEL = 16;
+
+/** The in-order applier of one session. */
+export class Applier {
+  private queue: IncomingOp[] = [];
+  private running = false;
+  private stopped = false;
+  private applied: number;
+  private durable: number;
+  private touched = new Set<string>();
+  private opsSince = 0;
+  private bytesSince = 0;
+  private lastCheckpoint = Date.now();
+  private idle: Promise<void> = Promise.resolve();
+  private idleResolve: (() => void) | null = null;
+  failure: Error | null = null;
+
+  constructor(
+    private readonly cf: Confiner,
+    private readonly counter: DurableCounter,
+    private readonly hooks: ApplierHooks,
+  ) {
+    this.applied = counter.value;
+    this.durable = counter.value;
+  }
+
+  /** Highest seq applied (maybe not yet durable). */
+  get appliedSeq(): number {
+    return this.applied;
+  }
+
+  /** Queues an op; the session's window bounds how many can wait here. */
+  enqueue(op: IncomingOp): void {
+    if (this.stopped) return;
+    this.queue.push(op);
+    if (!this.running) this.run();
+  }
+
+  /** Finishes the op in hand and the checkpoint, then stops taking ops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue = [];
+    await this.idle;
+    if (!this.failure && this.applied > this.durable)
+      await this.checkpoint().catch(() => undefined);
+  }
+
+  private run(): void {
+    this.running = true;
+    this.idle = new Promise((r) => (this.idleResolve = r));
+    void this.loop().finally(() => {
+      this.running = false;
+      this.idleResolve?.();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.queue.length && !this.stopped) {
+        const op = this.queue.shift() as IncomingOp;
+        await this.applyOne(op);
+        const due =
+          this.opsSince >= CHECKPOINT_OPS ||
+          this.bytesSince >= CHECKPOINT_BYTES ||
+          Date.now() - this.lastCheckpoint >= CHECKPOINT_MS ||
+          this.touched.size >= CHECKPOINT_OPS;
+        if (due || this.queue.length === 0) await this.checkpoint();
+      }
+    } catch (err) {
+      this.failure = err as Error;
+      this.stopped = true;
+      log.error(`applier stopped: ${(err as Error).message}`);
+    }
+  }
+
+  private async applyOne(op: IncomingOp): Promise<void> {
+    if (op.seq <= this.applied) return; // resent after a reconnect: already applied
+    if (op.seq !== this.applied + 1) {
+      throw new SmrError(
+        'protocol',
+        `operation seq ${op.seq} arrived but ${this.applied + 1} was expected`,
+      );
+    }
+    // A rename is applied alone between two checkpoints: replaying it can then never meet a state
+    // that a later operation already changed (see docs/ARCHITECTURE.md, "replay").
+    const isolate = op.kind === 'rename';
+    if (isolate) await this.checkpoint();
+    const out = await this.dispatch(op);
+    for (const t of out.touched) this.touched.add(t);
+    if (out.structural) this.cf.invalidate();
+    if (out.need) this.hooks.need(out.need, op.seq);
+    this.applied = op.seq;
+    this.opsSince++;
+    this.bytesSince += op.body.length;
+    this.hooks.applied?.(op);
+    if (isolate) await this.checkpoint();
+  }
+
+  private async dispatch(op: IncomingOp): Promise<OpOutcome> {
+    try {
+      switch (op.kind) {
+        case 'put':
+          return await applyPut(this.cf, op.seq, op.meta, op.body);
+        case 'write':
+          return await applyWrite(this.cf, op.meta, op.body);
+        case 'mkdir':
+          return await applyMkdir(this.cf, op.meta);
+        case 'delete':
+        case 'rmdir':
+          return await applyDelete(this.cf, op.meta);
+        case 'rename':
+          return await applyRename(this.cf, op.meta);
+        case 'attr':
+          return await applyAttr(this.cf, op.meta);
+        case 'symlink':
+          return await applySymlink(this.cf, op.meta);
+        case 'task':
+          await this.checkpoint();
+          if (this.hooks.task) await this.hooks.task(op);
+          return { touched: [] };
+        case 'mark':
+          return { touched: [] };
+        default:
+          log.warn(`ignoring unknown operation kind "${op.kind}" at seq ${op.seq}`);
+          return { touched: [] };
+      }
+    } catch (err) {
+      if (err instanceof SmrError && err.code === 'path-refused') {
+        // Never write outside the replica; skip the op, say so loudly, keep serving.
+        log.error(`seq ${op.seq}: ${err.message}`);
+        return { touched: [] };
+      }
+      throw err;
+    }
+  }
+
+  /** fsyncs what changed, records the applied seq durably, then acknowledges it. */
+  async checkpoint(): Promise<void> {
+    if (this.applied === this.durable && this.touched.size === 0) return;
+    const paths = [...this.touched];
+    this.touched.clear();
+    for (let i = 0; i < paths.length; i += SYNC_PARALLEL) {
+      await Promise.all(paths.slice(i, i + SYNC_PARALLEL).map(fsyncPath));
+    }
+    const seq = this.applied;
+    if (seq !== this.counter.value) await this.counter.set(seq);
+    this.durable = seq;
+    this.opsSince = 0;
+    this.bytesSince = 0;
+    this.lastCheckpoint = Date.now();
+    this.hooks.ack(seq);
+  }
+}
+
+async function fsyncPath(p: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(p, C.O_RDONLY | C.O_NOFOLLOW);
+    await fh.sync();
+  } catch {
+    // Gone since (deleted or renamed later in the same batch): nothing left to make durable.
+  } finally {
+    await fh?.close();
+  }
+}

@@ -1,0 +1,104 @@
+// Confinement: every path the target touches is a plain relative path below the replica base,
+// reached only through real directories (never through a symlink). See docs/ARCHITECTURE.md.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { SmrError } from '../shared/errors.js';
+import { splitSafeRelPath } from '../protocol/paths.js';
+
+/** Resolves wire paths under one replica base directory, checking every parent on disk. */
+export class Confiner {
+  // Directories already proven to be real (non-symlink) dirs; cleared whenever an operation could
+  // have replaced one (rename, delete, rmdir, symlink).
+  private verified = new Set<string>();
+
+  constructor(readonly base: string) {}
+
+  /** Forgets cached proofs; call after any operation that can change directory structure. */
+  invalidate(): void {
+    this.verified.clear();
+  }
+
+  /** Absolute path for `rel`, after checking that each existing parent is a real directory. */
+  async resolve(rel: unknown): Promise<string> {
+    const parts = splitSafeRelPath(rel);
+    let cur = this.base;
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = path.join(cur, parts[i] as string);
+      if (this.verified.has(cur)) continue;
+      let st;
+      try {
+        st = await fsp.lstat(cur);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') break; // the rest does not exist yet
+        throw err;
+      }
+      if (st.isSymbolicLink()) {
+        throw new SmrError(
+          'path-refused',
+          `refusing "${String(rel)}": "${parts.slice(0, i + 1).join('/')}" is a symlink on the target`,
+        );
+      }
+      if (!st.isDirectory()) {
+        throw new SmrError(
+          'path-refused',
+          `refusing "${String(rel)}": "${parts.slice(0, i + 1).join('/')}" is not a directory on the target`,
+        );
+      }
+      this.verified.add(cur);
+    }
+    return path.join(this.base, ...parts);
+  }
+
+  /** Creates the missing parents of `abs` (already resolved) one component at a time. */
+  async ensureParent(abs: string): Promise<void> {
+    const dir = path.dirname(abs);
+    if (dir === this.base || this.verified.has(dir)) return;
+    const rel = path.relative(this.base, dir).split(path.sep);
+    let cur = this.base;
+    for (const c of rel) {
+      cur = path.join(cur, c);
+      if (this.verified.has(cur)) continue;
+      try {
+        await fsp.mkdir(cur);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const st = await fsp.lstat(cur);
+        if (!st.isDirectory() || st.isSymbolicLink()) {
+          // A file or link stands where the source has a directory: the source's view wins.
+          await fsp.rm(cur, { force: true, recursive: false });
+          await fsp.mkdir(cur);
+        }
+      }
+      this.verified.add(cur);
+    }
+  }
+}
+
+/** Resolves a connection's target path under --root, refusing escapes; creates it when `create`. */
+export async function resolveReplicaBase(
+  root: string,
+  targetPath: unknown,
+  create: boolean,
+): Promise<string> {
+  const parts = splitSafeRelPath(targetPath, 'target path');
+  let cur = root;
+  for (const c of parts) {
+    cur = path.join(cur, c);
+    let st;
+    try {
+      st = await fsp.lstat(cur);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (!create) return path.join(root, ...parts);
+      await fsp.mkdir(cur);
+      continue;
+    }
+    if (st.isSymbolicLink() || !st.isDirectory()) {
+      throw new SmrError(
+        'path-refused',
+        `target path "${String(targetPath)}" goes through "${path.relative(root, cur)}", which is not a real directory`,
+      );
+    }
+  }
+  return cur;
+}

@@ -1,0 +1,66 @@
+// `smr target start`: lock, key, listener, ready event, wait for a signal, stop cleanly (each
+// session finishes the operation in hand and checkpoints).
+import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { SmrError } from '../shared/errors.js';
+import { log, emitEvent } from '../shared/log.js';
+import { acquireLock } from '../shared/lockfile.js';
+import { readKeyFile } from '../shared/key.js';
+import { listen } from './server.js';
+import { ReplicaLocks } from './replica-lock.js';
+import type { TargetContext } from './session.js';
+
+/** Options of `smr target start`. */
+export interface TargetOptions {
+  host: string;
+  port: number;
+  root: string;
+  stateDir: string;
+  keyFile: string | null;
+  noAuth: boolean;
+  allowTasks: boolean;
+  tasksDir: string | null;
+  signal?: AbortSignal;
+}
+
+/** Runs the target daemon until SIGINT/SIGTERM. */
+export async function runTargetDaemon(
+  o: TargetOptions,
+  waitForStop: (s?: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const stateDir = path.resolve(o.stateDir);
+  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const defaultKey = path.join(stateDir, 'smr.key');
+  const keyFile =
+    o.keyFile ??
+    ((await fsp.access(defaultKey).then(
+      () => true,
+      () => false,
+    ))
+      ? defaultKey
+      : null);
+  if (!keyFile && !o.noAuth) {
+    throw new SmrError(
+      'config',
+      'the target has no key',
+      'pass --key-file (from `smr key generate`), or --no-auth to accept any source',
+    );
+  }
+  const key = keyFile ? await readKeyFile(keyFile) : null;
+  await fsp.mkdir(o.root, { recursive: true });
+  const root = await fsp.realpath(o.root);
+  const release = await acquireLock(path.join(stateDir, 'target.lock'), 'target');
+  try {
+    const ctx: TargetContext = { root, key, stateDir, locks: new ReplicaLocks() };
+    const server = await listen(o.host, o.port, ctx);
+    emitEvent({ event: 'listening', host: server.host, port: server.port });
+    log.info(
+      `target listening on ${server.host}:${server.port}, root ${root}${key ? '' : ' (no auth)'}`,
+    );
+    await waitForStop(o.signal);
+    log.info('target stopping');
+    await server.close();
+  } finally {
+    await release();
+  }
+}

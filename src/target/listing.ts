@@ -1,0 +1,57 @@
+// Streams a description of the replica (path, type, size, mtime, mode) in bounded batches.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+/** One replica entry as sent in LIST_ITEMS: [path, type, size, mtimeMs, mode, linkTarget?]. */
+export type ListItem = [string, 'f' | 'd' | 'l', number, number, number, string?];
+
+const BATCH = 1000;
+
+/** Walks `base` without following links and hands batches to `emit` (which may apply back-pressure). */
+export async function listTree(
+  base: string,
+  emit: (items: ListItem[]) => Promise<void>,
+): Promise<void> {
+  let batch: ListItem[] = [];
+  const stack: string[] = [''];
+  while (stack.length) {
+    const rel = stack.pop() as string;
+    let dir;
+    try {
+      dir = await fsp.opendir(rel ? path.join(base, rel) : base);
+    } catch {
+      continue; // vanished or unreadable: the next mirror or verify will see it
+    }
+    for await (const d of dir) {
+      if (d.name.startsWith('.smr-tmp-')) continue;
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      const abs = path.join(base, r);
+      let st;
+      try {
+        st = await fsp.lstat(abs);
+      } catch {
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        batch.push([
+          r,
+          'l',
+          st.size,
+          st.mtimeMs,
+          st.mode & 0o7777,
+          await fsp.readlink(abs).catch(() => ''),
+        ]);
+      } else if (st.isDirectory()) {
+        batch.push([r, 'd', 0, st.mtimeMs, st.mode & 0o7777]);
+        stack.push(r);
+      } else if (st.isFile()) {
+        batch.push([r, 'f', st.size, st.mtimeMs, st.mode & 0o7777]);
+      }
+      if (batch.length >= BATCH) {
+        await emit(batch);
+        batch = [];
+      }
+    }
+  }
+  await emit(batch);
+}

@@ -1,0 +1,184 @@
+// Applying one operation to the replica. Every function is idempotent when replayed after a crash
+// (see the replay rules in docs/ARCHITECTURE.md); none follows a symlink.
+import { promises as fsp, constants as C } from 'node:fs';
+import path from 'node:path';
+import type { Confiner } from './confine.js';
+
+/** What an op asks of the applier besides its effect on disk. */
+export interface OpOutcome {
+  /** Paths whose data or entries changed and must be fsynced before the next ack. */
+  touched: string[];
+  /** A path the source must resend whole because the replica had no valid basis for it. */
+  need?: string;
+  /** The op may have changed directory structure (cached confinement proofs are void). */
+  structural?: boolean;
+}
+
+const TMP_PREFIX = '.smr-tmp-';
+
+/** Name of the temp file a whole-file transfer builds before renaming it into place. */
+export function tempNameFor(abs: string, tx: number): string {
+  return path.join(path.dirname(abs), `${TMP_PREFIX}${tx}`);
+}
+
+function isErr(err: unknown, ...codes: string[]): boolean {
+  return codes.includes((err as NodeJS.ErrnoException).code ?? '');
+}
+
+async function lstatOrNull(p: string) {
+  try {
+    return await fsp.lstat(p);
+  } catch (err) {
+    if (isErr(err, 'ENOENT', 'ENOTDIR')) return null;
+    throw err;
+  }
+}
+
+/** Removes whatever is at `abs` (file, link, or whole directory tree), without following links. */
+export async function removeAny(abs: string): Promise<void> {
+  await fsp.rm(abs, { recursive: true, force: true });
+}
+
+async function setAttrs(fh: fsp.FileHandle, meta: Record<string, unknown>): Promise<void> {
+  if (typeof meta.mode === 'number') await fh.chmod(meta.mode & 0o7777);
+  if (typeof meta.mtime === 'number') await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
+}
+
+/** One part of a whole-file transfer: temp file at tx, renamed over the path by the last part. */
+export async function applyPut(
+  cf: Confiner,
+  seq: number,
+  meta: Record<string, unknown>,
+  body: Buffer,
+): Promise<OpOutcome> {
+  const abs = await cf.resolve(meta.p);
+  await cf.ensureParent(abs);
+  const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
+  let fh: fsp.FileHandle;
+  try {
+    const flags = meta.first
+      ? C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW
+      : C.O_WRONLY | C.O_NOFOLLOW;
+    fh = await fsp.open(tmp, flags, 0o600);
+  } catch (err) {
+    // A later part whose temp file is gone (target restarted and lost it): ask for the file again.
+    if (isErr(err, 'ENOENT')) return { touched: [], need: String(meta.p) };
+    throw err;
+  }
+  try {
+    if (body.length) await fh.write(body, 0, body.length, Number(meta.off ?? 0));
+    if (meta.end) {
+      await fh.truncate(Number(meta.size ?? 0));
+      await setAttrs(fh, meta);
+    }
+  } finally {
+    await fh.close();
+  }
+  if (!meta.end) return { touched: [tmp] };
+  const st = await lstatOrNull(abs);
+  if (st?.isDirectory()) await removeAny(abs);
+  await fsp.rename(tmp, abs);
+  return { touched: [abs, path.dirname(abs)], structural: Boolean(st?.isDirectory()) };
+}
+
+/** Changed blocks written in place; the last record sets size, mode and mtime. */
+export async function applyWrite(
+  cf: Confiner,
+  meta: Record<string, unknown>,
+  body: Buffer,
+): Promise<OpOutcome> {
+  const abs = await cf.resolve(meta.p);
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(abs, C.O_WRONLY | C.O_NOFOLLOW);
+  } catch (err) {
+    // No basis to patch (missing, a link, a directory): never guess, get the whole file.
+    if (isErr(err, 'ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR', 'EMLINK'))
+      return { touched: [], need: String(meta.p) };
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { touched: [], need: String(meta.p) };
+    let pos = 0;
+    for (const r of (meta.ranges as Array<[number, number]>) ?? []) {
+      const [off, len] = r;
+      await fh.write(body, pos, len, off);
+      pos += len;
+    }
+    if (meta.end) {
+      await fh.truncate(Number(meta.size ?? 0));
+      await setAttrs(fh, meta);
+    }
+  } finally {
+    await fh.close();
+  }
+  return { touched: [abs] };
+}
+
+/** mkdir (with parents); a non-directory in the way is replaced. */
+export async function applyMkdir(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+  const abs = await cf.resolve(meta.p);
+  await cf.ensureParent(abs);
+  const st = await lstatOrNull(abs);
+  if (st && !st.isDirectory()) await removeAny(abs);
+  if (!st || !st.isDirectory()) await fsp.mkdir(abs);
+  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
+  return { touched: [path.dirname(abs)], structural: Boolean(st && !st.isDirectory()) };
+}
+
+/** Deletes a file, link or directory tree; absent is fine (replay). */
+export async function applyDelete(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+  const abs = await cf.resolve(meta.p);
+  await removeAny(abs);
+  return { touched: [path.dirname(abs)], structural: true };
+}
+
+/** rename(from, to). Replayed after it was already done (from gone, to present) it does nothing. */
+export async function applyRename(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+  const from = await cf.resolve(meta.from);
+  const to = await cf.resolve(meta.to);
+  const fromSt = await lstatOrNull(from);
+  if (!fromSt) {
+    const toSt = await lstatOrNull(to);
+    return toSt ? { touched: [] } : { touched: [], need: String(meta.to) };
+  }
+  await cf.ensureParent(to);
+  const toSt = await lstatOrNull(to);
+  if (toSt && (toSt.isDirectory() !== fromSt.isDirectory() || toSt.isDirectory())) {
+    // rename(2) cannot replace a non-empty directory or change type; the source's result is `from`.
+    await removeAny(to);
+  }
+  await fsp.rename(from, to);
+  return { touched: [path.dirname(from), path.dirname(to)], structural: true };
+}
+
+/** Mode and mtime changes; a missing path means the replica diverged, so ask for it. */
+export async function applyAttr(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+  const abs = await cf.resolve(meta.p);
+  const st = await lstatOrNull(abs);
+  if (!st) return { touched: [], need: String(meta.p) };
+  if (st.isSymbolicLink()) {
+    if (typeof meta.mtime === 'number')
+      await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
+    return { touched: [abs] };
+  }
+  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
+  if (typeof meta.mtime === 'number' && !st.isDirectory())
+    await fsp.utimes(abs, meta.mtime / 1000, meta.mtime / 1000);
+  return { touched: [abs] };
+}
+
+/** Creates (or replaces) a symlink; its target text is stored as is and never followed. */
+export async function applySymlink(
+  cf: Confiner,
+  meta: Record<string, unknown>,
+): Promise<OpOutcome> {
+  const abs = await cf.resolve(meta.p);
+  await cf.ensureParent(abs);
+  if (await lstatOrNull(abs)) await removeAny(abs);
+  await fsp.symlink(String(meta.target), abs);
+  if (typeof meta.mtime === 'number')
+    await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
+  return { touched: [path.dirname(abs)], structural: true };
+}

@@ -1,0 +1,48 @@
+// The target's TCP listener: one session per accepted socket, each isolated from the others.
+import net from 'node:net';
+import { SmrError } from '../shared/errors.js';
+import { Peer } from '../protocol/peer.js';
+import { serveSession, type TargetContext } from './session.js';
+
+/** A listening target. */
+export interface TargetServer {
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts listening; resolves once bound. */
+export function listen(host: string, port: number, ctx: TargetContext): Promise<TargetServer> {
+  const sessions = new Set<Promise<void>>();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const s = serveSession(new Peer(socket), ctx);
+    sessions.add(s);
+    void s.finally(() => sessions.delete(s));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        new SmrError(
+          err.code === 'EADDRINUSE' ? 'usage' : 'io',
+          `cannot listen on ${host}:${port}: ${err.code ?? err.message}`,
+          'pick another --listen port',
+        ),
+      );
+    });
+    server.listen(port, host, () => {
+      const addr = server.address() as net.AddressInfo;
+      resolve({
+        host: addr.address,
+        port: addr.port,
+        close: async () => {
+          await new Promise<void>((r) => server.close(() => r()));
+          for (const s of sockets) s.end();
+          await Promise.allSettled([...sessions]);
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,156 @@
+// One source's session on the target: handshake, open a replica, apply its stream, answer lists.
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { SmrError, asSmrError } from '../shared/errors.js';
+import { log, emitEvent } from '../shared/log.js';
+import { DurableCounter } from '../shared/durable-counter.js';
+import { MsgType, type Frame } from '../protocol/messages.js';
+import { serverHandshake } from '../protocol/handshake.js';
+import { HANDSHAKE_TIMEOUT_MS } from '../protocol/limits.js';
+import type { Peer } from '../protocol/peer.js';
+import { Confiner, resolveReplicaBase } from './confine.js';
+import { Applier, type IncomingOp } from './applier.js';
+import { listTree } from './listing.js';
+import type { ReplicaLocks } from './replica-lock.js';
+
+/** What every session shares: the daemon's settings and registries. */
+export interface TargetContext {
+  root: string;
+  key: Buffer | null;
+  stateDir: string;
+  locks: ReplicaLocks;
+  /** Runs a task marker; undefined until tasks are wired (issue 4). */
+  runTask?: (
+    op: IncomingOp,
+    info: { connection: string; base: string },
+    peer: Peer,
+  ) => Promise<void>;
+}
+
+function counterFile(stateDir: string, targetPath: string): string {
+  const h = crypto.createHash('sha256').update(targetPath).digest('hex').slice(0, 24);
+  return path.join(stateDir, 'target-replicas', `${h}.seq`);
+}
+
+/** Serves one accepted socket until it closes. Never throws. */
+export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void> {
+  let release: (() => void) | null = null;
+  let applier: Applier | null = null;
+  let counter: DurableCounter | null = null;
+  try {
+    await serverHandshake(peer, ctx.key);
+    const open = await peer.recv(HANDSHAKE_TIMEOUT_MS);
+    if (open.type !== MsgType.OPEN)
+      throw new SmrError('protocol', `expected OPEN, got frame type ${open.type}`);
+    const h = open.header;
+    const targetPath = String(h.targetPath ?? '');
+    const connection = String(h.connection ?? '?');
+    const who = `${connection}@${peer.remote}`;
+    const base = await resolveReplicaBase(ctx.root, targetPath, !h.probe);
+    ctx.locks.check(targetPath);
+    if (h.probe) {
+      await peer.send(MsgType.OPENED, { probe: true, appliedSeq: 0 });
+      peer.close();
+      return;
+    }
+    release = ctx.locks.acquire(targetPath, who);
+    await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true });
+    counter = await DurableCounter.open(counterFile(ctx.stateDir, targetPath));
+    const epoch = Number(h.epoch ?? 0);
+    if (counter.tag !== epoch) await counter.set(0, epoch); // a new stream for this replica
+    const cf = new Confiner(base);
+    const info = { connection, base };
+    applier = new Applier(cf, counter, {
+      ack: (seq) => void peer.send(MsgType.ACK, { seq }).catch(() => undefined),
+      need: (p, seq) => {
+        log.warn(
+          `${who}: "${p}" has no valid basis on the target (seq ${seq}); asking for it whole`,
+        );
+        void peer.send(MsgType.NEED, { p, seq }).catch(() => undefined);
+      },
+      task: ctx.runTask
+        ? (op) => (ctx.runTask as NonNullable<TargetContext['runTask']>)(op, info, peer)
+        : undefined,
+    });
+    await peer.send(MsgType.OPENED, { appliedSeq: counter.value, epoch });
+    log.info(`${who}: replicating into ${base} from seq ${counter.value + 1}`);
+    emitEvent({
+      event: 'session',
+      connection,
+      targetPath,
+      remote: peer.remote,
+      appliedSeq: counter.value,
+    });
+    await pump(peer, applier, base);
+  } catch (err) {
+    const e = asSmrError(err);
+    if (e.code === 'auth') log.warn(`refused connection from ${peer.remote}: ${e.message}`);
+    else if (e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
+    if (
+      !peer.closed &&
+      ['path-refused', 'path-busy', 'protocol', 'frame-too-large', 'version-mismatch'].includes(
+        e.code,
+      )
+    ) {
+      await peer.send(MsgType.REFUSED, { code: e.code, message: e.message }).catch(() => undefined);
+    }
+    peer.close();
+  } finally {
+    await applier?.stop();
+    await counter?.close();
+    release?.();
+  }
+}
+
+function pump(peer: Peer, applier: Applier, base: string): Promise<void> {
+  return new Promise((resolve) => {
+    peer.on('close', () => resolve());
+    peer.onFrame((f: Frame) => {
+      try {
+        handleFrame(peer, applier, base, f);
+      } catch (err) {
+        log.warn(`session ${peer.remote}: ${(err as Error).message}; closing it`);
+        peer.close(err as Error);
+      }
+      if (applier.failure) peer.close(applier.failure);
+    });
+  });
+}
+
+function handleFrame(peer: Peer, applier: Applier, base: string, f: Frame): void {
+  switch (f.type) {
+    case MsgType.OP: {
+      const seq = Number(f.header.seq);
+      if (!Number.isSafeInteger(seq) || seq < 1 || typeof f.header.kind !== 'string') {
+        throw new SmrError('protocol', 'malformed OP frame');
+      }
+      const meta = f.header.meta;
+      if (typeof meta !== 'object' || meta === null)
+        throw new SmrError('protocol', 'OP frame without meta');
+      applier.enqueue({
+        seq,
+        kind: f.header.kind,
+        meta: meta as Record<string, unknown>,
+        body: f.body,
+      });
+      return;
+    }
+    case MsgType.LIST: {
+      const reqId = f.header.reqId;
+      void listTree(base, (items) => peer.send(MsgType.LIST_ITEMS, { reqId, items, done: false }))
+        .then(
+          () => peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true }),
+          (err) =>
+            peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, error: String(err) }),
+        )
+        .catch(() => undefined);
+      return;
+    }
+    case MsgType.PING:
+      void peer.send(MsgType.PONG, {}).catch(() => undefined);
+      return;
+    default:
+      throw new SmrError('protocol', `unexpected frame type ${f.type}`);
+  }
+}
