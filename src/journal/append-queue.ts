@@ -1,0 +1,101 @@
+// Serializes everything that touches the active segment: appends keep call order (so seqs are
+// contiguous in call order) and appends queued together go out in one write; barriers (sync,
+// reset, close) run exactly between the appends queued before and after them.
+import type { EncodedEntry } from './record.js';
+import type { JournalEntry, JournalRecord } from './types.js';
+import type { SegmentWriter } from './writer.js';
+
+/** Most records per write syscall (keeps writev under IOV_MAX with data buffers). */
+const MAX_BATCH_RECORDS = 512;
+/** Most bytes per write syscall, so one batch never holds the writer for long. */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+type AppendItem = {
+  type: 'append';
+  entry: JournalEntry;
+  enc: EncodedEntry;
+  resolve: (rec: JournalRecord) => void;
+  reject: (err: unknown) => void;
+};
+type BarrierItem = { type: 'barrier'; run: () => Promise<void> };
+
+/** The single writer loop in front of a SegmentWriter. */
+export class AppendQueue {
+  private readonly items: (AppendItem | BarrierItem)[] = [];
+  private pumping = false;
+
+  constructor(
+    private readonly writer: SegmentWriter,
+    /** Called after each batch is written (wakes readers). */
+    private readonly written: () => void,
+  ) {}
+
+  /** Queues an encoded entry; resolves with its record once written to the OS. */
+  append(entry: JournalEntry, enc: EncodedEntry): Promise<JournalRecord> {
+    return new Promise<JournalRecord>((resolve, reject) => {
+      this.items.push({ type: 'append', entry, enc, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Runs `fn` after every append queued before it has been written, before any queued after. */
+  barrier<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.items.push({ type: 'barrier', run: () => fn().then(resolve, reject) });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.drain().finally(() => {
+      this.pumping = false;
+      if (this.items.length > 0) this.pump();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.items.length > 0) {
+      const head = this.items[0]!;
+      if (head.type === 'barrier') {
+        this.items.shift();
+        await head.run();
+      } else {
+        await this.writeBatch(this.takeBatch());
+      }
+    }
+  }
+
+  /** The appends at the head of the queue that fit one write and the active segment's room. */
+  private takeBatch(): AppendItem[] {
+    const room = Math.min(this.writer.room(), MAX_BATCH_BYTES);
+    let count = 0;
+    let bytes = 0;
+    while (count < MAX_BATCH_RECORDS) {
+      const item = this.items[count];
+      if (!item || item.type !== 'append') break;
+      if (count > 0 && bytes + item.enc.size > room) break;
+      bytes += item.enc.size;
+      count++;
+    }
+    return this.items.splice(0, count) as AppendItem[];
+  }
+
+  private async writeBatch(batch: AppendItem[]): Promise<void> {
+    let first: number;
+    try {
+      first = await this.writer.write(batch.map((item) => item.enc));
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const { kind, meta, data } = item.entry;
+      const rec: JournalRecord = { seq: first + i, size: item.enc.size, kind, meta };
+      if (data) rec.data = data;
+      item.resolve(rec);
+    });
+    this.written();
+  }
+}

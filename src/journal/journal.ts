@@ -1,0 +1,259 @@
+// The source's durable ordered queue: a segmented append-only log per replication connection,
+// holding captured operations until the target acknowledges them. See docs/JOURNAL.md.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { DurableCounter } from '../shared/durable-counter.js';
+import { SmrError, asSmrError } from '../shared/errors.js';
+import { fsyncDir } from '../shared/fsutil.js';
+import { AckCursor, type JournalPosition } from './ack-cursor.js';
+import { AppendQueue } from './append-queue.js';
+import { encodeEntry } from './record.js';
+import { SegmentReader, type ReaderSource } from './reader.js';
+import { recoverJournal } from './recovery.js';
+import { removeAllSegments, unlinkSegment, type SegmentCatalog } from './segment.js';
+import { Serial } from './serial.js';
+import type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './types.js';
+import { SegmentWriter, type WriterSettings } from './writer.js';
+
+export type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './types.js';
+export { JournalTrimmedError } from './reader.js';
+
+/** Default segment size: big enough that rollover and its fsyncs are rare. */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Default group-commit window: the most a power loss can take from the un-synced tail. */
+export const DEFAULT_SYNC_INTERVAL_MS = 20;
+/** Name of the acked-seq counter file inside the journal directory. */
+export const ACK_FILE = 'acked.counter';
+/** Counter tag bit: a reset was recorded but its segment deletion may not have finished. */
+const RESET_PENDING = 1;
+
+/** A durable, ordered, segmented queue of entries on disk (one per replication connection). */
+export class Journal implements ReaderSource {
+  private readonly queue: AppendQueue;
+  private readonly lock = new Serial();
+  private readonly listeners = new Set<() => void>();
+  private readonly readers = new Set<SegmentReader>();
+  private gen = 0;
+  private closing: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly catalog: SegmentCatalog,
+    private readonly counter: DurableCounter,
+    private readonly writer: SegmentWriter,
+    private readonly cursor: AckCursor,
+    private acked: number,
+  ) {
+    this.queue = new AppendQueue(writer, () => this.notify());
+  }
+
+  /** Opens (creating if needed) the journal in `dir`, recovering from whatever a crash left. */
+  static async open(dir: string, opts: JournalOptions = {}): Promise<Journal> {
+    const settings = resolveOptions(opts);
+    try {
+      const made = await fsp.mkdir(dir, { recursive: true });
+      if (made !== undefined) await fsyncDir(path.dirname(path.resolve(made)));
+    } catch (err) {
+      throw asSmrError(err);
+    }
+    const counter = await DurableCounter.open(path.join(dir, ACK_FILE)).catch((err: unknown) => {
+      throw asSmrError(err);
+    });
+    try {
+      // The counter file may have just been created: its name must survive a power loss too.
+      await fsyncDir(dir);
+      return await Journal.recover(dir, settings, counter);
+    } catch (err) {
+      await counter.close();
+      throw asSmrError(err);
+    }
+  }
+
+  private static async recover(
+    dir: string,
+    settings: WriterSettings,
+    counter: DurableCounter,
+  ): Promise<Journal> {
+    if (counter.tag & RESET_PENDING) {
+      await removeAllSegments(dir);
+      await fsyncDir(dir);
+      await counter.set(counter.value, 0);
+    }
+    const acked = counter.value;
+    const { catalog, lastRecordSeq, ackPosition } = await recoverJournal(dir, acked);
+    const writer = new SegmentWriter(catalog, settings, Math.max(acked, lastRecordSeq));
+    await writer.resume();
+    const ackSeg = ackPosition.firstSeq === null ? undefined : catalog.locate(ackPosition.firstSeq);
+    const pos = { seg: ackSeg ?? null, seq: acked + 1, offset: ackPosition.offset };
+    return new Journal(catalog, counter, writer, new AckCursor(catalog, pos), acked);
+  }
+
+  /** Highest appended seq (0 if nothing was ever appended). */
+  get lastSeq(): number {
+    return this.writer.lastSeq;
+  }
+
+  /** Highest acknowledged seq; everything up to it may already be deleted. */
+  get ackedSeq(): number {
+    return this.acked;
+  }
+
+  /** Bumped by reset (ReaderSource). */
+  get generation(): number {
+    return this.gen;
+  }
+
+  /** True once close() has taken effect (ReaderSource). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Appends one entry; resolves once it is written to the OS (not necessarily fsynced). */
+  async append(entry: JournalEntry): Promise<JournalRecord> {
+    if (this.closing) throw closedError();
+    return this.queue.append(entry, encodeEntry(entry));
+  }
+
+  /** Forces an fdatasync covering every append made before this call. */
+  async sync(): Promise<void> {
+    if (this.closing) throw closedError();
+    const target = await this.queue.barrier(async () => this.writer.lastSeq);
+    await this.writer.syncTo(target);
+  }
+
+  /** Durably records that the target applied everything up to `seq`; deletes fully-acked segments. */
+  ack(seq: number): Promise<void> {
+    return this.lock.run(async () => {
+      if (this.closed) throw closedError();
+      if (!Number.isSafeInteger(seq)) throw new SmrError('usage', `cannot ack seq ${seq}`);
+      if (seq <= this.acked) return;
+      if (seq > this.lastSeq) {
+        throw new SmrError(
+          'usage',
+          `cannot ack seq ${seq}: the last appended seq is ${this.lastSeq}`,
+        );
+      }
+      await this.counter.set(seq, 0);
+      await this.cursor.advance(seq);
+      this.acked = seq;
+      await this.trim();
+    });
+  }
+
+  /** The un-acknowledged tail: how many records and how many bytes on disk. */
+  stats(): { ops: number; bytes: number } {
+    return { ops: this.lastSeq - this.acked, bytes: this.cursor.unackedBytes() };
+  }
+
+  /** A reader over records with seq >= fromSeq, read from disk in order. */
+  reader(fromSeq: number): JournalReader {
+    if (this.closing) throw closedError();
+    if (!Number.isSafeInteger(fromSeq))
+      throw new SmrError('usage', `cannot read from seq ${fromSeq}`);
+    const reader = new SegmentReader(this, fromSeq);
+    this.readers.add(reader);
+    return reader;
+  }
+
+  /** Drops every record; the next append gets `nextSeq` and ackedSeq becomes nextSeq - 1. */
+  reset(nextSeq: number): Promise<void> {
+    if (!Number.isSafeInteger(nextSeq) || nextSeq < 1) {
+      return Promise.reject(new SmrError('usage', `cannot reset the journal to seq ${nextSeq}`));
+    }
+    return this.lock.run(() => this.queue.barrier(() => this.doReset(nextSeq)));
+  }
+
+  /** Subscribes to "new records were written"; returns the unsubscribe function. */
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Writes out queued appends, syncs, and closes every file (readers included). */
+  close(): Promise<void> {
+    this.closing ??= this.lock.run(() => this.queue.barrier(() => this.doClose()));
+    return this.closing;
+  }
+
+  /** Where the ack cursor can start a reader looking for `seq` (ReaderSource). */
+  positionHint(seq: number): JournalPosition | null {
+    return this.cursor.hint(seq);
+  }
+
+  /** Forgets a closed reader (ReaderSource). */
+  readerClosed(reader: SegmentReader): void {
+    this.readers.delete(reader);
+  }
+
+  private async doReset(nextSeq: number): Promise<void> {
+    if (this.closed) throw closedError();
+    // Recorded first: if we crash half-way, open() sees the flag and finishes the deletion.
+    await this.counter.set(nextSeq - 1, RESET_PENDING);
+    this.gen++;
+    try {
+      await this.writer.release(false);
+      await this.cursor.restart(nextSeq);
+      this.catalog.clear();
+      await removeAllSegments(this.catalog.dir);
+      await fsyncDir(this.catalog.dir);
+      this.writer.restart(nextSeq);
+      await this.counter.set(nextSeq - 1, 0);
+    } catch (err) {
+      // Half-reset: memory and disk disagree. Refuse appends; reopening completes the reset.
+      throw this.writer.poison(err, 'reset failed');
+    }
+    this.acked = nextSeq - 1;
+    this.notify();
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    for (const reader of [...this.readers]) await reader.close();
+    try {
+      await this.writer.release();
+    } finally {
+      await this.cursor.release();
+      await this.counter.close();
+    }
+  }
+
+  /** Deletes the segments before the one holding the first un-acked record. */
+  private async trim(): Promise<void> {
+    const holder = this.cursor.segment;
+    const count = holder ? this.catalog.indexOf(holder) : 0;
+    if (count <= 0) return;
+    for (const seg of this.catalog.shift(count)) await unlinkSegment(seg.file);
+    await fsyncDir(this.catalog.dir);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own business; it must not break the writer loop.
+      }
+    }
+  }
+}
+
+function resolveOptions(opts: JournalOptions): WriterSettings {
+  const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  const syncIntervalMs = opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
+    throw new SmrError(
+      'usage',
+      `journal segmentBytes must be a positive integer, got ${segmentBytes}`,
+    );
+  }
+  if (!Number.isFinite(syncIntervalMs) || syncIntervalMs < 0) {
+    throw new SmrError('usage', `journal syncIntervalMs must be >= 0, got ${syncIntervalMs}`);
+  }
+  return { segmentBytes, syncIntervalMs };
+}
+
+function closedError(): SmrError {
+  return new SmrError('usage', 'the journal is closed');
+}

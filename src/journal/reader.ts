@@ -1,0 +1,157 @@
+// Readers replay the journal from disk, one segment file at a time through a fixed-size buffer,
+// so a sender far behind costs file reads, not memory.
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { SmrError } from '../shared/errors.js';
+import type { JournalPosition } from './ack-cursor.js';
+import { decodeRecord } from './record.js';
+import { corrupt } from './recovery.js';
+import { RecordScanner } from './scanner.js';
+import type { Segment, SegmentCatalog } from './segment.js';
+import type { JournalReader, JournalRecord } from './types.js';
+
+/** What a reader needs from its journal (implemented by Journal). */
+export interface ReaderSource {
+  readonly catalog: SegmentCatalog;
+  readonly lastSeq: number;
+  /** Bumped by reset: positions taken before it mean nothing after it. */
+  readonly generation: number;
+  readonly isClosed: boolean;
+  positionHint(seq: number): JournalPosition | null;
+  readerClosed(reader: SegmentReader): void;
+}
+
+/** Thrown when a reader wants records that ack (or reset) has already deleted. */
+export class JournalTrimmedError extends SmrError {
+  constructor(
+    readonly seq: number,
+    readonly oldestSeq: number,
+  ) {
+    super(
+      'usage',
+      `journal no longer holds seq ${seq}: it was acknowledged and trimmed (oldest kept is ${oldestSeq})`,
+      'read from ackedSeq + 1 or later',
+    );
+  }
+}
+
+/** A JournalReader over segment files; next() calls are serialized. */
+export class SegmentReader implements JournalReader {
+  private want: number;
+  private seg: Segment | null = null;
+  private fh: FileHandle | null = null;
+  private scanner: RecordScanner | null = null;
+  private generation: number;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly src: ReaderSource,
+    fromSeq: number,
+  ) {
+    this.want = Math.max(1, fromSeq);
+    this.generation = src.generation;
+  }
+
+  next(): Promise<JournalRecord | null> {
+    const result = this.queue.then(() => this.step());
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.src.readerClosed(this);
+    await this.queue;
+    await this.release();
+  }
+
+  private async step(): Promise<JournalRecord | null> {
+    for (;;) {
+      if (this.closed || this.src.isClosed) throw new SmrError('usage', 'journal reader is closed');
+      if (this.generation !== this.src.generation) {
+        // A reset replaced the journal's contents; find our seq afresh (or learn it is gone).
+        this.generation = this.src.generation;
+        await this.release();
+      }
+      if (this.want > this.src.lastSeq) return null;
+      if (!this.scanner) await this.openAt(this.want);
+      const rec = await this.readOne();
+      if (rec === 'again') continue;
+      if (this.generation !== this.src.generation) continue;
+      this.want = rec.seq + 1;
+      return rec;
+    }
+  }
+
+  /** Reads the record at the scanner: a wanted record, or 'again' after skipping or moving on. */
+  private async readOne(): Promise<JournalRecord | 'again'> {
+    const seg = this.seg!;
+    const scanner = this.scanner!;
+    const peek = await scanner.peek(seg.size);
+    if (peek.type === 'end') {
+      await this.moveOn(seg);
+      return 'again';
+    }
+    if (peek.type === 'bad')
+      throw corrupt(this.src.catalog.dir, seg.firstSeq, peek.offset, peek.reason);
+    const { seq } = peek.header;
+    if (seq < this.want) {
+      scanner.skip();
+      return 'again';
+    }
+    if (seq !== this.want) {
+      const why = `record carries seq ${seq}, expected ${this.want}`;
+      throw corrupt(this.src.catalog.dir, seg.firstSeq, peek.offset, why);
+    }
+    const taken = await scanner.take(seg.size);
+    if (taken.type === 'bad')
+      throw corrupt(this.src.catalog.dir, seg.firstSeq, taken.offset, taken.reason);
+    return decodeRecord(taken.bytes);
+  }
+
+  /** At the end of a segment: continue in the one that starts with the wanted seq. */
+  private async moveOn(seg: Segment): Promise<void> {
+    const next = this.src.catalog.locate(this.want);
+    if (next === seg) {
+      throw new SmrError('internal', `journal segment ${seg.file} ends before seq ${this.want}`);
+    }
+    await this.release();
+    if (next) await this.openSegment(next, { seg: next, seq: next.firstSeq, offset: 0 });
+    else this.trimmed();
+  }
+
+  /** Finds the segment holding `seq` and opens it (at the ack cursor when that is closer). */
+  private async openAt(seq: number): Promise<void> {
+    const seg = this.src.catalog.locate(seq);
+    if (!seg) return this.trimmed();
+    const hint = this.src.positionHint(seq);
+    await this.openSegment(seg, hint?.seg === seg ? hint : { seg, seq: seg.firstSeq, offset: 0 });
+  }
+
+  private async openSegment(seg: Segment, at: JournalPosition): Promise<void> {
+    try {
+      this.fh = await fsp.open(seg.file, 'r');
+    } catch (err) {
+      // Deleted by ack between lookup and open.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.trimmed();
+      throw err;
+    }
+    this.seg = seg;
+    this.scanner = new RecordScanner(this.fh, at.offset);
+  }
+
+  private trimmed(): never {
+    const oldest = this.src.catalog.first?.firstSeq ?? this.src.lastSeq + 1;
+    throw new JournalTrimmedError(this.want, oldest);
+  }
+
+  private async release(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    this.seg = null;
+    this.scanner = null;
+    await fh?.close();
+  }
+}

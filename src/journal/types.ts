@@ -1,0 +1,30 @@
+// The journal's public shapes, kept apart so record, reader and journal can share them without cycles.
+
+/** What callers append: an operation kind, JSON-able metadata and optional payload bytes. */
+export interface JournalEntry {
+  kind: string;
+  meta: Record<string, unknown>;
+  data?: Buffer;
+}
+
+/** An entry as stored: its position in the stream and its encoded size on disk. */
+export interface JournalRecord extends JournalEntry {
+  seq: number;
+  size: number;
+}
+
+/** Tuning knobs; the defaults suit a replication connection on ordinary disks. */
+export interface JournalOptions {
+  /** A segment is rolled over once it reaches this many bytes (default 64 MiB). */
+  segmentBytes?: number;
+  /** Group-commit window: at most one fdatasync per this many ms while appends are unsynced (default 20). */
+  syncIntervalMs?: number;
+}
+
+/** Sequential reader over the journal, from a given seq onwards, straight from disk. */
+export interface JournalReader {
+  /** The next record, or null when caught up with lastSeq (wait for onAppend, then call again). */
+  next(): Promise<JournalRecord | null>;
+  /** Releases the open segment file. */
+  close(): Promise<void>;
+}
