@@ -25,6 +25,7 @@ async function sourceId(stateDir: string): Promise<string> {
 /** Runs the source daemon until SIGINT/SIGTERM. */
 export async function runSourceDaemon(opts: {
   stateDir: string;
+  tasksDir?: string;
   signal?: AbortSignal;
 }): Promise<void> {
   const stateDir = path.resolve(opts.stateDir);
@@ -36,6 +37,7 @@ export async function runSourceDaemon(opts: {
       stateDir,
       sourceId: await sourceId(stateDir),
       defaultKeyFile: path.join(stateDir, 'smr.key'),
+      tasksDir: path.resolve(opts.tasksDir ?? path.join(stateDir, 'tasks')),
     };
     const handlers = new SourceHandlers(ctx);
     for (const cfg of await loadConnections(stateDir)) {

@@ -112,6 +112,40 @@ export class SourceHandlers {
         }
         return c.status();
       }
+      case 'queue-task': {
+        const c = this.get(p.name);
+        const on = String(p.on ?? 'execute') as 'execute' | 'receive' | 'queue' | 'transmit';
+        if (!['execute', 'receive', 'queue', 'transmit'].includes(on))
+          throw new SmrError(
+            'usage',
+            `bad --on "${on}"`,
+            'use execute, receive, queue or transmit',
+          );
+        const t = await c.queueTask({
+          on,
+          command: String(p.command ?? ''),
+          args: ((p.args as unknown[]) ?? []).map(String),
+          timeoutMs: Number(p.timeoutMs ?? 600_000),
+        });
+        if (!p.wait) return t;
+        return c.waitTask(t.id, Number(p.waitTimeoutMs ?? 0));
+      }
+      case 'tasks': {
+        if (p.name !== undefined)
+          return {
+            tasks: this.get(p.name)
+              .listTasks()
+              .map((t) => ({ connection: p.name, ...t })),
+          };
+        return {
+          tasks: [...this.connections.values()].flatMap((c) =>
+            c.listTasks().map((t) => ({ connection: c.name, ...t })),
+          ),
+        };
+      }
+      case 'task-wait': {
+        return this.get(p.name).waitTask(String(p.id), Number(p.timeoutMs ?? 0));
+      }
       default:
         throw new SmrError('usage', `unknown control request "${method}"`);
     }

@@ -6,7 +6,7 @@ import { log } from '../shared/log.js';
 import { Signal } from '../shared/signal.js';
 import { MsgType, type Frame } from '../protocol/messages.js';
 import type { Peer } from '../protocol/peer.js';
-import type { Journal } from '../journal/journal.js';
+import type { Journal, JournalRecord } from '../journal/journal.js';
 import { dial, type OpenRequest } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -23,6 +23,9 @@ export interface LinkHooks {
   key(): Promise<Buffer | null>;
   need(path: string): void;
   event(header: Record<string, unknown>): void;
+  /** Called just before a record is sent (transmit-time tasks run here), and after. */
+  beforeSend(rec: JournalRecord): Promise<void>;
+  sent(rec: JournalRecord): void;
   /** The target's applied seq does not fit this journal: the stream must restart (new epoch). */
   mismatch(appliedSeq: number): Promise<void>;
 }
@@ -165,12 +168,14 @@ export class Link {
           continue;
         }
         const data = rec.data ?? Buffer.alloc(0);
+        if (rec.kind === 'task') await this.hooks.beforeSend(rec);
         await this.limiter.take(rec.size);
         await peer.send(MsgType.OP, { seq: rec.seq, kind: rec.kind, meta: rec.meta }, data);
         inflight.push([rec.seq, rec.size]);
         inflightBytes += rec.size;
         this.sentBytes += data.length;
         this.wireBytes += rec.size;
+        if (rec.kind === 'task') this.hooks.sent(rec);
       }
     } catch (err) {
       if (!peer.closed) throw err;

@@ -51,7 +51,13 @@ export async function runTargetDaemon(
   const root = await fsp.realpath(o.root);
   const release = await acquireLock(path.join(stateDir, 'target.lock'), 'target');
   try {
-    const ctx: TargetContext = { root, key, stateDir, locks: new ReplicaLocks() };
+    const ctx: TargetContext = {
+      root,
+      key,
+      stateDir,
+      locks: new ReplicaLocks(),
+      tasks: { stateDir, allowTasks: o.allowTasks, tasksDir: o.tasksDir },
+    };
     const server = await listen(o.host, o.port, ctx);
     emitEvent({ event: 'listening', host: server.host, port: server.port });
     log.info(

@@ -38,9 +38,11 @@ export function listen(host: string, port: number, ctx: TargetContext): Promise<
         host: addr.address,
         port: addr.port,
         close: async () => {
-          await new Promise<void>((r) => server.close(() => r()));
+          // close() only calls back once every connection is gone, so end them first.
+          const closed = new Promise<void>((r) => server.close(() => r()));
           for (const s of sockets) s.end();
           await Promise.allSettled([...sessions]);
+          await closed;
         },
       });
     });

@@ -13,6 +13,7 @@ import { Confiner, resolveReplicaBase } from './confine.js';
 import { Applier, type IncomingOp } from './applier.js';
 import { listTree } from './listing.js';
 import type { ReplicaLocks } from './replica-lock.js';
+import { TaskLog, runTaskMarker, type TaskMarker, type TaskSettings } from './task-exec.js';
 
 /** What every session shares: the daemon's settings and registries. */
 export interface TargetContext {
@@ -20,12 +21,7 @@ export interface TargetContext {
   key: Buffer | null;
   stateDir: string;
   locks: ReplicaLocks;
-  /** Runs a task marker; undefined until tasks are wired (issue 4). */
-  runTask?: (
-    op: IncomingOp,
-    info: { connection: string; base: string },
-    peer: Peer,
-  ) => Promise<void>;
+  tasks: TaskSettings;
 }
 
 function counterFile(stateDir: string, targetPath: string): string {
@@ -60,7 +56,14 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
     const epoch = Number(h.epoch ?? 0);
     if (counter.tag !== epoch) await counter.set(0, epoch); // a new stream for this replica
     const cf = new Confiner(base);
-    const info = { connection, base };
+    const taskLog = await TaskLog.open(ctx.stateDir, targetPath);
+    const report = (r: object): void => void peer.send(MsgType.EVENT, r).catch(() => undefined);
+    const runMarker = (op: IncomingOp): Promise<void> =>
+      runTaskMarker(
+        op.meta as unknown as TaskMarker,
+        { settings: ctx.tasks, log: taskLog, connection, base, seq: op.seq },
+        report,
+      );
     applier = new Applier(cf, counter, {
       ack: (seq) => void peer.send(MsgType.ACK, { seq }).catch(() => undefined),
       need: (p, seq) => {
@@ -69,11 +72,12 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
         );
         void peer.send(MsgType.NEED, { p, seq }).catch(() => undefined);
       },
-      task: ctx.runTask
-        ? (op) => (ctx.runTask as NonNullable<TargetContext['runTask']>)(op, info, peer)
-        : undefined,
+      // `execute` markers run at their point in the stream; `receive` ones ran on arrival.
+      task: (op) => (op.meta.on === 'execute' ? runMarker(op) : Promise.resolve()),
     });
     await peer.send(MsgType.OPENED, { appliedSeq: counter.value, epoch });
+    // Outcomes the source may have missed while it was away.
+    for (const r of taskLog.all()) report(r);
     log.info(`${who}: replicating into ${base} from seq ${counter.value + 1}`);
     emitEvent({
       event: 'session',
@@ -82,7 +86,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       remote: peer.remote,
       appliedSeq: counter.value,
     });
-    await pump(peer, applier, base);
+    await pump(peer, applier, base, runMarker);
   } catch (err) {
     const e = asSmrError(err);
     if (e.code === 'auth') log.warn(`refused connection from ${peer.remote}: ${e.message}`);
@@ -103,12 +107,14 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
   }
 }
 
-function pump(peer: Peer, applier: Applier, base: string): Promise<void> {
+type MarkerRunner = (op: IncomingOp) => Promise<void>;
+
+function pump(peer: Peer, applier: Applier, base: string, runMarker: MarkerRunner): Promise<void> {
   return new Promise((resolve) => {
     peer.on('close', () => resolve());
     peer.onFrame((f: Frame) => {
       try {
-        handleFrame(peer, applier, base, f);
+        handleFrame(peer, applier, base, runMarker, f);
       } catch (err) {
         log.warn(`session ${peer.remote}: ${(err as Error).message}; closing it`);
         peer.close(err as Error);
@@ -118,7 +124,13 @@ function pump(peer: Peer, applier: Applier, base: string): Promise<void> {
   });
 }
 
-function handleFrame(peer: Peer, applier: Applier, base: string, f: Frame): void {
+function handleFrame(
+  peer: Peer,
+  applier: Applier,
+  base: string,
+  runMarker: MarkerRunner,
+  f: Frame,
+): void {
   switch (f.type) {
     case MsgType.OP: {
       const seq = Number(f.header.seq);
@@ -128,12 +140,12 @@ function handleFrame(peer: Peer, applier: Applier, base: string, f: Frame): void
       const meta = f.header.meta;
       if (typeof meta !== 'object' || meta === null)
         throw new SmrError('protocol', 'OP frame without meta');
-      applier.enqueue({
-        seq,
-        kind: f.header.kind,
-        meta: meta as Record<string, unknown>,
-        body: f.body,
-      });
+      const op = { seq, kind: f.header.kind, meta: meta as Record<string, unknown>, body: f.body };
+      // `receive` tasks run as soon as they arrive, not at their point in the stream.
+      if (op.kind === 'task' && op.meta.on === 'receive' && seq > applier.appliedSeq) {
+        void runMarker(op).catch((err) => log.error(`task: ${(err as Error).message}`));
+      }
+      applier.enqueue(op);
       return;
     }
     case MsgType.LIST: {

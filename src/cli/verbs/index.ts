@@ -9,6 +9,7 @@ import { sourceVerb } from './source.js';
 import { statusVerb } from './status.js';
 import { limitVerb, replicateVerb, transmitVerb } from './switches.js';
 import { targetVerb } from './target.js';
+import { queueTaskVerb, tasksVerb } from './tasks.js';
 import { waitVerb } from './wait.js';
 import type { Verb } from '../verb.js';
 
@@ -23,6 +24,8 @@ export const VERBS: Verb[] = [
   limitVerb,
   mirrorVerb,
   waitVerb,
+  queueTaskVerb,
+  tasksVerb,
   keyVerb,
   initVerb,
   demoVerb,

@@ -42,13 +42,11 @@ export const limitVerb: Verb = {
   command: 'limit <name>',
   describe: 'Limit the bandwidth a connection uses',
   builder: (y) =>
-    y
-      .positional('name', { type: 'string' })
-      .option('bandwidth', {
-        type: 'string',
-        demandOption: true,
-        describe: 'RATE like 10MiB/s, or off',
-      }),
+    y.positional('name', { type: 'string' }).option('bandwidth', {
+      type: 'string',
+      demandOption: true,
+      describe: 'RATE like 10MiB/s, or off',
+    }),
   async run(a: { name: string; bandwidth: string }, ctx) {
     const rate = a.bandwidth === 'off' ? null : parseRate(a.bandwidth);
     if (rate !== null && rate < 1024)
