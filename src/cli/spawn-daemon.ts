@@ -1,15 +1,8 @@
 // Starts an smr daemon as a child process and waits for its first JSON line (ready/listening).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import readline from 'node:readline';
 import { SmrError } from '../shared/errors.js';
-
-/** Path of the smr launcher in this installation. */
-export const SMR_BIN = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../bin/smr.js',
-);
+import { SMR_BIN } from '../shared/self.js';
 
 /** A running child daemon. */
 export interface ChildDaemon {

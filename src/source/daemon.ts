@@ -12,6 +12,8 @@ import { loadConnections } from './connection-config.js';
 import { Connection } from './connection.js';
 import { SourceHandlers } from './handlers.js';
 import { initHash } from '../delta/hash.js';
+import { ScheduleStore, Scheduler, type SchedulerEvent } from '../schedule/index.js';
+import { runVerb } from '../schedule/run-verb.js';
 
 async function sourceId(stateDir: string): Promise<string> {
   const file = path.join(stateDir, 'source-id');
@@ -39,7 +41,9 @@ export async function runSourceDaemon(opts: {
       defaultKeyFile: path.join(stateDir, 'smr.key'),
       tasksDir: path.resolve(opts.tasksDir ?? path.join(stateDir, 'tasks')),
     };
-    const handlers = new SourceHandlers(ctx);
+    const store = new ScheduleStore(stateDir);
+    const scheduler = new Scheduler({ onEvent: logSchedulerEvent });
+    const handlers = new SourceHandlers(ctx, { store, scheduler });
     for (const cfg of await loadConnections(stateDir)) {
       const c = new Connection(cfg, ctx);
       handlers.connections.set(cfg.name, c);
@@ -57,15 +61,25 @@ export async function runSourceDaemon(opts: {
       stateDir,
       connections: handlers.connections.size,
     });
+    await scheduler.start(store, (job) => runVerb(stateDir, job));
     log.info(`source ready (state dir ${stateDir})`);
     await waitForStop(opts.signal);
     log.info('source stopping');
     await closeControl();
+    await scheduler.stop();
     for (const c of handlers.connections.values())
       await c.stop().catch((err) => log.error(`${c.name}: ${err.message}`));
   } finally {
     await release();
   }
+}
+
+function logSchedulerEvent(e: SchedulerEvent): void {
+  emitEvent({ ...e });
+  if (e.event === 'job-finished') log.info(`scheduled job ${e.job} exited ${e.run.exitCode}`);
+  if (e.event === 'job-skipped')
+    log.warn(`scheduled job ${e.job} skipped: its previous run is still going`);
+  if (e.event === 'scheduler-error') log.error(`scheduler: ${e.message}`);
 }
 
 /** Resolves on SIGINT/SIGTERM (or the given abort signal). */

@@ -15,6 +15,7 @@ import {
 import { Connection, type SourceContext } from './connection.js';
 import type { TransmitState } from './link.js';
 import type { MirrorMode } from './mirror.js';
+import type { ScheduleStore, Scheduler } from '../schedule/index.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DEFAULT_WAIT_MS = 24 * 3600 * 1000;
@@ -23,7 +24,10 @@ const DEFAULT_WAIT_MS = 24 * 3600 * 1000;
 export class SourceHandlers {
   readonly connections = new Map<string, Connection>();
 
-  constructor(private readonly ctx: SourceContext) {}
+  constructor(
+    private readonly ctx: SourceContext,
+    private readonly schedule: { store: ScheduleStore; scheduler: Scheduler },
+  ) {}
 
   private get(name: unknown): Connection {
     const c = this.connections.get(String(name));
@@ -146,6 +150,26 @@ export class SourceHandlers {
       case 'task-wait': {
         return this.get(p.name).waitTask(String(p.id), Number(p.timeoutMs ?? 0));
       }
+      case 'schedule-add': {
+        const argv = ((p.argv as unknown[]) ?? []).map(String);
+        const job = await this.schedule.store.add({
+          name: String(p.job),
+          cron: String(p.cron),
+          argv,
+        });
+        await this.schedule.scheduler.reload();
+        return job;
+      }
+      case 'schedule-list':
+        return { jobs: await this.schedule.store.list() };
+      case 'schedule-remove': {
+        const job = await this.schedule.store.remove(String(p.job));
+        await this.schedule.scheduler.reload();
+        return job;
+      }
+      case 'schedule-run':
+        await this.schedule.store.get(String(p.job)); // an unknown job is exit 2
+        return this.schedule.scheduler.runNow(String(p.job));
       default:
         throw new SmrError('usage', `unknown control request "${method}"`);
     }

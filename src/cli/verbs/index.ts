@@ -10,6 +10,8 @@ import { statusVerb } from './status.js';
 import { limitVerb, replicateVerb, transmitVerb } from './switches.js';
 import { targetVerb } from './target.js';
 import { queueTaskVerb, tasksVerb } from './tasks.js';
+import { scheduleVerb } from './schedule.js';
+import { templatesVerb } from './templates.js';
 import { waitVerb } from './wait.js';
 import type { Verb } from '../verb.js';
 
@@ -26,6 +28,8 @@ export const VERBS: Verb[] = [
   waitVerb,
   queueTaskVerb,
   tasksVerb,
+  scheduleVerb,
+  templatesVerb,
   keyVerb,
   initVerb,
   demoVerb,
