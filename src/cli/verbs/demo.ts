@@ -6,7 +6,13 @@ import { generateKey } from '../../shared/key.js';
 import { diffDigests, treeDigest } from '../../shared/tree-digest.js';
 import { callDaemon } from '../../control/client.js';
 import { spawnDaemon, type ChildDaemon } from '../spawn-daemon.js';
+import { fileURLToPath } from 'node:url';
 import type { Verb } from '../verb.js';
+
+const SNAPSHOT_TASK = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../templates/tasks/snapshot-copy.sh',
+);
 
 export const demoVerb: Verb = {
   command: 'demo',
@@ -25,6 +31,10 @@ export const demoVerb: Verb = {
       const keyFile = path.join(dir, 'smr.key');
       await fsp.mkdir(src);
       await fsp.writeFile(keyFile, generateKey() + '\n', { mode: 0o600 });
+      const tasksDir = path.join(dir, 'tasks');
+      await fsp.mkdir(tasksDir);
+      await fsp.copyFile(SNAPSHOT_TASK, path.join(tasksDir, 'snapshot-copy.sh'));
+      await fsp.chmod(path.join(tasksDir, 'snapshot-copy.sh'), 0o755);
       await fsp.writeFile(path.join(src, 'hello.txt'), 'hello from the source\n');
       say(`demo directory: ${dir}`);
       const target = await spawnDaemon([
@@ -38,6 +48,9 @@ export const demoVerb: Verb = {
         keyFile,
         '--state-dir',
         path.join(dir, 'target-state'),
+        '--allow-tasks',
+        '--tasks-dir',
+        tasksDir,
       ]);
       daemons.push(target);
       const to = `127.0.0.1:${String(target.ready.port)}`;
@@ -96,7 +109,38 @@ export const demoVerb: Verb = {
           : `replica differs:\n  ${diffs.join('\n  ')}`,
       );
       steps.push(same ? 'verified' : 'differs');
-      return { data: { ok: same, dir, steps, differences: diffs }, exitCode: same ? 0 : 1 };
+      // A task in line with the data: it runs on the target once everything before it is applied.
+      const expected = await treeDigest(src);
+      const task = (await callDaemon(stateDir, 'queue-task', {
+        name: 'demo',
+        on: 'execute',
+        command: 'snapshot-copy.sh',
+        args: ['--keep', '3'],
+        timeoutMs: 60_000,
+        wait: true,
+        waitTimeoutMs: 60_000,
+      })) as { id: string; state: string; outputTail: string[] };
+      await fsp.writeFile(
+        path.join(src, 'after-the-task.txt'),
+        'written after the task was queued\n',
+      );
+      const snapshot = task.outputTail[task.outputTail.length - 1] ?? '';
+      const snapDiffs =
+        task.state === 'succeeded'
+          ? diffDigests(expected, await treeDigest(snapshot))
+          : [`task ${task.state}`];
+      say(`task ${task.id} (snapshot-copy.sh) ${task.state} on the target: ${snapshot}`);
+      say(
+        snapDiffs.length
+          ? `snapshot differs:\n  ${snapDiffs.join('\n  ')}`
+          : 'the snapshot equals the source as it was when the task was queued',
+      );
+      steps.push(snapDiffs.length ? 'snapshot-differs' : 'task');
+      const ok = same && snapDiffs.length === 0;
+      return {
+        data: { ok, dir, steps, differences: [...diffs, ...snapDiffs], task },
+        exitCode: ok ? 0 : 1,
+      };
     } finally {
       for (const d of daemons.reverse()) await d.stop();
       if (!a.keep) await fsp.rm(dir, { recursive: true, force: true });
