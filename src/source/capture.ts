@@ -12,6 +12,8 @@ import { captureFile } from './file-capture.js';
 import { KnownState, type Known } from './known-state.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
+import type { RemoteBlocks } from './compare.js';
+import { attrsDiffer, basisOf, hashForMirror, sameContent } from './mirror-file.js';
 
 /** A path whose disappearance waits this long for its new name to show up (rename detection). */
 export const RENAME_WINDOW_MS = 60;
@@ -40,6 +42,9 @@ export class Capture {
   readonly blocks = new BlockCache();
   readonly stats: CaptureStats = { opsQueued: 0, bytesQueued: 0 };
   private items = new Map<string, Item>();
+  private lastSeqOf = new Map<string, number>();
+  /** Resolves once the target acknowledged `seq` (set by the connection). */
+  waitAcked: (seq: number) => Promise<void> = () => Promise.resolve();
   private gone = new Map<string, number>(); // rel -> deadline
   private stepSeq = 0;
   private running = false;
@@ -110,11 +115,7 @@ export class Capture {
   /** Mirror step for one path: `send` forgets what is known so the check sends it in full;
    * otherwise the target's copy matched the scan's stat, which becomes the known state. */
   async mirrorPath(rel: string, send: boolean, st: Stats): Promise<void> {
-    if (send) {
-      this.known.delete(rel);
-      this.blocks.delete(rel);
-      return this.check(rel, false);
-    }
+    if (send) return this.resend(rel);
     if (this.known.get(rel)) return; // already handled by live replication, more recently
     const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
     const link =
@@ -122,6 +123,51 @@ export class Capture {
         ? ((await fsp.readlink(this.abs(rel)).catch(() => undefined)) ?? undefined)
         : undefined;
     this.record(rel, st, type, link);
+  }
+
+  /** Step: forget what is known about `rel` and send it again in full (verify --fix, NEED). */
+  async resend(rel: string): Promise<void> {
+    this.known.delete(rel);
+    this.blocks.delete(rel);
+    return this.check(rel, false);
+  }
+
+  /**
+   * Mirror step for a file the target has: compare against the target's block hashes (fetched
+   * here, after every queued op on this path was applied, so they describe the basis the writes
+   * will meet), then send nothing, or only the differing blocks with a whole-file proof.
+   */
+  async mirrorBlocks(
+    rel: string,
+    listed: { mode: number; mtimeMs: number },
+    fetchRemote: (rel: string) => Promise<RemoteBlocks>,
+  ): Promise<number> {
+    await this.waitAcked(this.lastSeqOf.get(rel) ?? 0);
+    const st = await fsp.lstat(this.abs(rel)).catch(() => null);
+    if (!st?.isFile()) {
+      await this.resend(rel);
+      return 0;
+    }
+    const remote = await fetchRemote(rel);
+    const basis = basisOf(remote);
+    if (!basis) {
+      await this.resend(rel);
+      return st.size;
+    }
+    const local = await hashForMirror(this.abs(rel), basis.blockSize);
+    if (!local) return 0;
+    if (sameContent(local, remote)) {
+      this.blocks.set(rel, local.capture);
+      if (attrsDiffer(st, listed)) await this.emit({ kind: 'attr', meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs } });
+      this.record(rel, st, 'file');
+      return 0;
+    }
+    const res = await captureFile(this.abs(rel), rel, basis, (e) => this.emit(e), true);
+    if (!res) return this.hint(rel), 0;
+    this.blocks.set(rel, res.hashes);
+    this.record(rel, st, 'file');
+    if (res.stat.mtimeMs !== st.mtimeMs || res.stat.size !== st.size) this.hint(rel);
+    return res.bytes;
   }
 
   /** Mirror step: deletes a target path that is not in the source set (if still absent here). */
@@ -230,6 +276,11 @@ export class Capture {
 
   private async emit(e: JournalEntry): Promise<JournalRecord> {
     const rec = await this.append(e);
+    // Which seq last touched each path: a mirror's basis is valid once that seq is applied.
+    for (const k of ['p', 'from', 'to'] as const) {
+      const v = e.meta[k];
+      if (typeof v === 'string') this.lastSeqOf.set(v, rec.seq);
+    }
     this.stats.opsQueued++;
     this.stats.bytesQueued += e.data?.length ?? 0;
     return rec;

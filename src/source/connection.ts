@@ -17,6 +17,7 @@ import { makeFilter } from './filter.js';
 import { Link, type TransmitState } from './link.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { startWatcher, type Watcher } from './watcher.js';
+import type { AuditContext } from './audit.js';
 import { newTaskId, TaskTable, type TaskEntry } from './task-table.js';
 import { resolveTaskProgram, runTask, validateTaskCommand } from '../tasks/index.js';
 import type { JournalRecord } from '../journal/journal.js';
@@ -225,6 +226,19 @@ export class Connection {
       }
       await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, end - Date.now()))));
     }
+  }
+
+  /** What verify and orphans work with. */
+  audit(): AuditContext {
+    return {
+      name: this.name,
+      base: this.cfg.path,
+      filter: makeFilter(this.cfg.include, this.cfg.exclude),
+      link: this.link,
+      capture: this.capture,
+      mirrorActive: () => this.mirror.active,
+      synced: (ms) => this.waitFor('synced', ms),
+    };
   }
 
   /** `queue-task`: barrier, then the task marker in line with the data (or a run here). */

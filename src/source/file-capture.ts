@@ -3,7 +3,7 @@
 // The hashes kept are those of the bytes actually read and queued, so the next delta's basis is
 // exactly what the target holds even when the file changed while being read.
 import { promises as fsp, constants as C } from 'node:fs';
-import { blockHash } from '../delta/hash.js';
+import { blockHash, FileHasher } from '../delta/hash.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { JournalEntry } from '../journal/types.js';
 import type { BlockHashes } from './block-cache.js';
@@ -21,12 +21,17 @@ export interface FileCaptureResult {
 
 type Append = (e: JournalEntry) => Promise<{ seq: number }>;
 
-/** Reads `abs` once and queues a put (no basis) or changed-block writes (basis = `prev`). */
+/**
+ * Reads `abs` once and queues a put (no basis) or changed-block writes (basis = `prev`, the last
+ * content sent or the target's own block hashes). `verify` adds the whole-file sha256 so the target
+ * checks the result and asks for the file whole if its copy was not the basis assumed.
+ */
 export async function captureFile(
   abs: string,
   rel: string,
   prev: BlockHashes | undefined,
   append: Append,
+  verify = false,
 ): Promise<FileCaptureResult | null> {
   let fh: fsp.FileHandle;
   try {
@@ -39,9 +44,9 @@ export async function captureFile(
     throw err;
   }
   try {
-    return prev && prev.blockSize === CAPTURE_BLOCK
-      ? await sendChanged(fh, rel, prev, append)
-      : await sendWhole(fh, rel, append);
+    // A basis whose blocks tile the read chunk can be compared block by block.
+    const usable = prev && prev.blockSize <= CHUNK_BYTES && CHUNK_BYTES % prev.blockSize === 0;
+    return usable ? await sendChanged(fh, rel, prev, append, verify) : await sendWhole(fh, rel, append);
   } finally {
     await fh.close();
   }
@@ -104,10 +109,13 @@ async function attrs(fh: fsp.FileHandle): Promise<{ mode: number; mtime: number 
 async function sendChanged(
   fh: fsp.FileHandle,
   rel: string,
-  prev: BlockHashes,
+  basis: BlockHashes,
   append: Append,
+  withSha: boolean,
 ): Promise<FileCaptureResult> {
-  const hashes: bigint[] = [];
+  const bs = basis.blockSize;
+  const hashes: bigint[] = []; // at CAPTURE_BLOCK, for the cache
+  const hasher = withSha ? new FileHasher() : null;
   const buf = Buffer.allocUnsafe(CHUNK_BYTES);
   let pending: Array<[number, number]> = [];
   let pendingData: Buffer[] = [];
@@ -116,7 +124,7 @@ async function sendChanged(
   let sent = 0;
   const flush = async (end: boolean, size: number): Promise<void> => {
     const meta: Record<string, unknown> = { p: rel, ranges: pending };
-    if (end) Object.assign(meta, { end: true, size }, await attrs(fh));
+    if (end) Object.assign(meta, { end: true, size }, await attrs(fh), hasher ? { sha256: hasher.digest() } : {});
     await append({ kind: 'write', meta, data: Buffer.concat(pendingData) });
     ops++;
     sent += pendingBytes;
@@ -127,13 +135,14 @@ async function sendChanged(
   let off = 0;
   for (;;) {
     const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, off);
-    for (let o = 0; o < bytesRead; o += CAPTURE_BLOCK) {
-      const block = buf.subarray(o, Math.min(bytesRead, o + CAPTURE_BLOCK));
-      const h = blockHash(block);
-      const i = hashes.length;
-      hashes.push(h);
-      const prevLen = Math.min(CAPTURE_BLOCK, Math.max(0, prev.size - i * CAPTURE_BLOCK));
-      if (i < prev.hashes.length && prev.hashes[i] === h && prevLen === block.length) continue;
+    hashChunk(buf, bytesRead, hashes);
+    hasher?.update(buf.subarray(0, bytesRead));
+    for (let o = 0; o < bytesRead; o += bs) {
+      const block = buf.subarray(o, Math.min(bytesRead, o + bs));
+      const i = (off + o) / bs;
+      const basisLen = Math.min(bs, Math.max(0, basis.size - i * bs));
+      const same = bs === CAPTURE_BLOCK ? hashes[i] : blockHash(block);
+      if (i < basis.hashes.length && basis.hashes[i] === same && basisLen === block.length) continue;
       const at = off + o;
       const last = pending[pending.length - 1];
       if (last && last[0] + last[1] === at) last[1] += block.length;

@@ -6,6 +6,7 @@ import { SmrError } from '../shared/errors.js';
 import { readKeyFile } from '../shared/key.js';
 import { splitSafeRelPath } from '../protocol/paths.js';
 import { dial } from './dial.js';
+import { orphans, verify } from './audit.js';
 import {
   newEpoch,
   removeConnection,
@@ -133,6 +134,14 @@ export class SourceHandlers {
         });
         if (!p.wait) return t;
         return c.waitTask(t.id, Number(p.waitTimeoutMs ?? 0));
+      }
+      case 'verify': {
+        const mode = p.mode === 'checksum' ? 'checksum' : 'diff';
+        return verify(this.get(p.name).audit(), mode, Boolean(p.fix));
+      }
+      case 'orphans': {
+        const share = p.maxDeletePercent === undefined ? 0.5 : Number(p.maxDeletePercent) / 100;
+        return orphans(this.get(p.name).audit(), { delete: Boolean(p.delete), force: Boolean(p.force), maxShare: share });
       }
       case 'tasks': {
         if (p.name !== undefined)

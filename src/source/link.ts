@@ -44,6 +44,7 @@ export class Link {
   private stopped = false;
   private change = new Signal();
   private limiter: RateLimiter;
+  private replyWaiters = new Map<number, { resolve: (f: Frame) => void; reject: (e: Error) => void }>();
   private listWaiters = new Map<
     number,
     { onItems: (items: unknown[]) => void; done: (err?: Error) => void }
@@ -184,6 +185,8 @@ export class Link {
       await reader.close();
       await acks;
       this.peer = null;
+      for (const w of this.replyWaiters.values()) w.reject(new SmrError('unreachable', 'connection to the target dropped'));
+      this.replyWaiters.clear();
       for (const w of this.listWaiters.values())
         w.done(new SmrError('unreachable', 'connection to the target dropped'));
       this.listWaiters.clear();
@@ -209,6 +212,14 @@ export class Link {
         }
         return;
       }
+      case MsgType.REPLY: {
+        const w = this.replyWaiters.get(Number(f.header.reqId));
+        if (!w) return;
+        this.replyWaiters.delete(Number(f.header.reqId));
+        if (f.header.error) w.reject(new SmrError('io', `target: ${String(f.header.error)}`));
+        else w.resolve(f);
+        return;
+      }
       case MsgType.EVENT:
         this.hooks.event(f.header);
         return;
@@ -228,6 +239,17 @@ export class Link {
     return new Promise((resolve, reject) => {
       this.listWaiters.set(reqId, { onItems, done: (err) => (err ? reject(err) : resolve()) });
       peer.send(MsgType.LIST, { reqId }).catch(reject);
+    });
+  }
+
+  /** One request to the target (signatures, hashes); needs a live connection. */
+  request(op: string, params: Record<string, unknown>): Promise<Frame> {
+    const peer = this.peer;
+    if (!peer || this.state !== 'connected') return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
+    const reqId = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.replyWaiters.set(reqId, { resolve, reject });
+      peer.send(MsgType.REQUEST, { reqId, op, ...params }).catch(reject);
     });
   }
 

@@ -8,6 +8,7 @@ import type { Journal } from '../journal/journal.js';
 import type { Capture } from './capture.js';
 import type { Link } from './link.js';
 import { scanTree } from './scan.js';
+import { MTIME_TOLERANCE_MS, typeOf, type RemoteBlocks } from './compare.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import type { ListItem } from '../target/listing.js';
 
@@ -37,11 +38,21 @@ export interface MirrorProgress {
 // Keep the queue short while mirroring: the journal holds mirror data only until it is acked.
 const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 const MAX_PIPELINE_ITEMS = 2000;
-const MTIME_TOLERANCE_MS = 1;
 
 function parentOf(rel: string): string {
   const i = rel.lastIndexOf('/');
   return i < 0 ? '' : rel.slice(0, i);
+}
+
+/** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
+export function decide(st: Stats, t: ListItem | undefined, opts: MirrorOptions): 'same' | 'whole' | 'blocks' {
+  if (!t || t[1] !== typeOf(st)) return 'whole';
+  if (!st.isFile()) return differs(st, t, opts) ? 'whole' : 'same';
+  if (opts.mode === 'full') return 'whole';
+  if (opts.newerOnly && st.mtimeMs - t[3] <= MTIME_TOLERANCE_MS) return 'same';
+  // checksum compares every file's blocks whatever its attributes say.
+  if (opts.mode === 'checksum' || differs(st, t, opts)) return t[2] > 0 ? 'blocks' : 'whole';
+  return 'same';
 }
 
 /** Whether a source entry differs from the target's listing enough to be sent. */
@@ -165,6 +176,22 @@ export class Mirror {
     }
   }
 
+  /** The target's block hashes of one file; waits out a dropped link a few times. */
+  private async fetchRemote(rel: string): Promise<RemoteBlocks> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.link.whenConnected(60_000);
+        const f = await this.link.request('blocks', { p: rel });
+        const h = f.header;
+        if (!h.exists) return { exists: false };
+        const copy = new Uint8Array(f.body);
+        return { exists: true, size: Number(h.size), blockSize: Number(h.blockSize), sha256: String(h.sha256), hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8) };
+      } catch (err) {
+        if (attempt >= 4) throw err;
+      }
+    }
+  }
+
   private updatePercent(): void {
     const p = this.progress;
     p.percent = p.bytesTotal
@@ -203,16 +230,17 @@ export class Mirror {
       await this.gate(id);
       const t = target.get(rel);
       target.delete(rel);
-      const send = differs(st, t, opts);
-      if (send) {
+      const action = decide(st, t, opts);
+      if (action !== 'same') {
         this.progress.filesTotal++;
         this.progress.bytesTotal += st.isFile() ? st.size : 0;
       }
       void this.capture.enqueueStep(async () => {
-        const seqBefore = this.journal.lastSeq;
-        await this.capture.mirrorPath(rel, send, st);
-        if (send)
-          this.acked.push([Math.max(this.journal.lastSeq, seqBefore), st.isFile() ? st.size : 0]);
+        if (id !== this.runId) return;
+        if (action === 'blocks' && t) {
+          await this.capture.mirrorBlocks(rel, { mode: t[4], mtimeMs: t[3] }, (p) => this.fetchRemote(p));
+        } else await this.capture.mirrorPath(rel, action !== 'same', st);
+        if (action !== 'same') this.acked.push([this.journal.lastSeq, st.isFile() ? st.size : 0]);
       });
     }
     // What is left on the target is not in the source set: orphans. Excluded paths are protected,

@@ -55,7 +55,7 @@ export class Applier {
   failure: Error | null = null;
 
   constructor(
-    private readonly cf: Confiner,
+    readonly confiner: Confiner,
     private readonly counter: DurableCounter,
     private readonly hooks: ApplierHooks,
   ) {
@@ -126,7 +126,7 @@ export class Applier {
     if (isolate) await this.checkpoint();
     const out = await this.dispatch(op);
     for (const t of out.touched) this.touched.add(t);
-    if (out.structural) this.cf.invalidate();
+    if (out.structural) this.confiner.invalidate();
     if (out.need) this.hooks.need(out.need, op.seq);
     this.applied = op.seq;
     this.opsSince++;
@@ -139,20 +139,20 @@ export class Applier {
     try {
       switch (op.kind) {
         case 'put':
-          return await applyPut(this.cf, op.seq, op.meta, op.body);
+          return await applyPut(this.confiner, op.seq, op.meta, op.body);
         case 'write':
-          return await applyWrite(this.cf, op.meta, op.body);
+          return await applyWrite(this.confiner, op.meta, op.body);
         case 'mkdir':
-          return await applyMkdir(this.cf, op.meta);
+          return await applyMkdir(this.confiner, op.meta);
         case 'delete':
         case 'rmdir':
-          return await applyDelete(this.cf, op.meta);
+          return await applyDelete(this.confiner, op.meta);
         case 'rename':
-          return await applyRename(this.cf, op.meta);
+          return await applyRename(this.confiner, op.meta);
         case 'attr':
-          return await applyAttr(this.cf, op.meta);
+          return await applyAttr(this.confiner, op.meta);
         case 'symlink':
-          return await applySymlink(this.cf, op.meta);
+          return await applySymlink(this.confiner, op.meta);
         case 'task':
           await this.checkpoint();
           if (this.hooks.task) await this.hooks.task(op);

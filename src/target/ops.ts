@@ -3,6 +3,7 @@
 import { promises as fsp, constants as C } from 'node:fs';
 import path from 'node:path';
 import type { Confiner } from './confine.js';
+import { sha256File } from '../delta/hash.js';
 
 /** What an op asks of the applier besides its effect on disk. */
 export interface OpOutcome {
@@ -112,6 +113,11 @@ export async function applyWrite(
     }
   } finally {
     await fh.close();
+  }
+  // Mirror writes carry the source's whole-file hash: a copy that was not the assumed basis is
+  // never left wrong, the source sends it whole.
+  if (meta.end && typeof meta.sha256 === 'string' && (await sha256File(abs)) !== meta.sha256) {
+    return { touched: [abs], need: String(meta.p) };
   }
   return { touched: [abs] };
 }

@@ -12,6 +12,7 @@ import type { Peer } from '../protocol/peer.js';
 import { Confiner, resolveReplicaBase } from './confine.js';
 import { Applier, type IncomingOp } from './applier.js';
 import { listTree } from './listing.js';
+import { answerRequest } from './requests.js';
 import type { ReplicaLocks } from './replica-lock.js';
 import { TaskLog, runTaskMarker, type TaskMarker, type TaskSettings } from './task-exec.js';
 
@@ -156,6 +157,13 @@ function handleFrame(
           (err) =>
             peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, error: String(err) }),
         )
+        .catch(() => undefined);
+      return;
+    }
+    case MsgType.REQUEST: {
+      const reqId = f.header.reqId;
+      void answerRequest(applier.confiner, f.header)
+        .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
         .catch(() => undefined);
       return;
     }

@@ -13,6 +13,7 @@ import { queueTaskVerb, tasksVerb } from './tasks.js';
 import { scheduleVerb } from './schedule.js';
 import { templatesVerb } from './templates.js';
 import { waitVerb } from './wait.js';
+import { orphansVerb, verifyVerb } from './verify.js';
 import type { Verb } from '../verb.js';
 
 export const VERBS: Verb[] = [
@@ -25,6 +26,8 @@ export const VERBS: Verb[] = [
   transmitVerb,
   limitVerb,
   mirrorVerb,
+  verifyVerb,
+  orphansVerb,
   waitVerb,
   queueTaskVerb,
   tasksVerb,

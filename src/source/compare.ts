@@ -1,0 +1,123 @@
+// Compares the source tree with the target's listing (and, in checksum mode, the target's block
+// hashes): the engine behind verify, orphans and the checksum mirror's decisions.
+import path from 'node:path';
+import type { Stats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { hashBlocks } from '../delta/index.js';
+import type { ListItem } from '../target/listing.js';
+import { underExcludedDir, type PathFilter } from './filter.js';
+import { scanTree } from './scan.js';
+
+export type DiffKind = 'missing' | 'orphan' | 'type' | 'size' | 'mtime' | 'mode' | 'link' | 'content';
+
+/** One difference between source and target. */
+export interface Difference {
+  path: string;
+  kind: DiffKind;
+  source?: string | number;
+  target?: string | number;
+  /** checksum mode: bytes in blocks whose content differs (plus any size difference). */
+  bytesOutOfSync?: number;
+}
+
+/** The target's block hashes of one file (a `blocks` request). */
+export interface RemoteBlocks {
+  exists: boolean;
+  size?: number;
+  blockSize?: number;
+  sha256?: string;
+  hashes?: BigUint64Array;
+}
+
+/** mtimes closer than this are equal (sub-millisecond precision is lost through utimes). */
+export const MTIME_TOLERANCE_MS = 1;
+
+/** Entry type letter as in the target's listing. */
+export function typeOf(st: Stats): 'f' | 'd' | 'l' {
+  return st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f';
+}
+
+/** Bytes in differing blocks, given both sides' hashes of equal block size. */
+export function bytesOutOfSync(local: { size: number; hashes: BigUint64Array }, remote: { size: number; hashes: BigUint64Array }, blockSize: number): number {
+  let bytes = 0;
+  const n = Math.max(local.hashes.length, remote.hashes.length);
+  for (let i = 0; i < n; i++) {
+    if (local.hashes[i] !== remote.hashes[i]) bytes += Math.max(0, Math.min(blockSize, Math.max(local.size, remote.size) - i * blockSize));
+  }
+  return bytes;
+}
+
+/** Paths of target entries that the source set does not have (excluded paths are protected). */
+export function orphansOf(rest: Map<string, ListItem>, filter: PathFilter): ListItem[] {
+  const out: ListItem[] = [];
+  for (const t of rest.values()) {
+    const rel = t[0];
+    const excluded = t[1] === 'd' ? !filter.dir(rel) : !filter.file(rel);
+    if (excluded || underExcludedDir(filter, rel)) continue;
+    out.push(t);
+  }
+  return out.sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+/** Only the topmost orphans (deleting a directory covers what is below it). */
+export function topmost(orphans: ListItem[]): ListItem[] {
+  const dirs = new Set(orphans.filter((o) => o[1] === 'd').map((o) => o[0]));
+  return orphans.filter((o) => {
+    const parts = o[0].split('/');
+    for (let i = 1; i < parts.length; i++) if (dirs.has(parts.slice(0, i).join('/'))) return false;
+    return true;
+  });
+}
+
+/** Compares the whole tree; `target` is consumed (what remains afterwards are target-only paths). */
+export async function compareTrees(o: {
+  base: string;
+  filter: PathFilter;
+  target: Map<string, ListItem>;
+  mode: 'diff' | 'checksum';
+  remoteBlocks: (rel: string) => Promise<RemoteBlocks>;
+}): Promise<{ differences: Difference[]; files: number; bytes: number }> {
+  const differences: Difference[] = [];
+  let files = 0;
+  let bytes = 0;
+  for await (const { rel, st } of scanTree(o.base, o.filter)) {
+    const t = o.target.get(rel);
+    o.target.delete(rel);
+    const type = typeOf(st);
+    if (!t) {
+      differences.push({ path: rel, kind: 'missing', source: type });
+      continue;
+    }
+    if (t[1] !== type) {
+      differences.push({ path: rel, kind: 'type', source: type, target: t[1] });
+      continue;
+    }
+    const mode = st.mode & 0o7777;
+    if (type === 'l') {
+      const link = await fsp.readlink(path.join(o.base, rel)).catch(() => '');
+      if (link !== t[5]) differences.push({ path: rel, kind: 'link', source: link, target: t[5] ?? '' });
+      continue;
+    }
+    if (mode !== t[4]) differences.push({ path: rel, kind: 'mode', source: mode.toString(8), target: t[4].toString(8) });
+    if (type === 'd') continue;
+    files++;
+    bytes += st.size;
+    if (st.size !== t[2]) differences.push({ path: rel, kind: 'size', source: st.size, target: t[2] });
+    if (Math.abs(st.mtimeMs - t[3]) > MTIME_TOLERANCE_MS) {
+      differences.push({ path: rel, kind: 'mtime', source: new Date(st.mtimeMs).toISOString(), target: new Date(t[3]).toISOString() });
+    }
+    if (o.mode === 'checksum') {
+      const remote = await o.remoteBlocks(rel);
+      if (!remote.exists || !remote.hashes || !remote.blockSize) {
+        differences.push({ path: rel, kind: 'missing', source: type });
+        continue;
+      }
+      const local = await hashBlocks(path.join(o.base, rel), remote.blockSize);
+      if (local.sha256 !== remote.sha256) {
+        const out = bytesOutOfSync(local, { size: remote.size ?? 0, hashes: remote.hashes }, remote.blockSize);
+        differences.push({ path: rel, kind: 'content', source: local.sha256, target: remote.sha256, bytesOutOfSync: out || Math.abs(local.size - (remote.size ?? 0)) || remote.blockSize });
+      }
+    }
+  }
+  return { differences, files, bytes };
+}

@@ -1,0 +1,33 @@
+// Answers the source's REQUEST frames about the replica: block hashes of a file (verify, checksum
+// mirror) and delta signatures. Read-only; paths go through the same confinement as ops.
+import { promises as fsp } from 'node:fs';
+import { SmrError, asSmrError } from '../shared/errors.js';
+import { hashBlocks } from '../delta/index.js';
+import { MAX_BODY_BYTES } from '../protocol/limits.js';
+import type { Confiner } from './confine.js';
+
+/** Block size for `blocks` requests: 4 KiB, larger for big files so the reply fits one frame. */
+export function blocksBlockSize(size: number): number {
+  let bs = 4096;
+  while (Math.ceil(size / bs) * 8 > MAX_BODY_BYTES / 2) bs *= 2;
+  return bs;
+}
+
+/** Handles one request; returns the reply header and body. */
+export async function answerRequest(cf: Confiner, h: Record<string, unknown>): Promise<{ header: Record<string, unknown>; body?: Buffer }> {
+  try {
+    switch (h.op) {
+      case 'blocks': {
+        const abs = await cf.resolve(h.p);
+        const st = await fsp.lstat(abs).catch(() => null);
+        if (!st?.isFile()) return { header: { exists: false } };
+        const b = await hashBlocks(abs, Number(h.blockSize) || blocksBlockSize(st.size));
+        return { header: { exists: true, size: b.size, blockSize: b.blockSize, sha256: b.sha256 }, body: Buffer.from(b.hashes.buffer, b.hashes.byteOffset, b.hashes.byteLength) };
+      }
+      default:
+        throw new SmrError('protocol', `unknown request "${String(h.op)}"`);
+    }
+  } catch (err) {
+    return { header: { error: asSmrError(err).message } };
+  }
+}

@@ -1,0 +1,187 @@
+// Mirror modes against prepared target states, verify exit codes, orphans and the safety brake.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupAll, connect, expectSameTree, smr, startSource, startTarget, tmp, waitSynced, write, type Daemon, type TargetD } from '../helpers/harness.js';
+
+afterEach(cleanupAll);
+
+const MiB = 1024 * 1024;
+
+/** Deterministic pseudo-random bytes (so both trees can be rebuilt). */
+function bytes(n: number, seed: string): Buffer {
+  const out = Buffer.alloc(n);
+  let block = crypto.createHash('sha256').update(seed).digest();
+  for (let o = 0; o < n; o += block.length) {
+    block.copy(out, o);
+    block = crypto.createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+async function keepStat<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const st = await fsp.stat(file);
+  const r = await fn();
+  await fsp.utimes(file, st.atime, st.mtime);
+  return r;
+}
+
+/** A source tree, synced to a target, then the source daemon stopped so the replica can be damaged. */
+async function prepared(): Promise<{ t: TargetD; s: Daemon; src: string; rep: string; sstate: string }> {
+  const t = await startTarget();
+  const sstate = await tmp('smr-sstate-');
+  const s = await startSource(sstate);
+  const src = await tmp('smr-src-');
+  await write(path.join(src, 'missing.bin'), bytes(300_000, 'm'));
+  await write(path.join(src, 'truncated.bin'), bytes(400_000, 't'));
+  await write(path.join(src, 'extended.bin'), bytes(200_000, 'e'));
+  await write(path.join(src, 'flipped.bin'), bytes(2 * MiB, 'f'));
+  await write(path.join(src, 'sneaky.bin'), bytes(MiB, 's'));
+  await write(path.join(src, 'inserted.bin'), bytes(3 * MiB, 'i'));
+  await write(path.join(src, 'deleted.bin'), bytes(3 * MiB, 'd'));
+  await write(path.join(src, 'dir', 'small.txt'), 'small');
+  await connect(s, 'm', t, src);
+  await waitSynced(s, 'm');
+  return { t, s, src, rep: path.join(t.root, 'm'), sstate };
+}
+
+async function damage(rep: string): Promise<void> {
+  await fsp.rm(path.join(rep, 'missing.bin'));
+  await fsp.truncate(path.join(rep, 'truncated.bin'), 100_000);
+  await fsp.appendFile(path.join(rep, 'extended.bin'), bytes(50_000, 'x'));
+  const fh = await fsp.open(path.join(rep, 'flipped.bin'), 'r+');
+  await fh.write(Buffer.from('FLIPPED'), 0, 7, MiB + 12345);
+  await fh.close();
+  // Same size, same mtime, different content: only checksum may see it.
+  await keepStat(path.join(rep, 'sneaky.bin'), async () => {
+    const f = await fsp.open(path.join(rep, 'sneaky.bin'), 'r+');
+    await f.write(Buffer.from('SNEAKY'), 0, 6, 500_000);
+    await f.close();
+  });
+  // Shifted data: 1000 bytes inserted near the start; 5000 bytes removed in the middle (target side
+  // holds the shifted version, the source the original).
+  const ins = await fsp.readFile(path.join(rep, 'inserted.bin'));
+  await fsp.writeFile(path.join(rep, 'inserted.bin'), Buffer.concat([ins.subarray(0, 10_000), bytes(1000, 'ins'), ins.subarray(10_000)]));
+  const del = await fsp.readFile(path.join(rep, 'deleted.bin'));
+  await fsp.writeFile(path.join(rep, 'deleted.bin'), Buffer.concat([del.subarray(0, MiB), del.subarray(MiB + 5000)]));
+}
+
+async function status(s: Daemon): Promise<{ sent: { bytes: number }; mirror: { state: string } }> {
+  return (await smr(['status', 'm', '--json', '--state-dir', s.stateDir])).json;
+}
+
+describe('mirror, verify, orphans', () => {
+  it('verify tells diff from checksum; a checksum mirror repairs everything sending little', async () => {
+    const { s, src, rep } = await prepared();
+    await damage(rep);
+    const v1 = await smr(['verify', 'm', '--json', '--state-dir', s.stateDir]);
+    expect(v1.code).toBe(4);
+    const kinds = (p: string, r = v1): string[] => r.json.differences.filter((d: { path: string }) => d.path === p).map((d: { kind: string }) => d.kind);
+    expect(kinds('missing.bin')).toEqual(['missing']);
+    expect(kinds('truncated.bin')).toContain('size');
+    expect(kinds('sneaky.bin')).toEqual([]); // diff cannot see it
+    const v2 = await smr(['verify', 'm', '--mode', 'checksum', '--json', '--state-dir', s.stateDir]);
+    expect(v2.code).toBe(4);
+    expect(kinds('sneaky.bin', v2)).toEqual(['content']);
+    const sneaky = v2.json.differences.find((d: { path: string }) => d.path === 'sneaky.bin');
+    expect(sneaky.bytesOutOfSync).toBeLessThanOrEqual(8192);
+    const before = (await status(s)).sent.bytes;
+    const m = await smr(['mirror', 'start', 'm', '--mode', 'checksum', '--wait', '--json', '--state-dir', s.stateDir]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.json.mirror.state).toBe('complete');
+    const sent = (await status(s)).sent.bytes - before;
+    // missing (300 KB) + truncated tail (300 KB) go whole-ish; flipped and sneaky cost a block each.
+    expect(sent).toBeLessThan(2.2 * MiB + 1_000_000);
+    await expectSameTree(src, rep);
+    expect((await smr(['verify', 'm', '--mode', 'checksum', '--state-dir', s.stateDir])).code).toBe(0);
+  });
+
+  it('a diff mirror at source start catches changes made while the daemon was down', async () => {
+    const { s, src, rep, sstate } = await prepared();
+    await s.stop();
+    await write(path.join(src, 'while-down.txt'), 'new while down');
+    await fsp.rm(path.join(src, 'dir', 'small.txt'));
+    await fsp.appendFile(path.join(src, 'extended.bin'), 'more');
+    const s2 = await startSource(sstate);
+    await waitSynced(s2, 'm');
+    const w = await smr(['wait', 'm', '--for', 'mirrored', '--timeout', '60s', '--state-dir', sstate]);
+    expect(w.code).toBe(0);
+    // The deleted file is an orphan now (a diff mirror does not delete); everything else matches.
+    const v = await smr(['verify', 'm', '--json', '--state-dir', sstate]);
+    expect(v.json.differences).toEqual([{ path: 'dir/small.txt', kind: 'orphan', target: 'f' }]);
+    expect(v.code).toBe(4);
+    const o = await smr(['orphans', 'm', '--delete', '--json', '--state-dir', sstate]);
+    expect(o.code).toBe(0);
+    expect(o.json.deleted).toBe(1);
+    await expectSameTree(src, rep);
+  });
+
+  it('verify --fix repairs only what differs; refuses while a mirror runs', async () => {
+    const { s, src, rep } = await prepared();
+    await damage(rep);
+    const f = await smr(['verify', 'm', '--mode', 'checksum', '--fix', '--json', '--state-dir', s.stateDir]);
+    expect(f.code, f.stdout).toBe(0);
+    expect(f.json.fixed).toBe(7);
+    await expectSameTree(src, rep);
+    await smr(['transmit', 'pause', 'm', '--state-dir', s.stateDir]);
+    await smr(['mirror', 'start', 'm', '--mode', 'full', '--state-dir', s.stateDir]);
+    const v = await smr(['verify', 'm', '--state-dir', s.stateDir]);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/mirror/);
+    await smr(['transmit', 'resume', 'm', '--state-dir', s.stateDir]);
+  });
+
+  it('mirror pause, resume and stop; full mode resends everything', async () => {
+    const { s, src, rep } = await prepared();
+    const before = (await status(s)).sent.bytes;
+    await smr(['transmit', 'pause', 'm', '--state-dir', s.stateDir]);
+    expect((await smr(['mirror', 'start', 'm', '--mode', 'full', '--state-dir', s.stateDir])).code).toBe(0);
+    expect((await smr(['mirror', 'pause', 'm', '--state-dir', s.stateDir])).code).toBe(0);
+    expect((await status(s)).mirror.state).toBe('paused');
+    await smr(['transmit', 'resume', 'm', '--state-dir', s.stateDir]);
+    expect((await smr(['mirror', 'resume', 'm', '--state-dir', s.stateDir])).code).toBe(0);
+    const w = await smr(['wait', 'm', '--for', 'mirrored', '--timeout', '60s', '--state-dir', s.stateDir]);
+    expect(w.code).toBe(0);
+    expect((await status(s)).mirror.state).toBe('complete');
+    expect((await status(s)).sent.bytes - before).toBeGreaterThan(10_000_000); // the whole tree again
+    await expectSameTree(src, rep);
+    expect((await smr(['mirror', 'resume', 'm', '--state-dir', s.stateDir])).code).toBe(2);
+    await smr(['transmit', 'pause', 'm', '--state-dir', s.stateDir]);
+    await smr(['mirror', 'start', 'm', '--mode', 'full', '--state-dir', s.stateDir]);
+    expect((await smr(['mirror', 'stop', 'm', '--state-dir', s.stateDir])).code).toBe(0);
+    expect((await status(s)).mirror.state).toBe('stopped');
+    await smr(['transmit', 'resume', 'm', '--state-dir', s.stateDir]);
+    await waitSynced(s, 'm');
+    await expectSameTree(src, rep);
+  });
+
+  it('orphans: lists, deletes, protects excluded files, and brakes before deleting most of the replica', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const src = await tmp('smr-src-');
+    for (let i = 0; i < 4; i++) await write(path.join(src, `keep${i}.txt`), `k${i}`);
+    await connect(s, 'o', t, src, ['--exclude', '**/*.local']);
+    await waitSynced(s, 'o');
+    const rep = path.join(t.root, 'o');
+    await write(path.join(rep, 'orphan.txt'), 'o');
+    await write(path.join(rep, 'odir', 'deep.txt'), 'o');
+    await write(path.join(rep, 'mine.local'), 'protected by the exclude rule');
+    const l = await smr(['orphans', 'o', '--json', '--state-dir', s.stateDir]);
+    expect(l.code).toBe(0);
+    expect(l.json.orphans.map((x: { path: string }) => x.path)).toEqual(['odir', 'odir/deep.txt', 'orphan.txt']);
+    expect((await smr(['orphans', 'o', '--delete', '--state-dir', s.stateDir])).code).toBe(0);
+    await expect(fsp.access(path.join(rep, 'orphan.txt'))).rejects.toThrow();
+    await expect(fsp.access(path.join(rep, 'odir'))).rejects.toThrow();
+    expect(await fsp.readFile(path.join(rep, 'mine.local'), 'utf8')).toMatch(/protected/);
+    // More than half of the replica would go: refused without --force.
+    for (let i = 0; i < 6; i++) await write(path.join(rep, `extra${i}.txt`), 'x');
+    const brake = await smr(['orphans', 'o', '--delete', '--state-dir', s.stateDir]);
+    expect(brake.code).toBe(2);
+    expect(brake.stderr).toMatch(/refusing/);
+    expect((await fsp.readdir(rep)).length).toBe(11);
+    const forced = await smr(['orphans', 'o', '--delete', '--force', '--json', '--state-dir', s.stateDir]);
+    expect(forced.code).toBe(0);
+    expect(forced.json.deleted).toBe(6);
+  });
+});
