@@ -1,0 +1,81 @@
+// Flat block hashes for real-time capture: hash a file's fixed blocks after each change and send
+// only the blocks whose hash moved since the last state sent (no round trip: both states are local).
+import { SmrError } from '../shared/errors.js';
+import { blockHash, FileHasher, initHash } from './hash.js';
+import { IO_BUFFER_BYTES, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './limits.js';
+import type { ByteRange } from './ranges.js';
+import { openRead, ReadAhead } from './reader.js';
+
+/** A file's state as capture remembers it: xxh64 per fixed block, plus its whole-file sha256. */
+export interface BlockHashes {
+  size: number;
+  blockSize: number;
+  hashes: BigUint64Array;
+  sha256: string;
+}
+
+/** Hashes every block of a file in one streaming pass (the last block may be short). */
+export async function hashBlocks(path: string, blockSize: number): Promise<BlockHashes> {
+  if (!Number.isInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
+    throw new SmrError('usage', `block size ${blockSize} out of range`);
+  }
+  await initHash();
+  const fh = await openRead(path);
+  const reader = new ReadAhead(fh, 0, Number.MAX_SAFE_INTEGER, readSize(blockSize));
+  try {
+    const hasher = new FileHasher();
+    let hashes: BigUint64Array = new BigUint64Array(
+      Math.ceil((await fh.stat()).size / blockSize) + 1,
+    );
+    let size = 0;
+    let n = 0;
+    for (let buf = await reader.read(); buf.length > 0; buf = await reader.read()) {
+      for (let off = 0; off < buf.length; off += blockSize) {
+        if (n === hashes.length) hashes = grow(hashes); // the file grew while being read
+        hashes[n++] = blockHash(buf.subarray(off, Math.min(off + blockSize, buf.length)));
+      }
+      hasher.update(buf);
+      size += buf.length;
+    }
+    return { size, blockSize, hashes: hashes.slice(0, n), sha256: hasher.digest() };
+  } finally {
+    await reader.settle();
+    await fh.close();
+  }
+}
+
+// Reads are whole blocks, so only the last read of the file can end in a short block.
+function readSize(blockSize: number): number {
+  return Math.max(1, Math.floor(IO_BUFFER_BYTES / 2 / blockSize)) * blockSize;
+}
+
+function grow(a: BigUint64Array): BigUint64Array {
+  const b = new BigUint64Array(a.length * 2 + 1);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Byte ranges of `next` that differ from `prev`, adjacent changed blocks merged. No usable prev
+ * (new file, other block size) means the whole file; a block whose length changed counts as
+ * changed; bytes past next.size are not ranges (the caller truncates).
+ */
+export function changedBlocks(
+  prev: Pick<BlockHashes, 'size' | 'blockSize' | 'hashes'> | undefined,
+  next: Pick<BlockHashes, 'size' | 'blockSize' | 'hashes'>,
+): ByteRange[] {
+  if (next.size === 0) return [];
+  if (!prev || prev.blockSize !== next.blockSize) return [{ offset: 0, length: next.size }];
+  const B = next.blockSize;
+  const out: ByteRange[] = [];
+  for (let i = 0; i < next.hashes.length; i++) {
+    const offset = i * B;
+    const len = Math.min(B, next.size - offset);
+    const prevLen = Math.min(B, prev.size - offset);
+    if (len === prevLen && prev.hashes[i] === next.hashes[i]) continue;
+    const last = out[out.length - 1];
+    if (last && last.offset + last.length === offset) last.length += len;
+    else out.push({ offset, length: len });
+  }
+  return out;
+}
