@@ -35,7 +35,11 @@ const DRAIN_MS = 10 * 60_000;
 
 function refuseDuringMirror(ctx: AuditContext, verb: string): void {
   if (ctx.mirrorActive()) {
-    throw new SmrError('usage', `a mirror of ${ctx.name} is running; ${verb} would compare a moving target`, `wait for it (smr wait ${ctx.name} --for mirrored) or stop it (smr mirror stop ${ctx.name})`);
+    throw new SmrError(
+      'usage',
+      `a mirror of ${ctx.name} is running; ${verb} would compare a moving target`,
+      `wait for it (smr wait ${ctx.name} --for mirrored) or stop it (smr mirror stop ${ctx.name})`,
+    );
   }
 }
 
@@ -53,29 +57,63 @@ function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<RemoteBlocks>
     const h = f.header as Record<string, unknown>;
     if (!h.exists) return { exists: false };
     const copy = new Uint8Array(f.body); // aligned copy for the 64-bit view
-    return { exists: true, size: Number(h.size), blockSize: Number(h.blockSize), sha256: String(h.sha256), hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8) };
+    return {
+      exists: true,
+      size: Number(h.size),
+      blockSize: Number(h.blockSize),
+      sha256: String(h.sha256),
+      hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8),
+    };
   };
 }
 
-async function compareOnce(ctx: AuditContext, mode: 'diff' | 'checksum'): Promise<{ differences: Difference[]; files: number; bytes: number }> {
+async function compareOnce(
+  ctx: AuditContext,
+  mode: 'diff' | 'checksum',
+): Promise<{ differences: Difference[]; files: number; bytes: number }> {
   await ctx.synced(DRAIN_MS);
   const target = await listing(ctx);
-  const r = await compareTrees({ base: ctx.base, filter: ctx.filter, target, mode, remoteBlocks: remoteBlocks(ctx) });
-  for (const o of orphansOf(target, ctx.filter)) r.differences.push({ path: o[0], kind: 'orphan', target: o[1] });
+  const r = await compareTrees({
+    base: ctx.base,
+    filter: ctx.filter,
+    target,
+    mode,
+    remoteBlocks: remoteBlocks(ctx),
+  });
+  for (const o of orphansOf(target, ctx.filter))
+    r.differences.push({ path: o[0], kind: 'orphan', target: o[1] });
   r.differences.sort((a, b) => a.path.localeCompare(b.path) || a.kind.localeCompare(b.kind));
   return r;
 }
 
 /** `smr verify`: lists differences; with `fix`, resends what differs (not orphans) and checks again. */
-export async function verify(ctx: AuditContext, mode: 'diff' | 'checksum', fix: boolean): Promise<VerifyResult> {
+export async function verify(
+  ctx: AuditContext,
+  mode: 'diff' | 'checksum',
+  fix: boolean,
+): Promise<VerifyResult> {
   refuseDuringMirror(ctx, 'verify');
   const first = await compareOnce(ctx, mode);
-  const result: VerifyResult = { name: ctx.name, mode, equal: first.differences.length === 0, ...first };
+  const result: VerifyResult = {
+    name: ctx.name,
+    mode,
+    equal: first.differences.length === 0,
+    ...first,
+  };
   if (!fix || result.equal) return result;
-  const paths = [...new Set(first.differences.filter((d) => d.kind !== 'orphan').map((d) => d.path))];
+  const paths = [
+    ...new Set(first.differences.filter((d) => d.kind !== 'orphan').map((d) => d.path)),
+  ];
   for (const rel of paths) void ctx.capture.enqueueStep(() => ctx.capture.resend(rel));
   const second = await compareOnce(ctx, mode);
-  return { name: ctx.name, mode, equal: second.differences.length === 0, ...second, fixed: paths.length, before: first.differences };
+  return {
+    name: ctx.name,
+    mode,
+    equal: second.differences.length === 0,
+    ...second,
+    fixed: paths.length,
+    before: first.differences,
+  };
 }
 
 /** orphans' result. */
@@ -86,22 +124,43 @@ export interface OrphansResult {
 }
 
 /** `smr orphans`: lists target paths outside the source set; deletes them behind a safety brake. */
-export async function orphans(ctx: AuditContext, o: { delete: boolean; force: boolean; maxShare: number }): Promise<OrphansResult> {
+export async function orphans(
+  ctx: AuditContext,
+  o: { delete: boolean; force: boolean; maxShare: number },
+): Promise<OrphansResult> {
   refuseDuringMirror(ctx, 'orphans');
   await ctx.synced(DRAIN_MS);
   const target = await listing(ctx);
   const total = target.size;
-  const { files } = await compareTrees({ base: ctx.base, filter: ctx.filter, target, mode: 'diff', remoteBlocks: remoteBlocks(ctx) });
+  const { files } = await compareTrees({
+    base: ctx.base,
+    filter: ctx.filter,
+    target,
+    mode: 'diff',
+    remoteBlocks: remoteBlocks(ctx),
+  });
   const found = orphansOf(target, ctx.filter);
-  const result: OrphansResult = { name: ctx.name, orphans: found.map((t) => ({ path: t[0], type: t[1], size: t[2] })), deleted: 0 };
+  const result: OrphansResult = {
+    name: ctx.name,
+    orphans: found.map((t) => ({ path: t[0], type: t[1], size: t[2] })),
+    deleted: 0,
+  };
   if (!o.delete || found.length === 0) return result;
   if (!o.force) {
     const sourceEmpty = files === 0 && total - found.length === 0;
     if (sourceEmpty) {
-      throw new SmrError('usage', `refusing to delete the whole replica of ${ctx.name}: the source path ${ctx.base} is empty or missing`, 'check the source; add --force if this is really intended');
+      throw new SmrError(
+        'usage',
+        `refusing to delete the whole replica of ${ctx.name}: the source path ${ctx.base} is empty or missing`,
+        'check the source; add --force if this is really intended',
+      );
     }
     if (found.length / Math.max(1, total) > o.maxShare) {
-      throw new SmrError('usage', `refusing to delete ${found.length} of ${total} target entries (more than ${Math.round(o.maxShare * 100)}%)`, 'check the source and the exclude rules; add --force, or raise --max-delete-percent');
+      throw new SmrError(
+        'usage',
+        `refusing to delete ${found.length} of ${total} target entries (more than ${Math.round(o.maxShare * 100)}%)`,
+        'check the source and the exclude rules; add --force, or raise --max-delete-percent',
+      );
     }
   }
   const tops = topmost(found);

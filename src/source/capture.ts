@@ -12,7 +12,11 @@ import { captureFile } from './file-capture.js';
 import { KnownState, type Known } from './known-state.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
-import type { RemoteBlocks } from './compare.js';
+import { bytesOutOfSync, type RemoteBlocks } from './compare.js';
+import { sendDelta, type TargetRequest } from './delta-send.js';
+
+/** Files smaller than this are compared block by block only (a delta's round trips cost more). */
+const SHIFT_MIN_BYTES = 256 * 1024;
 import { attrsDiffer, basisOf, hashForMirror, sameContent } from './mirror-file.js';
 
 /** A path whose disappearance waits this long for its new name to show up (rename detection). */
@@ -140,7 +144,7 @@ export class Capture {
   async mirrorBlocks(
     rel: string,
     listed: { mode: number; mtimeMs: number },
-    fetchRemote: (rel: string) => Promise<RemoteBlocks>,
+    remote: { blocks: (rel: string) => Promise<RemoteBlocks>; request: TargetRequest },
   ): Promise<number> {
     await this.waitAcked(this.lastSeqOf.get(rel) ?? 0);
     const st = await fsp.lstat(this.abs(rel)).catch(() => null);
@@ -148,22 +152,44 @@ export class Capture {
       await this.resend(rel);
       return 0;
     }
-    const remote = await fetchRemote(rel);
-    const basis = basisOf(remote);
+    const theirs = await remote.blocks(rel);
+    const basis = basisOf(theirs);
     if (!basis) {
       await this.resend(rel);
       return st.size;
     }
     const local = await hashForMirror(this.abs(rel), basis.blockSize);
     if (!local) return 0;
-    if (sameContent(local, remote)) {
+    if (sameContent(local, theirs)) {
       this.blocks.set(rel, local.capture);
-      if (attrsDiffer(st, listed)) await this.emit({ kind: 'attr', meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs } });
+      if (attrsDiffer(st, listed))
+        await this.emit({
+          kind: 'attr',
+          meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs },
+        });
       this.record(rel, st, 'file');
       return 0;
     }
+    // Scattered changes go as in-place block writes; when most blocks differ at their offsets the
+    // data has probably moved (bytes inserted or removed), and a content-defined delta finds it.
+    const outOfSync = bytesOutOfSync(
+      { size: local.size, hashes: local.atBasis },
+      basis,
+      basis.blockSize,
+    );
+    if (local.size >= SHIFT_MIN_BYTES && outOfSync > local.size / 8) {
+      const attrs = async (): Promise<{ mode: number; mtime: number }> => {
+        const now = await fsp.stat(this.abs(rel));
+        return { mode: now.mode & 0o7777, mtime: now.mtimeMs };
+      };
+      const d = await sendDelta(this.abs(rel), rel, remote.request, (e) => this.emit(e), attrs);
+      if (d.sha256 === local.sha256) this.blocks.set(rel, local.capture);
+      else this.hint(rel); // changed while being read: look again
+      this.record(rel, st, 'file');
+      return d.literalBytes;
+    }
     const res = await captureFile(this.abs(rel), rel, basis, (e) => this.emit(e), true);
-    if (!res) return this.hint(rel), 0;
+    if (!res) return (this.hint(rel), 0);
     this.blocks.set(rel, res.hashes);
     this.record(rel, st, 'file');
     if (res.stat.mtimeMs !== st.mtimeMs || res.stat.size !== st.size) this.hint(rel);

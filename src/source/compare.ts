@@ -8,7 +8,8 @@ import type { ListItem } from '../target/listing.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
 
-export type DiffKind = 'missing' | 'orphan' | 'type' | 'size' | 'mtime' | 'mode' | 'link' | 'content';
+export type DiffKind =
+  'missing' | 'orphan' | 'type' | 'size' | 'mtime' | 'mode' | 'link' | 'content';
 
 /** One difference between source and target. */
 export interface Difference {
@@ -38,11 +39,16 @@ export function typeOf(st: Stats): 'f' | 'd' | 'l' {
 }
 
 /** Bytes in differing blocks, given both sides' hashes of equal block size. */
-export function bytesOutOfSync(local: { size: number; hashes: BigUint64Array }, remote: { size: number; hashes: BigUint64Array }, blockSize: number): number {
+export function bytesOutOfSync(
+  local: { size: number; hashes: BigUint64Array },
+  remote: { size: number; hashes: BigUint64Array },
+  blockSize: number,
+): number {
   let bytes = 0;
   const n = Math.max(local.hashes.length, remote.hashes.length);
   for (let i = 0; i < n; i++) {
-    if (local.hashes[i] !== remote.hashes[i]) bytes += Math.max(0, Math.min(blockSize, Math.max(local.size, remote.size) - i * blockSize));
+    if (local.hashes[i] !== remote.hashes[i])
+      bytes += Math.max(0, Math.min(blockSize, Math.max(local.size, remote.size) - i * blockSize));
   }
   return bytes;
 }
@@ -95,16 +101,29 @@ export async function compareTrees(o: {
     const mode = st.mode & 0o7777;
     if (type === 'l') {
       const link = await fsp.readlink(path.join(o.base, rel)).catch(() => '');
-      if (link !== t[5]) differences.push({ path: rel, kind: 'link', source: link, target: t[5] ?? '' });
+      if (link !== t[5])
+        differences.push({ path: rel, kind: 'link', source: link, target: t[5] ?? '' });
       continue;
     }
-    if (mode !== t[4]) differences.push({ path: rel, kind: 'mode', source: mode.toString(8), target: t[4].toString(8) });
+    if (mode !== t[4])
+      differences.push({
+        path: rel,
+        kind: 'mode',
+        source: mode.toString(8),
+        target: t[4].toString(8),
+      });
     if (type === 'd') continue;
     files++;
     bytes += st.size;
-    if (st.size !== t[2]) differences.push({ path: rel, kind: 'size', source: st.size, target: t[2] });
+    if (st.size !== t[2])
+      differences.push({ path: rel, kind: 'size', source: st.size, target: t[2] });
     if (Math.abs(st.mtimeMs - t[3]) > MTIME_TOLERANCE_MS) {
-      differences.push({ path: rel, kind: 'mtime', source: new Date(st.mtimeMs).toISOString(), target: new Date(t[3]).toISOString() });
+      differences.push({
+        path: rel,
+        kind: 'mtime',
+        source: new Date(st.mtimeMs).toISOString(),
+        target: new Date(t[3]).toISOString(),
+      });
     }
     if (o.mode === 'checksum') {
       const remote = await o.remoteBlocks(rel);
@@ -114,8 +133,18 @@ export async function compareTrees(o: {
       }
       const local = await hashBlocks(path.join(o.base, rel), remote.blockSize);
       if (local.sha256 !== remote.sha256) {
-        const out = bytesOutOfSync(local, { size: remote.size ?? 0, hashes: remote.hashes }, remote.blockSize);
-        differences.push({ path: rel, kind: 'content', source: local.sha256, target: remote.sha256, bytesOutOfSync: out || Math.abs(local.size - (remote.size ?? 0)) || remote.blockSize });
+        const out = bytesOutOfSync(
+          local,
+          { size: remote.size ?? 0, hashes: remote.hashes },
+          remote.blockSize,
+        );
+        differences.push({
+          path: rel,
+          kind: 'content',
+          source: local.sha256,
+          target: remote.sha256,
+          bytesOutOfSync: out || Math.abs(local.size - (remote.size ?? 0)) || remote.blockSize,
+        });
       }
     }
   }

@@ -46,7 +46,9 @@ export async function captureFile(
   try {
     // A basis whose blocks tile the read chunk can be compared block by block.
     const usable = prev && prev.blockSize <= CHUNK_BYTES && CHUNK_BYTES % prev.blockSize === 0;
-    return usable ? await sendChanged(fh, rel, prev, append, verify) : await sendWhole(fh, rel, append);
+    return usable
+      ? await sendChanged(fh, rel, prev, append, verify)
+      : await sendWhole(fh, rel, append);
   } finally {
     await fh.close();
   }
@@ -124,7 +126,13 @@ async function sendChanged(
   let sent = 0;
   const flush = async (end: boolean, size: number): Promise<void> => {
     const meta: Record<string, unknown> = { p: rel, ranges: pending };
-    if (end) Object.assign(meta, { end: true, size }, await attrs(fh), hasher ? { sha256: hasher.digest() } : {});
+    if (end)
+      Object.assign(
+        meta,
+        { end: true, size },
+        await attrs(fh),
+        hasher ? { sha256: hasher.digest() } : {},
+      );
     await append({ kind: 'write', meta, data: Buffer.concat(pendingData) });
     ops++;
     sent += pendingBytes;
@@ -142,7 +150,8 @@ async function sendChanged(
       const i = (off + o) / bs;
       const basisLen = Math.min(bs, Math.max(0, basis.size - i * bs));
       const same = bs === CAPTURE_BLOCK ? hashes[i] : blockHash(block);
-      if (i < basis.hashes.length && basis.hashes[i] === same && basisLen === block.length) continue;
+      if (i < basis.hashes.length && basis.hashes[i] === same && basisLen === block.length)
+        continue;
       const at = off + o;
       const last = pending[pending.length - 1];
       if (last && last[0] + last[1] === at) last[1] += block.length;

@@ -141,7 +141,11 @@ export class SourceHandlers {
       }
       case 'orphans': {
         const share = p.maxDeletePercent === undefined ? 0.5 : Number(p.maxDeletePercent) / 100;
-        return orphans(this.get(p.name).audit(), { delete: Boolean(p.delete), force: Boolean(p.force), maxShare: share });
+        return orphans(this.get(p.name).audit(), {
+          delete: Boolean(p.delete),
+          force: Boolean(p.force),
+          maxShare: share,
+        });
       }
       case 'tasks': {
         if (p.name !== undefined)

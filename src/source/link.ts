@@ -44,7 +44,10 @@ export class Link {
   private stopped = false;
   private change = new Signal();
   private limiter: RateLimiter;
-  private replyWaiters = new Map<number, { resolve: (f: Frame) => void; reject: (e: Error) => void }>();
+  private replyWaiters = new Map<
+    number,
+    { resolve: (f: Frame) => void; reject: (e: Error) => void }
+  >();
   private listWaiters = new Map<
     number,
     { onItems: (items: unknown[]) => void; done: (err?: Error) => void }
@@ -185,7 +188,8 @@ export class Link {
       await reader.close();
       await acks;
       this.peer = null;
-      for (const w of this.replyWaiters.values()) w.reject(new SmrError('unreachable', 'connection to the target dropped'));
+      for (const w of this.replyWaiters.values())
+        w.reject(new SmrError('unreachable', 'connection to the target dropped'));
       this.replyWaiters.clear();
       for (const w of this.listWaiters.values())
         w.done(new SmrError('unreachable', 'connection to the target dropped'));
@@ -243,13 +247,14 @@ export class Link {
   }
 
   /** One request to the target (signatures, hashes); needs a live connection. */
-  request(op: string, params: Record<string, unknown>): Promise<Frame> {
+  request(op: string, params: Record<string, unknown>, body?: Buffer): Promise<Frame> {
     const peer = this.peer;
-    if (!peer || this.state !== 'connected') return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
+    if (!peer || this.state !== 'connected')
+      return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
     const reqId = this.nextReq++;
     return new Promise((resolve, reject) => {
       this.replyWaiters.set(reqId, { resolve, reject });
-      peer.send(MsgType.REQUEST, { reqId, op, ...params }).catch(reject);
+      peer.send(MsgType.REQUEST, { reqId, op, ...params }, body).catch(reject);
     });
   }
 

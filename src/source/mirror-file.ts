@@ -32,13 +32,20 @@ export async function hashForMirror(abs: string, basisBlock: number): Promise<Lo
     let size = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, size);
-      for (let o = 0; o < bytesRead; o += basisBlock) atBasis.push(blockHash(buf.subarray(o, Math.min(bytesRead, o + basisBlock))));
-      for (let o = 0; o < bytesRead; o += CAPTURE_BLOCK) capture.push(blockHash(buf.subarray(o, Math.min(bytesRead, o + CAPTURE_BLOCK))));
+      for (let o = 0; o < bytesRead; o += basisBlock)
+        atBasis.push(blockHash(buf.subarray(o, Math.min(bytesRead, o + basisBlock))));
+      for (let o = 0; o < bytesRead; o += CAPTURE_BLOCK)
+        capture.push(blockHash(buf.subarray(o, Math.min(bytesRead, o + CAPTURE_BLOCK))));
       sha.update(buf.subarray(0, bytesRead));
       size += bytesRead;
       if (bytesRead < CHUNK_BYTES) break;
     }
-    return { size, sha256: sha.digest(), atBasis: BigUint64Array.from(atBasis), capture: { blockSize: CAPTURE_BLOCK, size, hashes: BigUint64Array.from(capture) } };
+    return {
+      size,
+      sha256: sha.digest(),
+      atBasis: BigUint64Array.from(atBasis),
+      capture: { blockSize: CAPTURE_BLOCK, size, hashes: BigUint64Array.from(capture) },
+    };
   } finally {
     await fh.close();
   }
@@ -51,7 +58,8 @@ export function sameContent(local: LocalHashes, remote: RemoteBlocks): boolean {
 
 /** The target's hashes as a basis for changed-block writes. */
 export function basisOf(remote: RemoteBlocks): BlockHashes | undefined {
-  if (!remote.exists || !remote.hashes || !remote.blockSize || remote.size === undefined) return undefined;
+  if (!remote.exists || !remote.hashes || !remote.blockSize || remote.size === undefined)
+    return undefined;
   return { blockSize: remote.blockSize, size: remote.size, hashes: remote.hashes };
 }
 

@@ -45,7 +45,11 @@ function parentOf(rel: string): string {
 }
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
-export function decide(st: Stats, t: ListItem | undefined, opts: MirrorOptions): 'same' | 'whole' | 'blocks' {
+export function decide(
+  st: Stats,
+  t: ListItem | undefined,
+  opts: MirrorOptions,
+): 'same' | 'whole' | 'blocks' {
   if (!t || t[1] !== typeOf(st)) return 'whole';
   if (!st.isFile()) return differs(st, t, opts) ? 'whole' : 'same';
   if (opts.mode === 'full') return 'whole';
@@ -185,7 +189,13 @@ export class Mirror {
         const h = f.header;
         if (!h.exists) return { exists: false };
         const copy = new Uint8Array(f.body);
-        return { exists: true, size: Number(h.size), blockSize: Number(h.blockSize), sha256: String(h.sha256), hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8) };
+        return {
+          exists: true,
+          size: Number(h.size),
+          blockSize: Number(h.blockSize),
+          sha256: String(h.sha256),
+          hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8),
+        };
       } catch (err) {
         if (attempt >= 4) throw err;
       }
@@ -238,7 +248,14 @@ export class Mirror {
       void this.capture.enqueueStep(async () => {
         if (id !== this.runId) return;
         if (action === 'blocks' && t) {
-          await this.capture.mirrorBlocks(rel, { mode: t[4], mtimeMs: t[3] }, (p) => this.fetchRemote(p));
+          await this.capture.mirrorBlocks(
+            rel,
+            { mode: t[4], mtimeMs: t[3] },
+            {
+              blocks: (p) => this.fetchRemote(p),
+              request: (op, params, body) => this.link.request(op, params, body),
+            },
+          );
         } else await this.capture.mirrorPath(rel, action !== 'same', st);
         if (action !== 'same') this.acked.push([this.journal.lastSeq, st.isFile() ? st.size : 0]);
       });

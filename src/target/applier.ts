@@ -7,6 +7,7 @@ import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
 import {
   applyAttr,
+  applyDeltaPart,
   applyDelete,
   applyMkdir,
   applyPut,
@@ -140,6 +141,8 @@ export class Applier {
       switch (op.kind) {
         case 'put':
           return await applyPut(this.confiner, op.seq, op.meta, op.body);
+        case 'delta':
+          return await applyDeltaPart(this.confiner, op.seq, op.meta, op.body);
         case 'write':
           return await applyWrite(this.confiner, op.meta, op.body);
         case 'mkdir':

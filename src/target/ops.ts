@@ -188,3 +188,74 @@ export async function applySymlink(
     await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
   return { touched: [path.dirname(abs)], structural: true };
 }
+
+const COPY_PIECE = 1024 * 1024;
+
+/**
+ * One part of a delta rebuild: copies from the current file (the basis) and literals from the
+ * stream go into `.smr-tmp-<tx>`; the last part proves the result against the source's sha256
+ * before renaming it over the path. The basis is untouched until then, so replay is safe.
+ */
+export async function applyDeltaPart(
+  cf: Confiner,
+  seq: number,
+  meta: Record<string, unknown>,
+  body: Buffer,
+): Promise<OpOutcome> {
+  const abs = await cf.resolve(meta.p);
+  const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
+  const need = async (): Promise<OpOutcome> => {
+    await fsp.rm(tmp, { force: true });
+    return { touched: [], need: String(meta.p) };
+  };
+  let out: fsp.FileHandle;
+  try {
+    out = await fsp.open(
+      tmp,
+      meta.first ? C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW : C.O_WRONLY | C.O_NOFOLLOW,
+      0o600,
+    );
+  } catch (err) {
+    if (isErr(err, 'ENOENT')) return need();
+    throw err;
+  }
+  let basis: fsp.FileHandle | null = null;
+  try {
+    let pos = 0;
+    const piece = Buffer.allocUnsafe(COPY_PIECE);
+    for (const ins of (meta.ops as Array<[string, number, number, number?]>) ?? []) {
+      if (ins[0] === 'l') {
+        const [, dst, len] = ins;
+        await out.write(body, pos, len, dst);
+        pos += len;
+        continue;
+      }
+      const [, src, len, dst = 0] = ins;
+      if (!basis) {
+        try {
+          basis = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+        } catch {
+          return await need(); // no basis to copy from: the file goes whole
+        }
+      }
+      for (let done = 0; done < len;) {
+        const n = Math.min(COPY_PIECE, len - done);
+        const { bytesRead } = await basis.read(piece, 0, n, src + done);
+        if (bytesRead < n) return await need(); // basis shorter than assumed
+        await out.write(piece, 0, n, dst + done);
+        done += n;
+      }
+    }
+    if (meta.end) {
+      await out.truncate(Number(meta.size ?? 0));
+      await setAttrs(out, meta);
+    }
+  } finally {
+    await basis?.close();
+    await out.close();
+  }
+  if (!meta.end) return { touched: [tmp] };
+  if ((await sha256File(tmp)) !== meta.sha256) return need();
+  await fsp.rename(tmp, abs);
+  return { touched: [abs, path.dirname(abs)] };
+}

@@ -2,7 +2,18 @@
 // mirror) and delta signatures. Read-only; paths go through the same confinement as ops.
 import { promises as fsp } from 'node:fs';
 import { SmrError, asSmrError } from '../shared/errors.js';
-import { hashBlocks } from '../delta/index.js';
+import {
+  coarseSignature,
+  decodeRanges,
+  emptyCoarseSignature,
+  encodeCoarse,
+  encodeFine,
+  encodeMid,
+  fineSignature,
+  hashBlocks,
+  midSignature,
+  type CoarseSignature,
+} from '../delta/index.js';
 import { MAX_BODY_BYTES } from '../protocol/limits.js';
 import type { Confiner } from './confine.js';
 
@@ -13,8 +24,21 @@ export function blocksBlockSize(size: number): number {
   return bs;
 }
 
+/** One reply body from encoded signature parts; larger than a frame is refused (the source falls back). */
+function joinParts(parts: Buffer[]): Buffer {
+  const b = Buffer.concat(parts);
+  if (b.length > MAX_BODY_BYTES)
+    throw new SmrError('frame-too-large', `signature of ${b.length} bytes exceeds one frame`);
+  return b;
+}
+
 /** Handles one request; returns the reply header and body. */
-export async function answerRequest(cf: Confiner, h: Record<string, unknown>): Promise<{ header: Record<string, unknown>; body?: Buffer }> {
+export async function answerRequest(
+  cf: Confiner,
+  h: Record<string, unknown>,
+  body: Buffer,
+  cache: Map<string, CoarseSignature>,
+): Promise<{ header: Record<string, unknown>; body?: Buffer }> {
   try {
     switch (h.op) {
       case 'blocks': {
@@ -22,7 +46,37 @@ export async function answerRequest(cf: Confiner, h: Record<string, unknown>): P
         const st = await fsp.lstat(abs).catch(() => null);
         if (!st?.isFile()) return { header: { exists: false } };
         const b = await hashBlocks(abs, Number(h.blockSize) || blocksBlockSize(st.size));
-        return { header: { exists: true, size: b.size, blockSize: b.blockSize, sha256: b.sha256 }, body: Buffer.from(b.hashes.buffer, b.hashes.byteOffset, b.hashes.byteLength) };
+        return {
+          header: { exists: true, size: b.size, blockSize: b.blockSize, sha256: b.sha256 },
+          body: Buffer.from(b.hashes.buffer, b.hashes.byteOffset, b.hashes.byteLength),
+        };
+      }
+      case 'coarse': {
+        const abs = await cf.resolve(h.p);
+        const st = await fsp.lstat(abs).catch(() => null);
+        const sig = st?.isFile()
+          ? await coarseSignature(abs, { sha256: true })
+          : emptyCoarseSignature();
+        cache.set(String(h.p), sig);
+        return { header: { exists: Boolean(st?.isFile()) }, body: joinParts(encodeCoarse(sig)) };
+      }
+      case 'mid': {
+        const abs = await cf.resolve(h.p);
+        return {
+          header: {},
+          body: joinParts(
+            encodeMid(await midSignature(abs, decodeRanges(body), cache.get(String(h.p)))),
+          ),
+        };
+      }
+      case 'fine': {
+        const abs = await cf.resolve(h.p);
+        return {
+          header: {},
+          body: joinParts(
+            encodeFine(await fineSignature(abs, decodeRanges(body), Number(h.blockSize))),
+          ),
+        };
       }
       default:
         throw new SmrError('protocol', `unknown request "${String(h.op)}"`);

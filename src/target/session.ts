@@ -13,6 +13,7 @@ import { Confiner, resolveReplicaBase } from './confine.js';
 import { Applier, type IncomingOp } from './applier.js';
 import { listTree } from './listing.js';
 import { answerRequest } from './requests.js';
+import type { CoarseSignature } from '../delta/index.js';
 import type { ReplicaLocks } from './replica-lock.js';
 import { TaskLog, runTaskMarker, type TaskMarker, type TaskSettings } from './task-exec.js';
 
@@ -87,7 +88,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       remote: peer.remote,
       appliedSeq: counter.value,
     });
-    await pump(peer, applier, base, runMarker);
+    await pump({ peer, applier, base, runMarker, signatures: new Map() });
   } catch (err) {
     const e = asSmrError(err);
     if (e.code === 'auth') log.warn(`refused connection from ${peer.remote}: ${e.message}`);
@@ -108,14 +109,23 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
   }
 }
 
-type MarkerRunner = (op: IncomingOp) => Promise<void>;
+/** What one live session's frame handling works with. */
+interface Sess {
+  peer: Peer;
+  applier: Applier;
+  base: string;
+  runMarker: (op: IncomingOp) => Promise<void>;
+  /** The last coarse signatures sent, for the mid-level requests that follow them. */
+  signatures: Map<string, CoarseSignature>;
+}
 
-function pump(peer: Peer, applier: Applier, base: string, runMarker: MarkerRunner): Promise<void> {
+function pump(sess: Sess): Promise<void> {
+  const { peer, applier } = sess;
   return new Promise((resolve) => {
     peer.on('close', () => resolve());
     peer.onFrame((f: Frame) => {
       try {
-        handleFrame(peer, applier, base, runMarker, f);
+        handleFrame(sess, f);
       } catch (err) {
         log.warn(`session ${peer.remote}: ${(err as Error).message}; closing it`);
         peer.close(err as Error);
@@ -125,13 +135,8 @@ function pump(peer: Peer, applier: Applier, base: string, runMarker: MarkerRunne
   });
 }
 
-function handleFrame(
-  peer: Peer,
-  applier: Applier,
-  base: string,
-  runMarker: MarkerRunner,
-  f: Frame,
-): void {
+function handleFrame(sess: Sess, f: Frame): void {
+  const { peer, applier, base, runMarker } = sess;
   switch (f.type) {
     case MsgType.OP: {
       const seq = Number(f.header.seq);
@@ -162,7 +167,8 @@ function handleFrame(
     }
     case MsgType.REQUEST: {
       const reqId = f.header.reqId;
-      void answerRequest(applier.confiner, f.header)
+      if (sess.signatures.size > 16) sess.signatures.clear();
+      void answerRequest(applier.confiner, f.header, f.body, sess.signatures)
         .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
         .catch(() => undefined);
       return;

@@ -1,0 +1,69 @@
+// Sends one file as a content-defined delta against the target's copy (shifted data included):
+// signatures come from the target through requests, instructions go into the queue as `delta`
+// parts that the target rebuilds into a temp file and proves with the sha256.
+import {
+  buildDelta,
+  decodeCoarse,
+  decodeFine,
+  decodeMid,
+  encodeRanges,
+  type ByteRange,
+} from '../delta/index.js';
+import { CHUNK_BYTES } from '../protocol/limits.js';
+import type { JournalEntry } from '../journal/types.js';
+import type { Frame } from '../protocol/messages.js';
+
+/** A request to the target about one path. */
+export type TargetRequest = (
+  op: string,
+  params: Record<string, unknown>,
+  body?: Buffer,
+) => Promise<Frame>;
+
+const MAX_OPS_PER_PART = 20_000;
+
+/** Queues `abs` as a delta; returns the literal bytes sent, or `unchanged` when the target already matches. */
+export async function sendDelta(
+  abs: string,
+  rel: string,
+  request: TargetRequest,
+  emit: (e: JournalEntry) => Promise<{ seq: number }>,
+  attrs: () => Promise<{ mode: number; mtime: number }>,
+): Promise<{ literalBytes: number; unchanged: boolean; sha256: string }> {
+  const coarse = decodeCoarse((await request('coarse', { p: rel })).body);
+  const ranges = (r: readonly ByteRange[]): Buffer => Buffer.concat(encodeRanges(r));
+  const plan = await buildDelta(abs, coarse, {
+    mid: async (r) => decodeMid((await request('mid', { p: rel }, ranges(r))).body),
+    fine: async (r, blockSize) =>
+      decodeFine((await request('fine', { p: rel, blockSize }, ranges(r))).body),
+  });
+  if (plan.unchanged) return { literalBytes: 0, unchanged: true, sha256: plan.sha256 };
+  let ops: Array<[string, number, number, number?]> = [];
+  let data: Buffer[] = [];
+  let bytes = 0;
+  let tx = 0;
+  let literal = 0;
+  const flush = async (end: boolean): Promise<void> => {
+    const meta: Record<string, unknown> =
+      tx === 0 ? { p: rel, first: true, ops } : { p: rel, tx, ops };
+    if (end)
+      Object.assign(meta, { end: true, size: plan.size, sha256: plan.sha256 }, await attrs());
+    const rec = await emit({ kind: 'delta', meta, data: Buffer.concat(data) });
+    if (tx === 0) tx = rec.seq;
+    ops = [];
+    data = [];
+    bytes = 0;
+  };
+  for await (const ins of plan.instructions) {
+    if (ins.op === 'copy') ops.push(['c', ins.srcOffset, ins.length, ins.dstOffset]);
+    else {
+      ops.push(['l', ins.dstOffset, ins.data.length]);
+      data.push(ins.data);
+      bytes += ins.data.length;
+      literal += ins.data.length;
+    }
+    if (bytes >= CHUNK_BYTES || ops.length >= MAX_OPS_PER_PART) await flush(false);
+  }
+  await flush(true);
+  return { literalBytes: literal, unchanged: false, sha256: plan.sha256 };
+}
