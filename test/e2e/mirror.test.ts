@@ -233,6 +233,34 @@ describe('mirror, verify, orphans', () => {
     await expectSameTree(src, rep);
   });
 
+  it('a file changing continuously during its own mirror ends equal', async () => {
+    const { s, src, rep } = await prepared();
+    const hot = path.join(src, 'flipped.bin');
+    let stop = false;
+    let n = 0;
+    const writer = (async () => {
+      const fh = await fsp.open(hot, 'r+');
+      while (!stop) {
+        // in-place rewrites at moving offsets, and the file grows now and then
+        await fh.write(bytes(4096, `w${n}`), 0, 4096, (n * 7919 * 4096) % (2 * MiB));
+        if (n % 10 === 0) await fh.write(bytes(1000, `g${n}`), 0, 1000, 2 * MiB + n * 100);
+        n++;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await fh.close();
+    })();
+    for (const mode of ['checksum', 'full', 'diff']) {
+      const m = await smr(['mirror', 'start', 'm', '--mode', mode, '--wait', '--state-dir', s.stateDir]);
+      expect(m.code, m.stderr).toBe(0);
+    }
+    stop = true;
+    await writer;
+    expect(n).toBeGreaterThan(20);
+    await waitSynced(s, 'm');
+    await expectSameTree(src, rep);
+    expect((await smr(['verify', 'm', '--mode', 'checksum', '--state-dir', s.stateDir])).code).toBe(0);
+  });
+
   it('orphans: lists, deletes, protects excluded files, and brakes before deleting most of the replica', async () => {
     const t = await startTarget();
     const s = await startSource();
