@@ -49,14 +49,17 @@ export async function clientHandshake(
         'pass --key-file with the key from `smr key generate`',
       );
     }
-    if (!safeEqual(ch.header.proof, proof(key, 'server', cNonce, sNonce))) {
+    const targetOk = safeEqual(ch.header.proof, proof(key, 'server', cNonce, sNonce));
+    // Our proof goes even when the target's failed, so the target can log the refusal; an HMAC
+    // over fresh nonces tells an impostor nothing about the key.
+    await peer.send(MsgType.AUTH, { proof: proof(key, 'client', sNonce, cNonce) });
+    if (!targetOk) {
       throw new SmrError(
         'auth',
         'the target does not hold the same key (its proof did not match)',
         'give both sides the same key file',
       );
     }
-    await peer.send(MsgType.AUTH, { proof: proof(key, 'client', sNonce, cNonce) });
   }
   expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.WELCOME);
   return { auth: ch.header.auth === 'none' ? 'none' : 'key' };
