@@ -3,7 +3,14 @@
 import { SmrError } from '../shared/errors.js';
 import type { ListItem } from '../target/listing.js';
 import type { Capture } from './capture.js';
-import { compareTrees, orphansOf, topmost, type Difference, type RemoteBlocks } from './compare.js';
+import {
+  compareTrees,
+  orphanBrake,
+  orphansOf,
+  topmost,
+  type Difference,
+  type RemoteBlocks,
+} from './compare.js';
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
 
@@ -70,7 +77,7 @@ function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<RemoteBlocks>
 async function compareOnce(
   ctx: AuditContext,
   mode: 'diff' | 'checksum',
-): Promise<{ differences: Difference[]; files: number; bytes: number }> {
+): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
   await ctx.synced(DRAIN_MS);
   const target = await listing(ctx);
   const r = await compareTrees({
@@ -132,7 +139,7 @@ export async function orphans(
   await ctx.synced(DRAIN_MS);
   const target = await listing(ctx);
   const total = target.size;
-  const { files } = await compareTrees({
+  const { entries } = await compareTrees({
     base: ctx.base,
     filter: ctx.filter,
     target,
@@ -146,22 +153,21 @@ export async function orphans(
     deleted: 0,
   };
   if (!o.delete || found.length === 0) return result;
-  if (!o.force) {
-    const sourceEmpty = files === 0 && total - found.length === 0;
-    if (sourceEmpty) {
-      throw new SmrError(
-        'usage',
-        `refusing to delete the whole replica of ${ctx.name}: the source path ${ctx.base} is empty or missing`,
-        'check the source; add --force if this is really intended',
-      );
-    }
-    if (found.length / Math.max(1, total) > o.maxShare) {
-      throw new SmrError(
-        'usage',
-        `refusing to delete ${found.length} of ${total} target entries (more than ${Math.round(o.maxShare * 100)}%)`,
-        'check the source and the exclude rules; add --force, or raise --max-delete-percent',
-      );
-    }
+  const brake = o.force
+    ? null
+    : orphanBrake({
+        orphans: found.length,
+        targetEntries: total,
+        sourceEntries: entries,
+        maxShare: o.maxShare,
+        base: ctx.base,
+      });
+  if (brake) {
+    throw new SmrError(
+      'usage',
+      `refusing to delete orphans of ${ctx.name}: ${brake}`,
+      'check the source path and the exclude rules; add --force, or raise --max-delete-percent',
+    );
   }
   const tops = topmost(found);
   for (const t of tops) void ctx.capture.enqueueStep(() => ctx.capture.deleteOrphan(t[0]));

@@ -65,6 +65,27 @@ export function orphansOf(rest: Map<string, ListItem>, filter: PathFilter): List
   return out.sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+/**
+ * The data-loss guard for deleting orphans: never the whole replica because the source set is
+ * empty (a vanished or unmounted source path), never more than `maxShare` of the target's entries.
+ * Returns why deleting is refused, or null when it may go ahead.
+ */
+export function orphanBrake(o: {
+  orphans: number;
+  targetEntries: number;
+  sourceEntries: number;
+  maxShare: number;
+  base: string;
+}): string | null {
+  if (o.orphans === 0) return null;
+  if (o.sourceEntries === 0)
+    return `the source path ${o.base} is empty or missing; deleting would empty the replica`;
+  if (o.orphans / Math.max(1, o.targetEntries) > o.maxShare) {
+    return `deleting ${o.orphans} of ${o.targetEntries} target entries is more than ${Math.round(o.maxShare * 100)}%`;
+  }
+  return null;
+}
+
 /** Only the topmost orphans (deleting a directory covers what is below it). */
 export function topmost(orphans: ListItem[]): ListItem[] {
   const dirs = new Set(orphans.filter((o) => o[1] === 'd').map((o) => o[0]));
@@ -82,11 +103,13 @@ export async function compareTrees(o: {
   target: Map<string, ListItem>;
   mode: 'diff' | 'checksum';
   remoteBlocks: (rel: string) => Promise<RemoteBlocks>;
-}): Promise<{ differences: Difference[]; files: number; bytes: number }> {
+}): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
   const differences: Difference[] = [];
   let files = 0;
+  let entries = 0;
   let bytes = 0;
   for await (const { rel, st } of scanTree(o.base, o.filter)) {
+    entries++;
     const t = o.target.get(rel);
     o.target.delete(rel);
     const type = typeOf(st);
@@ -148,5 +171,5 @@ export async function compareTrees(o: {
       }
     }
   }
-  return { differences, files, bytes };
+  return { differences, files, bytes, entries };
 }

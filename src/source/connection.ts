@@ -18,6 +18,7 @@ import { Link, type TransmitState } from './link.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { startWatcher, type Watcher } from './watcher.js';
 import type { AuditContext } from './audit.js';
+import { RESTART_MIRROR } from './restart-mirror.js';
 import { newTaskId, TaskTable, type TaskEntry } from './task-table.js';
 import { resolveTaskProgram, runTask, validateTaskCommand } from '../tasks/index.js';
 import type { JournalRecord } from '../journal/journal.js';
@@ -158,7 +159,7 @@ export class Connection {
     this.cfg.epoch = newEpoch();
     this.cfg.remirrorRequired = true;
     await this.save();
-    this.mirror.start({ mode: 'diff' });
+    this.mirror.start(RESTART_MIRROR);
   }
 
   /** `replicate on|off`. Off stops capturing and marks the target remirror-required. */

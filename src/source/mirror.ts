@@ -8,7 +8,15 @@ import type { Journal } from '../journal/journal.js';
 import type { Capture } from './capture.js';
 import type { Link } from './link.js';
 import { scanTree } from './scan.js';
-import { MTIME_TOLERANCE_MS, typeOf, type RemoteBlocks } from './compare.js';
+import {
+  MTIME_TOLERANCE_MS,
+  orphanBrake,
+  orphansOf,
+  topmost,
+  typeOf,
+  type RemoteBlocks,
+} from './compare.js';
+import { log } from '../shared/log.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import type { ListItem } from '../target/listing.js';
 
@@ -20,6 +28,8 @@ export interface MirrorOptions {
   mode: MirrorMode;
   newerOnly?: boolean;
   deleteOrphans?: boolean;
+  /** With deleteOrphans: refuse (and report) deleting more than this share of the target. */
+  orphanBrake?: number;
 }
 
 /** The contract's mirror progress block. */
@@ -236,8 +246,11 @@ export class Mirror {
     });
     await this.gate(id);
     this.progress.state = 'mirroring';
+    const targetEntries = target.size;
+    let sourceEntries = 0;
     for await (const { rel, st } of scanTree(this.base, this.filter)) {
       await this.gate(id);
+      sourceEntries++;
       const t = target.get(rel);
       target.delete(rel);
       const action = decide(st, t, opts);
@@ -260,23 +273,25 @@ export class Mirror {
         if (action !== 'same') this.acked.push([this.journal.lastSeq, st.isFile() ? st.size : 0]);
       });
     }
-    // What is left on the target is not in the source set: orphans. Excluded paths are protected,
-    // and an orphan directory's delete covers everything below it.
-    for (const rel of [...target.keys()]) {
-      const t = target.get(rel) as ListItem;
-      if (
-        t[1] === 'd'
-          ? !this.filter.dir(rel)
-          : !this.filter.file(rel) || underExcludedDir(this.filter, rel)
-      )
-        target.delete(rel);
-    }
-    const orphans = [...target.keys()].filter((rel) => !target.has(parentOf(rel)));
-    this.progress.orphans = target.size;
+    // What is left on the target is not in the source set: orphans (excluded paths protected).
+    const found = orphansOf(target, this.filter);
+    this.progress.orphans = found.length;
     if (opts.deleteOrphans) {
-      for (const rel of orphans) {
-        await this.gate(id);
-        void this.capture.enqueueStep(() => this.capture.deleteOrphan(rel));
+      const brake = orphanBrake({
+        orphans: found.length,
+        targetEntries,
+        sourceEntries,
+        maxShare: opts.orphanBrake ?? 1,
+        base: this.base,
+      });
+      if (brake) {
+        this.progress.error = `orphans not deleted: ${brake} (see smr orphans)`;
+        log.warn(`mirror: ${this.progress.error}`);
+      } else {
+        for (const t of topmost(found)) {
+          await this.gate(id);
+          void this.capture.enqueueStep(() => this.capture.deleteOrphan(t[0]));
+        }
       }
     }
     await this.capture.enqueueStep(async () => {

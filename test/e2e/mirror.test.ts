@@ -164,14 +164,34 @@ describe('mirror, verify, orphans', () => {
       sstate,
     ]);
     expect(w.code).toBe(0);
-    // The deleted file is an orphan now (a diff mirror does not delete); everything else matches.
-    const v = await smr(['verify', 'm', '--json', '--state-dir', sstate]);
-    expect(v.json.differences).toEqual([{ path: 'dir/small.txt', kind: 'orphan', target: 'f' }]);
-    expect(v.code).toBe(4);
-    const o = await smr(['orphans', 'm', '--delete', '--json', '--state-dir', sstate]);
-    expect(o.code).toBe(0);
-    expect(o.json.deleted).toBe(1);
+    // The restart mirror replays deletes made while the daemon was down (orphans go too).
+    const v = await smr(['verify', 'm', '--mode', 'checksum', '--json', '--state-dir', sstate]);
+    expect(v.json.differences).toEqual([]);
+    expect(v.code).toBe(0);
     await expectSameTree(src, rep);
+  });
+
+  it('a source emptied while the daemon was down does not empty the replica on restart', async () => {
+    const { s, src, rep, sstate } = await prepared();
+    await s.stop();
+    const before = (await fsp.readdir(rep)).sort();
+    for (const n of await fsp.readdir(src)) await fsp.rm(path.join(src, n), { recursive: true });
+    const s2 = await startSource(sstate);
+    const w = await smr([
+      'wait',
+      'm',
+      '--for',
+      'mirrored',
+      '--timeout',
+      '60s',
+      '--json',
+      '--state-dir',
+      sstate,
+    ]);
+    expect(w.code).toBe(0);
+    expect(w.json.mirror.error).toMatch(/empty or missing/);
+    expect((await fsp.readdir(rep)).sort()).toEqual(before);
+    await s2.stop();
   });
 
   it('verify --fix repairs only what differs; refuses while a mirror runs', async () => {
@@ -250,7 +270,16 @@ describe('mirror, verify, orphans', () => {
       await fh.close();
     })();
     for (const mode of ['checksum', 'full', 'diff']) {
-      const m = await smr(['mirror', 'start', 'm', '--mode', mode, '--wait', '--state-dir', s.stateDir]);
+      const m = await smr([
+        'mirror',
+        'start',
+        'm',
+        '--mode',
+        mode,
+        '--wait',
+        '--state-dir',
+        s.stateDir,
+      ]);
       expect(m.code, m.stderr).toBe(0);
     }
     stop = true;
@@ -258,7 +287,9 @@ describe('mirror, verify, orphans', () => {
     expect(n).toBeGreaterThan(20);
     await waitSynced(s, 'm');
     await expectSameTree(src, rep);
-    expect((await smr(['verify', 'm', '--mode', 'checksum', '--state-dir', s.stateDir])).code).toBe(0);
+    expect((await smr(['verify', 'm', '--mode', 'checksum', '--state-dir', s.stateDir])).code).toBe(
+      0,
+    );
   });
 
   it('orphans: lists, deletes, protects excluded files, and brakes before deleting most of the replica', async () => {
