@@ -17,7 +17,7 @@ import {
   type RemoteBlocks,
 } from './compare.js';
 import { log } from '../shared/log.js';
-import { underExcludedDir, type PathFilter } from './filter.js';
+import type { PathFilter } from './filter.js';
 import type { ListItem } from '../target/listing.js';
 
 export type MirrorMode = 'full' | 'diff' | 'checksum';
@@ -48,11 +48,6 @@ export interface MirrorProgress {
 // Keep the queue short while mirroring: the journal holds mirror data only until it is acked.
 const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 const MAX_PIPELINE_ITEMS = 2000;
-
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? '' : rel.slice(0, i);
-}
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
 export function decide(
