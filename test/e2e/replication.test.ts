@@ -2,7 +2,16 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupAll, connect, expectSameTree, startSource, startTarget, tmp, waitSynced, write } from '../helpers/harness.js';
+import {
+  cleanupAll,
+  connect,
+  expectSameTree,
+  startSource,
+  startTarget,
+  tmp,
+  waitSynced,
+  write,
+} from '../helpers/harness.js';
 
 afterEach(cleanupAll);
 
@@ -38,12 +47,19 @@ describe('live replication', () => {
     await waitSynced(s, 'web');
     await fsp.rm(path.join(dir, 'gone-dir'), { recursive: true });
     await fsp.rm(path.join(dir, 'empty'));
-    await fsp.rename(path.join(dir, 'name with spaces — ünïcødé 日本.txt'), path.join(dir, 'renamed.txt'));
+    await fsp.rename(
+      path.join(dir, 'name with spaces — ünïcødé 日本.txt'),
+      path.join(dir, 'renamed.txt'),
+    );
     await fsp.rename(path.join(dir, 'a'), path.join(dir, 'a2'));
     await fsp.symlink('renamed.txt', path.join(dir, 'link'));
     await fsp.symlink('/etc/passwd', path.join(dir, 'abs-link'));
     await fsp.chmod(path.join(dir, 'renamed.txt'), 0o640);
-    await fsp.utimes(path.join(dir, 'pre-existing.txt'), new Date('2020-01-01'), new Date('2020-01-01'));
+    await fsp.utimes(
+      path.join(dir, 'pre-existing.txt'),
+      new Date('2020-01-01'),
+      new Date('2020-01-01'),
+    );
     await waitSynced(s, 'web');
     await expectSameTree(dir, replica);
     const st = await fsp.stat(path.join(replica, 'pre-existing.txt'));
@@ -90,10 +106,36 @@ describe('live replication', () => {
     // Many-to-one: two sources into t1.
     await connect(s1, 'app1', t1, d1);
     const { smr } = await import('../helpers/harness.js');
-    const r = await smr(['connect', 'app2', '--to', t1.addr, '--path', d2, '--key-file', t1.keyFile as string, '--state-dir', s2.stateDir, '--json']);
+    const r = await smr([
+      'connect',
+      'app2',
+      '--to',
+      t1.addr,
+      '--path',
+      d2,
+      '--key-file',
+      t1.keyFile as string,
+      '--state-dir',
+      s2.stateDir,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     // One-to-many: s1 also sends d1 to t2 under another name (same key file as t2).
-    const r2 = await smr(['connect', 'app1-dr', '--to', t2.addr, '--path', d1, '--target-path', 'dr/app1', '--key-file', t2.keyFile as string, '--state-dir', s1.stateDir, '--json']);
+    const r2 = await smr([
+      'connect',
+      'app1-dr',
+      '--to',
+      t2.addr,
+      '--path',
+      d1,
+      '--target-path',
+      'dr/app1',
+      '--key-file',
+      t2.keyFile as string,
+      '--state-dir',
+      s1.stateDir,
+      '--json',
+    ]);
     expect(r2.code).toBe(0);
     await write(path.join(d1, 'later', 'x.txt'), 'later');
     await write(path.join(d2, 'later', 'y.txt'), 'later too');
