@@ -19,9 +19,8 @@ import { Mirror, type MirrorOptions } from './mirror.js';
 import { startWatcher, type Watcher } from './watcher.js';
 import type { AuditContext } from './audit.js';
 import { RESTART_MIRROR } from './restart-mirror.js';
-import { newTaskId, TaskTable, type TaskEntry } from './task-table.js';
-import { resolveTaskProgram, runTask, validateTaskCommand } from '../tasks/index.js';
-import type { JournalRecord } from '../journal/journal.js';
+import type { TaskEntry } from './task-table.js';
+import { ConnectionTasks } from './connection-tasks.js';
 
 /** Daemon-wide facts a connection needs. */
 export interface SourceContext {
@@ -58,7 +57,7 @@ export class Connection {
   private link!: Link;
   private mirror!: Mirror;
   private watcher: Watcher | null = null;
-  private tasks!: TaskTable;
+  private tasks!: ConnectionTasks;
   private ackPoll: NodeJS.Timeout | null = null;
 
   constructor(
@@ -74,9 +73,16 @@ export class Connection {
   async start(mirror: MirrorOptions | null): Promise<void> {
     const dir = connectionDir(this.ctx.stateDir, this.cfg.name);
     this.journal = await Journal.open(path.join(dir, 'journal'));
-    this.tasks = await TaskTable.open(dir);
     const filter = makeFilter(this.cfg.include, this.cfg.exclude);
     this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e));
+    this.tasks = await ConnectionTasks.open(dir, {
+      name: this.cfg.name,
+      sourcePath: this.cfg.path,
+      tasksDir: this.ctx.tasksDir,
+      journal: this.journal,
+      capture: this.capture,
+      barrier: () => this.barrier(),
+    });
     this.capture.onError = (err) => log.error(`${this.name}: capture: ${err.message}`);
     this.link = new Link(
       this.journal,
@@ -90,9 +96,9 @@ export class Connection {
         }),
         key: () => this.loadKey(),
         need: (p) => this.capture.hint(p, true),
-        event: (h) => this.onTargetEvent(h),
-        beforeSend: (rec) => this.beforeSendTask(rec),
-        sent: (rec) => void this.tasks.update(String(rec.meta.id), { state: 'sent' }),
+        event: (h) => this.tasks.onTargetEvent(h),
+        beforeSend: (rec) => this.tasks.beforeSend(rec),
+        sent: (rec) => this.tasks.sent(rec),
         mismatch: () => this.restartStream(),
       },
       this.cfg.transmit,
@@ -242,138 +248,17 @@ export class Connection {
     };
   }
 
-  /** `queue-task`: barrier, then the task marker in line with the data (or a run here). */
-  async queueTask(req: {
-    on: TaskEntry['on'];
-    command: string;
-    args: string[];
-    timeoutMs: number;
-  }): Promise<TaskEntry> {
-    const entry: TaskEntry = {
-      id: newTaskId(),
-      on: req.on,
-      command: req.command,
-      args: req.args,
-      timeoutMs: req.timeoutMs,
-      seq: null,
-      state: 'queued',
-      exitCode: null,
-      queuedAt: new Date().toISOString(),
-      startedAt: null,
-      endedAt: null,
-      durationMs: null,
-      outputTail: [],
-    };
-    try {
-      validateTaskCommand(req.command);
-    } catch (err) {
-      // Recorded, not thrown: a rejected task is a task result (exit 5 with --wait).
-      await this.tasks.add({
-        ...entry,
-        state: 'rejected',
-        endedAt: entry.queuedAt,
-        message: (err as Error).message,
-      });
-      return this.tasks.get(entry.id) as TaskEntry;
-    }
-    await this.barrier();
-    if (req.on === 'queue') {
-      await this.capture.enqueueStep(async () => {
-        await this.tasks.add(entry);
-      });
-      void this.runLocalTask(entry.id);
-      return entry;
-    }
-    await this.capture.enqueueStep(async () => {
-      // Recorded before the marker is queued: the target's report may come back before append returns.
-      await this.tasks.add(entry);
-      const rec = await this.journal.append({
-        kind: 'task',
-        meta: {
-          id: entry.id,
-          on: req.on,
-          command: req.command,
-          args: req.args,
-          timeoutMs: req.timeoutMs,
-        },
-      });
-      entry.seq = rec.seq;
-      await this.tasks.setSeq(entry.id, rec.seq);
-    });
-    log.info(
-      `${this.name}: task ${entry.id} (${req.command}, on ${req.on}) queued at seq ${entry.seq}`,
-    );
-    return entry;
+  /** `queue-task`: see ConnectionTasks. */
+  queueTask(req: Parameters<ConnectionTasks['queueTask']>[0]): Promise<TaskEntry> {
+    return this.tasks.queueTask(req);
   }
 
-  /** `tasks`: this connection's tasks, oldest first. */
   listTasks(): TaskEntry[] {
-    return this.tasks.list();
+    return this.tasks.listTasks();
   }
 
-  /** Waits for a task's end (`queue-task --wait`). */
   waitTask(id: string, timeoutMs: number): Promise<TaskEntry> {
-    return this.tasks.waitFinal(id, timeoutMs);
-  }
-
-  private onTargetEvent(h: Record<string, unknown>): void {
-    if (h.type !== 'task' || typeof h.id !== 'string') return;
-    const { id, state, exitCode, startedAt, endedAt, durationMs, outputTail, message } =
-      h as unknown as TaskEntry;
-    void this.tasks.update(id, {
-      state,
-      exitCode,
-      startedAt,
-      endedAt,
-      durationMs,
-      outputTail,
-      message,
-    });
-  }
-
-  private async beforeSendTask(rec: JournalRecord): Promise<void> {
-    const t = this.tasks.get(String(rec.meta.id));
-    if (t && t.on === 'transmit' && t.state === 'queued') await this.runLocalTask(t.id);
-  }
-
-  /** Runs a `queue` or `transmit` task on the source, from the source's tasks dir. */
-  private async runLocalTask(id: string): Promise<void> {
-    const t = this.tasks.get(id);
-    if (!t) return;
-    let program: string;
-    try {
-      program = await resolveTaskProgram(this.ctx.tasksDir, t.command);
-    } catch (err) {
-      await this.tasks.update(id, {
-        state: 'rejected',
-        endedAt: new Date().toISOString(),
-        message: (err as Error).message,
-      });
-      return;
-    }
-    const startedAt = new Date().toISOString();
-    await this.tasks.update(id, { state: 'running', startedAt });
-    const res = await runTask({
-      program,
-      args: t.args,
-      cwd: this.cfg.path,
-      timeoutMs: t.timeoutMs,
-      env: {
-        SMR_CONNECTION: this.name,
-        SMR_TASK_ID: id,
-        SMR_SEQ: String(t.seq ?? this.journal.lastSeq),
-        SMR_SOURCE_PATH: this.cfg.path,
-      },
-    });
-    await this.tasks.update(id, {
-      state: res.state,
-      exitCode: res.exitCode,
-      endedAt: new Date().toISOString(),
-      durationMs: Math.round(res.durationMs),
-      outputTail: res.outputTail,
-      message: res.error,
-    });
-    log.info(`${this.name}: source task ${id} (${t.command}) ${res.state}`);
+    return this.tasks.waitTask(id, timeoutMs);
   }
 
   status(): ConnectionStatus {

@@ -130,7 +130,7 @@ describe('quiesce and snapshot with the shipped templates', () => {
     await expectSameTree(src, path.join(t.root, 'app'));
     const counter = Number(await fsp.readFile(path.join(src, 'counter'), 'utf8'));
     expect(counter).toBeGreaterThan(20);
-  });
+  }, 240_000);
 
   it('runs a scheduled job from the source daemon and records its result', async () => {
     const t = await startTarget();

@@ -110,7 +110,7 @@ describe('queue-task', () => {
       'queue-task',
       'app',
       '--timeout',
-      '3s',
+      '8s',
       '--wait',
       '--json',
       '--state-dir',
@@ -118,7 +118,14 @@ describe('queue-task', () => {
       '--',
       'hang.sh',
     ]);
-    await new Promise((r) => setTimeout(r, 800));
+    // Only once the task runs is its marker applied: a change made now comes after it.
+    await waitUntil(
+      async () =>
+        (await smr(['tasks', 'app', '--json', '--state-dir', s.stateDir])).json?.tasks?.[0]
+          ?.state === 'running',
+      20_000,
+      'the task to run',
+    );
     await write(path.join(dir, 'after.txt'), 'written while the task holds applying');
     await new Promise((r) => setTimeout(r, 1000));
     // Held: the change after the task is not applied while the task runs.
@@ -126,7 +133,7 @@ describe('queue-task', () => {
     const r = await task;
     expect(r.code).toBe(6);
     expect(r.json.state).toBe('timed-out');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(7000);
     await waitSynced(s, 'app');
     await expectSameTree(dir, path.join(t.root, 'app'));
   });

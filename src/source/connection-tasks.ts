@@ -1,0 +1,175 @@
+// A connection's tasks: queue-task's barrier and marker, source-side runs (`queue`, `transmit`),
+// and the outcomes the target reports back.
+import { log } from '../shared/log.js';
+import { resolveTaskProgram, runTask, validateTaskCommand } from '../tasks/index.js';
+import type { Journal, JournalRecord } from '../journal/journal.js';
+import type { Capture } from './capture.js';
+import { newTaskId, TaskTable, type TaskEntry } from './task-table.js';
+
+/** What the task logic needs from its connection. */
+export interface TaskHost {
+  name: string;
+  sourcePath: string;
+  tasksDir: string;
+  journal: Journal;
+  capture: Capture;
+  /** Every change made before the call is in the queue. */
+  barrier(): Promise<void>;
+}
+
+/** Tasks of one connection. */
+export class ConnectionTasks {
+  private constructor(
+    private readonly host: TaskHost,
+    private readonly tasks: TaskTable,
+  ) {}
+
+  static async open(dir: string, host: TaskHost): Promise<ConnectionTasks> {
+    return new ConnectionTasks(host, await TaskTable.open(dir));
+  }
+
+  get pending(): number {
+    return this.tasks.pending;
+  }
+
+  /** The link sent a task marker. */
+  sent(rec: JournalRecord): void {
+    void this.tasks.update(String(rec.meta.id), { state: 'sent' });
+  }
+
+  /** `queue-task`: barrier, then the task marker in line with the data (or a run here). */
+  async queueTask(req: {
+    on: TaskEntry['on'];
+    command: string;
+    args: string[];
+    timeoutMs: number;
+  }): Promise<TaskEntry> {
+    const entry: TaskEntry = {
+      id: newTaskId(),
+      on: req.on,
+      command: req.command,
+      args: req.args,
+      timeoutMs: req.timeoutMs,
+      seq: null,
+      state: 'queued',
+      exitCode: null,
+      queuedAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      durationMs: null,
+      outputTail: [],
+    };
+    try {
+      validateTaskCommand(req.command);
+    } catch (err) {
+      // Recorded, not thrown: a rejected task is a task result (exit 5 with --wait).
+      await this.tasks.add({
+        ...entry,
+        state: 'rejected',
+        endedAt: entry.queuedAt,
+        message: (err as Error).message,
+      });
+      return this.tasks.get(entry.id) as TaskEntry;
+    }
+    await this.host.barrier();
+    if (req.on === 'queue') {
+      await this.host.capture.enqueueStep(async () => {
+        await this.tasks.add(entry);
+      });
+      void this.runLocalTask(entry.id);
+      return entry;
+    }
+    await this.host.capture.enqueueStep(async () => {
+      // Recorded before the marker is queued: the target's report may come back before append returns.
+      await this.tasks.add(entry);
+      const rec = await this.host.journal.append({
+        kind: 'task',
+        meta: {
+          id: entry.id,
+          on: req.on,
+          command: req.command,
+          args: req.args,
+          timeoutMs: req.timeoutMs,
+        },
+      });
+      entry.seq = rec.seq;
+      await this.tasks.setSeq(entry.id, rec.seq);
+    });
+    log.info(
+      `${this.host.name}: task ${entry.id} (${req.command}, on ${req.on}) queued at seq ${entry.seq}`,
+    );
+    return entry;
+  }
+
+  /** `tasks`: this connection's tasks, oldest first. */
+  listTasks(): TaskEntry[] {
+    return this.tasks.list();
+  }
+
+  /** Waits for a task's end (`queue-task --wait`). */
+  waitTask(id: string, timeoutMs: number): Promise<TaskEntry> {
+    return this.tasks.waitFinal(id, timeoutMs);
+  }
+
+  /** A report from the target (EVENT frames). */
+  onTargetEvent(h: Record<string, unknown>): void {
+    if (h.type !== 'task' || typeof h.id !== 'string') return;
+    const { id, state, exitCode, startedAt, endedAt, durationMs, outputTail, message } =
+      h as unknown as TaskEntry;
+    void this.tasks.update(id, {
+      state,
+      exitCode,
+      startedAt,
+      endedAt,
+      durationMs,
+      outputTail,
+      message,
+    });
+  }
+
+  /** Runs a `transmit` task just before its marker is sent. */
+  async beforeSend(rec: JournalRecord): Promise<void> {
+    const t = this.tasks.get(String(rec.meta.id));
+    if (t && t.on === 'transmit' && t.state === 'queued') await this.runLocalTask(t.id);
+  }
+
+  /** Runs a `queue` or `transmit` task on the source, from the source's tasks dir. */
+  private async runLocalTask(id: string): Promise<void> {
+    const t = this.tasks.get(id);
+    if (!t) return;
+    let program: string;
+    try {
+      program = await resolveTaskProgram(this.host.tasksDir, t.command);
+    } catch (err) {
+      await this.tasks.update(id, {
+        state: 'rejected',
+        endedAt: new Date().toISOString(),
+        message: (err as Error).message,
+      });
+      return;
+    }
+    const startedAt = new Date().toISOString();
+    await this.tasks.update(id, { state: 'running', startedAt });
+    const res = await runTask({
+      program,
+      args: t.args,
+      cwd: this.host.sourcePath,
+      timeoutMs: t.timeoutMs,
+      env: {
+        SMR_CONNECTION: this.host.name,
+        SMR_TASK_ID: id,
+        SMR_SEQ: String(t.seq ?? this.host.journal.lastSeq),
+        SMR_SOURCE_PATH: this.host.sourcePath,
+      },
+    });
+    await this.tasks.update(id, {
+      state: res.state,
+      exitCode: res.exitCode,
+      endedAt: new Date().toISOString(),
+      durationMs: Math.round(res.durationMs),
+      outputTail: res.outputTail,
+      message: res.error,
+    });
+    log.info(`${this.host.name}: source task ${id} (${t.command}) ${res.state}`);
+  }
+}
