@@ -121,7 +121,19 @@ export class Peer extends EventEmitter {
     let ok = true;
     for (const p of parts) ok = this.socket.write(p);
     if (ok) return Promise.resolve();
-    return new Promise((resolve) => this.socket.once('drain', resolve));
+    // 'drain' never comes once the socket is gone: settle on close too, or the sender hangs.
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.off('close', onClose);
+        resolve();
+      };
+      const onClose = (err: Error): void => {
+        this.socket.off('drain', onDrain);
+        reject(err);
+      };
+      this.socket.once('drain', onDrain);
+      this.once('close', onClose);
+    });
   }
 
   /** Bytes queued in the socket and not yet handed to the kernel. */
@@ -131,17 +143,24 @@ export class Peer extends EventEmitter {
 
   /** Closes the connection (after flushing what was written). */
   close(err?: Error): void {
+    // A graceful end lets the peer read what was written last (an AUTH it must refuse and log);
+    // the socket is destroyed for good if the peer does not close its side soon.
     if (!this.closed) this.socket.end();
-    this.fail(err ?? new SmrError('unreachable', 'connection closed'));
+    this.settle(err ?? new SmrError('unreachable', 'connection closed'));
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
   private fail(err: Error): void {
     if (this.closed) return;
+    this.socket.destroy();
+    this.settle(err);
+  }
+
+  private settle(err: Error): void {
+    if (this.closed) return;
     this.closed = true;
     this.closedWith = err;
     for (const w of this.waiters.splice(0)) w.reject(err);
-    this.socket.destroy();
     this.emit('close', err);
   }
 }

@@ -133,6 +133,13 @@ export class Capture {
   async resend(rel: string): Promise<void> {
     this.known.delete(rel);
     this.blocks.delete(rel);
+    if (!(await fsp.lstat(this.abs(rel)).catch(() => null))) {
+      // Gone since it was found different: the target's copy must go too (a mirror's scan, NEED).
+      await this.emit({ kind: 'delete', meta: { p: rel } });
+      this.known.deleteTree(rel);
+      this.blocks.deleteTree(rel);
+      return;
+    }
     return this.check(rel, false);
   }
 

@@ -43,6 +43,8 @@ export class Link {
   private peer: Peer | null = null;
   private stopped = false;
   private change = new Signal();
+  /** Woken only by stop and transmit switches: new queued data must not cut a backoff short. */
+  private control = new Signal();
   private limiter: RateLimiter;
   private replyWaiters = new Map<
     number,
@@ -74,6 +76,7 @@ export class Link {
     this.stopped = true;
     this.peer?.close();
     this.change.notify();
+    this.control.notify();
     await this.loopDone;
   }
 
@@ -81,6 +84,7 @@ export class Link {
     this.transmit = t;
     if (t === 'stopped') this.peer?.close();
     this.change.notify();
+    this.control.notify();
   }
 
   setBandwidth(rate: number | null): void {
@@ -119,7 +123,7 @@ export class Link {
       }
       this.state = this.stopped ? 'disconnected' : 'connecting';
       if (this.stopped) break;
-      await this.change.wait(backoff);
+      await this.control.wait(backoff);
       backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
     }
     this.state = 'disconnected';

@@ -1,6 +1,7 @@
 // Applying one operation to the replica. Every function is idempotent when replayed after a crash
 // (see the replay rules in docs/ARCHITECTURE.md); none follows a symlink.
 import { promises as fsp, constants as C } from 'node:fs';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Confiner } from './confine.js';
 import { sha256File } from '../delta/hash.js';
@@ -19,7 +20,23 @@ const TMP_PREFIX = '.smr-tmp-';
 
 /** Name of the temp file a whole-file transfer builds before renaming it into place. */
 export function tempNameFor(abs: string, tx: number): string {
-  return path.join(path.dirname(abs), `${TMP_PREFIX}${tx}`);
+  return path.join(path.dirname(abs), `${tempPrefixFor(abs)}${tx}`);
+}
+
+// Temp names carry a short hash of the file they build, so a transfer abandoned by a crashed
+// source (its last part never queued) can be found and removed when that file is next written.
+function tempPrefixFor(abs: string): string {
+  return `${TMP_PREFIX}${crypto.createHash('sha256').update(path.basename(abs)).digest('hex').slice(0, 8)}-`;
+}
+
+/** Removes leftover temp files of `abs` (other than `keep`). */
+export async function removeStaleTemps(abs: string, keep?: string): Promise<void> {
+  const prefix = tempPrefixFor(abs);
+  const names = await fsp.readdir(path.dirname(abs)).catch(() => [] as string[]);
+  for (const n of names) {
+    const p = path.join(path.dirname(abs), n);
+    if (n.startsWith(prefix) && p !== keep) await fsp.rm(p, { force: true });
+  }
 }
 
 function isErr(err: unknown, ...codes: string[]): boolean {
@@ -55,6 +72,7 @@ export async function applyPut(
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
+  if (meta.first) await removeStaleTemps(abs, tmp);
   let fh: fsp.FileHandle;
   try {
     const flags = meta.first
@@ -137,6 +155,7 @@ export async function applyMkdir(cf: Confiner, meta: Record<string, unknown>): P
 export async function applyDelete(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await removeAny(abs);
+  await removeStaleTemps(abs);
   return { touched: [path.dirname(abs)], structural: true };
 }
 
@@ -204,6 +223,7 @@ export async function applyDeltaPart(
 ): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
+  if (meta.first) await removeStaleTemps(abs, tmp);
   const need = async (): Promise<OpOutcome> => {
     await fsp.rm(tmp, { force: true });
     return { touched: [], need: String(meta.p) };

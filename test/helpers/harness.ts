@@ -1,6 +1,8 @@
 // Test harness: real smr daemons as child processes on loopback, real temp directories.
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -39,9 +41,15 @@ export interface RunResult {
 }
 
 /** Runs `smr ...args` to completion. */
-export function smr(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function smr(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [SMR, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [SMR, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -74,7 +82,9 @@ export interface Daemon {
 }
 
 function startDaemon(args: string[], stateDir: string): Promise<Daemon> {
-  const proc = spawn(process.execPath, [SMR, ...args, '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [SMR, ...args, '--state-dir', stateDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
@@ -105,7 +115,9 @@ function startDaemon(args: string[], stateDir: string): Promise<Daemon> {
         reject(new Error(`daemon's first line is not JSON: ${line}`));
       }
     });
-    void exited.then((code) => reject(new Error(`daemon exited (${code}) before ready: ${output}`)));
+    void exited.then((code) =>
+      reject(new Error(`daemon exited (${code}) before ready: ${output}`)),
+    );
   });
   return d.then((daemon) => {
     onCleanup(() => daemon.kill());
@@ -122,11 +134,27 @@ export interface TargetD extends Daemon {
 }
 
 /** Starts a target on 127.0.0.1:0 with a fresh key (or the given one, or none with auth:false). */
-export async function startTarget(o: { root?: string; stateDir?: string; keyFile?: string | null; port?: number; extra?: string[] } = {}): Promise<TargetD> {
+export async function startTarget(
+  o: {
+    root?: string;
+    stateDir?: string;
+    keyFile?: string | null;
+    port?: number;
+    extra?: string[];
+  } = {},
+): Promise<TargetD> {
   const root = o.root ?? path.join(await tmp('smr-root-'), 'r');
   const stateDir = o.stateDir ?? (await tmp('smr-tstate-'));
   let keyFile = o.keyFile === undefined ? await newKey() : o.keyFile;
-  const args = ['target', 'start', '--listen', `127.0.0.1:${o.port ?? 0}`, '--root', root, ...(o.extra ?? [])];
+  const args = [
+    'target',
+    'start',
+    '--listen',
+    `127.0.0.1:${o.port ?? 0}`,
+    '--root',
+    root,
+    ...(o.extra ?? []),
+  ];
   if (keyFile) args.push('--key-file', keyFile);
   else args.push('--no-auth');
   const d = await startDaemon(args, stateDir);
@@ -150,8 +178,25 @@ export async function newKey(): Promise<string> {
 }
 
 /** Connects `name` and returns the parsed status; throws on a non-zero exit. */
-export async function connect(src: Daemon, name: string, t: TargetD, dir: string, extra: string[] = []): Promise<RunResult> {
-  const args = ['connect', name, '--to', t.addr, '--path', dir, '--state-dir', src.stateDir, '--json', ...extra];
+export async function connect(
+  src: Daemon,
+  name: string,
+  t: TargetD,
+  dir: string,
+  extra: string[] = [],
+): Promise<RunResult> {
+  const args = [
+    'connect',
+    name,
+    '--to',
+    t.addr,
+    '--path',
+    dir,
+    '--state-dir',
+    src.stateDir,
+    '--json',
+    ...extra,
+  ];
   if (t.keyFile) args.push('--key-file', t.keyFile);
   const r = await smr(args);
   if (r.code !== 0) throw new Error(`connect failed (${r.code}): ${r.stdout}${r.stderr}`);
@@ -161,7 +206,10 @@ export async function connect(src: Daemon, name: string, t: TargetD, dir: string
 /** `smr wait NAME --for synced` with a timeout; throws on failure. */
 export async function waitSynced(src: Daemon, name: string, timeout = '60s'): Promise<void> {
   const r = await smr(['wait', name, '--timeout', timeout, '--state-dir', src.stateDir, '--json']);
-  if (r.code !== 0) throw new Error(`wait failed (${r.code}): ${r.stdout}${r.stderr}\n--- source log ---\n${src.log().slice(-3000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `wait failed (${r.code}): ${r.stdout}${r.stderr}\n--- source log ---\n${src.log().slice(-3000)}`,
+    );
 }
 
 /** Asserts two trees are equal byte for byte and mode for mode (throws with the differences). */
@@ -171,7 +219,11 @@ export async function expectSameTree(a: string, b: string): Promise<void> {
 }
 
 /** Polls `fn` until it returns true or throws after `timeoutMs`. */
-export async function waitUntil(fn: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  fn: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await fn()) return;
@@ -184,4 +236,479 @@ export async function waitUntil(fn: () => Promise<boolean> | boolean, timeoutMs 
 export async function write(file: string, data: string | Buffer): Promise<void> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
   await fsp.writeFile(file, data);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Additions for the crash and bad-input suites.
+
+/** Sleeps `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A small seeded PRNG (mulberry32): the same seed replays the same choices. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `smr status NAME --json` of a source; throws on a non-zero exit. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function status(src: Daemon, name: string): Promise<any> {
+  const r = await smr(['status', name, '--json', '--state-dir', src.stateDir]);
+  if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stdout}${r.stderr}`);
+  return r.json;
+}
+
+/** Total bytes of the regular files below `dir` (links not followed). */
+export async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await treeDigest(dir)) if (e[1].type === 'file') total += e[1].size;
+  return total;
+}
+
+// The writer runs as its own process so it keeps writing while the test kills and restarts
+// daemons. argv: dir seed durationMs maxBigBytes. Every choice comes from the seed.
+const WRITER_SCRIPT = `
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const [dir, seedText, durText, maxBigText] = process.argv.slice(1);
+let a = Number(seedText) >>> 0;
+const rnd = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+const end = Date.now() + Number(durText);
+let bigLeft = Number(maxBigText);
+let n = 0;
+const bytes = (len) => crypto.randomBytes(len);
+function entries() {
+  const files = [], dirs = [''];
+  const walk = (rel) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? rel + '/' + e.name : e.name;
+      if (e.isDirectory()) { dirs.push(r); walk(r); } else if (e.isFile()) files.push(r);
+    }
+  };
+  walk('');
+  return { files, dirs };
+}
+const abs = (r) => path.join(dir, r);
+const fresh = (d) => (d ? d + '/' : '') + 'f' + seedText + '-' + (n++) + (rnd() < 0.3 ? '.bin' : '.txt');
+function step() {
+  const { files, dirs } = entries();
+  const r = rnd();
+  const f = files.length ? pick(files) : null;
+  if (r < 0.30 || !f) {
+    const big = bigLeft > 0 && rnd() < 0.08;
+    const len = big ? Math.min(bigLeft, 1024 * 1024 + Math.floor(rnd() * 3 * 1024 * 1024)) : Math.floor(rnd() * 20000);
+    if (big) bigLeft -= len;
+    fs.writeFileSync(abs(fresh(pick(dirs))), bytes(len));
+  } else if (r < 0.45) {
+    fs.appendFileSync(abs(f), bytes(1 + Math.floor(rnd() * 5000)));
+  } else if (r < 0.58) {
+    const size = fs.statSync(abs(f)).size;
+    const fd = fs.openSync(abs(f), 'r+');
+    fs.writeSync(fd, bytes(1 + Math.floor(rnd() * 100)), 0, undefined, Math.floor(rnd() * (size + 1)));
+    fs.closeSync(fd);
+  } else if (r < 0.66) {
+    fs.truncateSync(abs(f), Math.floor(rnd() * (fs.statSync(abs(f)).size + 1)));
+  } else if (r < 0.76) {
+    fs.renameSync(abs(f), abs(fresh(pick(dirs))));
+  } else if (r < 0.78 && files.length > 1) {
+    const g = pick(files);
+    if (g !== f) fs.renameSync(abs(f), abs(g)); // rename over an existing file
+  } else if (r < 0.86) {
+    fs.rmSync(abs(f));
+  } else if (r < 0.91) {
+    const parent = pick(dirs);
+    fs.mkdirSync(abs((parent ? parent + '/' : '') + 'd' + seedText + '-' + (n++)), { recursive: true });
+  } else if (r < 0.95 && dirs.length > 1) {
+    const d = pick(dirs.slice(1));
+    const to = 'd' + seedText + '-' + (n++);
+    fs.renameSync(abs(d), abs(to)); // a whole directory moves (to the top)
+  } else if (r < 0.97 && dirs.length > 1) {
+    fs.rmSync(abs(pick(dirs.slice(1))), { recursive: true, force: true });
+  } else {
+    fs.chmodSync(abs(f), rnd() < 0.5 ? 0o600 : 0o644);
+  }
+}
+(async () => {
+  let ops = 0;
+  while (Date.now() < end) {
+    step();
+    ops++;
+    await new Promise((r) => setTimeout(r, 2 + Math.floor(rnd() * 15)));
+  }
+  process.stdout.write(JSON.stringify({ ops }) + '\\n');
+})().catch((err) => { console.error(err); process.exit(1); });
+`;
+
+/** A writer process started by `startWriter`. */
+export interface Writer {
+  /** Resolves with the number of operations done once the writer has finished (throws if it failed). */
+  done: Promise<number>;
+}
+
+/**
+ * Starts a process that keeps creating, appending, patching, truncating, renaming (files and
+ * directories), deleting and chmodding below `dir` for `durationMs`, with files of a few MiB mixed
+ * in (at most `maxBigBytes` of them in all).
+ */
+export function startWriter(
+  dir: string,
+  o: { seed: number; durationMs: number; maxBigBytes?: number },
+): Writer {
+  const p = spawn(
+    process.execPath,
+    [
+      '-e',
+      WRITER_SCRIPT,
+      dir,
+      String(o.seed),
+      String(o.durationMs),
+      String(o.maxBigBytes ?? 8 * 1024 * 1024),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  onCleanup(async () => {
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  });
+  const done = new Promise<number>((resolve, reject) => {
+    p.on('close', (code) => {
+      if (code !== 0) reject(new Error(`writer (seed ${o.seed}) failed (${code}): ${err}`));
+      else resolve(Number((JSON.parse(out) as { ops: number }).ops));
+    });
+  });
+  return { done };
+}
+
+/** A TCP port nothing listens on (bound, then closed again). */
+export async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+// ---- the wire protocol, written out independently of src/ so the tests check it ----
+
+/** The 8-byte preamble: "SMRP", u16 version, u16 0. */
+export function rawPreamble(version = 1): Buffer {
+  const b = Buffer.alloc(8);
+  b.write('SMRP', 0, 'ascii');
+  b.writeUInt16BE(version, 4);
+  return b;
+}
+
+/** One frame: u32 BE length | u8 type | u32 header length | JSON header | body. */
+export function rawFrame(type: number, header: object, body: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.from(JSON.stringify(header), 'utf8');
+  const p = Buffer.alloc(9);
+  p.writeUInt32BE(1 + 4 + h.length + body.length, 0);
+  p.writeUInt8(type, 4);
+  p.writeUInt32BE(h.length, 5);
+  return Buffer.concat([p, h, body]);
+}
+
+/** Frame type codes (docs/PROTOCOL.md). */
+export const FRAME = {
+  HELLO: 1,
+  CHALLENGE: 2,
+  AUTH: 3,
+  WELCOME: 4,
+  REFUSED: 5,
+  OPEN: 10,
+  OPENED: 11,
+  OP: 12,
+  ACK: 13,
+  NEED: 14,
+  PING: 20,
+  PONG: 21,
+} as const;
+
+/** A decoded frame seen on the wire (body length only, unless kept). */
+export interface SeenFrame {
+  type: number;
+  header: Record<string, unknown>;
+  bodyLength: number;
+  body?: Buffer;
+}
+
+/** Incremental decoder of one direction of an smr stream (preamble first, then frames). */
+export class FrameTap {
+  private pre = 8;
+  private skip = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  preambleBytes: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly onFrame: (f: SeenFrame) => void,
+    private readonly keepBodies = false,
+  ) {}
+
+  push(chunk: Buffer): void {
+    while (chunk.length) {
+      if (this.pre > 0) {
+        const n = Math.min(this.pre, chunk.length);
+        this.preambleBytes = Buffer.concat([this.preambleBytes, chunk.subarray(0, n)]);
+        this.pre -= n;
+        chunk = chunk.subarray(n);
+        continue;
+      }
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length);
+        this.skip -= n;
+        chunk = chunk.subarray(n);
+        continue;
+      }
+      this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+      chunk = Buffer.alloc(0);
+      this.drain();
+    }
+  }
+
+  private drain(): void {
+    while (this.buf.length >= 9) {
+      const len = this.buf.readUInt32BE(0);
+      const hlen = this.buf.readUInt32BE(5);
+      const total = 4 + len;
+      const need = this.keepBodies ? total : 9 + hlen;
+      if (this.buf.length < need) return;
+      const header = JSON.parse(this.buf.subarray(9, 9 + hlen).toString('utf8')) as Record<
+        string,
+        unknown
+      >;
+      const f: SeenFrame = { type: this.buf.readUInt8(4), header, bodyLength: len - 5 - hlen };
+      if (this.keepBodies) f.body = Buffer.from(this.buf.subarray(9 + hlen, total));
+      this.onFrame(f);
+      if (this.buf.length >= total) this.buf = this.buf.subarray(total);
+      else {
+        this.skip = total - this.buf.length;
+        this.buf = Buffer.alloc(0);
+        return;
+      }
+    }
+  }
+}
+
+/** A raw TCP client of a target, for feeding it hand-made (and malformed) bytes. */
+export class RawClient {
+  readonly frames: SeenFrame[] = [];
+  readonly closed: Promise<void>;
+  isClosed = false;
+  private waiters: Array<() => void> = [];
+  private tap = new FrameTap((f) => {
+    this.frames.push(f);
+    for (const w of this.waiters.splice(0)) w();
+  }, true);
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      try {
+        this.tap.push(d);
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined);
+    this.closed = new Promise((r) =>
+      socket.once('close', () => {
+        this.isClosed = true;
+        for (const w of this.waiters.splice(0)) w();
+        r();
+      }),
+    );
+  }
+
+  /** Opens a TCP connection to 127.0.0.1:port. */
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** The peer's preamble bytes received so far. */
+  get peerPreamble(): Buffer {
+    return this.tap.preambleBytes;
+  }
+
+  write(b: Buffer): void {
+    this.socket.write(b);
+  }
+
+  send(type: number, header: object, body?: Buffer): void {
+    this.socket.write(rawFrame(type, header, body));
+  }
+
+  /** Resolves true once the peer has closed the connection, false after `ms`. */
+  async closedWithin(ms: number): Promise<boolean> {
+    return Promise.race([this.closed.then(() => true), sleep(ms).then(() => false)]);
+  }
+
+  /** Waits for the first received frame matching `pred`; throws when the connection closes first. */
+  async waitFrame(
+    pred: (f: SeenFrame) => boolean,
+    ms = 10_000,
+    what = 'frame',
+  ): Promise<SeenFrame> {
+    const end = Date.now() + ms;
+    let seen = 0;
+    for (;;) {
+      for (; seen < this.frames.length; seen++) {
+        const f = this.frames[seen] as SeenFrame;
+        if (pred(f)) return f;
+      }
+      if (this.isClosed) throw new Error(`connection closed while waiting for ${what}`);
+      if (Date.now() >= end) throw new Error(`timed out waiting for ${what}`);
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), sleep(end - Date.now())]);
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** HMAC-SHA256 proof of the handshake: `smr-<role>\0<a>\0<b>` keyed by the shared key. */
+export function handshakeProof(
+  key: Buffer,
+  role: 'server' | 'client',
+  a: string,
+  b: string,
+): string {
+  return crypto.createHmac('sha256', key).update(`smr-${role}\0${a}\0${b}`).digest('hex');
+}
+
+/** Reads a key file (64 hex digits) into the key bytes. */
+export async function readKey(file: string): Promise<Buffer> {
+  return Buffer.from((await fsp.readFile(file, 'utf8')).trim(), 'hex');
+}
+
+/**
+ * Does the real handshake with a target as a source would (preamble, HELLO, CHALLENGE, AUTH,
+ * WELCOME), then OPEN; returns the client and the OPENED (or REFUSED) frame.
+ */
+export async function rawSession(
+  port: number,
+  key: Buffer,
+  open: Record<string, unknown>,
+): Promise<{ c: RawClient; opened: SeenFrame }> {
+  const c = await RawClient.connect(port);
+  onCleanup(async () => c.destroy());
+  c.write(rawPreamble());
+  const cNonce = crypto.randomBytes(32).toString('hex');
+  c.send(FRAME.HELLO, { nonce: cNonce });
+  const ch = await c.waitFrame((f) => f.type === FRAME.CHALLENGE, 10_000, 'CHALLENGE');
+  const sNonce = String(ch.header.nonce);
+  if (ch.header.proof !== handshakeProof(key, 'server', cNonce, sNonce))
+    throw new Error('the target proof does not match the key');
+  c.send(FRAME.AUTH, { proof: handshakeProof(key, 'client', sNonce, cNonce) });
+  await c.waitFrame((f) => f.type === FRAME.WELCOME, 10_000, 'WELCOME');
+  c.send(FRAME.OPEN, open);
+  const opened = await c.waitFrame(
+    (f) => f.type === FRAME.OPENED || f.type === FRAME.REFUSED,
+    10_000,
+    'OPENED',
+  );
+  return { c, opened };
+}
+
+/** One proxied connection's decoded frames, both ways, in order of arrival. */
+export interface ProxiedConn {
+  up: SeenFrame[]; // source -> target
+  down: SeenFrame[]; // target -> source
+  /** Both directions interleaved as seen by the proxy. */
+  events: Array<{ dir: 'up' | 'down'; f: SeenFrame }>;
+}
+
+/** A TCP proxy in front of a target that records the frames it forwards and can cut every link. */
+export interface Proxy {
+  port: number;
+  addr: string;
+  conns: ProxiedConn[];
+  /** Destroys every proxied socket (both sides), like a network failure. */
+  dropAll(): number;
+  /** Stops forwarding (and reading) on every live connection, like a black-holed path. */
+  stall(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on 127.0.0.1:0 forwarding to 127.0.0.1:`targetPort`. */
+export async function startProxy(targetPort: number): Promise<Proxy> {
+  const live = new Set<net.Socket>();
+  const conns: ProxiedConn[] = [];
+  const stalled = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+    const pc: ProxiedConn = { up: [], down: [], events: [] };
+    conns.push(pc);
+    const upTap = new FrameTap((f) => {
+      pc.up.push(f);
+      pc.events.push({ dir: 'up', f });
+    });
+    const downTap = new FrameTap((f) => {
+      pc.down.push(f);
+      pc.events.push({ dir: 'down', f });
+    });
+    for (const s of [client, upstream]) {
+      live.add(s);
+      s.on('close', () => live.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.on('data', (d: Buffer) => {
+      upTap.push(d);
+      if (!upstream.write(d)) client.pause();
+    });
+    upstream.on('drain', () => {
+      if (!stalled.has(client)) client.resume();
+    });
+    upstream.on('data', (d: Buffer) => {
+      downTap.push(d);
+      if (!client.write(d)) upstream.pause();
+    });
+    client.on('drain', () => {
+      if (!stalled.has(upstream)) upstream.resume();
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  const proxy: Proxy = {
+    port,
+    addr: `127.0.0.1:${port}`,
+    conns,
+    dropAll: () => {
+      const n = live.size;
+      for (const s of [...live]) s.destroy();
+      stalled.clear();
+      return n;
+    },
+    stall: () => {
+      for (const s of live) {
+        stalled.add(s);
+        s.pause();
+      }
+    },
+    close: async () => {
+      for (const s of [...live]) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  onCleanup(() => proxy.close());
+  return proxy;
 }
