@@ -40,6 +40,14 @@ export async function clientHandshake(
   const ch = expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.CHALLENGE);
   const sNonce = String(ch.header.nonce ?? '');
   if (ch.header.auth === 'none') {
+    // Anyone can claim "no auth": a source that holds a key never streams to such a target.
+    if (key) {
+      throw new SmrError(
+        'auth',
+        'the target accepts sources without a key (--no-auth) but this connection has one',
+        'start the target with the same --key-file, or drop the key from this connection',
+      );
+    }
     await peer.send(MsgType.AUTH, { proof: null });
   } else {
     if (!key) {

@@ -24,6 +24,17 @@ export const log = {
   debug: (msg: string, fields?: Record<string, unknown>) => write('debug', msg, fields),
 };
 
+/**
+ * Daemons keep running on an unexpected rejection (a bug: every known one is handled where it
+ * happens), but say so loudly with the stack, so it is never silent.
+ */
+export function logUnhandledRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    const e = reason as Error;
+    write('error', `BUG: unhandled rejection: ${e?.stack ?? String(reason)}`);
+  });
+}
+
 /** One JSON event line on stdout (the first one a daemon prints is its ready event). */
 export function emitEvent(event: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(event) + '\n');

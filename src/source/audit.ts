@@ -111,7 +111,7 @@ export async function verify(
   const paths = [
     ...new Set(first.differences.filter((d) => d.kind !== 'orphan').map((d) => d.path)),
   ];
-  for (const rel of paths) void ctx.capture.enqueueStep(() => ctx.capture.resend(rel));
+  for (const rel of paths) ctx.capture.detach(() => ctx.capture.resend(rel));
   const second = await compareOnce(ctx, mode);
   return {
     name: ctx.name,
@@ -170,7 +170,7 @@ export async function orphans(
     );
   }
   const tops = topmost(found);
-  for (const t of tops) void ctx.capture.enqueueStep(() => ctx.capture.deleteOrphan(t[0]));
+  for (const t of tops) ctx.capture.detach(() => ctx.capture.deleteOrphan(t[0]));
   await ctx.synced(DRAIN_MS);
   result.deleted = tops.length;
   return result;

@@ -91,6 +91,11 @@ export class Capture {
     });
   }
 
+  /** Runs `step` in line like enqueueStep, for callers that do not wait: a failure is logged. */
+  detach(step: Step): void {
+    this.enqueueStep(step).catch((err: Error) => this.onError(err));
+  }
+
   /** Queues an operation directly, in line with the path checks already queued. */
   appendInLine(e: JournalEntry): Promise<JournalRecord> {
     return new Promise((resolve, reject) => {
@@ -444,7 +449,7 @@ export class Capture {
     }
     if (!k && this.known.get(rel)?.type === 'dir') this.known.deleteTree(rel);
     const prev = k ? this.blocks.get(rel) : undefined;
-    const res = await captureFile(this.abs(rel), rel, prev, (e) => this.emit(e));
+    const res = await captureFile(this.abs(rel), rel, prev, (e) => this.emit(e), false, st.size);
     if (!res) return this.hint(rel); // vanished or changed type while opening: look again
     this.blocks.set(rel, res.hashes);
     // Known state takes the stat from before the read: if the file changed while it was read, the

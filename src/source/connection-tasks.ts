@@ -76,7 +76,9 @@ export class ConnectionTasks {
       await this.host.capture.enqueueStep(async () => {
         await this.tasks.add(entry);
       });
-      void this.runLocalTask(entry.id);
+      this.runLocalTask(entry.id).catch((err: Error) =>
+        log.error(`task ${entry.id}: ${err.message}`),
+      );
       return entry;
     }
     await this.host.capture.enqueueStep(async () => {

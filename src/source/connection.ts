@@ -117,7 +117,9 @@ export class Connection {
         this.cfg.replicate
       ) {
         this.cfg.remirrorRequired = false;
-        void this.save();
+        this.save().catch((err: Error) =>
+          log.error(`${this.name}: cannot save state: ${err.message}`),
+        );
       }
     }, 50);
     this.capture.enabled = this.cfg.replicate;

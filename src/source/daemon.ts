@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { log, emitEvent } from '../shared/log.js';
+import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
 import { asSmrError } from '../shared/errors.js';
 import { startControlServer } from '../control/server.js';
@@ -34,6 +34,7 @@ export async function runSourceDaemon(opts: {
   const stateDir = path.resolve(opts.stateDir);
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const release = await acquireLock(path.join(stateDir, 'source.lock'), 'source');
+  logUnhandledRejections();
   await initHash();
   try {
     const ctx = {

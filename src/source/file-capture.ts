@@ -2,7 +2,7 @@
 // target) or in-place `write`s of only the blocks whose hashes differ from the last content sent.
 // The hashes kept are those of the bytes actually read and queued, so the next delta's basis is
 // exactly what the target holds even when the file changed while being read.
-import { promises as fsp, constants as C } from 'node:fs';
+import { promises as fsp, constants as C, type Stats } from 'node:fs';
 import { blockHash, FileHasher } from '../delta/hash.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { JournalEntry } from '../journal/types.js';
@@ -32,6 +32,7 @@ export async function captureFile(
   prev: BlockHashes | undefined,
   append: Append,
   verify = false,
+  sizeHint = CHUNK_BYTES,
 ): Promise<FileCaptureResult | null> {
   let fh: fsp.FileHandle;
   try {
@@ -48,7 +49,7 @@ export async function captureFile(
     const usable = prev && prev.blockSize <= CHUNK_BYTES && CHUNK_BYTES % prev.blockSize === 0;
     return usable
       ? await sendChanged(fh, rel, prev, append, verify)
-      : await sendWhole(fh, rel, append);
+      : await sendWhole(fh, rel, append, sizeHint);
   } finally {
     await fh.close();
   }
@@ -68,38 +69,61 @@ async function sendWhole(
   fh: fsp.FileHandle,
   rel: string,
   append: Append,
+  sizeHint: number,
 ): Promise<FileCaptureResult> {
   const hashes: bigint[] = [];
-  let cur = Buffer.allocUnsafe(CHUNK_BYTES);
-  let next = Buffer.allocUnsafe(CHUNK_BYTES);
+  // Buffers sized to the file (one byte more, to see EOF in one read): most captured files are
+  // small, and two 1 MiB buffers per file made a burst of small files mostly garbage collection.
+  // A whole number of capture blocks, so block hashes stay aligned if the file grew meanwhile.
+  const bufLen = Math.min(CHUNK_BYTES, Math.ceil((sizeHint + 1) / CAPTURE_BLOCK) * CAPTURE_BLOCK);
+  let cur: Buffer = Buffer.allocUnsafe(bufLen);
+  let next: Buffer | null = null;
   let off = 0;
   let ops = 0;
   let tx = 0;
-  let { bytesRead: curLen } = await fh.read(cur, 0, CHUNK_BYTES, 0);
+  let final: Stats | null = null;
+  let { bytesRead: curLen } = await fh.read(cur, 0, bufLen, 0);
   for (;;) {
     // Read one chunk ahead so the last queued part is the one that carries end/size/attributes.
+    // Bigger than its stat said (it grew): read on in full chunks.
+    next ??= curLen === cur.length ? Buffer.allocUnsafe(CHUNK_BYTES) : null;
     const { bytesRead: nextLen } =
-      curLen === CHUNK_BYTES ? await fh.read(next, 0, CHUNK_BYTES, off + curLen) : { bytesRead: 0 };
+      next && curLen === cur.length
+        ? await fh.read(next, 0, next.length, off + curLen)
+        : { bytesRead: 0 };
     hashChunk(cur, curLen, hashes);
     const end = nextLen === 0;
     // The first part's own seq names the transfer (its temp file); later parts carry that seq as tx.
     const meta: Record<string, unknown> =
       off === 0 ? { p: rel, off, first: true } : { p: rel, tx, off };
-    if (end) Object.assign(meta, { end: true, size: off + curLen }, await attrs(fh));
-    const rec = await append({ kind: 'put', meta, data: Buffer.from(cur.subarray(0, curLen)) });
+    if (end) {
+      final = await fh.stat();
+      Object.assign(meta, {
+        end: true,
+        size: off + curLen,
+        mode: final.mode & 0o7777,
+        mtime: final.mtimeMs,
+      });
+    }
+    // A buffer that is read into again must not be queued as is.
+    const data = next ? Buffer.from(cur.subarray(0, curLen)) : cur.subarray(0, curLen);
+    const rec = await append({ kind: 'put', meta, data });
     if (off === 0) tx = rec.seq;
     ops++;
     off += curLen;
     if (end) break;
-    [cur, next] = [next, cur];
+    [cur, next] = [
+      next as Buffer,
+      cur.length === CHUNK_BYTES ? cur : Buffer.allocUnsafe(CHUNK_BYTES),
+    ];
     curLen = nextLen;
   }
-  const st = await finalStat(fh);
+  const st = final as Stats;
   return {
     ops,
     bytes: off,
     hashes: { blockSize: CAPTURE_BLOCK, size: off, hashes: BigUint64Array.from(hashes) },
-    stat: { size: off, ...st },
+    stat: { size: off, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, ino: st.ino, dev: st.dev },
   };
 }
 

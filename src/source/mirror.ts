@@ -253,7 +253,7 @@ export class Mirror {
         this.progress.filesTotal++;
         this.progress.bytesTotal += st.isFile() ? st.size : 0;
       }
-      void this.capture.enqueueStep(async () => {
+      this.capture.detach(async () => {
         if (id !== this.runId) return;
         if (action === 'blocks' && t) {
           await this.capture.mirrorBlocks(
@@ -285,7 +285,7 @@ export class Mirror {
       } else {
         for (const t of topmost(found)) {
           await this.gate(id);
-          void this.capture.enqueueStep(() => this.capture.deleteOrphan(t[0]));
+          this.capture.detach(() => this.capture.deleteOrphan(t[0]));
         }
       }
     }

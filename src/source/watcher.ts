@@ -42,8 +42,14 @@ export async function startWatcher(
   w.on('raw', (_event: string, evPath: string | null, details: unknown) => {
     const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (!watched) return;
-    // A directory watch names an entry; a file watch names the file itself.
-    const candidates = evPath ? [path.join(watched, evPath), watched] : [watched];
+    // A directory watch names an entry; a file watch names the file itself (its own basename).
+    // Only when that is ambiguous (a directory holding an entry of its own name) hint both.
+    const fileWatch = evPath === path.basename(watched);
+    const candidates = !evPath
+      ? [watched]
+      : fileWatch
+        ? [watched, path.join(watched, evPath)]
+        : [path.join(watched, evPath)];
     for (const c of candidates) {
       const rel = toRel(base, c);
       if (rel !== null) hint(rel);

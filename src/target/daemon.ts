@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
-import { log, emitEvent } from '../shared/log.js';
+import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
 import { readKeyFile } from '../shared/key.js';
 import { listen } from './server.js';
@@ -50,6 +50,7 @@ export async function runTargetDaemon(
   await fsp.mkdir(o.root, { recursive: true });
   const root = await fsp.realpath(o.root);
   const release = await acquireLock(path.join(stateDir, 'target.lock'), 'target');
+  logUnhandledRejections();
   try {
     const ctx: TargetContext = {
       root,

@@ -1,0 +1,283 @@
+// The wire layer on its own: frame encoding/decoding and its limits, wire-path validation, and the
+// preamble + handshake over a real loopback TCP pair.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SmrError } from '../../src/shared/errors.js';
+import { FrameDecoder, encodeFrame } from '../../src/protocol/frame.js';
+import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from '../../src/protocol/limits.js';
+import { MsgType, type Frame } from '../../src/protocol/messages.js';
+import { splitSafeRelPath } from '../../src/protocol/paths.js';
+import { clientHandshake, serverHandshake } from '../../src/protocol/handshake.js';
+import { MAGIC, PROTOCOL_VERSION, Peer } from '../../src/protocol/peer.js';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof SmrError ? err.code : 'not-smr-error';
+  }
+  return undefined;
+}
+
+async function codeOfAsync(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => undefined,
+    (err: unknown) => (err instanceof SmrError ? err.code : 'not-smr-error'),
+  );
+}
+
+const frameBytes = (type: number, header: object, body?: Buffer): Buffer =>
+  Buffer.concat(encodeFrame(type, header, body));
+
+/** A raw frame: u32 length | u8 type | u32 header length | header bytes (no validation). */
+function rawFrame(type: number, headerLen: number, header: Buffer, body = Buffer.alloc(0)) {
+  const b = Buffer.alloc(9);
+  b.writeUInt32BE(5 + header.length + body.length, 0);
+  b.writeUInt8(type, 4);
+  b.writeUInt32BE(headerLen, 5);
+  return Buffer.concat([b, header, body]);
+}
+
+describe('frames', () => {
+  it('round-trips a frame with a body and one without', () => {
+    const body = Buffer.from('hello body');
+    const [a] = new FrameDecoder().push(frameBytes(MsgType.OP, { seq: 7, kind: 'put' }, body));
+    expect(a).toEqual({ type: MsgType.OP, header: { seq: 7, kind: 'put' }, body });
+    const [b] = new FrameDecoder().push(frameBytes(MsgType.PING, {}));
+    expect(b?.type).toBe(MsgType.PING);
+    expect(b?.header).toEqual({});
+    expect(b?.body.length).toBe(0);
+  });
+
+  it('reassembles a frame split at every byte boundary', () => {
+    const buf = frameBytes(MsgType.ACK, { seq: 42, note: 'ü' }, Buffer.from([1, 2, 3, 4]));
+    for (let i = 0; i <= buf.length; i++) {
+      const d = new FrameDecoder();
+      const out = [...d.push(buf.subarray(0, i)), ...d.push(buf.subarray(i))];
+      expect(out).toHaveLength(1);
+      expect(out[0]?.header).toEqual({ seq: 42, note: 'ü' });
+      expect([...(out[0]?.body ?? [])]).toEqual([1, 2, 3, 4]);
+    }
+    const d = new FrameDecoder();
+    const out: Frame[] = [];
+    for (const byte of buf) out.push(...d.push(Buffer.from([byte])));
+    expect(out).toHaveLength(1);
+  });
+
+  it('decodes several frames from one chunk, and keeps a trailing partial one', () => {
+    const frames = [1, 2, 3].map((n) => frameBytes(MsgType.OP, { seq: n }, Buffer.alloc(n, n)));
+    const next = frameBytes(MsgType.OP, { seq: 4 });
+    const d = new FrameDecoder();
+    const out = d.push(Buffer.concat([...frames, next.subarray(0, 6)]));
+    expect(out.map((f) => f.header.seq)).toEqual([1, 2, 3]);
+    expect(out.map((f) => f.body.length)).toEqual([1, 2, 3]);
+    expect(d.push(next.subarray(6)).map((f) => f.header.seq)).toEqual([4]);
+  });
+
+  it('copies the body out of the socket chunk', () => {
+    const chunk = frameBytes(MsgType.OP, {}, Buffer.from('abc'));
+    const [f] = new FrameDecoder().push(chunk);
+    chunk.fill(0);
+    expect(f?.body.toString()).toBe('abc');
+  });
+
+  it('refuses a length below 5 or above MAX_FRAME_BYTES as frame-too-large', () => {
+    for (const len of [0, 4, MAX_FRAME_BYTES + 1, 0xffffffff]) {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(len >>> 0, 0);
+      expect(codeOf(() => new FrameDecoder().push(b))).toBe('frame-too-large');
+    }
+    // The largest legal length is accepted while it is still arriving.
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(MAX_FRAME_BYTES, 0);
+    expect(new FrameDecoder().push(b)).toEqual([]);
+  });
+
+  it('refuses a header length reaching beyond the frame as protocol', () => {
+    expect(codeOf(() => new FrameDecoder().push(rawFrame(1, 100, Buffer.from('{}'))))).toBe(
+      'protocol',
+    );
+  });
+
+  it('refuses headers that are not JSON objects as protocol', () => {
+    for (const text of ['not json', '[1,2]', '42', 'null', '"str"', '{"a":']) {
+      const h = Buffer.from(text);
+      expect(
+        codeOf(() => new FrameDecoder().push(rawFrame(1, h.length, h))),
+        text,
+      ).toBe('protocol');
+    }
+  });
+
+  it('refuses to encode an oversized header or body', () => {
+    expect(codeOf(() => encodeFrame(1, { s: 'x'.repeat(MAX_HEADER_BYTES) }))).toBe(
+      'frame-too-large',
+    );
+    expect(codeOf(() => encodeFrame(1, {}, Buffer.alloc(MAX_BODY_BYTES + 1)))).toBe(
+      'frame-too-large',
+    );
+    const big = frameBytes(1, {}, Buffer.alloc(MAX_BODY_BYTES, 7));
+    expect(new FrameDecoder().push(big)[0]?.body.length).toBe(MAX_BODY_BYTES);
+  });
+});
+
+describe('splitSafeRelPath', () => {
+  it('accepts plain relative paths', () => {
+    expect(splitSafeRelPath('a')).toEqual(['a']);
+    expect(splitSafeRelPath('a/b c/ü')).toEqual(['a', 'b c', 'ü']);
+    expect(splitSafeRelPath('.hidden/x..y')).toEqual(['.hidden', 'x..y']);
+  });
+
+  it('refuses empty, absolute, dot, empty-component and NUL paths', () => {
+    for (const p of ['', '/abs', '..', '.', 'a/../b', 'a//b', './a', 'a/', 'a\0b', 42, null]) {
+      expect(
+        codeOf(() => splitSafeRelPath(p)),
+        String(p),
+      ).toBe('path-refused');
+    }
+  });
+
+  it('enforces the path and component byte limits', () => {
+    const comps = [...Array<string>(15).fill('x'.repeat(255)), 'y'.repeat(200), 'z'.repeat(55)];
+    const p4096 = comps.join('/');
+    expect(Buffer.byteLength(p4096)).toBe(4096);
+    expect(splitSafeRelPath(p4096)).toHaveLength(17);
+    expect(codeOf(() => splitSafeRelPath(p4096 + 'z'))).toBe('path-refused');
+    expect(splitSafeRelPath('x'.repeat(255))).toHaveLength(1);
+    expect(codeOf(() => splitSafeRelPath('a/' + 'x'.repeat(256)))).toBe('path-refused');
+    // The limit is in UTF-8 bytes, not characters.
+    expect(codeOf(() => splitSafeRelPath('ü'.repeat(128)))).toBe('path-refused');
+  });
+});
+
+describe('preamble and handshake over loopback', { timeout: 15_000 }, () => {
+  const cleanup: Array<() => void> = [];
+  afterEach(() => {
+    for (const fn of cleanup.splice(0)) fn();
+  });
+
+  /** A listening server; each accepted socket goes to `onConn`. */
+  async function listen(onConn: (s: net.Socket) => void): Promise<number> {
+    const server = net.createServer(onConn);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => server.close());
+    return (server.address() as net.AddressInfo).port;
+  }
+
+  function connect(port: number): net.Socket {
+    const s = net.connect(port, '127.0.0.1');
+    cleanup.push(() => s.destroy());
+    return s;
+  }
+
+  async function peerPair(): Promise<{ client: Peer; server: Peer }> {
+    let accepted!: (p: Peer) => void;
+    const serverPeer = new Promise<Peer>((r) => (accepted = r));
+    const port = await listen((s) => accepted(new Peer(s)));
+    const client = new Peer(connect(port));
+    const server = await serverPeer;
+    cleanup.push(() => {
+      client.close();
+      server.close();
+    });
+    return { client, server };
+  }
+
+  const keyA = Buffer.alloc(32, 0xa1);
+  const keyB = Buffer.alloc(32, 0xb2);
+
+  it('succeeds when both sides hold the same key', async () => {
+    const { client, server } = await peerPair();
+    const [c] = await Promise.all([
+      clientHandshake(client, Buffer.from(keyA)),
+      serverHandshake(server, keyA),
+    ]);
+    expect(c).toEqual({ auth: 'key' });
+    expect(client.peerVersion).toBe(PROTOCOL_VERSION);
+    // The peers carry frames afterwards.
+    await client.send(MsgType.PING, { n: 1 });
+    expect((await server.recv(2000)).header).toEqual({ n: 1 });
+  });
+
+  it('fails with auth on both sides when the keys differ', async () => {
+    const { client, server } = await peerPair();
+    const [c, s] = await Promise.all([
+      codeOfAsync(clientHandshake(client, keyA)),
+      codeOfAsync(serverHandshake(server, keyB)),
+    ]);
+    expect(c).toBe('auth');
+    expect(s).toBe('auth');
+  });
+
+  it('server refuses a client whose proof is wrong, with a REFUSED auth frame', async () => {
+    const { client, server } = await peerPair();
+    const srv = codeOfAsync(serverHandshake(server, keyA));
+    await client.send(MsgType.HELLO, { nonce: 'ab'.repeat(32) });
+    expect((await client.recv(2000)).type).toBe(MsgType.CHALLENGE);
+    await client.send(MsgType.AUTH, { proof: 'f'.repeat(64) });
+    const refused = await client.recv(2000);
+    expect(refused.type).toBe(MsgType.REFUSED);
+    expect(refused.header.code).toBe('auth');
+    expect(await srv).toBe('auth');
+  });
+
+  it('client without a key fails with auth against a keyed server', async () => {
+    const { client, server } = await peerPair();
+    void serverHandshake(server, keyA).catch(() => undefined);
+    expect(await codeOfAsync(clientHandshake(client, null))).toBe('auth');
+  });
+
+  it('works with no key on either side (auth none)', async () => {
+    const { client, server } = await peerPair();
+    const [c] = await Promise.all([clientHandshake(client, null), serverHandshake(server, null)]);
+    expect(c).toEqual({ auth: 'none' });
+  });
+
+  // docs/PROTOCOL.md: "The source checks the target's proof ... so a source never talks to an
+  // impostor target". A source given a key must not accept a target that merely claims
+  // `auth: "none"` (anyone can), or the key protects nothing on the source side.
+  it('a source holding a key refuses a target that offers no authentication', async () => {
+    const { client, server } = await peerPair();
+    void serverHandshake(server, null).catch(() => undefined);
+    expect(await codeOfAsync(clientHandshake(client, keyA))).toBe('auth');
+  });
+
+  it('closes with protocol on a wrong magic', async () => {
+    let closed!: Promise<unknown>;
+    let peerReady!: () => void;
+    const ready = new Promise<void>((r) => (peerReady = r));
+    const port = await listen((s) => {
+      const p = new Peer(s);
+      closed = new Promise((r) => p.once('close', r));
+      peerReady();
+    });
+    const raw = connect(port);
+    const rawClosed = new Promise((r) => raw.once('close', r));
+    raw.on('error', () => undefined);
+    raw.resume(); // read (and drop) the server's preamble so 'end' and 'close' can come
+    await ready;
+    const bad = Buffer.alloc(8);
+    Buffer.from('HTTP').copy(bad, 0);
+    bad.writeUInt16BE(PROTOCOL_VERSION, 4);
+    raw.write(bad);
+    const err = await closed;
+    expect(err).toBeInstanceOf(SmrError);
+    expect((err as SmrError).code).toBe('protocol');
+    await rawClosed; // the server dropped the connection
+  });
+
+  it('closes with version-mismatch on a wrong version (client side)', async () => {
+    const port = await listen((s) => {
+      s.on('error', () => undefined);
+      const pre = Buffer.alloc(8);
+      MAGIC.copy(pre, 0);
+      pre.writeUInt16BE(PROTOCOL_VERSION + 1, 4);
+      s.write(pre);
+    });
+    const client = new Peer(connect(port));
+    const closed = new Promise((r) => client.once('close', r));
+    expect(await codeOfAsync(clientHandshake(client, keyA))).toBe('version-mismatch');
+    expect(((await closed) as SmrError).code).toBe('version-mismatch');
+    expect(client.closed).toBe(true);
+  });
+});
