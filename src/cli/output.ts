@@ -8,7 +8,7 @@ export function render(ctx: Ctx, r: VerbResult): void {
     process.stdout.write(JSON.stringify(r.data) + '\n');
     return;
   }
-  if (ctx.quiet || r.text === undefined) return;
+  if ((ctx.quiet && !r.essential) || r.text === undefined) return;
   const lines = Array.isArray(r.text) ? r.text : [r.text];
   if (lines.length) process.stdout.write(lines.join('\n') + '\n');
 }

@@ -18,6 +18,8 @@ export interface VerbResult {
   data: unknown;
   text?: string | string[];
   exitCode?: number;
+  /** The text is the result itself (a key, a task id): printed even with --quiet. */
+  essential?: boolean;
 }
 
 /** A verb module. `args` are yargs' parsed arguments. */

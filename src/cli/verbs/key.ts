@@ -13,7 +13,7 @@ export const keyVerb: Verb = {
     }),
   async run(args: { out?: string }) {
     const key = generateKey();
-    if (!args.out) return { data: { key }, text: key };
+    if (!args.out) return { data: { key }, text: key, essential: true };
     const file = path.resolve(args.out);
     await writeKeyFile(file, key);
     return { data: { path: file }, text: `key written to ${file}` };

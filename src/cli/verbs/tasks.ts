@@ -75,7 +75,7 @@ export const queueTaskVerb: Verb = {
         wait: a.wait,
         waitTimeoutMs,
       })) as TaskEntry;
-      if (!a.wait) return { data: t, text: t.id };
+      if (!a.wait) return { data: t, text: t.id, essential: true };
       const tail = t.outputTail?.length ? t.outputTail.map((l) => `  | ${l}`) : [];
       return { data: t, text: [taskLine(t), ...tail], exitCode: taskExitCode(t) };
     } finally {
