@@ -5,6 +5,7 @@ import type { ListItem } from '../target/listing.js';
 import type { Capture } from './capture.js';
 import {
   compareTrees,
+  decodeRemoteBlocks,
   orphanBrake,
   orphansOf,
   topmost,
@@ -59,19 +60,7 @@ async function listing(ctx: AuditContext): Promise<Map<string, ListItem>> {
 }
 
 function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<RemoteBlocks> {
-  return async (rel) => {
-    const f = await ctx.link.request('blocks', { p: rel });
-    const h = f.header as Record<string, unknown>;
-    if (!h.exists) return { exists: false };
-    const copy = new Uint8Array(f.body); // aligned copy for the 64-bit view
-    return {
-      exists: true,
-      size: Number(h.size),
-      blockSize: Number(h.blockSize),
-      sha256: String(h.sha256),
-      hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8),
-    };
-  };
+  return async (rel) => decodeRemoteBlocks(await ctx.link.request('blocks', { p: rel }));
 }
 
 async function compareOnce(

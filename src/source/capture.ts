@@ -3,11 +3,11 @@
 // the known state and queues the operations that bring the target in line. Watcher events are only
 // hints, so a dropped or throttled event cannot lose a change as long as some later hint, rescan
 // or mirror names the path.
-import { promises as fsp, type Stats } from 'node:fs';
+import { lstatSync, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
 import type { JournalEntry, JournalRecord } from '../journal/types.js';
-import { BlockCache } from './block-cache.js';
+import { BlockCache, type BlockHashes } from './block-cache.js';
 import { captureFile } from './file-capture.js';
 import { KnownState, type Known } from './known-state.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
@@ -25,6 +25,8 @@ export const RENAME_WINDOW_MS = 60;
 export const QUIET_MS = 2;
 /** ...or once it has waited this long, however busy it is. */
 export const MAX_DELAY_MS = 250;
+/** How far past a waiting path the pipeline looks for a ready one. */
+const LOOKAHEAD = 64;
 
 type Step = () => Promise<void>;
 interface Item {
@@ -32,6 +34,14 @@ interface Item {
   last: number;
   step?: Step;
   force?: boolean; // send whole, whatever the known state says
+}
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
 }
 
 /** Counters the status verb shows. */
@@ -173,13 +183,7 @@ export class Capture {
     const local = await hashForMirror(this.abs(rel), basis.blockSize);
     if (!local) return 0;
     if (sameContent(local, theirs)) {
-      this.blocks.set(rel, local.capture);
-      if (attrsDiffer(st, listed))
-        await this.emit({
-          kind: 'attr',
-          meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs },
-        });
-      this.record(rel, st, 'file');
+      await this.recordSame(rel, st, listed, local.capture);
       return 0;
     }
     // Scattered changes go as in-place block writes; when most blocks differ at their offsets the
@@ -206,6 +210,35 @@ export class Capture {
     this.record(rel, st, 'file');
     if (res.stat.mtimeMs !== st.mtimeMs || res.stat.size !== st.size) this.hint(rel);
     return res.bytes;
+  }
+
+  /**
+   * Mirror step for a file proven equal on the target (same sha256): nothing to send but its
+   * mode/mtime if those differ; its block hashes become the basis for later changes. If the
+   * file changed since it was hashed, the next check sends the change.
+   */
+  async recordSame(
+    rel: string,
+    scanned: Stats,
+    listed: { mode: number; mtimeMs: number },
+    hashes: BlockHashes,
+  ): Promise<void> {
+    const st = await fsp.lstat(this.abs(rel)).catch(() => null);
+    if (
+      !st?.isFile() ||
+      st.size !== scanned.size ||
+      st.mtimeMs !== scanned.mtimeMs ||
+      st.ino !== scanned.ino
+    ) {
+      return this.hint(rel);
+    }
+    this.blocks.set(rel, hashes);
+    if (attrsDiffer(st, listed))
+      await this.emit({
+        kind: 'attr',
+        meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs },
+      });
+    this.record(rel, st, 'file');
   }
 
   /** Mirror step: deletes a target path that is not in the source set (if still absent here). */
@@ -268,18 +301,17 @@ export class Capture {
           await this.guard(() => this.settleGone(dueGone as string));
           continue;
         }
-        const head = this.items.entries().next();
-        if (head.done) {
+        if (this.items.size === 0) {
           if (this.gone.size === 0) break;
           await this.sleep(Math.max(1, Math.min(...this.gone.values()) - now));
           continue;
         }
-        const [key, it] = head.value;
-        const readyAt = Math.min(it.last + QUIET_MS, it.first + MAX_DELAY_MS);
-        if (readyAt > now) {
-          await this.sleep(readyAt - now);
+        const next = this.nextReady(now);
+        if ('wait' in next) {
+          await this.sleep(next.wait);
           continue;
         }
+        const { key, it } = next;
         this.items.delete(key);
         if (it.step) await this.guard(it.step);
         else await this.guard(() => this.check(key, it.force ?? false));
@@ -289,6 +321,23 @@ export class Capture {
       if (this.items.size === 0 || this.stopped) for (const w of this.idleWaiters.splice(0)) w();
       else if (!this.stopped) void this.loop();
     }
+  }
+
+  /**
+   * The first item that is ready. A path still receiving hints does not hold up ready paths behind
+   * it (path checks compare with the disk, so their order among themselves is free), but nothing
+   * moves past a step: steps are barriers for everything queued before them.
+   */
+  private nextReady(now: number): { key: string; it: Item } | { wait: number } {
+    let wait = MAX_DELAY_MS;
+    let scanned = 0;
+    for (const [key, it] of this.items) {
+      const readyAt = Math.min(it.last + QUIET_MS, it.first + MAX_DELAY_MS);
+      if (readyAt <= now) return { key, it };
+      wait = Math.min(wait, readyAt - now);
+      if (it.step || ++scanned >= LOOKAHEAD) break;
+    }
+    return { wait: Math.max(1, wait) };
   }
 
   private async guard(fn: () => Promise<void>): Promise<void> {
@@ -330,7 +379,8 @@ export class Capture {
 
   /** Compares one path on disk with the known state and queues what differs. */
   private async check(rel: string, force: boolean): Promise<void> {
-    const st = await fsp.lstat(this.abs(rel)).catch(() => null);
+    // Synchronous: an lstat takes microseconds, its thread-pool round trip far longer under load.
+    const st = lstatOrNull(this.abs(rel));
     const k = this.known.get(rel);
     if (!st) {
       if (k && !this.gone.has(rel)) this.gone.set(rel, Date.now() + RENAME_WINDOW_MS);

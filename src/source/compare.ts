@@ -30,6 +30,22 @@ export interface RemoteBlocks {
   hashes?: BigUint64Array;
 }
 
+/** Decodes the reply to a `blocks` request. */
+export function decodeRemoteBlocks(f: {
+  header: Record<string, unknown>;
+  body: Buffer;
+}): RemoteBlocks {
+  if (!f.header.exists) return { exists: false };
+  const copy = new Uint8Array(f.body); // aligned copy for the 64-bit view
+  return {
+    exists: true,
+    size: Number(f.header.size),
+    blockSize: Number(f.header.blockSize),
+    sha256: String(f.header.sha256),
+    hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8),
+  };
+}
+
 /** mtimes closer than this are equal (sub-millisecond precision is lost through utimes). */
 export const MTIME_TOLERANCE_MS = 1;
 

@@ -2,7 +2,15 @@
 // target) or in-place `write`s of only the blocks whose hashes differ from the last content sent.
 // The hashes kept are those of the bytes actually read and queued, so the next delta's basis is
 // exactly what the target holds even when the file changed while being read.
-import { promises as fsp, constants as C, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  promises as fsp,
+  constants as C,
+  type Stats,
+} from 'node:fs';
 import { blockHash, FileHasher } from '../delta/hash.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { JournalEntry } from '../journal/types.js';
@@ -34,6 +42,7 @@ export async function captureFile(
   verify = false,
   sizeHint = CHUNK_BYTES,
 ): Promise<FileCaptureResult | null> {
+  if (!prev && sizeHint <= SMALL_FILE_BYTES) return captureSmall(abs, rel, append, sizeHint);
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
@@ -53,6 +62,66 @@ export async function captureFile(
   } finally {
     await fh.close();
   }
+}
+
+/** Files up to this size are read with synchronous calls (see captureSmall). */
+export const SMALL_FILE_BYTES = 64 * 1024;
+
+/**
+ * A new small file, whole: open, read, stat and close synchronously. Each call takes microseconds
+ * for such a file, while its thread-pool round trip took a millisecond on a busy host — for a
+ * burst of small files that wait was most of the capture time.
+ */
+async function captureSmall(
+  abs: string,
+  rel: string,
+  append: Append,
+  sizeHint: number,
+): Promise<FileCaptureResult | null> {
+  let fd: number;
+  try {
+    fd = openSync(abs, C.O_RDONLY | C.O_NOFOLLOW);
+  } catch (err) {
+    if (
+      ['ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')
+    )
+      return null;
+    throw err;
+  }
+  let buf: Buffer;
+  let len: number;
+  let st: Stats;
+  try {
+    buf = Buffer.allocUnsafe(
+      Math.min(CHUNK_BYTES, Math.ceil((sizeHint + 1) / CAPTURE_BLOCK) * CAPTURE_BLOCK),
+    );
+    len = readSync(fd, buf, 0, buf.length, 0);
+    st = fstatSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (len === buf.length) return captureFile(abs, rel, undefined, append, false, CHUNK_BYTES); // it grew: the general path
+  const hashes: bigint[] = [];
+  hashChunk(buf, len, hashes);
+  await append({
+    kind: 'put',
+    meta: {
+      p: rel,
+      off: 0,
+      first: true,
+      end: true,
+      size: len,
+      mode: st.mode & 0o7777,
+      mtime: st.mtimeMs,
+    },
+    data: buf.subarray(0, len),
+  });
+  return {
+    ops: 1,
+    bytes: len,
+    hashes: { blockSize: CAPTURE_BLOCK, size: len, hashes: BigUint64Array.from(hashes) },
+    stat: { size: len, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, ino: st.ino, dev: st.dev },
+  };
 }
 
 function hashChunk(buf: Buffer, len: number, out: bigint[]): void {

@@ -1,7 +1,10 @@
 // Mirror: brings the whole target copy in line with the source. The target's listing is compared
 // with a scan of the source; each differing path becomes a step in the capture pipeline, so mirror
 // data travels in the same ordered stream as live replication and neither can reorder the other.
+import path from 'node:path';
 import type { Stats } from 'node:fs';
+import { hashBlocks, type BlockHashes } from '../delta/index.js';
+import { CAPTURE_BLOCK } from './file-capture.js';
 import { SmrError } from '../shared/errors.js';
 import { Signal } from '../shared/signal.js';
 import type { Journal } from '../journal/journal.js';
@@ -14,6 +17,7 @@ import {
   orphansOf,
   topmost,
   typeOf,
+  decodeRemoteBlocks,
   type RemoteBlocks,
 } from './compare.js';
 import { log } from '../shared/log.js';
@@ -21,6 +25,17 @@ import type { PathFilter } from './filter.js';
 import type { ListItem } from '../target/listing.js';
 
 export type MirrorMode = 'full' | 'diff' | 'checksum';
+
+/** A file waiting for the checksum mirror's batched comparison. */
+interface Candidate {
+  rel: string;
+  st: Stats;
+  t: ListItem;
+}
+
+// One `sums` request covers this many files, or this many bytes to hash on each side.
+const SUMS_BATCH = 256;
+const SUMS_BATCH_BYTES = 64 * 1024 * 1024;
 export type MirrorState = 'idle' | 'calculating' | 'mirroring' | 'paused' | 'complete' | 'stopped';
 
 /** Options of one mirror run. */
@@ -185,26 +200,60 @@ export class Mirror {
     }
   }
 
-  /** The target's block hashes of one file; waits out a dropped link a few times. */
-  private async fetchRemote(rel: string): Promise<RemoteBlocks> {
+  /**
+   * checksum mirror, first pass: the target's sha256 of a batch of files in one round trip,
+   * compared with a local pass that also yields the block hashes later changes need. Equal
+   * files are recorded as known; the others take the per-file block comparison.
+   */
+  private async compareBatch(id: number, batch: Candidate[]): Promise<void> {
+    if (batch.length === 0 || id !== this.runId) return;
+    const reply = this.withLink(() =>
+      this.link.request('sums', { paths: batch.map((b) => b.rel) }),
+    );
+    reply.catch(() => undefined);
+    const local: Array<BlockHashes | null> = [];
+    for (const b of batch)
+      local.push(
+        await hashBlocks(path.join(this.base, ...b.rel.split('/')), CAPTURE_BLOCK).catch(
+          () => null,
+        ),
+      );
+    const sums = ((await reply).header.sums as Array<[number, string] | null>) ?? [];
+    batch.forEach((b, i) => {
+      const mine = local[i];
+      const theirs = sums[i];
+      const same = mine && theirs && theirs[0] === mine.size && theirs[1] === mine.sha256;
+      const listed = { mode: b.t[4], mtimeMs: b.t[3] };
+      this.capture.detach(async () => {
+        if (id !== this.runId) return;
+        if (same && mine) await this.capture.recordSame(b.rel, b.st, listed, mine);
+        else
+          await this.capture.mirrorBlocks(b.rel, listed, {
+            blocks: (p) => this.fetchRemote(p),
+            request: (op, params, body) => this.link.request(op, params, body),
+          });
+        this.acked.push([this.journal.lastSeq, b.st.size]);
+      });
+    });
+  }
+
+  /** Runs a request, waiting out a dropped link a few times. */
+  private async withLink<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.link.whenConnected(60_000);
-        const f = await this.link.request('blocks', { p: rel });
-        const h = f.header;
-        if (!h.exists) return { exists: false };
-        const copy = new Uint8Array(f.body);
-        return {
-          exists: true,
-          size: Number(h.size),
-          blockSize: Number(h.blockSize),
-          sha256: String(h.sha256),
-          hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8),
-        };
+        return await fn();
       } catch (err) {
         if (attempt >= 4) throw err;
       }
     }
+  }
+
+  /** The target's block hashes of one file; waits out a dropped link a few times. */
+  private fetchRemote(rel: string): Promise<RemoteBlocks> {
+    return this.withLink(async () =>
+      decodeRemoteBlocks(await this.link.request('blocks', { p: rel })),
+    );
   }
 
   private updatePercent(): void {
@@ -243,6 +292,8 @@ export class Mirror {
     this.progress.state = 'mirroring';
     const targetEntries = target.size;
     let sourceEntries = 0;
+    const batch: Candidate[] = [];
+    let batchBytes = 0;
     for await (const { rel, st } of scanTree(this.base, this.filter)) {
       await this.gate(id);
       sourceEntries++;
@@ -252,6 +303,16 @@ export class Mirror {
       if (action !== 'same') {
         this.progress.filesTotal++;
         this.progress.bytesTotal += st.isFile() ? st.size : 0;
+      }
+      // checksum: files of equal size are first compared by sha256, many per round trip.
+      if (opts.mode === 'checksum' && action === 'blocks' && t && t[2] === st.size) {
+        batch.push({ rel, st, t });
+        batchBytes += st.size;
+        if (batch.length >= SUMS_BATCH || batchBytes >= SUMS_BATCH_BYTES) {
+          await this.compareBatch(id, batch.splice(0));
+          batchBytes = 0;
+        }
+        continue;
       }
       this.capture.detach(async () => {
         if (id !== this.runId) return;
@@ -268,6 +329,7 @@ export class Mirror {
         if (action !== 'same') this.acked.push([this.journal.lastSeq, st.isFile() ? st.size : 0]);
       });
     }
+    await this.compareBatch(id, batch);
     // What is left on the target is not in the source set: orphans (excluded paths protected).
     const found = orphansOf(target, this.filter);
     this.progress.orphans = found.length;

@@ -43,13 +43,9 @@ export async function startWatcher(
     const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (!watched) return;
     // A directory watch names an entry; a file watch names the file itself (its own basename).
-    // Only when that is ambiguous (a directory holding an entry of its own name) hint both.
+    // (A file D/D inside a directory D is also covered by its own file watch.)
     const fileWatch = evPath === path.basename(watched);
-    const candidates = !evPath
-      ? [watched]
-      : fileWatch
-        ? [watched, path.join(watched, evPath)]
-        : [path.join(watched, evPath)];
+    const candidates = !evPath || fileWatch ? [watched] : [path.join(watched, evPath)];
     for (const c of candidates) {
       const rel = toRel(base, c);
       if (rel !== null) hint(rel);

@@ -3,6 +3,7 @@
 import { promises as fsp, constants as C } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { Signal } from '../shared/signal.js';
 import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
 import {
@@ -38,6 +39,8 @@ export interface ApplierHooks {
 const CHECKPOINT_OPS = 2000;
 const CHECKPOINT_BYTES = 4 * 1024 * 1024;
 const CHECKPOINT_MS = 100;
+// With nothing queued, wait this long for more before a checkpoint (acks come this much later).
+const CHECKPOINT_IDLE_MS = 3;
 const SYNC_PARALLEL = 16;
 
 /** The in-order applier of one session. */
@@ -54,6 +57,7 @@ export class Applier {
   private idle: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | null = null;
   failure: Error | null = null;
+  private arrivals = new Signal();
 
   constructor(
     readonly confiner: Confiner,
@@ -73,6 +77,7 @@ export class Applier {
   enqueue(op: IncomingOp): void {
     if (this.stopped) return;
     this.queue.push(op);
+    this.arrivals.notify();
     if (!this.running) this.run();
   }
 
@@ -104,6 +109,8 @@ export class Applier {
           this.bytesSince >= CHECKPOINT_BYTES ||
           Date.now() - this.lastCheckpoint >= CHECKPOINT_MS ||
           this.touched.size >= CHECKPOINT_OPS;
+        if (!due && this.queue.length === 0) await this.arrivals.wait(CHECKPOINT_IDLE_MS);
+        // A burst shares checkpoints: an fsync per op would make the disk the bottleneck.
         if (due || this.queue.length === 0) await this.checkpoint();
       }
     } catch (err) {

@@ -11,11 +11,15 @@ import {
   encodeMid,
   fineSignature,
   hashBlocks,
+  sha256File,
   midSignature,
   type CoarseSignature,
 } from '../delta/index.js';
 import { MAX_BODY_BYTES } from '../protocol/limits.js';
 import type { Confiner } from './confine.js';
+
+/** Paths one `sums` request may name. */
+export const MAX_SUMS = 512;
 
 /** Block size for `blocks` requests: 4 KiB, larger for big files so the reply fits one frame. */
 export function blocksBlockSize(size: number): number {
@@ -50,6 +54,17 @@ export async function answerRequest(
           header: { exists: true, size: b.size, blockSize: b.blockSize, sha256: b.sha256 },
           body: Buffer.from(b.hashes.buffer, b.hashes.byteOffset, b.hashes.byteLength),
         };
+      }
+      case 'sums': {
+        // Whole-file sha256 of many files in one round trip (the checksum mirror's first pass).
+        const paths = Array.isArray(h.paths) ? (h.paths as unknown[]).slice(0, MAX_SUMS) : [];
+        const sums: Array<[number, string] | null> = [];
+        for (const p of paths) {
+          const abs = await cf.resolve(p).catch(() => null);
+          const st = abs ? await fsp.lstat(abs).catch(() => null) : null;
+          sums.push(abs && st?.isFile() ? [st.size, await sha256File(abs)] : null);
+        }
+        return { header: { sums } };
       }
       case 'coarse': {
         const abs = await cf.resolve(h.p);

@@ -8,6 +8,7 @@ import {
   ROOT,
   SMR,
   cleanupAll,
+  onCleanup,
   connect,
   expectSameTree,
   smr,
@@ -66,6 +67,17 @@ describe('quiesce and snapshot with the shipped templates', () => {
       // An exited orphan stays a zombie until init reaps it; state Z counts as stopped.
       `pid=$(cat "${work}/app.pid"); kill "$pid"; while kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)" != Z ]; do sleep 0.01; done; cp -a "${src}" "${expected}"`;
 
+    // Whatever happens, the application does not outlive the test.
+    onCleanup(async () => {
+      const pid = Number(await fsp.readFile(path.join(work, 'app.pid'), 'utf8').catch(() => '0'));
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    });
     const t = await startTarget({ extra: ['--allow-tasks', '--tasks-dir', tasks] });
     const s = await startSource();
     await connect(s, 'app', t, src);
