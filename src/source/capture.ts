@@ -36,6 +36,10 @@ interface Item {
   force?: boolean; // send whole, whatever the known state says
 }
 
+function typeOf(st: Stats): Known['type'] {
+  return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+}
+
 function lstatOrNull(p: string): Stats | null {
   try {
     return lstatSync(p);
@@ -66,7 +70,11 @@ export class Capture {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
-  /** Off while replication is off: hints are dropped (the target is marked remirror-required). */
+  /**
+   * Off while replication is off: watcher hints are dropped (the target is marked
+   * remirror-required), but hints from mirror work and the target's resend requests still count —
+   * dropping those left a mirror reporting complete with a file missing.
+   */
   enabled = true;
   onError: (err: Error) => void = (err) => log.error(`capture: ${err.message}`);
 
@@ -78,7 +86,7 @@ export class Capture {
 
   /** A hint that `rel` may have changed. */
   hint(rel: string, force = false): void {
-    if (!this.enabled || this.stopped || !rel || rel.startsWith('..')) return;
+    if (this.stopped || !rel || rel.startsWith('..')) return;
     const now = Date.now();
     const it = this.items.get(rel);
     if (it) {
@@ -133,15 +141,51 @@ export class Capture {
 
   /** Mirror step for one path: `send` forgets what is known so the check sends it in full;
    * otherwise the target's copy matched the scan's stat, which becomes the known state. */
-  async mirrorPath(rel: string, send: boolean, st: Stats): Promise<void> {
+  async mirrorPath(rel: string, send: boolean, st: Stats, sinceSeq = Infinity): Promise<void> {
+    // Sent already during this mirror (a new directory's check queues its entries): not again.
+    if (send && (this.lastSeqOf.get(rel) ?? 0) > sinceSeq && this.knownMatchesDisk(rel)) return;
     if (send) return this.resend(rel);
     if (this.known.get(rel)) return; // already handled by live replication, more recently
-    const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+    // The scan's stat matched the target; if the path changed since (renamed away, replaced),
+    // recording it would hide that change for good: check it like any other hint instead.
+    const now = lstatOrNull(this.abs(rel));
+    if (
+      !now ||
+      now.ino !== st.ino ||
+      now.dev !== st.dev ||
+      now.mtimeMs !== st.mtimeMs ||
+      now.size !== st.size
+    ) {
+      this.known.set(rel, {
+        type: typeOf(st),
+        dev: st.dev,
+        ino: st.ino,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        mode: st.mode & 0o7777,
+      });
+      return this.hint(rel);
+    }
+    const type = typeOf(st);
     const link =
       type === 'symlink'
         ? ((await fsp.readlink(this.abs(rel)).catch(() => undefined)) ?? undefined)
         : undefined;
     this.record(rel, st, type, link);
+  }
+
+  /** True when the known state of `rel` is what is on disk now (same inode, size, mtime). */
+  private knownMatchesDisk(rel: string): boolean {
+    const k = this.known.get(rel);
+    const st = lstatOrNull(this.abs(rel));
+    return Boolean(
+      k &&
+      st &&
+      k.ino === st.ino &&
+      k.size === st.size &&
+      k.mtimeMs === st.mtimeMs &&
+      k.type === typeOf(st),
+    );
   }
 
   /** Step: forget what is known about `rel` and send it again in full (verify --fix, NEED). */
@@ -253,7 +297,7 @@ export class Capture {
     for await (const { rel, st } of scanTree(this.base, this.filter)) {
       seen.add(rel);
       const k = this.known.get(rel);
-      const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+      const type = typeOf(st);
       if (
         !k ||
         k.type !== type ||

@@ -150,7 +150,9 @@ export class Connection {
     this.watcher = await startWatcher(
       this.cfg.path,
       makeFilter(this.cfg.include, this.cfg.exclude),
-      (rel) => this.capture.hint(rel),
+      (rel) => {
+        if (this.capture.enabled) this.capture.hint(rel);
+      },
     );
   }
 

@@ -291,6 +291,7 @@ export class Mirror {
     await this.gate(id);
     this.progress.state = 'mirroring';
     const targetEntries = target.size;
+    const startSeq = this.journal.lastSeq;
     let sourceEntries = 0;
     const batch: Candidate[] = [];
     let batchBytes = 0;
@@ -325,7 +326,7 @@ export class Mirror {
               request: (op, params, body) => this.link.request(op, params, body),
             },
           );
-        } else await this.capture.mirrorPath(rel, action !== 'same', st);
+        } else await this.capture.mirrorPath(rel, action !== 'same', st, startSeq);
         if (action !== 'same') this.acked.push([this.journal.lastSeq, st.isFile() ? st.size : 0]);
       });
     }

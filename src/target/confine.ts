@@ -4,18 +4,22 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SmrError } from '../shared/errors.js';
 import { splitSafeRelPath } from '../protocol/paths.js';
+import { TempFiles } from './temp-files.js';
 
 /** Resolves wire paths under one replica base directory, checking every parent on disk. */
 export class Confiner {
   // Directories already proven to be real (non-symlink) dirs; cleared whenever an operation could
   // have replaced one (rename, delete, rmdir, symlink).
   private verified = new Set<string>();
+  /** Temp files of this session's transfers (see temp-files.ts). */
+  readonly temps = new TempFiles();
 
   constructor(readonly base: string) {}
 
   /** Forgets cached proofs; call after any operation that can change directory structure. */
   invalidate(): void {
     this.verified.clear();
+    this.temps.forget();
   }
 
   /** Absolute path for `rel`, after checking that each existing parent is a real directory. */

@@ -1,6 +1,7 @@
 // Streams a description of the replica (path, type, size, mtime, mode) in bounded batches.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { TMP_PREFIX } from './temp-files.js';
 
 /** One replica entry as sent in LIST_ITEMS: [path, type, size, mtimeMs, mode, linkTarget?]. */
 export type ListItem = [string, 'f' | 'd' | 'l', number, number, number, string?];
@@ -23,7 +24,7 @@ export async function listTree(
       continue; // vanished or unreadable: the next mirror or verify will see it
     }
     for await (const d of dir) {
-      if (d.name.startsWith('.smr-tmp-')) continue;
+      if (d.name.startsWith(TMP_PREFIX)) continue;
       const r = rel ? `${rel}/${d.name}` : d.name;
       const abs = path.join(base, r);
       let st;

@@ -1,9 +1,9 @@
 // Applying one operation to the replica. Every function is idempotent when replayed after a crash
 // (see the replay rules in docs/ARCHITECTURE.md); none follows a symlink.
 import { promises as fsp, constants as C } from 'node:fs';
-import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Confiner } from './confine.js';
+import { tempNameFor } from './temp-files.js';
 import { sha256File } from '../delta/hash.js';
 
 /** What an op asks of the applier besides its effect on disk. */
@@ -14,29 +14,6 @@ export interface OpOutcome {
   need?: string;
   /** The op may have changed directory structure (cached confinement proofs are void). */
   structural?: boolean;
-}
-
-const TMP_PREFIX = '.smr-tmp-';
-
-/** Name of the temp file a whole-file transfer builds before renaming it into place. */
-export function tempNameFor(abs: string, tx: number): string {
-  return path.join(path.dirname(abs), `${tempPrefixFor(abs)}${tx}`);
-}
-
-// Temp names carry a short hash of the file they build, so a transfer abandoned by a crashed
-// source (its last part never queued) can be found and removed when that file is next written.
-function tempPrefixFor(abs: string): string {
-  return `${TMP_PREFIX}${crypto.createHash('sha256').update(path.basename(abs)).digest('hex').slice(0, 8)}-`;
-}
-
-/** Removes leftover temp files of `abs` (other than `keep`). */
-export async function removeStaleTemps(abs: string, keep?: string): Promise<void> {
-  const prefix = tempPrefixFor(abs);
-  const names = await fsp.readdir(path.dirname(abs)).catch(() => [] as string[]);
-  for (const n of names) {
-    const p = path.join(path.dirname(abs), n);
-    if (n.startsWith(prefix) && p !== keep) await fsp.rm(p, { force: true });
-  }
 }
 
 function isErr(err: unknown, ...codes: string[]): boolean {
@@ -72,7 +49,7 @@ export async function applyPut(
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
-  if (meta.first) await removeStaleTemps(abs, tmp);
+  if (meta.first) await cf.temps.clear(abs, tmp);
   let fh: fsp.FileHandle;
   try {
     const flags = meta.first
@@ -97,6 +74,7 @@ export async function applyPut(
   const st = await lstatOrNull(abs);
   if (st?.isDirectory()) await removeAny(abs);
   await fsp.rename(tmp, abs);
+  cf.temps.done(tmp);
   return { touched: [abs, path.dirname(abs)], structural: Boolean(st?.isDirectory()) };
 }
 
@@ -155,7 +133,7 @@ export async function applyMkdir(cf: Confiner, meta: Record<string, unknown>): P
 export async function applyDelete(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await removeAny(abs);
-  await removeStaleTemps(abs);
+  await cf.temps.clear(abs);
   return { touched: [path.dirname(abs)], structural: true };
 }
 
@@ -212,7 +190,7 @@ const COPY_PIECE = 1024 * 1024;
 
 /**
  * One part of a delta rebuild: copies from the current file (the basis) and literals from the
- * stream go into `.smr-tmp-<tx>`; the last part proves the result against the source's sha256
+ * stream go into its temp file; the last part proves the result against the source's sha256
  * before renaming it over the path. The basis is untouched until then, so replay is safe.
  */
 export async function applyDeltaPart(
@@ -223,9 +201,10 @@ export async function applyDeltaPart(
 ): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
-  if (meta.first) await removeStaleTemps(abs, tmp);
+  if (meta.first) await cf.temps.clear(abs, tmp);
   const need = async (): Promise<OpOutcome> => {
     await fsp.rm(tmp, { force: true });
+    cf.temps.done(tmp);
     return { touched: [], need: String(meta.p) };
   };
   let out: fsp.FileHandle;
@@ -277,5 +256,6 @@ export async function applyDeltaPart(
   if (!meta.end) return { touched: [tmp] };
   if ((await sha256File(tmp)) !== meta.sha256) return need();
   await fsp.rename(tmp, abs);
+  cf.temps.done(tmp);
   return { touched: [abs, path.dirname(abs)] };
 }

@@ -1,0 +1,61 @@
+// Temp files of whole-file and delta transfers: named after the file they build, listed once per
+// directory per session, tracked as they come and go.
+import crypto from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+/** Every temp file smr writes in a replica starts with this (listings and sources skip them). */
+export const TMP_PREFIX = '.smr-tmp-';
+
+/** Name of the temp file a whole-file transfer builds before renaming it into place. */
+export function tempNameFor(abs: string, tx: number): string {
+  return path.join(path.dirname(abs), `${tempPrefixFor(abs)}${tx}`);
+}
+
+// Temp names carry a short hash of the file they build, so a transfer abandoned by a crashed
+// source (its last part never queued) can be found and removed when that file is next written.
+function tempPrefixFor(abs: string): string {
+  return `${TMP_PREFIX}${crypto.createHash('sha256').update(path.basename(abs)).digest('hex').slice(0, 8)}-`;
+}
+
+/**
+ * Temp files per directory, as one session knows them: a directory is listed once (leftovers of
+ * earlier sessions), then temps are tracked as they are created and renamed. Listing the
+ * directory on every put made a mirror of a large directory quadratic.
+ */
+export class TempFiles {
+  private dirs = new Map<string, Set<string>>();
+
+  private async names(dir: string): Promise<Set<string>> {
+    let set = this.dirs.get(dir);
+    if (!set) {
+      const all = await fsp.readdir(dir).catch(() => [] as string[]);
+      set = new Set(all.filter((n) => n.startsWith(TMP_PREFIX)));
+      this.dirs.set(dir, set);
+    }
+    return set;
+  }
+
+  /** Removes leftover temp files of `abs` (other than `keep`, which is now in use). */
+  async clear(abs: string, keep?: string): Promise<void> {
+    const dir = path.dirname(abs);
+    const set = await this.names(dir);
+    const prefix = tempPrefixFor(abs);
+    for (const n of [...set]) {
+      if (!n.startsWith(prefix) || path.join(dir, n) === keep) continue;
+      await fsp.rm(path.join(dir, n), { force: true });
+      set.delete(n);
+    }
+    if (keep) set.add(path.basename(keep));
+  }
+
+  /** A temp file was renamed into place or removed. */
+  done(tmp: string): void {
+    this.dirs.get(path.dirname(tmp))?.delete(path.basename(tmp));
+  }
+
+  /** Structure changed (rename, delete of a directory): list again when next needed. */
+  forget(): void {
+    this.dirs.clear();
+  }
+}
