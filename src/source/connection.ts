@@ -95,7 +95,12 @@ export class Connection {
           sourceId: this.ctx.sourceId,
         }),
         key: () => this.loadKey(),
-        need: (p) => this.capture.hint(p, true),
+        // The target had no valid basis: resend in line, and a running mirror is not complete
+        // before the resend is (the NEED comes just ahead of the ack that would complete it).
+        need: (p) => {
+          const done = this.mirror.holdForResend();
+          this.capture.detach(() => this.capture.resend(p).finally(done));
+        },
         event: (h) => this.tasks.onTargetEvent(h),
         beforeSend: (rec) => this.tasks.beforeSend(rec),
         sent: (rec) => this.tasks.sent(rec),

@@ -108,6 +108,7 @@ export class Mirror {
   private acked: Array<[number, number]> = []; // [seq after a file was queued, its bytes]
   private endSeq = 0;
   private scanned = false;
+  private resends = 0;
   private running: Promise<void> | null = null;
 
   constructor(
@@ -169,6 +170,16 @@ export class Mirror {
     this.change.notify();
   }
 
+  /** A resend the target asked for is on its way: hold completion until it is queued (call the result). */
+  holdForResend(): () => void {
+    this.resends++;
+    return () => {
+      this.resends--;
+      this.endSeq = Math.max(this.endSeq, this.journal.lastSeq);
+      this.change.notify();
+    };
+  }
+
   /** Called on every ack: advances done counters and completes the mirror. */
   onAck(): void {
     const acked = this.journal.ackedSeq;
@@ -181,6 +192,7 @@ export class Mirror {
     if (
       this.progress.state === 'mirroring' &&
       this.scanned &&
+      this.resends === 0 &&
       acked >= this.endSeq &&
       this.acked.length === 0
     ) {

@@ -12,6 +12,7 @@ import {
   startTarget,
   tmp,
   waitSynced,
+  waitUntil,
   write,
   type Daemon,
   type TargetD,
@@ -91,8 +92,11 @@ async function damage(rep: string): Promise<void> {
   );
 }
 
-async function status(s: Daemon): Promise<{ sent: { bytes: number }; mirror: { state: string } }> {
-  return (await smr(['status', 'm', '--json', '--state-dir', s.stateDir])).json;
+async function status(
+  s: Daemon,
+  name = 'm',
+): Promise<{ sent: { bytes: number }; mirror: { state: string }; queue: { ops: number } }> {
+  return (await smr(['status', name, '--json', '--state-dir', s.stateDir])).json;
 }
 
 describe('mirror, verify, orphans', () => {
@@ -288,6 +292,40 @@ describe('mirror, verify, orphans', () => {
     await waitSynced(s, 'm');
     await expectSameTree(src, rep);
     expect((await smr(['verify', 'm', '--mode', 'checksum', '--state-dir', s.stateDir])).code).toBe(
+      0,
+    );
+  });
+
+  it('a file the target loses before its block writes arrive is resent, even with replication off', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const src = await tmp('smr-src-');
+    await write(path.join(src, 'f.bin'), bytes(MiB, 'need'));
+    await connect(s, 'n', t, src, ['--mirror', 'none', '--no-replicate']);
+    expect(
+      (await smr(['mirror', 'start', 'n', '--mode', 'full', '--wait', '--state-dir', s.stateDir]))
+        .code,
+    ).toBe(0);
+    const fh = await fsp.open(path.join(src, 'f.bin'), 'r+');
+    await fh.write(Buffer.alloc(4096, 7), 0, 4096, 8192);
+    await fh.close();
+    await fsp.utimes(path.join(src, 'f.bin'), new Date('2030-01-01'), new Date('2030-01-01'));
+    await smr(['transmit', 'pause', 'n', '--state-dir', s.stateDir]);
+    expect(
+      (await smr(['mirror', 'start', 'n', '--mode', 'diff', '--state-dir', s.stateDir])).code,
+    ).toBe(0);
+    await waitUntil(
+      async () => (await status(s, 'n')).queue.ops > 0,
+      20_000,
+      'the block writes to be queued',
+    );
+    await fsp.rm(path.join(t.root, 'n', 'f.bin')); // the basis goes before the writes arrive
+    await smr(['transmit', 'resume', 'n', '--state-dir', s.stateDir]);
+    expect(
+      (await smr(['wait', 'n', '--for', 'mirrored', '--timeout', '30s', '--state-dir', s.stateDir]))
+        .code,
+    ).toBe(0);
+    expect((await smr(['verify', 'n', '--mode', 'checksum', '--state-dir', s.stateDir])).code).toBe(
       0,
     );
   });
