@@ -1,7 +1,7 @@
 // A connection's tasks: queue-task's barrier and marker, source-side runs (`queue`, `transmit`),
 // and the outcomes the target reports back.
 import { log } from '../shared/log.js';
-import { resolveTaskProgram, runTask, validateTaskCommand } from '../tasks/index.js';
+import { outcomeOf, resolveTaskProgram, runTask, validateTaskCommand } from '../tasks/index.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
 import type { Capture } from './capture.js';
 import { newTaskId, TaskTable, type TaskEntry } from './task-table.js';
@@ -164,14 +164,7 @@ export class ConnectionTasks {
         SMR_SOURCE_PATH: this.host.sourcePath,
       },
     });
-    await this.tasks.update(id, {
-      state: res.state,
-      exitCode: res.exitCode,
-      endedAt: new Date().toISOString(),
-      durationMs: Math.round(res.durationMs),
-      outputTail: res.outputTail,
-      message: res.error,
-    });
+    await this.tasks.update(id, outcomeOf(res));
     log.info(`${this.host.name}: source task ${id} (${t.command}) ${res.state}`);
   }
 }

@@ -90,11 +90,10 @@ export function differs(st: Stats, t: ListItem | undefined, opts: MirrorOptions)
   return st.size !== t[2] || mtimeDiff || (type === 'f' && (st.mode & 0o7777) !== t[4]);
 }
 
-/** Runs mirrors for one connection, one at a time, and reports progress. */
-export class Mirror {
-  progress: MirrorProgress = {
-    state: 'idle',
-    mode: null,
+function freshProgress(state: MirrorState, mode: MirrorMode | null): MirrorProgress {
+  return {
+    state,
+    mode,
     filesDone: 0,
     filesTotal: 0,
     bytesDone: 0,
@@ -102,6 +101,11 @@ export class Mirror {
     percent: 0,
     orphans: 0,
   };
+}
+
+/** Runs mirrors for one connection, one at a time, and reports progress. */
+export class Mirror {
+  progress: MirrorProgress = freshProgress('idle', null);
   private runId = 0;
   private paused = false;
   private change = new Signal();
@@ -132,16 +136,7 @@ export class Mirror {
     this.acked = [];
     this.endSeq = 0;
     this.scanned = false;
-    this.progress = {
-      state: 'calculating',
-      mode: opts.mode,
-      filesDone: 0,
-      filesTotal: 0,
-      bytesDone: 0,
-      bytesTotal: 0,
-      percent: 0,
-      orphans: 0,
-    };
+    this.progress = freshProgress('calculating', opts.mode);
     this.running = this.run(id, opts).catch((err) => {
       if (id !== this.runId) return;
       this.progress.state = 'stopped';

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { asSmrError } from '../shared/errors.js';
 import { log, emitEvent } from '../shared/log.js';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
-import { resolveTaskProgram, runTask } from '../tasks/index.js';
+import { outcomeOf, resolveTaskProgram, runTask } from '../tasks/index.js';
 
 /** A task as it travels in the stream (the marker's meta). */
 export interface TaskMarker {
@@ -150,17 +150,7 @@ export async function runTaskMarker(
       SMR_SEQ: String(ctx.seq),
       SMR_TARGET_PATH: ctx.base,
     },
-  }).then((res) =>
-    finish({
-      ...running,
-      state: res.state,
-      exitCode: res.exitCode,
-      endedAt: new Date().toISOString(),
-      durationMs: Math.round(res.durationMs),
-      outputTail: res.outputTail,
-      message: res.error,
-    }),
-  );
+  }).then((res) => finish({ ...running, ...outcomeOf(res) }));
   // `execute` with a timeout holds applying until the task ends; timeout 0 means do not hold.
   if (m.on === 'execute' && m.timeoutMs > 0) await run;
   else void run.catch((err) => log.error(`task ${m.id}: ${(err as Error).message}`));

@@ -9,6 +9,7 @@ export { MAX_TAIL_LINE_CHARS, OutputTail } from './output-tail.js';
 export {
   DEFAULT_KILL_GRACE_MS,
   PIPE_DRAIN_MS,
+  outcomeOf,
   runTask,
   type RunTaskOptions,
   type TaskRunResult,

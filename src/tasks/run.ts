@@ -35,6 +35,25 @@ export interface TaskRunResult {
   error?: string;
 }
 
+/** The fields of a finished run as the task tables record them (source and target alike). */
+export function outcomeOf(res: TaskRunResult): {
+  state: TaskRunResult['state'];
+  exitCode: number | null;
+  endedAt: string;
+  durationMs: number;
+  outputTail: string[];
+  message: string | undefined;
+} {
+  return {
+    state: res.state,
+    exitCode: res.exitCode,
+    endedAt: new Date().toISOString(),
+    durationMs: Math.round(res.durationMs),
+    outputTail: res.outputTail,
+    message: res.error,
+  };
+}
+
 /** Windows cannot run a .ps1 directly: run it through PowerShell, arguments still unparsed. */
 function commandLine(program: string, args: readonly string[]): [string, string[]] {
   if (process.platform === 'win32' && path.extname(program).toLowerCase() === '.ps1') {
