@@ -21,12 +21,14 @@ export async function hashBlocks(path: string, blockSize: number): Promise<Block
   }
   await initHash();
   const fh = await openRead(path);
-  const reader = new ReadAhead(fh, 0, Number.MAX_SAFE_INTEGER, readSize(blockSize));
+  const statSize = (await fh.stat()).size;
+  // Buffers no larger than the file (in whole blocks, one byte over to see EOF in one read): two
+  // 2 MiB buffers per small file made a checksum compare of many small files mostly GC.
+  const fit = Math.ceil((statSize + 1) / blockSize) * blockSize;
+  const reader = new ReadAhead(fh, 0, Number.MAX_SAFE_INTEGER, Math.min(readSize(blockSize), fit));
   try {
     const hasher = new FileHasher();
-    let hashes: BigUint64Array = new BigUint64Array(
-      Math.ceil((await fh.stat()).size / blockSize) + 1,
-    );
+    let hashes: BigUint64Array = new BigUint64Array(Math.ceil(statSize / blockSize) + 1);
     let size = 0;
     let n = 0;
     for (let buf = await reader.read(); buf.length > 0; buf = await reader.read()) {

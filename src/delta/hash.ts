@@ -3,6 +3,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import xxhashWasm from 'xxhash-wasm';
 import { SmrError } from '../shared/errors.js';
+import { IO_BUFFER_BYTES } from './limits.js';
 import { openRead, ReadAhead } from './reader.js';
 
 type XXHash = Awaited<ReturnType<typeof xxhashWasm>>;
@@ -42,7 +43,14 @@ export class FileHasher {
 export async function sha256File(path: string): Promise<string> {
   const hasher = new FileHasher();
   const fh = await openRead(path);
-  const reader = new ReadAhead(fh, 0, Number.MAX_SAFE_INTEGER);
+  // Sized to the file (see hashBlocks): small files must not cost two 2 MiB buffers each.
+  const size = (await fh.stat()).size;
+  const reader = new ReadAhead(
+    fh,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    Math.min(IO_BUFFER_BYTES / 2, Math.max(64 * 1024, size + 1)),
+  );
   try {
     for (let buf = await reader.read(); buf.length > 0; buf = await reader.read()) {
       hasher.update(buf);
