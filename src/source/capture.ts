@@ -512,7 +512,13 @@ export class Capture {
     const mode = st.mode & 0o7777;
     if (!k) {
       const old = this.known.get(rel);
-      if (old) this.known.deleteTree(rel);
+      if (old) {
+        // Replaced (`rm -rf d; mkdir d`): the old tree goes on the target too. Its children are
+        // forgotten here, so their own unlink hints would no longer delete anything.
+        if (old.type === 'dir') await this.emit({ kind: 'rmdir', meta: { p: rel } });
+        this.known.deleteTree(rel);
+        this.blocks.deleteTree(rel);
+      }
       await this.emit({ kind: 'mkdir', meta: { p: rel, mode } });
       this.record(rel, st, 'dir');
       // Entries created before the watcher saw the directory are found by listing it once.

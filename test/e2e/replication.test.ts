@@ -46,6 +46,10 @@ describe('live replication', () => {
     await write(path.join(dir, 'gone-dir', 'x', 'f'), 'f');
     await waitSynced(s, 'web');
     await fsp.rm(path.join(dir, 'gone-dir'), { recursive: true });
+    // A directory replaced by a new one of the same name: its old entries must go on the target.
+    await fsp.rm(path.join(dir, 'sub'), { recursive: true });
+    await fsp.mkdir(path.join(dir, 'sub'));
+    await write(path.join(dir, 'sub', 'fresh.txt'), 'in the new directory');
     await fsp.rm(path.join(dir, 'empty'));
     await fsp.rename(
       path.join(dir, 'name with spaces — ünïcødé 日本.txt'),
