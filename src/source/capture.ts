@@ -25,8 +25,6 @@ export const RENAME_WINDOW_MS = 60;
 export const QUIET_MS = 2;
 /** ...or once it has waited this long, however busy it is. */
 export const MAX_DELAY_MS = 250;
-/** How far past a waiting path the pipeline looks for a ready one. */
-const LOOKAHEAD = 64;
 
 type Step = () => Promise<void>;
 interface Item {
@@ -61,6 +59,8 @@ export class Capture {
   readonly stats: CaptureStats = { opsQueued: 0, bytesQueued: 0 };
   private items = new Map<string, Item>();
   private lastSeqOf = new Map<string, number>();
+  /** Asks the watcher to watch a directory capture learned of (set by the connection). */
+  watchDir: (rel: string) => void = () => undefined;
   /** Resolves once the target acknowledged `seq` (set by the connection). */
   waitAcked: (seq: number) => Promise<void> = () => Promise.resolve();
   private gone = new Map<string, number>(); // rel -> deadline
@@ -172,6 +172,7 @@ export class Capture {
         ? ((await fsp.readlink(this.abs(rel)).catch(() => undefined)) ?? undefined)
         : undefined;
     this.record(rel, st, type, link);
+    if (type === 'dir') this.watchDir(rel);
   }
 
   /** True when the known state of `rel` is what is on disk now (same inode, size, mtime). */
@@ -368,20 +369,16 @@ export class Capture {
   }
 
   /**
-   * The first item that is ready. A path still receiving hints does not hold up ready paths behind
-   * it (path checks compare with the disk, so their order among themselves is free), but nothing
-   * moves past a step: steps are barriers for everything queued before them.
+   * The head item when it is ready, else how long to wait for it. Items are taken strictly in
+   * order: letting ready paths overtake a waiting one was faster for bursts, but coincided with
+   * stale files in the kill -9 tests and was taken back until that is understood.
    */
   private nextReady(now: number): { key: string; it: Item } | { wait: number } {
-    let wait = MAX_DELAY_MS;
-    let scanned = 0;
-    for (const [key, it] of this.items) {
-      const readyAt = Math.min(it.last + QUIET_MS, it.first + MAX_DELAY_MS);
-      if (readyAt <= now) return { key, it };
-      wait = Math.min(wait, readyAt - now);
-      if (it.step || ++scanned >= LOOKAHEAD) break;
-    }
-    return { wait: Math.max(1, wait) };
+    const head = this.items.entries().next();
+    if (head.done) return { wait: MAX_DELAY_MS };
+    const [key, it] = head.value;
+    const readyAt = Math.min(it.last + QUIET_MS, it.first + MAX_DELAY_MS);
+    return readyAt <= now ? { key, it } : { wait: Math.max(1, readyAt - now) };
   }
 
   private async guard(fn: () => Promise<void>): Promise<void> {
@@ -521,6 +518,7 @@ export class Capture {
       }
       await this.emit({ kind: 'mkdir', meta: { p: rel, mode } });
       this.record(rel, st, 'dir');
+      this.watchDir(rel);
       // Entries created before the watcher saw the directory are found by listing it once.
       const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
       for (const n of names) this.hint(`${rel}/${n}`);

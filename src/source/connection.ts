@@ -84,6 +84,7 @@ export class Connection {
       barrier: () => this.barrier(),
     });
     this.capture.onError = (err) => log.error(`${this.name}: capture: ${err.message}`);
+    this.capture.watchDir = (rel) => this.watcher?.watchDir(rel);
     this.link = new Link(
       this.journal,
       {

@@ -9,6 +9,8 @@ import type { PathFilter } from './filter.js';
 /** A running watcher; `close` stops it. */
 export interface Watcher {
   close(): Promise<void>;
+  /** Makes sure a directory is watched (chokidar ignores paths it already watches). */
+  watchDir(rel: string): void;
 }
 
 function toRel(base: string, abs: string): string | null {
@@ -53,5 +55,12 @@ export async function startWatcher(
   });
   w.on('error', (err: unknown) => log.warn(`watcher: ${(err as Error).message ?? String(err)}`));
   await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-  return { close: () => w.close() };
+  return {
+    close: () => w.close(),
+    // A directory created while chokidar was doing its initial scan may never get a watch; capture
+    // calls this for every directory it learns of, so changes inside it are seen.
+    watchDir: (rel) => {
+      w.add(path.join(base, ...rel.split('/')));
+    },
+  };
 }
