@@ -20,13 +20,6 @@ export const MsgType = {
   PING: 20,
   PONG: 21,
 } as const;
-export type MsgTypeName = keyof typeof MsgType;
-
-/** Reverse lookup for logs. */
-export function msgTypeName(code: number): string {
-  for (const [k, v] of Object.entries(MsgType)) if (v === code) return k;
-  return `type-${code}`;
-}
 
 /** A decoded frame: type, parsed JSON header, raw body. */
 export interface Frame {
@@ -34,14 +27,3 @@ export interface Frame {
   header: Record<string, unknown>;
   body: Buffer;
 }
-
-/** Wire header of an OP frame (the record as queued on the source). */
-export interface OpHeader {
-  seq: number;
-  kind: string;
-  meta: Record<string, unknown>;
-}
-
-/** Codes carried by REFUSED frames. */
-export type RefusalCode =
-  'auth' | 'version-mismatch' | 'path-refused' | 'path-busy' | 'protocol' | 'frame-too-large';

@@ -136,11 +136,6 @@ export class Peer extends EventEmitter {
     });
   }
 
-  /** Bytes queued in the socket and not yet handed to the kernel. */
-  get pendingBytes(): number {
-    return this.socket.writableLength;
-  }
-
   /** Closes the connection (after flushing what was written). */
   close(err?: Error): void {
     // A graceful end lets the peer read what was written last (an AUTH it must refuse and log);

@@ -46,17 +46,10 @@ function lstatOrNull(p: string): Stats | null {
   }
 }
 
-/** Counters the status verb shows. */
-export interface CaptureStats {
-  opsQueued: number;
-  bytesQueued: number;
-}
-
 /** One connection's capture pipeline. */
 export class Capture {
   readonly known = new KnownState();
   readonly blocks = new BlockCache();
-  readonly stats: CaptureStats = { opsQueued: 0, bytesQueued: 0 };
   private items = new Map<string, Item>();
   private lastSeqOf = new Map<string, number>();
   /** Asks the watcher to watch a directory capture learned of (set by the connection). */
@@ -409,8 +402,6 @@ export class Capture {
       const v = e.meta[k];
       if (typeof v === 'string') this.lastSeqOf.set(v, rec.seq);
     }
-    this.stats.opsQueued++;
-    this.stats.bytesQueued += e.data?.length ?? 0;
     return rec;
   }
 

@@ -91,11 +91,6 @@ export class Link {
     this.limiter.setRate(rate);
   }
 
-  /** Drops the current connection (it reconnects by itself unless stopped). */
-  reconnect(): void {
-    this.peer?.close();
-  }
-
   private async run(): Promise<void> {
     let backoff = BACKOFF_START_MS;
     while (!this.stopped) {
