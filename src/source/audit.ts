@@ -8,12 +8,12 @@ import {
   decodeRemoteBlocks,
   orphanBrake,
   orphansOf,
-  topmost,
   type Difference,
   type RemoteBlocks,
 } from './compare.js';
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
+import { TargetView } from './target-view.js';
 
 /** What verify and orphans need from a connection. */
 export interface AuditContext {
@@ -126,7 +126,22 @@ export async function orphans(
 ): Promise<OrphansResult> {
   refuseDuringMirror(ctx, 'orphans');
   await ctx.synced(DRAIN_MS);
-  const target = await listing(ctx);
+  // Live changes go on meanwhile: the view keeps orphans under their current target names.
+  const view = new TargetView(ctx.capture);
+  try {
+    view.listed(await ctx.link.listTarget((items) => view.add(items as ListItem[])));
+    return await orphansIn(ctx, o, view);
+  } finally {
+    view.close();
+  }
+}
+
+async function orphansIn(
+  ctx: AuditContext,
+  o: { delete: boolean; force: boolean; maxShare: number },
+  view: TargetView,
+): Promise<OrphansResult> {
+  const target = view.entries;
   const total = target.size;
   const { entries } = await compareTrees({
     base: ctx.base,
@@ -158,9 +173,7 @@ export async function orphans(
       'check the source path and the exclude rules; add --force, or raise --max-delete-percent',
     );
   }
-  const tops = topmost(found);
-  for (const t of tops) ctx.capture.detach(() => ctx.capture.deleteOrphan(t[0]));
+  result.deleted = await view.deleteOrphans(ctx.filter, () => true);
   await ctx.synced(DRAIN_MS);
-  result.deleted = tops.length;
   return result;
 }

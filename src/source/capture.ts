@@ -52,6 +52,7 @@ export class Capture {
   readonly blocks = new BlockCache();
   private items = new Map<string, Item>();
   private lastSeqOf = new Map<string, number>();
+  private emitted = new Set<(e: JournalEntry, seq: number) => void>();
   /** Asks the watcher to watch a directory capture learned of (set by the connection). */
   watchDir: (rel: string) => void = () => undefined;
   /** Resolves once the target acknowledged `seq` (set by the connection). */
@@ -137,6 +138,7 @@ export class Capture {
   async mirrorPath(rel: string, send: boolean, st: Stats, sinceSeq = Infinity): Promise<void> {
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (send && (this.lastSeqOf.get(rel) ?? 0) > sinceSeq && this.knownMatchesDisk(rel)) return;
+    log.debug(`mirror ${rel}: ${send ? 'send' : 'same'}${this.known.get(rel) ? ' (known)' : ''}`);
     if (send) return this.resend(rel);
     if (this.known.get(rel)) return; // already handled by live replication, more recently
     // The scan's stat matched the target; if the path changed since (renamed away, replaced),
@@ -186,14 +188,16 @@ export class Capture {
   async resend(rel: string): Promise<void> {
     this.known.delete(rel);
     this.blocks.delete(rel);
-    if (!(await fsp.lstat(this.abs(rel)).catch(() => null))) {
-      // Gone since it was found different: the target's copy must go too (a mirror's scan, NEED).
-      await this.emit({ kind: 'delete', meta: { p: rel } });
-      this.known.deleteTree(rel);
-      this.blocks.deleteTree(rel);
-      return;
+    if (lstatOrNull(this.abs(rel))) {
+      await this.check(rel, false);
+      // Sent, or not replicated (excluded, a fifo): either way the check decided.
+      if (this.known.get(rel) || lstatOrNull(this.abs(rel))) return;
     }
-    return this.check(rel, false);
+    // Gone, before or while it was read: the target's copy, found different, must go too (a
+    // mirror's scan, NEED). Nothing known is left to turn a later hint into this delete.
+    await this.emit({ kind: 'delete', meta: { p: rel } });
+    this.known.deleteTree(rel);
+    this.blocks.deleteTree(rel);
   }
 
   /**
@@ -206,7 +210,26 @@ export class Capture {
     listed: { mode: number; mtimeMs: number },
     remote: { blocks: (rel: string) => Promise<RemoteBlocks>; request: TargetRequest },
   ): Promise<number> {
+    log.debug(`mirror ${rel}: compare blocks${this.known.get(rel) ? ' (known)' : ''}`);
     await this.waitAcked(this.lastSeqOf.get(rel) ?? 0);
+    try {
+      return await this.compareAndSend(rel, listed, remote);
+    } catch (err) {
+      // The target's copy is known to differ, so the step may not end without a decision: a
+      // file that vanished or changed under the comparison is looked at again from scratch (sent
+      // whole, or deleted on the target if it is gone). A real fault still surfaces.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
+      await this.resend(rel);
+      return 0;
+    }
+  }
+
+  private async compareAndSend(
+    rel: string,
+    listed: { mode: number; mtimeMs: number },
+    remote: { blocks: (rel: string) => Promise<RemoteBlocks>; request: TargetRequest },
+  ): Promise<number> {
     const st = await fsp.lstat(this.abs(rel)).catch(() => null);
     if (!st?.isFile()) {
       await this.resend(rel);
@@ -219,7 +242,7 @@ export class Capture {
       return st.size;
     }
     const local = await hashForMirror(this.abs(rel), basis.blockSize);
-    if (!local) return 0;
+    if (!local) return (await this.resend(rel), 0);
     if (sameContent(local, theirs)) {
       await this.recordSame(rel, st, listed, local.capture);
       return 0;
@@ -238,12 +261,15 @@ export class Capture {
       };
       const d = await sendDelta(this.abs(rel), rel, remote.request, (e) => this.emit(e), attrs);
       if (d.sha256 === local.sha256) this.blocks.set(rel, local.capture);
-      else this.hint(rel); // changed while being read: look again
+      else {
+        this.blocks.delete(rel); // what was sent is not what was hashed: no basis to trust
+        this.hint(rel); // changed while being read: look again
+      }
       this.record(rel, st, 'file');
       return d.literalBytes;
     }
     const res = await captureFile(this.abs(rel), rel, basis, (e) => this.emit(e), true);
-    if (!res) return (this.hint(rel), 0);
+    if (!res) return (await this.resend(rel), 0);
     this.blocks.set(rel, res.hashes);
     this.record(rel, st, 'file');
     if (res.stat.mtimeMs !== st.mtimeMs || res.stat.size !== st.size) this.hint(rel);
@@ -268,7 +294,9 @@ export class Capture {
       st.mtimeMs !== scanned.mtimeMs ||
       st.ino !== scanned.ino
     ) {
-      return this.hint(rel);
+      // Changed or gone since it was hashed: the target's copy was the old content, so nothing
+      // known may be assumed about it (a plain hint would do nothing for an unknown, vanished path).
+      return this.resend(rel);
     }
     this.blocks.set(rel, hashes);
     if (attrsDiffer(st, listed))
@@ -280,9 +308,16 @@ export class Capture {
   }
 
   /** Mirror step: deletes a target path that is not in the source set (if still absent here). */
-  async deleteOrphan(rel: string): Promise<void> {
-    if (this.known.get(rel) || (await fsp.lstat(this.abs(rel)).catch(() => null))) return;
+  async deleteOrphan(rel: string): Promise<boolean> {
+    if (this.known.get(rel) || lstatOrNull(this.abs(rel))) return false;
     await this.emit({ kind: 'delete', meta: { p: rel } });
+    return true;
+  }
+
+  /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
+  onEmitted(fn: (e: JournalEntry, seq: number) => void): () => void {
+    this.emitted.add(fn);
+    return () => this.emitted.delete(fn);
   }
 
   /** Compares the whole tree with the known state and hints every difference (the barrier's rescan). */
@@ -397,11 +432,13 @@ export class Capture {
 
   private async emit(e: JournalEntry): Promise<JournalRecord> {
     const rec = await this.append(e);
+    log.debug(`queued ${rec.seq} ${e.kind}`, { p: e.meta.p, from: e.meta.from, to: e.meta.to });
     // Which seq last touched each path: a mirror's basis is valid once that seq is applied.
     for (const k of ['p', 'from', 'to'] as const) {
       const v = e.meta[k];
       if (typeof v === 'string') this.lastSeqOf.set(v, rec.seq);
     }
+    for (const fn of this.emitted) fn(e, rec.seq);
     return rec;
   }
 
@@ -416,6 +453,7 @@ export class Capture {
     const k = this.known.get(rel);
     if (!st) {
       if (k && !this.gone.has(rel)) this.gone.set(rel, Date.now() + RENAME_WINDOW_MS);
+      log.debug(`check ${rel}: not on disk, ${k ? 'known: delete pending' : 'not known'}`);
       return;
     }
     this.gone.delete(rel);
@@ -460,7 +498,13 @@ export class Capture {
     this.gone.delete(from);
     // The old name may have been reused at once (`mv a b; echo > a`): look at it again.
     if (there) this.hint(from);
-    if (type === 'dir') for (const c of this.known.childrenOf(rel)) this.hint(c);
+    if (type === 'dir') {
+      for (const c of this.known.childrenOf(rel)) this.hint(c);
+      // Entries not known yet (a mirror still on its way through the tree, or just created)
+      // moved too: their target copies, if any, now sit under the new name and are not what the
+      // known state says. A scan that already passed this directory will not come back for them.
+      for await (const e of scanTree(this.base, this.filter, rel)) this.hint(e.rel);
+    }
     return true;
   }
 

@@ -102,16 +102,6 @@ export function orphanBrake(o: {
   return null;
 }
 
-/** Only the topmost orphans (deleting a directory covers what is below it). */
-export function topmost(orphans: ListItem[]): ListItem[] {
-  const dirs = new Set(orphans.filter((o) => o[1] === 'd').map((o) => o[0]));
-  return orphans.filter((o) => {
-    const parts = o[0].split('/');
-    for (let i = 1; i < parts.length; i++) if (dirs.has(parts.slice(0, i).join('/'))) return false;
-    return true;
-  });
-}
-
 /** Compares the whole tree; `target` is consumed (what remains afterwards are target-only paths). */
 export async function compareTrees(o: {
   base: string;

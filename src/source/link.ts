@@ -52,7 +52,7 @@ export class Link {
   >();
   private listWaiters = new Map<
     number,
-    { onItems: (items: unknown[]) => void; done: (err?: Error) => void }
+    { onItems: (items: unknown[]) => void; done: (err?: Error, seq?: number) => void }
   >();
   private nextReq = 1;
   private loopDone: Promise<void> = Promise.resolve();
@@ -211,6 +211,7 @@ export class Link {
             f.header.error
               ? new SmrError('io', `target could not list the replica: ${String(f.header.error)}`)
               : undefined,
+            typeof f.header.seq === 'number' ? f.header.seq : undefined,
           );
         }
         return;
@@ -234,13 +235,16 @@ export class Link {
   }
 
   /** Streams the target's listing of the replica to `onItems`; needs a live connection. */
-  listTarget(onItems: (items: unknown[]) => void): Promise<void> {
+  listTarget(onItems: (items: unknown[]) => void): Promise<number | undefined> {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
     const reqId = this.nextReq++;
     return new Promise((resolve, reject) => {
-      this.listWaiters.set(reqId, { onItems, done: (err) => (err ? reject(err) : resolve()) });
+      this.listWaiters.set(reqId, {
+        onItems,
+        done: (err, seq) => (err ? reject(err) : resolve(seq)),
+      });
       peer.send(MsgType.LIST, { reqId }).catch(reject);
     });
   }

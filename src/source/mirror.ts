@@ -11,11 +11,11 @@ import type { Journal } from '../journal/journal.js';
 import type { Capture } from './capture.js';
 import type { Link } from './link.js';
 import { scanTree } from './scan.js';
+import { TargetView } from './target-view.js';
 import {
   MTIME_TOLERANCE_MS,
   orphanBrake,
   orphansOf,
-  topmost,
   typeOf,
   decodeRemoteBlocks,
   type RemoteBlocks,
@@ -285,19 +285,45 @@ export class Mirror {
   }
 
   private async run(id: number, opts: MirrorOptions): Promise<void> {
-    // The listing must describe the target after everything already queued, so drain first.
+    // Follows every rename and delete queued from here on, so orphans are deleted under the
+    // names they have on the target when the deletes arrive (src/source/target-view.ts).
+    for (;;) {
+      const view = new TargetView(this.capture);
+      try {
+        // A target that goes away before the listing is complete is waited for, then asked
+        // again: a mirror given up here (the one after a restart above all) would leave the
+        // replica's orphans and stale files for good.
+        if (await this.listInto(id, view)) return await this.scanAndSend(id, opts, view);
+      } finally {
+        view.close();
+      }
+    }
+  }
+
+  /** Drains the queue, then lists the target into `view`; false when the link dropped meanwhile. */
+  private async listInto(id: number, view: TargetView): Promise<boolean> {
+    // The listing should describe the target after everything already queued (anything else
+    // would be sent again), so drain first.
     const drainTo = this.journal.lastSeq;
     while (this.journal.ackedSeq < drainTo || this.link.state !== 'connected') {
       await this.gate(id);
       await this.change.wait(200);
     }
-    const target = new Map<string, ListItem>();
-    await this.link.listTarget((items) => {
-      for (const it of items as ListItem[]) target.set(it[0], it);
-    });
+    try {
+      view.listed(await this.link.listTarget((items) => view.add(items as ListItem[])));
+      return true;
+    } catch (err) {
+      if (err instanceof SmrError && err.code === 'unreachable') return false;
+      throw err;
+    }
+  }
+
+  private async scanAndSend(id: number, opts: MirrorOptions, view: TargetView): Promise<void> {
+    const target = view.entries;
     await this.gate(id);
     this.progress.state = 'mirroring';
     const targetEntries = target.size;
+    log.debug(`mirror: target lists ${targetEntries} entries`);
     const startSeq = this.journal.lastSeq;
     let sourceEntries = 0;
     const batch: Candidate[] = [];
@@ -340,6 +366,10 @@ export class Mirror {
     await this.compareBatch(id, batch);
     // What is left on the target is not in the source set: orphans (excluded paths protected).
     const found = orphansOf(target, this.filter);
+    log.debug(`mirror: scanned ${sourceEntries} entries, ${found.length} orphans`, {
+      startSeq,
+      orphans: found.slice(0, 50).map((o) => o[0]),
+    });
     this.progress.orphans = found.length;
     if (opts.deleteOrphans) {
       const brake = orphanBrake({
@@ -353,10 +383,8 @@ export class Mirror {
         this.progress.error = `orphans not deleted: ${brake} (see smr orphans)`;
         log.warn(`mirror: ${this.progress.error}`);
       } else {
-        for (const t of topmost(found)) {
-          await this.gate(id);
-          this.capture.detach(() => this.capture.deleteOrphan(t[0]));
-        }
+        await this.gate(id);
+        await view.deleteOrphans(this.filter, () => id === this.runId);
       }
     }
     await this.capture.enqueueStep(async () => {

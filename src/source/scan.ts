@@ -9,9 +9,13 @@ export interface ScanEntry {
   st: Stats;
 }
 
-/** Depth-first walk of `base`; directories come before their contents. */
-export async function* scanTree(base: string, filter: PathFilter): AsyncGenerator<ScanEntry> {
-  const stack: string[] = [''];
+/** Depth-first walk of `base` (or of its subdirectory `under`); directories come before their contents. */
+export async function* scanTree(
+  base: string,
+  filter: PathFilter,
+  under = '',
+): AsyncGenerator<ScanEntry> {
+  const stack: string[] = [under];
   while (stack.length) {
     const rel = stack.pop() as string;
     let names: string[];

@@ -58,6 +58,9 @@ export class Applier {
   private idleResolve: (() => void) | null = null;
   failure: Error | null = null;
   private arrivals = new Signal();
+  private holds = 0;
+  private released = new Signal();
+  private current: Promise<void> = Promise.resolve();
 
   constructor(
     readonly confiner: Confiner,
@@ -73,6 +76,22 @@ export class Applier {
     return this.applied;
   }
 
+  /**
+   * Runs `fn` with applying held between two operations, and gives it the seq applied so far:
+   * what `fn` reads of the replica is exactly the state after that seq (a mirror's listing; a
+   * listing walked while renames are applied can miss a moved tree under both names).
+   */
+  async hold<T>(fn: (appliedSeq: number) => Promise<T>): Promise<T> {
+    this.holds++;
+    try {
+      await this.current.catch(() => undefined);
+      return await fn(this.applied);
+    } finally {
+      this.holds--;
+      this.released.notify();
+    }
+  }
+
   /** Queues an op; the session's window bounds how many can wait here. */
   enqueue(op: IncomingOp): void {
     if (this.stopped) return;
@@ -85,6 +104,7 @@ export class Applier {
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue = [];
+    this.released.notify();
     await this.idle;
     if (!this.failure && this.applied > this.durable)
       await this.checkpoint().catch(() => undefined);
@@ -102,8 +122,11 @@ export class Applier {
   private async loop(): Promise<void> {
     try {
       while (this.queue.length && !this.stopped) {
+        while (this.holds > 0 && !this.stopped) await this.released.wait(1000);
+        if (this.stopped) break;
         const op = this.queue.shift() as IncomingOp;
-        await this.applyOne(op);
+        this.current = this.applyOne(op);
+        await this.current;
         const due =
           this.opsSince >= CHECKPOINT_OPS ||
           this.bytesSince >= CHECKPOINT_BYTES ||
@@ -133,6 +156,7 @@ export class Applier {
     const isolate = op.kind === 'rename';
     if (isolate) await this.checkpoint();
     const out = await this.dispatch(op);
+    log.debug(`applied ${op.seq} ${op.kind}`, { p: op.meta.p, from: op.meta.from, to: op.meta.to });
     for (const t of out.touched) this.touched.add(t);
     if (out.structural) this.confiner.invalidate();
     if (out.need) this.hooks.need(out.need, op.seq);

@@ -156,9 +156,16 @@ function handleFrame(sess: Sess, f: Frame): void {
     }
     case MsgType.LIST: {
       const reqId = f.header.reqId;
-      void listTree(base, (items) => peer.send(MsgType.LIST_ITEMS, { reqId, items, done: false }))
+      // Applying waits while the tree is walked, so the listing is the replica after `seq`.
+      void applier
+        .hold(async (seq) => {
+          await listTree(base, (items) =>
+            peer.send(MsgType.LIST_ITEMS, { reqId, items, done: false }),
+          );
+          return seq;
+        })
         .then(
-          () => peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true }),
+          (seq) => peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, seq }),
           (err) =>
             peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, error: String(err) }),
         )

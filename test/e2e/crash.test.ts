@@ -1,6 +1,8 @@
 // Crashes and cuts mid-stream: kill -9 of either daemon, and dropped TCP links, while a writer keeps
 // changing the source tree. After recovery the replica must equal the source byte for byte.
 import crypto from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -29,6 +31,14 @@ const MiB = 1024 * 1024;
 // Each run picks new timings; the seed is in every failure message so a run can be replayed.
 const BASE_SEED = Number(process.env.SMR_CRASH_SEED ?? Math.floor(Math.random() * 1e6));
 
+/** With SMR_TEST_VERBOSE=1 (daemons log every queued and applied op), keeps a failed run's logs. */
+async function keepLogs(seed: number, logs: string[]): Promise<void> {
+  if (!process.env.SMR_TEST_VERBOSE) return;
+  const file = path.join(os.tmpdir(), `smr-crash-${seed}.log`);
+  await fsp.writeFile(file, logs.join('\n'));
+  process.stderr.write(`logs of the failed run: ${file}\n`);
+}
+
 async function seedTree(dir: string, bigFiles: number, bigSize: number): Promise<void> {
   for (let i = 0; i < bigFiles; i++)
     await write(path.join(dir, 'big', `b${i}.bin`), crypto.randomBytes(bigSize));
@@ -37,13 +47,9 @@ async function seedTree(dir: string, bigFiles: number, bigSize: number): Promise
 }
 
 describe('crash recovery', () => {
-  // KNOWN BUG (open, see the closing note of issue 2): with directories churning while the source
-  // is killed and restarted, an entry the source deleted is now and then left on the target (about
-  // one run in three). Retries keep CI usable; each failed attempt is still printed, and all four
-  // failing fails the suite. Remove the retry once the race is found.
   it(
     'kill -9 of the source mid-stream, restarted on the same state dir, loses nothing',
-    { timeout: 120_000, retry: 3 },
+    { timeout: 120_000 },
     async () => {
       const t = await startTarget();
       let s = await startSource();
@@ -52,6 +58,7 @@ describe('crash recovery', () => {
       await connect(s, 'web', t, dir);
       await waitSynced(s, 'web');
       const replica = path.join(t.root, 'web');
+      const logs: string[] = [];
       for (let round = 0; round < 3; round++) {
         const seed = BASE_SEED + round;
         const rnd = prng(seed);
@@ -59,6 +66,7 @@ describe('crash recovery', () => {
         const w = startWriter(dir, { seed, durationMs: 2500, maxBigBytes: 8 * MiB });
         await sleep(200 + rnd() * 1500);
         await s.kill();
+        logs.push(`=== source ===\n${s.log()}`);
         await sleep(rnd() * 800); // the writer goes on while the source is down
         s = await startSource(s.stateDir);
         await w.done;
@@ -66,6 +74,11 @@ describe('crash recovery', () => {
           await waitSynced(s, 'web', '40s');
           await expectSameTree(dir, replica);
         } catch (err) {
+          await keepLogs(seed, [
+            ...logs,
+            `=== source ===\n${s.log()}`,
+            `=== target ===\n${t.log()}`,
+          ]);
           throw new Error(`${ctx}: ${(err as Error).message}`);
         }
         const st = await status(s, 'web');
@@ -223,13 +236,9 @@ describe('crash recovery', () => {
     expect(highestAck).toBe(st.lastAckedSeq);
   }, 120_000);
 
-  // KNOWN BUG (open, see the closing note of issue 2): with directories churning while the source
-  // is killed and restarted, an entry the source deleted is now and then left on the target (about
-  // one run in three). Retries keep CI usable; each failed attempt is still printed, and all four
-  // failing fails the suite. Remove the retry once the race is found.
   it(
     'survives kills of both daemons, one after the other, with varied timing',
-    { timeout: 120_000, retry: 3 },
+    { timeout: 120_000 },
     async () => {
       let t: TargetD = await startTarget();
       let s: Daemon = await startSource();
@@ -240,14 +249,17 @@ describe('crash recovery', () => {
       const seed = BASE_SEED + 300;
       const rnd = prng(seed);
       const w = startWriter(dir, { seed, durationMs: 4500, maxBigBytes: 10 * MiB });
+      const logs: string[] = [];
       for (let i = 0; i < 4; i++) {
         await sleep(150 + rnd() * 700);
         if (rnd() < 0.5) {
           await s.kill();
+          logs.push(`=== source ===\n${s.log()}`);
           await sleep(rnd() * 400);
           s = await startSource(s.stateDir);
         } else {
           await t.kill();
+          logs.push(`=== target ===\n${t.log()}`);
           await sleep(rnd() * 400);
           t = await startTarget({
             root: t.root,
@@ -263,6 +275,7 @@ describe('crash recovery', () => {
         await waitSynced(s, 'web', '20s');
         await expectSameTree(dir, path.join(t.root, 'web'));
       } catch (err) {
+        await keepLogs(seed, [...logs, `=== source ===\n${s.log()}`, `=== target ===\n${t.log()}`]);
         throw new Error(`seed ${seed}: ${(err as Error).message}`);
       }
       const st = await status(s, 'web');

@@ -82,6 +82,8 @@ export interface Daemon {
 }
 
 function startDaemon(args: string[], stateDir: string): Promise<Daemon> {
+  // SMR_TEST_VERBOSE=1 makes daemons log every queued and applied operation (for chasing races).
+  if (process.env.SMR_TEST_VERBOSE) args = [...args, '--verbose'];
   const proc = spawn(process.execPath, [SMR, ...args, '--state-dir', stateDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -86,6 +86,26 @@ describe('Applier', () => {
     expect(needs).toEqual([]);
   });
 
+  it('hold: nothing is applied while a listing holds it, and it reports the seq listed', async () => {
+    const a = start();
+    a.enqueue(op(1, 'mkdir', { p: 'd', mode: 0o755 }));
+    await acked(1);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held = a.hold(async (seq) => {
+      await gate;
+      return seq;
+    });
+    a.enqueue(op(2, 'mkdir', { p: 'e', mode: 0o755 }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.appliedSeq).toBe(1);
+    await expect(fsp.stat(path.join(base, 'e'))).rejects.toThrow();
+    release();
+    expect(await held).toBe(1);
+    await acked(2);
+    expect((await fsp.stat(path.join(base, 'e'))).isDirectory()).toBe(true);
+  });
+
   it('ignores a duplicate seq', async () => {
     const a = start();
     a.enqueue(put(1, 'f', 'first'));

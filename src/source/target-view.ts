@@ -1,0 +1,128 @@
+// The target's listing, kept true while operations keep flowing. A listing describes the replica
+// after one seq; every rename or delete queued after that seq moves or removes entries on the
+// target, so an orphan found in the raw listing may since live under another name (a directory
+// renamed while a mirror ran), and deleting it under its old name would do nothing.
+import type { JournalEntry } from '../journal/types.js';
+import type { ListItem } from '../target/listing.js';
+import type { Capture } from './capture.js';
+import { orphansOf } from './compare.js';
+import type { PathFilter } from './filter.js';
+
+/** The part of a queued operation that moves or removes target paths. */
+interface PathOp {
+  kind: string;
+  p?: unknown;
+  from?: unknown;
+  to?: unknown;
+}
+
+/** A listing of the target plus every path-changing operation queued after it. */
+export class TargetView {
+  readonly entries = new Map<string, ListItem>();
+  /** Directories that have (or had) listed entries below them: only those need a walk of the map. */
+  private parents = new Set<string>();
+  /** Operations seen before the listing said which seq it describes. */
+  private early: Array<[PathOp, number]> | null = [];
+  private listedSeq = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly capture: Capture) {
+    this.unsubscribe = capture.onEmitted((e, seq) => this.observe(e, seq));
+  }
+
+  /** Adds one batch of LIST_ITEMS. */
+  add(items: ListItem[]): void {
+    for (const it of items) {
+      this.entries.set(it[0], it);
+      this.addAncestors(it[0]);
+    }
+  }
+
+  /**
+   * The listing is complete and describes the replica after `seq`. A target that did not say
+   * (none of ours) is taken to have listed after everything queued before its listing ended.
+   */
+  listed(seq: number | undefined): void {
+    this.listedSeq = seq ?? Math.max(0, ...(this.early ?? []).map(([, s]) => s));
+    for (const [e, s] of this.early ?? []) if (s > this.listedSeq) this.apply(e);
+    this.early = null;
+  }
+
+  /** Stops following the stream. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /**
+   * Queues one pipeline step that deletes, on the target, every listed entry still there that
+   * is neither on the source nor known (the scan removed from `entries` what it found). Running as
+   * one step, it sees the view after every operation queued before it. Returns how many went.
+   */
+  deleteOrphans(filter: PathFilter, stillWanted: () => boolean): Promise<number> {
+    let count = 0;
+    return this.capture
+      .enqueueStep(async () => {
+        if (!stillWanted()) return;
+        const deleted = new Set<string>();
+        const candidates = orphansOf(this.entries, filter)
+          .map((t) => t[0])
+          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); // parents before their children
+        for (const rel of candidates) {
+          if (underAny(deleted, rel)) continue;
+          if (await this.capture.deleteOrphan(rel)) {
+            deleted.add(rel);
+            count++;
+          }
+        }
+      })
+      .then(() => count);
+  }
+
+  private observe(e: JournalEntry, seq: number): void {
+    if (e.kind !== 'rename' && e.kind !== 'delete' && e.kind !== 'rmdir') return;
+    const op: PathOp = { kind: e.kind, p: e.meta.p, from: e.meta.from, to: e.meta.to };
+    if (this.early) this.early.push([op, seq]);
+    else if (seq > this.listedSeq) this.apply(op);
+  }
+
+  private apply(op: PathOp): void {
+    const { p, from, to } = op;
+    const e = op;
+    if ((e.kind === 'delete' || e.kind === 'rmdir') && typeof p === 'string') this.removeTree(p);
+    else if (e.kind === 'rename' && typeof from === 'string' && typeof to === 'string') {
+      const moved = [from, ...this.below(from)]
+        .map((rel) => this.entries.get(rel))
+        .filter((it): it is ListItem => it !== undefined);
+      this.removeTree(to); // a rename replaces what was at its destination
+      for (const it of moved) {
+        this.entries.delete(it[0]);
+        const rel = to + it[0].slice(from.length);
+        this.entries.set(rel, [rel, ...it.slice(1)] as ListItem);
+        this.addAncestors(rel);
+      }
+    }
+  }
+
+  private addAncestors(rel: string): void {
+    for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1))
+      this.parents.add(rel.slice(0, i));
+  }
+
+  private removeTree(rel: string): void {
+    this.entries.delete(rel);
+    for (const k of this.below(rel)) this.entries.delete(k);
+  }
+
+  /** Listed paths strictly below `rel` (a walk of the map, only when `rel` ever had any). */
+  private below(rel: string): string[] {
+    if (!this.parents.has(rel)) return [];
+    const prefix = rel + '/';
+    return [...this.entries.keys()].filter((k) => k.startsWith(prefix));
+  }
+}
+
+function underAny(dirs: Set<string>, rel: string): boolean {
+  for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1))
+    if (dirs.has(rel.slice(0, i))) return true;
+  return false;
+}
