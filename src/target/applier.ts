@@ -1,11 +1,11 @@
 // Applies one connection's operations strictly in seq order and acknowledges them only once they
 // are durable. Checkpoint rules (why replay is safe) are in docs/ARCHITECTURE.md.
-import { promises as fsp, constants as C } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { Signal } from '../shared/signal.js';
 import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
+import { syncPaths } from './sync-paths.js';
 import {
   applyAttr,
   applyDeltaPart,
@@ -41,7 +41,6 @@ const CHECKPOINT_BYTES = 4 * 1024 * 1024;
 const CHECKPOINT_MS = 100;
 // With nothing queued, wait this long for more before a checkpoint (acks come this much later).
 const CHECKPOINT_IDLE_MS = 3;
-const SYNC_PARALLEL = 16;
 
 /** The in-order applier of one session. */
 export class Applier {
@@ -212,9 +211,7 @@ export class Applier {
     if (this.applied === this.durable && this.touched.size === 0) return;
     const paths = [...this.touched];
     this.touched.clear();
-    for (let i = 0; i < paths.length; i += SYNC_PARALLEL) {
-      await Promise.all(paths.slice(i, i + SYNC_PARALLEL).map(fsyncPath));
-    }
+    await syncPaths(paths);
     const seq = this.applied;
     if (seq !== this.counter.value) await this.counter.set(seq);
     this.durable = seq;
@@ -222,17 +219,5 @@ export class Applier {
     this.bytesSince = 0;
     this.lastCheckpoint = Date.now();
     this.hooks.ack(seq);
-  }
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  let fh: fsp.FileHandle | undefined;
-  try {
-    fh = await fsp.open(p, C.O_RDONLY | C.O_NOFOLLOW);
-    await fh.sync();
-  } catch {
-    // Gone since (deleted or renamed later in the same batch): nothing left to make durable.
-  } finally {
-    await fh?.close();
   }
 }

@@ -1,6 +1,18 @@
 // Applying one operation to the replica. Every function is idempotent when replayed after a crash
 // (see the replay rules in docs/ARCHITECTURE.md); none follows a symlink.
-import { promises as fsp, constants as C } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  ftruncateSync,
+  futimesSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  promises as fsp,
+  constants as C,
+} from 'node:fs';
 import path from 'node:path';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
@@ -50,6 +62,11 @@ export async function applyPut(
   await cf.ensureParent(abs);
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
   if (meta.first) await cf.temps.clear(abs, tmp);
+  if (meta.first && meta.end && body.length <= SMALL_PUT_BYTES) {
+    const replaced = putSmallSync(tmp, abs, meta, body);
+    cf.temps.done(tmp);
+    return { touched: [abs, path.dirname(abs)], structural: replaced };
+  }
   let fh: fsp.FileHandle;
   try {
     const flags = meta.first
@@ -76,6 +93,42 @@ export async function applyPut(
   await fsp.rename(tmp, abs);
   cf.temps.done(tmp);
   return { touched: [abs, path.dirname(abs)], structural: Boolean(st?.isDirectory()) };
+}
+
+/** Whole files up to this size land through synchronous calls (see putSmallSync). */
+const SMALL_PUT_BYTES = 256 * 1024;
+
+/**
+ * A whole small file in one op: temp file written, attributes set, renamed into place, all with
+ * synchronous calls. Each takes microseconds against the page cache, where the same nine calls
+ * through the thread pool cost a round trip each: in a mirror of 10,000 small files that waiting
+ * was the target's largest cost. Returns true when a directory stood at `abs` and was replaced.
+ */
+function putSmallSync(
+  tmp: string,
+  abs: string,
+  meta: Record<string, unknown>,
+  body: Buffer,
+): boolean {
+  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+  try {
+    for (let off = 0; off < body.length;) off += writeSync(fd, body, off, body.length - off, off);
+    const size = Number(meta.size ?? 0);
+    if (size !== body.length) ftruncateSync(fd, size);
+    if (typeof meta.mode === 'number') fchmodSync(fd, meta.mode & 0o7777);
+    if (typeof meta.mtime === 'number') futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
+  } finally {
+    closeSync(fd);
+  }
+  let isDir = false;
+  try {
+    isDir = lstatSync(abs).isDirectory();
+  } catch (err) {
+    if (!isErr(err, 'ENOENT', 'ENOTDIR')) throw err;
+  }
+  if (isDir) rmSync(abs, { recursive: true, force: true });
+  renameSync(tmp, abs);
+  return isDir;
 }
 
 /** Changed blocks written in place; the last record sets size, mode and mtime. */
