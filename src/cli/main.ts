@@ -8,8 +8,8 @@ import { loadConfig } from '../config/config.js';
 import { defaultStateDir } from '../config/state-dir.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { render, renderError } from './output.js';
-import type { Ctx, Verb, VerbResult } from './verb.js';
-import { VERBS } from './verbs/index.js';
+import type { Ctx, VerbResult } from './verb.js';
+import { verbsFor } from './verbs/index.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err) throw err;
       usageError = msg;
     });
-  for (const v of VERBS as Verb[]) {
+  for (const v of await verbsFor(argv)) {
     y.command(v.command as string, v.describe, v.builder ?? ((b: Argv) => b), async (args) => {
       try {
         const ctx = await makeCtx(args as GlobalArgs);

@@ -5,6 +5,7 @@ import { blockHash, FileHasher, initHash } from './hash.js';
 import { IO_BUFFER_BYTES, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './limits.js';
 import type { ByteRange } from './ranges.js';
 import { openRead, ReadAhead } from './reader.js';
+import { readSmallSync } from './small-file.js';
 
 /** A file's state as capture remembers it: xxh64 per fixed block, plus its whole-file sha256. */
 export interface BlockHashes {
@@ -20,6 +21,8 @@ export async function hashBlocks(path: string, blockSize: number): Promise<Block
     throw new SmrError('usage', `block size ${blockSize} out of range`);
   }
   await initHash();
+  const small = readSmallSync(path);
+  if (small) return hashBuffer(small, blockSize);
   const fh = await openRead(path);
   const statSize = (await fh.stat()).size;
   // Buffers no larger than the file (in whole blocks, one byte over to see EOF in one read): two
@@ -44,6 +47,14 @@ export async function hashBlocks(path: string, blockSize: number): Promise<Block
     await reader.settle();
     await fh.close();
   }
+}
+
+/** hashBlocks of content already in memory (initHash() must have resolved). */
+function hashBuffer(buf: Buffer, blockSize: number): BlockHashes {
+  const hashes = new BigUint64Array(Math.ceil(buf.length / blockSize));
+  for (let i = 0, off = 0; off < buf.length; i++, off += blockSize)
+    hashes[i] = blockHash(buf.subarray(off, Math.min(off + blockSize, buf.length)));
+  return { size: buf.length, blockSize, hashes, sha256: new FileHasher().update(buf).digest() };
 }
 
 // Reads are whole blocks, so only the last read of the file can end in a short block.

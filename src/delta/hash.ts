@@ -5,6 +5,7 @@ import xxhashWasm from 'xxhash-wasm';
 import { SmrError } from '../shared/errors.js';
 import { IO_BUFFER_BYTES } from './limits.js';
 import { openRead, ReadAhead } from './reader.js';
+import { readSmallSync } from './small-file.js';
 
 type XXHash = Awaited<ReturnType<typeof xxhashWasm>>;
 
@@ -41,6 +42,8 @@ export class FileHasher {
 
 /** sha256 of a whole file, streamed through fixed buffers (the next read overlaps the hashing). */
 export async function sha256File(path: string): Promise<string> {
+  const small = readSmallSync(path);
+  if (small) return new FileHasher().update(small).digest();
   const hasher = new FileHasher();
   const fh = await openRead(path);
   // Sized to the file (see hashBlocks): small files must not cost two 2 MiB buffers each.

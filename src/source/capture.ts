@@ -287,7 +287,7 @@ export class Capture {
     listed: { mode: number; mtimeMs: number },
     hashes: BlockHashes,
   ): Promise<void> {
-    const st = await fsp.lstat(this.abs(rel)).catch(() => null);
+    const st = lstatOrNull(this.abs(rel));
     if (
       !st?.isFile() ||
       st.size !== scanned.size ||

@@ -1,5 +1,5 @@
 // Walks a connection's source tree (filtered, links not followed), yielding entries in batches.
-import { promises as fsp, type Stats } from 'node:fs';
+import { lstatSync, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { PathFilter } from './filter.js';
 
@@ -9,6 +9,16 @@ export interface ScanEntry {
   st: Stats;
 }
 
+const YIELD_EVERY = 512;
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
 /** Depth-first walk of `base` (or of its subdirectory `under`); directories come before their contents. */
 export async function* scanTree(
   base: string,
@@ -16,6 +26,7 @@ export async function* scanTree(
   under = '',
 ): AsyncGenerator<ScanEntry> {
   const stack: string[] = [under];
+  let sinceYield = 0;
   while (stack.length) {
     const rel = stack.pop() as string;
     let names: string[];
@@ -28,8 +39,13 @@ export async function* scanTree(
     const dirs: string[] = [];
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
-      const st = await fsp.lstat(path.join(base, ...r.split('/'))).catch(() => null);
+      // Synchronous: microseconds each, where the thread-pool round trip cost far more per entry.
+      const st = lstatOrNull(path.join(base, ...r.split('/')));
       if (!st) continue;
+      if (++sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r)); // let I/O in: a huge directory must not stall the daemon
+      }
       if (st.isDirectory()) {
         if (!filter.dir(r)) continue;
         dirs.push(r);

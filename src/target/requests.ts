@@ -1,6 +1,6 @@
 // Answers the source's REQUEST frames about the replica: block hashes of a file (verify, checksum
 // mirror) and delta signatures. Read-only; paths go through the same confinement as ops.
-import { promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp, type Stats } from 'node:fs';
 import { SmrError, asSmrError } from '../shared/errors.js';
 import {
   coarseSignature,
@@ -36,6 +36,14 @@ function joinParts(parts: Buffer[]): Buffer {
   return b;
 }
 
+function lstatOrNull(abs: string): Stats | null {
+  try {
+    return lstatSync(abs);
+  } catch {
+    return null;
+  }
+}
+
 /** Handles one request; returns the reply header and body. */
 export async function answerRequest(
   cf: Confiner,
@@ -61,7 +69,7 @@ export async function answerRequest(
         const sums: Array<[number, string] | null> = [];
         for (const p of paths) {
           const abs = await cf.resolve(p).catch(() => null);
-          const st = abs ? await fsp.lstat(abs).catch(() => null) : null;
+          const st = abs ? lstatOrNull(abs) : null;
           sums.push(abs && st?.isFile() ? [st.size, await sha256File(abs)] : null);
         }
         return { header: { sums } };
