@@ -46,8 +46,8 @@ export class FrameDecoder {
         );
       }
       if (this.buffered < 4 + len) break;
-      const raw = this.take(4 + len);
-      out.push(decodeBody(raw.subarray(4)));
+      const { raw, owned } = this.take(4 + len);
+      out.push(decodeBody(raw.subarray(4), owned));
     }
     return out;
   }
@@ -55,20 +55,38 @@ export class FrameDecoder {
   private peekLength(): number {
     const first = this.chunks[0] as Buffer;
     if (first.length >= 4) return first.readUInt32BE(0);
-    return Buffer.concat(this.chunks).readUInt32BE(0);
+    return Buffer.concat(this.chunks, 4).readUInt32BE(0);
   }
 
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
-    return out;
+  /**
+   * The next `n` bytes. A frame inside one socket chunk is a view of it (not owned: the body must
+   * be copied out, or a retained frame would pin the whole chunk); a frame spread over several is
+   * copied once, into a buffer of its own, and needs no second copy.
+   */
+  private take(n: number): { raw: Buffer; owned: boolean } {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= n) {
+      const rest = first.subarray(n);
+      this.chunks.splice(0, 1, ...(rest.length ? [rest] : []));
+      this.buffered -= n;
+      return { raw: first.subarray(0, n), owned: false };
+    }
+    const raw = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0] as Buffer;
+      const use = Math.min(c.length, n - at);
+      c.copy(raw, at, 0, use);
+      at += use;
+      if (use === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(use);
+    }
+    this.buffered -= n;
+    return { raw, owned: true };
   }
 }
 
-function decodeBody(b: Buffer): Frame {
+function decodeBody(b: Buffer, owned: boolean): Frame {
   const type = b.readUInt8(0);
   const hlen = b.readUInt32BE(1);
   if (hlen > MAX_HEADER_BYTES || 5 + hlen > b.length) {
@@ -83,10 +101,10 @@ function decodeBody(b: Buffer): Frame {
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new SmrError('protocol', 'frame header is not a JSON object');
   }
-  // Copy the body so a retained frame does not pin the whole socket chunk in memory.
+  const body = b.subarray(5 + hlen);
   return {
     type,
     header: header as Record<string, unknown>,
-    body: Buffer.from(b.subarray(5 + hlen)),
+    body: owned ? body : Buffer.from(body),
   };
 }

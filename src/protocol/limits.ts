@@ -14,3 +14,14 @@ export const MAX_NAME_BYTES = 255;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Bytes of data carried by one queued operation record (large files are split into parts). */
 export const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Block size of a `blocks` reply for a file of `size` bytes: 4 KiB, larger for big files so the
+ * reply fits one frame. A pure function of the size, so the source can hash its copy at the same
+ * block size while the target hashes its own.
+ */
+export function blocksBlockSize(size: number): number {
+  let bs = 4096;
+  while (Math.ceil(size / bs) * 8 > MAX_BODY_BYTES / 2) bs *= 2;
+  return bs;
+}

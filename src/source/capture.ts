@@ -17,7 +17,15 @@ import { sendDelta, type TargetRequest } from './delta-send.js';
 
 /** Files smaller than this are compared block by block only (a delta's round trips cost more). */
 const SHIFT_MIN_BYTES = 256 * 1024;
-import { attrsDiffer, basisOf, hashForMirror, sameContent } from './mirror-file.js';
+import {
+  attrsDiffer,
+  basisOf,
+  differingRanges,
+  hashForMirror,
+  sameContent,
+  sendRanges,
+} from './mirror-file.js';
+import { blocksBlockSize } from '../protocol/limits.js';
 
 /** A path whose disappearance waits this long for its new name to show up (rename detection). */
 export const RENAME_WINDOW_MS = 60;
@@ -235,13 +243,20 @@ export class Capture {
       await this.resend(rel);
       return 0;
     }
-    const theirs = await remote.blocks(rel);
+    // Both sides hash at once: the target's block size is a function of the size, so the local
+    // pass need not wait for the reply (it is redone only if the target's copy sizes differently).
+    const guess = blocksBlockSize(st.size);
+    const [theirs, first] = await Promise.all([
+      remote.blocks(rel),
+      hashForMirror(this.abs(rel), guess),
+    ]);
     const basis = basisOf(theirs);
     if (!basis) {
       await this.resend(rel);
       return st.size;
     }
-    const local = await hashForMirror(this.abs(rel), basis.blockSize);
+    const local =
+      basis.blockSize === guess ? first : await hashForMirror(this.abs(rel), basis.blockSize);
     if (!local) return (await this.resend(rel), 0);
     if (sameContent(local, theirs)) {
       await this.recordSame(rel, st, listed, local.capture);
@@ -268,11 +283,16 @@ export class Capture {
       this.record(rel, st, 'file');
       return d.literalBytes;
     }
-    const res = await captureFile(this.abs(rel), rel, basis, (e) => this.emit(e), true);
-    if (!res) return (await this.resend(rel), 0);
-    this.blocks.set(rel, res.hashes);
+    // The differing blocks are known from the hashing pass: read and send only those.
+    const ranges = differingRanges(local, basis);
+    const res = await sendRanges(this.abs(rel), rel, ranges, local, (e) => this.emit(e));
     this.record(rel, st, 'file');
-    if (res.stat.mtimeMs !== st.mtimeMs || res.stat.size !== st.size) this.hint(rel);
+    if (res.stat.mtimeMs === st.mtimeMs && res.stat.size === st.size && res.stat.ino === st.ino)
+      this.blocks.set(rel, local.capture);
+    else {
+      this.blocks.delete(rel); // changed since the hashing pass: the target will ask for it whole
+      this.hint(rel);
+    }
     return res.bytes;
   }
 

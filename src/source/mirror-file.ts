@@ -4,6 +4,7 @@
 import { promises as fsp, constants as C, type Stats } from 'node:fs';
 import { blockHash, FileHasher } from '../delta/hash.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
+import type { JournalEntry } from '../journal/types.js';
 import type { BlockHashes } from './block-cache.js';
 import type { RemoteBlocks } from './compare.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
@@ -66,4 +67,74 @@ export function basisOf(remote: RemoteBlocks): BlockHashes | undefined {
 /** Mode or mtime differ between the source stat and the target's listing entry. */
 export function attrsDiffer(st: Stats, t: { mode: number; mtimeMs: number }): boolean {
   return (st.mode & 0o7777) !== t.mode || Math.abs(st.mtimeMs - t.mtimeMs) > 1;
+}
+
+/**
+ * Where the local file differs from the target's copy, as [offset, length] runs of the basis's
+ * blocks (a block differs when its hash or its length differs, or the target has none there).
+ */
+export function differingRanges(local: LocalHashes, basis: BlockHashes): Array<[number, number]> {
+  const bs = basis.blockSize;
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i * bs < local.size; i++) {
+    const len = Math.min(bs, local.size - i * bs);
+    const basisLen = Math.min(bs, Math.max(0, basis.size - i * bs));
+    if (i < basis.hashes.length && basis.hashes[i] === local.atBasis[i] && basisLen === len)
+      continue;
+    const last = out[out.length - 1];
+    if (last && last[0] + last[1] === i * bs) last[1] += len;
+    else out.push([i * bs, len]);
+  }
+  return out;
+}
+
+/**
+ * Queues in-place `write`s of just `ranges` of the file (read again at those offsets only), the
+ * last one carrying size, attributes and the sha256 the hashing pass found. If the file changed
+ * since that pass, the target's proof fails and it asks for the file whole: never left wrong.
+ * Returns the bytes queued and the file's stat when the last write was queued.
+ */
+export async function sendRanges(
+  abs: string,
+  rel: string,
+  ranges: Array<[number, number]>,
+  local: { size: number; sha256: string },
+  append: (e: JournalEntry) => Promise<unknown>,
+): Promise<{ bytes: number; stat: Stats }> {
+  const fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+  try {
+    let pending: Array<[number, number]> = [];
+    let data: Buffer[] = [];
+    let pendingBytes = 0;
+    let bytes = 0;
+    const flush = async (end: Stats | null): Promise<void> => {
+      const meta: Record<string, unknown> = { p: rel, ranges: pending };
+      if (end) {
+        const attrs = { mode: end.mode & 0o7777, mtime: end.mtimeMs };
+        Object.assign(meta, { end: true, size: local.size, sha256: local.sha256 }, attrs);
+      }
+      await append({ kind: 'write', meta, data: Buffer.concat(data) });
+      bytes += pendingBytes;
+      [pending, data, pendingBytes] = [[], [], 0];
+    };
+    for (const [start, length] of ranges) {
+      for (let at = start; at < start + length;) {
+        const len = Math.min(CHUNK_BYTES - pendingBytes, start + length - at);
+        const buf = Buffer.allocUnsafe(len);
+        const { bytesRead } = await fh.read(buf, 0, len, at);
+        // Shorter now than when hashed: send what is there; the proof fails and NEED follows.
+        if (bytesRead === 0) break;
+        pending.push([at, bytesRead]);
+        data.push(buf.subarray(0, bytesRead));
+        pendingBytes += bytesRead;
+        at += bytesRead;
+        if (pendingBytes >= CHUNK_BYTES) await flush(null);
+      }
+    }
+    const stat = await fh.stat();
+    await flush(stat);
+    return { bytes, stat };
+  } finally {
+    await fh.close();
+  }
 }

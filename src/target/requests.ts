@@ -15,18 +15,11 @@ import {
   midSignature,
   type CoarseSignature,
 } from '../delta/index.js';
-import { MAX_BODY_BYTES } from '../protocol/limits.js';
+import { MAX_BODY_BYTES, blocksBlockSize } from '../protocol/limits.js';
 import type { Confiner } from './confine.js';
 
 /** Paths one `sums` request may name. */
 export const MAX_SUMS = 512;
-
-/** Block size for `blocks` requests: 4 KiB, larger for big files so the reply fits one frame. */
-export function blocksBlockSize(size: number): number {
-  let bs = 4096;
-  while (Math.ceil(size / bs) * 8 > MAX_BODY_BYTES / 2) bs *= 2;
-  return bs;
-}
 
 /** One reply body from encoded signature parts; larger than a frame is refused (the source falls back). */
 function joinParts(parts: Buffer[]): Buffer {
