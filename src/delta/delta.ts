@@ -34,14 +34,32 @@ export interface DeltaPlan {
   instructions: AsyncGenerator<DeltaInstruction>;
 }
 
-/** Builds the delta that turns the target's copy (described by `target`) into the source file. */
+/**
+ * Builds the delta that turns the target's copy (described by `target`) into the source file.
+ * `target` may still be on its way: the source's own pass runs meanwhile. `known.sha256` is the
+ * source file's hash when the caller just computed it (one pass fewer); if the file changed since,
+ * the rebuilt file fails its proof on the target and is resent whole.
+ */
 export async function buildDelta(
   sourcePath: string,
+  target: CoarseSignature | Promise<CoarseSignature>,
+  fetch: SignatureFetcher,
+  known: { sha256?: string } = {},
+): Promise<DeltaPlan> {
+  const [src, tgt] = await Promise.all([
+    coarseSignature(sourcePath, { sha256: known.sha256 === undefined }),
+    target,
+  ]);
+  return planFrom(sourcePath, src, tgt, fetch, known.sha256 ?? src.sha256 ?? '');
+}
+
+async function planFrom(
+  sourcePath: string,
+  src: CoarseSignature,
   target: CoarseSignature,
   fetch: SignatureFetcher,
+  sha256: string,
 ): Promise<DeltaPlan> {
-  const src = await coarseSignature(sourcePath, { sha256: true });
-  const sha256 = src.sha256 ?? '';
   const stats: DeltaStats = { copyBytes: 0, literalBytes: 0, instructions: 0, roundTrips: 0 };
   const unchanged = target.sha256 === sha256 && target.size === src.size;
   const matches = unchanged

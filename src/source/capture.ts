@@ -274,26 +274,39 @@ export class Capture {
         const now = await fsp.stat(this.abs(rel));
         return { mode: now.mode & 0o7777, mtime: now.mtimeMs };
       };
-      const d = await sendDelta(this.abs(rel), rel, remote.request, (e) => this.emit(e), attrs);
-      if (d.sha256 === local.sha256) this.blocks.set(rel, local.capture);
-      else {
-        this.blocks.delete(rel); // what was sent is not what was hashed: no basis to trust
-        this.hint(rel); // changed while being read: look again
-      }
+      const d = await sendDelta(this.abs(rel), rel, remote.request, (e) => this.emit(e), attrs, {
+        sha256: local.sha256, // known to differ from the target's: no second pass for it
+      });
       this.record(rel, st, 'file');
+      this.afterMirrorSend(rel, st, local.capture);
       return d.literalBytes;
     }
     // The differing blocks are known from the hashing pass: read and send only those.
     const ranges = differingRanges(local, basis);
     const res = await sendRanges(this.abs(rel), rel, ranges, local, (e) => this.emit(e));
     this.record(rel, st, 'file');
-    if (res.stat.mtimeMs === st.mtimeMs && res.stat.size === st.size && res.stat.ino === st.ino)
-      this.blocks.set(rel, local.capture);
-    else {
-      this.blocks.delete(rel); // changed since the hashing pass: the target will ask for it whole
-      this.hint(rel);
-    }
+    this.afterMirrorSend(rel, st, local.capture);
     return res.bytes;
+  }
+
+  /**
+   * After a mirror sent a file as the hashing pass saw it (with that pass's sha256 as the proof):
+   * unchanged since, its hashes are the basis of later changes; changed, the target's proof fails
+   * (it asks for the file whole) and the change is looked at again.
+   */
+  private afterMirrorSend(rel: string, hashed: Stats, hashes: BlockHashes): void {
+    const now = lstatOrNull(this.abs(rel));
+    if (
+      now &&
+      now.ino === hashed.ino &&
+      now.size === hashed.size &&
+      now.mtimeMs === hashed.mtimeMs
+    ) {
+      this.blocks.set(rel, hashes);
+      return;
+    }
+    this.blocks.delete(rel);
+    this.hint(rel);
   }
 
   /**

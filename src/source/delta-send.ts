@@ -29,14 +29,25 @@ export async function sendDelta(
   request: TargetRequest,
   emit: (e: JournalEntry) => Promise<{ seq: number }>,
   attrs: () => Promise<{ mode: number; mtime: number }>,
+  known: { sha256?: string } = {},
 ): Promise<{ literalBytes: number; unchanged: boolean; sha256: string }> {
-  const coarse = decodeCoarse((await request('coarse', { p: rel })).body);
+  // With the source's sha256 known to differ from the target's, the target need not hash its copy
+  // again; both sides chunk their files at the same time.
+  const coarse = request('coarse', { p: rel, sha256: known.sha256 === undefined }).then((f) =>
+    decodeCoarse(f.body),
+  );
+  coarse.catch(() => undefined); // awaited by buildDelta; never an unhandled rejection meanwhile
   const ranges = (r: readonly ByteRange[]): Buffer => Buffer.concat(encodeRanges(r));
-  const plan = await buildDelta(abs, coarse, {
-    mid: async (r) => decodeMid((await request('mid', { p: rel }, ranges(r))).body),
-    fine: async (r, blockSize) =>
-      decodeFine((await request('fine', { p: rel, blockSize }, ranges(r))).body),
-  });
+  const plan = await buildDelta(
+    abs,
+    coarse,
+    {
+      mid: async (r) => decodeMid((await request('mid', { p: rel }, ranges(r))).body),
+      fine: async (r, blockSize) =>
+        decodeFine((await request('fine', { p: rel, blockSize }, ranges(r))).body),
+    },
+    known,
+  );
   if (plan.unchanged) return { literalBytes: 0, unchanged: true, sha256: plan.sha256 };
   let ops: Array<[string, number, number, number?]> = [];
   let data: Buffer[] = [];

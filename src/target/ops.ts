@@ -16,7 +16,7 @@ import {
 import path from 'node:path';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
-import { sha256File } from '../delta/hash.js';
+import { FileHasher, sha256File } from '../delta/hash.js';
 
 /** What an op asks of the applier besides its effect on disk. */
 export interface OpOutcome {
@@ -246,6 +246,9 @@ const COPY_PIECE = 1024 * 1024;
  * stream go into its temp file; the last part proves the result against the source's sha256
  * before renaming it over the path. The basis is untouched until then, so replay is safe.
  */
+/** Delta rebuilds in progress, by final path: the sha256 of what was written so far, in order. */
+const rebuilding = new Map<string, { tmp: string; hasher: FileHasher; next: number }>();
+
 export async function applyDeltaPart(
   cf: Confiner,
   seq: number,
@@ -256,6 +259,7 @@ export async function applyDeltaPart(
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
   if (meta.first) await cf.temps.clear(abs, tmp);
   const need = async (): Promise<OpOutcome> => {
+    rebuilding.delete(abs);
     await fsp.rm(tmp, { force: true });
     cf.temps.done(tmp);
     return { touched: [], need: String(meta.p) };
@@ -271,6 +275,19 @@ export async function applyDeltaPart(
     if (isErr(err, 'ENOENT')) return need();
     throw err;
   }
+  if (meta.first) rebuilding.set(abs, { tmp, hasher: new FileHasher(), next: 0 });
+  const proof = rebuilding.get(abs);
+  // Hash what is written while it is written, as long as it comes in destination order (it does
+  // from smr's sources): the proof then costs no second read of the rebuilt file.
+  const hashed = (dst: number, data: Buffer): void => {
+    if (!proof || proof.tmp !== tmp || proof.next < 0) return;
+    if (dst !== proof.next)
+      proof.next = -1; // out of order: prove by reading the file back
+    else {
+      proof.hasher.update(data);
+      proof.next += data.length;
+    }
+  };
   let basis: fsp.FileHandle | null = null;
   try {
     let pos = 0;
@@ -279,6 +296,7 @@ export async function applyDeltaPart(
       if (ins[0] === 'l') {
         const [, dst, len] = ins;
         await out.write(body, pos, len, dst);
+        hashed(dst, body.subarray(pos, pos + len));
         pos += len;
         continue;
       }
@@ -295,6 +313,7 @@ export async function applyDeltaPart(
         const { bytesRead } = await basis.read(piece, 0, n, src + done);
         if (bytesRead < n) return await need(); // basis shorter than assumed
         await out.write(piece, 0, n, dst + done);
+        hashed(dst + done, piece.subarray(0, n));
         done += n;
       }
     }
@@ -307,7 +326,12 @@ export async function applyDeltaPart(
     await out.close();
   }
   if (!meta.end) return { touched: [tmp] };
-  if ((await sha256File(tmp)) !== meta.sha256) return need();
+  rebuilding.delete(abs);
+  // Streamed hash only when every byte up to the size was hashed in order (a target restarted
+  // mid-transfer has no streamed state: it reads the file back, as it does for any doubt).
+  const size = Number(meta.size ?? 0);
+  const streamed = proof && proof.tmp === tmp && proof.next === size ? proof.hasher.digest() : null;
+  if ((streamed ?? (await sha256File(tmp))) !== meta.sha256) return need();
   await fsp.rename(tmp, abs);
   cf.temps.done(tmp);
   return { touched: [abs, path.dirname(abs)] };

@@ -71,7 +71,7 @@ export async function answerRequest(
         const abs = await cf.resolve(h.p);
         const st = await fsp.lstat(abs).catch(() => null);
         const sig = st?.isFile()
-          ? await coarseSignature(abs, { sha256: true })
+          ? await coarseSignature(abs, { sha256: h.sha256 !== false })
           : emptyCoarseSignature();
         cache.set(String(h.p), sig);
         return { header: { exists: Boolean(st?.isFile()) }, body: joinParts(encodeCoarse(sig)) };

@@ -258,6 +258,47 @@ describe('Applier', () => {
     expect(await temps()).toEqual([]);
   });
 
+  it('proves a delta in two parts, and one whose instructions are out of order, by its sha256', async () => {
+    await fsp.writeFile(path.join(base, 'f'), 'original content');
+    await fsp.writeFile(path.join(base, 'g'), 'original content');
+    const a = start();
+    const want = 'original XYZtent';
+    // Two parts, in destination order: hashed as written.
+    a.enqueue(op(1, 'delta', { p: 'f', first: true, ops: [['c', 0, 9, 0]] }));
+    const end = { end: true, size: 16, sha256: sha256(want) };
+    a.enqueue(
+      op(
+        2,
+        'delta',
+        {
+          p: 'f',
+          tx: 1,
+          ops: [
+            ['l', 9, 3],
+            ['c', 12, 4, 12],
+          ],
+          ...end,
+        },
+        'XYZ',
+      ),
+    );
+    // Out of destination order: proven by reading the rebuilt file back.
+    const ops = [
+      ['c', 12, 4, 12],
+      ['l', 9, 3],
+      ['c', 0, 9, 0],
+    ];
+    a.enqueue(op(3, 'delta', { p: 'g', first: true, ops, ...end }, 'XYZ'));
+    // A wrong proof after an in-order rebuild still fails.
+    const bad = { end: true, size: 16, sha256: sha256('original XYZtenT') };
+    a.enqueue(op(4, 'delta', { p: 'f', first: true, ops: [['c', 0, 16, 0]], ...bad }));
+    await acked(4);
+    expect(await read('f')).toBe(want);
+    expect(await read('g')).toBe(want);
+    expect(needs).toEqual([['f', 4]]);
+    expect(await temps()).toEqual([]);
+  });
+
   it('asks for the file on a delta whose sha256 does not match, leaving the original', async () => {
     await fsp.writeFile(path.join(base, 'f'), 'original content');
     const a = start();
