@@ -1,9 +1,11 @@
 // Serializes everything that touches the active segment: appends keep call order (so seqs are
 // contiguous in call order) and appends queued together go out in one write; barriers (sync,
-// reset, close) run exactly between the appends queued before and after them.
+// reset, close) run exactly between the appends queued before and after them. Each written batch
+// goes into the hot tail before anyone is told about it.
+import type { HotTail } from './hot-tail.js';
 import type { EncodedEntry } from './record.js';
 import type { JournalEntry, JournalRecord } from './types.js';
-import type { SegmentWriter } from './writer.js';
+import type { SegmentWriter, WrittenBatch } from './writer.js';
 
 /** Most records per write syscall (keeps writev under IOV_MAX with data buffers). */
 const MAX_BATCH_RECORDS = 512;
@@ -26,6 +28,8 @@ export class AppendQueue {
 
   constructor(
     private readonly writer: SegmentWriter,
+    /** Where written records are kept for readers that keep up. */
+    private readonly hotTail: HotTail,
     /** Called after each batch is written (wakes readers). */
     private readonly written: () => void,
   ) {}
@@ -83,16 +87,21 @@ export class AppendQueue {
   }
 
   private async writeBatch(batch: AppendItem[]): Promise<void> {
-    let first: number;
+    let written: WrittenBatch;
     try {
-      first = await this.writer.write(batch.map((item) => item.enc));
+      written = await this.writer.write(batch.map((item) => item.enc));
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
     }
+    // Only now, with the bytes in the OS, may readers get these records (from memory or disk).
+    let offset = written.offset;
     batch.forEach((item, i) => {
+      const seq = written.firstSeq + i;
+      this.hotTail.add(seq, item.enc, written.seg, offset);
+      offset += item.enc.size;
       const { kind, meta, data } = item.entry;
-      const rec: JournalRecord = { seq: first + i, size: item.enc.size, kind, meta };
+      const rec: JournalRecord = { seq, size: item.enc.size, kind, meta };
       if (data) rec.data = data;
       item.resolve(rec);
     });

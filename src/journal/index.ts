@@ -3,6 +3,7 @@ export {
   ACK_FILE,
   DEFAULT_SEGMENT_BYTES,
   DEFAULT_SYNC_INTERVAL_MS,
+  HOT_TAIL_BYTES,
   Journal,
   JournalTrimmedError,
 } from './journal.js';

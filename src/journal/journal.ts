@@ -7,6 +7,7 @@ import { SmrError, asSmrError } from '../shared/errors.js';
 import { fsyncDir } from '../shared/fsutil.js';
 import { AckCursor, type JournalPosition } from './ack-cursor.js';
 import { AppendQueue } from './append-queue.js';
+import { HOT_TAIL_BYTES, HotTail, type HotRecord } from './hot-tail.js';
 import { encodeEntry } from './record.js';
 import { SegmentReader, type ReaderSource } from './reader.js';
 import { recoverJournal } from './recovery.js';
@@ -17,6 +18,7 @@ import { SegmentWriter, type WriterSettings } from './writer.js';
 
 export type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './types.js';
 export { JournalTrimmedError } from './reader.js';
+export { HOT_TAIL_BYTES } from './hot-tail.js';
 
 /** Default segment size: big enough that rollover and its fsyncs are rare. */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -43,8 +45,9 @@ export class Journal implements ReaderSource {
     private readonly writer: SegmentWriter,
     private readonly cursor: AckCursor,
     private acked: number,
+    private readonly hotTail: HotTail,
   ) {
-    this.queue = new AppendQueue(writer, () => this.notify());
+    this.queue = new AppendQueue(writer, hotTail, () => this.notify());
   }
 
   /** Opens (creating if needed) the journal in `dir`, recovering from whatever a crash left. */
@@ -71,7 +74,7 @@ export class Journal implements ReaderSource {
 
   private static async recover(
     dir: string,
-    settings: WriterSettings,
+    settings: JournalSettings,
     counter: DurableCounter,
   ): Promise<Journal> {
     if (counter.tag & RESET_PENDING) {
@@ -85,7 +88,9 @@ export class Journal implements ReaderSource {
     await writer.resume();
     const ackSeg = ackPosition.firstSeq === null ? undefined : catalog.locate(ackPosition.firstSeq);
     const pos = { seg: ackSeg ?? null, seq: acked + 1, offset: ackPosition.offset };
-    return new Journal(catalog, counter, writer, new AckCursor(catalog, pos), acked);
+    const cursor = new AckCursor(catalog, pos);
+    // Starts empty: after a restart every reader begins on disk.
+    return new Journal(catalog, counter, writer, cursor, acked, new HotTail(settings.hotTailBytes));
   }
 
   /** Highest appended seq (0 if nothing was ever appended). */
@@ -136,6 +141,8 @@ export class Journal implements ReaderSource {
       await this.counter.set(seq, 0);
       await this.cursor.advance(seq);
       this.acked = seq;
+      // Acked records are never needed again; a reader behind ackedSeq gets what the disk says.
+      this.hotTail.dropThrough(seq);
       await this.trim();
     });
   }
@@ -145,7 +152,7 @@ export class Journal implements ReaderSource {
     return { ops: this.lastSeq - this.acked, bytes: this.cursor.unackedBytes() };
   }
 
-  /** A reader over records with seq >= fromSeq, read from disk in order. */
+  /** A reader over records with seq >= fromSeq, in order (from the hot tail or from disk). */
   reader(fromSeq: number): JournalReader {
     if (this.closing) throw closedError();
     if (!Number.isSafeInteger(fromSeq))
@@ -182,6 +189,16 @@ export class Journal implements ReaderSource {
     return this.cursor.hint(seq);
   }
 
+  /** Record `seq` if it is still in the hot tail (ReaderSource; its bytes must not be modified). */
+  hotRecord(seq: number): HotRecord | undefined {
+    return this.hotTail.get(seq);
+  }
+
+  /** Whether a reader on disk should switch to memory at `seq` (ReaderSource; see HotTail.settled). */
+  hotSettled(seq: number): boolean {
+    return this.hotTail.settled(seq);
+  }
+
   /** Forgets a closed reader (ReaderSource). */
   readerClosed(reader: SegmentReader): void {
     this.readers.delete(reader);
@@ -191,7 +208,9 @@ export class Journal implements ReaderSource {
     if (this.closed) throw closedError();
     // Recorded first: if we crash half-way, open() sees the flag and finishes the deletion.
     await this.counter.set(nextSeq - 1, RESET_PENDING);
+    // In the same tick as the generation bump: no reader can get an old record from memory after it.
     this.gen++;
+    this.hotTail.clear();
     try {
       await this.writer.release(false);
       await this.cursor.restart(nextSeq);
@@ -210,6 +229,7 @@ export class Journal implements ReaderSource {
 
   private async doClose(): Promise<void> {
     this.closed = true;
+    this.hotTail.clear();
     for (const reader of [...this.readers]) await reader.close();
     try {
       await this.writer.release();
@@ -239,9 +259,15 @@ export class Journal implements ReaderSource {
   }
 }
 
-function resolveOptions(opts: JournalOptions): WriterSettings {
+/** Every option, defaulted and checked. */
+interface JournalSettings extends WriterSettings {
+  hotTailBytes: number;
+}
+
+function resolveOptions(opts: JournalOptions): JournalSettings {
   const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   const syncIntervalMs = opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+  const hotTailBytes = opts.hotTailBytes ?? HOT_TAIL_BYTES;
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
     throw new SmrError(
       'usage',
@@ -251,7 +277,13 @@ function resolveOptions(opts: JournalOptions): WriterSettings {
   if (!Number.isFinite(syncIntervalMs) || syncIntervalMs < 0) {
     throw new SmrError('usage', `journal syncIntervalMs must be >= 0, got ${syncIntervalMs}`);
   }
-  return { segmentBytes, syncIntervalMs };
+  if (!Number.isSafeInteger(hotTailBytes) || hotTailBytes < 0) {
+    throw new SmrError(
+      'usage',
+      `journal hotTailBytes must be an integer >= 0, got ${hotTailBytes}`,
+    );
+  }
+  return { segmentBytes, syncIntervalMs, hotTailBytes };
 }
 
 function closedError(): SmrError {

@@ -1,9 +1,12 @@
-// Readers replay the journal from disk, one segment file at a time through a fixed-size buffer,
-// so a sender far behind costs file reads, not memory.
+// Readers replay the journal: records still in the hot tail come from memory, older ones from disk,
+// one segment file at a time through a fixed-size buffer, so a sender far behind costs file reads,
+// not memory. A reader switches between the two at any record: it always knows where its next
+// record starts on disk, so falling out of the hot tail costs one seek, not a rescan.
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { SmrError } from '../shared/errors.js';
 import type { JournalPosition } from './ack-cursor.js';
+import type { HotRecord } from './hot-tail.js';
 import { decodeRecord } from './record.js';
 import { corrupt } from './recovery.js';
 import { RecordScanner } from './scanner.js';
@@ -18,6 +21,10 @@ export interface ReaderSource {
   readonly generation: number;
   readonly isClosed: boolean;
   positionHint(seq: number): JournalPosition | null;
+  /** Record `seq` if it is in the hot tail (written to the OS, not yet dropped). */
+  hotRecord(seq: number): HotRecord | undefined;
+  /** Whether `seq` is in the hot tail and not about to be dropped from it. */
+  hotSettled(seq: number): boolean;
   readerClosed(reader: SegmentReader): void;
 }
 
@@ -41,6 +48,8 @@ export class SegmentReader implements JournalReader {
   private seg: Segment | null = null;
   private fh: FileHandle | null = null;
   private scanner: RecordScanner | null = null;
+  /** Where record `want` starts on disk, when known (from the last record read). */
+  private resumeAt: JournalPosition | null = null;
   private generation: number;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -73,9 +82,18 @@ export class SegmentReader implements JournalReader {
       if (this.generation !== this.src.generation) {
         // A reset replaced the journal's contents; find our seq afresh (or learn it is gone).
         this.generation = this.src.generation;
+        this.resumeAt = null;
         await this.release();
       }
       if (this.want > this.src.lastSeq) return null;
+      const hot = this.src.hotRecord(this.want);
+      if (hot && !this.scanner) return this.fromMemory(hot);
+      if (hot && this.src.hotSettled(this.want)) {
+        // Caught up with the hot tail, well inside it: let the segment go. Look again after the
+        // await (a reset or eviction may have happened meanwhile); resumeAt keeps our place on disk.
+        await this.release();
+        continue;
+      }
       if (!this.scanner) await this.openAt(this.want);
       const rec = await this.readOne();
       if (rec === 'again') continue;
@@ -83,6 +101,14 @@ export class SegmentReader implements JournalReader {
       this.want = rec.seq + 1;
       return rec;
     }
+  }
+
+  /** Returns a hot-tail record, decoded from the same bytes the disk holds (no read, no crc). */
+  private fromMemory(hot: HotRecord): JournalRecord {
+    const rec = decodeRecord(hot.bytes);
+    this.want = rec.seq + 1;
+    this.resumeAt = { seg: hot.seg, seq: this.want, offset: hot.offset + hot.bytes.length };
+    return rec;
   }
 
   /** Reads the record at the scanner: a wanted record, or 'again' after skipping or moving on. */
@@ -108,7 +134,9 @@ export class SegmentReader implements JournalReader {
     const taken = await scanner.take(seg.size);
     if (taken.type === 'bad')
       throw corrupt(this.src.catalog.dir, seg.firstSeq, taken.offset, taken.reason);
-    return decodeRecord(taken.bytes);
+    const rec = decodeRecord(taken.bytes);
+    this.resumeAt = { seg, seq: seq + 1, offset: scanner.offset };
+    return rec;
   }
 
   /** At the end of a segment: continue in the one that starts with the wanted seq. */
@@ -122,12 +150,19 @@ export class SegmentReader implements JournalReader {
     else this.trimmed();
   }
 
-  /** Finds the segment holding `seq` and opens it (at the ack cursor when that is closer). */
+  /** Finds the segment holding `seq` and opens it as close to the record as is known. */
   private async openAt(seq: number): Promise<void> {
     const seg = this.src.catalog.locate(seq);
     if (!seg) return this.trimmed();
+    await this.openSegment(seg, this.startIn(seg, seq));
+  }
+
+  /** Our own record of where `seq` starts, else the ack cursor when it helps, else the segment start. */
+  private startIn(seg: Segment, seq: number): JournalPosition {
+    const known = this.resumeAt;
+    if (known?.seg === seg && known.seq === seq) return known;
     const hint = this.src.positionHint(seq);
-    await this.openSegment(seg, hint?.seg === seg ? hint : { seg, seq: seg.firstSeq, offset: 0 });
+    return hint?.seg === seg ? hint : { seg, seq: seg.firstSeq, offset: 0 };
   }
 
   private async openSegment(seg: Segment, at: JournalPosition): Promise<void> {

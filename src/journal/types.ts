@@ -19,9 +19,14 @@ export interface JournalOptions {
   segmentBytes?: number;
   /** Group-commit window: at most one fdatasync per this many ms while appends are unsynced (default 20). */
   syncIntervalMs?: number;
+  /**
+   * Bound on the hot tail, the newest records kept in memory for readers that keep up (default
+   * 8 MiB, HOT_TAIL_BYTES); 0 turns it off and every read goes to disk.
+   */
+  hotTailBytes?: number;
 }
 
-/** Sequential reader over the journal, from a given seq onwards, straight from disk. */
+/** Sequential reader over the journal, from a given seq onwards (hot tail or disk). */
 export interface JournalReader {
   /** The next record, or null when caught up with lastSeq (wait for onAppend, then call again). */
   next(): Promise<JournalRecord | null>;

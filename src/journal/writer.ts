@@ -21,6 +21,13 @@ export interface WriterSettings {
   syncIntervalMs: number;
 }
 
+/** Where a written batch went: its first seq, and the segment and offset its first record starts at. */
+export interface WrittenBatch {
+  firstSeq: number;
+  seg: Segment;
+  offset: number;
+}
+
 /** Owns the active segment's file handle; one batch at a time (the journal's queue ensures it). */
 export class SegmentWriter {
   private fh: FileHandle | null = null;
@@ -46,8 +53,8 @@ export class SegmentWriter {
     return this.settings.segmentBytes - used;
   }
 
-  /** Writes a batch of records with consecutive seqs; returns the first seq. */
-  async write(batch: EncodedEntry[]): Promise<number> {
+  /** Writes a batch of records with consecutive seqs; resolves once the OS has them all. */
+  async write(batch: EncodedEntry[]): Promise<WrittenBatch> {
     if (this.failure) throw this.failure;
     if (!this.seg || !this.fh || this.seg.size >= this.settings.segmentBytes) {
       await this.roll();
@@ -55,6 +62,7 @@ export class SegmentWriter {
     const fh = this.fh!;
     const seg = this.seg!;
     const first = this.lastSeq + 1;
+    const offset = seg.size;
     const bufs: Buffer[] = [];
     let bytes = 0;
     batch.forEach((enc, i) => {
@@ -64,7 +72,7 @@ export class SegmentWriter {
       bytes += enc.size;
     });
     try {
-      const written = await writeAll(fh, bufs, bytes, seg.size);
+      const written = await writeAll(fh, bufs, bytes, offset);
       if (written !== bytes) throw new Error(`short write: ${written} of ${bytes} bytes`);
     } catch (err) {
       // Part of the batch may be on disk now; further appends would land after junk. Stop here;
@@ -74,7 +82,7 @@ export class SegmentWriter {
     this.catalog.grow(seg, bytes);
     this.lastSeq += batch.length;
     this.scheduleSync();
-    return first;
+    return { firstSeq: first, seg, offset };
   }
 
   /** Resolves once every seq up to `target` is fdatasync'ed (joins a sync already running). */

@@ -1,18 +1,22 @@
 // The journal against real files: round trips, rollover, ack/trim, recovery from torn and damaged
-// tails, reset, limits, and a child process SIGKILLed mid-stream.
+// tails, reset, limits, the in-memory hot tail, and a child process SIGKILLed mid-stream.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DurableCounter } from '../../src/shared/durable-counter.js';
+import { HOT_ENTRY_OVERHEAD_BYTES, HotTail } from '../../src/journal/hot-tail.js';
+import { encodeEntry, sealRecord } from '../../src/journal/record.js';
+import type { Segment } from '../../src/journal/segment.js';
 import {
   ACK_FILE,
   Journal,
   JournalTrimmedError,
   MAX_DATA_BYTES,
   MAX_META_BYTES,
+  type JournalReader,
   type JournalRecord,
 } from '../../src/journal/index.js';
 
@@ -27,6 +31,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const j of open.splice(0)) await j.close().catch(() => undefined);
   await fsp.rm(dir, { recursive: true, force: true });
 });
@@ -267,7 +272,8 @@ describe('journal: ack and trim', () => {
   });
 
   it('lets a reader behind ackedSeq finish its open segment, then fail clearly', async () => {
-    const j = await openJournal({ segmentBytes: 400 });
+    // Without the hot tail: a reader served from memory has no segment open to finish.
+    const j = await openJournal({ segmentBytes: 400, hotTailBytes: 0 });
     await appendN(j, 1, 60);
     const reader = j.reader(1);
     expectRecord((await reader.next()) ?? undefined, 1);
@@ -467,6 +473,334 @@ describe('journal: reset', () => {
     expect(k.lastSeq).toBe(9);
     expect(k.ackedSeq).toBe(9);
     expect((await k.append({ kind: 'write', meta: {} })).seq).toBe(10);
+  });
+});
+
+describe('journal: hot tail', () => {
+  /** Counts segment files opened for reading (readers and the ack cursor; no acks while counting). */
+  function countSegmentReads(): { readonly count: number } {
+    const spy = vi.spyOn(fsp, 'open');
+    return {
+      get count() {
+        return spy.mock.calls.filter(
+          ([file, flags]) => String(file).endsWith('.seg') && flags === 'r',
+        ).length;
+      },
+    };
+  }
+
+  /** Counted tail bytes of the record appended as seq n by appendN. */
+  async function tailCostOf(n: number): Promise<number> {
+    const probe = await Journal.open(path.join(dir, 'probe'), { hotTailBytes: 0 });
+    const rec = await probe.append({
+      kind: 'write',
+      meta: { n, path: `dir/file-${n}` },
+      data: payload(n),
+    });
+    await probe.close();
+    await fsp.rm(path.join(dir, 'probe'), { recursive: true });
+    return rec.size + HOT_ENTRY_OVERHEAD_BYTES;
+  }
+
+  /** The seqs currently in the hot tail, oldest first (it must be one contiguous run up to lastSeq). */
+  /** The first held seq where a reader on disk switches to memory (HotTail.settled). */
+  function settledFrom(j: Journal): number {
+    const seq = heldSeqs(j).find((s) => j.hotSettled(s));
+    if (seq === undefined) throw new Error('no settled record in the hot tail');
+    return seq;
+  }
+
+  function heldSeqs(j: Journal): number[] {
+    const held: number[] = [];
+    for (let seq = j.lastSeq; seq > 0 && j.hotRecord(seq); seq--) held.unshift(seq);
+    return held;
+  }
+
+  async function nextN(reader: JournalReader, count: number): Promise<JournalRecord[]> {
+    const out: JournalRecord[] = [];
+    for (let i = 0; i < count; i++) {
+      const rec = await reader.next();
+      if (!rec) throw new Error(`reader ran dry after ${out.length} of ${count}`);
+      out.push(rec);
+    }
+    return out;
+  }
+
+  /** Records with data as hex: a deep comparison of large Buffers element by element is slow. */
+  const comparable = (recs: JournalRecord[]) =>
+    recs.map(({ data, ...rest }) => (data ? { ...rest, data: data.toString('hex') } : rest));
+
+  const range = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it('serves records from memory identical to the ones read back from disk', async () => {
+    const j = await openJournal({ segmentBytes: 64 * 1024 });
+    const reused = Buffer.from('first content');
+    const meta: Record<string, unknown> = { path: 'a', gone: undefined, when: new Date(0) };
+    await j.append({ kind: 'write', meta, data: reused });
+    // The caller may reuse its objects once append resolved: what was written is what counts.
+    reused.fill(0);
+    meta.path = 'changed';
+    await j.append({ kind: 'delete', meta: { path: 'b', nested: { x: [1, 2.5, null] } } });
+    await j.append({ kind: 'write', meta: {}, data: Buffer.alloc(0) });
+    await j.append({ kind: 'wrïte', meta: { path: 'ünïcode' }, data: Buffer.alloc(200 * 1024, 9) });
+    await j.append({
+      kind: 'write',
+      meta: { big: 'x'.repeat(5000) },
+      data: Buffer.alloc(70_000, 3),
+    });
+    await appendN(j, 6, 2000); // more than one copy chunk, and several segments
+
+    const reads = countSegmentReads();
+    const fromMemory = await readAll(j, 1);
+    expect(reads.count).toBe(0); // all of it came from the hot tail
+    expect(fromMemory[0]?.data?.toString()).toBe('first content');
+    expect(fromMemory[0]?.meta).toStrictEqual({ path: 'a', when: '1970-01-01T00:00:00.000Z' });
+    await j.close();
+
+    const k = await openJournal({ segmentBytes: 64 * 1024 });
+    expect(k.hotRecord(1)).toBeUndefined(); // empty after a restart
+    const fromDisk = await readAll(k, 1);
+    expect(reads.count).toBeGreaterThan(0);
+    expect(fromDisk).toHaveLength(2005);
+    expect(comparable(fromMemory)).toStrictEqual(comparable(fromDisk));
+  });
+
+  it('hands out a fresh copy of the data to each reader', async () => {
+    const j = await openJournal();
+    await appendN(j, 1, 3);
+    const [a] = await readAll(j, 2);
+    a?.data?.fill(0xee);
+    expectRecord((await readAll(j, 2))[0], 2);
+  });
+
+  it('keeps only the newest records within its byte bound, and none bigger than the bound', async () => {
+    const cost = await tailCostOf(969); // the largest of records 1..1000 (96 bytes of data)
+    const bound = 40 * cost;
+    const j = await openJournal({ segmentBytes: 8192, hotTailBytes: bound });
+    await appendN(j, 1, 1000);
+    const held = heldSeqs(j);
+    expect(held.at(-1)).toBe(1000);
+    expect(j.hotRecord(held[0]! - 1)).toBeUndefined();
+    const counted = held.reduce((sum, seq) => sum + j.hotRecord(seq)!.bytes.length, 0);
+    const total = counted + held.length * HOT_ENTRY_OVERHEAD_BYTES;
+    expect(total).toBeLessThanOrEqual(bound);
+    expect(total).toBeGreaterThan(bound - cost); // only as many dropped as needed
+
+    const big = await j.append({ kind: 'write', meta: {}, data: Buffer.alloc(bound) });
+    expect(heldSeqs(j)).toEqual([]); // too big to hold; the older ones are not the newest run any more
+    await appendN(j, 1002, 3);
+    expect(heldSeqs(j)).toEqual([1002, 1003, 1004]);
+    const recs = await readAll(j, 995);
+    expect(recs.map((r) => r.seq)).toEqual(range(995, 1004));
+    expect(recs.find((r) => r.seq === big.seq)?.data?.length).toBe(bound);
+  });
+
+  it('lets a reader fall behind the bound mid-way and resume from disk with no gap or duplicate', async () => {
+    const cost = await tailCostOf(100);
+    const j = await openJournal({ segmentBytes: 2000, hotTailBytes: 30 * cost });
+    await appendN(j, 1, 100);
+    const tailStart = heldSeqs(j)[0]!;
+    expect(tailStart).toBeGreaterThan(60); // 1..60 only on disk
+    const reader = j.reader(1);
+    const reads = countSegmentReads();
+    const switchAt = settledFrom(j); // a reader on disk moves to memory only well inside the tail
+    expect(switchAt).toBeLessThan(90);
+    const seen = await nextN(reader, switchAt - 1); // from disk
+    const diskOpens = reads.count;
+    expect(diskOpens).toBeGreaterThan(0);
+    seen.push(...(await nextN(reader, 90 - switchAt + 1))); // from memory, stopping at 90
+    expect(reads.count).toBe(diskOpens);
+
+    // Paused at 91 while more than the whole bound is appended: 91 is no longer in memory.
+    await appendN(j, 101, 100);
+    expect(j.hotRecord(91)).toBeUndefined();
+    seen.push(...(await nextN(reader, 110))); // disk again, then memory again
+    expect(reads.count).toBeGreaterThan(diskOpens);
+    expect(await reader.next()).toBeNull();
+
+    // And once more, in memory: caught up, it reads new records without opening anything.
+    const opens = reads.count;
+    await appendN(j, 201, 10);
+    seen.push(...(await nextN(reader, 10)));
+    expect(reads.count).toBe(opens);
+    expect(seen.map((r) => r.seq)).toEqual(range(1, 210));
+    seen.forEach((rec) => expectRecord(rec, rec.seq));
+    await reader.close();
+  });
+
+  it('resumes on disk exactly where memory left off, not by rescanning the segment', async () => {
+    const cost = await tailCostOf(50);
+    const j = await openJournal({ hotTailBytes: 20 * cost }); // one segment for everything
+    const recs = await appendN(j, 1, 60);
+    const reader = j.reader(45);
+    expect((await nextN(reader, 6)).map((r) => r.seq)).toEqual(range(45, 50)); // from memory
+    // Damage record 5's length field: scanning the segment from its start would now fail.
+    const [file] = await segmentFiles();
+    const offset5 = bytesOf(recs, 1) - bytesOf(recs, 5);
+    const fh = await fsp.open(path.join(dir, file!), 'r+');
+    await fh.write(Buffer.from([1, 0, 0, 0]), 0, 4, offset5);
+    await fh.close();
+    await appendN(j, 61, 60); // 51 falls out of memory
+    expect(j.hotRecord(51)).toBeUndefined();
+    const rest = await nextN(reader, 70);
+    expect(rest.map((r) => r.seq)).toEqual(range(51, 120));
+    rest.forEach((rec) => expectRecord(rec, rec.seq));
+    await reader.close();
+    await expect(readAll(j, 1)).rejects.toMatchObject({ code: 'journal-corrupt' }); // the damage is real
+  });
+
+  it('starts a reader created before the tail on disk, then switches to memory', async () => {
+    const cost = await tailCostOf(300);
+    const j = await openJournal({ segmentBytes: 3000, hotTailBytes: 25 * cost });
+    await appendN(j, 1, 300);
+    const tailStart = heldSeqs(j)[0]!;
+    expect(tailStart).toBeGreaterThan(250);
+    const reads = countSegmentReads();
+    const reader = j.reader(10);
+    const switchAt = settledFrom(j);
+    expect(switchAt).toBeGreaterThanOrEqual(tailStart);
+    const early = await nextN(reader, switchAt - 10);
+    const opens = reads.count;
+    expect(opens).toBeGreaterThan(0);
+    const late = await nextN(reader, 300 - switchAt + 1);
+    expect(reads.count).toBe(opens);
+    expect(await reader.next()).toBeNull();
+    const all = [...early, ...late];
+    expect(all.map((r) => r.seq)).toEqual(range(10, 300));
+    all.forEach((rec) => expectRecord(rec, rec.seq));
+    await reader.close();
+  });
+
+  it('keeps up with a concurrent appender while falling in and out of memory', async () => {
+    const cost = await tailCostOf(1000);
+    const j = await openJournal({ segmentBytes: 4000, hotTailBytes: 15 * cost });
+    const total = 3000;
+    let rnd = 12345;
+    const random = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const appender = (async () => {
+      for (let n = 1; n <= total; n += 10) {
+        await Promise.all(range(n, n + 9).map((k) => appendN(j, k, 1)));
+        if (random() < 0.3) await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const reads = countSegmentReads();
+    const reader = j.reader(1);
+    let expected = 1;
+    while (expected <= total) {
+      const rec = await reader.next();
+      if (!rec) {
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      expect(rec.seq).toBe(expected++);
+      expectRecord(rec, rec.seq);
+      if (random() < 0.02) await new Promise((r) => setTimeout(r, 2)); // fall behind now and then
+    }
+    await appender;
+    await reader.close();
+    expect(reads.count).toBeGreaterThan(0); // it did fall out of memory (and back in)
+  });
+
+  it('drops acked records from memory; a reader behind ackedSeq gets what the disk says', async () => {
+    const j = await openJournal({ segmentBytes: 400 });
+    await appendN(j, 1, 60);
+    const behind = j.reader(1);
+    expectRecord((await behind.next()) ?? undefined, 1); // from memory: no segment open
+    await j.ack(40);
+    expect(j.hotRecord(40)).toBeUndefined();
+    expect(j.hotRecord(41)?.seq).toBe(41);
+    await expect(behind.next()).rejects.toBeInstanceOf(JournalTrimmedError);
+    const reads = countSegmentReads();
+    const rest = await readAll(j, 41);
+    expect(reads.count).toBe(0);
+    expect(rest.map((r) => r.seq)).toEqual(range(41, 60));
+    rest.forEach((rec) => expectRecord(rec, rec.seq));
+    await behind.close();
+  });
+
+  it('forgets every old record on reset, even when the new seqs reuse the old ones', async () => {
+    const j = await openJournal({ segmentBytes: 500 });
+    await appendN(j, 1, 30);
+    const positioned = j.reader(1);
+    await nextN(positioned, 6); // now waiting for 7, read from memory
+    const stale = j.reader(2);
+    await nextN(stale, 1); // waiting for 3
+    await j.reset(5);
+    expect(heldSeqs(j)).toEqual([]);
+    for (let n = 5; n <= 10; n++) await j.append({ kind: 'write', meta: { n, after: 'reset' } });
+    expect(heldSeqs(j)).toEqual(range(5, 10));
+    // As on disk: a reader at nextSeq or later gets the new records, one below it is told they are gone.
+    expect((await nextN(positioned, 4)).map((r) => r.meta)).toEqual(
+      range(7, 10).map((n) => ({ n, after: 'reset' })),
+    );
+    await expect(stale.next()).rejects.toBeInstanceOf(JournalTrimmedError);
+    const fromMemory = await readAll(j, 5);
+    await j.close();
+    const k = await openJournal({ segmentBytes: 500 });
+    expect(await readAll(k, 5)).toStrictEqual(fromMemory);
+  });
+
+  it('drops everything on close; readers are refused and a reopened journal starts empty', async () => {
+    const j = await openJournal();
+    await appendN(j, 1, 10);
+    const reader = j.reader(1);
+    const first = await nextN(reader, 3);
+    expect(j.hotRecord(10)?.seq).toBe(10);
+    await j.close();
+    expect(j.hotRecord(10)).toBeUndefined();
+    await rejectsWithCode(reader.next(), 'usage');
+    const k = await openJournal();
+    expect(k.hotRecord(10)).toBeUndefined();
+    expect((await readAll(k, 1)).slice(0, 3)).toStrictEqual(first);
+    const more = await appendN(k, 11, 1);
+    expect(k.hotRecord(11)?.seq).toBe(more[0]?.seq);
+  });
+
+  it('refuses a negative or fractional bound; 0 turns the tail off', async () => {
+    await rejectsWithCode(Journal.open(dir, { hotTailBytes: -1 }), 'usage');
+    await rejectsWithCode(Journal.open(dir, { hotTailBytes: 1.5 }), 'usage');
+    const j = await openJournal({ hotTailBytes: 0 });
+    await appendN(j, 1, 5);
+    expect(heldSeqs(j)).toEqual([]);
+    expect((await readAll(j, 1)).map((r) => r.seq)).toEqual(range(1, 5));
+  });
+
+  it('HotTail: indexes correctly across many evictions and compactions', () => {
+    const seg: Segment = { firstSeq: 1, file: 'x.seg', size: 0 };
+    const encoded = (seq: number) => {
+      const enc = encodeEntry({
+        kind: 'k',
+        meta: { seq },
+        data: Buffer.alloc(seq % 50, seq % 256),
+      });
+      sealRecord(enc, seq);
+      return enc;
+    };
+    const tail = new HotTail(3000 * (HOT_ENTRY_OVERHEAD_BYTES + 100));
+    let offset = 0;
+    for (let seq = 1; seq <= 20_000; seq++) {
+      const enc = encoded(seq);
+      tail.add(seq, enc, seg, offset);
+      offset += enc.size;
+      if (seq % 997 === 0) tail.dropThrough(seq - 500);
+    }
+    expect(tail.size).toBeLessThanOrEqual(tail.limit);
+    const first = 20_001 - tail.count;
+    expect(first).toBeGreaterThan(15_000);
+    expect(tail.get(first - 1)).toBeUndefined();
+    expect(tail.get(20_001)).toBeUndefined();
+    for (let seq = first; seq <= 20_000; seq++) {
+      const held = tail.get(seq)!;
+      expect(held.seq).toBe(seq);
+      expect(held.bytes.equals(Buffer.concat([encoded(seq).head, encoded(seq).data!]))).toBe(true);
+    }
+    tail.dropThrough(19_990);
+    expect(tail.count).toBe(10);
+    expect(tail.get(19_991)?.seq).toBe(19_991);
+    tail.add(30_000, encoded(30_000), seg, 0); // a gap (never happens): keep only the new one
+    expect(tail.count).toBe(1);
+    expect(tail.get(30_000)?.seq).toBe(30_000);
   });
 });
 

@@ -1,0 +1,154 @@
+// The hot tail: the most recently written records, kept in memory so that a sender keeping up with
+// capture gets them without re-reading and re-checksumming what was written microseconds earlier.
+// It keeps a copy of each record's bytes exactly as written, not the caller's entry: a reader then
+// decodes the very bytes it would have read from disk (same kind, meta and data), and a caller that
+// reuses its buffers, or passed a small view of a big one, cannot change what readers see or how
+// much memory is held. Bounded by bytes, oldest dropped first; a reader that falls behind it simply
+// reads from disk.
+import type { EncodedEntry } from './record.js';
+import type { Segment } from './segment.js';
+
+/** Default bound on the hot tail: record bytes plus HOT_ENTRY_OVERHEAD_BYTES per record. */
+export const HOT_TAIL_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Counted per record on top of its bytes: the entry object, its Buffer view and the array slot
+ * (~175 bytes measured in V8). Without it a tail of tiny records would hold several times its bound.
+ */
+export const HOT_ENTRY_OVERHEAD_BYTES = 200;
+
+/**
+ * Small records are copied back to back into chunks of this size: one allocation per chunk instead
+ * of one per record (an ArrayBuffer per small record costs 2-4x the copy). Records are dropped
+ * oldest first, so a chunk is freed with its last record, and only the oldest chunk (partly
+ * dropped) and the newest (partly filled) hold bytes that are not counted, besides the end of each
+ * chunk that the next record did not fit in (under 1/16 of it): the tail holds at most
+ * 16/15 of its bound plus 2 chunks.
+ */
+const CHUNK_BYTES = 256 * 1024;
+/** A record bigger than this gets a buffer of its own (the allocation is cheap next to its copy). */
+const CHUNK_RECORD_MAX = CHUNK_BYTES / 16;
+
+/** One record held in memory, and where it starts on disk (so a reader can resume there). */
+export interface HotRecord {
+  readonly seq: number;
+  /** The sealed record exactly as written: header, kind, meta JSON, data. */
+  readonly bytes: Buffer;
+  readonly seg: Segment;
+  readonly offset: number;
+}
+
+/** The newest written records: a contiguous run of seqs, at most `limit` bytes counted. */
+export class HotTail {
+  // entries[head], entries[head + 1], ... hold consecutive seqs; the dead prefix is cut lazily.
+  private entries: (HotRecord | undefined)[] = [];
+  private head = 0;
+  private counted = 0;
+  private chunk: Buffer | null = null;
+  private chunkUsed = 0;
+
+  /** `limit` 0 turns the tail off: nothing is copied or kept. */
+  constructor(readonly limit: number) {}
+
+  /** Remembers a record right after it was written to the OS at `offset` in `seg`, never before. */
+  add(seq: number, enc: EncodedEntry, seg: Segment, offset: number): void {
+    const cost = enc.size + HOT_ENTRY_OVERHEAD_BYTES;
+    // A gap would break the seq -> index arithmetic; it cannot happen (the writer numbers
+    // contiguously and reset clears the tail), but keeping nothing is always safe.
+    const newest = this.newest();
+    if (newest && newest.seq + 1 !== seq) this.clear();
+    if (cost > this.limit) {
+      // Cannot be held; the older records would no longer be the newest run, so drop them too.
+      this.clear();
+      return;
+    }
+    this.entries.push({ seq, bytes: this.copy(enc), seg, offset });
+    this.counted += cost;
+    while (this.counted > this.limit && this.count > 0) this.dropOldest();
+  }
+
+  /** The record `seq` if it is still held. */
+  get(seq: number): HotRecord | undefined {
+    const first = this.entries[this.head];
+    if (!first || seq < first.seq) return undefined;
+    return this.entries[this.head + (seq - first.seq)];
+  }
+
+  /**
+   * True when `seq` is held and not among the next to be dropped: a reader on disk switches to
+   * memory only there. Switching at the eviction edge made a reader flip between the two on every
+   * record (a segment reopened and sought each time), which halved a mirror's speed.
+   */
+  settled(seq: number): boolean {
+    const first = this.entries[this.head];
+    if (!first || seq < first.seq || seq >= first.seq + this.count) return false;
+    return this.counted <= this.limit / 2 || seq - first.seq >= this.count / 4;
+  }
+
+  /** Drops records up to `seq` (acked: past that point readers must get what the disk says). */
+  dropThrough(seq: number): void {
+    for (let e = this.entries[this.head]; e && e.seq <= seq; e = this.entries[this.head]) {
+      this.dropOldest();
+    }
+  }
+
+  /** Drops everything (reset, close). */
+  clear(): void {
+    this.entries = [];
+    this.head = 0;
+    this.counted = 0;
+    this.chunk = null;
+    this.chunkUsed = 0;
+  }
+
+  /** Bytes counted against the limit (record bytes plus per-record overhead). */
+  get size(): number {
+    return this.counted;
+  }
+
+  /** How many records are held. */
+  get count(): number {
+    return this.entries.length - this.head;
+  }
+
+  private newest(): HotRecord | undefined {
+    return this.count > 0 ? this.entries[this.entries.length - 1] : undefined;
+  }
+
+  /** The record's bytes, copied into the current chunk (or a buffer of its own if it is big). */
+  private copy(enc: EncodedEntry): Buffer {
+    let dest: Buffer;
+    let start = 0;
+    if (enc.size > CHUNK_RECORD_MAX) {
+      dest = Buffer.allocUnsafeSlow(enc.size);
+    } else {
+      if (!this.chunk || this.chunkUsed + enc.size > CHUNK_BYTES) {
+        // allocUnsafeSlow: a chunk of our own, never a slice of Node's shared pool.
+        this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+        this.chunkUsed = 0;
+      }
+      dest = this.chunk;
+      start = this.chunkUsed;
+      this.chunkUsed += enc.size;
+    }
+    enc.head.copy(dest, start);
+    enc.data?.copy(dest, start + enc.head.length);
+    return dest.subarray(start, start + enc.size);
+  }
+
+  private dropOldest(): void {
+    const gone = this.entries[this.head];
+    if (!gone) return;
+    this.entries[this.head] = undefined; // its bytes can be collected now, not at the next cut
+    this.head++;
+    this.counted -= gone.bytes.length + HOT_ENTRY_OVERHEAD_BYTES;
+    if (this.head === this.entries.length) {
+      this.entries = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      // Cut the dead prefix once it dominates: amortised O(1) per record, unlike Array.shift().
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
