@@ -27,6 +27,8 @@ import {
 } from './mirror-file.js';
 import { blocksBlockSize } from '../protocol/limits.js';
 
+/** A new directory is listed again this long after capture found it (see checkDir). */
+export const RELIST_AFTER_MS = [50, 250, 1000, 5000];
 /** A path whose disappearance waits this long for its new name to show up (rename detection). */
 export const RENAME_WINDOW_MS = 60;
 /** A path is checked once no hint arrived for it for this long (bursts coalesce)... */
@@ -70,6 +72,7 @@ export class Capture {
   private running = false;
   private wake: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   /**
@@ -380,7 +383,30 @@ export class Capture {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     this.wake?.();
+  }
+
+  /** Runs `fn` after `ms` unless capture stopped meanwhile. */
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  /** Hints every entry of a new directory again (see checkDir); unchanged ones cost an lstat. */
+  private relist(rel: string): void {
+    if (!this.enabled || this.known.get(rel)?.type !== 'dir') return;
+    fsp
+      .readdir(this.abs(rel))
+      .then((names) => {
+        for (const n of names) this.hint(`${rel}/${n}`); // known ones too: written on unseen
+      })
+      .catch(() => undefined); // gone or replaced meanwhile: its own hints cover that
   }
 
   private kick(): void {
@@ -587,9 +613,12 @@ export class Capture {
       await this.emit({ kind: 'mkdir', meta: { p: rel, mode } });
       this.record(rel, st, 'dir');
       this.watchDir(rel);
-      // Entries created before the watcher saw the directory are found by listing it once.
+      // Entries created before the watcher saw the directory are found by listing it, now and
+      // again shortly: chokidar lists a new directory before its fs.watch is in place, so a file
+      // created in between has no event at all (one of 1,000 files in a burst was lost that way).
       const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
       for (const n of names) this.hint(`${rel}/${n}`);
+      for (const ms of RELIST_AFTER_MS) this.later(ms, () => this.relist(rel));
       return;
     }
     if (k.mode !== mode) await this.emit({ kind: 'attr', meta: { p: rel, mode } });

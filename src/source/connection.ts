@@ -51,6 +51,9 @@ export interface ConnectionStatus {
 }
 
 /** A live connection. */
+/** How often the whole tree is compared with the known state, whatever the watcher reported. */
+export const RESCAN_INTERVAL_MS = 10 * 60_000;
+
 export class Connection {
   private journal!: Journal;
   private capture!: Capture;
@@ -59,6 +62,7 @@ export class Connection {
   private watcher: Watcher | null = null;
   private tasks!: ConnectionTasks;
   private ackPoll: NodeJS.Timeout | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
 
   constructor(
     public cfg: ConnectionConfig,
@@ -128,6 +132,14 @@ export class Connection {
         );
       }
     }, 50);
+    // A safety net under the watcher, as Syncthing's periodic scan is: file system events can be
+    // lost (a watch set up just after a file appeared, an inotify queue overflow), and a rescan
+    // compares the whole tree with the known state. Cheap when nothing was missed: an lstat each.
+    this.rescanTimer = setInterval(() => {
+      if (!this.capture.enabled || this.mirror.active) return;
+      this.capture.rescan().catch((err: Error) => log.warn(`${this.name}: rescan: ${err.message}`));
+    }, RESCAN_INTERVAL_MS);
+    this.rescanTimer.unref();
     this.capture.enabled = this.cfg.replicate;
     if (this.cfg.replicate) await this.startWatching();
     this.link.start();
@@ -302,6 +314,7 @@ export class Connection {
   /** Stops everything, finishing the operation in hand; the queue stays on disk. */
   async stop(): Promise<void> {
     if (this.ackPoll) clearInterval(this.ackPoll);
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.mirror?.stop();
     await this.watcher?.close();
     this.capture?.stop();

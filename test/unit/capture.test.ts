@@ -1,0 +1,69 @@
+// Capture without a watcher: what it finds by itself when file system events are missing.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { initHash } from '../../src/delta/hash.js';
+import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
+import { Capture, RELIST_AFTER_MS } from '../../src/source/capture.js';
+import { makeFilter } from '../../src/source/filter.js';
+
+function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'smr-capture-'));
+  const queued: JournalEntry[] = [];
+  const capture = new Capture(base, makeFilter([], []), async (e) => {
+    queued.push(e);
+    return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
+  });
+  return { base, capture, queued };
+}
+
+beforeAll(() => initHash()); // the daemon loads the block hash before it captures anything
+
+describe('Capture', () => {
+  it('lists a new directory again, finding a file created after its first listing with no event', async () => {
+    const { base, capture, queued } = setup();
+    mkdirSync(path.join(base, 'd'));
+    capture.hint('d');
+    await vi.waitFor(() => expect(queued.map((e) => e.kind)).toEqual(['mkdir']));
+    await capture.idle();
+    // Created after capture listed `d`, before a watch on it would exist: no hint at all.
+    writeFileSync(path.join(base, 'd', 'late.txt'), 'late');
+    await vi.waitFor(
+      () =>
+        expect(queued.map((e) => [e.kind, e.meta.p])).toEqual([
+          ['mkdir', 'd'],
+          ['put', 'd/late.txt'],
+        ]),
+      { timeout: (RELIST_AFTER_MS.at(-1) ?? 0) + 2000 },
+    );
+    capture.stop();
+  });
+
+  it('rescan finds what no hint named: new, changed and vanished paths', async () => {
+    const { base, capture, queued } = setup();
+    writeFileSync(path.join(base, 'a'), 'one');
+    writeFileSync(path.join(base, 'b'), 'two');
+    capture.hint('a');
+    capture.hint('b');
+    await vi.waitFor(() => expect(queued).toHaveLength(2));
+    await capture.idle();
+    writeFileSync(path.join(base, 'a'), 'one, longer');
+    writeFileSync(path.join(base, 'c'), 'three');
+    await import('node:fs/promises').then((f) => f.rm(path.join(base, 'b')));
+    await capture.rescan();
+    await capture.flushGone();
+    await capture.idle();
+    expect(
+      queued
+        .slice(2)
+        .map((e) => [e.kind, e.meta.p])
+        .sort(),
+    ).toEqual([
+      ['delete', 'b'],
+      ['put', 'c'],
+      ['write', 'a'],
+    ]);
+    capture.stop();
+  });
+});
