@@ -1198,9 +1198,11 @@ export async function run(opts) {
       : null,
   };
   if (o.gapMax < o.gapMin) throw new BenchError('--gap-max must be ≥ --gap-min');
-  const argv = process.argv
-    .slice(3)
-    .filter((a) => a !== '--no-write' && a !== '--keep' && !a.startsWith('--quiet-wait'));
+  // The command as given, without the options that do not change what is measured.
+  const argv = process.argv.slice(3).filter((a, i, all) => {
+    if (a === '--no-write' || a === '--keep' || a.startsWith('--quiet-wait')) return false;
+    return all[i - 1] !== '--quiet-wait'; // its value, when given as a separate word
+  });
   o.argsText = argv.length ? ` ${argv.join(' ')}` : '';
   if (o.writes < 200) say(`note: ${o.writes} writes is fewer than the 200 the issue asks for`);
   const rounds = [];
