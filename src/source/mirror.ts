@@ -36,6 +36,8 @@ interface Candidate {
 // One `sums` request covers this many files, or this many bytes to hash on each side.
 const SUMS_BATCH = 256;
 const SUMS_BATCH_BYTES = 64 * 1024 * 1024;
+// Batches asked for before the oldest one's reply is awaited.
+const SUMS_IN_FLIGHT = 2;
 export type MirrorState = 'idle' | 'calculating' | 'mirroring' | 'paused' | 'complete' | 'stopped';
 
 /** Options of one mirror run. */
@@ -327,6 +329,7 @@ export class Mirror {
     const startSeq = this.journal.lastSeq;
     let sourceEntries = 0;
     const batch: Candidate[] = [];
+    const batches: Array<Promise<void>> = [];
     let batchBytes = 0;
     for await (const { rel, st } of scanTree(this.base, this.filter)) {
       await this.gate(id);
@@ -343,7 +346,11 @@ export class Mirror {
         batch.push({ rel, st, t });
         batchBytes += st.size;
         if (batch.length >= SUMS_BATCH || batchBytes >= SUMS_BATCH_BYTES) {
-          await this.compareBatch(id, batch.splice(0));
+          // The next batch is scanned, asked for and hashed while this one's reply is awaited.
+          const p = this.compareBatch(id, batch.splice(0));
+          p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+          batches.push(p);
+          if (batches.length >= SUMS_IN_FLIGHT) await batches.shift();
           batchBytes = 0;
         }
         continue;
@@ -363,7 +370,8 @@ export class Mirror {
         if (action !== 'same') this.acked.push([this.journal.lastSeq, st.isFile() ? st.size : 0]);
       });
     }
-    await this.compareBatch(id, batch);
+    batches.push(this.compareBatch(id, batch));
+    for (const p of batches) await p;
     // What is left on the target is not in the source set: orphans (excluded paths protected).
     const found = orphansOf(target, this.filter);
     log.debug(`mirror: scanned ${sourceEntries} entries, ${found.length} orphans`, {
