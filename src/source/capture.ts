@@ -8,7 +8,7 @@ import path from 'node:path';
 import { log } from '../shared/log.js';
 import type { JournalEntry, JournalRecord } from '../journal/types.js';
 import { BlockCache, type BlockHashes } from './block-cache.js';
-import { captureFile } from './file-capture.js';
+import { captureFile, type WholeCursor } from './file-capture.js';
 import { KnownState, type Known } from './known-state.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
@@ -37,6 +37,15 @@ export const QUIET_MS = 2;
 export const MAX_DELAY_MS = 250;
 
 type Step = () => Promise<void>;
+
+/** Where a stopped whole-file mirror send got to, and the file it was reading then. */
+export interface MirrorCursor {
+  rel: string;
+  at: WholeCursor;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
 interface Item {
   first: number;
   last: number;
@@ -82,6 +91,13 @@ export class Capture {
    */
   enabled = true;
   onError: (err: Error) => void = (err) => log.error(`capture: ${err.message}`);
+  /**
+   * Set by the mirror around each of its steps: asked between two parts of a whole file it sends
+   * (it waits while the queue is long, and says 'stop' when the mirror pauses), so a big file
+   * neither fills the journal nor runs on past a pause. A stopped send leaves a cursor.
+   */
+  mirrorGate: (() => Promise<'go' | 'stop'>) | null = null;
+  private cursor: MirrorCursor | null = null;
 
   constructor(
     readonly base: string,
@@ -348,6 +364,47 @@ export class Capture {
     if (this.known.get(rel) || lstatOrNull(this.abs(rel))) return false;
     await this.emit({ kind: 'delete', meta: { p: rel } });
     return true;
+  }
+
+  /** The cursor a stopped whole-file mirror send left, if any (the mirror takes it once). */
+  takeCursor(): MirrorCursor | null {
+    const c = this.cursor;
+    this.cursor = null;
+    return c;
+  }
+
+  /**
+   * Mirror step: the rest of a whole file whose send stopped at a pause. If the file changed
+   * since, it is sent again from the start (the target drops the old transfer's temp file); if a
+   * live change sent it whole meanwhile, nothing is left to do.
+   */
+  async continueWhole(c: MirrorCursor): Promise<void> {
+    if (this.known.get(c.rel)) return;
+    const st = lstatOrNull(this.abs(c.rel));
+    if (!st?.isFile() || st.ino !== c.ino || st.size !== c.size || st.mtimeMs !== c.mtimeMs)
+      return this.resend(c.rel);
+    const res = await captureFile(
+      this.abs(c.rel),
+      c.rel,
+      undefined,
+      (e) => this.emit(e),
+      false,
+      st.size,
+      { from: c.at, beforePart: this.mirrorGate ?? undefined },
+    );
+    if (!res) return this.resend(c.rel);
+    if (res.partial) return this.stoppedAt(c.rel, st, res.partial);
+    // Its block hashes cover only the part sent last: none are kept, the next change goes whole.
+    this.blocks.delete(c.rel);
+    this.record(c.rel, st, 'file');
+    if (res.stat.mtimeMs !== st.mtimeMs || res.stat.size !== st.size) this.hint(c.rel);
+  }
+
+  /** A whole-file send stopped: the target holds part of it in a temp file, nothing is known. */
+  private stoppedAt(rel: string, st: Stats, at: WholeCursor): void {
+    this.known.delete(rel);
+    this.blocks.delete(rel);
+    this.cursor = { rel, at, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
   }
 
   /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
@@ -644,8 +701,11 @@ export class Capture {
     }
     if (!k && this.known.get(rel)?.type === 'dir') this.known.deleteTree(rel);
     const prev = k ? this.blocks.get(rel) : undefined;
-    const res = await captureFile(this.abs(rel), rel, prev, (e) => this.emit(e), false, st.size);
+    const res = await captureFile(this.abs(rel), rel, prev, (e) => this.emit(e), false, st.size, {
+      beforePart: this.mirrorGate ?? undefined,
+    });
     if (!res) return this.hint(rel); // vanished or changed type while opening: look again
+    if (res.partial) return this.stoppedAt(rel, st, res.partial);
     this.blocks.set(rel, res.hashes);
     // Known state takes the stat from before the read: if the file changed while it was read, the
     // next check sees a difference and captures again (the block hashes are those of what was sent).

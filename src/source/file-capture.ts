@@ -25,6 +25,20 @@ export interface FileCaptureResult {
   bytes: number;
   hashes: BlockHashes;
   stat: { size: number; mtimeMs: number; mode: number; ino: number; dev: number };
+  /** A whole-file send stopped between two parts (a paused mirror): where to go on from. */
+  partial?: WholeCursor;
+}
+
+/** How far a whole-file send got: its transfer (the first part's seq) and the next offset. */
+export interface WholeCursor {
+  tx: number;
+  off: number;
+}
+
+/** For mirror sends: asked before each further part (it may wait), or go on from a cursor. */
+export interface WholeOptions {
+  beforePart?: () => Promise<'go' | 'stop'>;
+  from?: WholeCursor;
 }
 
 type Append = (e: JournalEntry) => Promise<{ seq: number }>;
@@ -41,8 +55,10 @@ export async function captureFile(
   append: Append,
   verify = false,
   sizeHint = CHUNK_BYTES,
+  whole: WholeOptions = {},
 ): Promise<FileCaptureResult | null> {
-  if (!prev && sizeHint <= SMALL_FILE_BYTES) return captureSmall(abs, rel, append, sizeHint);
+  if (!prev && !whole.from && sizeHint <= SMALL_FILE_BYTES)
+    return captureSmall(abs, rel, append, sizeHint);
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
@@ -58,7 +74,7 @@ export async function captureFile(
     const usable = prev && prev.blockSize <= CHUNK_BYTES && CHUNK_BYTES % prev.blockSize === 0;
     return usable
       ? await sendChanged(fh, rel, prev, append, verify)
-      : await sendWhole(fh, rel, append, sizeHint);
+      : await sendWhole(fh, rel, append, sizeHint, whole);
   } finally {
     await fh.close();
   }
@@ -139,6 +155,7 @@ async function sendWhole(
   rel: string,
   append: Append,
   sizeHint: number,
+  whole: WholeOptions = {},
 ): Promise<FileCaptureResult> {
   const hashes: bigint[] = [];
   // Buffers sized to the file (one byte more, to see EOF in one read): most captured files are
@@ -147,11 +164,12 @@ async function sendWhole(
   const bufLen = Math.min(CHUNK_BYTES, Math.ceil((sizeHint + 1) / CAPTURE_BLOCK) * CAPTURE_BLOCK);
   let cur: Buffer = Buffer.allocUnsafe(bufLen);
   let next: Buffer | null = null;
-  let off = 0;
+  const first = !whole.from; // a send going on from a cursor adds parts to its transfer
+  let off = whole.from?.off ?? 0;
   let ops = 0;
-  let tx = 0;
+  let tx = whole.from?.tx ?? 0;
   let final: Stats | null = null;
-  let { bytesRead: curLen } = await fh.read(cur, 0, bufLen, 0);
+  let { bytesRead: curLen } = await fh.read(cur, 0, bufLen, off);
   for (;;) {
     // Read one chunk ahead so the last queued part is the one that carries end/size/attributes.
     // Bigger than its stat said (it grew): read on in full chunks.
@@ -164,7 +182,7 @@ async function sendWhole(
     const end = nextLen === 0;
     // The first part's own seq names the transfer (its temp file); later parts carry that seq as tx.
     const meta: Record<string, unknown> =
-      off === 0 ? { p: rel, off, first: true } : { p: rel, tx, off };
+      first && off === 0 ? { p: rel, off, first: true } : { p: rel, tx, off };
     if (end) {
       final = await fh.stat();
       Object.assign(meta, {
@@ -177,10 +195,16 @@ async function sendWhole(
     // A buffer that is read into again must not be queued as is.
     const data = next ? Buffer.from(cur.subarray(0, curLen)) : cur.subarray(0, curLen);
     const rec = await append({ kind: 'put', meta, data });
-    if (off === 0) tx = rec.seq;
+    if (first && off === 0) tx = rec.seq;
     ops++;
     off += curLen;
     if (end) break;
+    if (whole.beforePart && (await whole.beforePart()) === 'stop') {
+      // Stopped between two parts: the target keeps those sent in the transfer's temp file.
+      const at = await finalStat(fh);
+      const none = { blockSize: CAPTURE_BLOCK, size: 0, hashes: new BigUint64Array(0) };
+      return { ops, bytes: off, hashes: none, stat: { size: off, ...at }, partial: { tx, off } };
+    }
     [cur, next] = [
       next as Buffer,
       cur.length === CHUNK_BYTES ? cur : Buffer.allocUnsafe(CHUNK_BYTES),

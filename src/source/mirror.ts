@@ -115,6 +115,8 @@ export class Mirror {
   private endSeq = 0;
   private scanned = false;
   private resends = 0;
+  /** Steps reached while paused, in pipeline order (the cursor a resume continues from). */
+  private deferred: Array<() => Promise<void>> = [];
   private running: Promise<void> | null = null;
 
   constructor(
@@ -135,6 +137,7 @@ export class Mirror {
   start(opts: MirrorOptions): void {
     const id = ++this.runId;
     this.paused = false;
+    this.requeueDeferred();
     this.acked = [];
     this.endSeq = 0;
     this.scanned = false;
@@ -157,12 +160,14 @@ export class Mirror {
     if (this.progress.state !== 'paused') throw new SmrError('usage', 'the mirror is not paused');
     this.paused = false;
     this.progress.state = this.scanned || this.progress.filesTotal ? 'mirroring' : 'calculating';
+    this.requeueDeferred();
     this.change.notify();
   }
 
   stop(): void {
     if (!this.active) return;
     this.runId++;
+    this.requeueDeferred(); // they see the new runId and end at once, settling their waiters
     this.progress.state = 'stopped';
     this.change.notify();
   }
@@ -233,8 +238,7 @@ export class Mirror {
       const theirs = sums[i];
       const same = mine && theirs && theirs[0] === mine.size && theirs[1] === mine.sha256;
       const listed = { mode: b.t[4], mtimeMs: b.t[3] };
-      this.capture.detach(async () => {
-        if (id !== this.runId) return;
+      this.detachStep(id, async () => {
         if (same && mine) await this.capture.recordSame(b.rel, b.st, listed, mine);
         else
           await this.capture.mirrorBlocks(b.rel, listed, {
@@ -244,6 +248,72 @@ export class Mirror {
         this.acked.push([this.journal.lastSeq, b.st.size]);
       });
     });
+  }
+
+  /**
+   * Queues `fn` in the capture pipeline as a step of mirror `id`. A step of a mirror since stopped
+   * or replaced does nothing; a step reached while the mirror is paused is set aside, in order,
+   * and queued again on resume: pausing stops mirror traffic at the next file, not after the up
+   * to MAX_PIPELINE_ITEMS steps already queued. (A file already in its step finishes.)
+   */
+  private step(id: number, fn: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.capture.enqueueStep(this.stepRun(id, fn, resolve, reject)).catch(reject);
+    });
+  }
+
+  /**
+   * One pipeline run of a mirror step. A whole file it sends waits between parts while the queue
+   * is long and stops at a pause (Capture.mirrorGate); the rest of that file goes first when the
+   * mirror resumes.
+   */
+  private stepRun(
+    id: number,
+    fn: () => Promise<void>,
+    resolve: () => void,
+    reject: (err: unknown) => void,
+  ): () => Promise<void> {
+    const run = async (): Promise<void> => {
+      if (id !== this.runId) return resolve();
+      if (this.paused) {
+        this.deferred.push(run);
+        return;
+      }
+      this.capture.mirrorGate = () => this.partGate(id);
+      try {
+        await fn();
+      } catch (err) {
+        return reject(err);
+      } finally {
+        this.capture.mirrorGate = null;
+      }
+      const cursor = this.capture.takeCursor();
+      if (cursor) {
+        const rest = (): Promise<void> => this.capture.continueWhole(cursor);
+        const logged = (err: unknown): void => this.capture.onError(err as Error);
+        this.deferred.unshift(this.stepRun(id, rest, () => undefined, logged));
+      }
+      resolve();
+    };
+    return run;
+  }
+
+  /** Between two parts of a file this mirror sends whole: wait out a long queue, stop at a pause. */
+  private async partGate(id: number): Promise<'go' | 'stop'> {
+    for (;;) {
+      if (this.paused || id !== this.runId) return 'stop';
+      if (this.journal.stats().bytes <= MAX_QUEUED_BYTES) return 'go';
+      await this.change.wait(100);
+    }
+  }
+
+  /** step() for callers that do not wait: a failure is logged by the capture. */
+  private detachStep(id: number, fn: () => Promise<void>): void {
+    this.step(id, fn).catch((err: Error) => this.capture.onError(err));
+  }
+
+  private requeueDeferred(): void {
+    for (const run of this.deferred.splice(0)) this.capture.detach(run);
   }
 
   /** Runs a request, waiting out a dropped link a few times. */
@@ -355,8 +425,7 @@ export class Mirror {
         }
         continue;
       }
-      this.capture.detach(async () => {
-        if (id !== this.runId) return;
+      this.detachStep(id, async () => {
         if (action === 'blocks' && t) {
           await this.capture.mirrorBlocks(
             rel,
@@ -395,7 +464,8 @@ export class Mirror {
         await view.deleteOrphans(this.filter, () => id === this.runId);
       }
     }
-    await this.capture.enqueueStep(async () => {
+    // Behind every step of this mirror, those set aside by a pause included.
+    await this.step(id, async () => {
       this.endSeq = this.journal.lastSeq;
       this.scanned = true;
     });
