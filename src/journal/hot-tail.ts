@@ -9,7 +9,7 @@ import type { EncodedEntry } from './record.js';
 import type { Segment } from './segment.js';
 
 /** Default bound on the hot tail: record bytes plus HOT_ENTRY_OVERHEAD_BYTES per record. */
-export const HOT_TAIL_BYTES = 8 * 1024 * 1024;
+export const HOT_TAIL_BYTES = 16 * 1024 * 1024;
 
 /**
  * Counted per record on top of its bytes: the entry object, its Buffer view and the array slot

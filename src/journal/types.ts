@@ -21,7 +21,7 @@ export interface JournalOptions {
   syncIntervalMs?: number;
   /**
    * Bound on the hot tail, the newest records kept in memory for readers that keep up (default
-   * 8 MiB, HOT_TAIL_BYTES); 0 turns it off and every read goes to disk.
+   * 16 MiB, HOT_TAIL_BYTES); 0 turns it off and every read goes to disk.
    */
   hotTailBytes?: number;
 }

@@ -62,8 +62,10 @@ export interface MirrorProgress {
   error?: string;
 }
 
-// Keep the queue short while mirroring: the journal holds mirror data only until it is acked.
-const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+// Keep the queue short while mirroring: the journal holds mirror data only until it is acked, and
+// a sender that stays within the journal's hot tail (HOT_TAIL_BYTES) reads it from memory. Counted:
+// what the journal holds unacknowledged plus what queued mirror steps may still add.
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_PIPELINE_ITEMS = 2000;
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
@@ -117,6 +119,8 @@ export class Mirror {
   private resends = 0;
   /** Steps reached while paused, in pipeline order (the cursor a resume continues from). */
   private deferred: Array<() => Promise<void>> = [];
+  /** Bytes the mirror steps queued but not yet run may still add to the journal. */
+  private pendingBytes = 0;
   private running: Promise<void> | null = null;
 
   constructor(
@@ -238,7 +242,7 @@ export class Mirror {
       const theirs = sums[i];
       const same = mine && theirs && theirs[0] === mine.size && theirs[1] === mine.sha256;
       const listed = { mode: b.t[4], mtimeMs: b.t[3] };
-      this.detachStep(id, async () => {
+      this.detachStep(id, same ? 0 : b.st.size, async () => {
         if (same && mine) await this.capture.recordSame(b.rel, b.st, listed, mine);
         else
           await this.capture.mirrorBlocks(b.rel, listed, {
@@ -307,9 +311,18 @@ export class Mirror {
     }
   }
 
-  /** step() for callers that do not wait: a failure is logged by the capture. */
-  private detachStep(id: number, fn: () => Promise<void>): void {
-    this.step(id, fn).catch((err: Error) => this.capture.onError(err));
+  /**
+   * step() for callers that do not wait: a failure is logged by the capture. `bytes` is what the
+   * step may queue at most; the scan holds back while queued steps may add too much.
+   */
+  private detachStep(id: number, bytes: number, fn: () => Promise<void>): void {
+    this.pendingBytes += bytes;
+    this.step(id, fn)
+      .catch((err: Error) => this.capture.onError(err))
+      .finally(() => {
+        this.pendingBytes -= bytes;
+        this.change.notify();
+      });
   }
 
   private requeueDeferred(): void {
@@ -349,7 +362,7 @@ export class Mirror {
       if (id !== this.runId) throw new SmrError('usage', 'mirror stopped');
       const busy =
         this.paused ||
-        this.journal.stats().bytes > MAX_QUEUED_BYTES ||
+        this.journal.stats().bytes + this.pendingBytes > MAX_QUEUED_BYTES ||
         this.capture.backlog > MAX_PIPELINE_ITEMS;
       if (!busy) return;
       await this.change.wait(100);
@@ -425,7 +438,8 @@ export class Mirror {
         }
         continue;
       }
-      this.detachStep(id, async () => {
+      const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
+      this.detachStep(id, mayQueue, async () => {
         if (action === 'blocks' && t) {
           await this.capture.mirrorBlocks(
             rel,
