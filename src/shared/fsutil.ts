@@ -1,5 +1,5 @@
 // Small durable-file helpers shared by source and target state.
-import { promises as fsp, constants as C } from 'node:fs';
+import { lstatSync, promises as fsp, constants as C, type Stats } from 'node:fs';
 import path from 'node:path';
 
 /** Writes a file atomically: temp file, fsync, rename, fsync of the directory. */
@@ -57,5 +57,18 @@ export async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * lstat, synchronously, or null when the path cannot be stat'ed (gone, or a parent is not a
+ * directory). Synchronous on purpose where it is used: an lstat takes microseconds, its
+ * thread-pool round trip far longer on a busy host.
+ */
+export function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
   }
 }

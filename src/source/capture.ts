@@ -3,7 +3,7 @@
 // the known state and queues the operations that bring the target in line. Watcher events are only
 // hints, so a dropped or throttled event cannot lose a change as long as some later hint, rescan
 // or mirror names the path.
-import { lstatSync, promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
 import type { JournalEntry, JournalRecord } from '../journal/types.js';
@@ -26,6 +26,7 @@ import {
   sendRanges,
 } from './mirror-file.js';
 import { blocksBlockSize } from '../protocol/limits.js';
+import { lstatOrNull } from '../shared/fsutil.js';
 
 /** A new directory is listed again this long after capture found it (see checkDir). */
 export const RELIST_AFTER_MS = [50, 250, 1000, 5000];
@@ -55,14 +56,6 @@ interface Item {
 
 function typeOf(st: Stats): Known['type'] {
   return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
-}
-
-function lstatOrNull(p: string): Stats | null {
-  try {
-    return lstatSync(p);
-  } catch {
-    return null;
-  }
 }
 
 /** One connection's capture pipeline. */

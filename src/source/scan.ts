@@ -1,7 +1,8 @@
 // Walks a connection's source tree (filtered, links not followed), yielding entries in batches.
-import { lstatSync, promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { PathFilter } from './filter.js';
+import { lstatOrNull } from '../shared/fsutil.js';
 
 /** One source entry found by a scan. */
 export interface ScanEntry {
@@ -10,14 +11,6 @@ export interface ScanEntry {
 }
 
 const YIELD_EVERY = 512;
-
-function lstatOrNull(p: string): Stats | null {
-  try {
-    return lstatSync(p);
-  } catch {
-    return null;
-  }
-}
 
 /** Depth-first walk of `base` (or of its subdirectory `under`); directories come before their contents. */
 export async function* scanTree(

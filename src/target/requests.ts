@@ -1,6 +1,6 @@
 // Answers the source's REQUEST frames about the replica: block hashes of a file (verify, checksum
 // mirror) and delta signatures. Read-only; paths go through the same confinement as ops.
-import { lstatSync, promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { SmrError, asSmrError } from '../shared/errors.js';
 import {
   coarseSignature,
@@ -17,6 +17,7 @@ import {
 } from '../delta/index.js';
 import { MAX_BODY_BYTES, blocksBlockSize } from '../protocol/limits.js';
 import type { Confiner } from './confine.js';
+import { lstatOrNull } from '../shared/fsutil.js';
 
 /** Paths one `sums` request may name. */
 export const MAX_SUMS = 512;
@@ -27,14 +28,6 @@ function joinParts(parts: Buffer[]): Buffer {
   if (b.length > MAX_BODY_BYTES)
     throw new SmrError('frame-too-large', `signature of ${b.length} bytes exceeds one frame`);
   return b;
-}
-
-function lstatOrNull(abs: string): Stats | null {
-  try {
-    return lstatSync(abs);
-  } catch {
-    return null;
-  }
 }
 
 /** Handles one request; returns the reply header and body. */
