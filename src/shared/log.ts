@@ -18,6 +18,10 @@ function write(level: Level, msg: string, fields?: Record<string, unknown>): voi
 
 /** Human log lines on stderr. */
 export const log = {
+  /** Whether debug lines are written: hot paths check it before building one (--verbose). */
+  get debugOn(): boolean {
+    return ORDER[threshold] >= ORDER.debug;
+  },
   error: (msg: string, fields?: Record<string, unknown>) => write('error', msg, fields),
   warn: (msg: string, fields?: Record<string, unknown>) => write('warn', msg, fields),
   info: (msg: string, fields?: Record<string, unknown>) => write('info', msg, fields),

@@ -158,7 +158,8 @@ export class Capture {
   async mirrorPath(rel: string, send: boolean, st: Stats, sinceSeq = Infinity): Promise<void> {
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (send && (this.lastSeqOf.get(rel) ?? 0) > sinceSeq && this.knownMatchesDisk(rel)) return;
-    log.debug(`mirror ${rel}: ${send ? 'send' : 'same'}${this.known.get(rel) ? ' (known)' : ''}`);
+    if (log.debugOn)
+      log.debug(`mirror ${rel}: ${send ? 'send' : 'same'}${this.known.get(rel) ? ' (known)' : ''}`);
     if (send) return this.resend(rel);
     if (this.known.get(rel)) return; // already handled by live replication, more recently
     // The scan's stat matched the target; if the path changed since (renamed away, replaced),
@@ -230,7 +231,8 @@ export class Capture {
     listed: { mode: number; mtimeMs: number },
     remote: { blocks: (rel: string) => Promise<RemoteBlocks>; request: TargetRequest },
   ): Promise<number> {
-    log.debug(`mirror ${rel}: compare blocks${this.known.get(rel) ? ' (known)' : ''}`);
+    if (log.debugOn)
+      log.debug(`mirror ${rel}: compare blocks${this.known.get(rel) ? ' (known)' : ''}`);
     await this.waitAcked(this.lastSeqOf.get(rel) ?? 0);
     try {
       return await this.compareAndSend(rel, listed, remote);
@@ -541,7 +543,8 @@ export class Capture {
 
   private async emit(e: JournalEntry): Promise<JournalRecord> {
     const rec = await this.append(e);
-    log.debug(`queued ${rec.seq} ${e.kind}`, { p: e.meta.p, from: e.meta.from, to: e.meta.to });
+    if (log.debugOn)
+      log.debug(`queued ${rec.seq} ${e.kind}`, { p: e.meta.p, from: e.meta.from, to: e.meta.to });
     // Which seq last touched each path: a mirror's basis is valid once that seq is applied.
     for (const k of ['p', 'from', 'to'] as const) {
       const v = e.meta[k];
@@ -562,7 +565,8 @@ export class Capture {
     const k = this.known.get(rel);
     if (!st) {
       if (k && !this.gone.has(rel)) this.gone.set(rel, Date.now() + RENAME_WINDOW_MS);
-      log.debug(`check ${rel}: not on disk, ${k ? 'known: delete pending' : 'not known'}`);
+      if (log.debugOn)
+        log.debug(`check ${rel}: not on disk, ${k ? 'known: delete pending' : 'not known'}`);
       return;
     }
     this.gone.delete(rel);

@@ -155,7 +155,12 @@ export class Applier {
     const isolate = op.kind === 'rename';
     if (isolate) await this.checkpoint();
     const out = await this.dispatch(op);
-    log.debug(`applied ${op.seq} ${op.kind}`, { p: op.meta.p, from: op.meta.from, to: op.meta.to });
+    if (log.debugOn)
+      log.debug(`applied ${op.seq} ${op.kind}`, {
+        p: op.meta.p,
+        from: op.meta.from,
+        to: op.meta.to,
+      });
     for (const t of out.touched) this.touched.add(t);
     if (out.structural) this.confiner.invalidate();
     if (out.need) this.hooks.need(out.need, op.seq);
