@@ -90,6 +90,8 @@ export class Capture {
    * neither fills the journal nor runs on past a pause. A stopped send leaves a cursor.
    */
   mirrorGate: (() => Promise<'go' | 'stop'>) | null = null;
+  /** When the watcher started watching (set by the connection; 0: treat every directory as new). */
+  watchingSince = 0;
   private cursor: MirrorCursor | null = null;
 
   constructor(
@@ -672,7 +674,10 @@ export class Capture {
       // created in between has no event at all (one of 1,000 files in a burst was lost that way).
       const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
       for (const n of names) this.hint(`${rel}/${n}`);
-      for (const ms of RELIST_AFTER_MS) this.later(ms, () => this.relist(rel));
+      // A directory unchanged since before the watcher started was watched from the start (a
+      // mirror of a big existing tree would otherwise list every directory four more times).
+      if (st.ctimeMs >= this.watchingSince - 1000)
+        for (const ms of RELIST_AFTER_MS) this.later(ms, () => this.relist(rel));
       return;
     }
     if (k.mode !== mode) await this.emit({ kind: 'attr', meta: { p: rel, mode } });

@@ -165,6 +165,7 @@ export class Connection {
         `source path ${this.cfg.path} of connection ${this.name} does not exist`,
       );
     }
+    this.capture.watchingSince = Date.now();
     this.watcher = await startWatcher(
       this.cfg.path,
       makeFilter(this.cfg.include, this.cfg.exclude),

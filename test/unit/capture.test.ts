@@ -40,6 +40,19 @@ describe('Capture', () => {
     capture.stop();
   });
 
+  it('does not list again a directory unchanged since before the watcher started', async () => {
+    const { base, capture, queued } = setup();
+    mkdirSync(path.join(base, 'old'));
+    capture.watchingSince = Date.now() + 60_000; // as if watching began well after `old` last changed
+    capture.hint('old');
+    await vi.waitFor(() => expect(queued.map((e) => e.kind)).toEqual(['mkdir']));
+    await capture.idle();
+    writeFileSync(path.join(base, 'old', 'unseen.txt'), 'x'); // (a watcher would report this one)
+    await new Promise((r) => setTimeout(r, (RELIST_AFTER_MS[1] ?? 0) + 200));
+    expect(queued).toHaveLength(1);
+    capture.stop();
+  });
+
   it('rescan finds what no hint named: new, changed and vanished paths', async () => {
     const { base, capture, queued } = setup();
     writeFileSync(path.join(base, 'a'), 'one');
