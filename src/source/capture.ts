@@ -54,6 +54,13 @@ interface Item {
   force?: boolean; // send whole, whatever the known state says
 }
 
+type FileStamp = Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
+
+/** Same inode, size and mtime: as far as stat can tell, nothing was written between the two. */
+function sameFile(a: FileStamp | null, b: FileStamp): boolean {
+  return a !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
 function typeOf(st: Stats): Known['type'] {
   return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
 }
@@ -311,13 +318,7 @@ export class Capture {
    * (it asks for the file whole) and the change is looked at again.
    */
   private afterMirrorSend(rel: string, hashed: Stats, hashes: BlockHashes): void {
-    const now = lstatOrNull(this.abs(rel));
-    if (
-      now &&
-      now.ino === hashed.ino &&
-      now.size === hashed.size &&
-      now.mtimeMs === hashed.mtimeMs
-    ) {
+    if (sameFile(lstatOrNull(this.abs(rel)), hashed)) {
       this.blocks.set(rel, hashes);
       return;
     }
@@ -337,12 +338,7 @@ export class Capture {
     hashes: BlockHashes,
   ): Promise<void> {
     const st = lstatOrNull(this.abs(rel));
-    if (
-      !st?.isFile() ||
-      st.size !== scanned.size ||
-      st.mtimeMs !== scanned.mtimeMs ||
-      st.ino !== scanned.ino
-    ) {
+    if (!st?.isFile() || !sameFile(st, scanned)) {
       // Changed or gone since it was hashed: the target's copy was the old content, so nothing
       // known may be assumed about it (a plain hint would do nothing for an unknown, vanished path).
       return this.resend(rel);
@@ -378,8 +374,7 @@ export class Capture {
   async continueWhole(c: MirrorCursor): Promise<void> {
     if (this.known.get(c.rel)) return;
     const st = lstatOrNull(this.abs(c.rel));
-    if (!st?.isFile() || st.ino !== c.ino || st.size !== c.size || st.mtimeMs !== c.mtimeMs)
-      return this.resend(c.rel);
+    if (!st?.isFile() || !sameFile(st, c)) return this.resend(c.rel);
     const res = await captureFile(
       this.abs(c.rel),
       c.rel,
@@ -712,7 +707,6 @@ export class Capture {
     // Known state takes the stat from before the read: if the file changed while it was read, the
     // next check sees a difference and captures again (the block hashes are those of what was sent).
     this.record(rel, st, 'file');
-    const { mtimeMs, ino, size } = res.stat;
-    if (ino !== st.ino || mtimeMs !== st.mtimeMs || size !== st.size) this.hint(rel);
+    if (!sameFile(res.stat, st)) this.hint(rel);
   }
 }
