@@ -15,6 +15,7 @@ import {
   startProxy,
   startSource,
   startTarget,
+  restartTarget,
   startWriter,
   status,
   tmp,
@@ -132,12 +133,7 @@ describe('crash recovery', () => {
       // writing while the target restarts.
       if (round % 2 === 1) await w.done;
       await sleep(rnd() * 700);
-      t = await startTarget({
-        root: t.root,
-        stateDir: t.stateDir,
-        keyFile: t.keyFile,
-        port: t.port,
-      });
+      t = await restartTarget(t);
       await w.done;
       try {
         // The outage lasted a few seconds at most: the source must be back well within 20 s.
@@ -261,12 +257,7 @@ describe('crash recovery', () => {
           await t.kill();
           logs.push(`=== target ===\n${t.log()}`);
           await sleep(rnd() * 400);
-          t = await startTarget({
-            root: t.root,
-            stateDir: t.stateDir,
-            keyFile: t.keyFile,
-            port: t.port,
-          });
+          t = await restartTarget(t);
         }
       }
       await w.done;

@@ -9,6 +9,7 @@ import {
   smr,
   startSource,
   startTarget,
+  restartTarget,
   tmp,
   waitSynced,
   waitUntil,
@@ -210,13 +211,7 @@ describe('queue-task', () => {
     await write(path.join(dir, 'after.txt'), 'after the task');
     await s.stop();
     await t.stop();
-    t = await startTarget({
-      stateDir: tstate,
-      root: t.root,
-      keyFile: t.keyFile,
-      port: t.port,
-      extra: ['--allow-tasks', '--tasks-dir', td],
-    });
+    t = await restartTarget(t, ['--allow-tasks', '--tasks-dir', td]);
     s = await startSource(sstate);
     expect((await smr(['transmit', 'resume', 'app', '--state-dir', sstate])).code).toBe(0);
     const w = await smr([
@@ -244,13 +239,7 @@ describe('queue-task', () => {
     expect(ls).not.toContain('after.txt');
     // Another target restart later must not run it again.
     await t.stop();
-    t = await startTarget({
-      stateDir: tstate,
-      root: t.root,
-      keyFile: t.keyFile,
-      port: t.port,
-      extra: ['--allow-tasks', '--tasks-dir', td],
-    });
+    t = await restartTarget(t, ['--allow-tasks', '--tasks-dir', td]);
     await write(path.join(dir, 'later.txt'), 'later');
     await waitSynced(s, 'app');
     expect((await fsp.readFile(path.join(out, 'runs'), 'utf8')).trim()).toBe('run');

@@ -165,6 +165,17 @@ export async function startTarget(
   return { ...d, port, addr: `127.0.0.1:${port}`, root, keyFile };
 }
 
+/** Starts `t` again (after a stop or a kill) on the same root, state dir, key and port. */
+export function restartTarget(t: TargetD, extra: string[] = []): Promise<TargetD> {
+  return startTarget({
+    root: t.root,
+    stateDir: t.stateDir,
+    keyFile: t.keyFile,
+    port: t.port,
+    extra,
+  });
+}
+
 /** Starts a source daemon on a state dir (fresh unless given). */
 export async function startSource(stateDir?: string): Promise<Daemon> {
   return startDaemon(['source', 'start'], stateDir ?? (await tmp('smr-sstate-')));
