@@ -47,9 +47,17 @@ export class AckCursor {
     return before === null ? total : total - before - this.pos.offset;
   }
 
-  /** Moves to record `acked + 1` (which may not exist yet when everything is acked). */
-  async advance(acked: number): Promise<void> {
+  /**
+   * Moves to record `acked + 1` (which may not exist yet when everything is acked); `next`, when
+   * the caller knows where that record starts, saves walking there.
+   */
+  async advance(acked: number, next?: JournalPosition): Promise<void> {
     const want = acked + 1;
+    if (next?.seg && next.seq === want && this.catalog.indexOf(next.seg) >= 0) {
+      await this.release(); // the scanner's place is no longer ours
+      this.pos = { ...next };
+      return this.stepOverEnd(next.seg);
+    }
     const seg = this.catalog.locate(want);
     if (!seg) return this.restart(want);
     if (seg !== this.pos.seg || this.pos.seq > want) {

@@ -25,6 +25,8 @@ type BarrierItem = { type: 'barrier'; run: () => Promise<void> };
 export class AppendQueue {
   private readonly items: (AppendItem | BarrierItem)[] = [];
   private pumping = false;
+  /** The newest seq handed to the hot tail and to callers (readers take nothing newer). */
+  published: number;
 
   constructor(
     private readonly writer: SegmentWriter,
@@ -32,7 +34,14 @@ export class AppendQueue {
     private readonly hotTail: HotTail,
     /** Called after each batch is written (wakes readers). */
     private readonly written: () => void,
-  ) {}
+  ) {
+    this.published = writer.lastSeq;
+  }
+
+  /** After a reset: the next append gets `nextSeq`. */
+  restart(nextSeq: number): void {
+    this.published = nextSeq - 1;
+  }
 
   /** Queues an encoded entry; resolves with its record once written to the OS. */
   append(entry: JournalEntry, enc: EncodedEntry): Promise<JournalRecord> {
@@ -105,6 +114,7 @@ export class AppendQueue {
       if (data) rec.data = data;
       item.resolve(rec);
     });
+    this.published = written.firstSeq + batch.length - 1;
     this.written();
   }
 }

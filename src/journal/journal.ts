@@ -34,6 +34,7 @@ export class Journal implements ReaderSource {
   private readonly queue: AppendQueue;
   private readonly lock = new Serial();
   private readonly listeners = new Set<() => void>();
+  private readonly ackListeners = new Set<() => void>();
   private readonly readers = new Set<SegmentReader>();
   private gen = 0;
   private closing: Promise<void> | null = null;
@@ -98,6 +99,11 @@ export class Journal implements ReaderSource {
     return this.writer.lastSeq;
   }
 
+  /** Highest seq readers may take (ReaderSource). */
+  get readableSeq(): number {
+    return Math.min(this.writer.lastSeq, this.queue.published);
+  }
+
   /** Highest acknowledged seq; everything up to it may already be deleted. */
   get ackedSeq(): number {
     return this.acked;
@@ -139,11 +145,16 @@ export class Journal implements ReaderSource {
         );
       }
       await this.counter.set(seq, 0);
-      await this.cursor.advance(seq);
+      // Where the next record starts is known when the acked one is still in memory: walking the
+      // segment to find it read back every byte a mirror wrote (headers sit between the data).
+      const hot = this.hotTail.get(seq);
+      const next = hot && { seg: hot.seg, seq: seq + 1, offset: hot.offset + hot.bytes.length };
+      await this.cursor.advance(seq, next);
       this.acked = seq;
       // Acked records are never needed again; a reader behind ackedSeq gets what the disk says.
       this.hotTail.dropThrough(seq);
       await this.trim();
+      notifyAll(this.ackListeners);
     });
   }
 
@@ -175,6 +186,14 @@ export class Journal implements ReaderSource {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
+    };
+  }
+
+  /** Subscribes to "records were acknowledged" (the unacked bytes shrank); returns the unsubscribe function. */
+  onAck(listener: () => void): () => void {
+    this.ackListeners.add(listener);
+    return () => {
+      this.ackListeners.delete(listener);
     };
   }
 
@@ -218,6 +237,7 @@ export class Journal implements ReaderSource {
       await removeAllSegments(this.catalog.dir);
       await fsyncDir(this.catalog.dir);
       this.writer.restart(nextSeq);
+      this.queue.restart(nextSeq);
       await this.counter.set(nextSeq - 1, 0);
     } catch (err) {
       // Half-reset: memory and disk disagree. Refuse appends; reopening completes the reset.
@@ -249,13 +269,7 @@ export class Journal implements ReaderSource {
   }
 
   private notify(): void {
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch {
-        // A listener's failure is its own business; it must not break the writer loop.
-      }
-    }
+    notifyAll(this.listeners);
   }
 }
 
@@ -288,4 +302,14 @@ function resolveOptions(opts: JournalOptions): JournalSettings {
 
 function closedError(): SmrError {
   return new SmrError('usage', 'the journal is closed');
+}
+
+function notifyAll(listeners: Set<() => void>): void {
+  for (const listener of listeners) {
+    try {
+      listener();
+    } catch {
+      // A listener's failure is its own business; it must not break the writer loop.
+    }
+  }
 }

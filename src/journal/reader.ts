@@ -17,6 +17,12 @@ import type { JournalReader, JournalRecord } from './types.js';
 export interface ReaderSource {
   readonly catalog: SegmentCatalog;
   readonly lastSeq: number;
+  /**
+   * Highest seq a reader may take: written to the OS and, with a hot tail, already in it. Can lag
+   * lastSeq for a moment (the writer counts a batch before the tail takes it); a reader that
+   * looked for a record in that moment went to disk and stayed there (most of a mirror's records).
+   */
+  readonly readableSeq: number;
   /** Bumped by reset: positions taken before it mean nothing after it. */
   readonly generation: number;
   readonly isClosed: boolean;
@@ -85,7 +91,7 @@ export class SegmentReader implements JournalReader {
         this.resumeAt = null;
         await this.release();
       }
-      if (this.want > this.src.lastSeq) return null;
+      if (this.want > this.src.readableSeq) return null;
       const hot = this.src.hotRecord(this.want);
       if (hot && !this.scanner) return this.fromMemory(hot);
       if (hot && this.src.hotSettled(this.want)) {

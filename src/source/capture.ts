@@ -169,7 +169,10 @@ export class Capture {
     if (send && (this.lastSeqOf.get(rel) ?? 0) > sinceSeq && this.knownMatchesDisk(rel)) return;
     if (log.debugOn)
       log.debug(`mirror ${rel}: ${send ? 'send' : 'same'}${this.known.get(rel) ? ' (known)' : ''}`);
-    if (send) return this.resend(rel);
+    // A directory's entries are the scan's own next steps: listing them here too would send them
+    // as hints, outside the steps whose sizes the mirror counts against its queue bound (a full
+    // mirror into an empty replica then ran twice the bound ahead and out of the hot tail).
+    if (send) return this.resend(rel, true);
     if (this.known.get(rel)) return; // already handled by live replication, more recently
     // The scan's stat matched the target; if the path changed since (renamed away, replaced),
     // recording it would hide that change for good: check it like any other hint instead.
@@ -215,11 +218,11 @@ export class Capture {
   }
 
   /** Step: forget what is known about `rel` and send it again in full (verify --fix, NEED). */
-  async resend(rel: string): Promise<void> {
+  async resend(rel: string, scanned = false): Promise<void> {
     this.known.delete(rel);
     this.blocks.delete(rel);
     if (lstatOrNull(this.abs(rel))) {
-      await this.check(rel, false);
+      await this.check(rel, false, scanned);
       // Sent, or not replicated (excluded, a fifo): either way the check decided.
       if (this.known.get(rel) || lstatOrNull(this.abs(rel))) return;
     }
@@ -555,8 +558,11 @@ export class Capture {
     return path.join(this.base, ...rel.split('/'));
   }
 
-  /** Compares one path on disk with the known state and queues what differs. */
-  private async check(rel: string, force: boolean): Promise<void> {
+  /**
+   * Compares one path on disk with the known state and queues what differs. `scanned`: a mirror's
+   * scan lists this path's entries itself (a new directory's are not listed here).
+   */
+  private async check(rel: string, force: boolean, scanned = false): Promise<void> {
     // Synchronous: an lstat takes microseconds, its thread-pool round trip far longer under load.
     const st = lstatOrNull(this.abs(rel));
     const k = this.known.get(rel);
@@ -588,7 +594,7 @@ export class Capture {
     }
     const cur = this.known.get(rel);
     const same = cur && cur.dev === st.dev && cur.ino === st.ino && cur.type === type;
-    if (type === 'dir') return this.checkDir(rel, st, same ? cur : undefined);
+    if (type === 'dir') return this.checkDir(rel, st, same ? cur : undefined, scanned);
     if (type === 'symlink') return this.checkSymlink(rel, st, same ? cur : undefined);
     return this.checkFile(rel, st, same && !force ? cur : undefined);
   }
@@ -650,7 +656,12 @@ export class Capture {
     });
   }
 
-  private async checkDir(rel: string, st: Stats, k: Known | undefined): Promise<void> {
+  private async checkDir(
+    rel: string,
+    st: Stats,
+    k: Known | undefined,
+    scanned = false,
+  ): Promise<void> {
     const mode = st.mode & 0o7777;
     if (!k) {
       const old = this.known.get(rel);
@@ -667,8 +678,10 @@ export class Capture {
       // Entries created before the watcher saw the directory are found by listing it, now and
       // again shortly: chokidar lists a new directory before its fs.watch is in place, so a file
       // created in between has no event at all (one of 1,000 files in a burst was lost that way).
-      const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
-      for (const n of names) this.hint(`${rel}/${n}`);
+      if (!scanned) {
+        const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
+        for (const n of names) this.hint(`${rel}/${n}`);
+      }
       // A directory unchanged since before the watcher started was watched from the start (a
       // mirror of a big existing tree would otherwise list every directory four more times).
       if (st.ctimeMs >= this.watchingSince - 1000)

@@ -131,6 +131,9 @@ export class Mirror {
     private readonly journal: Journal,
   ) {
     journal.onAppend(() => this.change.notify());
+    // The scan and part gates wait for the queue to shrink: wake them on every ack, not on a poll.
+    // Progress and completion follow at once too (the connection's 50 ms poll is the fallback).
+    journal.onAck(() => this.onAck());
   }
 
   get active(): boolean {
