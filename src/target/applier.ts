@@ -216,7 +216,7 @@ export class Applier {
     if (this.applied === this.durable && this.touched.size === 0) return;
     const paths = [...this.touched];
     this.touched.clear();
-    await syncPaths(paths);
+    await syncPaths(paths, this.confiner.base);
     const seq = this.applied;
     if (seq !== this.counter.value) await this.counter.set(seq);
     this.durable = seq;

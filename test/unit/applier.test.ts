@@ -335,3 +335,53 @@ describe('Applier', () => {
     expect(a.failure).toBeNull();
   });
 });
+
+describe('syncPaths', () => {
+  async function files(n: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = path.join(base, `f${i}`);
+      await fsp.writeFile(p, `data ${i}`);
+      out.push(p);
+    }
+    return out;
+  }
+
+  /** A fresh copy of the module (it remembers whether syncfs works here) with `PATH` set. */
+  async function freshSyncPaths(pathEnv: string) {
+    vi.resetModules();
+    const saved = process.env.PATH;
+    process.env.PATH = pathEnv;
+    try {
+      return await import('../../src/target/sync-paths.js');
+    } finally {
+      process.env.PATH = saved;
+    }
+  }
+
+  it('syncs a big checkpoint with one syncfs, a small one (and gone paths) with fsyncs', async () => {
+    const mod = await freshSyncPaths(process.env.PATH ?? '');
+    const many = await files(mod.SYNCFS_MIN_PATHS);
+    const opens = vi.spyOn(fsp, 'open');
+    await mod.syncPaths(many, base);
+    if (process.platform === 'linux') expect(opens).not.toHaveBeenCalled();
+    await mod.syncPaths([...many.slice(0, 3), path.join(base, 'gone')], base);
+    expect(opens).toHaveBeenCalledTimes(process.platform === 'linux' ? 4 : 4 + many.length);
+    opens.mockRestore();
+  });
+
+  it('falls back to an fsync per path where `sync --file-system` cannot run', async () => {
+    const mod = await freshSyncPaths(path.join(tmp, 'no-such-bin'));
+    const many = await files(mod.SYNCFS_MIN_PATHS);
+    const opens = vi.spyOn(fsp, 'open');
+    const saved = process.env.PATH;
+    process.env.PATH = path.join(tmp, 'no-such-bin'); // execFile looks `sync` up at call time
+    try {
+      await mod.syncPaths(many, base);
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(opens).toHaveBeenCalledTimes(many.length);
+    opens.mockRestore();
+  });
+});
