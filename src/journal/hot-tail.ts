@@ -1,10 +1,11 @@
 // The hot tail: the most recently written records, kept in memory so that a sender keeping up with
 // capture gets them without re-reading and re-checksumming what was written microseconds earlier.
-// It keeps a copy of each record's bytes exactly as written, not the caller's entry: a reader then
-// decodes the very bytes it would have read from disk (same kind, meta and data), and a caller that
-// reuses its buffers, or passed a small view of a big one, cannot change what readers see or how
-// much memory is held. Bounded by bytes, oldest dropped first; a reader that falls behind it simply
-// reads from disk.
+// It keeps each record's sealed head (header, kind, meta: the bytes written) and its data: a copy,
+// so that a caller that reuses its buffers, or passed a small view of a big one, cannot change
+// what readers see or how much memory is held — unless the caller handed the data over
+// (JournalEntry.handOver) and it is not a small view of a much bigger buffer, then the buffer
+// itself. Bounded by bytes, oldest dropped first; a reader that falls behind it simply reads from
+// disk.
 import type { EncodedEntry } from './record.js';
 import type { Segment } from './segment.js';
 
@@ -26,14 +27,23 @@ export const HOT_ENTRY_OVERHEAD_BYTES = 200;
  * 16/15 of its bound plus 2 chunks.
  */
 const CHUNK_BYTES = 256 * 1024;
-/** A record bigger than this gets a buffer of its own (the allocation is cheap next to its copy). */
+/**
+ * A handed-over buffer may be this much bigger than twice its data and still be kept as it is
+ * (Node's small buffers are views of shared 8 KiB pool slabs).
+ */
+const POOL_SLACK_BYTES = 8 * 1024;
+/** Data bigger than this gets a buffer of its own (the allocation is cheap next to its copy). */
 const CHUNK_RECORD_MAX = CHUNK_BYTES / 16;
 
 /** One record held in memory, and where it starts on disk (so a reader can resume there). */
 export interface HotRecord {
   readonly seq: number;
-  /** The sealed record exactly as written: header, kind, meta JSON, data. */
-  readonly bytes: Buffer;
+  /** The sealed header, kind and meta JSON, exactly as written. */
+  readonly head: Buffer;
+  /** The data as written (never modified), or null for a record without data. */
+  readonly data: Buffer | null;
+  /** Bytes on disk: head plus data. */
+  readonly size: number;
   readonly seg: Segment;
   readonly offset: number;
 }
@@ -62,7 +72,8 @@ export class HotTail {
       this.clear();
       return;
     }
-    this.entries.push({ seq, bytes: this.copy(enc), seg, offset });
+    const data = enc.data ? this.keep(enc.data, enc.handOver) : null;
+    this.entries.push({ seq, head: enc.head, data, size: enc.size, seg, offset });
     this.counted += cost;
     while (this.counted > this.limit && this.count > 0) this.dropOldest();
   }
@@ -115,25 +126,28 @@ export class HotTail {
     return this.count > 0 ? this.entries[this.entries.length - 1] : undefined;
   }
 
-  /** The record's bytes, copied into the current chunk (or a buffer of its own if it is big). */
-  private copy(enc: EncodedEntry): Buffer {
+  /**
+   * The record's data as kept: the caller's buffer when handed over and not a small view of a much
+   * bigger one, else a copy in the current chunk (or a buffer of its own if it is big).
+   */
+  private keep(data: Buffer, handOver = false): Buffer {
+    if (handOver && data.buffer.byteLength <= 2 * data.length + POOL_SLACK_BYTES) return data;
     let dest: Buffer;
     let start = 0;
-    if (enc.size > CHUNK_RECORD_MAX) {
-      dest = Buffer.allocUnsafeSlow(enc.size);
+    if (data.length > CHUNK_RECORD_MAX) {
+      dest = Buffer.allocUnsafeSlow(data.length);
     } else {
-      if (!this.chunk || this.chunkUsed + enc.size > CHUNK_BYTES) {
+      if (!this.chunk || this.chunkUsed + data.length > CHUNK_BYTES) {
         // allocUnsafeSlow: a chunk of our own, never a slice of Node's shared pool.
         this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
         this.chunkUsed = 0;
       }
       dest = this.chunk;
       start = this.chunkUsed;
-      this.chunkUsed += enc.size;
+      this.chunkUsed += data.length;
     }
-    enc.head.copy(dest, start);
-    enc.data?.copy(dest, start + enc.head.length);
-    return dest.subarray(start, start + enc.size);
+    data.copy(dest, start);
+    return dest.subarray(start, start + data.length);
   }
 
   private dropOldest(): void {
@@ -141,7 +155,7 @@ export class HotTail {
     if (!gone) return;
     this.entries[this.head] = undefined; // its bytes can be collected now, not at the next cut
     this.head++;
-    this.counted -= gone.bytes.length + HOT_ENTRY_OVERHEAD_BYTES;
+    this.counted -= gone.size + HOT_ENTRY_OVERHEAD_BYTES;
     if (this.head === this.entries.length) {
       this.entries = [];
       this.head = 0;

@@ -148,7 +148,7 @@ export class Journal implements ReaderSource {
       // Where the next record starts is known when the acked one is still in memory: walking the
       // segment to find it read back every byte a mirror wrote (headers sit between the data).
       const hot = this.hotTail.get(seq);
-      const next = hot && { seg: hot.seg, seq: seq + 1, offset: hot.offset + hot.bytes.length };
+      const next = hot && { seg: hot.seg, seq: seq + 1, offset: hot.offset + hot.size };
       await this.cursor.advance(seq, next);
       this.acked = seq;
       // Acked records are never needed again; a reader behind ackedSeq gets what the disk says.

@@ -7,7 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { SmrError } from '../shared/errors.js';
 import type { JournalPosition } from './ack-cursor.js';
 import type { HotRecord } from './hot-tail.js';
-import { decodeRecord } from './record.js';
+import { decodeParts, decodeRecord } from './record.js';
 import { corrupt } from './recovery.js';
 import { RecordScanner } from './scanner.js';
 import type { Segment, SegmentCatalog } from './segment.js';
@@ -111,9 +111,10 @@ export class SegmentReader implements JournalReader {
 
   /** Returns a hot-tail record, decoded from the same bytes the disk holds (no read, no crc). */
   private fromMemory(hot: HotRecord): JournalRecord {
-    const rec = decodeRecord(hot.bytes);
+    // No copy: the tail's data never changes, and a mirror's every byte goes through here.
+    const rec = decodeParts(hot.head, hot.data);
     this.want = rec.seq + 1;
-    this.resumeAt = { seg: hot.seg, seq: this.want, offset: hot.offset + hot.bytes.length };
+    this.resumeAt = { seg: hot.seg, seq: this.want, offset: hot.offset + hot.size };
     return rec;
   }
 

@@ -30,6 +30,8 @@ export interface EncodedEntry {
   head: Buffer;
   data: Buffer | undefined;
   size: number;
+  /** See JournalEntry.handOver. */
+  handOver: boolean;
 }
 
 /** The fixed fields of a record, readable before the rest of it is in memory. */
@@ -70,7 +72,7 @@ export function encodeEntry(entry: JournalEntry): EncodedEntry {
   head.writeUInt32LE(dataLen, 24);
   head.write(kind, RECORD_HEADER_BYTES, 'utf8');
   head.write(metaJson, RECORD_HEADER_BYTES + kindLen, 'utf8');
-  return { head, data, size };
+  return { head, data, size, handOver: entry.handOver === true };
 }
 
 /** Stamps the seq and the checksum; called by the writer right before the bytes go out. */
@@ -115,8 +117,8 @@ export function checkRecord(buf: Buffer): string | null {
   return null;
 }
 
-/** Decodes a verified record (see checkRecord), copying the data out of the caller's buffer. */
-export function decodeRecord(buf: Buffer): JournalRecord {
+/** Decodes a verified record (see checkRecord); its data is copied out of `buf` unless `copy` is false. */
+export function decodeRecord(buf: Buffer, copy = true): JournalRecord {
   const h = readHeader(buf);
   const kindEnd = RECORD_HEADER_BYTES + h.kindLen;
   const metaEnd = kindEnd + h.metaLen;
@@ -130,7 +132,20 @@ export function decodeRecord(buf: Buffer): JournalRecord {
     });
   }
   const rec: JournalRecord = { seq: h.seq, size: h.len, kind, meta };
-  if (h.flags & FLAG_HAS_DATA) rec.data = Buffer.from(buf.subarray(metaEnd, metaEnd + h.dataLen));
+  if (h.flags & FLAG_HAS_DATA) {
+    const data = buf.subarray(metaEnd, metaEnd + h.dataLen);
+    rec.data = copy ? Buffer.from(data) : data;
+  }
+  return rec;
+}
+
+/**
+ * Decodes a record held as its head (header, kind, meta: as sealed) and its data, without copying
+ * the data (the hot tail's records; see HotTail).
+ */
+export function decodeParts(head: Buffer, data: Buffer | null): JournalRecord {
+  const rec = decodeRecord(head, false);
+  if (data) rec.data = data;
   return rec;
 }
 

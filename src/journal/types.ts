@@ -5,6 +5,12 @@ export interface JournalEntry {
   kind: string;
   meta: Record<string, unknown>;
   data?: Buffer;
+  /**
+   * The caller hands `data` over: nothing writes to it again, so the journal's hot tail may keep
+   * it as it is instead of a copy. (Most of a mirror's bytes: a copy each was a large share of
+   * the source's allocations and garbage collection.)
+   */
+  handOver?: boolean;
 }
 
 /** An entry as stored: its position in the stream and its encoded size on disk. */
@@ -28,7 +34,10 @@ export interface JournalOptions {
 
 /** Sequential reader over the journal, from a given seq onwards (hot tail or disk). */
 export interface JournalReader {
-  /** The next record, or null when caught up with lastSeq (wait for onAppend, then call again). */
+  /**
+   * The next record, or null when caught up with lastSeq (wait for onAppend, then call again).
+   * Its data must not be modified: from the hot tail it is a view of the bytes kept there.
+   */
   next(): Promise<JournalRecord | null>;
   /** Releases the open segment file. */
   close(): Promise<void>;

@@ -59,7 +59,7 @@ export async function sendDelta(
       tx === 0 ? { p: rel, first: true, ops } : { p: rel, tx, ops };
     if (end)
       Object.assign(meta, { end: true, size: plan.size, sha256: plan.sha256 }, await attrs());
-    const rec = await emit({ kind: 'delta', meta, data: Buffer.concat(data) });
+    const rec = await emit({ kind: 'delta', meta, data: Buffer.concat(data), handOver: true });
     if (tx === 0) tx = rec.seq;
     ops = [];
     data = [];

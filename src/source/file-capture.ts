@@ -108,9 +108,8 @@ async function captureSmall(
   let len: number;
   let st: Stats;
   try {
-    buf = Buffer.allocUnsafe(
-      Math.min(CHUNK_BYTES, Math.ceil((sizeHint + 1) / CAPTURE_BLOCK) * CAPTURE_BLOCK),
-    );
+    // One byte more than the stat said, to see the end in one read; the journal keeps this buffer.
+    buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, sizeHint + 1));
     len = readSync(fd, buf, 0, buf.length, 0);
     st = fstatSync(fd);
   } finally {
@@ -131,6 +130,7 @@ async function captureSmall(
       mtime: st.mtimeMs,
     },
     data: buf.subarray(0, len),
+    handOver: true,
   });
   return {
     ops: 1,
@@ -192,9 +192,8 @@ async function sendWhole(
         mtime: final.mtimeMs,
       });
     }
-    // A buffer that is read into again must not be queued as is.
-    const data = next ? Buffer.from(cur.subarray(0, curLen)) : cur.subarray(0, curLen);
-    const rec = await append({ kind: 'put', meta, data });
+    // Each part is read into a buffer of its own and handed over to the journal (no copy).
+    const rec = await append({ kind: 'put', meta, data: cur.subarray(0, curLen), handOver: true });
     if (first && off === 0) tx = rec.seq;
     ops++;
     off += curLen;
@@ -205,10 +204,7 @@ async function sendWhole(
       const none = { blockSize: CAPTURE_BLOCK, size: 0, hashes: new BigUint64Array(0) };
       return { ops, bytes: off, hashes: none, stat: { size: off, ...at }, partial: { tx, off } };
     }
-    [cur, next] = [
-      next as Buffer,
-      cur.length === CHUNK_BYTES ? cur : Buffer.allocUnsafe(CHUNK_BYTES),
-    ];
+    [cur, next] = [next as Buffer, null];
     curLen = nextLen;
   }
   const st = final as Stats;
@@ -250,7 +246,7 @@ async function sendChanged(
         await attrs(fh),
         hasher ? { sha256: hasher.digest() } : {},
       );
-    await append({ kind: 'write', meta, data: Buffer.concat(pendingData) });
+    await append({ kind: 'write', meta, data: Buffer.concat(pendingData), handOver: true });
     ops++;
     sent += pendingBytes;
     pending = [];

@@ -113,7 +113,7 @@ export async function sendRanges(
         const attrs = { mode: end.mode & 0o7777, mtime: end.mtimeMs };
         Object.assign(meta, { end: true, size: local.size, sha256: local.sha256 }, attrs);
       }
-      await append({ kind: 'write', meta, data: Buffer.concat(data) });
+      await append({ kind: 'write', meta, data: Buffer.concat(data), handOver: true });
       bytes += pendingBytes;
       [pending, data, pendingBytes] = [[], [], 0];
     };
