@@ -1344,17 +1344,23 @@ function commentary(o, data, S, goals, meta) {
         `byte: ${perFile.toFixed(1)} ms of CPU per file. For every file the source daemon lstats it three times, all ` +
         'synchronously (the scan, src/source/scan.ts, then `resend` and `check` in src/source/capture.ts); reads a file of ' +
         'up to 64 KiB with synchronous open/read/fstat/close into a buffer sized to it (`captureSmall` in ' +
-        'src/source/file-capture.ts; larger ones go through `sendWhole` with asynchronous reads) and hashes it with xxh64 ' +
-        'per 16 KiB block for its block cache; appends it to its journal as one `put` record (a synchronous writev for ' +
-        'batches up to 256 KiB; a group-commit fdatasync on a timer covers every append since the last one, and sending ' +
-        "does not wait for it: src/journal/writer.ts); and the sender takes the record from the journal's in-memory hot " +
-        'tail (src/journal/hot-tail.ts) instead of reading it back, frames sent in one tick leaving in one writev ' +
-        '(src/protocol/peer.ts). The target lands a whole file of up to 256 KiB in one op with synchronous calls — temp ' +
-        'file, mode, mtime, rename (`putSmallSync` in src/target/ops.ts) — and at each checkpoint fsyncs every file and ' +
-        'directory it touched, 16 at a time (`syncPaths` in src/target/sync-paths.ts), before it acknowledges ' +
-        '(`Applier.checkpoint` in src/target/applier.ts), applying nothing meanwhile. rsync reads each file once, writes it ' +
-        'once and fsyncs nothing. The source handles one path at a time (`Capture.loop` awaits each step), so its per-file ' +
-        `calls never overlap, for files whose median is ${bytes(data.tree.small.median)}; ${profiled('a')}.`,
+        'src/source/file-capture.ts; larger ones go through `sendWhole` with asynchronous reads, a fresh 1 MiB buffer per ' +
+        'part) and hashes it with xxh64 per 16 KiB block for its block cache; appends it to its journal as one `put` record ' +
+        '(a synchronous writev for batches up to 256 KiB; a group-commit fdatasync on a timer covers every append since ' +
+        'the last one, and sending does not wait for it: src/journal/writer.ts). That buffer is handed over to the ' +
+        "journal's in-memory hot tail as it is (`handOver`, src/journal/hot-tail.ts), and the sender takes the record " +
+        'from there without reading it back or copying it, frames sent in one tick leaving in one writev ' +
+        '(src/protocol/peer.ts); the mirror keeps at most 16 MiB queued (`MAX_QUEUED_BYTES` in src/source/mirror.ts) so ' +
+        'the sender stays inside the hot tail. The target lands a whole file of up to 256 KiB in one op with synchronous ' +
+        'calls — temp file, mode, mtime, rename (`putSmallSync` in src/target/ops.ts) — and at each checkpoint (every ' +
+        '4 MiB, 2,000 ops or 100 ms) makes what it touched durable before it acknowledges (`Applier.checkpoint` in ' +
+        "src/target/applier.ts), applying nothing meanwhile: with one syncfs(2) of the replica's file system when 64 " +
+        "or more paths changed (coreutils' `sync --file-system`, a process spawn: Node has no syncfs), else an fsync per " +
+        'path (`syncPaths` in src/target/sync-paths.ts). Applying on while a checkpoint syncs was tried and measured ' +
+        "slower (new files' creates waited behind the sync's journal commits). rsync reads each file once, writes it " +
+        'once and fsyncs nothing; smr also writes every byte to its journal. The source handles one path at a time ' +
+        '(`Capture.loop` awaits each step), so its per-file calls never overlap, for files whose median is ' +
+        `${bytes(data.tree.small.median)}; ${profiled('a')}.`,
     );
   }
   if (both('d')) {
@@ -1364,7 +1370,8 @@ function commentary(o, data, S, goals, meta) {
         '256 files or 64 MiB, and while the target hashes them one after the other (`sha256File`) the source hashes its own ' +
         'copies, also one after the other (`hashBlocks`: sha256 plus xxh64 per 16 KiB block, kept as the basis of later ' +
         'changes). Files up to 256 KiB are read whole on both sides with synchronous calls into one shared buffer ' +
-        '(`readSmallSync`, src/delta/small-file.ts). The scan waits for each reply before it gathers the next batch, and ' +
+        '(`readSmallSync`, src/delta/small-file.ts). The scan gathers and hashes the next batch while one reply is awaited ' +
+        '(two batches in flight, `SUMS_IN_FLIGHT`), and ' +
         'every file proven equal then takes a `recordSame` step (a synchronous lstat) through the capture pipeline, one at ' +
         `a time, for files whose median is ${bytes(data.tree.small.median)}. Like rsync -c, smr compares one whole-file ` +
         "checksum per file; rsync's sender and receiver checksum their files in parallel streams; " +
@@ -1443,41 +1450,45 @@ function commentary(o, data, S, goals, meta) {
     const nBig = Math.ceil(data.big.size / bs) + Math.ceil(data.big.size / (16 * KiB));
     L.push(
       `- Memory: the smr source daemon peaked at ${src.toFixed(0)} MiB and the target at ${tgt.toFixed(0)} MiB ` +
-        `(rsync's processes together stay around 20 MiB). A Node daemon starts at ~45–50 MiB; on top of that come the ` +
-        '8 MiB send window (`WINDOW_BYTES`, src/source/link.ts) and the frames decoded from it; on the source, the ' +
-        "journal's hot tail (up to 8 MiB of copies of written records, `HOT_TAIL_BYTES` in src/journal/hot-tail.ts) and " +
-        "a second copy of each record's data when the sender decodes it (`decodeRecord`); per-file buffers (`captureSmall` " +
-        'and `sendWhole` allocate one per file, `sendRanges` one per range, `hashForMirror` 1 MiB per file), freed only ' +
-        'at the next garbage collection, so several can be resident; and for the big file the hash lists ' +
+        `(rsync's processes together stay around 20 MiB). A Node daemon starts at ~45–50 MiB of code and runtime. On ` +
+        'top of that, in data: the 8 MiB send window (`WINDOW_BYTES`, src/source/link.ts) and the frames decoded from ' +
+        "it; on the source, the journal's hot tail (up to 16 MiB of written records, `HOT_TAIL_BYTES` in " +
+        "src/journal/hot-tail.ts, holding the buffers writers handed over rather than copies) and the mirror's queue " +
+        'bound (16 MiB, `MAX_QUEUED_BYTES` in src/source/mirror.ts); per-file and per-part buffers, freed only at the ' +
+        'next garbage collection (V8 lets tens of MiB of such external memory build up before it collects); per ' +
+        'connection, the known state of every replicated path (inode, size, mtime, mode), its block hashes and the seq ' +
+        'that last touched it — (a) makes a new connection per run, so the source daemon holds several; on the target, ' +
+        'the 64 KiB socket chunks and copies of frames split across them; and for the big file the hash lists ' +
         `\`hashForMirror\` builds as JavaScript arrays of BigInt (~${Math.round(nBig / 1000)}k heap BigInts before they ` +
         `become BigUint64Arrays) plus a copy of the ${bytes(Math.ceil(data.big.size / bs) * 8)} block-hash reply ` +
-        '(`decodeRemoteBlocks`). Peaks are per run after resetting VmHWM, but what a long-running daemon keeps from ' +
-        'earlier work (V8 heap not returned) counts too — that is what a user sees.',
+        '(`decodeRemoteBlocks`). Garbage collection that has not happened yet and a V8 heap grown and not returned count ' +
+        'as much as live data: peaks are per run after resetting VmHWM, but what a long-running daemon keeps from ' +
+        'earlier work is what a user sees.',
     );
   }
   L.push(
     '- Next steps (not yet measured, so not ranked): (1) several files in flight in the mirror instead of one at a ' +
       "time: `Capture.loop` awaits every step, so one file's lstat, read, hash and append never overlap the next " +
-      "one's, and in (d) the scan sends the next `sums` batch only once the previous reply is in; (2) fewer fsyncs on " +
-      'the target: `syncPaths` fsyncs every touched file and directory at each checkpoint and the applier waits for ' +
-      'them — a syncfs(2) without spawning a process (the `sync --file-system` tried in src/target/sync-paths.ts lost ' +
-      'its gain to the spawn), or applying the next ops while the previous checkpoint syncs; (3) in (c), a cheap shift ' +
+      "one's, and in (d) the scan keeps only two `sums` batches in flight and records each equal file in a step of " +
+      'its own; (2) on the target, a syncfs without a process spawn per bulk checkpoint (~4 ms of its main thread ' +
+      'each, ~100 per run of (a)): a long-lived helper process, or a native addon; (3) in (c), a cheap shift ' +
       'detector before the full block comparison (compare a sample of block hashes), or going straight to the delta for ' +
       'big files, which drops one full pass per side; (4) let the target prove an in-place write without re-reading the ' +
       'whole file (`sha256File` in `applyWrite`): keep the block hashes it computed for the `blocks` reply and check a ' +
       'hash over the per-block hashes, rehashing only the written blocks; (5) batch many small files per journal ' +
       'record and frame, instead of one `put` record, one hot-tail entry, one frame and one target op per file; ' +
-      '(6) RSS: fewer copies of record data into and out of the hot tail (`HotTail.copy`, `decodeRecord`), reused ' +
-      'per-file buffers, and block hashes written straight into BigUint64Arrays rather than arrays of BigInt.',
+      '(6) RSS: fewer per-file allocations (a reused read buffer where the journal copies anyway), a read buffer of ' +
+      'our own on the target socket (`onread`), and block hashes written straight into BigUint64Arrays rather than ' +
+      'arrays of BigInt.',
   );
   if (o.replicate && S.a?.smr) {
     const dup = median(S.a.smr.runs.map((r) => r.dataBytes)) / data.tree.bytes;
     if (dup > 1.2)
       L.push(
         `- With replication on (\`--replicate\`), the full mirror queued ${dup.toFixed(2)}× the tree's bytes, so some ` +
-          'files went more than once, although `Capture.mirrorPath` (src/source/capture.ts) skips a path already sent ' +
-          "during this mirror whose known state still matches the disk (a new directory's `checkDir` hints its entries " +
-          'and the mirror has a step of its own for each of them); `sent.bytes` of each run is in the per-run table above.',
+          'files went more than once: live changes seen by the watcher are sent too, although `Capture.mirrorPath` ' +
+          '(src/source/capture.ts) skips a path already sent during this mirror whose known state still matches the ' +
+          'disk; `sent.bytes` of each run is in the per-run table above.',
       );
   }
   return L;
