@@ -153,7 +153,9 @@ export class Capture {
   /** Turns every pending disappearance into its delete now (barriers must not leave them behind). */
   async flushGone(): Promise<void> {
     await this.enqueueStep(async () => {
-      for (const rel of [...this.gone.keys()]) await this.settleGone(rel);
+      // One at a time until none is left: settling a path can add its vanished ancestor.
+      for (let g = this.firstGone(); g !== undefined; g = this.firstGone())
+        await this.settleGone(g);
     });
   }
 
@@ -475,24 +477,23 @@ export class Capture {
     try {
       while (!this.stopped) {
         const now = Date.now();
-        let dueGone: string | undefined;
-        for (const [rel, deadline] of this.gone)
-          if (deadline <= now) {
-            dueGone = rel;
-            break;
-          }
+        const next = this.items.size ? this.nextReady(now) : null;
+        // A disappearance whose window passed settles once no check is ready to run: one of those
+        // checks may be its new name (a busy pipeline holds it up longer than the window, and a
+        // renamed directory sent as rmdir + every file again cost a whole resend). A path overdue
+        // by MAX_DELAY_MS settles anyway, so a steady stream of changes cannot hold deletes back.
+        const dueGone = this.dueGone(next && 'key' in next ? now - MAX_DELAY_MS : now);
         if (dueGone !== undefined) {
-          await this.guard(() => this.settleGone(dueGone as string));
+          await this.guard(() => this.settleGone(dueGone));
           continue;
         }
-        if (this.items.size === 0) {
+        if (!next) {
           if (this.gone.size === 0) break;
-          await this.sleep(Math.max(1, Math.min(...this.gone.values()) - now));
+          await this.sleep(Math.max(1, this.earliestGone() - now));
           continue;
         }
-        const next = this.nextReady(now);
         if ('wait' in next) {
-          await this.sleep(next.wait);
+          await this.sleep(Math.max(1, Math.min(next.wait, this.earliestGone() - now)));
           continue;
         }
         const { key, it } = next;
@@ -624,6 +625,26 @@ export class Capture {
     return true;
   }
 
+  /**
+   * The oldest disappearance if its deadline is at or before `by`. Every entry's deadline is its
+   * insertion time plus the window, so the map's first entry is always the earliest (O(1) with a
+   * mass delete's thousands of entries).
+   */
+  private dueGone(by: number): string | undefined {
+    const first = this.gone.entries().next();
+    return !first.done && first.value[1] <= by ? first.value[0] : undefined;
+  }
+
+  private firstGone(): string | undefined {
+    return this.gone.keys().next().value;
+  }
+
+  /** When the oldest disappearance settles (see dueGone), or Infinity. */
+  private earliestGone(): number {
+    const first = this.gone.values().next();
+    return first.done ? Infinity : first.value;
+  }
+
   private async settleGone(rel: string): Promise<void> {
     this.gone.delete(rel);
     if (!this.known.get(rel)) return; // renamed away, or covered by an ancestor's delete
@@ -632,7 +653,11 @@ export class Capture {
     for (let i = 1; i < parts.length; i++) {
       const anc = parts.slice(0, i).join('/');
       if (this.known.get(anc) && !(await fsp.lstat(this.abs(anc)).catch(() => null))) {
-        if (!this.gone.has(anc)) this.gone.set(anc, Date.now());
+        // The ancestor gets its own rename window (its event may not have come in yet: a moved
+        // directory's children can be reported gone first). Should it come back as it was (moved
+        // away and back), nothing would look at this path again: look once more after it settled.
+        if (!this.gone.has(anc)) this.gone.set(anc, Date.now() + RENAME_WINDOW_MS);
+        this.later(3 * RENAME_WINDOW_MS, () => this.hint(rel));
         return;
       }
     }

@@ -1,11 +1,11 @@
 // Capture without a watcher: what it finds by itself when file system events are missing.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initHash } from '../../src/delta/hash.js';
 import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
-import { Capture, RELIST_AFTER_MS } from '../../src/source/capture.js';
+import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../src/source/capture.js';
 import { makeFilter } from '../../src/source/filter.js';
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
@@ -77,6 +77,56 @@ describe('Capture', () => {
       ['put', 'c'],
       ['write', 'a'],
     ]);
+    capture.stop();
+  });
+
+  /** A tree `d` with two files, captured; returns what was queued after that. */
+  async function capturedTree(): Promise<ReturnType<typeof setup> & { after: () => unknown[] }> {
+    const t = setup();
+    mkdirSync(path.join(t.base, 'd'));
+    writeFileSync(path.join(t.base, 'd', 'x'), 'x');
+    writeFileSync(path.join(t.base, 'd', 'y'), 'y');
+    t.capture.hint('d');
+    await vi.waitFor(() => expect(t.queued).toHaveLength(3));
+    await t.capture.idle();
+    const n = t.queued.length;
+    return { ...t, after: () => t.queued.slice(n).map((e) => [e.kind, e.meta.p ?? e.meta.from]) };
+  }
+
+  it('a renamed directory whose children are reported gone first is one rename', async () => {
+    const { base, capture, after } = await capturedTree();
+    renameSync(path.join(base, 'd'), path.join(base, 'e'));
+    capture.hint('d/x');
+    capture.hint('d/y');
+    // The new name's event comes in after the children's rename window has passed.
+    await new Promise((r) => setTimeout(r, RENAME_WINDOW_MS + 30));
+    capture.hint('e');
+    await new Promise((r) => setTimeout(r, 5 * RENAME_WINDOW_MS));
+    await capture.idle();
+    expect(after()).toEqual([['rename', 'd']]);
+    capture.stop();
+  });
+
+  it('a busy pipeline does not turn a rename into a delete: ready checks go before due deletes', async () => {
+    const { base, capture, after } = await capturedTree();
+    renameSync(path.join(base, 'd'), path.join(base, 'e'));
+    capture.hint('d');
+    // A slow check ahead of the new name's (a big file being read) outlasts the rename window.
+    void capture.enqueueStep(() => new Promise((r) => setTimeout(r, RENAME_WINDOW_MS * 2)));
+    capture.hint('e');
+    await new Promise((r) => setTimeout(r, 5 * RENAME_WINDOW_MS));
+    await capture.idle();
+    expect(after()).toEqual([['rename', 'd']]);
+    capture.stop();
+  });
+
+  it('flushGone settles a vanished directory first seen missing through its children', async () => {
+    const { base, capture, after } = await capturedTree();
+    rmSync(path.join(base, 'd'), { recursive: true });
+    capture.hint('d/x');
+    await vi.waitFor(() => expect(capture.backlog).toBe(0));
+    await capture.flushGone(); // a barrier: every disappearance so far must be queued after it
+    expect(after()).toEqual([['rmdir', 'd']]);
     capture.stop();
   });
 });
