@@ -1,5 +1,5 @@
 // Streams a description of the replica (path, type, size, mtime, mode) in bounded batches.
-import { promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
 
@@ -27,21 +27,16 @@ export async function listTree(
       if (d.name.startsWith(TMP_PREFIX)) continue;
       const r = rel ? `${rel}/${d.name}` : d.name;
       const abs = path.join(base, r);
-      let st;
+      // Synchronous: microseconds each, where a thread-pool round trip per entry made listing a
+      // 10,000-file replica take 0.75 s of a 2 s checksum mirror. The batch's send below yields.
+      let st: Stats;
       try {
-        st = await fsp.lstat(abs);
+        st = lstatSync(abs);
       } catch {
         continue;
       }
       if (st.isSymbolicLink()) {
-        batch.push([
-          r,
-          'l',
-          st.size,
-          st.mtimeMs,
-          st.mode & 0o7777,
-          await fsp.readlink(abs).catch(() => ''),
-        ]);
+        batch.push([r, 'l', st.size, st.mtimeMs, st.mode & 0o7777, readlinkOrEmpty(abs)]);
       } else if (st.isDirectory()) {
         batch.push([r, 'd', 0, st.mtimeMs, st.mode & 0o7777]);
         stack.push(r);
@@ -55,4 +50,12 @@ export async function listTree(
     }
   }
   await emit(batch);
+}
+
+function readlinkOrEmpty(abs: string): string {
+  try {
+    return readlinkSync(abs);
+  } catch {
+    return '';
+  }
 }
