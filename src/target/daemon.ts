@@ -9,6 +9,7 @@ import { readKeyFile } from '../shared/key.js';
 import { listen } from './server.js';
 import { ReplicaLocks } from './replica-lock.js';
 import type { TargetContext } from './session.js';
+import { stopSyncfsHelper } from './sync-paths.js';
 
 /** Options of `smr target start`. */
 export interface TargetOptions {
@@ -68,6 +69,7 @@ export async function runTargetDaemon(
     log.info('target stopping');
     await server.close();
   } finally {
+    stopSyncfsHelper();
     await release();
   }
 }

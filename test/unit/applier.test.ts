@@ -370,6 +370,28 @@ describe('syncPaths', () => {
     opens.mockRestore();
   });
 
+  it('keeps one helper for many bulk checkpoints, and starts another if it dies', async () => {
+    if (process.platform !== 'linux') return;
+    const mod = await freshSyncPaths(process.env.PATH ?? '');
+    const many = await files(mod.SYNCFS_MIN_PATHS);
+    const opens = vi.spyOn(fsp, 'open');
+    try {
+      await mod.syncPaths(many, base);
+      const first = mod.syncfsHelperPid();
+      expect(first).toBeTypeOf('number');
+      for (let i = 0; i < 4; i++) await mod.syncPaths(many, base);
+      expect(mod.syncfsHelperPid()).toBe(first);
+      process.kill(first as number, 'SIGKILL');
+      await vi.waitFor(() => expect(mod.syncfsHelperPid()).toBeUndefined());
+      await mod.syncPaths(many, base);
+      expect(mod.syncfsHelperPid()).not.toBe(first);
+      expect(opens).not.toHaveBeenCalled(); // every checkpoint was one syncfs
+    } finally {
+      mod.stopSyncfsHelper();
+      opens.mockRestore();
+    }
+  });
+
   it('falls back to an fsync per path where `sync --file-system` cannot run', async () => {
     const mod = await freshSyncPaths(path.join(tmp, 'no-such-bin'));
     const many = await files(mod.SYNCFS_MIN_PATHS);
