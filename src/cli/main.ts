@@ -11,6 +11,9 @@ import { render, renderError } from './output.js';
 import type { Ctx, VerbResult } from './verb.js';
 import { verbsFor } from './verbs/index.js';
 
+/** A usage error yargs reported through `fail`: the verb must not run. */
+class UsageAbort extends Error {}
+
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 interface GlobalArgs {
@@ -70,6 +73,9 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       if (err) throw err;
       usageError = msg;
+      // Thrown, not just noted: yargs goes on to run the verb's handler when a fail callback
+      // returns (`connect x --bogus` reported the unknown argument and still made the connection).
+      throw new UsageAbort(msg);
     });
   for (const v of await verbsFor(argv)) {
     y.command(v.command as string, v.describe, v.builder ?? ((b: Argv) => b), async (args) => {
@@ -85,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await y.parseAsync();
   } catch (err) {
-    outcome = { error: err };
+    if (!(err instanceof UsageAbort)) outcome = { error: err };
   }
   if (usageError !== null) {
     renderError({ json: wantsJson }, 'usage', `${usageError} (see smr --help)`);

@@ -161,6 +161,29 @@ describe('bad input on the command line', () => {
     expect(await connectionNames(s)).toEqual([]);
   });
 
+  it('an unknown option exits 2 and the verb does nothing', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await expectCliError(
+      [
+        'connect',
+        'web',
+        '--to',
+        t.addr,
+        '--path',
+        dir,
+        ...(t.keyFile ? ['--key-file', t.keyFile] : []),
+        '--bogus',
+        '--state-dir',
+        s.stateDir,
+      ],
+      2,
+      /Unknown argument: bogus/,
+    );
+    expect(await connectionNames(s)).toEqual([]);
+  });
+
   it('a bad duration exits 2', async () => {
     const t = await startTarget();
     const s = await startSource();
