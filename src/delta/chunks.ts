@@ -2,10 +2,15 @@
 // (and, grouped, its coarse chunks) plus optionally the sha256 of the bytes read.
 import type { FileHandle } from 'node:fs/promises';
 import { CoarseGrouper, GearCutter, type CoarseChunk } from './chunker.js';
-import { blockHash, type FileHasher } from './hash.js';
+import { blockHash } from './hash.js';
 import { IO_BUFFER_BYTES, MID_CHUNK_MAX } from './limits.js';
 import type { ByteRange } from './ranges.js';
 import { ReadAhead } from './reader.js';
+
+/** Sees every byte a chunking pass reads, in order (a sha256, block hashes). */
+export interface ByteSink {
+  update(buf: Uint8Array): unknown;
+}
 
 /** Chunks of a file: chunk i covers [offsets[i], offsets[i] + lengths[i]) and hashes to hashes[i]. */
 export interface ChunkList {
@@ -67,7 +72,7 @@ export async function chunkRange(
   fh: FileHandle,
   range: ByteRange,
   sink: ChunkSink,
-  hasher?: FileHasher,
+  hasher?: ByteSink,
 ): Promise<number> {
   // Small ranges (mid requests name many) get small buffers; whole files get IO_BUFFER_BYTES.
   const block = Math.min(IO_BUFFER_BYTES / 2, Math.max(MID_CHUNK_MAX, range.length));
@@ -86,7 +91,7 @@ async function chunkStream(
   block: number,
   offset: number,
   sink: ChunkSink,
-  hasher?: FileHasher,
+  hasher?: ByteSink,
 ): Promise<number> {
   const buf = Buffer.allocUnsafeSlow(block + MID_CHUNK_MAX);
   const u32 = new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);

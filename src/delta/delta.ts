@@ -7,6 +7,7 @@ import { BlockMatcher } from './match-blocks.js';
 import { chunkRuns, matchChunks, selectChunks, type Match } from './match-chunks.js';
 import { continuations, shiftAfter, shiftAt } from './neighbors.js';
 import { alignRanges, totalLength, widenRanges, type ByteRange } from './ranges.js';
+import type { StreamBlockHasher } from './hash.js';
 import { FileWindow, openRead } from './reader.js';
 import {
   coarseSignature,
@@ -38,16 +39,17 @@ export interface DeltaPlan {
  * Builds the delta that turns the target's copy (described by `target`) into the source file.
  * `target` may still be on its way: the source's own pass runs meanwhile. `known.sha256` is the
  * source file's hash when the caller just computed it (one pass fewer); if the file changed since,
- * the rebuilt file fails its proof on the target and is resent whole.
+ * the rebuilt file fails its proof on the target and is resent whole. `known.blocks` is fed the
+ * source file by the same pass (block hashes of exactly the bytes the plan describes).
  */
 export async function buildDelta(
   sourcePath: string,
   target: CoarseSignature | Promise<CoarseSignature>,
   fetch: SignatureFetcher,
-  known: { sha256?: string } = {},
+  known: { sha256?: string; blocks?: StreamBlockHasher } = {},
 ): Promise<DeltaPlan> {
   const [src, tgt] = await Promise.all([
-    coarseSignature(sourcePath, { sha256: known.sha256 === undefined }),
+    coarseSignature(sourcePath, { sha256: known.sha256 === undefined, blocks: known.blocks }),
     target,
   ]);
   return planFrom(sourcePath, src, tgt, fetch, known.sha256 ?? src.sha256 ?? '');

@@ -40,6 +40,50 @@ export class FileHasher {
   }
 }
 
+/**
+ * xxh64 per fixed-size block of a stream fed in order, whatever the sizes of the buffers fed (a
+ * block may straddle two of them). Lets a pass that reads a file for another reason (the delta's
+ * chunking) also yield the block hashes capture keeps as the basis of later changes.
+ */
+export class StreamBlockHasher {
+  private readonly carry: Buffer;
+  private carryLen = 0;
+  private readonly out: bigint[] = [];
+  /** Bytes fed so far. */
+  size = 0;
+
+  constructor(readonly blockSize: number) {
+    this.carry = Buffer.allocUnsafe(blockSize);
+  }
+
+  update(buf: Uint8Array): this {
+    this.size += buf.length;
+    let off = 0;
+    if (this.carryLen > 0) {
+      off = Math.min(this.blockSize - this.carryLen, buf.length);
+      this.carry.set(buf.subarray(0, off), this.carryLen);
+      this.carryLen += off;
+      if (this.carryLen < this.blockSize) return this;
+      this.out.push(blockHash(this.carry));
+      this.carryLen = 0;
+    }
+    for (; off + this.blockSize <= buf.length; off += this.blockSize)
+      this.out.push(blockHash(buf.subarray(off, off + this.blockSize)));
+    if (off < buf.length) {
+      this.carry.set(buf.subarray(off), 0);
+      this.carryLen = buf.length - off;
+    }
+    return this;
+  }
+
+  /** The hashes (the last block may be short); the hasher cannot be used afterwards. */
+  finish(): BigUint64Array {
+    if (this.carryLen > 0) this.out.push(blockHash(this.carry.subarray(0, this.carryLen)));
+    this.carryLen = 0;
+    return BigUint64Array.from(this.out);
+  }
+}
+
 /** sha256 of a whole file, streamed through fixed buffers (the next read overlaps the hashing). */
 export async function sha256File(path: string): Promise<string> {
   const small = readSmallSync(path);

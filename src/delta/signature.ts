@@ -4,7 +4,7 @@
 // where the level above found a difference, so unchanged data costs ~12 bytes per MiB.
 import { SmrError } from '../shared/errors.js';
 import { ChunkListBuilder, chunkRange, type ChunkList } from './chunks.js';
-import { blockHash, FileHasher, initHash } from './hash.js';
+import { blockHash, FileHasher, initHash, type StreamBlockHasher } from './hash.js';
 import { FINE_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './limits.js';
 import { mergeRanges, type ByteRange } from './ranges.js';
 import { FileWindow, openRead } from './reader.js';
@@ -36,16 +36,22 @@ export interface FineSignature {
 
 /**
  * Coarse signature of a whole file in one streaming pass (mid chunks kept for later requests).
- * `sha256: true` adds the file's hash (+~0.6 ns/byte) so an unchanged file costs no delta at all.
+ * `sha256: true` adds the file's hash (+~0.6 ns/byte) so an unchanged file costs no delta at all;
+ * `blocks` is fed every byte too (the source's block hashes for capture, from the same read).
  */
 export async function coarseSignature(
   path: string,
-  options: { sha256?: boolean } = {},
+  options: { sha256?: boolean; blocks?: StreamBlockHasher } = {},
 ): Promise<CoarseSignature> {
   await initHash();
   const coarse = new ChunkListBuilder();
   const mids = new ChunkListBuilder();
-  const hasher = options.sha256 ? new FileHasher() : undefined;
+  const sha = options.sha256 ? new FileHasher() : undefined;
+  const blocks = options.blocks;
+  const hasher =
+    sha && blocks
+      ? { update: (b: Uint8Array) => (sha.update(b), blocks.update(b)) }
+      : (sha ?? blocks);
   const fh = await openRead(path);
   try {
     const size = await chunkRange(
@@ -57,7 +63,7 @@ export async function coarseSignature(
       },
       hasher,
     );
-    return { size, sha256: hasher?.digest(), chunks: coarse.finish(), mids: mids.finish() };
+    return { size, sha256: sha?.digest(), chunks: coarse.finish(), mids: mids.finish() };
   } finally {
     await fh.close();
   }

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { log } from '../shared/log.js';
 import type { JournalEntry, JournalRecord } from '../journal/types.js';
 import { BlockCache, type BlockHashes } from './block-cache.js';
-import { captureFile, type WholeCursor } from './file-capture.js';
+import { CAPTURE_BLOCK, captureFile, type WholeCursor } from './file-capture.js';
+import { StreamBlockHasher } from '../delta/index.js';
 import { KnownState, type Known } from './known-state.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
@@ -22,6 +23,7 @@ import {
   basisOf,
   differingRanges,
   hashForMirror,
+  looksShifted,
   sameContent,
   sendRanges,
 } from './mirror-file.js';
@@ -38,6 +40,14 @@ export const QUIET_MS = 2;
 export const MAX_DELAY_MS = 250;
 
 type Step = () => Promise<void>;
+
+/** Mode and mtime of `abs` when a delta's last part is queued. */
+function attrsOf(abs: string): () => Promise<{ mode: number; mtime: number }> {
+  return async () => {
+    const now = await fsp.stat(abs);
+    return { mode: now.mode & 0o7777, mtime: now.mtimeMs };
+  };
+}
 
 /** Where a stopped whole-file mirror send got to, and the file it was reading then. */
 export interface MirrorCursor {
@@ -271,6 +281,22 @@ export class Capture {
       await this.resend(rel);
       return 0;
     }
+    const abs = this.abs(rel);
+    if (await looksShifted(abs, rel, st.size, remote.request)) {
+      // Straight to the delta; its chunking pass also yields the block hashes capture keeps.
+      const blocks = new StreamBlockHasher(CAPTURE_BLOCK);
+      const d = await sendDelta(abs, rel, remote.request, (e) => this.emit(e), attrsOf(abs), {
+        blocks,
+      });
+      const hashes = { blockSize: CAPTURE_BLOCK, size: blocks.size, hashes: blocks.finish() };
+      if (d.unchanged) {
+        await this.recordSame(rel, st, listed, hashes);
+        return 0;
+      }
+      this.record(rel, st, 'file');
+      this.afterMirrorSend(rel, st, hashes);
+      return d.literalBytes;
+    }
     // Both sides hash at once: the target's block size is a function of the size, so the local
     // pass need not wait for the reply (it is redone only if the target's copy sizes differently).
     const guess = blocksBlockSize(st.size);
@@ -298,11 +324,7 @@ export class Capture {
       basis.blockSize,
     );
     if (local.size >= SHIFT_MIN_BYTES && outOfSync > local.size / 8) {
-      const attrs = async (): Promise<{ mode: number; mtime: number }> => {
-        const now = await fsp.stat(this.abs(rel));
-        return { mode: now.mode & 0o7777, mtime: now.mtimeMs };
-      };
-      const d = await sendDelta(this.abs(rel), rel, remote.request, (e) => this.emit(e), attrs, {
+      const d = await sendDelta(abs, rel, remote.request, (e) => this.emit(e), attrsOf(abs), {
         sha256: local.sha256, // known to differ from the target's: no second pass for it
       });
       this.record(rel, st, 'file');

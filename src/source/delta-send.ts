@@ -8,6 +8,7 @@ import {
   decodeMid,
   encodeRanges,
   type ByteRange,
+  type StreamBlockHasher,
 } from '../delta/index.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { JournalEntry } from '../journal/types.js';
@@ -29,7 +30,7 @@ export async function sendDelta(
   request: TargetRequest,
   emit: (e: JournalEntry) => Promise<{ seq: number }>,
   attrs: () => Promise<{ mode: number; mtime: number }>,
-  known: { sha256?: string } = {},
+  known: { sha256?: string; blocks?: StreamBlockHasher } = {},
 ): Promise<{ literalBytes: number; unchanged: boolean; sha256: string }> {
   // With the source's sha256 known to differ from the target's, the target need not hash its copy
   // again; both sides chunk their files at the same time.

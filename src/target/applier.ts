@@ -135,7 +135,7 @@ export class Applier {
         // A burst shares checkpoints: an fsync per op would make the disk the bottleneck.
         // Tried: applying on while a checkpoint syncs. A full mirror got slower (6.6-7.4 s
         // against 4.1-5.5 s, 2026-11-22): new files' creates waited behind the syncs' journal
-        // commits, and more, smaller checkpoints cost more spawns and commits.
+        // commits, and more, smaller checkpoints cost more syncs and commits.
         if (due || this.queue.length === 0) await this.checkpoint();
       }
     } catch (err) {
