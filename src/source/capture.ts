@@ -287,6 +287,7 @@ export class Capture {
       const blocks = new StreamBlockHasher(CAPTURE_BLOCK);
       const d = await sendDelta(abs, rel, remote.request, (e) => this.emit(e), attrsOf(abs), {
         blocks,
+        differs: true, // the sample proved it
       });
       const hashes = { blockSize: CAPTURE_BLOCK, size: blocks.size, hashes: blocks.finish() };
       if (d.unchanged) {

@@ -30,13 +30,12 @@ export async function sendDelta(
   request: TargetRequest,
   emit: (e: JournalEntry) => Promise<{ seq: number }>,
   attrs: () => Promise<{ mode: number; mtime: number }>,
-  known: { sha256?: string; blocks?: StreamBlockHasher } = {},
+  known: { sha256?: string; blocks?: StreamBlockHasher; differs?: boolean } = {},
 ): Promise<{ literalBytes: number; unchanged: boolean; sha256: string }> {
-  // With the source's sha256 known to differ from the target's, the target need not hash its copy
-  // again; both sides chunk their files at the same time.
-  const coarse = request('coarse', { p: rel, sha256: known.sha256 === undefined }).then((f) =>
-    decodeCoarse(f.body),
-  );
+  // With the files known to differ (the source's sha256 differs from the target's, or sampled
+  // blocks did), the target need not hash its copy; both sides chunk their files at the same time.
+  const differs = known.sha256 !== undefined || known.differs === true;
+  const coarse = request('coarse', { p: rel, sha256: !differs }).then((f) => decodeCoarse(f.body));
   coarse.catch(() => undefined); // awaited by buildDelta; never an unhandled rejection meanwhile
   const ranges = (r: readonly ByteRange[]): Buffer => Buffer.concat(encodeRanges(r));
   const plan = await buildDelta(

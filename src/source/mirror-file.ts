@@ -69,7 +69,8 @@ const SAMPLE_BYTES = 4096;
  * on): compares SHIFT_SAMPLES blocks spread over the file, hashed on both sides at the same
  * offsets (one `fine` request, a few reads). Such a file goes straight to the content-defined
  * delta: the full block comparison would only find most blocks out of place (a whole-file pass on
- * each side for nothing: a third of case (c)'s time). Any failure answers no, so the block
+ * each side for nothing: a third of case (c)'s time). A yes also proves the files differ. Any
+ * failure answers no, so the block
  * comparison decides as before; the choice changes what is sent, never what the target ends with.
  */
 export async function looksShifted(
@@ -110,9 +111,9 @@ export async function looksShifted(
       for (let at = r.offset; at < r.offset + r.length; at += fine.blockSize, k++)
         if (Math.min(fine.blockSize, r.offset + r.length - at) === SAMPLE_BYTES)
           theirs.set(at, fine.strong[k] as bigint);
-    const differ = offsets.filter(
-      (o) => mine.get(o) === undefined || theirs.get(o) !== mine.get(o),
-    );
+    // Only blocks read whole here count; each one counted proves the files differ (the caller
+    // tells the target so: it need not hash its copy for an "unchanged" check).
+    const differ = offsets.filter((o) => mine.has(o) && theirs.get(o) !== mine.get(o));
     return differ.length * 2 > offsets.length;
   } catch {
     return false;
