@@ -1355,8 +1355,9 @@ function commentary(o, data, S, goals, meta) {
         'calls — temp file, mode, mtime, rename (`putSmallSync` in src/target/ops.ts) — and at each checkpoint (every ' +
         '4 MiB, 2,000 ops or 100 ms) makes what it touched durable before it acknowledges (`Applier.checkpoint` in ' +
         "src/target/applier.ts), applying nothing meanwhile: with one syncfs(2) of the replica's file system when 64 " +
-        "or more paths changed (coreutils' `sync --file-system`, a process spawn: Node has no syncfs), else an fsync per " +
-        'path (`syncPaths` in src/target/sync-paths.ts). Applying on while a checkpoint syncs was tried and measured ' +
+        "or more paths changed (coreutils' `sync --file-system`, run by one long-lived `sh` helper so the daemon does " +
+        'not fork itself per checkpoint: Node has no syncfs), else an fsync per path (`syncPaths` in ' +
+        'src/target/sync-paths.ts). Applying on while a checkpoint syncs was tried and measured ' +
         "slower (new files' creates waited behind the sync's journal commits). rsync reads each file once, writes it " +
         'once and fsyncs nothing; smr also writes every byte to its journal. The source handles one path at a time ' +
         '(`Capture.loop` awaits each step), so its per-file calls never overlap, for files whose median is ' +
@@ -1366,14 +1367,17 @@ function commentary(o, data, S, goals, meta) {
   if (both('d')) {
     L.push(
       `- (d) checksum compare, nothing to send: ${cmp('d')}; wire ${bytes(S.d.smr.wire)} vs ${bytes(S.d.rsync.wire)}. ` +
-        'smr compares whole-file sha256 in batches (`compareBatch` in src/source/mirror.ts): one `sums` request names up to ' +
+        'smr first has the target list the replica (`listTree`, src/target/listing.ts, a synchronous lstat per entry), ' +
+        'then compares whole-file sha256 in batches (`compareBatch` in src/source/mirror.ts): one `sums` request names up to ' +
         '256 files or 64 MiB, and while the target hashes them one after the other (`sha256File`) the source hashes its own ' +
         'copies, also one after the other (`hashBlocks`: sha256 plus xxh64 per 16 KiB block, kept as the basis of later ' +
         'changes). Files up to 256 KiB are read whole on both sides with synchronous calls into one shared buffer ' +
         '(`readSmallSync`, src/delta/small-file.ts). The scan gathers and hashes the next batch while one reply is awaited ' +
         '(two batches in flight, `SUMS_IN_FLIGHT`), and ' +
-        'every file proven equal then takes a `recordSame` step (a synchronous lstat) through the capture pipeline, one at ' +
-        `a time, for files whose median is ${bytes(data.tree.small.median)}. Like rsync -c, smr compares one whole-file ` +
+        'the files of a batch proven equal are then recorded in one step through the capture pipeline (`recordSame`, a ' +
+        `synchronous lstat each), for files whose median is ${bytes(data.tree.small.median)}. In a profile of this case ` +
+        'the source was busy nearly all the time once the listing was done, the target about 60%: sha256 is about a ' +
+        "third of the source's work, the rest per-file calls and garbage collection. Like rsync -c, smr compares one whole-file " +
         "checksum per file; rsync's sender and receiver checksum their files in parallel streams; " +
         `${profiled('d')}.`,
     );
@@ -1415,7 +1419,7 @@ function commentary(o, data, S, goals, meta) {
           : '') +
         `For 0.3× smr would have to finish in ${secs(0.3 * S.b20.rsync.wallMs)}` +
         (S.b?.smr && 0.3 * S.b20.rsync.wallMs < S.b.smr.wallMs
-          ? ', below the compare-and-hash cost it pays even unlimited; next step (4) below removes one of its three full passes.'
+          ? ', below the compare-and-hash cost it pays even unlimited; next step (3) below removes one of its three full passes.'
           : '.') +
         ' On a slower link the ratio moves towards the wire ratio.',
     );
@@ -1423,16 +1427,16 @@ function commentary(o, data, S, goals, meta) {
   if (both('c')) {
     L.push(
       `- (c) 1 MiB inserted: wire ${bytes(S.c.smr.wire)} vs ${bytes(S.c.rsync.wire)}; ${cmp('c')}. Both send about the ` +
-        "inserted MiB; smr's extra wire bytes include the block-hash list of its first comparison, whose only use here is " +
-        `to find that the data moved. smr first runs the (b) comparison — target \`hashBlocks\` and source ` +
-        `\`hashForMirror\`, ${bytes(data.big.size)} each, at the same time — and finds more than 1/8 of the blocks out of ` +
-        'place (`Capture.compareAndSend`), so it switches to the content-defined delta (`sendDelta`, ' +
-        'src/source/delta-send.ts): the source chunks its file (`buildDelta`) while the target computes its coarse ' +
-        'signature, neither with sha256 (the source reuses the sha256 of its block pass and tells the target the files ' +
-        'differ); then the target rebuilds the file into a temp copy — reading the basis, writing the temp file and ' +
-        'hashing it as it writes, since the instructions come in destination order (`applyDeltaPart`, src/target/ops.ts) — ' +
-        'renames it, and fsyncs it at the next checkpoint. That is one block-hash pass and one chunking pass per side (each ' +
-        "pair in parallel) plus the rebuild, against rsync's three passes.",
+        "inserted MiB; smr's extra wire bytes are its signatures. smr first samples 32 blocks of 4 KiB spread over the " +
+        'file on both sides (`looksShifted`, src/source/mirror-file.ts, one `fine` request); most differ, so it goes ' +
+        'straight to the content-defined delta (`sendDelta`, src/source/delta-send.ts) without the full block-hash pass ' +
+        'of (b): the source chunks its file (`buildDelta`, with its sha256 and the block hashes capture keeps, from the ' +
+        'same read) while the target computes its coarse signature without sha256 (the sample proved the files differ); ' +
+        'then the target rebuilds the file into a temp copy — reading the basis, writing the temp file and hashing it as ' +
+        'it writes, since the instructions come in destination order (`applyDeltaPart`, src/target/ops.ts) — renames it, ' +
+        'and fsyncs it at the next checkpoint. That is one chunking pass per side (in parallel) plus the rebuild, against ' +
+        "rsync's three passes; in a profile each smr daemon was busy about 3 s of the run, the chunking (JavaScript, " +
+        '`chunkStream`) and the rebuild being on the critical path one after the other.',
     );
   }
   if (meta.cliStartMs?.length)
@@ -1469,17 +1473,19 @@ function commentary(o, data, S, goals, meta) {
   L.push(
     '- Next steps (not yet measured, so not ranked): (1) several files in flight in the mirror instead of one at a ' +
       "time: `Capture.loop` awaits every step, so one file's lstat, read, hash and append never overlap the next " +
-      "one's, and in (d) the scan keeps only two `sums` batches in flight and records each equal file in a step of " +
-      'its own; (2) on the target, a syncfs without a process spawn per bulk checkpoint (~4 ms of its main thread ' +
-      'each, ~100 per run of (a)): a long-lived helper process, or a native addon; (3) in (c), a cheap shift ' +
-      'detector before the full block comparison (compare a sample of block hashes), or going straight to the delta for ' +
-      'big files, which drops one full pass per side; (4) let the target prove an in-place write without re-reading the ' +
-      'whole file (`sha256File` in `applyWrite`): keep the block hashes it computed for the `blocks` reply and check a ' +
-      'hash over the per-block hashes, rehashing only the written blocks; (5) batch many small files per journal ' +
+      "one's; (2) in (c), a faster chunker (the gear hash runs in JavaScript, ~1 s per GiB) or one that runs in a " +
+      'worker thread beside the sha256; (3) let the target prove an in-place write without re-reading the ' +
+      'whole file (`sha256File` in `applyWrite`, 0.64 s of the target in a profile of (b)): a root hash over per-block ' +
+      'sha256 on both sides instead of the whole-file sha256, the target keeping its per-block hashes from the `blocks` ' +
+      'reply (valid while the file keeps its inode, size, mtime and ctime) and rehashing only the written blocks; ' +
+      '(4) batch many small files per journal ' +
       'record and frame, instead of one `put` record, one hot-tail entry, one frame and one target op per file; ' +
-      '(6) RSS: fewer per-file allocations (a reused read buffer where the journal copies anyway), a read buffer of ' +
-      'our own on the target socket (`onread`), and block hashes written straight into BigUint64Arrays rather than ' +
-      'arrays of BigInt.',
+      '(5) RSS: a heap snapshot of a source daemon that had just synced 10,000 files held ~46 MiB of live JavaScript ' +
+      'objects (10,000 `fs.watch` handles among them: chokidar watches every file as well as its directory), far below ' +
+      'its RSS; the rest is heap grown and not yet returned and external buffers awaiting collection. Tried without a ' +
+      'measurable change: `MALLOC_ARENA_MAX=2`, halving the hot tail and the mirror queue bound (8 MiB each), ' +
+      '`--max-semi-space-size` 2 or 4 (slower). Still to try: fewer per-file allocations, a read buffer of our own ' +
+      'on the target socket (`onread`), block hashes written straight into BigUint64Arrays rather than arrays of BigInt.',
   );
   if (o.replicate && S.a?.smr) {
     const dup = median(S.a.smr.runs.map((r) => r.dataBytes)) / data.tree.bytes;
