@@ -289,13 +289,13 @@ export class Capture {
         blocks,
         differs: true, // the sample proved it
       });
-      const hashes = { blockSize: CAPTURE_BLOCK, size: blocks.size, hashes: blocks.finish() };
-      if (d.unchanged) {
-        await this.recordSame(rel, st, listed, hashes);
-        return 0;
-      }
+      // (Never `unchanged`: the target was told the files differ and did not hash its copy.)
       this.record(rel, st, 'file');
-      this.afterMirrorSend(rel, st, hashes);
+      this.afterMirrorSend(rel, st, {
+        blockSize: CAPTURE_BLOCK,
+        size: blocks.size,
+        hashes: blocks.finish(),
+      });
       return d.literalBytes;
     }
     // Both sides hash at once: the target's block size is a function of the size, so the local
@@ -611,6 +611,7 @@ export class Capture {
         : !this.filter.file(rel) || underExcludedDir(this.filter, rel)
     )
       return;
+    await this.parentsFirst(rel);
     if (force) {
       this.blocks.delete(rel);
     } else if (!(k && k.dev === st.dev && k.ino === st.ino && k.type === type)) {
@@ -621,6 +622,22 @@ export class Capture {
     if (type === 'dir') return this.checkDir(rel, st, same ? cur : undefined, scanned);
     if (type === 'symlink') return this.checkSymlink(rel, st, same ? cur : undefined);
     return this.checkFile(rel, st, same && !force ? cur : undefined);
+  }
+
+  /**
+   * Checks the ancestors of `rel` the known state lacks, top down, before `rel` itself. Otherwise
+   * an op under an unknown directory (a watcher event for a file before one for its directory, as
+   * after a restart) had the target create that directory implicitly, and a later rename or delete
+   * of it never reached the target: the source did not know it (a stale directory left behind in
+   * the kill -9 tests). A mkdir for a directory the target already has only sets its mode.
+   */
+  private async parentsFirst(rel: string): Promise<void> {
+    for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1)) {
+      const anc = rel.slice(0, i);
+      if (this.known.get(anc)?.type === 'dir') continue;
+      await this.check(anc, false);
+      if (this.known.get(anc)?.type !== 'dir') return; // vanished or excluded: `rel` decides alone
+    }
   }
 
   /** A new inode at `rel` that the known state holds elsewhere, now vanished there: a rename. */

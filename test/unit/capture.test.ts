@@ -120,6 +120,29 @@ describe('Capture', () => {
     capture.stop();
   });
 
+  it('a file hinted before its directories: they are queued first, and their rename follows them', async () => {
+    const { base, capture, queued } = setup();
+    mkdirSync(path.join(base, 'd', 'e'), { recursive: true });
+    writeFileSync(path.join(base, 'd', 'e', 'f.txt'), 'f');
+    capture.hint('d/e/f.txt'); // as after a restart: the file's event before its directories'
+    await vi.waitFor(() => expect(queued.some((e) => e.kind === 'put')).toBe(true));
+    await capture.idle();
+    expect(queued.map((e) => [e.kind, e.meta.p])).toEqual([
+      ['mkdir', 'd'],
+      ['mkdir', 'd/e'],
+      ['put', 'd/e/f.txt'],
+    ]);
+    renameSync(path.join(base, 'd'), path.join(base, 'g'));
+    capture.hint('d');
+    capture.hint('g');
+    await new Promise((r) => setTimeout(r, 5 * RENAME_WINDOW_MS));
+    await capture.idle();
+    expect(
+      queued.slice(3).map((e) => [e.kind, e.meta.p ?? `${e.meta.from}->${e.meta.to}`]),
+    ).toEqual([['rename', 'd->g']]);
+    capture.stop();
+  });
+
   it('flushGone settles a vanished directory first seen missing through its children', async () => {
     const { base, capture, after } = await capturedTree();
     rmSync(path.join(base, 'd'), { recursive: true });
