@@ -75,7 +75,9 @@ class SyncfsHelper {
   }
 
   stop(): void {
-    this.child?.kill();
+    const child = this.child;
+    this.child = null; // what it still says or does is ignored from here on
+    child?.kill();
     this.fail();
   }
 
@@ -92,6 +94,7 @@ class SyncfsHelper {
     this.out = '';
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (d: string) => {
+      if (this.child !== child) return;
       this.out += d;
       for (let nl = this.out.indexOf('\n'); nl >= 0; nl = this.out.indexOf('\n')) {
         const line = this.out.slice(0, nl);
@@ -99,8 +102,11 @@ class SyncfsHelper {
         this.pending.shift()?.(line === 'ok');
       }
     });
+    // `error` and `exit` may both come, the second after a new helper took requests: only the
+    // current helper's end fails what is pending (answers must stay paired with their requests).
     const gone = (): void => {
-      if (this.child === child) this.child = null;
+      if (this.child !== child) return;
+      this.child = null;
       this.fail();
     };
     child.on('error', gone);
