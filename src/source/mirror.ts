@@ -266,7 +266,11 @@ export class Mirror {
     if (equal.length)
       this.detachStep(id, 0, async () => {
         for (const [b, mine] of equal) {
-          await this.capture.recordSame(b.rel, b.st, listed(b), mine);
+          // One file's fault must not leave the rest of the batch unrecorded (as separate steps
+          // they were independent).
+          await this.capture
+            .recordSame(b.rel, b.st, listed(b), mine)
+            .catch((err: Error) => this.capture.onError(err));
           this.acked.push([this.journal.lastSeq, b.st.size]);
         }
       });
