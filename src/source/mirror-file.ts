@@ -70,8 +70,8 @@ const SAMPLE_BYTES = 4096;
  * offsets (one `fine` request, a few reads). Such a file goes straight to the content-defined
  * delta: the full block comparison would only find most blocks out of place (a whole-file pass on
  * each side for nothing: a third of case (c)'s time). A yes also proves the files differ. Any
- * failure answers no, so the block
- * comparison decides as before; the choice changes what is sent, never what the target ends with.
+ * failure answers no, so the block comparison decides as before; the choice changes what is
+ * sent, never what the target ends with.
  */
 export async function looksShifted(
   abs: string,
