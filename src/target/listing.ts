@@ -1,7 +1,8 @@
 // Streams a description of the replica (path, type, size, mtime, mode) in bounded batches.
-import { lstatSync, promises as fsp, readlinkSync, type Stats } from 'node:fs';
+import { promises as fsp, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
+import { lstatOrNull } from '../shared/fsutil.js';
 
 /** One replica entry as sent in LIST_ITEMS: [path, type, size, mtimeMs, mode, linkTarget?]. */
 export type ListItem = [string, 'f' | 'd' | 'l', number, number, number, string?];
@@ -29,12 +30,8 @@ export async function listTree(
       const abs = path.join(base, r);
       // Synchronous: microseconds each, where a thread-pool round trip per entry made listing a
       // 10,000-file replica take 0.75 s of a 2 s checksum mirror. The batch's send below yields.
-      let st: Stats;
-      try {
-        st = lstatSync(abs);
-      } catch {
-        continue;
-      }
+      const st = lstatOrNull(abs);
+      if (!st) continue;
       if (st.isSymbolicLink()) {
         batch.push([r, 'l', st.size, st.mtimeMs, st.mode & 0o7777, readlinkOrEmpty(abs)]);
       } else if (st.isDirectory()) {
