@@ -2,7 +2,7 @@
 // recorded as known (no data sent); otherwise only differing blocks go, with the whole-file sha256
 // so the target proves the result (and asks for the file whole if its copy was not the basis).
 import { promises as fsp, constants as C, type Stats } from 'node:fs';
-import { blockHash, FileHasher } from '../delta/hash.js';
+import { blockHash, FileHasher, StreamBlockHasher } from '../delta/hash.js';
 import { decodeFine, encodeRanges } from '../delta/index.js';
 import type { TargetRequest } from './delta-send.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
@@ -29,25 +29,24 @@ export async function hashForMirror(abs: string, basisBlock: number): Promise<Lo
   }
   try {
     const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    const atBasis: bigint[] = [];
-    const capture: bigint[] = [];
+    const atBasis = new StreamBlockHasher(basisBlock);
+    const capture = new StreamBlockHasher(CAPTURE_BLOCK);
     const sha = new FileHasher();
     let size = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, size);
-      for (let o = 0; o < bytesRead; o += basisBlock)
-        atBasis.push(blockHash(buf.subarray(o, Math.min(bytesRead, o + basisBlock))));
-      for (let o = 0; o < bytesRead; o += CAPTURE_BLOCK)
-        capture.push(blockHash(buf.subarray(o, Math.min(bytesRead, o + CAPTURE_BLOCK))));
-      sha.update(buf.subarray(0, bytesRead));
+      const read = buf.subarray(0, bytesRead);
+      atBasis.update(read);
+      capture.update(read);
+      sha.update(read);
       size += bytesRead;
       if (bytesRead < CHUNK_BYTES) break;
     }
     return {
       size,
       sha256: sha.digest(),
-      atBasis: BigUint64Array.from(atBasis),
-      capture: { blockSize: CAPTURE_BLOCK, size, hashes: BigUint64Array.from(capture) },
+      atBasis: atBasis.finish(),
+      capture: { blockSize: CAPTURE_BLOCK, size, hashes: capture.finish() },
     };
   } finally {
     await fh.close();
