@@ -11,6 +11,7 @@ import {
   startSource,
   startTarget,
   tmp,
+  waitMirrored,
   waitSynced,
   waitUntil,
   write,
@@ -163,16 +164,7 @@ describe('mirror, verify, orphans', () => {
     await fsp.appendFile(path.join(src, 'extended.bin'), 'more');
     const s2 = await startSource(sstate);
     await waitSynced(s2, 'm');
-    const w = await smr([
-      'wait',
-      'm',
-      '--for',
-      'mirrored',
-      '--timeout',
-      '60s',
-      '--state-dir',
-      sstate,
-    ]);
+    const w = await waitMirrored(sstate, 'm');
     expect(w.code).toBe(0);
     // The restart mirror replays deletes made while the daemon was down (orphans go too).
     const v = await smr(['verify', 'm', '--mode', 'checksum', '--json', '--state-dir', sstate]);
@@ -187,17 +179,7 @@ describe('mirror, verify, orphans', () => {
     const before = (await fsp.readdir(rep)).sort();
     for (const n of await fsp.readdir(src)) await fsp.rm(path.join(src, n), { recursive: true });
     const s2 = await startSource(sstate);
-    const w = await smr([
-      'wait',
-      'm',
-      '--for',
-      'mirrored',
-      '--timeout',
-      '60s',
-      '--json',
-      '--state-dir',
-      sstate,
-    ]);
+    const w = await waitMirrored(sstate, 'm', '60s', ['--json']);
     expect(w.code).toBe(0);
     expect(w.json.mirror.error).toMatch(/empty or missing/);
     expect((await fsp.readdir(rep)).sort()).toEqual(before);
@@ -239,16 +221,7 @@ describe('mirror, verify, orphans', () => {
     expect((await status(s)).mirror.state).toBe('paused');
     await smr(['transmit', 'resume', 'm', '--state-dir', s.stateDir]);
     expect((await smr(['mirror', 'resume', 'm', '--state-dir', s.stateDir])).code).toBe(0);
-    const w = await smr([
-      'wait',
-      'm',
-      '--for',
-      'mirrored',
-      '--timeout',
-      '60s',
-      '--state-dir',
-      s.stateDir,
-    ]);
+    const w = await waitMirrored(s.stateDir, 'm');
     expect(w.code).toBe(0);
     expect((await status(s)).mirror.state).toBe('complete');
     expect((await status(s)).sent.bytes - before).toBeGreaterThan(10_000_000); // the whole tree again
@@ -298,16 +271,7 @@ describe('mirror, verify, orphans', () => {
     expect(paused.mirror.state).toBe('paused');
     expect(paused.lastCapturedSeq).toBe(atPause);
     expect((await smr(['mirror', 'resume', 'm', '--state-dir', s.stateDir])).code).toBe(0);
-    const w = await smr([
-      'wait',
-      'm',
-      '--for',
-      'mirrored',
-      '--timeout',
-      '60s',
-      '--state-dir',
-      s.stateDir,
-    ]);
+    const w = await waitMirrored(s.stateDir, 'm');
     expect(w.code, w.stdout + w.stderr).toBe(0);
     expect((await status(s)).mirror.state).toBe('complete');
     await expectSameTree(src, rep);
@@ -381,10 +345,7 @@ describe('mirror, verify, orphans', () => {
     );
     await fsp.rm(path.join(t.root, 'n', 'f.bin')); // the basis goes before the writes arrive
     await smr(['transmit', 'resume', 'n', '--state-dir', s.stateDir]);
-    expect(
-      (await smr(['wait', 'n', '--for', 'mirrored', '--timeout', '30s', '--state-dir', s.stateDir]))
-        .code,
-    ).toBe(0);
+    expect((await waitMirrored(s.stateDir, 'n', '30s')).code).toBe(0);
     expect((await smr(['verify', 'n', '--mode', 'checksum', '--state-dir', s.stateDir])).code).toBe(
       0,
     );

@@ -10,6 +10,7 @@ import {
   startSource,
   startTarget,
   tmp,
+  waitMirrored,
   waitSynced,
   waitUntil,
   write,
@@ -32,20 +33,7 @@ describe('switches', () => {
     await expect(fsp.access(path.join(t.root, 'sw', 'while-off.txt'))).rejects.toThrow();
     const on = await smr(['replicate', 'on', 'sw', '--json', '--state-dir', s.stateDir]);
     expect(on.code).toBe(0);
-    expect(
-      (
-        await smr([
-          'wait',
-          'sw',
-          '--for',
-          'mirrored',
-          '--timeout',
-          '30s',
-          '--state-dir',
-          s.stateDir,
-        ])
-      ).code,
-    ).toBe(0);
+    expect((await waitMirrored(s.stateDir, 'sw', '30s')).code).toBe(0);
     await waitSynced(s, 'sw');
     await expectSameTree(dir, path.join(t.root, 'sw'));
     await waitUntil(

@@ -225,6 +225,26 @@ export async function waitSynced(src: Daemon, name: string, timeout = '60s'): Pr
     );
 }
 
+/** `smr wait NAME --for mirrored` (plus `extra` flags); returns the result for the caller to check. */
+export function waitMirrored(
+  stateDir: string,
+  name: string,
+  timeout = '60s',
+  extra: string[] = [],
+): Promise<RunResult> {
+  return smr([
+    'wait',
+    name,
+    '--for',
+    'mirrored',
+    '--timeout',
+    timeout,
+    ...extra,
+    '--state-dir',
+    stateDir,
+  ]);
+}
+
 /** Asserts two trees are equal byte for byte and mode for mode (throws with the differences). */
 export async function expectSameTree(a: string, b: string): Promise<void> {
   const diffs = diffDigests(await treeDigest(a), await treeDigest(b));
