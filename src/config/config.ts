@@ -49,9 +49,37 @@ function validate(c: unknown, where: string): SmrConfig {
     if (o[k] !== undefined && typeof o[k] !== 'string')
       throw new SmrError('config', `${where}: "${k}" must be a string`);
   }
-  if (o.target !== undefined && (typeof o.target !== 'object' || o.target === null))
-    throw new SmrError('config', `${where}: "target" must be an object`);
+  if (o.target !== undefined) validateTarget(o.target, where);
   return o as SmrConfig;
+}
+
+const TARGET_TYPES: Record<string, 'string' | 'boolean'> = {
+  listen: 'string',
+  root: 'string',
+  tasksDir: 'string',
+  allowTasks: 'boolean',
+};
+
+// Nested keys are checked as strictly as top-level ones: a string "false" or YAML `no` read
+// loosely as truthy once turned task execution on, and a typo was silently ignored.
+function validateTarget(t: unknown, where: string): void {
+  if (typeof t !== 'object' || t === null || Array.isArray(t))
+    throw new SmrError('config', `${where}: "target" must be an object`);
+  for (const [k, v] of Object.entries(t)) {
+    const want = TARGET_TYPES[k];
+    if (!want)
+      throw new SmrError(
+        'config',
+        `${where}: unknown setting "target.${k}"`,
+        `known target settings: ${Object.keys(TARGET_TYPES).join(', ')}`,
+      );
+    if (v !== undefined && typeof v !== want)
+      throw new SmrError(
+        'config',
+        `${where}: "target.${k}" must be a ${want}, not ${JSON.stringify(v)}`,
+        want === 'boolean' ? 'write true or false, unquoted' : undefined,
+      );
+  }
 }
 
 /** The commented config `smr init` writes. */
