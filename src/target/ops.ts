@@ -16,6 +16,7 @@ import {
 import path from 'node:path';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
+import { checkDeltaPart } from './delta-part-check.js';
 import { FileHasher, sha256File } from '../delta/hash.js';
 
 /** What an op asks of the applier besides its effect on disk. */
@@ -255,6 +256,7 @@ export async function applyDeltaPart(
   meta: Record<string, unknown>,
   body: Buffer,
 ): Promise<OpOutcome> {
+  checkDeltaPart(meta, body);
   const abs = await cf.resolve(meta.p);
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
   if (meta.first) await cf.temps.clear(abs, tmp);

@@ -299,6 +299,24 @@ describe('Applier', () => {
     expect(await temps()).toEqual([]);
   });
 
+  it('refuses a delta op with a fractional offset as a protocol error, leaving the file', async () => {
+    await fsp.writeFile(path.join(base, 'f'), 'original content');
+    const a = start();
+    const meta = {
+      p: 'f',
+      first: true,
+      end: true,
+      size: 16,
+      sha256: sha256('x'),
+      ops: [['c', 0, 1.5, 0]],
+    };
+    a.enqueue(op(1, 'delta', meta));
+    await vi.waitFor(() => expect(a.failure).not.toBeNull(), { timeout: 5000, interval: 5 });
+    expect((a.failure as SmrError).code).toBe('protocol');
+    expect(await read('f')).toBe('original content');
+    expect(await temps()).toEqual([]);
+  });
+
   it('asks for the file on a delta whose sha256 does not match, leaving the original', async () => {
     await fsp.writeFile(path.join(base, 'f'), 'original content');
     const a = start();
