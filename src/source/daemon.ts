@@ -15,6 +15,10 @@ import { RESTART_MIRROR } from './restart-mirror.js';
 import { initHash } from '../delta/hash.js';
 import { ScheduleStore, Scheduler, type SchedulerEvent } from '../schedule/index.js';
 import { runVerb } from '../schedule/run-verb.js';
+import { installStopLatch, waitForStop } from '../shared/stop-latch.js';
+
+// Kept here for the target verb, which has always imported it from the source daemon.
+export { waitForStop };
 
 async function sourceId(stateDir: string): Promise<string> {
   const file = path.join(stateDir, 'source-id');
@@ -31,6 +35,7 @@ export async function runSourceDaemon(opts: {
   tasksDir?: string;
   signal?: AbortSignal;
 }): Promise<void> {
+  installStopLatch();
   const stateDir = path.resolve(opts.stateDir);
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const release = await acquireLock(path.join(stateDir, 'source.lock'), 'source');
@@ -82,18 +87,4 @@ function logSchedulerEvent(e: SchedulerEvent): void {
   if (e.event === 'job-skipped')
     log.warn(`scheduled job ${e.job} skipped: its previous run is still going`);
   if (e.event === 'scheduler-error') log.error(`scheduler: ${e.message}`);
-}
-
-/** Resolves on SIGINT/SIGTERM (or the given abort signal). */
-export function waitForStop(signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
