@@ -27,6 +27,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   'task-failed': EXIT.taskFailed,
   timeout: EXIT.timeout,
   auth: EXIT.auth,
+  permission: EXIT.auth,
   protocol: EXIT.failed,
   'version-mismatch': EXIT.failed,
   'frame-too-large': EXIT.failed,

@@ -1,7 +1,7 @@
 // Finding and validating smr's config file (cosmiconfig: .smrrc, .smrrc.json, smr.config.js, ...,
 // or --config FILE). Returns data or throws SmrError; never prints.
 import { cosmiconfig } from 'cosmiconfig';
-import { SmrError } from '../shared/errors.js';
+import { SmrError, asSmrError } from '../shared/errors.js';
 
 /** Settings a config file may hold; flags and environment override them. */
 export interface SmrConfig {
@@ -21,13 +21,10 @@ export async function loadConfig(
   try {
     res = file ? await explorer.load(file) : await explorer.search();
   } catch (err) {
-    throw new SmrError(
-      'config',
-      `cannot read config ${file ?? ''}: ${(err as Error).message.split('\n')[0]}`.replace(
-        '  ',
-        ' ',
-      ),
-    );
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EACCES' || e.code === 'EPERM') throw asSmrError(err);
+    const what = file ? `cannot read config ${file}` : 'cannot search for a config file';
+    throw new SmrError('config', `${what}: ${e.message.split('\n')[0]}`);
   }
   if (!res || res.isEmpty) return { config: {}, filepath: res?.filepath ?? null };
   return { config: validate(res.config, res.filepath), filepath: res.filepath };

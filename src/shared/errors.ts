@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'daemon-running'
   | 'unreachable'
   | 'auth'
+  | 'permission'
   | 'protocol'
   | 'version-mismatch'
   | 'frame-too-large'
@@ -49,6 +50,16 @@ export function asSmrError(err: unknown): SmrError {
   if (err instanceof SmrError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string' && e.syscall) {
+    // The system refused us (not a fault of smr): the contract's "permission refused", exit 7.
+    if (e.code === 'EACCES' || e.code === 'EPERM') {
+      const where = e.path ? ` ${e.path}` : '';
+      return new SmrError(
+        'permission',
+        `permission denied: ${e.syscall}${where}`,
+        'run smr as a user allowed to use that path, or change its owner or mode',
+        { cause: err },
+      );
+    }
     return new SmrError(
       'io',
       `${e.syscall} ${e.path ?? ''}: ${e.code}`.replace('  ', ' '),
