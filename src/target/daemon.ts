@@ -10,6 +10,8 @@ import { listen } from './server.js';
 import { ReplicaLocks } from './replica-lock.js';
 import type { TargetContext } from './session.js';
 import { stopSyncfsHelper } from './sync-paths.js';
+import { checkTasksDir } from '../tasks/index.js';
+import { ModePolicy } from './mode-policy.js';
 
 /** Options of `smr target start`. */
 export interface TargetOptions {
@@ -21,6 +23,8 @@ export interface TargetOptions {
   noAuth: boolean;
   allowTasks: boolean;
   tasksDir: string | null;
+  /** Strip setuid/setgid from every mode a source asks for (--no-suid). */
+  noSuid: boolean;
   signal?: AbortSignal;
 }
 
@@ -50,6 +54,7 @@ export async function runTargetDaemon(
   const key = keyFile ? await readKeyFile(keyFile) : null;
   await fsp.mkdir(o.root, { recursive: true });
   const root = await fsp.realpath(o.root);
+  const tasksDir = await tasksDirOf(o, root);
   const release = await acquireLock(path.join(stateDir, 'target.lock'), 'target');
   logUnhandledRejections();
   try {
@@ -58,7 +63,8 @@ export async function runTargetDaemon(
       key,
       stateDir,
       locks: new ReplicaLocks(),
-      tasks: { stateDir, allowTasks: o.allowTasks, tasksDir: o.tasksDir },
+      tasks: { stateDir, allowTasks: o.allowTasks, tasksDir, replicaRoot: root },
+      modes: new ModePolicy(o.noSuid),
     };
     const server = await listen(o.host, o.port, ctx);
     emitEvent({ event: 'listening', host: server.host, port: server.port });
@@ -72,4 +78,17 @@ export async function runTargetDaemon(
     stopSyncfsHelper();
     await release();
   }
+}
+
+/** The tasks folder a target may run programs from, checked before anything listens. */
+async function tasksDirOf(o: TargetOptions, root: string): Promise<string | null> {
+  if (!o.allowTasks) return o.tasksDir;
+  if (!o.tasksDir) {
+    throw new SmrError(
+      'config',
+      '--allow-tasks needs --tasks-dir DIR',
+      'name the folder of task programs the target may run, outside --root',
+    );
+  }
+  return checkTasksDir(o.tasksDir, [root]);
 }

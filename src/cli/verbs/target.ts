@@ -22,6 +22,12 @@ export const targetVerb: Verb = {
       })
       .option('tasks-dir', { type: 'string', describe: 'directory of task programs' })
       .option('key-file', { type: 'string', describe: 'shared key file' })
+      .option('suid', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'keep setuid/setgid bits a source sends (--no-suid strips them; never kept on a file group or others may write)',
+      })
       .option('auth', {
         type: 'boolean',
         default: true,
@@ -35,6 +41,7 @@ export const targetVerb: Verb = {
       tasksDir?: string;
       keyFile?: string;
       auth?: boolean;
+      suid?: boolean;
     },
     ctx,
   ) {
@@ -59,6 +66,7 @@ export const targetVerb: Verb = {
         noAuth: args.auth === false,
         allowTasks: Boolean(args.allowTasks ?? t.allowTasks),
         tasksDir: tasksDir ? path.resolve(tasksDir) : null,
+        noSuid: args.suid === false,
       },
       waitForStop,
     );
