@@ -85,7 +85,9 @@ describe('Confiner.resolve', () => {
 
   it('allows the last component itself to be a symlink (ops never follow it)', async () => {
     await fsp.symlink(outside, path.join(base, 'link'));
-    expect(await new Confiner(base, new ModePolicy(false)).resolve('link')).toBe(path.join(base, 'link'));
+    expect(await new Confiner(base, new ModePolicy(false)).resolve('link')).toBe(
+      path.join(base, 'link'),
+    );
   });
 
   it('catches a symlink created after the parent was proven, once invalidated', async () => {
