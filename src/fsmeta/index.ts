@@ -1,0 +1,23 @@
+// fsmeta: reading, writing and comparing every attribute smr replicates (docs/FIDELITY.md).
+export type {
+  Acls,
+  AttrOptions,
+  DeviceNumber,
+  EntryType,
+  FileMeta,
+  MetaAttr,
+  Xattr,
+} from './types.js';
+export { displayPath, isUtf8, joinBytes, pathBytes, type FsPath } from './paths.js';
+export { entryTypeOf, makeDev, splitDev } from './entry-type.js';
+export { readMetaSync, metaFromStat } from './read.js';
+export {
+  getXattr,
+  listXattrNames,
+  readXattrs,
+  removeXattr,
+  setXattr,
+  isCarriedXattr,
+} from './xattr.js';
+export { ACL_ACCESS, ACL_DEFAULT, aclToText, parseAcl, encodeAcl, type AclEntry } from './acl.js';
+export { attrDigest } from './digest.js';
