@@ -21,3 +21,15 @@ export {
 } from './xattr.js';
 export { ACL_ACCESS, ACL_DEFAULT, aclToText, parseAcl, encodeAcl, type AclEntry } from './acl.js';
 export { attrDigest } from './digest.js';
+export {
+  applyMetaSync,
+  setModeSync,
+  setMtimeNsSync,
+  setOwnerSync,
+  type ApplyResult,
+  type WantedMeta,
+} from './apply.js';
+export { syncAclsSync, syncXattrsSync } from './apply-xattrs.js';
+export type { NotApplied } from './not-applied.js';
+export { makeHardLinkSync, makeNodeSync, type NodeResult, type NodeType } from './nodes.js';
+export { metaDiff, type ComparableMeta } from './compare.js';
