@@ -33,3 +33,4 @@ export { syncAclsSync, syncXattrsSync } from './apply-xattrs.js';
 export type { NotApplied } from './not-applied.js';
 export { makeHardLinkSync, makeNodeSync, type NodeResult, type NodeType } from './nodes.js';
 export { metaDiff, type ComparableMeta } from './compare.js';
+export { readdirBytes, walkBytes, type ByteDirent, type WalkEntry } from './walk.js';
