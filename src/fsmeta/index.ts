@@ -34,3 +34,4 @@ export type { NotApplied } from './not-applied.js';
 export { makeHardLinkSync, makeNodeSync, type NodeResult, type NodeType } from './nodes.js';
 export { metaDiff, type ComparableMeta } from './compare.js';
 export { readdirBytes, walkBytes, type ByteDirent, type WalkEntry } from './walk.js';
+export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './sparse.js';
