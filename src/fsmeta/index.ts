@@ -32,6 +32,7 @@ export {
 export { syncAclsSync, syncXattrsSync } from './apply-xattrs.js';
 export type { NotApplied } from './not-applied.js';
 export { makeHardLinkSync, makeNodeSync, type NodeResult, type NodeType } from './nodes.js';
-export { metaDiff, type ComparableMeta } from './compare.js';
 export { readdirBytes, walkBytes, type ByteDirent, type WalkEntry } from './walk.js';
 export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './sparse.js';
+export { metaDiff, type ComparableMeta } from './compare.js';
+export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
