@@ -1,6 +1,8 @@
 // Listing and walking trees with names as bytes, so a name that is not valid UTF-8 is seen as it is.
 import { promises as fsp, type Dirent } from 'node:fs';
-import { joinBytes, pathBytes, type FsPath } from './paths.js';
+import { pathBytes, type FsPath } from './paths.js';
+
+const SLASH = Buffer.from('/');
 import type { EntryType } from './types.js';
 
 /** One directory entry; `type` is 'unknown' where the filesystem does not say (then lstat it). */
@@ -24,19 +26,32 @@ export async function readdirBytes(dir: FsPath): Promise<ByteDirent[]> {
 }
 
 /**
- * Every entry under root, parents before children, never following a symlink. Memory holds one
- * listing per level being walked, not the tree.
+ * Every entry under root, parents before children, in byte order, never following a symlink.
+ * An explicit stack rather than recursion (each level of `yield*` re-delivers every entry), and
+ * memory holds one listing per level being walked, not the tree.
  */
-export async function* walkBytes(
-  root: FsPath,
-  rel: Buffer = Buffer.alloc(0),
-): AsyncGenerator<WalkEntry> {
-  const base = pathBytes(root);
-  for (const d of await readdirBytes(joinBytes(base, rel))) {
-    const childRel = rel.length === 0 ? Buffer.from(d.name) : joinBytes(rel, d.name);
-    yield { ...d, path: joinBytes(base, childRel), rel: childRel };
-    if (d.type === 'dir') yield* walkBytes(base, childRel);
+export async function* walkBytes(root: FsPath): AsyncGenerator<WalkEntry> {
+  const base = withSlash(pathBytes(root));
+  const stack: Array<{ rel: Buffer; entries: ByteDirent[]; next: number }> = [
+    { rel: Buffer.alloc(0), entries: await readdirBytes(root), next: 0 },
+  ];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const d = top.entries[top.next++];
+    if (d === undefined) {
+      stack.pop();
+      continue;
+    }
+    const rel = top.rel.length === 0 ? d.name : Buffer.concat([top.rel, d.name]);
+    const path = Buffer.concat([base, rel]);
+    yield { name: d.name, type: d.type, path, rel };
+    if (d.type === 'dir')
+      stack.push({ rel: withSlash(rel), entries: await readdirBytes(path), next: 0 });
   }
+}
+
+function withSlash(b: Buffer): Buffer {
+  return b.length > 0 && b[b.length - 1] !== 0x2f ? Buffer.concat([b, SLASH]) : b;
 }
 
 function direntType(d: Dirent<Buffer>): ByteDirent['type'] {

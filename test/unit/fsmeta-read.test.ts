@@ -3,7 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { aclToText, makeDev, readMetaSync, splitDev } from '../../src/fsmeta/index.js';
+import { aclToText, makeDev, readMetaSync, setXattr, splitDev } from '../../src/fsmeta/index.js';
 import { removeTmpDirs, run, tmpDir, toolAcl, toolStat, toolXattrs } from './fsmeta-tools.js';
 
 afterEach(removeTmpDirs);
@@ -111,6 +111,20 @@ describe('readMetaSync', () => {
     expect(m.acl.access).toEqual(acl);
     expect(aclToText(m.acl.access!)).toEqual(toolAcl(f));
     expect(m.attrDigest).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('reads values and name lists larger than its first read buffer', () => {
+    const f = path.join(tmpDir(), 'f');
+    writeFileSync(f, '');
+    const big = Buffer.alloc(1500, 0x61); // ext4 keeps all of a file's xattrs in one 4 KiB block
+    setXattr(f, 'user.big', big);
+    const names = Array.from({ length: 30 }, (_, i) => `user.${'n'.repeat(35)}${10 + i}`);
+    for (const n of names) setXattr(f, n, Buffer.from('v'));
+    const m = readMetaSync(f);
+    expect(m.xattrs.find((x) => x.name.toString() === 'user.big')?.value).toEqual(big);
+    expect(m.xattrs.length).toBe(31);
+    expect(names.join('\0').length).toBeGreaterThan(1024);
+    expect(new Map(m.xattrs.map((x) => [x.name.toString(), x.value]))).toEqual(toolXattrs(f));
   });
 
   it('reads a directory’s default ACL as getfacl prints it', () => {
