@@ -3,15 +3,21 @@ import { ACL_ACCESS, ACL_DEFAULT, defaultAclKey } from './acl.js';
 import { attempt, type NotApplied } from './not-applied.js';
 import { displayPath, type FsPath } from './paths.js';
 import type { Acls, EntryType, Xattr } from './types.js';
-import { readXattrs, removeXattr, setXattr } from './xattr.js';
+import { readXattrs, removeXattr, setXattr, type XattrRead } from './xattr.js';
 
 /**
  * Sets each wanted xattr whose value differs and removes each carried name the source lacks.
  * Names this process cannot see (trusted.* when not root) can be neither compared nor removed.
- * Returns the number of changes made; refusals are appended to `out`.
+ * Returns the number of changes made; refusals are appended to `out`. `current` saves a read
+ * when the caller already has the entry's xattrs.
  */
-export function syncXattrsSync(p: FsPath, want: readonly Xattr[], out: NotApplied[]): number {
-  const have = new Map(readXattrs(p).xattrs.map((x) => [x.name.toString('hex'), x.value]));
+export function syncXattrsSync(
+  p: FsPath,
+  want: readonly Xattr[],
+  out: NotApplied[],
+  current: XattrRead = readXattrs(p),
+): number {
+  const have = new Map(current.xattrs.map((x) => [x.name.toString('hex'), x.value]));
   let changes = 0;
   for (const x of want) {
     const key = x.name.toString('hex');
@@ -34,9 +40,15 @@ export function syncXattrsSync(p: FsPath, want: readonly Xattr[], out: NotApplie
  * on Linux. The caller sets the mode afterwards: setting an access ACL rewrites the group bits,
  * and the kernel may clear setgid while doing it.
  */
-export function syncAclsSync(p: FsPath, type: EntryType, want: Acls, out: NotApplied[]): number {
+export function syncAclsSync(
+  p: FsPath,
+  type: EntryType,
+  want: Acls,
+  out: NotApplied[],
+  current?: XattrRead,
+): number {
   if (type === 'symlink') return 0;
-  const have = readXattrs(p).acl;
+  const have = (current ?? readXattrs(p)).acl;
   let changes = 0;
   const pairs: Array<[string, Buffer | undefined, Buffer | undefined]> = [
     [ACL_ACCESS, have.access, want.access],

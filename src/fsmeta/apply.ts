@@ -7,6 +7,7 @@ import { lutimensMtime } from './libc.js';
 import { attempt, isRefusal, whoAmI, type NotApplied } from './not-applied.js';
 import { displayPath, type FsPath } from './paths.js';
 import type { AttrOptions, FileMeta, MetaAttr } from './types.js';
+import { readXattrs } from './xattr.js';
 
 /** The attributes applyMetaSync sets (what the wire will carry for an entry). */
 export type WantedMeta = Pick<
@@ -45,8 +46,14 @@ export function applyMetaSync(p: FsPath, want: WantedMeta, opts: AttrOptions = {
   }
   const needsWrite = ownerLacksWrite(Number(st.uid), Number(st.mode), type);
   if (needsWrite) chmodSync(p, Number(st.mode & 0o7777n) | 0o200);
-  if (opts.xattrs !== false) mark('xattrs', syncXattrsSync(p, want.xattrs, res.notApplied));
-  if (opts.acls !== false) mark('acl', syncAclsSync(p, type, want.acl, res.notApplied));
+  // One read serves both: xattrs and ACLs are the same list to the kernel.
+  const current = opts.xattrs !== false || opts.acls !== false ? readXattrs(p) : undefined;
+  if (current && opts.xattrs !== false) {
+    mark('xattrs', syncXattrsSync(p, want.xattrs, res.notApplied, current));
+  }
+  if (current && opts.acls !== false) {
+    mark('acl', syncAclsSync(p, type, want.acl, res.notApplied, current));
+  }
   if (type !== 'symlink') mark('mode', setModeSync(p, want.mode, res.notApplied));
   if (st.mtimeNs !== want.mtimeNs) {
     mark(
