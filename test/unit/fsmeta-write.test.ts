@@ -28,7 +28,8 @@ function file(dir: string, name: string, body = 'x'): string {
 describe('nanosecond mtimes', () => {
   it('shows that fs.utimes (seconds as a double) cannot set every nanosecond', () => {
     const f = file(tmpDir(), 'f');
-    // The nearest double to 1700000000.123456789 is 1700000000.1234567165374755859375.
+    // The nearest double to 1700000000.123456789 is 1700000000.1234567165374755859375, and
+    // Node 20's libuv keeps microseconds only: this sets .123456000 here.
     utimesSync(f, 1, 1_700_000_000 + 0.123456789);
     expect(lstatSync(f, { bigint: true }).mtimeNs).not.toBe(1_700_000_000_123_456_789n);
   });
