@@ -71,8 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      usageError = msg;
+      // yargs wraps what a flag's coerce threw (a bad duration, say) in a YError: a usage error.
+      if (err && err.name !== 'YError') throw err;
+      usageError = msg ?? err?.message ?? 'bad usage';
       // Thrown, not just noted: yargs goes on to run the verb's handler when a fail callback
       // returns (`connect x --bogus` reported the unknown argument and still made the connection).
       throw new UsageAbort(msg);

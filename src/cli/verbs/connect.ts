@@ -4,6 +4,7 @@ import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
 import type { Verb } from '../verb.js';
+import { hostPortFlag } from '../options.js';
 
 export const connectVerb: Verb = {
   command: 'connect <name>',
@@ -11,7 +12,7 @@ export const connectVerb: Verb = {
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'connection name' })
-      .option('to', { type: 'string', demandOption: true, describe: 'target HOST:PORT' })
+      .option('to', { ...hostPortFlag('to', 'target HOST:PORT'), demandOption: true })
       .option('path', { type: 'string', demandOption: true, describe: 'source directory' })
       .option('target-path', {
         type: 'string',

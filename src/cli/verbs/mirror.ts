@@ -5,6 +5,7 @@ import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
 import type { Verb } from '../verb.js';
 import { formatBytes } from '../../shared/units.js';
+import { durationFlag } from '../options.js';
 
 export const mirrorVerb: Verb = {
   command: 'mirror <action> <name>',
@@ -20,10 +21,7 @@ export const mirrorVerb: Verb = {
         describe: 'delete target files not in the source set',
       })
       .option('wait', { type: 'boolean', describe: 'wait until the mirror completes' })
-      .option('timeout', {
-        type: 'string',
-        describe: 'with --wait: give up after this long (exit 6)',
-      }),
+      .option('timeout', durationFlag('timeout', 'with --wait: give up after this long (exit 6)')),
   async run(
     a: {
       action: string;
@@ -32,7 +30,7 @@ export const mirrorVerb: Verb = {
       newerOnly?: boolean;
       deleteOrphans?: boolean;
       wait?: boolean;
-      timeout?: string;
+      timeout?: number;
     },
     ctx,
   ) {
@@ -44,8 +42,7 @@ export const mirrorVerb: Verb = {
       deleteOrphans: a.deleteOrphans,
     })) as ConnectionStatus;
     if (a.action === 'start' && a.wait) {
-      const { parseDuration } = await import('../../shared/units.js');
-      const timeoutMs = a.timeout ? parseDuration(a.timeout) : 0;
+      const timeoutMs = a.timeout ?? 0;
       const p = progress(ctx, `mirroring ${a.name}`);
       const poll = setInterval(() => {
         void source(ctx, 'status', { name: a.name }).then(

@@ -1,6 +1,6 @@
 // `smr replicate on|off NAME`, `smr transmit start|stop|pause|resume NAME`, `smr limit NAME --bandwidth`.
 import { SmrError } from '../../shared/errors.js';
-import { parseRate } from '../../shared/units.js';
+import { rateFlag } from '../options.js';
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
@@ -42,19 +42,23 @@ export const limitVerb: Verb = {
   command: 'limit <name>',
   describe: 'Limit the bandwidth a connection uses',
   builder: (y) =>
-    y.positional('name', { type: 'string' }).option('bandwidth', {
-      type: 'string',
-      demandOption: true,
-      describe: 'RATE like 10MiB/s, or off',
-    }),
-  async run(a: { name: string; bandwidth: string }, ctx) {
-    const rate = a.bandwidth === 'off' ? null : parseRate(a.bandwidth);
-    if (rate !== null && rate < 1024)
-      throw new SmrError(
-        'usage',
-        `bandwidth ${a.bandwidth} is below 1KiB/s`,
-        'use a rate like 500KiB/s, or off',
-      );
+    y
+      .positional('name', { type: 'string' })
+      .option('bandwidth', {
+        ...rateFlag('bandwidth', 'RATE like 10MiB/s, or off'),
+        demandOption: true,
+      })
+      .check((a) => {
+        if (typeof a.bandwidth === 'number' && a.bandwidth < 1024)
+          throw new SmrError(
+            'usage',
+            `--bandwidth: ${a.bandwidth} bytes/s is below 1KiB/s`,
+            'use a rate like 500KiB/s, or off',
+          );
+        return true;
+      }),
+  async run(a: { name: string; bandwidth: number | null }, ctx) {
+    const rate = a.bandwidth;
     const s = (await source(ctx, 'limit', { name: a.name, bandwidth: rate })) as ConnectionStatus;
     return { data: s, text: statusLines(s) };
   },

@@ -5,16 +5,14 @@ import { waitForStop } from '../../source/daemon.js';
 import { parseHostPort } from '../../source/dial.js';
 import { SmrError } from '../../shared/errors.js';
 import type { Verb } from '../verb.js';
+import { hostPortFlag } from '../options.js';
 
 export const targetVerb: Verb = {
   command: 'target start',
   describe: 'Run the target daemon in the foreground',
   builder: (y) =>
     y
-      .option('listen', {
-        type: 'string',
-        describe: 'HOST:PORT to listen on (port 0 picks a free one)',
-      })
+      .option('listen', hostPortFlag('listen', 'HOST:PORT to listen on (port 0 picks a free one)'))
       .option('root', { type: 'string', describe: 'every replica lives under this directory' })
       .option('allow-tasks', {
         type: 'boolean',

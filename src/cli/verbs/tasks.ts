@@ -1,6 +1,6 @@
 // `smr queue-task NAME ... -- COMMAND [ARG...]` and `smr tasks [NAME]`.
 import { SmrError } from '../../shared/errors.js';
-import { parseDuration } from '../../shared/units.js';
+import { durationFlag } from '../options.js';
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
 import { EXIT } from '../exit-codes.js';
@@ -31,26 +31,29 @@ export const queueTaskVerb: Verb = {
         default: 'execute',
         describe: 'where and when it runs',
       })
-      .option('timeout', {
-        type: 'string',
-        default: '10m',
-        describe: 'task timeout; execute holds applying this long at most (0 = do not hold)',
-      })
+      .option(
+        'timeout',
+        durationFlag(
+          'timeout',
+          'task timeout; execute holds applying this long at most (0 = do not hold)',
+          '10m',
+        ),
+      )
       .option('wait', {
         type: 'boolean',
         describe: "wait for the task's end and exit by its result",
       })
-      .option('wait-timeout', {
-        type: 'string',
-        describe: 'with --wait: give up waiting after this long (exit 6)',
-      }),
+      .option(
+        'wait-timeout',
+        durationFlag('wait-timeout', 'with --wait: give up waiting after this long (exit 6)'),
+      ),
   async run(
     a: {
       name: string;
       on: string;
-      timeout: string;
+      timeout: number;
       wait?: boolean;
-      waitTimeout?: string;
+      waitTimeout?: number;
       '--'?: Array<string | number>;
     },
     ctx,
@@ -62,8 +65,8 @@ export const queueTaskVerb: Verb = {
         'queue-task needs a command after --',
         'e.g. smr queue-task web -- snapshot-copy.sh --keep 7',
       );
-    const timeoutMs = parseDuration(a.timeout);
-    const waitTimeoutMs = a.waitTimeout ? parseDuration(a.waitTimeout) : 0;
+    const timeoutMs = a.timeout;
+    const waitTimeoutMs = a.waitTimeout ?? 0;
     const p = a.wait ? progress(ctx, `task queued on ${a.name}, waiting for it to run`) : null;
     try {
       const t = (await source(ctx, 'queue-task', {
