@@ -55,4 +55,22 @@ describe('flags are checked before the verb acts', () => {
     );
     expect((await status(s, 'web')).mirror.state).toBe('idle');
   });
+
+  it('a target asked to run tasks without an existing --tasks-dir refuses to start', async () => {
+    const top = await tmp('smr-tasksdir-');
+    const base = ['target', 'start', '--listen', '127.0.0.1:0', '--root', path.join(top, 'r')];
+    const sd = ['--no-auth', '--state-dir', path.join(top, 'state')];
+    await expectUsage([...base, '--allow-tasks', ...sd], /--allow-tasks needs --tasks-dir/);
+    const missing = path.join(top, 'no-such-dir');
+    await expectUsage([...base, '--allow-tasks', '--tasks-dir', missing, ...sd], /does not exist/);
+    await fsp.writeFile(path.join(top, 'file'), '');
+    await expectUsage([...base, '--tasks-dir', path.join(top, 'file'), ...sd], /not a directory/);
+    const cfg = path.join(top, 'smr.yaml');
+    await fsp.writeFile(cfg, 'target:\n  allowTasks: true\n');
+    await expectUsage([...base, '--config', cfg, ...sd], /--allow-tasks needs --tasks-dir/);
+    await expectUsage(
+      ['source', 'start', '--tasks-dir', missing, ...sd.slice(1)],
+      /does not exist/,
+    );
+  });
 });

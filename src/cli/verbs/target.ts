@@ -4,6 +4,7 @@ import { runTargetDaemon } from '../../target/daemon.js';
 import { waitForStop } from '../../source/daemon.js';
 import { parseHostPort } from '../../source/dial.js';
 import { SmrError } from '../../shared/errors.js';
+import { targetTasksDir } from '../../config/tasks-dir.js';
 import type { Verb } from '../verb.js';
 import { hostPortFlag } from '../options.js';
 
@@ -46,7 +47,8 @@ export const targetVerb: Verb = {
         'every file the target writes stays under it',
       );
     const keyFile = args.keyFile ?? ctx.config.keyFile ?? null;
-    const tasksDir = args.tasksDir ?? t.tasksDir ?? null;
+    const allowTasks = Boolean(args.allowTasks ?? t.allowTasks);
+    const tasksDir = await targetTasksDir(allowTasks, args.tasksDir ?? t.tasksDir);
     await runTargetDaemon(
       {
         host,
@@ -55,8 +57,8 @@ export const targetVerb: Verb = {
         stateDir: ctx.stateDir,
         keyFile: keyFile ? path.resolve(keyFile) : null,
         noAuth: args.auth === false,
-        allowTasks: Boolean(args.allowTasks ?? t.allowTasks),
-        tasksDir: tasksDir ? path.resolve(tasksDir) : null,
+        allowTasks,
+        tasksDir,
       },
       waitForStop,
     );
