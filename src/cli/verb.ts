@@ -27,6 +27,10 @@ export interface Verb {
   command: string | readonly string[];
   describe: string;
   builder?: (y: Argv) => Argv;
+  /** The positional that names an existing connection (checked when a job is scheduled). */
+  connection?: string;
+  /** False for verbs a scheduled job may not run (daemons, interactive ones). */
+  schedulable?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   run(args: any, ctx: Ctx): Promise<VerbResult | null>;
 }

@@ -3,6 +3,7 @@ import { source } from '../daemon-call.js';
 import type { Verb } from '../verb.js';
 
 export const disconnectVerb: Verb = {
+  connection: 'name',
   command: 'disconnect <name>',
   describe: 'Stop a connection and forget it',
   builder: (y) => y.positional('name', { type: 'string' }),

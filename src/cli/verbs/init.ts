@@ -6,6 +6,7 @@ import { sampleConfig } from '../../config/sample.js';
 import type { Verb } from '../verb.js';
 
 export const initVerb: Verb = {
+  schedulable: false,
   command: 'init',
   describe: 'Write a commented config file (.smrrc.yaml)',
   builder: (y) =>

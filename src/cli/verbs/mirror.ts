@@ -8,6 +8,7 @@ import { formatBytes } from '../../shared/units.js';
 import { durationFlag } from '../options.js';
 
 export const mirrorVerb: Verb = {
+  connection: 'name',
   command: 'mirror <action> <name>',
   describe: 'Bring the whole target copy in line with the source',
   builder: (y) =>

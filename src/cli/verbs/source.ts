@@ -4,6 +4,7 @@ import { runSourceDaemon } from '../../source/daemon.js';
 import type { Verb } from '../verb.js';
 
 export const sourceVerb: Verb = {
+  schedulable: false,
   command: 'source start',
   describe: 'Run the source daemon in the foreground',
   builder: (y) =>

@@ -5,6 +5,7 @@ import type { ConnectionStatus } from '../../source/connection.js';
 import type { Verb } from '../verb.js';
 
 export const statusVerb: Verb = {
+  connection: 'name',
   command: 'status [name]',
   describe: 'Show connections: link, queue, mirror, tasks',
   builder: (y) => y.positional('name', { type: 'string' }),

@@ -7,6 +7,7 @@ import type { ConnectionStatus } from '../../source/connection.js';
 import type { Verb } from '../verb.js';
 
 export const replicateVerb: Verb = {
+  connection: 'name',
   command: 'replicate <state> <name>',
   describe: 'Turn capturing of changes on or off',
   builder: (y) =>
@@ -23,6 +24,7 @@ export const replicateVerb: Verb = {
 };
 
 export const transmitVerb: Verb = {
+  connection: 'name',
   command: 'transmit <action> <name>',
   describe: 'Start, stop, pause or resume sending the queue',
   builder: (y) =>
@@ -39,6 +41,7 @@ export const transmitVerb: Verb = {
 };
 
 export const limitVerb: Verb = {
+  connection: 'name',
   command: 'limit <name>',
   describe: 'Limit the bandwidth a connection uses',
   builder: (y) =>

@@ -9,6 +9,7 @@ import type { Verb } from '../verb.js';
 import { hostPortFlag } from '../options.js';
 
 export const targetVerb: Verb = {
+  schedulable: false,
   command: 'target start',
   describe: 'Run the target daemon in the foreground',
   builder: (y) =>

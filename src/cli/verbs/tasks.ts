@@ -21,6 +21,7 @@ function taskLine(t: TaskEntry & { connection?: string }): string {
 }
 
 export const queueTaskVerb: Verb = {
+  connection: 'name',
   command: 'queue-task <name>',
   describe: 'Insert a task in line with the replication data (-- COMMAND [ARG...])',
   builder: (y) =>
@@ -88,6 +89,7 @@ export const queueTaskVerb: Verb = {
 };
 
 export const tasksVerb: Verb = {
+  connection: 'name',
   command: 'tasks [name]',
   describe: 'List queued tasks and their results',
   builder: (y) => y.positional('name', { type: 'string' }),

@@ -39,6 +39,7 @@ export function verifyReport(r: VerifyResult): string[] {
 }
 
 export const verifyVerb: Verb = {
+  connection: 'name',
   command: 'verify <name>',
   describe: 'Compare source and target; exit 4 when they differ',
   builder: (y) =>
@@ -77,6 +78,7 @@ export const verifyVerb: Verb = {
 };
 
 export const orphansVerb: Verb = {
+  connection: 'name',
   command: 'orphans <name>',
   describe: 'List (or delete) target files that are not in the source set',
   builder: (y) =>

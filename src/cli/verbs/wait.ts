@@ -6,6 +6,7 @@ import type { ConnectionStatus } from '../../source/connection.js';
 import type { Verb } from '../verb.js';
 
 export const waitVerb: Verb = {
+  connection: 'name',
   command: 'wait <name>',
   describe: 'Wait until the target holds everything captured before the call',
   builder: (y) =>
