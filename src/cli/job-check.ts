@@ -33,8 +33,7 @@ export async function checkJobCommand(ctx: Ctx, argv: string[]): Promise<void> {
   if (!found) throw refuse(argv, 'it names no verb');
   if (found.verb.schedulable === false)
     throw refuse(argv, `"${verb}" cannot run as a scheduled job`, 'use a systemd unit or cron');
-  const key = found.verb.connection;
-  const name = key ? found.args[key] : undefined;
+  const name = found.verb.connectionOf?.(found.args);
   if (typeof name === 'string') {
     try {
       await source(ctx, 'status', { name });

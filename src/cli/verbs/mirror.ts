@@ -3,12 +3,12 @@ import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
-import type { Verb } from '../verb.js';
+import { byName, type Verb } from '../verb.js';
 import { formatBytes } from '../../shared/units.js';
 import { durationFlag } from '../options.js';
 
 export const mirrorVerb: Verb = {
-  connection: 'name',
+  connectionOf: byName,
   command: 'mirror <action> <name>',
   describe: 'Bring the whole target copy in line with the source',
   builder: (y) =>

@@ -4,10 +4,10 @@ import { rateFlag } from '../options.js';
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
-import type { Verb } from '../verb.js';
+import { byName, type Verb } from '../verb.js';
 
 export const replicateVerb: Verb = {
-  connection: 'name',
+  connectionOf: byName,
   command: 'replicate <state> <name>',
   describe: 'Turn capturing of changes on or off',
   builder: (y) =>
@@ -24,7 +24,7 @@ export const replicateVerb: Verb = {
 };
 
 export const transmitVerb: Verb = {
-  connection: 'name',
+  connectionOf: byName,
   command: 'transmit <action> <name>',
   describe: 'Start, stop, pause or resume sending the queue',
   builder: (y) =>
@@ -41,7 +41,7 @@ export const transmitVerb: Verb = {
 };
 
 export const limitVerb: Verb = {
-  connection: 'name',
+  connectionOf: byName,
   command: 'limit <name>',
   describe: 'Limit the bandwidth a connection uses',
   builder: (y) =>

@@ -8,7 +8,7 @@ import { progress } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import type { VerifyResult, OrphansResult } from '../../source/audit.js';
 import type { Difference } from '../../source/compare.js';
-import type { Verb } from '../verb.js';
+import { byName, type Verb } from '../verb.js';
 
 function diffLine(d: Difference): string {
   switch (d.kind) {
@@ -39,7 +39,7 @@ export function verifyReport(r: VerifyResult): string[] {
 }
 
 export const verifyVerb: Verb = {
-  connection: 'name',
+  connectionOf: byName,
   command: 'verify <name>',
   describe: 'Compare source and target; exit 4 when they differ',
   builder: (y) =>
@@ -78,7 +78,7 @@ export const verifyVerb: Verb = {
 };
 
 export const orphansVerb: Verb = {
-  connection: 'name',
+  connectionOf: byName,
   command: 'orphans <name>',
   describe: 'List (or delete) target files that are not in the source set',
   builder: (y) =>

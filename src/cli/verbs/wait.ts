@@ -3,10 +3,10 @@ import { durationFlag } from '../options.js';
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
 import type { ConnectionStatus } from '../../source/connection.js';
-import type { Verb } from '../verb.js';
+import { byName, type Verb } from '../verb.js';
 
 export const waitVerb: Verb = {
-  connection: 'name',
+  connectionOf: byName,
   command: 'wait <name>',
   describe: 'Wait until the target holds everything captured before the call',
   builder: (y) =>
