@@ -521,54 +521,6 @@ describe('snapshot tasks against stub tools', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------------
-
-function unitFile(name: string): Map<string, string[]> {
-  const keys = new Map<string, string[]>();
-  let section = '';
-  for (const raw of readFileSync(path.join(TEMPLATES, 'systemd', name), 'utf8').split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const sec = /^\[(\w+)\]$/.exec(line);
-    if (sec) {
-      section = sec[1]!;
-      continue;
-    }
-    const kv = /^(\w+)=(.*)$/.exec(line);
-    expect(kv, `${name}: bad line ${line}`).not.toBeNull();
-    const key = `${section}.${kv![1]}`;
-    keys.set(key, [...(keys.get(key) ?? []), kv![2]!]);
-  }
-  return keys;
-}
-
-describe('systemd units', () => {
-  it.each([
-    ['smr-source.service', 'source start --state-dir /var/lib/smr'],
-    [
-      'smr-target.service',
-      'target start --listen 0.0.0.0:6320 --root /srv/replica --key-file /etc/smr/key --state-dir /var/lib/smr-target',
-    ],
-  ])('%s runs the daemon, restarts on failure and is hardened', (name, args) => {
-    const u = unitFile(name);
-    expect(u.get('Service.ExecStart')).toEqual([
-      expect.stringMatching(new RegExp(`^/\\S+/smr ${args.replace(/\./g, '\\.')}$`)),
-    ]);
-    expect(u.get('Service.Restart')).toEqual(['on-failure']);
-    expect(u.get('Service.KillSignal')).toEqual(['SIGTERM']);
-    expect(u.get('Service.NoNewPrivileges')).toEqual(['yes']);
-    expect(u.get('Service.ProtectSystem')?.[0]).toMatch(/^(full|strict)$/);
-    expect(u.get('Install.WantedBy')).toEqual(['multi-user.target']);
-  });
-
-  it('lets the target write its replica root under ProtectSystem=strict', () => {
-    const u = unitFile('smr-target.service');
-    if (u.get('Service.ProtectSystem')?.[0] === 'strict') {
-      expect(u.get('Service.ReadWritePaths')?.join(' ')).toContain('/srv/replica');
-    }
-  });
-});
-
 describe('cron/crontab.example', () => {
   const text = readFileSync(path.join(TEMPLATES, 'cron/crontab.example'), 'utf8');
   // Job lines, the commented-out variants included.
