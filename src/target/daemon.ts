@@ -82,13 +82,7 @@ export async function runTargetDaemon(
 
 /** The tasks folder a target may run programs from, checked before anything listens. */
 async function tasksDirOf(o: TargetOptions, root: string): Promise<string | null> {
-  if (!o.allowTasks) return o.tasksDir;
-  if (!o.tasksDir) {
-    throw new SmrError(
-      'config',
-      '--allow-tasks needs --tasks-dir DIR',
-      'name the folder of task programs the target may run, outside --root',
-    );
-  }
+  // Without --allow-tasks (or without a folder, which the command line refuses) no task runs.
+  if (!o.allowTasks || !o.tasksDir) return o.tasksDir;
   return checkTasksDir(o.tasksDir, [root]);
 }

@@ -4,17 +4,17 @@ import { runTargetDaemon } from '../../target/daemon.js';
 import { waitForStop } from '../../source/daemon.js';
 import { parseHostPort } from '../../source/dial.js';
 import { SmrError } from '../../shared/errors.js';
+import { targetTasksDir } from '../../config/tasks-dir.js';
 import type { Verb } from '../verb.js';
+import { hostPortFlag } from '../options.js';
 
 export const targetVerb: Verb = {
+  schedulable: false,
   command: 'target start',
   describe: 'Run the target daemon in the foreground',
   builder: (y) =>
     y
-      .option('listen', {
-        type: 'string',
-        describe: 'HOST:PORT to listen on (port 0 picks a free one)',
-      })
+      .option('listen', hostPortFlag('listen', 'HOST:PORT to listen on (port 0 picks a free one)'))
       .option('root', { type: 'string', describe: 'every replica lives under this directory' })
       .option('allow-tasks', {
         type: 'boolean',
@@ -55,7 +55,8 @@ export const targetVerb: Verb = {
         'every file the target writes stays under it',
       );
     const keyFile = args.keyFile ?? ctx.config.keyFile ?? null;
-    const tasksDir = args.tasksDir ?? t.tasksDir ?? null;
+    const allowTasks = Boolean(args.allowTasks ?? t.allowTasks);
+    const tasksDir = await targetTasksDir(allowTasks, args.tasksDir ?? t.tasksDir);
     await runTargetDaemon(
       {
         host,
@@ -64,8 +65,8 @@ export const targetVerb: Verb = {
         stateDir: ctx.stateDir,
         keyFile: keyFile ? path.resolve(keyFile) : null,
         noAuth: args.auth === false,
-        allowTasks: Boolean(args.allowTasks ?? t.allowTasks),
-        tasksDir: tasksDir ? path.resolve(tasksDir) : null,
+        allowTasks,
+        tasksDir,
         noSuid: args.suid === false,
       },
       waitForStop,
