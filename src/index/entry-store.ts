@@ -28,6 +28,18 @@ const SET_ALL = ENTRY_COLUMNS.split(', ')
   .map((c) => `${c} = excluded.${c}`)
   .join(', ');
 
+// Every column but the key, dev and ino: a row whose inode did not change is updated with these,
+// because SQLite rewrites an index entry whenever its columns are assigned, even to equal values
+// (an upsert of a random file then dirtied the inode index's page as well: twice the WAL).
+const SAME_INODE_SET = ENTRY_COLUMNS.split(', ')
+  .slice(1)
+  .filter((c) => c !== 'dev' && c !== 'ino')
+  .concat('blocks_id')
+  .map((c) => `${c} = ?`)
+  .join(', ');
+/** Where dev and ino sit in `entryParams`. */
+const DEV_PARAM = 6;
+
 function keyed(rows: unknown): KeyedEntry[] {
   return (rows as unknown[][]).map((r) => ({ key: r[0] as Buffer, entry: entryFromRow(r) }));
 }
@@ -35,8 +47,9 @@ function keyed(rows: unknown): KeyedEntry[] {
 /** The entries and their block hashes. */
 export class EntryStore {
   private readonly getStmt: Stmt;
-  private readonly blocksIdStmt: Stmt;
+  private readonly lookupStmt: Stmt;
   private readonly upsertStmt: Stmt;
+  private readonly updateSameInodeStmt: Stmt;
   private readonly getBlocksStmt: Stmt;
   private readonly insertBlocksStmt: Stmt;
   private readonly updateBlocksStmt: Stmt;
@@ -55,11 +68,12 @@ export class EntryStore {
     const read = (sql: string): Stmt => db.prepare(sql).raw(true).safeIntegers(true);
     const cols = ENTRY_COLUMNS;
     this.getStmt = read(`SELECT ${cols} FROM entries WHERE key = ?`);
-    this.blocksIdStmt = db.prepare('SELECT blocks_id FROM entries WHERE key = ?').pluck();
+    this.lookupStmt = read('SELECT blocks_id, dev, ino FROM entries WHERE key = ?');
     this.upsertStmt = db.prepare(
       `INSERT INTO entries (${cols}, blocks_id) VALUES (${'?, '.repeat(14)}?) ` +
         `ON CONFLICT (key) DO UPDATE SET ${SET_ALL}`,
     );
+    this.updateSameInodeStmt = db.prepare(`UPDATE entries SET ${SAME_INODE_SET} WHERE key = ?`);
     this.getBlocksStmt = read(
       'SELECT b.block_size, b.size, b.hashes FROM entries e JOIN blocks b ON b.id = e.blocks_id ' +
         'WHERE e.key = ?',
@@ -110,17 +124,24 @@ export class EntryStore {
    * attributes only), `null` drops them, a list replaces them; only files keep any.
    */
   put(key: Buffer, e: IndexEntry, blocks: BlockList | null | undefined): void {
-    const old = this.blocksIdStmt.get(key) as number | null | undefined;
-    let blocksId: number | null = old ?? null;
+    const params = entryParams(e);
+    const old = this.lookupStmt.get(key) as [bigint | null, bigint, bigint] | undefined;
+    const oldBlocks = old?.[0] == null ? null : Number(old[0]);
+    let blocksId = oldBlocks;
     if (e.type !== 'file' || blocks === null) {
-      if (old != null) this.deleteBlocksStmt.run(old);
+      if (oldBlocks !== null) this.deleteBlocksStmt.run(oldBlocks);
       blocksId = null;
     } else if (blocks !== undefined) {
       const row = [blocks.blockSize, blocks.size, hashesToBlob(blocks.hashes)];
-      if (old != null) this.updateBlocksStmt.run(...row, old);
+      if (oldBlocks !== null) this.updateBlocksStmt.run(...row, oldBlocks);
       else blocksId = Number(this.insertBlocksStmt.run(...row).lastInsertRowid);
     }
-    this.upsertStmt.run(key, ...entryParams(e), blocksId);
+    if (old && old[1] === params[DEV_PARAM] && old[2] === params[DEV_PARAM + 1]) {
+      params.splice(DEV_PARAM, 2);
+      this.updateSameInodeStmt.run(...params, blocksId, key);
+    } else {
+      this.upsertStmt.run(key, ...params, blocksId);
+    }
   }
 
   /** Deletes the one entry at `key` (not what lies below it); false when there was none. */

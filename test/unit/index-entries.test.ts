@@ -107,6 +107,34 @@ describe('index entries', () => {
     expect(idx.get(b('f'))).toBeNull();
   });
 
+  it('updates every field of an entry whose inode stays, and follows an inode that changes', () => {
+    const idx = openIndex();
+    idx.put(b('f'), entry({ ino: 5n }));
+    const changed = entry({
+      ino: 5n,
+      type: 'symlink',
+      size: 99,
+      mtimeNs: 42n,
+      mode: 0o120777,
+      uid: 7,
+      gid: 8,
+      rdev: 3n,
+      link: b('t'),
+      sha256: Buffer.alloc(32, 1),
+      attrDigest: b('x'),
+      seq: 77,
+    });
+    idx.put(b('f'), changed);
+    expect(idx.get(b('f'))).toEqual(changed);
+    expect(idx.findByInode(2049n, 5n).map((r) => r.path.toString())).toEqual(['f']);
+    idx.put(b('f'), entry({ ino: 6n }));
+    expect(idx.findByInode(2049n, 5n)).toEqual([]);
+    expect(idx.findByInode(2049n, 6n).map((r) => r.path.toString())).toEqual(['f']);
+    idx.put(b('f'), entry({ ino: 6n, dev: 9n }));
+    expect(idx.findByInode(2049n, 6n)).toEqual([]);
+    expect(idx.findByInode(9n, 6n).map((r) => r.path.toString())).toEqual(['f']);
+  });
+
   it('keeps, replaces and drops block hashes as documented', () => {
     const idx = openIndex();
     const first = blocks(5, 1n);
