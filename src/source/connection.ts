@@ -15,6 +15,7 @@ import {
 } from './connection-config.js';
 import { makeFilter } from './filter.js';
 import { Link, type TransmitState } from './link.js';
+import { wireOptions } from './dial.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { startWatcher, type Watcher } from './watcher.js';
 import type { AuditContext } from './audit.js';
@@ -27,6 +28,8 @@ export interface SourceContext {
   stateDir: string;
   sourceId: string;
   defaultKeyFile: string;
+  /** `source start --insecure-no-tls`: every connection's link is plaintext. */
+  insecureNoTls: boolean;
   /** Programs `queue` and `transmit` tasks may run on the source. */
   tasksDir: string;
 }
@@ -98,6 +101,7 @@ export class Connection {
           targetPath: this.cfg.targetPath,
           epoch: this.cfg.epoch,
           sourceId: this.ctx.sourceId,
+          wire: wireOptions(this.cfg, this.ctx),
         }),
         key: () => this.loadKey(),
         // The target had no valid basis: resend in line, and a running mirror is not complete

@@ -33,6 +33,8 @@ async function sourceId(stateDir: string): Promise<string> {
 export async function runSourceDaemon(opts: {
   stateDir: string;
   tasksDir?: string;
+  /** Every link plaintext (benchmarks on trusted networks); the targets must say the same. */
+  insecureNoTls?: boolean;
   signal?: AbortSignal;
 }): Promise<void> {
   installStopLatch();
@@ -46,6 +48,7 @@ export async function runSourceDaemon(opts: {
       stateDir,
       sourceId: await sourceId(stateDir),
       defaultKeyFile: path.join(stateDir, 'smr.key'),
+      insecureNoTls: opts.insecureNoTls === true,
       tasksDir: path.resolve(opts.tasksDir ?? path.join(stateDir, 'tasks')),
     };
     const store = new ScheduleStore(stateDir);
@@ -70,6 +73,10 @@ export async function runSourceDaemon(opts: {
     });
     await scheduler.start(store, (job) => runVerb(stateDir, job));
     log.info(`source ready (state dir ${stateDir})`);
+    if (opts.insecureNoTls)
+      log.warn(
+        '--insecure-no-tls: links are plaintext, file data crosses the network in the clear',
+      );
     await waitForStop(opts.signal);
     log.info('source stopping');
     await closeControl();

@@ -19,6 +19,8 @@ export interface TargetOptions {
   stateDir: string;
   keyFile: string | null;
   noAuth: boolean;
+  /** Plaintext links (--insecure-no-tls): only sources started the same way can connect. */
+  insecureNoTls: boolean;
   allowTasks: boolean;
   tasksDir: string | null;
   signal?: AbortSignal;
@@ -56,6 +58,7 @@ export async function runTargetDaemon(
     const ctx: TargetContext = {
       root,
       key,
+      tls: !o.insecureNoTls,
       stateDir,
       locks: new ReplicaLocks(),
       tasks: { stateDir, allowTasks: o.allowTasks, tasksDir: o.tasksDir },
@@ -65,6 +68,10 @@ export async function runTargetDaemon(
     log.info(
       `target listening on ${server.host}:${server.port}, root ${root}${key ? '' : ' (no auth)'}`,
     );
+    if (o.insecureNoTls)
+      log.warn(
+        '--insecure-no-tls: links are plaintext, file data crosses the network in the clear',
+      );
     await waitForStop(o.signal);
     log.info('target stopping');
     await server.close();

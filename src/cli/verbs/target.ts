@@ -26,6 +26,10 @@ export const targetVerb: Verb = {
         type: 'boolean',
         default: true,
         describe: 'require the shared key (--no-auth accepts any source; trusted networks only)',
+      })
+      .option('insecure-no-tls', {
+        type: 'boolean',
+        describe: 'plaintext links (sources need it too; benchmarks on trusted networks only)',
       }),
   async run(
     args: {
@@ -35,6 +39,7 @@ export const targetVerb: Verb = {
       tasksDir?: string;
       keyFile?: string;
       auth?: boolean;
+      insecureNoTls?: boolean;
     },
     ctx,
   ) {
@@ -57,6 +62,7 @@ export const targetVerb: Verb = {
         stateDir: ctx.stateDir,
         keyFile: keyFile ? path.resolve(keyFile) : null,
         noAuth: args.auth === false,
+        insecureNoTls: args.insecureNoTls === true,
         allowTasks: Boolean(args.allowTasks ?? t.allowTasks),
         tasksDir: tasksDir ? path.resolve(tasksDir) : null,
       },
