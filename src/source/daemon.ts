@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
+import { ensurePrivateDir } from '../shared/private-dir.js';
 import { asSmrError } from '../shared/errors.js';
 import { startControlServer } from '../control/server.js';
 import { controlPath } from '../control/socket-path.js';
@@ -39,7 +40,7 @@ export async function runSourceDaemon(opts: {
 }): Promise<void> {
   installStopLatch();
   const stateDir = path.resolve(opts.stateDir);
-  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(stateDir);
   const release = await acquireLock(path.join(stateDir, 'source.lock'), 'source');
   logUnhandledRejections();
   await initHash();

@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
+import { ensurePrivateDir } from '../shared/private-dir.js';
 import { readKeyFile } from '../shared/key.js';
 import { listen } from './server.js';
 import { ReplicaLocks } from './replica-lock.js';
@@ -32,7 +33,7 @@ export async function runTargetDaemon(
   waitForStop: (s?: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const stateDir = path.resolve(o.stateDir);
-  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(stateDir);
   const defaultKey = path.join(stateDir, 'smr.key');
   const keyFile =
     o.keyFile ??

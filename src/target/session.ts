@@ -53,7 +53,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       return;
     }
     release = ctx.locks.acquire(targetPath, who);
-    await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true });
+    await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true, mode: 0o700 });
     counter = await DurableCounter.open(counterFile(ctx.stateDir, targetPath));
     const epoch = Number(h.epoch ?? 0);
     if (counter.tag !== epoch) await counter.set(0, epoch); // a new stream for this replica
