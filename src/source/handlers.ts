@@ -228,7 +228,10 @@ export class SourceHandlers {
     const keyFile = p.keyFile ? path.resolve(String(p.keyFile)) : null;
     const key = keyFile
       ? await readKeyFile(keyFile)
-      : await readKeyFile(this.ctx.defaultKeyFile).catch(() => null);
+      : await readKeyFile(this.ctx.defaultKeyFile).catch((err: SmrError) => {
+          if (err.code === 'permission') throw err; // there, but others can read it
+          return null;
+        });
     const cfg: ConnectionConfig = {
       name,
       to: String(p.to ?? ''),
