@@ -15,7 +15,7 @@ import {
 } from './connection-config.js';
 import { makeFilter } from './filter.js';
 import { Link, type TransmitState } from './link.js';
-import { wireOptions } from './dial.js';
+import { wireOptions, type WireOptions } from './dial.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { startWatcher, type Watcher } from './watcher.js';
 import type { AuditContext } from './audit.js';
@@ -49,6 +49,8 @@ export interface ConnectionStatus {
   lastCapturedSeq: number;
   lastAckedSeq: number;
   sent: { bytes: number; wireBytes: number };
+  /** How the link is secured and compressed (TLS false only with --insecure-no-tls). */
+  transport: WireOptions;
   tasks: { pending: number };
   lastError: string | null;
 }
@@ -311,6 +313,7 @@ export class Connection {
       lastCapturedSeq: this.journal.lastSeq,
       lastAckedSeq: this.journal.ackedSeq,
       sent: { bytes: this.link.sentBytes, wireBytes: this.link.wireBytes },
+      transport: wireOptions(this.cfg, this.ctx),
       tasks: { pending: this.tasks.pending },
       lastError: this.link.lastError,
     };

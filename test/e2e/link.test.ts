@@ -65,6 +65,7 @@ describe('the link', () => {
     await connect(s, 'plain', { ...tp, addr: open.addr }, dir, plain);
     await waitSynced(s, 'plain');
     await expectSameTree(dir, path.join(tp.root, 'plain'));
+    expect((await status(s, 'plain')).transport).toEqual({ tls: false, compress: 'none' });
     expect(carried(open, marker.subarray(0, 48))).toBe(true);
     expect(tp.log()).toMatch(/insecure-no-tls/);
   });
@@ -120,6 +121,7 @@ describe('the link', () => {
     await connect(s, 'web', { ...t, addr: proxy.addr }, dir);
     await waitSynced(s, 'web');
     const st = await status(s, 'web');
+    expect(st.transport).toEqual({ tls: true, compress: 'zstd' });
     expect(st.sent.bytes).toBeGreaterThanOrEqual(text.length);
     expect(st.sent.wireBytes / st.sent.bytes).toBeLessThan(0.4);
     // Measured on the wire too (TLS records and every other frame included).
@@ -151,6 +153,7 @@ describe('the link', () => {
       await waitSynced(s, codec);
       await expectSameTree(dir, path.join(t.root, codec));
       const st = await status(s, codec);
+      expect(st.transport).toEqual({ tls: true, compress: codec });
       ratios[codec] = st.sent.wireBytes / st.sent.bytes;
     }
     expect(ratios.lz4).toBeLessThan(0.5);
