@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
 import type { CompressName } from '../protocol/compress.js';
+import { validateConnectionRecord } from '../config/config.js';
 
 /** What `connect` records, plus switches the verbs change later. */
 export interface ConnectionConfig {
@@ -33,17 +34,15 @@ export function connectionDir(stateDir: string, name: string): string {
   return path.join(stateDir, 'connections', name);
 }
 
-/** Loads every recorded connection. */
+/** Loads every recorded connection; a record with a bad key is refused, naming file and key. */
 export async function loadConnections(stateDir: string): Promise<ConnectionConfig[]> {
   const dir = path.join(stateDir, 'connections');
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
   const out: ConnectionConfig[] = [];
   for (const n of names.sort()) {
-    const c = await readJsonFile<ConnectionConfig | null>(
-      path.join(dir, n, 'connection.json'),
-      null,
-    );
-    if (c) out.push(c);
+    const file = path.join(dir, n, 'connection.json');
+    const c = await readJsonFile<unknown>(file, null);
+    if (c !== null) out.push(validateConnectionRecord(c, file) as ConnectionConfig);
   }
   return out;
 }

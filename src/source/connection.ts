@@ -46,6 +46,8 @@ export interface ConnectionStatus {
   targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
   mirror: Omit<Mirror['progress'], 'orphans' | 'error'> & { orphans?: number; error?: string };
   queue: { ops: number; bytes: number };
+  /** The bandwidth limit (`smr limit`), bytes/s; null = unlimited. */
+  bandwidth: number | null;
   lastCapturedSeq: number;
   lastAckedSeq: number;
   sent: { bytes: number; wireBytes: number };
@@ -310,6 +312,7 @@ export class Connection {
       targetState,
       mirror: { ...m },
       queue: this.journal.stats(),
+      bandwidth: this.cfg.bandwidth,
       lastCapturedSeq: this.journal.lastSeq,
       lastAckedSeq: this.journal.ackedSeq,
       sent: { bytes: this.link.sentBytes, wireBytes: this.link.wireBytes },

@@ -62,8 +62,13 @@ export interface MirrorProgress {
   filesTotal: number;
   bytesDone: number;
   bytesTotal: number;
+  /** Of bytesTotal (filesTotal when no bytes), once totalsKnown; 0 while they still grow. */
   percent: number;
+  /** False while the scan still finds work (filesTotal and bytesTotal still grow). */
+  totalsKnown: boolean;
   orphans: number;
+  /** Orphans deleted (a directory counts once, with its contents). */
+  deleted: number;
   error?: string;
 }
 
@@ -108,7 +113,9 @@ function freshProgress(state: MirrorState, mode: MirrorMode | null): MirrorProgr
     bytesDone: 0,
     bytesTotal: 0,
     percent: 0,
+    totalsKnown: false,
     orphans: 0,
+    deleted: 0,
   };
 }
 
@@ -372,6 +379,11 @@ export class Mirror {
 
   private updatePercent(): void {
     const p = this.progress;
+    // A share of a total that still grows would mislead (50% shown at 7% done).
+    if (!p.totalsKnown) {
+      p.percent = 0;
+      return;
+    }
     p.percent = p.bytesTotal
       ? Math.floor((p.bytesDone / p.bytesTotal) * 100)
       : p.filesTotal
@@ -497,13 +509,14 @@ export class Mirror {
         log.warn(`mirror: ${this.progress.error}`);
       } else {
         await this.gate(id);
-        await view.deleteOrphans(this.filter, () => id === this.runId);
+        this.progress.deleted = await view.deleteOrphans(this.filter, () => id === this.runId);
       }
     }
     // Behind every step of this mirror, those set aside by a pause included.
     await this.step(id, async () => {
       this.endSeq = this.journal.lastSeq;
       this.scanned = true;
+      this.progress.totalsKnown = true;
     });
     if (id !== this.runId) return;
     if (!this.paused) this.progress.state = 'mirroring';

@@ -11,6 +11,8 @@ import { listen } from './server.js';
 import { ReplicaLocks } from './replica-lock.js';
 import type { TargetContext } from './session.js';
 import { stopSyncfsHelper } from './sync-paths.js';
+import { checkTasksDir } from '../tasks/index.js';
+import { ModePolicy } from './mode-policy.js';
 
 /** Options of `smr target start`. */
 export interface TargetOptions {
@@ -24,6 +26,8 @@ export interface TargetOptions {
   insecureNoTls: boolean;
   allowTasks: boolean;
   tasksDir: string | null;
+  /** Strip setuid/setgid from every mode a source asks for (--no-suid). */
+  noSuid: boolean;
   signal?: AbortSignal;
 }
 
@@ -53,6 +57,7 @@ export async function runTargetDaemon(
   const key = keyFile ? await readKeyFile(keyFile) : null;
   await fsp.mkdir(o.root, { recursive: true });
   const root = await fsp.realpath(o.root);
+  const tasksDir = await tasksDirOf(o, root);
   const release = await acquireLock(path.join(stateDir, 'target.lock'), 'target');
   logUnhandledRejections();
   try {
@@ -62,7 +67,8 @@ export async function runTargetDaemon(
       tls: !o.insecureNoTls,
       stateDir,
       locks: new ReplicaLocks(),
-      tasks: { stateDir, allowTasks: o.allowTasks, tasksDir: o.tasksDir },
+      tasks: { stateDir, allowTasks: o.allowTasks, tasksDir, replicaRoot: root },
+      modes: new ModePolicy(o.noSuid),
     };
     const server = await listen(o.host, o.port, ctx);
     emitEvent({ event: 'listening', host: server.host, port: server.port });
@@ -80,4 +86,11 @@ export async function runTargetDaemon(
     stopSyncfsHelper();
     await release();
   }
+}
+
+/** The tasks folder a target may run programs from, checked before anything listens. */
+async function tasksDirOf(o: TargetOptions, root: string): Promise<string | null> {
+  // Without --allow-tasks (or without a folder, which the command line refuses) no task runs.
+  if (!o.allowTasks || !o.tasksDir) return o.tasksDir;
+  return checkTasksDir(o.tasksDir, [root]);
 }

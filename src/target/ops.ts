@@ -47,8 +47,18 @@ export async function removeAny(abs: string): Promise<void> {
   await fsp.rm(abs, { recursive: true, force: true });
 }
 
-async function setAttrs(fh: fsp.FileHandle, meta: Record<string, unknown>): Promise<void> {
-  if (typeof meta.mode === 'number') await fh.chmod(meta.mode & 0o7777);
+/** The mode an op asks for, after the target's setuid/setgid rule; null when it sets none. */
+function modeOf(cf: Confiner, meta: Record<string, unknown>): number | null {
+  return typeof meta.mode === 'number' ? cf.modes.apply(String(meta.p), meta.mode) : null;
+}
+
+async function setAttrs(
+  cf: Confiner,
+  fh: fsp.FileHandle,
+  meta: Record<string, unknown>,
+): Promise<void> {
+  const mode = modeOf(cf, meta);
+  if (mode !== null) await fh.chmod(mode);
   if (typeof meta.mtime === 'number') await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
 }
 
@@ -64,7 +74,7 @@ export async function applyPut(
   const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
   if (meta.first) await cf.temps.clear(abs, tmp);
   if (meta.first && meta.end && body.length <= SMALL_PUT_BYTES) {
-    const replaced = putSmallSync(tmp, abs, meta, body);
+    const replaced = putSmallSync(tmp, abs, meta, body, modeOf(cf, meta));
     cf.temps.done(tmp);
     return { touched: [abs, path.dirname(abs)], structural: replaced };
   }
@@ -83,7 +93,7 @@ export async function applyPut(
     if (body.length) await fh.write(body, 0, body.length, Number(meta.off ?? 0));
     if (meta.end) {
       await fh.truncate(Number(meta.size ?? 0));
-      await setAttrs(fh, meta);
+      await setAttrs(cf, fh, meta);
     }
   } finally {
     await fh.close();
@@ -110,13 +120,14 @@ function putSmallSync(
   abs: string,
   meta: Record<string, unknown>,
   body: Buffer,
+  mode: number | null,
 ): boolean {
   const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
   try {
     for (let off = 0; off < body.length;) off += writeSync(fd, body, off, body.length - off, off);
     const size = Number(meta.size ?? 0);
     if (size !== body.length) ftruncateSync(fd, size);
-    if (typeof meta.mode === 'number') fchmodSync(fd, meta.mode & 0o7777);
+    if (mode !== null) fchmodSync(fd, mode);
     if (typeof meta.mtime === 'number') futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
   } finally {
     closeSync(fd);
@@ -159,7 +170,7 @@ export async function applyWrite(
     }
     if (meta.end) {
       await fh.truncate(Number(meta.size ?? 0));
-      await setAttrs(fh, meta);
+      await setAttrs(cf, fh, meta);
     }
   } finally {
     await fh.close();
@@ -179,7 +190,8 @@ export async function applyMkdir(cf: Confiner, meta: Record<string, unknown>): P
   const st = await lstatOrNull(abs);
   if (st && !st.isDirectory()) await removeAny(abs);
   if (!st || !st.isDirectory()) await fsp.mkdir(abs);
-  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
+  const mode = modeOf(cf, meta);
+  if (mode !== null) await fsp.chmod(abs, mode);
   return { touched: [path.dirname(abs)], structural: Boolean(st && !st.isDirectory()) };
 }
 
@@ -220,7 +232,8 @@ export async function applyAttr(cf: Confiner, meta: Record<string, unknown>): Pr
       await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
     return { touched: [abs] };
   }
-  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
+  const mode = modeOf(cf, meta);
+  if (mode !== null) await fsp.chmod(abs, mode);
   if (typeof meta.mtime === 'number' && !st.isDirectory())
     await fsp.utimes(abs, meta.mtime / 1000, meta.mtime / 1000);
   return { touched: [abs] };
@@ -321,7 +334,7 @@ export async function applyDeltaPart(
     }
     if (meta.end) {
       await out.truncate(Number(meta.size ?? 0));
-      await setAttrs(out, meta);
+      await setAttrs(cf, out, meta);
     }
   } finally {
     await basis?.close();

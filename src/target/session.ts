@@ -14,6 +14,7 @@ import { listTree } from './listing.js';
 import { answerRequest } from './requests.js';
 import type { CoarseSignature } from '../delta/index.js';
 import type { ReplicaLocks } from './replica-lock.js';
+import type { ModePolicy } from './mode-policy.js';
 import { TaskLog, runTaskMarker, type TaskMarker, type TaskSettings } from './task-exec.js';
 
 /** What every session shares: the daemon's settings and registries. */
@@ -25,6 +26,8 @@ export interface TargetContext {
   stateDir: string;
   locks: ReplicaLocks;
   tasks: TaskSettings;
+  /** The setuid/setgid rule every replica's file modes pass through. */
+  modes: ModePolicy;
 }
 
 function counterFile(stateDir: string, targetPath: string): string {
@@ -57,7 +60,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
     counter = await DurableCounter.open(counterFile(ctx.stateDir, targetPath));
     const epoch = Number(h.epoch ?? 0);
     if (counter.tag !== epoch) await counter.set(0, epoch); // a new stream for this replica
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, ctx.modes);
     const taskLog = await TaskLog.open(ctx.stateDir, targetPath);
     const report = (r: object): void => void peer.send(MsgType.EVENT, r).catch(() => undefined);
     const runMarker = (op: IncomingOp): Promise<void> =>

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { asSmrError } from '../shared/errors.js';
 import { log, emitEvent } from '../shared/log.js';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
-import { outcomeOf, resolveTaskProgram, runTask } from '../tasks/index.js';
+import { checkTasksDir, outcomeOf, resolveTaskProgram, runTask } from '../tasks/index.js';
 
 /** A task as it travels in the stream (the marker's meta). */
 export interface TaskMarker {
@@ -39,6 +39,8 @@ export interface TaskSettings {
   stateDir: string;
   allowTasks: boolean;
   tasksDir: string | null;
+  /** The target's --root: a tasks folder must stay outside it (sources write there). */
+  replicaRoot: string;
 }
 
 /** Per-replica durable log of task outcomes. */
@@ -127,6 +129,8 @@ export async function runTaskMarker(
   }
   let program: string;
   try {
+    // Checked again at each run: the folder may have been opened up since the daemon started.
+    await checkTasksDir(ctx.settings.tasksDir, [ctx.settings.replicaRoot]);
     program = await resolveTaskProgram(ctx.settings.tasksDir, m.command);
   } catch (err) {
     return finish({

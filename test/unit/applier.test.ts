@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SmrError } from '../../src/shared/errors.js';
 import { DurableCounter } from '../../src/shared/durable-counter.js';
+import { ModePolicy } from '../../src/target/mode-policy.js';
 import { Confiner } from '../../src/target/confine.js';
 import { Applier, type IncomingOp } from '../../src/target/applier.js';
 
@@ -37,7 +38,7 @@ afterEach(async () => {
 });
 
 function start(): Applier {
-  applier = new Applier(new Confiner(base), counter, {
+  applier = new Applier(new Confiner(base, new ModePolicy(false)), counter, {
     ack: (seq) => acks.push(seq),
     need: (p, seq) => needs.push([p, seq]),
   });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmrError } from '../../src/shared/errors.js';
+import { ModePolicy } from '../../src/target/mode-policy.js';
 import { Confiner, resolveReplicaBase } from '../../src/target/confine.js';
 
 let tmp: string;
@@ -36,7 +37,7 @@ const isDir = async (p: string): Promise<boolean> =>
 describe('Confiner.resolve', () => {
   it('returns the path below the base for plain paths, existing or not', async () => {
     await fsp.mkdir(path.join(base, 'a/b'), { recursive: true });
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     expect(await cf.resolve('a/b/f.txt')).toBe(path.join(base, 'a', 'b', 'f.txt'));
     expect(await cf.resolve('top.txt')).toBe(path.join(base, 'top.txt'));
     // Missing parents are fine: ensureParent creates them later.
@@ -46,7 +47,7 @@ describe('Confiner.resolve', () => {
 
   it('refuses a path through a symlinked directory pointing outside', async () => {
     await fsp.symlink(outside, path.join(base, 'out'));
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     expect(await codeOf(cf.resolve('out/evil.txt'))).toBe('path-refused');
     expect(await codeOf(cf.resolve('out/x/y'))).toBe('path-refused');
     expect(await fsp.readdir(outside)).toEqual([]);
@@ -56,7 +57,7 @@ describe('Confiner.resolve', () => {
     await fsp.mkdir(path.join(base, 'real'));
     await fsp.symlink(path.join(base, 'real'), path.join(base, 'alias'));
     await fsp.symlink('real', path.join(base, 'relalias'));
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     expect(await codeOf(cf.resolve('alias/f'))).toBe('path-refused');
     expect(await codeOf(cf.resolve('relalias/f'))).toBe('path-refused');
     expect(await cf.resolve('real/f')).toBe(path.join(base, 'real/f'));
@@ -65,18 +66,18 @@ describe('Confiner.resolve', () => {
   it('refuses a path through a symlink deeper down', async () => {
     await fsp.mkdir(path.join(base, 'a/b'), { recursive: true });
     await fsp.symlink(outside, path.join(base, 'a/b/link'));
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     expect(await codeOf(cf.resolve('a/b/link/f'))).toBe('path-refused');
   });
 
   it('refuses a path through a regular file', async () => {
     await fsp.writeFile(path.join(base, 'file'), 'x');
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     expect(await codeOf(cf.resolve('file/child'))).toBe('path-refused');
   });
 
   it('refuses unsafe wire paths before touching the disk', async () => {
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     for (const p of ['../outside/x', '/etc/passwd', 'a/../../x', '', 'a//b']) {
       expect(await codeOf(cf.resolve(p)), p).toBe('path-refused');
     }
@@ -84,12 +85,14 @@ describe('Confiner.resolve', () => {
 
   it('allows the last component itself to be a symlink (ops never follow it)', async () => {
     await fsp.symlink(outside, path.join(base, 'link'));
-    expect(await new Confiner(base).resolve('link')).toBe(path.join(base, 'link'));
+    expect(await new Confiner(base, new ModePolicy(false)).resolve('link')).toBe(
+      path.join(base, 'link'),
+    );
   });
 
   it('catches a symlink created after the parent was proven, once invalidated', async () => {
     await fsp.mkdir(path.join(base, 'd'));
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     await cf.resolve('d/f');
     await fsp.rm(path.join(base, 'd'), { recursive: true });
     await fsp.symlink(outside, path.join(base, 'd'));
@@ -100,7 +103,7 @@ describe('Confiner.resolve', () => {
 
 describe('Confiner.ensureParent', () => {
   it('creates nested parent directories', async () => {
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     const abs = await cf.resolve('x/y/z/f.txt');
     await cf.ensureParent(abs);
     expect(await isDir(path.join(base, 'x/y/z'))).toBe(true);
@@ -114,7 +117,7 @@ describe('Confiner.ensureParent', () => {
   it('replaces a file standing where a directory must be', async () => {
     await fsp.mkdir(path.join(base, 'a'));
     await fsp.writeFile(path.join(base, 'a/b'), 'in the way');
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     // resolve refuses the path while 'a/b' is a file, so the caller builds the path itself here
     // (as ops do after the source says a directory exists there).
     const abs = path.join(base, 'a/b/c/f');
@@ -126,7 +129,7 @@ describe('Confiner.ensureParent', () => {
   it('replaces a symlink standing where a directory must be, without touching its target', async () => {
     await fsp.writeFile(path.join(outside, 'keep'), 'k');
     await fsp.symlink(outside, path.join(base, 'd'));
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, new ModePolicy(false));
     await cf.ensureParent(path.join(base, 'd/f'));
     expect(await isDir(path.join(base, 'd'))).toBe(true);
     expect((await fsp.lstat(path.join(base, 'd'))).isSymbolicLink()).toBe(false);

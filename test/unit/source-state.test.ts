@@ -137,7 +137,7 @@ describe('filter', () => {
     expect(underExcludedDir(f, 'top.js')).toBe(false);
     expect(f.file('x.log')).toBe(false);
     expect(f.file('.x.log')).toBe(false); // dot: true
-    expect(f.file('src/x.log')).toBe(true); // '*.log' has no slash: top level only
+    expect(f.file('src/x.log')).toBe(false); // '*.log' has no slash: any depth, as rsync
     expect(f.file('src/x.js')).toBe(true);
   });
 

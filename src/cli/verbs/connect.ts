@@ -1,9 +1,26 @@
 // `smr connect NAME --to HOST:PORT --path DIR ...`: record a connection in the running source.
 import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { SmrError } from '../../shared/errors.js';
+import { checkPattern, patternsFromText } from '../../source/filter.js';
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
 import type { Verb } from '../verb.js';
+import { hostPortFlag } from '../options.js';
+
+/** The patterns of a flag and of its -from files, each checked (the files are read once, now). */
+async function patterns(flag: string, given?: string[], files?: string[]): Promise<string[]> {
+  const out = [...(given ?? [])];
+  for (const f of files ?? []) {
+    const text = await fsp.readFile(path.resolve(f), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new SmrError('usage', `${flag}-from ${f}: cannot read it (${err.code ?? err.message})`);
+    });
+    out.push(...patternsFromText(text));
+  }
+  for (const p of out) checkPattern(p, flag);
+  return out;
+}
 
 export const connectVerb: Verb = {
   command: 'connect <name>',
@@ -11,7 +28,7 @@ export const connectVerb: Verb = {
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'connection name' })
-      .option('to', { type: 'string', demandOption: true, describe: 'target HOST:PORT' })
+      .option('to', { ...hostPortFlag('to', 'target HOST:PORT'), demandOption: true })
       .option('path', { type: 'string', demandOption: true, describe: 'source directory' })
       .option('target-path', {
         type: 'string',
@@ -20,12 +37,22 @@ export const connectVerb: Verb = {
       .option('include', {
         type: 'string',
         array: true,
-        describe: 'glob of files to replicate (repeatable)',
+        describe: 'pattern of files to replicate (repeatable; rsync-like, see docs/FILTERS.md)',
       })
       .option('exclude', {
         type: 'string',
         array: true,
-        describe: 'glob of paths to leave out (repeatable)',
+        describe: 'pattern of paths to leave out (repeatable): node_modules, *.log, /build, cache/',
+      })
+      .option('include-from', {
+        type: 'string',
+        array: true,
+        describe: 'read include patterns from FILE, one a line (# comments)',
+      })
+      .option('exclude-from', {
+        type: 'string',
+        array: true,
+        describe: 'read exclude patterns from FILE, one a line (# comments)',
       })
       .option('mirror', {
         choices: ['full', 'diff', 'checksum', 'none'] as const,
@@ -54,6 +81,8 @@ export const connectVerb: Verb = {
       targetPath?: string;
       include?: string[];
       exclude?: string[];
+      includeFrom?: string[];
+      excludeFrom?: string[];
       mirror: string;
       replicate: boolean;
       keyFile?: string;
@@ -62,14 +91,16 @@ export const connectVerb: Verb = {
     },
     ctx,
   ) {
+    const include = await patterns('--include', a.include, a.includeFrom);
+    const exclude = await patterns('--exclude', a.exclude, a.excludeFrom);
     const keyFile = a.keyFile ?? ctx.config.keyFile;
     const s = (await source(ctx, 'connect', {
       name: a.name,
       to: a.to,
       path: path.resolve(a.path),
       targetPath: a.targetPath,
-      include: a.include ?? [],
-      exclude: a.exclude ?? [],
+      include,
+      exclude,
       mirror: a.mirror,
       replicate: a.replicate,
       keyFile: keyFile ? path.resolve(keyFile) : undefined,

@@ -15,6 +15,7 @@ const SNAPSHOT_TASK = path.resolve(
 );
 
 export const demoVerb: Verb = {
+  schedulable: false,
   command: 'demo',
   describe: 'Run a source and a target on loopback and replicate live changes',
   builder: (y) => y.option('keep', { type: 'boolean', describe: 'keep the demo directory' }),

@@ -2,9 +2,10 @@
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
-import type { Verb } from '../verb.js';
+import { byName, type Verb } from '../verb.js';
 
 export const statusVerb: Verb = {
+  connectionOf: byName,
   command: 'status [name]',
   describe: 'Show connections: link, queue, mirror, tasks',
   builder: (y) => y.positional('name', { type: 'string' }),
