@@ -119,6 +119,8 @@ export const connectionRecordSchema = z.looseObject({
   replicate: z.boolean(),
   transmit: z.enum(['started', 'paused', 'stopped']),
   keyFile: path.nullable(),
+  insecureNoTls: z.boolean().optional(),
+  compress: z.enum(['zstd', 'lz4', 'none']).optional(),
   bandwidth: z.number().int().positive().nullable(),
   epoch: z.number().int().positive(),
   remirrorRequired: z.boolean(),

@@ -1,7 +1,6 @@
 // The verb end of the control channel: one request, one reply.
-import net from 'node:net';
 import { SmrError, errorFromJSON } from '../shared/errors.js';
-import { controlPath } from './socket-path.js';
+import { connectControl, controlPath } from './socket-path.js';
 
 /** Sends one request to the `kind` daemon of `stateDir` and returns its result (or throws its error). */
 export function callDaemon(
@@ -13,7 +12,7 @@ export function callDaemon(
   const kind = opts.kind ?? 'source';
   const sockPath = controlPath(stateDir, kind);
   return new Promise((resolve, reject) => {
-    const sock = net.connect(sockPath);
+    const sock = connectControl(sockPath);
     let buf = '';
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutMs) {
@@ -32,6 +31,10 @@ export function callDaemon(
             `no ${kind} daemon is running for state dir ${stateDir}`,
             `start one with \`smr ${kind} start --state-dir ${stateDir}\``,
           ),
+        );
+      } else if (err.code === 'EACCES' || err.code === 'EPERM') {
+        reject(
+          new SmrError('permission', `permission denied: the ${kind} daemon's control socket`),
         );
       } else reject(new SmrError('io', `control channel error: ${err.message}`));
     });

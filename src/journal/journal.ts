@@ -55,7 +55,7 @@ export class Journal implements ReaderSource {
   static async open(dir: string, opts: JournalOptions = {}): Promise<Journal> {
     const settings = resolveOptions(opts);
     try {
-      const made = await fsp.mkdir(dir, { recursive: true });
+      const made = await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
       if (made !== undefined) await fsyncDir(path.dirname(path.resolve(made)));
     } catch (err) {
       throw asSmrError(err);

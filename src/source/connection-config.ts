@@ -2,6 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
+import type { CompressName } from '../protocol/compress.js';
 import { validateConnectionRecord } from '../config/config.js';
 
 /** What `connect` records, plus switches the verbs change later. */
@@ -16,6 +17,10 @@ export interface ConnectionConfig {
   replicate: boolean;
   transmit: 'started' | 'paused' | 'stopped';
   keyFile: string | null;
+  /** Plaintext link (`connect --insecure-no-tls`); absent in connections recorded before it. */
+  insecureNoTls?: boolean;
+  /** `connect --compress`; absent: the default. */
+  compress?: CompressName;
   bandwidth: number | null; // bytes/s, null = unlimited
   /** Identifies this stream to the target; a new epoch starts the target's applied seq over. */
   epoch: number;

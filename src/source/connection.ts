@@ -15,6 +15,7 @@ import {
 } from './connection-config.js';
 import { makeFilter } from './filter.js';
 import { Link, type TransmitState } from './link.js';
+import { wireOptions, type WireOptions } from './dial.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { startWatcher, type Watcher } from './watcher.js';
 import type { AuditContext } from './audit.js';
@@ -27,6 +28,8 @@ export interface SourceContext {
   stateDir: string;
   sourceId: string;
   defaultKeyFile: string;
+  /** `source start --insecure-no-tls`: every connection's link is plaintext. */
+  insecureNoTls: boolean;
   /** Programs `queue` and `transmit` tasks may run on the source. */
   tasksDir: string;
 }
@@ -48,6 +51,8 @@ export interface ConnectionStatus {
   lastCapturedSeq: number;
   lastAckedSeq: number;
   sent: { bytes: number; wireBytes: number };
+  /** How the link is secured and compressed (TLS false only with --insecure-no-tls). */
+  transport: WireOptions;
   tasks: { pending: number };
   lastError: string | null;
 }
@@ -100,6 +105,7 @@ export class Connection {
           targetPath: this.cfg.targetPath,
           epoch: this.cfg.epoch,
           sourceId: this.ctx.sourceId,
+          wire: wireOptions(this.cfg, this.ctx),
         }),
         key: () => this.loadKey(),
         // The target had no valid basis: resend in line, and a running mirror is not complete
@@ -310,6 +316,7 @@ export class Connection {
       lastCapturedSeq: this.journal.lastSeq,
       lastAckedSeq: this.journal.ackedSeq,
       sent: { bytes: this.link.sentBytes, wireBytes: this.link.wireBytes },
+      transport: wireOptions(this.cfg, this.ctx),
       tasks: { pending: this.tasks.pending },
       lastError: this.link.lastError,
     };

@@ -5,7 +5,8 @@ import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { readKeyFile } from '../shared/key.js';
 import { splitSafeRelPath } from '../protocol/paths.js';
-import { dial } from './dial.js';
+import { dial, wireOptions } from './dial.js';
+import { COMPRESS_NAMES, type CompressName } from '../protocol/compress.js';
 import { orphans, verify } from './audit.js';
 import {
   newEpoch,
@@ -221,10 +222,16 @@ export class SourceHandlers {
     const mirror = (p.mirror as ConnectionConfig['mirror']) ?? 'diff';
     if (!['full', 'diff', 'checksum', 'none'].includes(mirror))
       throw new SmrError('usage', `bad --mirror "${mirror}"`, 'use full, diff, checksum or none');
+    const compress = (p.compress ?? undefined) as CompressName | undefined;
+    if (compress !== undefined && !COMPRESS_NAMES.includes(compress))
+      throw new SmrError('usage', `bad --compress "${String(compress)}"`, 'use zstd, lz4 or none');
     const keyFile = p.keyFile ? path.resolve(String(p.keyFile)) : null;
     const key = keyFile
       ? await readKeyFile(keyFile)
-      : await readKeyFile(this.ctx.defaultKeyFile).catch(() => null);
+      : await readKeyFile(this.ctx.defaultKeyFile).catch((err: SmrError) => {
+          if (err.code === 'permission') throw err; // there, but others can read it
+          return null;
+        });
     const cfg: ConnectionConfig = {
       name,
       to: String(p.to ?? ''),
@@ -236,19 +243,26 @@ export class SourceHandlers {
       replicate: p.replicate !== false,
       transmit: 'started',
       keyFile,
+      ...(p.insecureNoTls === true ? { insecureNoTls: true } : {}),
+      ...(compress ? { compress } : {}),
       bandwidth: null,
       epoch: newEpoch(),
       remirrorRequired: p.replicate === false,
       createdAt: new Date().toISOString(),
     };
     // Reach the target once: unreachable (3), key refused (7), path refused (2) record nothing.
-    const probe = await dial(cfg.to, key, {
-      connection: name,
-      targetPath,
-      epoch: cfg.epoch,
-      sourceId: this.ctx.sourceId,
-      probe: true,
-    });
+    const probe = await dial(
+      cfg.to,
+      key,
+      {
+        connection: name,
+        targetPath,
+        epoch: cfg.epoch,
+        sourceId: this.ctx.sourceId,
+        probe: true,
+      },
+      wireOptions(cfg, this.ctx),
+    );
     probe.peer.close();
     await saveConnection(this.ctx.stateDir, cfg);
     const c = new Connection(cfg, this.ctx);

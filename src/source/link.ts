@@ -7,7 +7,7 @@ import { Signal } from '../shared/signal.js';
 import { MsgType, type Frame } from '../protocol/messages.js';
 import type { Peer } from '../protocol/peer.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
-import { dial, type OpenRequest } from './dial.js';
+import { dial, type OpenRequest, type WireOptions } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
 
 /** Bytes sent but not yet acknowledged, at most. */
@@ -19,7 +19,7 @@ const DEAD_MS = 60_000;
 
 /** What the link needs from its connection. */
 export interface LinkHooks {
-  open(): OpenRequest & { to: string };
+  open(): OpenRequest & { to: string; wire: WireOptions };
   key(): Promise<Buffer | null>;
   need(path: string): void;
   event(header: Record<string, unknown>): void;
@@ -102,7 +102,7 @@ export class Link {
       this.state = 'connecting';
       try {
         const open = this.hooks.open();
-        const { peer, appliedSeq } = await dial(open.to, await this.hooks.key(), open);
+        const { peer, appliedSeq } = await dial(open.to, await this.hooks.key(), open, open.wire);
         if (this.stopped) {
           peer.close();
           break;
@@ -173,11 +173,12 @@ export class Link {
         const data = rec.data ?? Buffer.alloc(0);
         if (rec.kind === 'task') await this.hooks.beforeSend(rec);
         await this.limiter.take(rec.size);
+        const wireBefore = peer.bytesOut;
         await peer.send(MsgType.OP, { seq: rec.seq, kind: rec.kind, meta: rec.meta }, data);
         inflight.push([rec.seq, rec.size]);
         inflightBytes += rec.size;
         this.sentBytes += data.length;
-        this.wireBytes += rec.size;
+        this.wireBytes += peer.bytesOut - wireBefore; // after compression
         if (rec.kind === 'task') this.hooks.sent(rec);
       }
     } catch (err) {

@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
+import { ensurePrivateDir } from '../shared/private-dir.js';
 import { readKeyFile } from '../shared/key.js';
 import { listen } from './server.js';
 import { ReplicaLocks } from './replica-lock.js';
@@ -21,6 +22,8 @@ export interface TargetOptions {
   stateDir: string;
   keyFile: string | null;
   noAuth: boolean;
+  /** Plaintext links (--insecure-no-tls): only sources started the same way can connect. */
+  insecureNoTls: boolean;
   allowTasks: boolean;
   tasksDir: string | null;
   /** Strip setuid/setgid from every mode a source asks for (--no-suid). */
@@ -34,7 +37,7 @@ export async function runTargetDaemon(
   waitForStop: (s?: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const stateDir = path.resolve(o.stateDir);
-  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(stateDir);
   const defaultKey = path.join(stateDir, 'smr.key');
   const keyFile =
     o.keyFile ??
@@ -61,6 +64,7 @@ export async function runTargetDaemon(
     const ctx: TargetContext = {
       root,
       key,
+      tls: !o.insecureNoTls,
       stateDir,
       locks: new ReplicaLocks(),
       tasks: { stateDir, allowTasks: o.allowTasks, tasksDir, replicaRoot: root },
@@ -71,6 +75,10 @@ export async function runTargetDaemon(
     log.info(
       `target listening on ${server.host}:${server.port}, root ${root}${key ? '' : ' (no auth)'}`,
     );
+    if (o.insecureNoTls)
+      log.warn(
+        '--insecure-no-tls: links are plaintext, file data crosses the network in the clear',
+      );
     await waitForStop(o.signal);
     log.info('target stopping');
     await server.close();

@@ -6,7 +6,6 @@ import { SmrError, asSmrError } from '../shared/errors.js';
 import { log, emitEvent } from '../shared/log.js';
 import { DurableCounter } from '../shared/durable-counter.js';
 import { MsgType, type Frame } from '../protocol/messages.js';
-import { serverHandshake } from '../protocol/handshake.js';
 import { HANDSHAKE_TIMEOUT_MS } from '../protocol/limits.js';
 import type { Peer } from '../protocol/peer.js';
 import { Confiner, resolveReplicaBase } from './confine.js';
@@ -22,6 +21,8 @@ import { TaskLog, runTaskMarker, type TaskMarker, type TaskSettings } from './ta
 export interface TargetContext {
   root: string;
   key: Buffer | null;
+  /** TLS 1.3 on every link; false only with --insecure-no-tls. */
+  tls: boolean;
   stateDir: string;
   locks: ReplicaLocks;
   tasks: TaskSettings;
@@ -34,13 +35,12 @@ function counterFile(stateDir: string, targetPath: string): string {
   return path.join(stateDir, 'target-replicas', `${h}.seq`);
 }
 
-/** Serves one accepted socket until it closes. Never throws. */
+/** Serves one authenticated peer until it closes. Never throws. */
 export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void> {
   let release: (() => void) | null = null;
   let applier: Applier | null = null;
   let counter: DurableCounter | null = null;
   try {
-    await serverHandshake(peer, ctx.key);
     const open = await peer.recv(HANDSHAKE_TIMEOUT_MS);
     if (open.type !== MsgType.OPEN)
       throw new SmrError('protocol', `expected OPEN, got frame type ${open.type}`);
@@ -56,7 +56,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       return;
     }
     release = ctx.locks.acquire(targetPath, who);
-    await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true });
+    await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true, mode: 0o700 });
     counter = await DurableCounter.open(counterFile(ctx.stateDir, targetPath));
     const epoch = Number(h.epoch ?? 0);
     if (counter.tag !== epoch) await counter.set(0, epoch); // a new stream for this replica
@@ -94,8 +94,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
     await pump({ peer, applier, base, runMarker, signatures: new Map() });
   } catch (err) {
     const e = asSmrError(err);
-    if (e.code === 'auth') log.warn(`refused connection from ${peer.remote}: ${e.message}`);
-    else if (e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
+    if (e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
     if (
       !peer.closed &&
       ['path-refused', 'path-busy', 'protocol', 'frame-too-large', 'version-mismatch'].includes(

@@ -53,7 +53,7 @@ export class TaskLog {
   static async open(stateDir: string, targetPath: string): Promise<TaskLog> {
     const h = crypto.createHash('sha256').update(targetPath).digest('hex').slice(0, 24);
     const dir = path.join(stateDir, 'target-tasks');
-    await fsp.mkdir(dir, { recursive: true });
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${h}.json`);
     return new TaskLog(file, await readJsonFile<TaskReport[]>(file, []));
   }

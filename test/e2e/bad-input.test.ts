@@ -225,28 +225,46 @@ describe('bad input on the wire', () => {
         await sleep(30);
       }
     })();
-    const attacks: Array<[string, Buffer]> = [
+    const key = await readKey(t.keyFile as string);
+    // [what, raw bytes, bytes sent inside TLS after the raw ones (frames before authentication)]
+    const attacks: Array<[string, Buffer, Buffer?]> = [
       ['garbage instead of the preamble', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
       ['a wrong protocol version', Buffer.concat([rawPreamble(999), rawFrame(FRAME.HELLO, {})])],
       [
-        'a 0xFFFFFFFF length prefix',
-        Buffer.concat([rawPreamble(), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 2])]),
+        'plaintext frames to a TLS target',
+        Buffer.concat([rawPreamble(2, { tls: false }), rawFrame(FRAME.HELLO, {})]),
       ],
-      ['a frame with a bad JSON header', Buffer.concat([rawPreamble(), badJsonFrame()])],
+      [
+        'frames instead of a ClientHello',
+        Buffer.concat([rawPreamble(), rawFrame(FRAME.HELLO, {})]),
+      ],
+      [
+        'a 0xFFFFFFFF length prefix',
+        rawPreamble(),
+        Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 2]),
+      ],
+      ['a frame with a bad JSON header', rawPreamble(), badJsonFrame()],
       [
         'a header length beyond the frame',
-        Buffer.concat([rawPreamble(), Buffer.from([0, 0, 0, 7, 1, 0x7f, 0xff, 0xff, 0xff, 1, 2])]),
+        rawPreamble(),
+        Buffer.from([0, 0, 0, 7, 1, 0x7f, 0xff, 0xff, 0xff, 1, 2]),
       ],
+      ['a JSON header that is not an object', rawPreamble(), rawFrame(FRAME.HELLO, [1, 2, 3])],
+      ['a too short frame', rawPreamble(), Buffer.from([0, 0, 0, 0])],
       [
-        'a JSON header that is not an object',
-        Buffer.concat([rawPreamble(), rawFrame(FRAME.HELLO, [1, 2, 3])]),
+        'a 64 KiB frame before authentication',
+        rawPreamble(),
+        rawFrame(FRAME.HELLO, { pad: 'x'.repeat(65536) }),
       ],
-      ['a too short frame', Buffer.concat([rawPreamble(), Buffer.from([0, 0, 0, 0])])],
     ];
     try {
-      for (const [what, bytes] of attacks) {
+      for (const [what, bytes, inTls] of attacks) {
         const c = await RawClient.connect(t.port);
         c.write(bytes);
+        if (inTls) {
+          await c.startTls(key);
+          c.write(inTls);
+        }
         expect(await c.closedWithin(5000), `the target should close on ${what}`).toBe(true);
         expect(c.peerPreamble.subarray(0, 4).toString('ascii'), what).toBe('SMRP');
         expect(alive(t), `the target died of ${what}`).toBe(true);

@@ -82,6 +82,7 @@ describe('status lines', () => {
       lastCapturedSeq: 1,
       lastAckedSeq: 1,
       sent: { bytes: 0, wireBytes: 0 },
+      transport: { tls: true, compress: 'zstd' },
       tasks: { pending: 0 },
       lastError: null,
       skipped: { count: 3, reasons: { fifo: 2, socket: 1 } },

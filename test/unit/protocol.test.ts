@@ -1,14 +1,11 @@
-// The wire layer on its own: frame encoding/decoding and its limits, wire-path validation, and the
-// preamble + handshake over a real loopback TCP pair.
-import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+// The wire layer on its own: frame encoding/decoding and its limits, and wire-path validation
+// (test/unit/channel.test.ts has the preamble, TLS and handshake over loopback).
+import { describe, expect, it } from 'vitest';
 import { SmrError } from '../../src/shared/errors.js';
 import { FrameDecoder, encodeFrame } from '../../src/protocol/frame.js';
 import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from '../../src/protocol/limits.js';
 import { MsgType, type Frame } from '../../src/protocol/messages.js';
 import { splitSafeRelPath } from '../../src/protocol/paths.js';
-import { clientHandshake, serverHandshake } from '../../src/protocol/handshake.js';
-import { MAGIC, PROTOCOL_VERSION, Peer } from '../../src/protocol/peer.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -17,13 +14,6 @@ function codeOf(fn: () => unknown): string | undefined {
     return err instanceof SmrError ? err.code : 'not-smr-error';
   }
   return undefined;
-}
-
-async function codeOfAsync(p: Promise<unknown>): Promise<string | undefined> {
-  return p.then(
-    () => undefined,
-    (err: unknown) => (err instanceof SmrError ? err.code : 'not-smr-error'),
-  );
 }
 
 const frameBytes = (type: number, header: object, body?: Buffer): Buffer =>
@@ -147,137 +137,5 @@ describe('splitSafeRelPath', () => {
     expect(codeOf(() => splitSafeRelPath('a/' + 'x'.repeat(256)))).toBe('path-refused');
     // The limit is in UTF-8 bytes, not characters.
     expect(codeOf(() => splitSafeRelPath('ü'.repeat(128)))).toBe('path-refused');
-  });
-});
-
-describe('preamble and handshake over loopback', { timeout: 15_000 }, () => {
-  const cleanup: Array<() => void> = [];
-  afterEach(() => {
-    for (const fn of cleanup.splice(0)) fn();
-  });
-
-  /** A listening server; each accepted socket goes to `onConn`. */
-  async function listen(onConn: (s: net.Socket) => void): Promise<number> {
-    const server = net.createServer(onConn);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanup.push(() => server.close());
-    return (server.address() as net.AddressInfo).port;
-  }
-
-  function connect(port: number): net.Socket {
-    const s = net.connect(port, '127.0.0.1');
-    cleanup.push(() => s.destroy());
-    return s;
-  }
-
-  async function peerPair(): Promise<{ client: Peer; server: Peer }> {
-    let accepted!: (p: Peer) => void;
-    const serverPeer = new Promise<Peer>((r) => (accepted = r));
-    const port = await listen((s) => accepted(new Peer(s)));
-    const client = new Peer(connect(port));
-    const server = await serverPeer;
-    cleanup.push(() => {
-      client.close();
-      server.close();
-    });
-    return { client, server };
-  }
-
-  const keyA = Buffer.alloc(32, 0xa1);
-  const keyB = Buffer.alloc(32, 0xb2);
-
-  it('succeeds when both sides hold the same key', async () => {
-    const { client, server } = await peerPair();
-    const [c] = await Promise.all([
-      clientHandshake(client, Buffer.from(keyA)),
-      serverHandshake(server, keyA),
-    ]);
-    expect(c).toEqual({ auth: 'key' });
-    expect(client.peerVersion).toBe(PROTOCOL_VERSION);
-    // The peers carry frames afterwards.
-    await client.send(MsgType.PING, { n: 1 });
-    expect((await server.recv(2000)).header).toEqual({ n: 1 });
-  });
-
-  it('fails with auth on both sides when the keys differ', async () => {
-    const { client, server } = await peerPair();
-    const [c, s] = await Promise.all([
-      codeOfAsync(clientHandshake(client, keyA)),
-      codeOfAsync(serverHandshake(server, keyB)),
-    ]);
-    expect(c).toBe('auth');
-    expect(s).toBe('auth');
-  });
-
-  it('server refuses a client whose proof is wrong, with a REFUSED auth frame', async () => {
-    const { client, server } = await peerPair();
-    const srv = codeOfAsync(serverHandshake(server, keyA));
-    await client.send(MsgType.HELLO, { nonce: 'ab'.repeat(32) });
-    expect((await client.recv(2000)).type).toBe(MsgType.CHALLENGE);
-    await client.send(MsgType.AUTH, { proof: 'f'.repeat(64) });
-    const refused = await client.recv(2000);
-    expect(refused.type).toBe(MsgType.REFUSED);
-    expect(refused.header.code).toBe('auth');
-    expect(await srv).toBe('auth');
-  });
-
-  it('client without a key fails with auth against a keyed server', async () => {
-    const { client, server } = await peerPair();
-    void serverHandshake(server, keyA).catch(() => undefined);
-    expect(await codeOfAsync(clientHandshake(client, null))).toBe('auth');
-  });
-
-  it('works with no key on either side (auth none)', async () => {
-    const { client, server } = await peerPair();
-    const [c] = await Promise.all([clientHandshake(client, null), serverHandshake(server, null)]);
-    expect(c).toEqual({ auth: 'none' });
-  });
-
-  // docs/PROTOCOL.md: "The source checks the target's proof ... so a source never talks to an
-  // impostor target". A source given a key must not accept a target that merely claims
-  // `auth: "none"` (anyone can), or the key protects nothing on the source side.
-  it('a source holding a key refuses a target that offers no authentication', async () => {
-    const { client, server } = await peerPair();
-    void serverHandshake(server, null).catch(() => undefined);
-    expect(await codeOfAsync(clientHandshake(client, keyA))).toBe('auth');
-  });
-
-  it('closes with protocol on a wrong magic', async () => {
-    let closed!: Promise<unknown>;
-    let peerReady!: () => void;
-    const ready = new Promise<void>((r) => (peerReady = r));
-    const port = await listen((s) => {
-      const p = new Peer(s);
-      closed = new Promise((r) => p.once('close', r));
-      peerReady();
-    });
-    const raw = connect(port);
-    const rawClosed = new Promise((r) => raw.once('close', r));
-    raw.on('error', () => undefined);
-    raw.resume(); // read (and drop) the server's preamble so 'end' and 'close' can come
-    await ready;
-    const bad = Buffer.alloc(8);
-    Buffer.from('HTTP').copy(bad, 0);
-    bad.writeUInt16BE(PROTOCOL_VERSION, 4);
-    raw.write(bad);
-    const err = await closed;
-    expect(err).toBeInstanceOf(SmrError);
-    expect((err as SmrError).code).toBe('protocol');
-    await rawClosed; // the server dropped the connection
-  });
-
-  it('closes with version-mismatch on a wrong version (client side)', async () => {
-    const port = await listen((s) => {
-      s.on('error', () => undefined);
-      const pre = Buffer.alloc(8);
-      MAGIC.copy(pre, 0);
-      pre.writeUInt16BE(PROTOCOL_VERSION + 1, 4);
-      s.write(pre);
-    });
-    const client = new Peer(connect(port));
-    const closed = new Promise((r) => client.once('close', r));
-    expect(await codeOfAsync(clientHandshake(client, keyA))).toBe('version-mismatch');
-    expect(((await closed) as SmrError).code).toBe('version-mismatch');
-    expect(client.closed).toBe(true);
   });
 });

@@ -185,10 +185,24 @@ describe('key files', () => {
   it('refuses files that do not hold a key, and missing files', async () => {
     const file = path.join(dir, 'bad.key');
     for (const text of ['z'.repeat(64), 'ab'.repeat(31), 'ab'.repeat(33), '']) {
-      await fsp.writeFile(file, text);
+      await fsp.writeFile(file, text, { mode: 0o600 });
       expect(await codeOfAsync(readKeyFile(file)), text).toBe('config');
     }
     expect(await codeOfAsync(readKeyFile(path.join(dir, 'missing')))).toBe('config');
+  });
+
+  it.skipIf(!posix)('refuses a key file group or others can access, naming the fix', async () => {
+    const file = path.join(dir, 'loose.key');
+    await writeKeyFile(file, generateKey());
+    for (const mode of [0o640, 0o604, 0o660, 0o602]) {
+      await fsp.chmod(file, mode);
+      const err = await readKeyFile(file).catch((e: unknown) => e as SmrError);
+      expect(err, mode.toString(8)).toBeInstanceOf(SmrError);
+      expect((err as SmrError).code).toBe('permission');
+      expect((err as SmrError).hint).toBe(`run: chmod 600 ${file}`);
+    }
+    await fsp.chmod(file, 0o400);
+    expect((await readKeyFile(file)).length).toBe(32);
   });
 });
 

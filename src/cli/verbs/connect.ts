@@ -64,7 +64,15 @@ export const connectVerb: Verb = {
         default: true,
         describe: 'capture changes (--no-replicate to mirror only)',
       })
-      .option('key-file', { type: 'string', describe: 'shared key file' }),
+      .option('key-file', { type: 'string', describe: 'shared key file' })
+      .option('compress', {
+        choices: ['zstd', 'lz4', 'none'] as const,
+        describe: 'compress data on the link (default zstd; data that does not shrink goes raw)',
+      })
+      .option('insecure-no-tls', {
+        type: 'boolean',
+        describe: 'plaintext link (the target needs it too; benchmarks on trusted networks only)',
+      }),
   async run(
     a: {
       name: string;
@@ -78,6 +86,8 @@ export const connectVerb: Verb = {
       mirror: string;
       replicate: boolean;
       keyFile?: string;
+      compress?: string;
+      insecureNoTls?: boolean;
     },
     ctx,
   ) {
@@ -94,6 +104,8 @@ export const connectVerb: Verb = {
       mirror: a.mirror,
       replicate: a.replicate,
       keyFile: keyFile ? path.resolve(keyFile) : undefined,
+      compress: a.compress,
+      insecureNoTls: a.insecureNoTls === true,
     })) as ConnectionStatus;
     return { data: s, text: statusLines(s) };
   },

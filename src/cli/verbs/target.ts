@@ -32,6 +32,10 @@ export const targetVerb: Verb = {
         type: 'boolean',
         default: true,
         describe: 'require the shared key (--no-auth accepts any source; trusted networks only)',
+      })
+      .option('insecure-no-tls', {
+        type: 'boolean',
+        describe: 'plaintext links (sources need it too; benchmarks on trusted networks only)',
       }),
   async run(
     args: {
@@ -42,6 +46,7 @@ export const targetVerb: Verb = {
       keyFile?: string;
       auth?: boolean;
       suid?: boolean;
+      insecureNoTls?: boolean;
     },
     ctx,
   ) {
@@ -65,6 +70,7 @@ export const targetVerb: Verb = {
         stateDir: ctx.stateDir,
         keyFile: keyFile ? path.resolve(keyFile) : null,
         noAuth: args.auth === false,
+        insecureNoTls: args.insecureNoTls === true,
         allowTasks,
         tasksDir,
         noSuid: args.suid === false,
