@@ -14,6 +14,8 @@ const USAGE = `usage: npm run chaos -- [--runs N] [--seconds S] [--seed X] [opti
   --fault-every S     mean seconds between link faults (default 2.5)
   --wait-timeout S    how long smr wait may take after the workload (default 180)
   --big-mib N         MiB of big (1-4 MiB) writes per run (default 48)
+  --target-only N     put N files into the replica by hand after connect; a run that loses one
+                      fails (smr must keep target-only files unless told to delete orphans)
   --smr FILE          the smr to test (default: bin/smr.js of this checkout, built by npm run chaos)
   --work DIR          where run directories go (default bench/work/chaos/<time>)
   --keep              keep every run's directory (failed runs are always kept)
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       'big-mib': { type: 'string' },
       work: { type: 'string' },
       smr: { type: 'string' },
+      'target-only': { type: 'string' },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -59,6 +62,18 @@ async function main(argv: string[]): Promise<number> {
   say(
     `chaos: ${runs} runs of ${seconds} s, seeds ${seed}..${seed + runs - 1}; run directories under ${workDir} (kept for failed runs)`,
   );
+  const rates = {
+    killEvery: num(a['kill-every'], 'kill-every', 4),
+    cutEvery: num(a['fault-every'], 'fault-every', 2.5),
+  };
+  const bigMib = num(a['big-mib'], 'big-mib', 48);
+  const targetOnly = Math.floor(num(a['target-only'], 'target-only', 0));
+  // Everything that shapes a run, so the replay line reproduces it.
+  const replay =
+    `npm run chaos -- --runs 1 --seconds ${seconds} --kill-every ${rates.killEvery} ` +
+    `--fault-every ${rates.cutEvery} --big-mib ${bigMib}` +
+    (targetOnly ? ` --target-only ${targetOnly}` : '') +
+    (a.smr ? ` --smr ${a.smr}` : '');
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i++) {
     const r = await chaosRun({
@@ -66,19 +81,16 @@ async function main(argv: string[]): Promise<number> {
       seconds,
       smrBin: path.resolve(a.smr ?? SMR_BIN),
       workDir,
-      rates: {
-        killEvery: num(a['kill-every'], 'kill-every', 5),
-        cutEvery: num(a['fault-every'], 'fault-every', 4),
-      },
+      rates,
       waitTimeoutS: num(a['wait-timeout'], 'wait-timeout', 180),
       keepLogs: a.keep,
-      bigBudget: num(a['big-mib'], 'big-mib', 48) * 1024 * 1024,
+      bigBudget: bigMib * 1024 * 1024,
       maxEntries: 1200,
+      targetOnly,
     });
     results.push(r);
     say(runLine(r, i, runs));
-    if (failed(r))
-      say(`    replay: npm run chaos -- --runs 1 --seconds ${seconds} --seed ${r.seed}`);
+    if (failed(r)) say(`    replay: ${replay} --seed ${r.seed}`);
   }
   const t = totals(results, seconds);
   say(totalsText(t));

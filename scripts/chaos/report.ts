@@ -17,6 +17,9 @@ export function runLine(r: RunResult, i: number, runs: number): string {
     `(source ${k.source}, target ${k.target}), link faults ${cutsOf(r)} ` +
     `(reset ${c.reset}, stall ${c.stall}, stall+reset ${c['stall-reset']})`;
   const temps = r.tempLeftovers ? `, ${r.tempLeftovers} temp files left` : '';
+  const lost = r.targetOnly.lost.length
+    ? `, TARGET-ONLY FILES LOST: ${r.targetOnly.lost.length} of ${r.targetOnly.planted}`
+    : '';
   const diffs = Object.entries(r.diffCounts)
     .map(([kind, n]) => `${kind} ${n}`)
     .join(', ');
@@ -35,7 +38,7 @@ export function runLine(r: RunResult, i: number, runs: number): string {
       (d) =>
         `\n    ${d.kind} ${d.path}${d.source ? ` src: ${d.source}` : ''}${d.target ? ` tgt: ${d.target}` : ''}`,
     );
-  return `${head}; ${tail}${temps}${failed(r) ? sample.join('') : ''}${logs}`;
+  return `${head}; ${tail}${temps}${lost}${failed(r) ? sample.join('') : ''}${logs}`;
 }
 
 /** wait ran and never returned 0. */
@@ -60,6 +63,8 @@ export interface Totals {
   hangSeeds: number[];
   converge: { medianMs: number; meanMs: number; maxMs: number } | null;
   tempLeftoverRuns: number;
+  /** Runs that planted target-only files, and those that lost some. */
+  targetOnly: { runs: number; lostRuns: number; lostSeeds: number[] };
   /** Mean 1-minute load average at the end of the runs (2 would be both cores of a 2-core host). */
   meanLoad: number;
 }
@@ -105,6 +110,11 @@ export function totals(results: RunResult[], seconds: number): Totals {
       : null,
     tempLeftoverRuns: seedsOf((r) => r.tempLeftovers > 0).length,
     meanLoad: sum((r) => r.load) / n,
+    targetOnly: {
+      runs: seedsOf((r) => r.targetOnly.planted > 0).length,
+      lostRuns: seedsOf((r) => r.targetOnly.lost.length > 0).length,
+      lostSeeds: seedsOf((r) => r.targetOnly.lost.length > 0),
+    },
   };
 }
 
@@ -124,6 +134,11 @@ export function totalsText(t: Totals): string {
     `  harness errors: ${t.errors}${list(t.errorSeeds)}`,
     `  time to converge (smr wait after the workload): ${conv}`,
     `  runs with leftover temp files in the replica: ${t.tempLeftoverRuns}`,
+    ...(t.targetOnly.runs
+      ? [
+          `  target-only files lost: in ${t.targetOnly.lostRuns} of ${t.targetOnly.runs} runs${list(t.targetOnly.lostSeeds)}`,
+        ]
+      : []),
     `  machine load (1-min average at the end of a run): mean ${t.meanLoad.toFixed(1)}`,
   ].join('\n');
 }

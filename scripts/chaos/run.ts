@@ -9,6 +9,7 @@ import { FaultProxy } from './proxy.js';
 import { Rng, derivedSeed } from './rng.js';
 import { compareTrees, countKinds, divergent, summarize, walkTree, type TreeDiff } from './tree.js';
 import { Workload } from './workload.js';
+import { lostTargetOnly, plantTargetOnly, withoutTargetOnly } from './target-only.js';
 
 /** The connection every run makes. */
 export const NAME = 'chaos';
@@ -30,6 +31,8 @@ export interface RunOptions {
   keepLogs: boolean;
   bigBudget: number;
   maxEntries: number;
+  /** Files put into the replica by hand after connect, which must survive (0: none). */
+  targetOnly: number;
 }
 
 /** What one run saw. */
@@ -48,6 +51,8 @@ export interface RunResult {
   /** The differences, a directory's descendants folded into it. */
   diffs: TreeDiff[];
   tempLeftovers: number;
+  /** Target-only files planted, and those smr deleted or changed (it must keep them). */
+  targetOnly: { planted: number; lost: string[] };
   /** The machine's 1-minute load average when the run ended (other programs share the CPU). */
   load: number;
   /** A daemon that never became ready after a (re)start: the run could not be judged. */
@@ -59,7 +64,13 @@ export interface RunResult {
 
 /** True when a run needs looking at: a divergence, no convergence, or a harness error. */
 export function failed(r: RunResult): boolean {
-  return r.diverged || r.wait.code !== 0 || r.error !== undefined || r.hang !== undefined;
+  return (
+    r.diverged ||
+    r.wait.code !== 0 ||
+    r.error !== undefined ||
+    r.hang !== undefined ||
+    r.targetOnly.lost.length > 0
+  );
 }
 
 /** Runs one seeded chaos run. */
@@ -88,6 +99,7 @@ export async function chaosRun(o: RunOptions): Promise<RunResult> {
     diffs: [],
     tempLeftovers: 0,
     load: 0,
+    targetOnly: { planted: 0, lost: [] },
     logsDir: dir,
   };
   let targetPort = 0;
@@ -142,6 +154,8 @@ export async function chaosRun(o: RunOptions): Promise<RunResult> {
     ]);
     if (c.code !== 0) throw new Error(`connect exited ${c.code}: ${c.stdout}${c.stderr}`);
     log(`connected through the proxy on port ${proxy.port} (target on ${targetPort})`);
+    const planted = await plantTargetOnly(path.join(p.root, NAME), o.targetOnly);
+    result.targetOnly.planted = planted.size;
 
     const ms = o.seconds * 1000;
     const plan = planFaults(new Rng(derivedSeed(o.seed, 1)), ms, o.rates);
@@ -175,10 +189,15 @@ export async function chaosRun(o: RunOptions): Promise<RunResult> {
     result.wait = { code: w.code, ms: w.ms, output: (w.stdout + w.stderr).trim().slice(0, 2000) };
     log(`wait exited ${w.code} after ${w.ms} ms: ${result.wait.output}`);
     await compare(p.src, path.join(p.root, NAME), result, log);
+    result.targetOnly.lost = await lostTargetOnly(path.join(p.root, NAME), planted);
+    if (planted.size)
+      log(`target-only files lost: ${result.targetOnly.lost.length} of ${planted.size}`);
     if (result.wait.code === 0 && result.diverged) {
       await new Promise((r) => setTimeout(r, RECHECK_MS));
       const again = divergent(
-        compareTrees(await walkTree(p.src), await walkTree(path.join(p.root, NAME))),
+        withoutTargetOnly(
+          compareTrees(await walkTree(p.src), await walkTree(path.join(p.root, NAME))),
+        ),
       );
       result.persistent = again.length > 0;
       log(`${RECHECK_MS} ms later: ${again.length} differences`);
@@ -215,7 +234,7 @@ async function compare(
   result: RunResult,
   log: (line: string) => void,
 ): Promise<void> {
-  const all = compareTrees(await walkTree(src), await walkTree(replica));
+  const all = withoutTargetOnly(compareTrees(await walkTree(src), await walkTree(replica)));
   const real = divergent(all);
   result.tempLeftovers = all.length - real.length;
   result.diffCounts = countKinds(real);
