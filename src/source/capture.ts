@@ -29,6 +29,7 @@ import {
 } from './mirror-file.js';
 import { blocksBlockSize } from '../protocol/limits.js';
 import { lstatOrNull } from '../shared/fsutil.js';
+import type { AckWait } from './ack-waiter.js';
 
 /** A new directory is listed again this long after capture found it (see checkDir). */
 export const RELIST_AFTER_MS = [50, 250, 1000, 5000];
@@ -84,8 +85,6 @@ export class Capture {
   private emitted = new Set<(e: JournalEntry, seq: number) => void>();
   /** Asks the watcher to watch a directory capture learned of (set by the connection). */
   watchDir: (rel: string) => void = () => undefined;
-  /** Resolves once the target acknowledged `seq` (set by the connection). */
-  waitAcked: (seq: number) => Promise<void> = () => Promise.resolve();
   private gone = new Map<string, number>(); // rel -> deadline
   private stepSeq = 0;
   private running = false;
@@ -115,6 +114,7 @@ export class Capture {
     readonly base: string,
     private readonly filter: PathFilter,
     private readonly append: (e: JournalEntry) => Promise<JournalRecord>,
+    private readonly acks: AckWait,
   ) {}
 
   /** A hint that `rel` may have changed. */
@@ -257,7 +257,7 @@ export class Capture {
   ): Promise<number> {
     if (log.debugOn)
       log.debug(`mirror ${rel}: compare blocks${this.known.get(rel) ? ' (known)' : ''}`);
-    await this.waitAcked(this.lastSeqOf.get(rel) ?? 0);
+    await this.acks.until(this.lastSeqOf.get(rel) ?? 0);
     try {
       return await this.compareAndSend(rel, listed, remote);
     } catch (err) {
@@ -425,6 +425,12 @@ export class Capture {
     this.known.delete(rel);
     this.blocks.delete(rel);
     this.cursor = { rel, at, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  }
+
+  /** The queue restarted (a new epoch): nothing is known to be on the target, no seq is pending. */
+  forgetStream(): void {
+    this.known.clear();
+    this.lastSeqOf.clear();
   }
 
   /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */

@@ -7,6 +7,7 @@ import { log } from '../shared/log.js';
 import { readKeyFile } from '../shared/key.js';
 import { Journal } from '../journal/journal.js';
 import { Capture } from './capture.js';
+import { AckWaiter } from './ack-waiter.js';
 import {
   connectionDir,
   newEpoch,
@@ -57,6 +58,7 @@ export const RESCAN_INTERVAL_MS = 10 * 60_000;
 export class Connection {
   private journal!: Journal;
   private capture!: Capture;
+  private acks: AckWaiter | null = null;
   private link!: Link;
   private mirror!: Mirror;
   private watcher: Watcher | null = null;
@@ -78,7 +80,8 @@ export class Connection {
     const dir = connectionDir(this.ctx.stateDir, this.cfg.name);
     this.journal = await Journal.open(path.join(dir, 'journal'));
     const filter = makeFilter(this.cfg.include, this.cfg.exclude);
-    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e));
+    this.acks = new AckWaiter(this.journal);
+    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e), this.acks);
     this.tasks = await ConnectionTasks.open(dir, {
       name: this.cfg.name,
       sourcePath: this.cfg.path,
@@ -183,7 +186,7 @@ export class Connection {
   private async restartStream(): Promise<void> {
     await this.capture.enqueueStep(async () => {
       await this.journal.reset(1);
-      this.capture.known.clear();
+      this.capture.forgetStream();
     });
     this.cfg.epoch = newEpoch();
     this.cfg.remirrorRequired = true;
@@ -319,6 +322,7 @@ export class Connection {
     this.mirror?.stop();
     await this.watcher?.close();
     this.capture?.stop();
+    this.acks?.close(); // a mirror step waiting for an ack must not hold the stop up
     await this.capture?.idle().catch(() => undefined);
     await this.link?.stop();
     await this.journal?.close();

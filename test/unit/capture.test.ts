@@ -8,13 +8,21 @@ import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
 import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../src/source/capture.js';
 import { makeFilter } from '../../src/source/filter.js';
 
+/** Every op counts as acknowledged at once (no target in these tests). */
+const noWait = { until: async () => undefined };
+
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-capture-'));
   const queued: JournalEntry[] = [];
-  const capture = new Capture(base, makeFilter([], []), async (e) => {
-    queued.push(e);
-    return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
-  });
+  const capture = new Capture(
+    base,
+    makeFilter([], []),
+    async (e) => {
+      queued.push(e);
+      return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
+    },
+    noWait,
+  );
   return { base, capture, queued };
 }
 

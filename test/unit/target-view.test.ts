@@ -10,13 +10,21 @@ import { Capture } from '../../src/source/capture.js';
 import { makeFilter } from '../../src/source/filter.js';
 import { TargetView } from '../../src/source/target-view.js';
 
+/** Every op counts as acknowledged at once (no target in these tests). */
+const noWait = { until: async () => undefined };
+
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-view-'));
   const queued: JournalEntry[] = [];
-  const capture = new Capture(base, makeFilter([], []), async (e) => {
-    queued.push(e);
-    return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
-  });
+  const capture = new Capture(
+    base,
+    makeFilter([], []),
+    async (e) => {
+      queued.push(e);
+      return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
+    },
+    noWait,
+  );
   return { base, capture, queued };
 }
 
