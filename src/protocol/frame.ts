@@ -1,12 +1,18 @@
-// Length-prefixed frames: u32 length | u8 type | u32 header length | JSON header | body.
+// Length-prefixed frames: u32 length | u8 type | u32 header length | JSON header | body. Every
+// frame decoded here goes through the validating decoder (decode.ts) before anyone sees it.
 import { SmrError } from '../shared/errors.js';
+import { decodeFrame } from './decode.js';
 import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from './limits.js';
-import type { Frame } from './messages.js';
+import type { Frame, MsgTypeCode, WireHeaders } from './messages.js';
 
 const EMPTY = Buffer.alloc(0);
 
 /** Encodes one frame as a list of buffers (the body is not copied). */
-export function encodeFrame(type: number, header: object, body: Buffer = EMPTY): Buffer[] {
+export function encodeFrame<T extends MsgTypeCode>(
+  type: T,
+  header: WireHeaders[T],
+  body: Buffer = EMPTY,
+): Buffer[] {
   const h = Buffer.from(JSON.stringify(header), 'utf8');
   if (h.length > MAX_HEADER_BYTES) {
     throw new SmrError(
@@ -27,7 +33,10 @@ export function encodeFrame(type: number, header: object, body: Buffer = EMPTY):
   return body.length ? [prefix, h, body] : [prefix, h];
 }
 
-/** Incremental decoder: feed socket chunks, get whole frames; throws on malformed or oversized input. */
+/**
+ * Incremental decoder: feed socket chunks, get whole, checked frames; throws on malformed or
+ * oversized input and on a header its type does not allow (the connection must then close).
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -102,9 +111,5 @@ function decodeBody(b: Buffer, owned: boolean): Frame {
     throw new SmrError('protocol', 'frame header is not a JSON object');
   }
   const body = b.subarray(5 + hlen);
-  return {
-    type,
-    header: header as Record<string, unknown>,
-    body: owned ? body : Buffer.from(body),
-  };
+  return decodeFrame(type, header, owned ? body : Buffer.from(body));
 }

@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { SmrError } from '../shared/errors.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import type { Frame } from './messages.js';
+import type { Frame, MsgTypeCode, WireHeaders } from './messages.js';
 
 /** "SMRP": the first four bytes each side sends. */
 export const MAGIC = Buffer.from('SMRP', 'ascii');
@@ -115,7 +115,7 @@ export class Peer extends EventEmitter {
   }
 
   /** Sends a frame; resolves at once, or after 'drain' when the socket buffer is full. */
-  send(type: number, header: object, body?: Buffer): Promise<void> {
+  send<T extends MsgTypeCode>(type: T, header: WireHeaders[T], body?: Buffer): Promise<void> {
     if (this.closed)
       return Promise.reject(this.closedWith ?? new SmrError('unreachable', 'connection closed'));
     const parts = encodeFrame(type, header, body);

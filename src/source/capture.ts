@@ -7,14 +7,17 @@ import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
 import type { JournalEntry, JournalRecord } from '../journal/types.js';
+import type { BlocksReply } from '../protocol/requests.js';
+import { entryType } from './entry-type.js';
+import type { QueuedOp } from './queued-op.js';
 import { BlockCache, type BlockHashes } from './block-cache.js';
 import { CAPTURE_BLOCK, captureFile, type WholeCursor } from './file-capture.js';
 import { StreamBlockHasher } from '../delta/index.js';
 import { KnownState, type Known } from './known-state.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
-import { bytesOutOfSync, type RemoteBlocks } from './compare.js';
-import { sendDelta, type TargetRequest } from './delta-send.js';
+import { bytesOutOfSync } from './compare.js';
+import { sendDelta, type AskTarget } from './delta-send.js';
 
 /** Files smaller than this are compared block by block only (a delta's round trips cost more). */
 const SHIFT_MIN_BYTES = 256 * 1024;
@@ -72,8 +75,15 @@ function sameFile(a: FileStamp | null, b: FileStamp): boolean {
   return a !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
+/** The type of an entry the scan found (it yields files, directories and links only). */
 function typeOf(st: Stats): Known['type'] {
-  return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+  return entryType(st) ?? 'file';
+}
+
+/** The paths a queued op names. */
+function pathsOf(e: QueuedOp): Record<string, string> {
+  if (e.kind === 'rename') return { from: e.meta.from, to: e.meta.to };
+  return e.kind === 'task' || e.kind === 'mark' ? {} : { p: e.meta.p };
 }
 
 /** One connection's capture pipeline. */
@@ -82,7 +92,7 @@ export class Capture {
   readonly blocks = new BlockCache();
   private items = new Map<string, Item>();
   private lastSeqOf = new Map<string, number>();
-  private emitted = new Set<(e: JournalEntry, seq: number) => void>();
+  private emitted = new Set<(e: QueuedOp, seq: number) => void>();
   /** Asks the watcher to watch a directory capture learned of (set by the connection). */
   watchDir: (rel: string) => void = () => undefined;
   private gone = new Map<string, number>(); // rel -> deadline
@@ -148,7 +158,7 @@ export class Capture {
   }
 
   /** Queues an operation directly, in line with the path checks already queued. */
-  appendInLine(e: JournalEntry): Promise<JournalRecord> {
+  appendInLine(e: QueuedOp): Promise<JournalRecord> {
     return new Promise((resolve, reject) => {
       void this.enqueueStep(async () => resolve(await this.emit(e))).catch(reject);
     });
@@ -253,7 +263,7 @@ export class Capture {
   async mirrorBlocks(
     rel: string,
     listed: { mode: number; mtimeMs: number },
-    remote: { blocks: (rel: string) => Promise<RemoteBlocks>; request: TargetRequest },
+    remote: { blocks: (rel: string) => Promise<BlocksReply>; request: AskTarget },
   ): Promise<number> {
     if (log.debugOn)
       log.debug(`mirror ${rel}: compare blocks${this.known.get(rel) ? ' (known)' : ''}`);
@@ -274,7 +284,7 @@ export class Capture {
   private async compareAndSend(
     rel: string,
     listed: { mode: number; mtimeMs: number },
-    remote: { blocks: (rel: string) => Promise<RemoteBlocks>; request: TargetRequest },
+    remote: { blocks: (rel: string) => Promise<BlocksReply>; request: AskTarget },
   ): Promise<number> {
     const st = await fsp.lstat(this.abs(rel)).catch(() => null);
     if (!st?.isFile()) {
@@ -434,7 +444,7 @@ export class Capture {
   }
 
   /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
-  onEmitted(fn: (e: JournalEntry, seq: number) => void): () => void {
+  onEmitted(fn: (e: QueuedOp, seq: number) => void): () => void {
     this.emitted.add(fn);
     return () => this.emitted.delete(fn);
   }
@@ -571,15 +581,12 @@ export class Capture {
     });
   }
 
-  private async emit(e: JournalEntry): Promise<JournalRecord> {
+  private async emit(e: QueuedOp): Promise<JournalRecord> {
     const rec = await this.append(e);
-    if (log.debugOn)
-      log.debug(`queued ${rec.seq} ${e.kind}`, { p: e.meta.p, from: e.meta.from, to: e.meta.to });
+    const paths = pathsOf(e);
+    if (log.debugOn) log.debug(`queued ${rec.seq} ${e.kind}`, paths);
     // Which seq last touched each path: a mirror's basis is valid once that seq is applied.
-    for (const k of ['p', 'from', 'to'] as const) {
-      const v = e.meta[k];
-      if (typeof v === 'string') this.lastSeqOf.set(v, rec.seq);
-    }
+    for (const v of Object.values(paths)) this.lastSeqOf.set(v, rec.seq);
     for (const fn of this.emitted) fn(e, rec.seq);
     return rec;
   }

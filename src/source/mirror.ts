@@ -12,17 +12,12 @@ import type { Capture } from './capture.js';
 import type { Link } from './link.js';
 import { scanTree } from './scan.js';
 import { TargetView } from './target-view.js';
-import {
-  MTIME_TOLERANCE_MS,
-  orphanBrake,
-  orphansOf,
-  typeOf,
-  decodeRemoteBlocks,
-  type RemoteBlocks,
-} from './compare.js';
+import { MTIME_TOLERANCE_MS, orphanBrake, orphansOf } from './compare.js';
 import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
-import type { ListItem } from '../target/listing.js';
+import type { ListEntry } from '../protocol/listing.js';
+import { blocksReply, sumsReply, type BlocksReply } from '../protocol/requests.js';
+import { entryType } from './entry-type.js';
 
 export type MirrorMode = 'full' | 'diff' | 'checksum';
 
@@ -30,12 +25,12 @@ export type MirrorMode = 'full' | 'diff' | 'checksum';
 interface Candidate {
   rel: string;
   st: Stats;
-  t: ListItem;
+  t: ListEntry;
 }
 
 /** Mode and mtime of a candidate's target copy, as listed. */
 function listed(c: Candidate): { mode: number; mtimeMs: number } {
-  return { mode: c.t[4], mtimeMs: c.t[3] };
+  return { mode: c.t.mode, mtimeMs: c.t.mtimeMs };
 }
 
 // One `sums` request covers this many files, or this many bytes to hash on each side.
@@ -76,27 +71,27 @@ const MAX_PIPELINE_ITEMS = 2000;
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
 export function decide(
   st: Stats,
-  t: ListItem | undefined,
+  t: ListEntry | undefined,
   opts: MirrorOptions,
 ): 'same' | 'whole' | 'blocks' {
-  if (!t || t[1] !== typeOf(st)) return 'whole';
+  if (!t || t.type !== entryType(st)) return 'whole';
   if (!st.isFile()) return differs(st, t, opts) ? 'whole' : 'same';
   if (opts.mode === 'full') return 'whole';
-  if (opts.newerOnly && st.mtimeMs - t[3] <= MTIME_TOLERANCE_MS) return 'same';
+  if (opts.newerOnly && st.mtimeMs - t.mtimeMs <= MTIME_TOLERANCE_MS) return 'same';
   // checksum compares every file's blocks whatever its attributes say.
-  if (opts.mode === 'checksum' || differs(st, t, opts)) return t[2] > 0 ? 'blocks' : 'whole';
+  if (opts.mode === 'checksum' || differs(st, t, opts)) return t.size > 0 ? 'blocks' : 'whole';
   return 'same';
 }
 
 /** Whether a source entry differs from the target's listing enough to be sent. */
-export function differs(st: Stats, t: ListItem | undefined, opts: MirrorOptions): boolean {
-  const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f';
-  if (!t || t[1] !== type) return true;
-  if (type === 'd') return false;
+export function differs(st: Stats, t: ListEntry | undefined, opts: MirrorOptions): boolean {
+  const type = entryType(st);
+  if (!t || t.type !== type) return true;
+  if (type === 'dir') return false;
   if (opts.mode === 'full') return true;
-  const mtimeDiff = Math.abs(st.mtimeMs - t[3]) > MTIME_TOLERANCE_MS;
-  if (opts.newerOnly) return st.mtimeMs - t[3] > MTIME_TOLERANCE_MS;
-  return st.size !== t[2] || mtimeDiff || (type === 'f' && (st.mode & 0o7777) !== t[4]);
+  const mtimeDiff = Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS;
+  if (opts.newerOnly) return st.mtimeMs - t.mtimeMs > MTIME_TOLERANCE_MS;
+  return st.size !== t.size || mtimeDiff || (type === 'file' && (st.mode & 0o7777) !== t.mode);
 }
 
 function freshProgress(state: MirrorState, mode: MirrorMode | null): MirrorProgress {
@@ -234,7 +229,7 @@ export class Mirror {
   private async compareBatch(id: number, batch: Candidate[]): Promise<void> {
     if (batch.length === 0 || id !== this.runId) return;
     const reply = this.withLink(() =>
-      this.link.request('sums', { paths: batch.map((b) => b.rel) }),
+      this.link.request({ op: 'sums', paths: batch.map((b) => b.rel) }),
     );
     reply.catch(() => undefined);
     const local: Array<BlockHashes | null> = [];
@@ -244,21 +239,21 @@ export class Mirror {
           () => null,
         ),
       );
-    const sums = ((await reply).header.sums as Array<[number, string] | null>) ?? [];
+    const sums = sumsReply(await reply, batch.length);
     // Equal files are recorded in one pipeline step for the batch (a step each was a tenth of the
     // source's time in a no-change checksum mirror); the others take a step each.
     const equal: Array<[Candidate, BlockHashes]> = [];
     batch.forEach((b, i) => {
       const mine = local[i];
       const theirs = sums[i];
-      if (mine && theirs && theirs[0] === mine.size && theirs[1] === mine.sha256) {
+      if (mine && theirs && theirs.size === mine.size && theirs.sha256 === mine.sha256) {
         equal.push([b, mine]);
         return;
       }
       this.detachStep(id, b.st.size, async () => {
         await this.capture.mirrorBlocks(b.rel, listed(b), {
           blocks: (p) => this.fetchRemote(p),
-          request: (op, params, body) => this.link.request(op, params, body),
+          request: (req, body) => this.link.request(req, body),
         });
         this.acked.push([this.journal.lastSeq, b.st.size]);
       });
@@ -364,9 +359,9 @@ export class Mirror {
   }
 
   /** The target's block hashes of one file; waits out a dropped link a few times. */
-  private fetchRemote(rel: string): Promise<RemoteBlocks> {
+  private fetchRemote(rel: string): Promise<BlocksReply> {
     return this.withLink(async () =>
-      decodeRemoteBlocks(await this.link.request('blocks', { p: rel })),
+      blocksReply(await this.link.request({ op: 'blocks', p: rel })),
     );
   }
 
@@ -417,7 +412,7 @@ export class Mirror {
       await this.change.wait(200);
     }
     try {
-      view.listed(await this.link.listTarget((items) => view.add(items as ListItem[])));
+      view.listed(await this.link.listTarget((items) => view.add(items)));
       return true;
     } catch (err) {
       if (err instanceof SmrError && err.code === 'unreachable') return false;
@@ -447,7 +442,7 @@ export class Mirror {
         this.progress.bytesTotal += st.isFile() ? st.size : 0;
       }
       // checksum: files of equal size are first compared by sha256, many per round trip.
-      if (opts.mode === 'checksum' && action === 'blocks' && t && t[2] === st.size) {
+      if (opts.mode === 'checksum' && action === 'blocks' && t && t.size === st.size) {
         batch.push({ rel, st, t });
         batchBytes += st.size;
         if (batch.length >= SUMS_BATCH || batchBytes >= SUMS_BATCH_BYTES) {
@@ -465,10 +460,10 @@ export class Mirror {
         if (action === 'blocks' && t) {
           await this.capture.mirrorBlocks(
             rel,
-            { mode: t[4], mtimeMs: t[3] },
+            { mode: t.mode, mtimeMs: t.mtimeMs },
             {
               blocks: (p) => this.fetchRemote(p),
-              request: (op, params, body) => this.link.request(op, params, body),
+              request: (req, body) => this.link.request(req, body),
             },
           );
         } else await this.capture.mirrorPath(rel, action !== 'same', st, startSeq);
@@ -481,7 +476,7 @@ export class Mirror {
     const found = orphansOf(target, this.filter);
     log.debug(`mirror: scanned ${sourceEntries} entries, ${found.length} orphans`, {
       startSeq,
-      orphans: found.slice(0, 50).map((o) => o[0]),
+      orphans: found.slice(0, 50).map((o) => o.path),
     });
     this.progress.orphans = found.length;
     if (opts.deleteOrphans) {

@@ -6,6 +6,7 @@ import { Signal } from '../shared/signal.js';
 import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
 import { syncPaths } from './sync-paths.js';
+import type { Op } from '../protocol/ops.js';
 import {
   applyAttr,
   applyDeltaPart,
@@ -18,12 +19,13 @@ import {
   type OpOutcome,
 } from './ops.js';
 
-/** One operation as received. */
-export interface IncomingOp {
-  seq: number;
-  kind: string;
-  meta: Record<string, unknown>;
-  body: Buffer;
+/** One operation as received: its seq, the checked op and its data. */
+export type IncomingOp = Op & { seq: number; body: Buffer };
+
+/** The paths an op names, for the debug log. */
+function pathsOf(op: Op): Record<string, string> {
+  if (op.kind === 'rename') return { from: op.meta.from, to: op.meta.to };
+  return op.kind === 'task' || op.kind === 'mark' ? {} : { p: op.meta.p };
 }
 
 /** Hooks the applier needs from its session. */
@@ -31,7 +33,7 @@ export interface ApplierHooks {
   ack(seq: number): void;
   need(path: string, seq: number): void;
   /** Runs a task marker (issue 4); resolves when applying may go on. */
-  task?(op: IncomingOp): Promise<void>;
+  task?(op: Extract<IncomingOp, { kind: 'task' }>): Promise<void>;
   applied?(op: IncomingOp): void;
 }
 
@@ -158,12 +160,7 @@ export class Applier {
     const isolate = op.kind === 'rename';
     if (isolate) await this.checkpoint();
     const out = await this.dispatch(op);
-    if (log.debugOn)
-      log.debug(`applied ${op.seq} ${op.kind}`, {
-        p: op.meta.p,
-        from: op.meta.from,
-        to: op.meta.to,
-      });
+    if (log.debugOn) log.debug(`applied ${op.seq} ${op.kind}`, pathsOf(op));
     for (const t of out.touched) this.touched.add(t);
     if (out.structural) this.confiner.invalidate();
     if (out.need) this.hooks.need(out.need, op.seq);
@@ -199,9 +196,6 @@ export class Applier {
           if (this.hooks.task) await this.hooks.task(op);
           return { touched: [] };
         case 'mark':
-          return { touched: [] };
-        default:
-          log.warn(`ignoring unknown operation kind "${op.kind}" at seq ${op.seq}`);
           return { touched: [] };
       }
     } catch (err) {

@@ -16,8 +16,11 @@ import {
 import path from 'node:path';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
-import { checkDeltaPart } from './delta-part-check.js';
 import { FileHasher, sha256File } from '../delta/hash.js';
+import type { DeltaMeta, FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
+
+/** The meta of one kind of op. */
+type MetaOf<K extends Op['kind']> = Extract<Op, { kind: K }>['meta'];
 
 /** What an op asks of the applier besides its effect on disk. */
 export interface OpOutcome {
@@ -47,21 +50,21 @@ export async function removeAny(abs: string): Promise<void> {
   await fsp.rm(abs, { recursive: true, force: true });
 }
 
-async function setAttrs(fh: fsp.FileHandle, meta: Record<string, unknown>): Promise<void> {
-  if (typeof meta.mode === 'number') await fh.chmod(meta.mode & 0o7777);
-  if (typeof meta.mtime === 'number') await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
+async function setAttrs(fh: fsp.FileHandle, meta: FileEnd): Promise<void> {
+  if (meta.mode !== undefined) await fh.chmod(meta.mode);
+  if (meta.mtime !== undefined) await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
 }
 
 /** One part of a whole-file transfer: temp file at tx, renamed over the path by the last part. */
 export async function applyPut(
   cf: Confiner,
   seq: number,
-  meta: Record<string, unknown>,
+  meta: PutMeta,
   body: Buffer,
 ): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
-  const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
+  const tmp = tempNameFor(abs, meta.first ? seq : (meta.tx ?? 0));
   if (meta.first) await cf.temps.clear(abs, tmp);
   if (meta.first && meta.end && body.length <= SMALL_PUT_BYTES) {
     const replaced = putSmallSync(tmp, abs, meta, body);
@@ -76,13 +79,13 @@ export async function applyPut(
     fh = await fsp.open(tmp, flags, 0o600);
   } catch (err) {
     // A later part whose temp file is gone (target restarted and lost it): ask for the file again.
-    if (isErr(err, 'ENOENT')) return { touched: [], need: String(meta.p) };
+    if (isErr(err, 'ENOENT')) return { touched: [], need: meta.p };
     throw err;
   }
   try {
-    if (body.length) await fh.write(body, 0, body.length, Number(meta.off ?? 0));
+    if (body.length) await fh.write(body, 0, body.length, meta.off ?? 0);
     if (meta.end) {
-      await fh.truncate(Number(meta.size ?? 0));
+      await fh.truncate(meta.size ?? 0);
       await setAttrs(fh, meta);
     }
   } finally {
@@ -105,19 +108,14 @@ const SMALL_PUT_BYTES = 256 * 1024;
  * through the thread pool cost a round trip each: in a mirror of 10,000 small files that waiting
  * was the target's largest cost. Returns true when a directory stood at `abs` and was replaced.
  */
-function putSmallSync(
-  tmp: string,
-  abs: string,
-  meta: Record<string, unknown>,
-  body: Buffer,
-): boolean {
+function putSmallSync(tmp: string, abs: string, meta: PutMeta, body: Buffer): boolean {
   const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
   try {
     for (let off = 0; off < body.length;) off += writeSync(fd, body, off, body.length - off, off);
-    const size = Number(meta.size ?? 0);
+    const size = meta.size ?? 0;
     if (size !== body.length) ftruncateSync(fd, size);
-    if (typeof meta.mode === 'number') fchmodSync(fd, meta.mode & 0o7777);
-    if (typeof meta.mtime === 'number') futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
+    if (meta.mode !== undefined) fchmodSync(fd, meta.mode);
+    if (meta.mtime !== undefined) futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
   } finally {
     closeSync(fd);
   }
@@ -133,11 +131,7 @@ function putSmallSync(
 }
 
 /** Changed blocks written in place; the last record sets size, mode and mtime. */
-export async function applyWrite(
-  cf: Confiner,
-  meta: Record<string, unknown>,
-  body: Buffer,
-): Promise<OpOutcome> {
+export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   let fh: fsp.FileHandle;
   try {
@@ -145,20 +139,19 @@ export async function applyWrite(
   } catch (err) {
     // No basis to patch (missing, a link, a directory): never guess, get the whole file.
     if (isErr(err, 'ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR', 'EMLINK'))
-      return { touched: [], need: String(meta.p) };
+      return { touched: [], need: meta.p };
     throw err;
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return { touched: [], need: String(meta.p) };
+    if (!st.isFile()) return { touched: [], need: meta.p };
     let pos = 0;
-    for (const r of (meta.ranges as Array<[number, number]>) ?? []) {
-      const [off, len] = r;
-      await fh.write(body, pos, len, off);
-      pos += len;
+    for (const r of meta.ranges) {
+      await fh.write(body, pos, r.length, r.offset);
+      pos += r.length;
     }
     if (meta.end) {
-      await fh.truncate(Number(meta.size ?? 0));
+      await fh.truncate(meta.size ?? 0);
       await setAttrs(fh, meta);
     }
   } finally {
@@ -166,25 +159,25 @@ export async function applyWrite(
   }
   // Mirror writes carry the source's whole-file hash: a copy that was not the assumed basis is
   // never left wrong, the source sends it whole.
-  if (meta.end && typeof meta.sha256 === 'string' && (await sha256File(abs)) !== meta.sha256) {
-    return { touched: [abs], need: String(meta.p) };
+  if (meta.end && meta.sha256 !== undefined && (await sha256File(abs)) !== meta.sha256) {
+    return { touched: [abs], need: meta.p };
   }
   return { touched: [abs] };
 }
 
 /** mkdir (with parents); a non-directory in the way is replaced. */
-export async function applyMkdir(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyMkdir(cf: Confiner, meta: MetaOf<'mkdir'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
   const st = await lstatOrNull(abs);
   if (st && !st.isDirectory()) await removeAny(abs);
   if (!st || !st.isDirectory()) await fsp.mkdir(abs);
-  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
+  if (meta.mode !== undefined) await fsp.chmod(abs, meta.mode);
   return { touched: [path.dirname(abs)], structural: Boolean(st && !st.isDirectory()) };
 }
 
 /** Deletes a file, link or directory tree; absent is fine (replay). */
-export async function applyDelete(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyDelete(cf: Confiner, meta: { p: string }): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await removeAny(abs);
   await cf.temps.clear(abs);
@@ -192,13 +185,13 @@ export async function applyDelete(cf: Confiner, meta: Record<string, unknown>): 
 }
 
 /** rename(from, to). Replayed after it was already done (from gone, to present) it does nothing. */
-export async function applyRename(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyRename(cf: Confiner, meta: MetaOf<'rename'>): Promise<OpOutcome> {
   const from = await cf.resolve(meta.from);
   const to = await cf.resolve(meta.to);
   const fromSt = await lstatOrNull(from);
   if (!fromSt) {
     const toSt = await lstatOrNull(to);
-    return toSt ? { touched: [] } : { touched: [], need: String(meta.to) };
+    return toSt ? { touched: [] } : { touched: [], need: meta.to };
   }
   await cf.ensureParent(to);
   const toSt = await lstatOrNull(to);
@@ -211,31 +204,27 @@ export async function applyRename(cf: Confiner, meta: Record<string, unknown>): 
 }
 
 /** Mode and mtime changes; a missing path means the replica diverged, so ask for it. */
-export async function applyAttr(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyAttr(cf: Confiner, meta: MetaOf<'attr'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   const st = await lstatOrNull(abs);
-  if (!st) return { touched: [], need: String(meta.p) };
+  if (!st) return { touched: [], need: meta.p };
   if (st.isSymbolicLink()) {
-    if (typeof meta.mtime === 'number')
-      await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
+    if (meta.mtime !== undefined) await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
     return { touched: [abs] };
   }
-  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
-  if (typeof meta.mtime === 'number' && !st.isDirectory())
+  if (meta.mode !== undefined) await fsp.chmod(abs, meta.mode);
+  if (meta.mtime !== undefined && !st.isDirectory())
     await fsp.utimes(abs, meta.mtime / 1000, meta.mtime / 1000);
   return { touched: [abs] };
 }
 
 /** Creates (or replaces) a symlink; its target text is stored as is and never followed. */
-export async function applySymlink(
-  cf: Confiner,
-  meta: Record<string, unknown>,
-): Promise<OpOutcome> {
+export async function applySymlink(cf: Confiner, meta: MetaOf<'symlink'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
   if (await lstatOrNull(abs)) await removeAny(abs);
-  await fsp.symlink(String(meta.target), abs);
-  if (typeof meta.mtime === 'number')
+  await fsp.symlink(meta.target, abs);
+  if (meta.mtime !== undefined)
     await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
   return { touched: [path.dirname(abs)], structural: true };
 }
@@ -253,18 +242,17 @@ const rebuilding = new Map<string, { tmp: string; hasher: FileHasher; next: numb
 export async function applyDeltaPart(
   cf: Confiner,
   seq: number,
-  meta: Record<string, unknown>,
+  meta: DeltaMeta,
   body: Buffer,
 ): Promise<OpOutcome> {
-  checkDeltaPart(meta, body);
   const abs = await cf.resolve(meta.p);
-  const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
+  const tmp = tempNameFor(abs, meta.first ? seq : (meta.tx ?? 0));
   if (meta.first) await cf.temps.clear(abs, tmp);
   const need = async (): Promise<OpOutcome> => {
     rebuilding.delete(abs);
     await fsp.rm(tmp, { force: true });
     cf.temps.done(tmp);
-    return { touched: [], need: String(meta.p) };
+    return { touched: [], need: meta.p };
   };
   let out: fsp.FileHandle;
   try {
@@ -294,15 +282,15 @@ export async function applyDeltaPart(
   try {
     let pos = 0;
     const piece = Buffer.allocUnsafe(COPY_PIECE);
-    for (const ins of (meta.ops as Array<[string, number, number, number?]>) ?? []) {
-      if (ins[0] === 'l') {
-        const [, dst, len] = ins;
+    for (const ins of meta.ops) {
+      if (ins.op === 'literal') {
+        const { dstOffset: dst, length: len } = ins;
         await out.write(body, pos, len, dst);
         hashed(dst, body.subarray(pos, pos + len));
         pos += len;
         continue;
       }
-      const [, src, len, dst = 0] = ins;
+      const { srcOffset: src, length: len, dstOffset: dst } = ins;
       if (!basis) {
         try {
           basis = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
@@ -320,7 +308,7 @@ export async function applyDeltaPart(
       }
     }
     if (meta.end) {
-      await out.truncate(Number(meta.size ?? 0));
+      await out.truncate(meta.size ?? 0);
       await setAttrs(out, meta);
     }
   } finally {
@@ -331,7 +319,7 @@ export async function applyDeltaPart(
   rebuilding.delete(abs);
   // Streamed hash only when every byte up to the size was hashed in order (a target restarted
   // mid-transfer has no streamed state: it reads the file back, as it does for any doubt).
-  const size = Number(meta.size ?? 0);
+  const size = meta.size ?? 0;
   const streamed = proof && proof.tmp === tmp && proof.next === size ? proof.hasher.digest() : null;
   if ((streamed ?? (await sha256File(tmp))) !== meta.sha256) return need();
   await fsp.rename(tmp, abs);

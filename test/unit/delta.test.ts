@@ -36,7 +36,7 @@ import {
 } from '../../src/delta/index.js';
 import { Roller } from '../../src/delta/rolling.js';
 import { looksShifted } from '../../src/source/mirror-file.js';
-import type { Frame } from '../../src/protocol/messages.js';
+import type { Reply, TargetRequest } from '../../src/protocol/requests.js';
 import { SmrError } from '../../src/shared/errors.js';
 
 const KiB = 1024;
@@ -328,13 +328,10 @@ describe('looksShifted (the mirror goes straight to the delta)', () => {
   /** A `request` answering `fine` from a local file, as the target would. */
   const fineFrom =
     (target: string) =>
-    async (_op: string, params: Record<string, unknown>, body?: Buffer): Promise<Frame> => {
-      const sig = await fineSignature(
-        target,
-        decodeRanges(body ?? Buffer.alloc(0)),
-        Number(params.blockSize),
-      );
-      return { type: 0, header: {}, body: Buffer.concat(encodeFine(sig)) } as unknown as Frame;
+    async (req: TargetRequest, body?: Buffer): Promise<Reply> => {
+      const blockSize = req.op === 'fine' ? req.blockSize : 0;
+      const sig = await fineSignature(target, decodeRanges(body ?? Buffer.alloc(0)), blockSize);
+      return { header: { reqId: 1 }, body: Buffer.concat(encodeFine(sig)) };
     };
 
   it('yes for bytes inserted near the start; no for scattered rewrites, a small or missing file', async () => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
-import type { ListItem } from '../../src/target/listing.js';
+import type { ListEntry } from '../../src/protocol/listing.js';
 import { Capture } from '../../src/source/capture.js';
 import { makeFilter } from '../../src/source/filter.js';
 import { TargetView } from '../../src/source/target-view.js';
@@ -28,8 +28,8 @@ function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   return { base, capture, queued };
 }
 
-const f = (p: string): ListItem => [p, 'f', 1, 0, 0o644];
-const d = (p: string): ListItem => [p, 'd', 0, 0, 0o755];
+const f = (p: string): ListEntry => ({ path: p, type: 'file', size: 1, mtimeMs: 0, mode: 0o644 });
+const d = (p: string): ListEntry => ({ path: p, type: 'dir', size: 0, mtimeMs: 0, mode: 0o755 });
 
 describe('TargetView', () => {
   it('deletes an orphan under the name a later rename gave it, and nothing the source has', async () => {

@@ -70,7 +70,7 @@ describe('the mirror block comparison', () => {
     const remote = {
       blocks: async () => {
         askedAt.push(journal.ackedSeq);
-        return { exists: false };
+        return { exists: false } as const;
       },
       request: () => Promise.reject(new Error('not used for a small file')),
     };
