@@ -7,9 +7,10 @@ import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
 import { syncPaths } from './sync-paths.js';
 import type { Op } from '../protocol/ops.js';
+import { Rebuilds } from '../delta/index.js';
+import { applyDelta } from './delta-part.js';
 import {
   applyAttr,
-  applyDeltaPart,
   applyDelete,
   applyMkdir,
   applyPut,
@@ -62,6 +63,8 @@ export class Applier {
   private holds = 0;
   private released = new Signal();
   private current: Promise<void> = Promise.resolve();
+  /** Delta rebuilds in progress (their proof so far), for the parts that follow. */
+  private readonly rebuilds = new Rebuilds();
 
   constructor(
     readonly confiner: Confiner,
@@ -177,7 +180,7 @@ export class Applier {
         case 'put':
           return await applyPut(this.confiner, op.seq, op.meta, op.body);
         case 'delta':
-          return await applyDeltaPart(this.confiner, op.seq, op.meta, op.body);
+          return await applyDelta(this.confiner, this.rebuilds, op.seq, op.meta, op.body);
         case 'write':
           return await applyWrite(this.confiner, op.meta, op.body);
         case 'mkdir':

@@ -16,8 +16,8 @@ import {
 import path from 'node:path';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
-import { FileHasher, sha256File } from '../delta/hash.js';
-import type { DeltaMeta, FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
+import { sha256File } from '../delta/hash.js';
+import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
 
 /** The meta of one kind of op. */
 type MetaOf<K extends Op['kind']> = Extract<Op, { kind: K }>['meta'];
@@ -32,7 +32,8 @@ export interface OpOutcome {
   structural?: boolean;
 }
 
-function isErr(err: unknown, ...codes: string[]): boolean {
+/** True when `err` is a system error with one of these codes. */
+export function isErr(err: unknown, ...codes: string[]): boolean {
   return codes.includes((err as NodeJS.ErrnoException).code ?? '');
 }
 
@@ -50,7 +51,8 @@ export async function removeAny(abs: string): Promise<void> {
   await fsp.rm(abs, { recursive: true, force: true });
 }
 
-async function setAttrs(fh: fsp.FileHandle, meta: FileEnd): Promise<void> {
+/** Sets the mode and mtime an op's last part carries. */
+export async function setAttrs(fh: fsp.FileHandle, meta: FileEnd): Promise<void> {
   if (meta.mode !== undefined) await fh.chmod(meta.mode);
   if (meta.mtime !== undefined) await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
 }
@@ -227,102 +229,4 @@ export async function applySymlink(cf: Confiner, meta: MetaOf<'symlink'>): Promi
   if (meta.mtime !== undefined)
     await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
   return { touched: [path.dirname(abs)], structural: true };
-}
-
-const COPY_PIECE = 1024 * 1024;
-
-/**
- * One part of a delta rebuild: copies from the current file (the basis) and literals from the
- * stream go into its temp file; the last part proves the result against the source's sha256
- * before renaming it over the path. The basis is untouched until then, so replay is safe.
- */
-/** Delta rebuilds in progress, by final path: the sha256 of what was written so far, in order. */
-const rebuilding = new Map<string, { tmp: string; hasher: FileHasher; next: number }>();
-
-export async function applyDeltaPart(
-  cf: Confiner,
-  seq: number,
-  meta: DeltaMeta,
-  body: Buffer,
-): Promise<OpOutcome> {
-  const abs = await cf.resolve(meta.p);
-  const tmp = tempNameFor(abs, meta.first ? seq : (meta.tx ?? 0));
-  if (meta.first) await cf.temps.clear(abs, tmp);
-  const need = async (): Promise<OpOutcome> => {
-    rebuilding.delete(abs);
-    await fsp.rm(tmp, { force: true });
-    cf.temps.done(tmp);
-    return { touched: [], need: meta.p };
-  };
-  let out: fsp.FileHandle;
-  try {
-    out = await fsp.open(
-      tmp,
-      meta.first ? C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW : C.O_WRONLY | C.O_NOFOLLOW,
-      0o600,
-    );
-  } catch (err) {
-    if (isErr(err, 'ENOENT')) return need();
-    throw err;
-  }
-  if (meta.first) rebuilding.set(abs, { tmp, hasher: new FileHasher(), next: 0 });
-  const proof = rebuilding.get(abs);
-  // Hash what is written while it is written, as long as it comes in destination order (it does
-  // from smr's sources): the proof then costs no second read of the rebuilt file.
-  const hashed = (dst: number, data: Buffer): void => {
-    if (!proof || proof.tmp !== tmp || proof.next < 0) return;
-    if (dst !== proof.next)
-      proof.next = -1; // out of order: prove by reading the file back
-    else {
-      proof.hasher.update(data);
-      proof.next += data.length;
-    }
-  };
-  let basis: fsp.FileHandle | null = null;
-  try {
-    let pos = 0;
-    const piece = Buffer.allocUnsafe(COPY_PIECE);
-    for (const ins of meta.ops) {
-      if (ins.op === 'literal') {
-        const { dstOffset: dst, length: len } = ins;
-        await out.write(body, pos, len, dst);
-        hashed(dst, body.subarray(pos, pos + len));
-        pos += len;
-        continue;
-      }
-      const { srcOffset: src, length: len, dstOffset: dst } = ins;
-      if (!basis) {
-        try {
-          basis = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
-        } catch {
-          return await need(); // no basis to copy from: the file goes whole
-        }
-      }
-      for (let done = 0; done < len;) {
-        const n = Math.min(COPY_PIECE, len - done);
-        const { bytesRead } = await basis.read(piece, 0, n, src + done);
-        if (bytesRead < n) return await need(); // basis shorter than assumed
-        await out.write(piece, 0, n, dst + done);
-        hashed(dst + done, piece.subarray(0, n));
-        done += n;
-      }
-    }
-    if (meta.end) {
-      await out.truncate(meta.size ?? 0);
-      await setAttrs(out, meta);
-    }
-  } finally {
-    await basis?.close();
-    await out.close();
-  }
-  if (!meta.end) return { touched: [tmp] };
-  rebuilding.delete(abs);
-  // Streamed hash only when every byte up to the size was hashed in order (a target restarted
-  // mid-transfer has no streamed state: it reads the file back, as it does for any doubt).
-  const size = meta.size ?? 0;
-  const streamed = proof && proof.tmp === tmp && proof.next === size ? proof.hasher.digest() : null;
-  if ((streamed ?? (await sha256File(tmp))) !== meta.sha256) return need();
-  await fsp.rename(tmp, abs);
-  cf.temps.done(tmp);
-  return { touched: [abs, path.dirname(abs)] };
 }
