@@ -81,7 +81,10 @@ export class Connection {
     this.journal = await Journal.open(path.join(dir, 'journal'));
     const filter = makeFilter(this.cfg.include, this.cfg.exclude);
     this.acks = new AckWaiter(this.journal);
-    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e), this.acks);
+    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e), {
+      watchDir: (rel) => this.watcher?.watchDir(rel),
+      failed: (err) => log.error(`${this.name}: capture: ${err.message}`),
+    });
     this.tasks = await ConnectionTasks.open(dir, {
       name: this.cfg.name,
       sourcePath: this.cfg.path,
@@ -90,8 +93,6 @@ export class Connection {
       capture: this.capture,
       barrier: () => this.barrier(),
     });
-    this.capture.onError = (err) => log.error(`${this.name}: capture: ${err.message}`);
-    this.capture.watchDir = (rel) => this.watcher?.watchDir(rel);
     this.link = new Link(
       this.journal,
       {
@@ -117,7 +118,14 @@ export class Connection {
       this.cfg.transmit,
       this.cfg.bandwidth,
     );
-    this.mirror = new Mirror(this.cfg.path, filter, this.capture, this.link, this.journal);
+    this.mirror = new Mirror(
+      this.cfg.path,
+      filter,
+      this.capture,
+      this.link,
+      this.journal,
+      this.acks,
+    );
     // Acks arrive in the link; progress and remirror bookkeeping follow them here.
     let lastAcked = this.journal.ackedSeq;
     this.ackPoll = setInterval(() => {

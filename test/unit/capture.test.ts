@@ -8,8 +8,13 @@ import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
 import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../src/source/capture.js';
 import { makeFilter } from '../../src/source/filter.js';
 
-/** Every op counts as acknowledged at once (no target in these tests). */
-const noWait = { until: async () => undefined };
+/** No watcher in these tests; a failed check fails the test. */
+const hooks = {
+  watchDir: () => undefined,
+  failed: (err: Error) => {
+    throw err;
+  },
+};
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-capture-'));
@@ -21,7 +26,7 @@ function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
       queued.push(e);
       return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
     },
-    noWait,
+    hooks,
   );
   return { base, capture, queued };
 }

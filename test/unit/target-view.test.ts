@@ -10,8 +10,13 @@ import { Capture } from '../../src/source/capture.js';
 import { makeFilter } from '../../src/source/filter.js';
 import { TargetView } from '../../src/source/target-view.js';
 
-/** Every op counts as acknowledged at once (no target in these tests). */
-const noWait = { until: async () => undefined };
+/** No watcher in these tests; a failed check fails the test. */
+const hooks = {
+  watchDir: () => undefined,
+  failed: (err: Error) => {
+    throw err;
+  },
+};
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-view-'));
@@ -23,7 +28,7 @@ function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
       queued.push(e);
       return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
     },
-    noWait,
+    hooks,
   );
   return { base, capture, queued };
 }

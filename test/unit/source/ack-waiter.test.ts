@@ -9,6 +9,7 @@ import { Journal } from '../../../src/journal/index.js';
 import { AckWaiter } from '../../../src/source/ack-waiter.js';
 import { Capture } from '../../../src/source/capture.js';
 import { makeFilter } from '../../../src/source/filter.js';
+import { MirrorSteps } from '../../../src/source/mirror-steps.js';
 
 let dir: string;
 let journal: Journal;
@@ -63,7 +64,8 @@ describe('the mirror block comparison', () => {
     await fsp.mkdir(base);
     writeFileSync(path.join(base, 'f'), 'new content');
     const acks = new AckWaiter(journal);
-    const capture = new Capture(base, makeFilter([], []), (e) => journal.append(e), acks);
+    const hooks = { watchDir: () => undefined, failed: () => undefined };
+    const capture = new Capture(base, makeFilter([], []), (e) => journal.append(e), hooks);
     capture.hint('f');
     await vi.waitFor(() => expect(journal.lastSeq).toBe(1)); // the live put, not yet applied
     const askedAt: number[] = [];
@@ -74,8 +76,9 @@ describe('the mirror block comparison', () => {
       },
       request: () => Promise.reject(new Error('not used for a small file')),
     };
+    const steps = new MirrorSteps(capture, acks, remote);
     const step = capture.enqueueStep(async () => {
-      await capture.mirrorBlocks('f', { mode: 0o644, mtimeMs: 0 }, remote);
+      await steps.blocks('f', { mode: 0o644, mtimeMs: 0 });
     });
     await new Promise((r) => setTimeout(r, 100));
     expect(askedAt).toEqual([]); // the target's copy is not yet the one the put leaves
