@@ -4,7 +4,10 @@ import { SmrError } from '../shared/errors.js';
 import { typeLetter, type ListEntry } from '../protocol/listing.js';
 import { blocksReply, type BlocksReply } from '../protocol/requests.js';
 import type { Capture } from './capture.js';
-import { compareTrees, orphanBrake, orphansOf, type Difference } from './compare.js';
+import { compareTrees, orphanBrake, orphansOf } from './compare.js';
+import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
+
+export type { OrphansResult, VerifyResult };
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
 import { TargetView } from './target-view.js';
@@ -19,18 +22,6 @@ export interface AuditContext {
   mirrorActive: () => boolean;
   /** Waits until the target holds everything captured so far. */
   synced: (timeoutMs: number) => Promise<void>;
-}
-
-/** verify's result. */
-export interface VerifyResult {
-  name: string;
-  mode: 'diff' | 'checksum';
-  equal: boolean;
-  files: number;
-  bytes: number;
-  differences: Difference[];
-  fixed?: number;
-  before?: Difference[];
 }
 
 const DRAIN_MS = 10 * 60_000;
@@ -104,13 +95,6 @@ export async function verify(
     fixed: paths.length,
     before: first.differences,
   };
-}
-
-/** orphans' result. */
-export interface OrphansResult {
-  name: string;
-  orphans: Array<{ path: string; type: string; size: number }>;
-  deleted: number;
 }
 
 /** `smr orphans`: lists target paths outside the source set; deletes them behind a safety brake. */

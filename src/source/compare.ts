@@ -8,19 +8,9 @@ import type { BlocksReply } from '../protocol/requests.js';
 import { entryType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
+import type { Difference, DiffKind } from '../control/replies.js';
 
-export type DiffKind =
-  'missing' | 'orphan' | 'type' | 'size' | 'mtime' | 'mode' | 'link' | 'content';
-
-/** One difference between source and target. */
-export interface Difference {
-  path: string;
-  kind: DiffKind;
-  source?: string | number;
-  target?: string | number;
-  /** checksum mode: bytes in blocks whose content differs (plus any size difference). */
-  bytesOutOfSync?: number;
-}
+export type { Difference, DiffKind };
 
 /** mtimes closer than this are equal (sub-millisecond precision is lost through utimes). */
 export const MTIME_TOLERANCE_MS = 1;

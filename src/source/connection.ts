@@ -15,7 +15,10 @@ import {
   type ConnectionConfig,
 } from './connection-config.js';
 import { makeFilter } from './filter.js';
-import { Link, type TransmitState } from './link.js';
+import { Link, type LinkHooks } from './link.js';
+import { connectionStatus } from './connection-status.js';
+import { waitFor } from './connection-wait.js';
+import type { ConnectionStatus, TransmitState } from '../control/replies.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { startWatcher, type Watcher } from './watcher.js';
 import type { AuditContext } from './audit.js';
@@ -32,29 +35,12 @@ export interface SourceContext {
   tasksDir: string;
 }
 
-/** The contract's `status` object for one connection. */
-export interface ConnectionStatus {
-  name: string;
-  target: string;
-  path: string;
-  targetPath: string;
-  link: string;
-  replication: 'on' | 'off';
-  transmit: TransmitState;
-  targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
-  mirror: Omit<Mirror['progress'], 'orphans' | 'error'> & { orphans?: number; error?: string };
-  queue: { ops: number; bytes: number };
-  lastCapturedSeq: number;
-  lastAckedSeq: number;
-  sent: { bytes: number; wireBytes: number };
-  tasks: { pending: number };
-  lastError: string | null;
-}
+export type { ConnectionStatus };
 
-/** A live connection. */
 /** How often the whole tree is compared with the known state, whatever the watcher reported. */
 export const RESCAN_INTERVAL_MS = 10 * 60_000;
 
+/** A live connection. */
 export class Connection {
   private journal!: Journal;
   private capture!: Capture;
@@ -93,31 +79,7 @@ export class Connection {
       capture: this.capture,
       barrier: () => this.barrier(),
     });
-    this.link = new Link(
-      this.journal,
-      {
-        open: () => ({
-          to: this.cfg.to,
-          connection: this.cfg.name,
-          targetPath: this.cfg.targetPath,
-          epoch: this.cfg.epoch,
-          sourceId: this.ctx.sourceId,
-        }),
-        key: () => this.loadKey(),
-        // The target had no valid basis: resend in line, and a running mirror is not complete
-        // before the resend is (the NEED comes just ahead of the ack that would complete it).
-        need: (p) => {
-          const done = this.mirror.holdForResend();
-          this.capture.detach(() => this.capture.resend(p).finally(done));
-        },
-        event: (h) => this.tasks.onTargetEvent(h),
-        beforeSend: (rec) => this.tasks.beforeSend(rec),
-        sent: (rec) => this.tasks.sent(rec),
-        mismatch: () => this.restartStream(),
-      },
-      this.cfg.transmit,
-      this.cfg.bandwidth,
-    );
+    this.link = new Link(this.journal, this.linkHooks(), this.cfg.transmit, this.cfg.bandwidth);
     this.mirror = new Mirror(
       this.cfg.path,
       filter,
@@ -155,6 +117,30 @@ export class Connection {
     if (this.cfg.replicate) await this.startWatching();
     this.link.start();
     if (mirror) this.mirror.start(mirror);
+  }
+
+  /** What the link asks of this connection. */
+  private linkHooks(): LinkHooks {
+    return {
+      open: () => ({
+        to: this.cfg.to,
+        connection: this.cfg.name,
+        targetPath: this.cfg.targetPath,
+        epoch: this.cfg.epoch,
+        sourceId: this.ctx.sourceId,
+      }),
+      key: () => this.loadKey(),
+      // The target had no valid basis: resend in line, and a running mirror is not complete
+      // before the resend is (the NEED comes just ahead of the ack that would complete it).
+      need: (p) => {
+        const done = this.mirror.holdForResend();
+        this.capture.detach(() => this.capture.resend(p).finally(done));
+      },
+      event: (h) => this.tasks.onTargetEvent(h),
+      beforeSend: (rec) => this.tasks.beforeSend(rec),
+      sent: (rec) => this.tasks.sent(rec),
+      mismatch: () => this.restartStream(),
+    };
   }
 
   private async loadKey(): Promise<Buffer | null> {
@@ -251,22 +237,9 @@ export class Connection {
   }
 
   /** `wait --for synced|mirrored`: resolves when the target holds everything captured before the call. */
-  async waitFor(what: 'synced' | 'mirrored', timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    if (what === 'synced') await this.barrier();
-    const seq = this.journal.lastSeq;
-    for (;;) {
-      const done = !this.mirror.active && (what === 'mirrored' || this.journal.ackedSeq >= seq);
-      if (done) return;
-      if (Date.now() >= end) {
-        const where = `acked ${this.journal.ackedSeq} of ${seq}, mirror ${this.mirror.progress.state}, link ${this.link.state}`;
-        throw new SmrError(
-          'timeout',
-          `${this.name} not ${what} after ${Math.round(timeoutMs / 1000)}s (${where}${this.link.lastError ? `: ${this.link.lastError}` : ''})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, end - Date.now()))));
-    }
+  waitFor(what: 'synced' | 'mirrored', timeoutMs: number): Promise<void> {
+    const { name, journal, mirror, link } = this;
+    return waitFor({ name, journal, mirror, link, barrier: () => this.barrier() }, what, timeoutMs);
   }
 
   /** What verify and orphans work with. */
@@ -295,32 +268,15 @@ export class Connection {
     return this.tasks.waitTask(id, timeoutMs);
   }
 
+  /** The contract's status of this connection. */
   status(): ConnectionStatus {
-    const m = this.mirror.progress;
-    const targetState = this.cfg.remirrorRequired
-      ? 'remirror-required'
-      : this.cfg.transmit === 'paused'
-        ? 'paused'
-        : this.link.state !== 'connected' && this.link.lastError
-          ? 'error'
-          : 'ok';
-    return {
-      name: this.cfg.name,
-      target: this.cfg.to,
-      path: this.cfg.path,
-      targetPath: this.cfg.targetPath,
-      link: this.link.state,
-      replication: this.cfg.replicate ? 'on' : 'off',
-      transmit: this.cfg.transmit,
-      targetState,
-      mirror: { ...m },
-      queue: this.journal.stats(),
-      lastCapturedSeq: this.journal.lastSeq,
-      lastAckedSeq: this.journal.ackedSeq,
-      sent: { bytes: this.link.sentBytes, wireBytes: this.link.wireBytes },
-      tasks: { pending: this.tasks.pending },
-      lastError: this.link.lastError,
-    };
+    return connectionStatus({
+      cfg: this.cfg,
+      link: this.link,
+      journal: this.journal,
+      mirror: this.mirror.progress,
+      tasksPending: this.tasks.pending,
+    });
   }
 
   /** Stops everything, finishing the operation in hand; the queue stays on disk. */

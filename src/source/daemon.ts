@@ -7,6 +7,7 @@ import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
 import { asSmrError } from '../shared/errors.js';
 import { startControlServer } from '../control/server.js';
+import { dispatcher } from '../control/methods.js';
 import { controlPath } from '../control/socket-path.js';
 import { loadConnections } from './connection-config.js';
 import { Connection } from './connection.js';
@@ -59,8 +60,9 @@ export async function runSourceDaemon(opts: {
         .start(cfg.replicate ? RESTART_MIRROR : null)
         .catch((err) => log.error(`${cfg.name}: ${asSmrError(err).message}`));
     }
-    const closeControl = await startControlServer(controlPath(stateDir, 'source'), (m, p) =>
-      handlers.handle(m, p),
+    const closeControl = await startControlServer(
+      controlPath(stateDir, 'source'),
+      dispatcher(handlers.table()),
     );
     emitEvent({
       event: 'ready',

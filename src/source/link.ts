@@ -12,6 +12,7 @@ import type { Peer } from '../protocol/peer.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
 import { dial, type OpenRequest } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
+import type { LinkState, TransmitState } from '../control/replies.js';
 
 /** Bytes sent but not yet acknowledged, at most. */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
@@ -33,8 +34,7 @@ export interface LinkHooks {
   mismatch(appliedSeq: number): Promise<void>;
 }
 
-export type LinkState = 'connected' | 'connecting' | 'disconnected';
-export type TransmitState = 'started' | 'paused' | 'stopped';
+export type { LinkState, TransmitState };
 
 /** One connection's sender. */
 export class Link {

@@ -1,12 +1,12 @@
 // What a mirror does with each source entry, given the target's listing: nothing, send it whole,
 // or compare its blocks. Pure decisions; mirror.ts carries them out.
 import type { Stats } from 'node:fs';
+import type { MirrorMode } from '../control/replies.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
 import { entryType } from './entry-type.js';
 
-/** How a mirror compares: send everything, attributes, or content. */
-export type MirrorMode = 'full' | 'diff' | 'checksum';
+export type { MirrorMode };
 
 /** Options of one mirror run. */
 export interface MirrorOptions {

@@ -1,21 +1,8 @@
 // A mirror's progress: the contract's counters, advanced as the target acknowledges each file, and
 // the rule for when a mirror is complete.
+import type { MirrorProgress, MirrorState } from '../control/replies.js';
 
-/** The states of the contract's mirror block. */
-export type MirrorState = 'idle' | 'calculating' | 'mirroring' | 'paused' | 'complete' | 'stopped';
-
-/** The contract's mirror progress block. */
-export interface MirrorProgress {
-  state: MirrorState;
-  mode: 'full' | 'diff' | 'checksum' | null;
-  filesDone: number;
-  filesTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
-  percent: number;
-  orphans: number;
-  error?: string;
-}
+export type { MirrorProgress, MirrorState };
 
 /** A progress block at its start. */
 export function freshProgress(state: MirrorState, mode: MirrorProgress['mode']): MirrorProgress {

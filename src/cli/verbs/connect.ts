@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
-import type { ConnectionStatus } from '../../source/connection.js';
+import type { ConnectParams } from '../../control/methods.js';
 import type { Verb } from '../verb.js';
 
 export const connectVerb: Verb = {
@@ -46,14 +46,14 @@ export const connectVerb: Verb = {
       targetPath?: string;
       include?: string[];
       exclude?: string[];
-      mirror: string;
+      mirror: ConnectParams['mirror'];
       replicate: boolean;
       keyFile?: string;
     },
     ctx,
   ) {
     const keyFile = a.keyFile ?? ctx.config.keyFile;
-    const s = (await source(ctx, 'connect', {
+    const s = await source(ctx, 'connect', {
       name: a.name,
       to: a.to,
       path: path.resolve(a.path),
@@ -63,7 +63,7 @@ export const connectVerb: Verb = {
       mirror: a.mirror,
       replicate: a.replicate,
       keyFile: keyFile ? path.resolve(keyFile) : undefined,
-    })) as ConnectionStatus;
+    });
     return { data: s, text: statusLines(s) };
   },
 };

@@ -2,7 +2,7 @@
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
 import { statusLines } from '../render-status.js';
-import type { ConnectionStatus } from '../../source/connection.js';
+import type { ParamsOf } from '../../control/methods.js';
 import type { Verb } from '../verb.js';
 import { formatBytes } from '../../shared/units.js';
 
@@ -26,9 +26,9 @@ export const mirrorVerb: Verb = {
       }),
   async run(
     a: {
-      action: string;
+      action: ParamsOf<'mirror'>['action'];
       name: string;
-      mode: string;
+      mode: ParamsOf<'mirror'>['mode'];
       newerOnly?: boolean;
       deleteOrphans?: boolean;
       wait?: boolean;
@@ -36,13 +36,13 @@ export const mirrorVerb: Verb = {
     },
     ctx,
   ) {
-    let s = (await source(ctx, 'mirror', {
+    let s = await source(ctx, 'mirror', {
       name: a.name,
       action: a.action,
       mode: a.mode,
       newerOnly: a.newerOnly,
       deleteOrphans: a.deleteOrphans,
-    })) as ConnectionStatus;
+    });
     if (a.action === 'start' && a.wait) {
       const { parseDuration } = await import('../../shared/units.js');
       const timeoutMs = a.timeout ? parseDuration(a.timeout) : 0;
@@ -50,7 +50,7 @@ export const mirrorVerb: Verb = {
       const poll = setInterval(() => {
         void source(ctx, 'status', { name: a.name }).then(
           (x) => {
-            const m = (x as ConnectionStatus).mirror;
+            const m = x.mirror;
             p.update(
               `mirroring ${a.name}: ${m.state} ${m.filesDone}/${m.filesTotal} files, ${formatBytes(m.bytesDone)}/${formatBytes(m.bytesTotal)} (${m.percent}%)`,
             );
@@ -59,11 +59,7 @@ export const mirrorVerb: Verb = {
         );
       }, 250);
       try {
-        s = (await source(ctx, 'wait', {
-          name: a.name,
-          for: 'mirrored',
-          timeoutMs,
-        })) as ConnectionStatus;
+        s = await source(ctx, 'wait', { name: a.name, for: 'mirrored', timeoutMs });
       } finally {
         clearInterval(poll);
         p.stop();

@@ -1,7 +1,7 @@
 // `smr schedule add JOB --cron EXPR -- VERB [ARG...]`, `list`, `remove JOB`, `run JOB`.
 import { SmrError } from '../../shared/errors.js';
 import { source } from '../daemon-call.js';
-import type { ScheduleJob, RunNowResult } from '../../schedule/index.js';
+import type { ScheduleJob } from '../../schedule/index.js';
 import type { Verb } from '../verb.js';
 
 function jobLine(j: ScheduleJob): string {
@@ -25,7 +25,7 @@ export const scheduleVerb: Verb = {
     ctx,
   ) {
     if (a.action === 'list') {
-      const r = (await source(ctx, 'schedule-list')) as { jobs: ScheduleJob[] };
+      const r = await source(ctx, 'schedule-list', {});
       return { data: r, text: r.jobs.length ? r.jobs.map(jobLine) : 'no scheduled jobs' };
     }
     if (!a.job) throw new SmrError('usage', `schedule ${a.action} needs a job name`);
@@ -39,18 +39,14 @@ export const scheduleVerb: Verb = {
           'schedule add needs a verb after --',
           'e.g. -- mirror start web --mode checksum',
         );
-      const job = (await source(ctx, 'schedule-add', {
-        job: a.job,
-        cron: a.cron,
-        argv,
-      })) as ScheduleJob;
+      const job = await source(ctx, 'schedule-add', { job: a.job, cron: a.cron, argv });
       return { data: job, text: `scheduled ${jobLine(job)}` };
     }
     if (a.action === 'remove') {
-      const job = (await source(ctx, 'schedule-remove', { job: a.job })) as ScheduleJob;
+      const job = await source(ctx, 'schedule-remove', { job: a.job });
       return { data: job, text: `removed ${job.name}` };
     }
-    const r = (await source(ctx, 'schedule-run', { job: a.job })) as RunNowResult;
+    const r = await source(ctx, 'schedule-run', { job: a.job });
     if (r.outcome === 'skipped')
       return { data: r, text: `${a.job} is still running; not started again`, exitCode: 1 };
     return {

@@ -3,7 +3,7 @@ import { SmrError } from '../../shared/errors.js';
 import { parseRate } from '../../shared/units.js';
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
-import type { ConnectionStatus } from '../../source/connection.js';
+import type { ParamsOf } from '../../control/methods.js';
 import type { Verb } from '../verb.js';
 
 export const replicateVerb: Verb = {
@@ -14,10 +14,10 @@ export const replicateVerb: Verb = {
       .positional('state', { choices: ['on', 'off'] as const })
       .positional('name', { type: 'string' }),
   async run(a: { state: string; name: string }, ctx) {
-    const s = (await source(ctx, 'replicate', {
+    const s = await source(ctx, 'replicate', {
       name: a.name,
       on: a.state === 'on',
-    })) as ConnectionStatus;
+    });
     return { data: s, text: statusLines(s) };
   },
 };
@@ -29,11 +29,11 @@ export const transmitVerb: Verb = {
     y
       .positional('action', { choices: ['start', 'stop', 'pause', 'resume'] as const })
       .positional('name', { type: 'string' }),
-  async run(a: { action: string; name: string }, ctx) {
-    const s = (await source(ctx, 'transmit', {
+  async run(a: { action: ParamsOf<'transmit'>['action']; name: string }, ctx) {
+    const s = await source(ctx, 'transmit', {
       name: a.name,
       action: a.action,
-    })) as ConnectionStatus;
+    });
     return { data: s, text: statusLines(s) };
   },
 };
@@ -55,7 +55,7 @@ export const limitVerb: Verb = {
         `bandwidth ${a.bandwidth} is below 1KiB/s`,
         'use a rate like 500KiB/s, or off',
       );
-    const s = (await source(ctx, 'limit', { name: a.name, bandwidth: rate })) as ConnectionStatus;
+    const s = await source(ctx, 'limit', { name: a.name, bandwidth: rate });
     return { data: s, text: statusLines(s) };
   },
 };

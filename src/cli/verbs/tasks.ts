@@ -47,7 +47,7 @@ export const queueTaskVerb: Verb = {
   async run(
     a: {
       name: string;
-      on: string;
+      on: TaskEntry['on'];
       timeout: string;
       wait?: boolean;
       waitTimeout?: string;
@@ -66,15 +66,15 @@ export const queueTaskVerb: Verb = {
     const waitTimeoutMs = a.waitTimeout ? parseDuration(a.waitTimeout) : 0;
     const p = a.wait ? progress(ctx, `task queued on ${a.name}, waiting for it to run`) : null;
     try {
-      const t = (await source(ctx, 'queue-task', {
+      const t = await source(ctx, 'queue-task', {
         name: a.name,
         on: a.on,
-        command: cmd[0],
+        command: cmd[0] ?? '',
         args: cmd.slice(1),
         timeoutMs,
         wait: a.wait,
         waitTimeoutMs,
-      })) as TaskEntry;
+      });
       if (!a.wait) return { data: t, text: t.id, essential: true };
       const tail = t.outputTail?.length ? t.outputTail.map((l) => `  | ${l}`) : [];
       return { data: t, text: [taskLine(t), ...tail], exitCode: taskExitCode(t) };
@@ -89,9 +89,7 @@ export const tasksVerb: Verb = {
   describe: 'List queued tasks and their results',
   builder: (y) => y.positional('name', { type: 'string' }),
   async run(a: { name?: string }, ctx) {
-    const r = (await source(ctx, 'tasks', a.name === undefined ? {} : { name: a.name })) as {
-      tasks: TaskEntry[];
-    };
+    const r = await source(ctx, 'tasks', a.name === undefined ? {} : { name: a.name });
     return { data: r, text: r.tasks.length ? r.tasks.map(taskLine) : 'no tasks' };
   },
 };

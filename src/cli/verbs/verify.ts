@@ -6,7 +6,7 @@ import { formatBytes } from '../../shared/units.js';
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import type { VerifyResult, OrphansResult } from '../../source/audit.js';
+import type { VerifyResult } from '../../source/audit.js';
 import type { Difference } from '../../source/compare.js';
 import type { Verb } from '../verb.js';
 
@@ -57,11 +57,11 @@ export const verifyVerb: Verb = {
         type: 'string',
         describe: 'also write the report to this file (JSON with --json)',
       }),
-  async run(a: { name: string; mode: string; fix?: boolean; report?: string }, ctx) {
+  async run(a: { name: string; mode: VerifyResult['mode']; fix?: boolean; report?: string }, ctx) {
     const p = progress(ctx, `verifying ${a.name} (${a.mode})`);
     let r: VerifyResult;
     try {
-      r = (await source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix })) as VerifyResult;
+      r = await source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix });
     } finally {
       p.stop();
     }
@@ -92,12 +92,12 @@ export const orphansVerb: Verb = {
   async run(a: { name: string; delete?: boolean; force?: boolean; maxDeletePercent: number }, ctx) {
     if (!(a.maxDeletePercent >= 0 && a.maxDeletePercent <= 100))
       throw new SmrError('usage', '--max-delete-percent must be between 0 and 100');
-    const r = (await source(ctx, 'orphans', {
+    const r = await source(ctx, 'orphans', {
       name: a.name,
       delete: a.delete,
       force: a.force,
       maxDeletePercent: a.maxDeletePercent,
-    })) as OrphansResult;
+    });
     const lines = r.orphans.map((o) => `${o.type === 'd' ? 'dir ' : 'file'}  ${o.path}`);
     const head =
       r.orphans.length === 0
