@@ -4,11 +4,11 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
-import type { ListEntry } from '../../src/protocol/listing.js';
-import { Capture } from '../../src/source/capture.js';
-import { makeFilter } from '../../src/source/filter.js';
-import { TargetView } from '../../src/source/target-view.js';
+import type { JournalEntry, JournalRecord } from '../../../src/journal/types.js';
+import type { ListEntry } from '../../../src/protocol/listing.js';
+import { Capture } from '../../../src/source/capture.js';
+import { makeFilter } from '../../../src/source/filter.js';
+import { TargetView } from '../../../src/source/target-view.js';
 
 /** No watcher in these tests; a failed check fails the test. */
 const hooks = {

@@ -2,18 +2,18 @@
 // preamble + handshake over a real loopback TCP pair.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
-import { FrameDecoder, encodeFrame } from '../../src/protocol/frame.js';
-import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from '../../src/protocol/limits.js';
+import { SmrError } from '../../../src/shared/errors.js';
+import { FrameDecoder, encodeFrame } from '../../../src/protocol/frame.js';
+import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from '../../../src/protocol/limits.js';
 import {
   MsgType,
   type Frame,
   type MsgTypeCode,
   type WireHeaders,
-} from '../../src/protocol/messages.js';
-import { splitSafeRelPath } from '../../src/protocol/paths.js';
-import { clientHandshake, serverHandshake } from '../../src/protocol/handshake.js';
-import { MAGIC, PROTOCOL_VERSION, Peer } from '../../src/protocol/peer.js';
+} from '../../../src/protocol/messages.js';
+import { splitSafeRelPath } from '../../../src/protocol/paths.js';
+import { clientHandshake, serverHandshake } from '../../../src/protocol/handshake.js';
+import { MAGIC, PROTOCOL_VERSION, Peer } from '../../../src/protocol/peer.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

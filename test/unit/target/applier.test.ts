@@ -6,11 +6,11 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
-import { DurableCounter } from '../../src/shared/durable-counter.js';
-import { Confiner } from '../../src/target/confine.js';
-import { Applier, type IncomingOp } from '../../src/target/applier.js';
-import { decodeOp } from '../../src/protocol/ops.js';
+import { SmrError } from '../../../src/shared/errors.js';
+import { DurableCounter } from '../../../src/shared/durable-counter.js';
+import { Confiner } from '../../../src/target/confine.js';
+import { Applier, type IncomingOp } from '../../../src/target/applier.js';
+import { decodeOp } from '../../../src/protocol/ops.js';
 
 let tmp: string;
 let base: string;
@@ -366,7 +366,7 @@ describe('syncPaths', () => {
     const saved = process.env.PATH;
     process.env.PATH = pathEnv;
     try {
-      return await import('../../src/target/sync-paths.js');
+      return await import('../../../src/target/sync-paths.js');
     } finally {
       process.env.PATH = saved;
     }

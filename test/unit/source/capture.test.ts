@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { initHash } from '../../src/delta/hash.js';
-import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
-import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../src/source/capture.js';
-import { makeFilter } from '../../src/source/filter.js';
+import { initHash } from '../../../src/delta/hash.js';
+import type { JournalEntry, JournalRecord } from '../../../src/journal/types.js';
+import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../../src/source/capture.js';
+import { makeFilter } from '../../../src/source/filter.js';
 
 /** No watcher in these tests; a failed check fails the test. */
 const hooks = {
