@@ -42,7 +42,7 @@ export class MirrorPace {
 
   constructor(
     private readonly host: PaceHost,
-    private readonly steps: MirrorSteps,
+    private readonly steps: Pick<MirrorSteps, 'continueWhole'>,
   ) {}
 
   /**
