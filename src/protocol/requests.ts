@@ -6,8 +6,9 @@ import type { Check } from './check.js';
 
 /** Paths one `sums` request may name. */
 export const MAX_SUMS = 512;
-/** Block sizes a request may ask for. */
+/** Smallest block size a request may ask for. */
 export const MIN_REQUEST_BLOCK = 512;
+/** Largest block size a request may ask for. */
 export const MAX_REQUEST_BLOCK = 1024 * 1024 * 1024;
 
 /** One request, by its `op`. */

@@ -7,6 +7,7 @@ import type { Capture } from './capture.js';
 import { compareTrees, orphanBrake, orphansOf } from './compare.js';
 import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
 
+/** The replies of verify and orphans (their shapes are the control channel's). */
 export type { OrphansResult, VerifyResult };
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';

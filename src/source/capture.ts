@@ -16,6 +16,7 @@ import { RenameWindow } from './rename-window.js';
 import { scanTree } from './scan.js';
 import { WorkQueue, type Step } from './work-queue.js';
 
+/** The pipeline's timing constants, where its callers and tests look for them. */
 export { RELIST_AFTER_MS } from './path-check.js';
 export { RENAME_WINDOW_MS } from './rename-window.js';
 export { MAX_DELAY_MS, QUIET_MS } from './work-queue.js';

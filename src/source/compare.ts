@@ -10,6 +10,7 @@ import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
 import type { Difference, DiffKind } from '../control/replies.js';
 
+/** What verify reports (the control channel's shapes). */
 export type { Difference, DiffKind };
 
 /** mtimes closer than this are equal (sub-millisecond precision is lost through utimes). */

@@ -35,6 +35,7 @@ export interface SourceContext {
   tasksDir: string;
 }
 
+/** The contract's status object (defined with the control channel's replies). */
 export type { ConnectionStatus };
 
 /** How often the whole tree is compared with the known state, whatever the watcher reported. */

@@ -2,6 +2,7 @@
 import type { Stats } from 'node:fs';
 import type { EntryType } from '../protocol/listing.js';
 
+/** file, dir or symlink. */
 export type { EntryType };
 
 /** What `st` describes; null for what smr does not replicate (sockets, FIFOs, devices). */

@@ -34,6 +34,7 @@ export interface LinkHooks {
   mismatch(appliedSeq: number): Promise<void>;
 }
 
+/** The link's and the transmit switch's states (as status reports them). */
 export type { LinkState, TransmitState };
 
 /** One connection's sender. */

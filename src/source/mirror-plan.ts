@@ -6,6 +6,7 @@ import type { ListEntry } from '../protocol/listing.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
 import { entryType } from './entry-type.js';
 
+/** full, diff or checksum. */
 export type { MirrorMode };
 
 /** Options of one mirror run. */

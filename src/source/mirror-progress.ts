@@ -2,6 +2,7 @@
 // the rule for when a mirror is complete.
 import type { MirrorProgress, MirrorState } from '../control/replies.js';
 
+/** The contract's mirror block and its states. */
 export type { MirrorProgress, MirrorState };
 
 /** A progress block at its start. */

@@ -14,8 +14,9 @@ export interface Candidate {
   t: ListEntry;
 }
 
-/** One `sums` request covers this many files, or this many bytes to hash on each side. */
+/** One `sums` request covers this many files... */
 export const SUMS_BATCH = 256;
+/** ...or this many bytes to hash on each side. */
 export const SUMS_BATCH_BYTES = 64 * 1024 * 1024;
 
 /**

@@ -18,6 +18,7 @@ import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mir
 import { scanTree } from './scan.js';
 import { TargetView } from './target-view.js';
 
+/** What a mirror is asked to do, and how it decides per entry (mirror-plan.ts). */
 export type { MirrorMode, MirrorOptions } from './mirror-plan.js';
 export { decide, differs } from './mirror-plan.js';
 export type { MirrorProgress, MirrorState } from './mirror-progress.js';
