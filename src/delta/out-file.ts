@@ -48,6 +48,16 @@ export class OutFile {
       this.stageStart = dst;
     }
     this.hash(dst, data);
+    if (data.length >= STAGE_BYTES) {
+      // A big piece (a streamed copy) goes out as it is: staging it was one more copy of every
+      // byte. It is written before this returns, since the caller reuses its buffer.
+      await this.flush();
+      await this.inflight;
+      await writeAll(this.fh, data, dst);
+      this.pos += data.length;
+      this.stageStart = this.pos;
+      return;
+    }
     this.stages ??= [Buffer.allocUnsafe(STAGE_BYTES), Buffer.allocUnsafe(STAGE_BYTES)];
     for (let off = 0; off < data.length;) {
       const n = Math.min(STAGE_BYTES - this.used, data.length - off);
