@@ -1,12 +1,24 @@
 // The verb end of the control channel: one request, one reply.
 import { SmrError, errorFromJSON } from '../shared/errors.js';
+import type { ParamsOf, ReplyOf, SourceMethod } from './methods.js';
 import { connectControl, controlPath } from './socket-path.js';
+
+/** Calls a method of the source daemon of `stateDir`, typed by the method table. */
+export async function callSource<K extends SourceMethod>(
+  stateDir: string,
+  method: K,
+  params: ParamsOf<K>,
+  opts: { timeoutMs?: number } = {},
+): Promise<ReplyOf<K>> {
+  // The daemon answers through the same table (src/source/handlers.ts).
+  return (await callDaemon(stateDir, method, params, opts)) as ReplyOf<K>;
+}
 
 /** Sends one request to the `kind` daemon of `stateDir` and returns its result (or throws its error). */
 export function callDaemon(
   stateDir: string,
   method: string,
-  params: Record<string, unknown> = {},
+  params: object = {},
   opts: { kind?: 'source' | 'target'; timeoutMs?: number } = {},
 ): Promise<unknown> {
   const kind = opts.kind ?? 'source';

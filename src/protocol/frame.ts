@@ -1,18 +1,20 @@
 // Length-prefixed frames: u32 length | u8 type | u32 header length | JSON header | body, or, with
 // the type's high bit set, u32 length | u8 type|0x80 | u8 codec | u32 size | compressed rest.
+// Every frame decoded here goes through the validating decoder (decode.ts) before anyone sees it.
 import { SmrError } from '../shared/errors.js';
 import { codecById, compressPayload, type Codec } from './compress.js';
+import { decodeFrame } from './decode.js';
 import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from './limits.js';
-import type { Frame } from './messages.js';
+import type { Frame, MsgTypeCode, WireHeaders } from './messages.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Set in the type byte of a compressed frame. */
 export const COMPRESSED_FLAG = 0x80;
 
 /** Encodes one frame as a list of buffers (the body is not copied unless compressed). */
-export function encodeFrame(
-  type: number,
-  header: object,
+export function encodeFrame<T extends MsgTypeCode>(
+  type: T,
+  header: WireHeaders[T],
   body: Buffer = EMPTY,
   codec: Codec | null = null,
 ): Buffer[] {
@@ -45,7 +47,10 @@ export function encodeFrame(
   return body.length ? [prefix, h, body] : [prefix, h];
 }
 
-/** Incremental decoder: feed socket chunks, get whole frames; throws on malformed or oversized input. */
+/**
+ * Incremental decoder: feed socket chunks, get whole, checked frames; throws on malformed or
+ * oversized input and on a header its type does not allow (the connection must then close).
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -141,9 +146,5 @@ function decodeRest(type: number, b: Buffer, owned: boolean): Frame {
     throw new SmrError('protocol', 'frame header is not a JSON object');
   }
   const body = b.subarray(4 + hlen);
-  return {
-    type,
-    header: header as Record<string, unknown>,
-    body: owned ? body : Buffer.from(body),
-  };
+  return decodeFrame(type, header, owned ? body : Buffer.from(body));
 }

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { SmrError } from '../shared/errors.js';
 import { codecByName, type Codec, type CompressName } from './compress.js';
 import { HANDSHAKE_TIMEOUT_MS } from './limits.js';
-import { MsgType, type Frame } from './messages.js';
+import { MsgType, frameIs, type Frame, type FrameOf, type MsgTypeCode } from './messages.js';
 import type { Peer } from './peer.js';
 
 const NONCE_BYTES = 32;
@@ -20,7 +20,7 @@ function safeEqual(a: unknown, b: string): boolean {
   return crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-function expect(f: Frame, type: number): Frame {
+function expect<T extends MsgTypeCode>(f: Frame, type: T): FrameOf<T> {
   if (f.type === MsgType.REFUSED) {
     const code = String(f.header.code ?? 'protocol');
     throw new SmrError(
@@ -28,7 +28,7 @@ function expect(f: Frame, type: number): Frame {
       String(f.header.message ?? 'refused by peer'),
     );
   }
-  if (f.type !== type)
+  if (!frameIs(f, type))
     throw new SmrError('protocol', `unexpected frame type ${f.type} during handshake`);
   return f;
 }

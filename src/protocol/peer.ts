@@ -7,7 +7,7 @@ import { SmrError } from '../shared/errors.js';
 import type { Codec } from './compress.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
 import { MAX_FRAME_BYTES, PREAUTH_BUFFER_BYTES, PREAUTH_MAX_QUEUED_FRAMES } from './limits.js';
-import type { Frame } from './messages.js';
+import type { Frame, MsgTypeCode, WireHeaders } from './messages.js';
 
 /**
  * Wraps a stream: decodes frames, and queues them for `recv()` or delivers them to
@@ -104,7 +104,7 @@ export class Peer extends EventEmitter {
   }
 
   /** Sends a frame; resolves at once, or after 'drain' when the socket buffer is full. */
-  send(type: number, header: object, body?: Buffer): Promise<void> {
+  send<T extends MsgTypeCode>(type: T, header: WireHeaders[T], body?: Buffer): Promise<void> {
     if (this.closed)
       return Promise.reject(this.closedWith ?? new SmrError('unreachable', 'connection closed'));
     const parts = encodeFrame(type, header, body, this.codec);

@@ -8,6 +8,7 @@ import { acquireLock } from '../shared/lockfile.js';
 import { ensurePrivateDir } from '../shared/private-dir.js';
 import { asSmrError } from '../shared/errors.js';
 import { startControlServer } from '../control/server.js';
+import { dispatcher } from '../control/methods.js';
 import { controlPath } from '../control/socket-path.js';
 import { loadConnections } from './connection-config.js';
 import { Connection } from './connection.js';
@@ -63,8 +64,9 @@ export async function runSourceDaemon(opts: {
         .start(cfg.replicate ? RESTART_MIRROR : null)
         .catch((err) => log.error(`${cfg.name}: ${asSmrError(err).message}`));
     }
-    const closeControl = await startControlServer(controlPath(stateDir, 'source'), (m, p) =>
-      handlers.handle(m, p),
+    const closeControl = await startControlServer(
+      controlPath(stateDir, 'source'),
+      dispatcher(handlers.table()),
     );
     emitEvent({
       event: 'ready',

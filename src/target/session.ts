@@ -11,11 +11,16 @@ import type { Peer } from '../protocol/peer.js';
 import { Confiner, resolveReplicaBase } from './confine.js';
 import { Applier, type IncomingOp } from './applier.js';
 import { listTree } from './listing.js';
+import { wireListItem } from '../protocol/listing.js';
 import { answerRequest } from './requests.js';
 import type { CoarseSignature } from '../delta/index.js';
 import type { ReplicaLocks } from './replica-lock.js';
 import type { ModePolicy } from './mode-policy.js';
-import { TaskLog, runTaskMarker, type TaskMarker, type TaskSettings } from './task-exec.js';
+import { TaskLog, runTaskMarker, type TaskSettings } from './task-exec.js';
+import type { TaskReport } from '../protocol/tasks.js';
+
+/** A task marker as received. */
+type TaskOp = Extract<IncomingOp, { kind: 'task' }>;
 
 /** What every session shares: the daemon's settings and registries. */
 export interface TargetContext {
@@ -62,10 +67,10 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
     if (counter.tag !== epoch) await counter.set(0, epoch); // a new stream for this replica
     const cf = new Confiner(base, ctx.modes);
     const taskLog = await TaskLog.open(ctx.stateDir, targetPath);
-    const report = (r: object): void => void peer.send(MsgType.EVENT, r).catch(() => undefined);
-    const runMarker = (op: IncomingOp): Promise<void> =>
+    const report = (r: TaskReport): void => void peer.send(MsgType.EVENT, r).catch(() => undefined);
+    const runMarker = (op: TaskOp): Promise<void> =>
       runTaskMarker(
-        op.meta as unknown as TaskMarker,
+        op.meta,
         { settings: ctx.tasks, log: taskLog, connection, base, seq: op.seq },
         report,
       );
@@ -116,7 +121,7 @@ interface Sess {
   peer: Peer;
   applier: Applier;
   base: string;
-  runMarker: (op: IncomingOp) => Promise<void>;
+  runMarker: (op: TaskOp) => Promise<void>;
   /** The last coarse signatures sent, for the mid-level requests that follow them. */
   signatures: Map<string, CoarseSignature>;
 }
@@ -124,13 +129,17 @@ interface Sess {
 function pump(sess: Sess): Promise<void> {
   const { peer, applier } = sess;
   return new Promise((resolve) => {
-    peer.on('close', () => resolve());
+    peer.on('close', (err?: Error) => {
+      // A frame the decoder refused (or any other fault) ends only this session: say why.
+      const e = err && asSmrError(err);
+      if (e && e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
+      resolve();
+    });
     peer.onFrame((f: Frame) => {
       try {
         handleFrame(sess, f);
       } catch (err) {
-        log.warn(`session ${peer.remote}: ${(err as Error).message}; closing it`);
-        peer.close(err as Error);
+        peer.close(err as Error); // logged by the close handler above
       }
       if (applier.failure) peer.close(applier.failure);
     });
@@ -141,16 +150,9 @@ function handleFrame(sess: Sess, f: Frame): void {
   const { peer, applier, base, runMarker } = sess;
   switch (f.type) {
     case MsgType.OP: {
-      const seq = Number(f.header.seq);
-      if (!Number.isSafeInteger(seq) || seq < 1 || typeof f.header.kind !== 'string') {
-        throw new SmrError('protocol', 'malformed OP frame');
-      }
-      const meta = f.header.meta;
-      if (typeof meta !== 'object' || meta === null)
-        throw new SmrError('protocol', 'OP frame without meta');
-      const op = { seq, kind: f.header.kind, meta: meta as Record<string, unknown>, body: f.body };
+      const op: IncomingOp = { ...f.header, body: f.body };
       // `receive` tasks run as soon as they arrive, not at their point in the stream.
-      if (op.kind === 'task' && op.meta.on === 'receive' && seq > applier.appliedSeq) {
+      if (op.kind === 'task' && op.meta.on === 'receive' && op.seq > applier.appliedSeq) {
         void runMarker(op).catch((err) => log.error(`task: ${(err as Error).message}`));
       }
       applier.enqueue(op);
@@ -162,7 +164,7 @@ function handleFrame(sess: Sess, f: Frame): void {
       void applier
         .hold(async (seq) => {
           await listTree(base, (items) =>
-            peer.send(MsgType.LIST_ITEMS, { reqId, items, done: false }),
+            peer.send(MsgType.LIST_ITEMS, { reqId, items: items.map(wireListItem), done: false }),
           );
           return seq;
         })
@@ -177,7 +179,8 @@ function handleFrame(sess: Sess, f: Frame): void {
     case MsgType.REQUEST: {
       const reqId = f.header.reqId;
       if (sess.signatures.size > 16) sess.signatures.clear();
-      void answerRequest(applier.confiner, f.header, f.body, sess.signatures)
+      const { reqId: _, ...req } = f.header;
+      void answerRequest(applier.confiner, req, f.body, sess.signatures)
         .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
         .catch(() => undefined);
       return;

@@ -8,28 +8,7 @@ import { asSmrError } from '../shared/errors.js';
 import { log, emitEvent } from '../shared/log.js';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
 import { checkTasksDir, outcomeOf, resolveTaskProgram, runTask } from '../tasks/index.js';
-
-/** A task as it travels in the stream (the marker's meta). */
-export interface TaskMarker {
-  id: string;
-  on: 'execute' | 'receive' | 'transmit' | 'queue';
-  command: string;
-  args: string[];
-  timeoutMs: number;
-}
-
-/** A task's outcome as reported to the source (EVENT frames of type "task"). */
-export interface TaskReport {
-  type: 'task';
-  id: string;
-  state: 'received' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'rejected';
-  exitCode: number | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
-  outputTail: string[];
-  message?: string;
-}
+import type { TaskMarker, TaskReport } from '../protocol/tasks.js';
 
 const KEEP = 200;
 const FINAL = new Set(['succeeded', 'failed', 'timed-out', 'rejected']);

@@ -364,6 +364,26 @@ describe('bad input on the wire', () => {
     await waitSynced(s, 'web');
     await expectSameTree(dir, path.join(t.root, 'web'));
   });
+  it('an op the decoder refuses (a fractional offset) closes that session with its reason logged', async () => {
+    const t = await startTarget();
+    const key = await readKey(t.keyFile as string);
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await write(path.join(dir, 'a.txt'), 'a');
+    await connect(s, 'web', t, dir);
+    await waitSynced(s, 'web');
+    const { c, opened } = await openEvil(t, key);
+    expect(opened.type).toBe(FRAME.OPENED);
+    const seq = Number(opened.header.appliedSeq) + 1;
+    const meta = { p: 'f', first: true, end: true, size: 1, sha256: 'ab'.repeat(32) };
+    c.send(FRAME.OP, { seq, kind: 'delta', meta: { ...meta, ops: [['c', 0, 1.5, 0]] } });
+    expect(await c.closedWithin(5000), 'the session closes').toBe(true);
+    await waitUntil(() => /must be an integer/.test(t.log()), 5000, 'the reason in the target log');
+    expect(alive(t)).toBe(true);
+    await write(path.join(dir, 'b.txt'), 'b');
+    await waitSynced(s, 'web');
+    await expectSameTree(dir, path.join(t.root, 'web'));
+  });
 });
 
 function badJsonFrame(): Buffer {

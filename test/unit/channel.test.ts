@@ -86,7 +86,7 @@ describe('opening a link', { timeout: 15_000 }, () => {
     expect(c.compression?.name).toBe('zstd');
     expect(s.compression?.name).toBe('zstd');
     const big = Buffer.from('compressible text '.repeat(10_000));
-    await c.send(MsgType.OP, { seq: 1 }, big);
+    await c.send(MsgType.ACK, { seq: 1 }, big);
     const f = await s.recv(2000);
     expect(f.header).toEqual({ seq: 1 });
     expect(f.body.equals(big)).toBe(true);
@@ -168,8 +168,9 @@ describe('opening a link', { timeout: 15_000 }, () => {
     expect(
       ((await attempt(Buffer.concat(encodeFrame(MsgType.HELLO, hello)))) as SmrError).code,
     ).toBe('frame-too-large');
+    const padded = { nonce: 'ab'.repeat(32), pad: 'y'.repeat(3000) };
     const compressed = Buffer.concat(
-      encodeFrame(MsgType.HELLO, { nonce: 'ab'.repeat(32), pad: 'y'.repeat(3000) }, undefined, {
+      encodeFrame(MsgType.HELLO, padded, undefined, {
         id: 1,
         name: 'zstd',
         compress: (b) => (b.length > 100 ? b.subarray(0, 100) : b),

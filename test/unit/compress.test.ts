@@ -25,7 +25,7 @@ describe('compression', () => {
     it(`${name}: frames round-trip, compressed only when it pays`, () => {
       const codec = codecByName(name);
       const dec = new FrameDecoder(undefined, new Set([codec?.id ?? 0]));
-      const parts = encodeFrame(MsgType.OP, { seq: 1 }, text, codec);
+      const parts = encodeFrame(MsgType.ACK, { seq: 1 }, text, codec);
       const wire = Buffer.concat(parts);
       expect(wire.length).toBeLessThan(text.length * 0.4);
       const [f] = dec.push(wire);
@@ -33,7 +33,7 @@ describe('compression', () => {
       expect(f?.body.equals(text)).toBe(true);
       // Random data goes raw (the frame is the plain encoding, a few bytes over the body).
       const random = crypto.randomBytes(1024 * 1024);
-      const raw = Buffer.concat(encodeFrame(MsgType.OP, { seq: 2 }, random, codec));
+      const raw = Buffer.concat(encodeFrame(MsgType.ACK, { seq: 2 }, random, codec));
       expect(raw.length).toBeLessThan(random.length + 64);
       expect(dec.push(raw)[0]?.body.equals(random)).toBe(true);
       // Small frames are never worth it.
@@ -42,7 +42,7 @@ describe('compression', () => {
   }
 
   it('a receiver that did not agree on a codec refuses its frames', () => {
-    const wire = Buffer.concat(encodeFrame(MsgType.OP, {}, text, codecByName('zstd')));
+    const wire = Buffer.concat(encodeFrame(MsgType.ACK, { seq: 3 }, text, codecByName('zstd')));
     expect(codeOf(() => new FrameDecoder().push(wire))).toBe('protocol');
     expect(codeOf(() => new FrameDecoder(undefined, new Set([2])).push(wire))).toBe('protocol');
   });

@@ -5,7 +5,7 @@ import { SmrError } from '../../shared/errors.js';
 import { checkPattern, patternsFromText } from '../../source/filter.js';
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
-import type { ConnectionStatus } from '../../source/connection.js';
+import type { ConnectParams } from '../../control/methods.js';
 import type { Verb } from '../verb.js';
 import { hostPortFlag } from '../options.js';
 
@@ -83,7 +83,7 @@ export const connectVerb: Verb = {
       exclude?: string[];
       includeFrom?: string[];
       excludeFrom?: string[];
-      mirror: string;
+      mirror: ConnectParams['mirror'];
       replicate: boolean;
       keyFile?: string;
       compress?: string;
@@ -94,7 +94,7 @@ export const connectVerb: Verb = {
     const include = await patterns('--include', a.include, a.includeFrom);
     const exclude = await patterns('--exclude', a.exclude, a.excludeFrom);
     const keyFile = a.keyFile ?? ctx.config.keyFile;
-    const s = (await source(ctx, 'connect', {
+    const s = await source(ctx, 'connect', {
       name: a.name,
       to: a.to,
       path: path.resolve(a.path),
@@ -104,9 +104,9 @@ export const connectVerb: Verb = {
       mirror: a.mirror,
       replicate: a.replicate,
       keyFile: keyFile ? path.resolve(keyFile) : undefined,
-      compress: a.compress,
+      compress: a.compress as ConnectParams['compress'],
       insecureNoTls: a.insecureNoTls === true,
-    })) as ConnectionStatus;
+    });
     return { data: s, text: statusLines(s) };
   },
 };

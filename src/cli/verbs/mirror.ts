@@ -1,5 +1,6 @@
 // `smr mirror start|stop|pause|resume NAME`; with --wait, progress on a terminal and a summary.
 import { source } from '../daemon-call.js';
+import type { ParamsOf } from '../../control/methods.js';
 import { progress } from '../output.js';
 import { RateMeter } from '../rate-meter.js';
 import { mirrorOutcome, mirrorProgress, statusLines, type StatusView } from '../render-status.js';
@@ -73,9 +74,9 @@ export const mirrorVerb: Verb = {
       .option('timeout', durationFlag('timeout', 'with --wait: give up after this long (exit 6)')),
   async run(
     a: {
-      action: string;
+      action: ParamsOf<'mirror'>['action'];
       name: string;
-      mode: string;
+      mode: ParamsOf<'mirror'>['mode'];
       newerOnly?: boolean;
       deleteOrphans?: boolean;
       wait?: boolean;

@@ -1,12 +1,7 @@
 // `smr schedule add JOB --cron EXPR -- VERB [ARG...]`, `list`, `remove JOB`, `run JOB`.
 import { SmrError } from '../../shared/errors.js';
 import { source } from '../daemon-call.js';
-import {
-  validateCron,
-  validateJobName,
-  type ScheduleJob,
-  type RunNowResult,
-} from '../../schedule/index.js';
+import { validateCron, validateJobName, type ScheduleJob } from '../../schedule/index.js';
 import type { Verb } from '../verb.js';
 import { checkJobCommand } from '../job-check.js';
 
@@ -32,7 +27,7 @@ export const scheduleVerb: Verb = {
     ctx,
   ) {
     if (a.action === 'list') {
-      const r = (await source(ctx, 'schedule-list')) as { jobs: ScheduleJob[] };
+      const r = await source(ctx, 'schedule-list', {});
       return { data: r, text: r.jobs.length ? r.jobs.map(jobLine) : 'no scheduled jobs' };
     }
     if (!a.job) throw new SmrError('usage', `schedule ${a.action} needs a job name`);
@@ -57,10 +52,10 @@ export const scheduleVerb: Verb = {
       return { data: job, text: `scheduled ${jobLine(job)}` };
     }
     if (a.action === 'remove') {
-      const job = (await source(ctx, 'schedule-remove', { job: a.job })) as ScheduleJob;
+      const job = await source(ctx, 'schedule-remove', { job: a.job });
       return { data: job, text: `removed ${job.name}` };
     }
-    const r = (await source(ctx, 'schedule-run', { job: a.job })) as RunNowResult;
+    const r = await source(ctx, 'schedule-run', { job: a.job });
     if (r.outcome === 'skipped')
       return { data: r, text: `${a.job} is still running; not started again`, exitCode: 1 };
     // The job's own exit code: a script running `smr schedule run` learns what the verb said.

@@ -2,6 +2,7 @@
 import { SmrError } from '../../shared/errors.js';
 import { rateFlag } from '../options.js';
 import { source } from '../daemon-call.js';
+import type { ParamsOf } from '../../control/methods.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectionStatus } from '../../source/connection.js';
 import { byName, type Verb } from '../verb.js';
@@ -15,10 +16,10 @@ export const replicateVerb: Verb = {
       .positional('state', { choices: ['on', 'off'] as const })
       .positional('name', { type: 'string' }),
   async run(a: { state: string; name: string }, ctx) {
-    const s = (await source(ctx, 'replicate', {
+    const s = await source(ctx, 'replicate', {
       name: a.name,
       on: a.state === 'on',
-    })) as ConnectionStatus;
+    });
     return { data: s, text: statusLines(s) };
   },
 };
@@ -31,11 +32,11 @@ export const transmitVerb: Verb = {
     y
       .positional('action', { choices: ['start', 'stop', 'pause', 'resume'] as const })
       .positional('name', { type: 'string' }),
-  async run(a: { action: string; name: string }, ctx) {
-    const s = (await source(ctx, 'transmit', {
+  async run(a: { action: ParamsOf<'transmit'>['action']; name: string }, ctx) {
+    const s = await source(ctx, 'transmit', {
       name: a.name,
       action: a.action,
-    })) as ConnectionStatus;
+    });
     return { data: s, text: statusLines(s) };
   },
 };

@@ -38,7 +38,7 @@ export const queueTaskVerb: Verb = {
   async run(
     a: {
       name: string;
-      on: string;
+      on: TaskEntry['on'];
       timeout: number;
       wait?: boolean;
       waitTimeout?: number;
@@ -57,15 +57,15 @@ export const queueTaskVerb: Verb = {
     const waitTimeoutMs = a.waitTimeout ?? 0;
     const p = a.wait ? progress(ctx, `task queued on ${a.name}, waiting for it to run`) : null;
     try {
-      const t = (await source(ctx, 'queue-task', {
+      const t = await source(ctx, 'queue-task', {
         name: a.name,
         on: a.on,
-        command: cmd[0],
+        command: cmd[0] ?? '',
         args: cmd.slice(1),
         timeoutMs,
         wait: a.wait,
         waitTimeoutMs,
-      })) as TaskEntry;
+      });
       if (!a.wait) return { data: t, text: t.id, essential: true };
       return { data: t, text: taskReport(t), exitCode: taskExitCode(t) };
     } finally {
@@ -76,7 +76,7 @@ export const queueTaskVerb: Verb = {
 
 /** `tasks wait ID`: the task's end, found on whichever connection queued it. */
 async function waitTask(ctx: Ctx, id: string, timeoutMs: number): Promise<VerbResult> {
-  const all = (await source(ctx, 'tasks')) as { tasks: ListedTask[] };
+  const all = await source(ctx, 'tasks', {});
   const t = all.tasks.find((x) => x.id === id);
   if (!t?.connection)
     throw new SmrError(
@@ -86,7 +86,7 @@ async function waitTask(ctx: Ctx, id: string, timeoutMs: number): Promise<VerbRe
     );
   const p = progress(ctx, `waiting for task ${id} on ${t.connection} (${t.state})`);
   try {
-    const r = (await source(ctx, 'task-wait', { name: t.connection, id, timeoutMs })) as TaskEntry;
+    const r = await source(ctx, 'task-wait', { name: t.connection, id, timeoutMs });
     const done: ListedTask = { connection: t.connection, ...r };
     return { data: done, text: taskReport(done), exitCode: taskExitCode(done) };
   } finally {

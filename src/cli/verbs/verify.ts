@@ -6,7 +6,7 @@ import { formatBytes, formatDuration } from '../../shared/units.js';
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import type { VerifyResult, OrphansResult } from '../../source/audit.js';
+import type { OrphansResult, VerifyResult } from '../../source/audit.js';
 import type { Difference } from '../../source/compare.js';
 import { byName, type Verb } from '../verb.js';
 
@@ -73,7 +73,7 @@ export const verifyVerb: Verb = {
         type: 'string',
         describe: 'also write the report to this file (JSON with --json)',
       }),
-  async run(a: { name: string; mode: string; fix?: boolean; report?: string }, ctx) {
+  async run(a: { name: string; mode: VerifyResult['mode']; fix?: boolean; report?: string }, ctx) {
     // The daemon compares in one request and reports no totals meanwhile: say how long it has
     // been at it rather than a percentage it cannot know.
     const what = `verifying ${a.name} (${a.mode}${a.fix ? ', fixing' : ''}): comparing…`;
@@ -82,7 +82,7 @@ export const verifyVerb: Verb = {
     const tick = setInterval(() => p.update(`${what} ${formatDuration(Date.now() - t0)}`), 1000);
     let r: VerifyResult;
     try {
-      r = (await source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix })) as VerifyResult;
+      r = await source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix });
     } finally {
       clearInterval(tick);
       p.stop();
@@ -115,12 +115,12 @@ export const orphansVerb: Verb = {
   async run(a: { name: string; delete?: boolean; force?: boolean; maxDeletePercent: number }, ctx) {
     if (!(a.maxDeletePercent >= 0 && a.maxDeletePercent <= 100))
       throw new SmrError('usage', '--max-delete-percent must be between 0 and 100');
-    const r = (await source(ctx, 'orphans', {
+    const r = await source(ctx, 'orphans', {
       name: a.name,
       delete: a.delete,
       force: a.force,
       maxDeletePercent: a.maxDeletePercent,
-    })) as OrphansResult;
+    });
     const lines = r.orphans.map((o) => `${o.type === 'd' ? 'dir ' : 'file'}  ${o.path}`);
     return { data: r, text: [orphansHead(a.name, r, Boolean(a.delete)), ...lines] };
   },

@@ -2,7 +2,6 @@
 import { durationFlag } from '../options.js';
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
-import type { ConnectionStatus } from '../../source/connection.js';
 import { byName, type Verb } from '../verb.js';
 
 export const waitVerb: Verb = {
@@ -17,15 +16,15 @@ export const waitVerb: Verb = {
         'timeout',
         durationFlag('timeout', 'give up after this long (exit 6), e.g. 90s, 10m; 0 = no limit'),
       ),
-  async run(a: { name: string; for: string; timeout?: number }, ctx) {
+  async run(a: { name: string; for: 'synced' | 'mirrored'; timeout?: number }, ctx) {
     const timeoutMs = a.timeout ?? 0;
     const p = progress(ctx, `waiting for ${a.name} to be ${a.for}`);
     try {
-      const s = (await source(ctx, 'wait', {
+      const s = await source(ctx, 'wait', {
         name: a.name,
         for: a.for,
         timeoutMs,
-      })) as ConnectionStatus;
+      });
       return { data: s, text: `${a.name} ${a.for} (acked seq ${s.lastAckedSeq})` };
     } finally {
       p.stop();

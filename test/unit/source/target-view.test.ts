@@ -4,24 +4,37 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
-import type { ListItem } from '../../src/target/listing.js';
-import { Capture } from '../../src/source/capture.js';
-import { makeFilter } from '../../src/source/filter.js';
-import { TargetView } from '../../src/source/target-view.js';
+import type { JournalEntry, JournalRecord } from '../../../src/journal/types.js';
+import type { ListEntry } from '../../../src/protocol/listing.js';
+import { Capture } from '../../../src/source/capture.js';
+import { makeFilter } from '../../../src/source/filter.js';
+import { TargetView } from '../../../src/source/target-view.js';
+
+/** No watcher in these tests; a failed check fails the test. */
+const hooks = {
+  watchDir: () => undefined,
+  failed: (err: Error) => {
+    throw err;
+  },
+};
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-view-'));
   const queued: JournalEntry[] = [];
-  const capture = new Capture(base, makeFilter([], []), async (e) => {
-    queued.push(e);
-    return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
-  });
+  const capture = new Capture(
+    base,
+    makeFilter([], []),
+    async (e) => {
+      queued.push(e);
+      return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
+    },
+    hooks,
+  );
   return { base, capture, queued };
 }
 
-const f = (p: string): ListItem => [p, 'f', 1, 0, 0o644];
-const d = (p: string): ListItem => [p, 'd', 0, 0, 0o755];
+const f = (p: string): ListEntry => ({ path: p, type: 'file', size: 1, mtimeMs: 0, mode: 0o644 });
+const d = (p: string): ListEntry => ({ path: p, type: 'dir', size: 0, mtimeMs: 0, mode: 0o755 });
 
 describe('TargetView', () => {
   it('deletes an orphan under the name a later rename gave it, and nothing the source has', async () => {

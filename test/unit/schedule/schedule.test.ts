@@ -3,14 +3,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
+import { SmrError } from '../../../src/shared/errors.js';
 import {
   MAX_RUN_OUTPUT_CHARS,
   ScheduleStore,
   Scheduler,
   type ScheduleJob,
   type SchedulerEvent,
-} from '../../src/schedule/index.js';
+} from '../../../src/schedule/index.js';
 
 let stateDir: string;
 let scheduler: Scheduler | undefined;

@@ -4,11 +4,11 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
-import { KnownState, type Known } from '../../src/source/known-state.js';
-import { BlockCache, type BlockHashes } from '../../src/source/block-cache.js';
-import { makeFilter, underExcludedDir } from '../../src/source/filter.js';
-import { TaskTable, type TaskEntry } from '../../src/source/task-table.js';
+import { SmrError } from '../../../src/shared/errors.js';
+import { KnownState, type Known } from '../../../src/source/known-state.js';
+import { BlockCache, type BlockHashes } from '../../../src/source/block-cache.js';
+import { makeFilter, underExcludedDir } from '../../../src/source/filter.js';
+import { TaskTable, type TaskEntry } from '../../../src/source/task-table.js';
 
 const known = (ino: number, type: Known['type'] = 'file'): Known => ({
   type,

@@ -4,9 +4,9 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
-import { ModePolicy } from '../../src/target/mode-policy.js';
-import { Confiner, resolveReplicaBase } from '../../src/target/confine.js';
+import { SmrError } from '../../../src/shared/errors.js';
+import { Confiner, resolveReplicaBase } from '../../../src/target/confine.js';
+import { ModePolicy } from '../../../src/target/mode-policy.js';
 
 let tmp: string;
 let base: string;

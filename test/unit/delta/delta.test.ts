@@ -33,11 +33,9 @@ import {
   weakChecksum,
   type DeltaInstruction,
   type FineSignature,
-} from '../../src/delta/index.js';
-import { Roller } from '../../src/delta/rolling.js';
-import { looksShifted } from '../../src/source/mirror-file.js';
-import type { Frame } from '../../src/protocol/messages.js';
-import { SmrError } from '../../src/shared/errors.js';
+} from '../../../src/delta/index.js';
+import { Roller } from '../../../src/delta/rolling.js';
+import { SmrError } from '../../../src/shared/errors.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -321,41 +319,6 @@ describe('delta round trips (syncFileLocal)', () => {
     for await (const ins of plan.instructions)
       if (ins.op === 'literal') sizes.push(ins.data.length);
     expect(sizes).toEqual([MiB, MiB, MiB, 5]);
-  });
-});
-
-describe('looksShifted (the mirror goes straight to the delta)', () => {
-  /** A `request` answering `fine` from a local file, as the target would. */
-  const fineFrom =
-    (target: string) =>
-    async (_op: string, params: Record<string, unknown>, body?: Buffer): Promise<Frame> => {
-      const sig = await fineSignature(
-        target,
-        decodeRanges(body ?? Buffer.alloc(0)),
-        Number(params.blockSize),
-      );
-      return { type: 0, header: {}, body: Buffer.concat(encodeFine(sig)) } as unknown as Frame;
-    };
-
-  it('yes for bytes inserted near the start; no for scattered rewrites, a small or missing file', async () => {
-    const src = noise(3 * 1024 * 1024 + 5, 31);
-    const source = await file(src);
-    const inserted = await file(
-      Buffer.concat([src.subarray(0, 5000), noise(1000, 32), src.subarray(5000)]),
-    );
-    expect(await looksShifted(source, 'x', src.length, fineFrom(inserted))).toBe(true);
-    const scattered = Buffer.from(src);
-    for (let i = 0; i < 20; i++) noise(4096, 40 + i).copy(scattered, i * 150_001);
-    expect(await looksShifted(source, 'x', src.length, fineFrom(await file(scattered)))).toBe(
-      false,
-    );
-    const missing = path.join(dir, 'no-such-target');
-    expect(await looksShifted(source, 'x', src.length, fineFrom(missing))).toBe(false);
-    const small = noise(100 * 1024, 33);
-    const smallShifted = await file(Buffer.concat([noise(10, 34), small]));
-    expect(await looksShifted(await file(small), 'x', small.length, fineFrom(smallShifted))).toBe(
-      false,
-    );
   });
 });
 

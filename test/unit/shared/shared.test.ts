@@ -4,11 +4,11 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
-import { parseDuration, parseRate, parseSize } from '../../src/shared/units.js';
-import { DurableCounter } from '../../src/shared/durable-counter.js';
-import { generateKey, readKeyFile, writeKeyFile } from '../../src/shared/key.js';
-import { diffDigests, treeDigest, type DigestEntry } from '../../src/shared/tree-digest.js';
+import { SmrError } from '../../../src/shared/errors.js';
+import { parseDuration, parseRate, parseSize } from '../../../src/shared/units.js';
+import { DurableCounter } from '../../../src/shared/durable-counter.js';
+import { generateKey, readKeyFile, writeKeyFile } from '../../../src/shared/key.js';
+import { diffDigests, treeDigest, type DigestEntry } from '../../../src/shared/tree-digest.js';
 
 const posix = process.platform !== 'win32';
 let dir: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDaemonStart } from '../../src/shared/stop-latch.js';
+import { isDaemonStart } from '../../../src/shared/stop-latch.js';
 
 describe('isDaemonStart', () => {
   it('knows the two daemon verbs wherever the global options stand', () => {

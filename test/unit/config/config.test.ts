@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/config.js';
-import { SmrError } from '../../src/shared/errors.js';
+import { loadConfig } from '../../../src/config/config.js';
+import { SmrError } from '../../../src/shared/errors.js';
 
 function file(name: string, text: string): string {
   const p = path.join(mkdtempSync(path.join(os.tmpdir(), 'smr-config-')), name);

@@ -3,18 +3,31 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { initHash } from '../../src/delta/hash.js';
-import type { JournalEntry, JournalRecord } from '../../src/journal/types.js';
-import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../src/source/capture.js';
-import { makeFilter } from '../../src/source/filter.js';
+import { initHash } from '../../../src/delta/hash.js';
+import type { JournalEntry, JournalRecord } from '../../../src/journal/types.js';
+import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../../src/source/capture.js';
+import { makeFilter } from '../../../src/source/filter.js';
+
+/** No watcher in these tests; a failed check fails the test. */
+const hooks = {
+  watchDir: () => undefined,
+  failed: (err: Error) => {
+    throw err;
+  },
+};
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-capture-'));
   const queued: JournalEntry[] = [];
-  const capture = new Capture(base, makeFilter([], []), async (e) => {
-    queued.push(e);
-    return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
-  });
+  const capture = new Capture(
+    base,
+    makeFilter([], []),
+    async (e) => {
+      queued.push(e);
+      return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
+    },
+    hooks,
+  );
   return { base, capture, queued };
 }
 

@@ -1,11 +1,16 @@
 // The wire layer on its own: frame encoding/decoding and its limits, and wire-path validation
 // (test/unit/channel.test.ts has the preamble, TLS and handshake over loopback).
 import { describe, expect, it } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
-import { FrameDecoder, encodeFrame } from '../../src/protocol/frame.js';
-import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from '../../src/protocol/limits.js';
-import { MsgType, type Frame } from '../../src/protocol/messages.js';
-import { splitSafeRelPath } from '../../src/protocol/paths.js';
+import { SmrError } from '../../../src/shared/errors.js';
+import { FrameDecoder, encodeFrame } from '../../../src/protocol/frame.js';
+import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from '../../../src/protocol/limits.js';
+import {
+  MsgType,
+  type Frame,
+  type MsgTypeCode,
+  type WireHeaders,
+} from '../../../src/protocol/messages.js';
+import { splitSafeRelPath } from '../../../src/protocol/paths.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -16,7 +21,7 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-const frameBytes = (type: number, header: object, body?: Buffer): Buffer =>
+const frameBytes = <T extends MsgTypeCode>(type: T, header: WireHeaders[T], body?: Buffer) =>
   Buffer.concat(encodeFrame(type, header, body));
 
 /** A raw frame: u32 length | u8 type | u32 header length | header bytes (no validation). */
@@ -31,8 +36,9 @@ function rawFrame(type: number, headerLen: number, header: Buffer, body = Buffer
 describe('frames', () => {
   it('round-trips a frame with a body and one without', () => {
     const body = Buffer.from('hello body');
-    const [a] = new FrameDecoder().push(frameBytes(MsgType.OP, { seq: 7, kind: 'put' }, body));
-    expect(a).toEqual({ type: MsgType.OP, header: { seq: 7, kind: 'put' }, body });
+    const header = { seq: 7, kind: 'put', meta: { p: 'f', off: 0, first: true } };
+    const [a] = new FrameDecoder().push(frameBytes(MsgType.OP, header, body));
+    expect(a).toEqual({ type: MsgType.OP, header, body });
     const [b] = new FrameDecoder().push(frameBytes(MsgType.PING, {}));
     expect(b?.type).toBe(MsgType.PING);
     expect(b?.header).toEqual({});
@@ -40,12 +46,12 @@ describe('frames', () => {
   });
 
   it('reassembles a frame split at every byte boundary', () => {
-    const buf = frameBytes(MsgType.ACK, { seq: 42, note: 'ü' }, Buffer.from([1, 2, 3, 4]));
+    const buf = frameBytes(MsgType.NEED, { p: 'dir/ü', seq: 42 }, Buffer.from([1, 2, 3, 4]));
     for (let i = 0; i <= buf.length; i++) {
       const d = new FrameDecoder();
       const out = [...d.push(buf.subarray(0, i)), ...d.push(buf.subarray(i))];
       expect(out).toHaveLength(1);
-      expect(out[0]?.header).toEqual({ seq: 42, note: 'ü' });
+      expect(out[0]?.header).toEqual({ p: 'dir/ü', seq: 42 });
       expect([...(out[0]?.body ?? [])]).toEqual([1, 2, 3, 4]);
     }
     const d = new FrameDecoder();
@@ -55,17 +61,18 @@ describe('frames', () => {
   });
 
   it('decodes several frames from one chunk, and keeps a trailing partial one', () => {
-    const frames = [1, 2, 3].map((n) => frameBytes(MsgType.OP, { seq: n }, Buffer.alloc(n, n)));
-    const next = frameBytes(MsgType.OP, { seq: 4 });
+    const frames = [1, 2, 3].map((n) => frameBytes(MsgType.ACK, { seq: n }, Buffer.alloc(n, n)));
+    const next = frameBytes(MsgType.ACK, { seq: 4 });
     const d = new FrameDecoder();
+    const seqs = (fs: Frame[]) => fs.map((f) => (f.type === MsgType.ACK ? f.header.seq : -1));
     const out = d.push(Buffer.concat([...frames, next.subarray(0, 6)]));
-    expect(out.map((f) => f.header.seq)).toEqual([1, 2, 3]);
+    expect(seqs(out)).toEqual([1, 2, 3]);
     expect(out.map((f) => f.body.length)).toEqual([1, 2, 3]);
-    expect(d.push(next.subarray(6)).map((f) => f.header.seq)).toEqual([4]);
+    expect(seqs(d.push(next.subarray(6)))).toEqual([4]);
   });
 
   it('copies the body out of the socket chunk', () => {
-    const chunk = frameBytes(MsgType.OP, {}, Buffer.from('abc'));
+    const chunk = frameBytes(MsgType.PING, {}, Buffer.from('abc'));
     const [f] = new FrameDecoder().push(chunk);
     chunk.fill(0);
     expect(f?.body.toString()).toBe('abc');
@@ -100,13 +107,12 @@ describe('frames', () => {
   });
 
   it('refuses to encode an oversized header or body', () => {
-    expect(codeOf(() => encodeFrame(1, { s: 'x'.repeat(MAX_HEADER_BYTES) }))).toBe(
+    const huge = { code: 'x', message: 'x'.repeat(MAX_HEADER_BYTES) };
+    expect(codeOf(() => encodeFrame(MsgType.REFUSED, huge))).toBe('frame-too-large');
+    expect(codeOf(() => encodeFrame(MsgType.HELLO, {}, Buffer.alloc(MAX_BODY_BYTES + 1)))).toBe(
       'frame-too-large',
     );
-    expect(codeOf(() => encodeFrame(1, {}, Buffer.alloc(MAX_BODY_BYTES + 1)))).toBe(
-      'frame-too-large',
-    );
-    const big = frameBytes(1, {}, Buffer.alloc(MAX_BODY_BYTES, 7));
+    const big = frameBytes(MsgType.HELLO, {}, Buffer.alloc(MAX_BODY_BYTES, 7));
     expect(new FrameDecoder().push(big)[0]?.body.length).toBe(MAX_BODY_BYTES);
   });
 });

@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DurableCounter } from '../../src/shared/durable-counter.js';
-import { HOT_ENTRY_OVERHEAD_BYTES, HotTail } from '../../src/journal/hot-tail.js';
-import { encodeEntry, sealRecord } from '../../src/journal/record.js';
-import type { Segment } from '../../src/journal/segment.js';
+import { DurableCounter } from '../../../src/shared/durable-counter.js';
+import { HOT_ENTRY_OVERHEAD_BYTES, HotTail } from '../../../src/journal/hot-tail.js';
+import { encodeEntry, sealRecord } from '../../../src/journal/record.js';
+import type { Segment } from '../../../src/journal/segment.js';
 import {
   ACK_FILE,
   Journal,
@@ -18,9 +18,9 @@ import {
   MAX_META_BYTES,
   type JournalReader,
   type JournalRecord,
-} from '../../src/journal/index.js';
+} from '../../../src/journal/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DIST_JOURNAL = path.join(ROOT, 'dist/journal/journal.js');
 
 let dir: string;

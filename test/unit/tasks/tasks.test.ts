@@ -3,14 +3,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SmrError } from '../../src/shared/errors.js';
+import { SmrError } from '../../../src/shared/errors.js';
 import {
   MAX_TAIL_LINE_CHARS,
   OutputTail,
   resolveTaskProgram,
   runTask,
   validateTaskCommand,
-} from '../../src/tasks/index.js';
+} from '../../../src/tasks/index.js';
 
 const posix = process.platform !== 'win32';
 let tasksDir: string;
