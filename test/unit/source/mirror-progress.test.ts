@@ -18,7 +18,12 @@ describe('ProgressTracker', () => {
     p.queuedUpTo(5, 100);
     p.queuedUpTo(9, 300);
     p.acked(7);
-    expect(p.progress).toMatchObject({ filesDone: 1, bytesDone: 100, percent: 25 });
+    // While the scan may still find work, a share of a growing total would mislead.
+    expect(p.progress).toMatchObject({ filesDone: 1, bytesDone: 100, percent: 0 });
+    expect(p.progress.totalsKnown).toBe(false);
+    p.scanDone(10);
+    p.acked(7);
+    expect(p.progress).toMatchObject({ filesDone: 1, percent: 25, totalsKnown: true });
     p.acked(9);
     expect(p.progress).toMatchObject({ filesDone: 2, bytesDone: 400, state: 'mirroring' });
   });
