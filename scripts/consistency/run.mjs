@@ -11,7 +11,8 @@
 // --btrfs (each sample's source directory is a subvolume of a loop-mounted btrfs image, as crash
 // mode needs; root only),
 // --seed S, --min-ms/--max-ms (when the source dies after the writer starts), --json (one JSON
-// object on stdout), --no-write (leave bench/RESULTS.md alone), --keep (keep the scratch dirs).
+// object on stdout), --no-write (leave bench/RESULTS.md alone), --keep (keep every scratch dir;
+// by default those of samples that were not clean are kept), --discard (keep none, as a test wants).
 // Exit: 0 when every sample is clean, 1 when any is not, 2 on bad usage or missing programs.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,7 +43,7 @@ function usage(msg) {
   process.stderr.write(
     'usage: npm run consistency -- [--runs N] [--mode sqlite-wal|sqlite-rollback|postgres|all[,...]]\n' +
       '         [--consistency file|crash] [--kill source|target] [--btrfs] [--seed S]\n' +
-      '         [--min-ms MS] [--max-ms MS] [--json] [--no-write] [--keep]\n',
+      '         [--min-ms MS] [--max-ms MS] [--json] [--no-write] [--keep|--discard]\n',
   );
   return 2;
 }
@@ -61,6 +62,7 @@ function parse(argv) {
       json: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      discard: { type: 'boolean', default: false },
       btrfs: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -142,13 +144,10 @@ async function main(argv) {
     }
   } finally {
     if (btrfs) unmountBtrfs(btrfs);
-    if (
-      !o.keep &&
-      Object.values(results)
-        .flat()
-        .every((r) => r.verdict === 'clean')
-    )
-      rmrf(work);
+    const allClean = Object.values(results)
+      .flat()
+      .every((r) => r.verdict === 'clean');
+    if (o.discard || (!o.keep && allClean)) rmrf(work);
     else say(`scratch kept in ${work}`);
   }
   const { otherPct } = busy.end();

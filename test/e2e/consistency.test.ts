@@ -38,7 +38,13 @@ function harness(args: string[]): Promise<{ code: number; report: Report | null;
   return new Promise((resolve, reject) => {
     const p = spawn(
       process.execPath,
-      [path.join(ROOT, 'scripts', 'consistency', 'run.mjs'), '--json', '--no-write', ...args],
+      [
+        path.join(ROOT, 'scripts', 'consistency', 'run.mjs'),
+        '--json',
+        '--no-write',
+        '--discard',
+        ...args,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
