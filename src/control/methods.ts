@@ -37,6 +37,16 @@ export interface ConnectParams {
   compress?: 'zstd' | 'lz4' | 'none';
   /** Plaintext link; the target must run with --insecure-no-tls too. */
   insecureNoTls?: boolean;
+  /** What is replicated besides content and mode (`--no-owner` etc.); absent: everything. */
+  preserve?: Preserve;
+}
+
+/** The attributes a connection replicates (`connect --no-owner/--no-xattrs/--no-acls/--no-hard-links`). */
+export interface Preserve {
+  owner: boolean;
+  xattrs: boolean;
+  acls: boolean;
+  hardLinks: boolean;
 }
 
 /** What `queue-task` queues. */

@@ -21,6 +21,11 @@ export interface ConnectionConfig {
   insecureNoTls?: boolean;
   /** `connect --compress`; absent: the default. */
   compress?: CompressName;
+  /** `connect --no-owner`, `--no-xattrs`, `--no-acls`, `--no-hard-links`; absent: preserved. */
+  noOwner?: boolean;
+  noXattrs?: boolean;
+  noAcls?: boolean;
+  noHardLinks?: boolean;
   bandwidth: number | null; // bytes/s, null = unlimited
   /** Identifies this stream to the target; a new epoch starts the target's applied seq over. */
   epoch: number;

@@ -1,5 +1,4 @@
-// One connection at run time: journal, capture pipeline, watcher, link and mirror, and the
-// switches the verbs turn (replicate, transmit, bandwidth).
+// One connection at run time: journal, capture, watcher, link, mirror; the verbs' switches.
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
@@ -74,6 +73,7 @@ export class Connection {
     this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e), {
       watchDir: (rel) => this.watcher?.watchDir(rel),
       failed: (err) => log.error(`${this.name}: capture: ${err.message}`),
+      attrs: this.cfg, // --no-owner, --no-xattrs, --no-acls
     });
     this.tasks = await ConnectionTasks.open(dir, {
       name: this.cfg.name,

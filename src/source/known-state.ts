@@ -10,6 +10,8 @@ export interface Known {
   mtimeMs: number;
   mode: number;
   link?: string;
+  /** Owner, ns mtime and xattr/ACL digest last sent (entry-attrs.ts); absent: not carried. */
+  stamp?: string;
 }
 
 /** Map of relative path -> known state, with an inode index for rename detection. */

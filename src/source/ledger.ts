@@ -7,6 +7,7 @@ import { log } from '../shared/log.js';
 import { BlockCache } from './block-cache.js';
 import { KnownState, type Known } from './known-state.js';
 import type { QueuedOp } from './queued-op.js';
+import { NO_ATTRS, type EntryAttrs } from './entry-attrs.js';
 
 /** Appends one operation to the journal. */
 export type Append = (e: QueuedOp) => Promise<JournalRecord>;
@@ -23,11 +24,18 @@ export class Ledger {
   readonly blocks = new BlockCache();
   private lastSeqOf = new Map<string, number>();
   private emitted = new Set<(e: QueuedOp, seq: number) => void>();
+  /** The attribute stamp each op queued last carried, until its path is recorded. */
+  private sentStamp = new Map<string, string>();
 
-  constructor(private readonly append: Append) {}
+  /** `attrs`: reads the owner, xattrs, ACLs and ns mtime that entries carry (entry-attrs.ts). */
+  constructor(
+    private readonly append: Append,
+    readonly attrs: EntryAttrs = NO_ATTRS,
+  ) {}
 
-  /** Queues one operation. */
+  /** Queues one operation (an entry's creation or last part carries its attributes). */
   async emit(e: QueuedOp): Promise<JournalRecord> {
+    this.withAttrs(e);
     const rec = await this.append(e);
     const paths = pathsOf(e);
     if (log.debugOn) log.debug(`queued ${rec.seq} ${e.kind}`, { paths });
@@ -42,9 +50,15 @@ export class Ledger {
     return this.lastSeqOf.get(rel) ?? 0;
   }
 
-  /** Records what the target now has at `rel`: this stat, of this type. */
-  record(rel: string, st: Stats, type: Known['type'], link?: string): void {
+  /**
+   * Records what the target now has at `rel`: this stat, of this type, with the attributes last
+   * sent for it (or `stamp`, or, when none were sent, those on disk now).
+   */
+  record(rel: string, st: Stats, type: Known['type'], link?: string, stamp?: string): void {
+    const sent = this.sentStamp.get(rel);
+    this.sentStamp.delete(rel);
     this.known.set(rel, {
+      stamp: stamp ?? sent ?? this.attrs.stamp(rel) ?? undefined,
       type,
       dev: st.dev,
       ino: st.ino,
@@ -55,8 +69,23 @@ export class Ledger {
     });
   }
 
+  /** Adds the entry's attributes to an op that creates it or ends its data. */
+  private withAttrs(e: QueuedOp): void {
+    const carries =
+      e.kind === 'mkdir' ||
+      e.kind === 'symlink' ||
+      e.kind === 'attr' ||
+      ((e.kind === 'put' || e.kind === 'write' || e.kind === 'delta') && e.meta.end === true);
+    if (!carries || e.meta.a) return;
+    const got = this.attrs.read(e.meta.p);
+    if (!got) return;
+    e.meta.a = got.a;
+    this.sentStamp.set(e.meta.p, got.stamp);
+  }
+
   /** Nothing is known of `rel` any more (its next check sends it whole). */
   forget(rel: string): void {
+    this.sentStamp.delete(rel);
     this.known.delete(rel);
     this.blocks.delete(rel);
   }
@@ -70,6 +99,7 @@ export class Ledger {
   /** The queue restarted (a new epoch): nothing is known to be on the target, no seq is pending. */
   forgetStream(): void {
     this.known.clear();
+    this.sentStamp.clear();
     this.lastSeqOf.clear();
   }
 

@@ -46,8 +46,8 @@ export interface TargetRemote {
   request: AskTarget;
 }
 
-/** Mode and mtime of the target's copy, as listed. */
-export type Listed = { mode: number; mtimeMs: number };
+/** Mode, mtime and attribute stamp of the target's copy, as listed. */
+export type Listed = { mode: number; mtimeMs: number; attrs?: string };
 
 /** Mode and mtime of `abs` when a delta's last part is queued. */
 function attrsOf(abs: string): () => Promise<{ mode: number; mtime: number }> {
@@ -69,7 +69,14 @@ export class MirrorSteps {
    * One path: `send` forgets what is known so the check sends it in full; otherwise the
    * target's copy matched the scan's stat, which becomes the known state.
    */
-  async path(rel: string, send: boolean, st: Stats, sinceSeq: number, gate?: SendGate) {
+  async path(
+    rel: string,
+    send: boolean,
+    st: Stats,
+    sinceSeq: number,
+    gate?: SendGate,
+    listed?: Listed,
+  ) {
     const { ledger } = this.host;
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (send && ledger.lastSeq(rel) > sinceSeq && this.knownMatchesDisk(rel)) return;
@@ -94,6 +101,7 @@ export class MirrorSteps {
       type === 'symlink'
         ? ((await fsp.readlink(this.host.abs(rel)).catch(() => undefined)) ?? undefined)
         : undefined;
+    await this.fixAttrs(rel, st, listed);
     ledger.record(rel, st, type, link);
     if (type === 'dir') this.host.watchDir(rel);
   }
@@ -136,12 +144,28 @@ export class MirrorSteps {
       return this.host.resend(rel);
     }
     ledger.blocks.set(rel, hashes);
-    if (attrsDiffer(st, listed))
+    if (attrsDiffer(st, listed)) {
       await ledger.emit({
         kind: 'attr',
         meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs },
       });
+    } else {
+      await this.fixAttrs(rel, st, listed);
+    }
     ledger.record(rel, st, 'file');
+  }
+
+  /**
+   * The target's copy matches in type and content: when its owner, ns mtime, xattrs or ACLs
+   * differ (its listed stamp), only the attributes are sent.
+   */
+  private async fixAttrs(rel: string, st: Stats, listed: Listed | undefined): Promise<void> {
+    const { ledger } = this.host;
+    if (listed?.attrs === undefined) return;
+    const mine = ledger.attrs.stamp(rel);
+    if (mine === null || ledger.attrs.same(mine, listed.attrs)) return;
+    const mode = st.isSymbolicLink() ? undefined : st.mode & 0o7777;
+    await ledger.emit({ kind: 'attr', meta: mode === undefined ? { p: rel } : { p: rel, mode } });
   }
 
   /**

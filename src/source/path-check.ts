@@ -176,7 +176,8 @@ export class PathCheck {
     const { ledger, queue } = this.c;
     const mode = st.mode & 0o7777;
     if (k) {
-      if (k.mode !== mode) await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
+      if (k.mode !== mode || this.attrsChanged(rel, k))
+        await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
       return ledger.record(rel, st, 'dir');
     }
     const old = ledger.known.get(rel);
@@ -209,15 +210,25 @@ export class PathCheck {
     if (!k || k.link !== target) {
       if (!k && ledger.known.get(rel)?.type === 'dir') ledger.known.deleteTree(rel);
       await ledger.emit({ kind: 'symlink', meta: { p: rel, target, mtime: st.mtimeMs } });
+    } else if (this.attrsChanged(rel, k)) {
+      await ledger.emit({ kind: 'attr', meta: { p: rel } });
     }
     ledger.record(rel, st, 'symlink', target);
+  }
+
+  /** Whether owner, ns mtime, xattrs or ACLs of `rel` differ from what was last sent. */
+  private attrsChanged(rel: string, k: Known): boolean {
+    const now = this.c.ledger.attrs.stamp(rel);
+    return now !== null && k.stamp !== undefined && now !== k.stamp;
   }
 
   private async checkFile(rel: string, st: Stats, k: Known | undefined, gate?: SendGate) {
     const { ledger } = this.c;
     const mode = st.mode & 0o7777;
     if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) {
-      if (k.mode !== mode) await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
+      // chown, setfattr, setfacl, a touch within the same µs: attributes only, no data.
+      if (k.mode !== mode || this.attrsChanged(rel, k))
+        await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
       return ledger.record(rel, st, 'file');
     }
     if (!k && ledger.known.get(rel)?.type === 'dir') ledger.known.deleteTree(rel);
