@@ -38,7 +38,7 @@ export interface ConnectionStatus {
   link: LinkState;
   replication: 'on' | 'off';
   transmit: TransmitState;
-  targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
+  targetState: 'ok' | 'remirror-required' | 'reconciling' | 'paused' | 'error';
   mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };
   queue: { ops: number; bytes: number };
   /** The bandwidth limit (`smr limit`), bytes/s; null = unlimited. */

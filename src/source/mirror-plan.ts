@@ -14,8 +14,8 @@ export interface MirrorOptions {
   mode: MirrorMode;
   newerOnly?: boolean;
   deleteOrphans?: boolean;
-  /** With deleteOrphans: refuse (and report) deleting more than this share of the target. */
-  orphanBrake?: number;
+  /** `--force`: deletions pass the safety brake (src/source/brake.ts). */
+  force?: boolean;
 }
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
@@ -37,7 +37,8 @@ export function decide(
 export function differs(st: Stats, t: ListEntry | undefined, opts: MirrorOptions): boolean {
   const type = entryType(st);
   if (!t || t.type !== type) return true;
-  if (type === 'dir') return false;
+  // A directory's mode is replicated like a file's (a chmod while the source was down included).
+  if (type === 'dir') return !opts.newerOnly && (st.mode & 0o7777) !== t.mode;
   if (opts.mode === 'full') return true;
   const mtimeDiff = Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS;
   if (opts.newerOnly) return st.mtimeMs - t.mtimeMs > MTIME_TOLERANCE_MS;

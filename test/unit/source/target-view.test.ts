@@ -4,32 +4,17 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JournalEntry, JournalRecord } from '../../../src/journal/types.js';
+import type { JournalEntry } from '../../../src/journal/types.js';
 import type { ListEntry } from '../../../src/protocol/listing.js';
-import { Capture } from '../../../src/source/capture.js';
+import type { Capture } from '../../../src/source/capture.js';
 import { makeFilter } from '../../../src/source/filter.js';
 import { TargetView } from '../../../src/source/target-view.js';
-
-/** No watcher in these tests; a failed check fails the test. */
-const hooks = {
-  watchDir: () => undefined,
-  failed: (err: Error) => {
-    throw err;
-  },
-};
+import { listAppend, testCapture } from './capture-fixture.js';
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-view-'));
   const queued: JournalEntry[] = [];
-  const capture = new Capture(
-    base,
-    makeFilter([], []),
-    async (e) => {
-      queued.push(e);
-      return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
-    },
-    hooks,
-  );
+  const capture = testCapture(base, listAppend(queued));
   return { base, capture, queued };
 }
 
