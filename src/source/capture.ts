@@ -6,6 +6,7 @@
 import type { PathIndex } from '../index/index.js';
 import type { JournalRecord } from '../journal/types.js';
 import { lstatOrNull } from '../shared/fsutil.js';
+import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import { Ledger, type Append } from './ledger.js';
 import type { MirrorHost } from './mirror-steps.js';
@@ -191,6 +192,16 @@ export class Capture implements MirrorHost {
       brake: false,
       ...o,
     });
+  }
+
+  /**
+   * Events may have been lost (the watcher failed or overflowed): every path is marked to be
+   * looked at again, on disk, until a whole rescan settled. `wait` cannot say synced before.
+   */
+  lost(why: string): void {
+    log.warn(`capture: changes may have been missed (${why}); rescanning the whole tree`);
+    this.ledger.markChanged('');
+    this.rescan().catch((err: Error) => this.failed(err));
   }
 
   /** Stops after the work in hand. */

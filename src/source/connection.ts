@@ -164,6 +164,7 @@ export class Connection {
       (rel) => {
         if (this.capture.enabled) this.capture.hint(rel);
       },
+      (why) => this.capture.lost(why),
     );
   }
 

@@ -57,6 +57,9 @@ export interface ReconcileResult {
   held: string | null;
 }
 
+/** The root's index path: marked, every path is to be looked at again. */
+const ROOT = Buffer.alloc(0);
+
 /** Checks queued while the walk goes on, at most (the walk waits for the pipeline beyond this). */
 const MAX_BACKLOG = 2000;
 
@@ -97,10 +100,12 @@ export class Reconciler {
   }
 
   private async pass(o: ReconcileOptions): Promise<ReconcileResult> {
+    const { index } = this.host.ledger;
+    // Marked when events may have been lost (Capture.lost): this whole walk settles it.
+    const everything = index.dirtyFlags(ROOT) !== 0;
     const sourceEntries = await this.walk(o);
     await this.host.drain();
     const deletes = this.sweep();
-    const { index } = this.host.ledger;
     const brake = o.brake || this.held !== null;
     this.held = brake
       ? deletionBrake({
@@ -114,6 +119,7 @@ export class Reconciler {
     if (!this.held) for (const rel of this.goneMarked()) this.host.hint(rel);
     await this.host.drain();
     await this.host.flushGone();
+    if (everything) index.clearDirty(ROOT);
     return { deletes, sourceEntries, held: this.held };
   }
 
