@@ -87,7 +87,7 @@ describe('restart reconciliation', () => {
       'notes/by-hand.txt',
     ]);
     await expectSameTree(src, replica);
-  });
+  }, 120_000);
 
   it('stops at the brake when a restart would delete more than half of the target', async () => {
     const src = await tmp('smr-src-');
@@ -118,7 +118,7 @@ describe('restart reconciliation', () => {
     await waitSynced(s2, 'brake');
     await expectSameTree(src, replica);
     expect((await status(s2, 'brake')).targetState).toBe('ok');
-  });
+  }, 120_000);
 
   it('the index survives kill -9 at any moment, and ends equal to the tree', async () => {
     const src = await tmp('smr-src-');
@@ -144,7 +144,7 @@ describe('restart reconciliation', () => {
     await expectSameTree(src, path.join(t.root, 'crash'));
     await s.stop();
     expect(await indexAgainstTree(indexFile(s, 'crash'), src), `seed ${SEED}`).toEqual([]);
-  });
+  }, 120_000);
 
   it('reconciles an unchanged 10,000-file tree without sending file data', async () => {
     const src = await tmp('smr-src-');
@@ -171,5 +171,39 @@ describe('restart reconciliation', () => {
       expect(st.targetState).toBe('ok');
     }
     await expectSameTree(src, path.join(t.root, 'big'));
-  });
+  }, 240_000);
+
+  it('replicates a directory mode changed while the source was down; diff and checksum mirrors repair one changed on the target', async () => {
+    const src = await tmp('smr-src-');
+    await write(path.join(src, 'd', 'e', 'f.txt'), 'f');
+    await fsp.chmod(path.join(src, 'd'), 0o755);
+    const t = await startTarget();
+    let s = await startSource();
+    await connect(s, 'modes', t, src);
+    await waitSynced(s, 'modes');
+    const replica = path.join(t.root, 'modes');
+    const mode = async (rel: string) => (await fsp.stat(path.join(replica, rel))).mode & 0o7777;
+    await s.stop();
+    await fsp.chmod(path.join(src, 'd'), 0o750);
+    await fsp.chmod(path.join(src, 'd', 'e'), 0o700);
+    s = await startSource(s.stateDir);
+    await waitSynced(s, 'modes');
+    expect([await mode('d'), await mode('d/e')]).toEqual([0o750, 0o700]);
+    for (const how of ['diff', 'checksum']) {
+      await fsp.chmod(path.join(replica, 'd'), 0o777); // by hand, on the target
+      const m = await smr([
+        'mirror',
+        'start',
+        'modes',
+        '--mode',
+        how,
+        '--wait',
+        '--state-dir',
+        s.stateDir,
+      ]);
+      expect(m.code, how).toBe(0);
+      expect(await mode('d'), how).toBe(0o750);
+    }
+    await expectSameTree(src, replica);
+  }, 120_000);
 });

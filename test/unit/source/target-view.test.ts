@@ -72,4 +72,20 @@ describe('TargetView', () => {
     expect(queued.map((e) => e.meta.p)).toEqual(['x', 'z']);
     view.close();
   });
+
+  it('says which paths ops queued after the listing moved, removed or replaced', async () => {
+    const { capture } = setup();
+    await capture.appendInLine({ kind: 'delete', meta: { p: 'before' } }); // seq 1: listed
+    const view = new TargetView(capture);
+    view.add([d('a'), f('a/x'), d('b'), f('b/y'), d('c'), f('c/z'), f('before'), f('kept')]);
+    view.listed(1);
+    await capture.appendInLine({ kind: 'rename', meta: { from: 'a', to: 'n' } });
+    await capture.appendInLine({ kind: 'rmdir', meta: { p: 'b' } });
+    // A file put where a directory stood takes the directory's entries with it.
+    await capture.appendInLine({ kind: 'put', meta: { p: 'c', first: true, end: true, size: 0 } });
+    const touched = ['a/x', 'n', 'b/y', 'c/z', 'before', 'kept'].filter((p) => view.touched(p));
+    expect(touched).toEqual(['a/x', 'n', 'b/y', 'c/z']);
+    expect(view.seq).toBe(1);
+    view.close();
+  });
 });
