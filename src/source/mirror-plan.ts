@@ -37,8 +37,9 @@ export function decide(
 export function differs(st: Stats, t: ListEntry | undefined, opts: MirrorOptions): boolean {
   const type = entryType(st);
   if (!t || t.type !== type) return true;
-  // A directory's mode is replicated like a file's (a chmod while the source was down included).
-  if (type === 'dir') return !opts.newerOnly && (st.mode & 0o7777) !== t.mode;
+  // A directory's mtime changes with every entry (not replicated yet); its mode is its own: a
+  // chmod made while the source was down must reach the target by any mirror mode.
+  if (type === 'dir') return (st.mode & 0o7777) !== t.mode;
   if (opts.mode === 'full') return true;
   const mtimeDiff = Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS;
   if (opts.newerOnly) return st.mtimeMs - t.mtimeMs > MTIME_TOLERANCE_MS;

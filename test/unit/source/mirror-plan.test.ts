@@ -55,14 +55,10 @@ describe('decide', () => {
   });
 
   it('a directory is the same whatever its mtime, not whatever its mode; a link differs by size or mtime', () => {
-    expect(decide(st('dir', 0, 5, 0o755), t({ type: 'dir', mtimeMs: 9, mode: 0o755 }), diff)).toBe(
-      'same',
-    );
-    // A chmod while the source was down is sent (chaos cause A), in diff and checksum mirrors.
-    expect(decide(st('dir', 0, 5, 0o700), t({ type: 'dir', mode: 0o755 }), diff)).toBe('whole');
-    expect(
-      decide(st('dir', 0, 5, 0o700), t({ type: 'dir', mode: 0o755 }), { mode: 'checksum' }),
-    ).toBe('whole');
+    expect(decide(st('dir', 0, 5), t({ type: 'dir', mtimeMs: 9 }), diff)).toBe('same');
+    const chmodded = t({ type: 'dir', mode: 0o750 });
+    for (const mode of ['diff', 'checksum', 'full'] as const)
+      expect(decide(st('dir', 0, 5, 0o775), chmodded, { mode })).toBe('whole');
     expect(decide(st('symlink', 3), t({ type: 'symlink', size: 4 }), diff)).toBe('whole');
   });
 });
