@@ -138,6 +138,11 @@ export class Ledger {
     this.marks = true;
   }
 
+  /** Whether `rel` is marked unsure: an op for it was queued that the index may not describe. */
+  unsureAt(rel: string): boolean {
+    return this.marks && (this.index.dirtyFlags(pathKey(rel)) & DIRTY_UNSURE) !== 0;
+  }
+
   /** `rel` changed and is to be looked at again (a reconciliation settles it). */
   markChanged(rel: string): void {
     this.index.markDirty(pathKey(rel), DIRTY_CHANGED);

@@ -73,6 +73,9 @@ export class PathCheck {
     const k = ledger.get(rel);
     if (!st) {
       if (k) gone.open(rel);
+      // An op queued for it that the index never recorded (a batch cut short by a kill) may have
+      // put something there on the target: deleting what is not there does nothing.
+      else if (ledger.unsureAt(rel)) await ledger.emit({ kind: 'delete', meta: { p: rel } });
       else ledger.checked(rel);
       if (log.debugOn)
         log.debug(`check ${rel}: not on disk, ${k ? 'known: delete pending' : 'not known'}`);

@@ -128,4 +128,17 @@ describe('reconciliation', () => {
     expect(capture.ledger.dirtyCount()).toBe(0);
     capture.stop();
   });
+
+  it('deletes a path an unrecorded op may have put on the target, under the name it moved to', async () => {
+    const { base, capture, after } = await captured(1);
+    // A mkdir of d/x was queued, then the source was killed before its batch recorded it; while
+    // it was down d/x went and d was renamed: the target's d/x travels with the rename.
+    capture.ledger.markUnsure('d/x');
+    renameSync(path.join(base, 'd'), path.join(base, 'a'));
+    await capture.reconciler.restart({ unknown: 'all', brake: true });
+    await capture.idle();
+    expect(after()).toEqual(['rename d->a', 'delete a/x']);
+    expect(capture.ledger.dirtyCount()).toBe(0);
+    capture.stop();
+  });
 });
