@@ -87,8 +87,9 @@ export class PathCheck {
     if (!type) return; // sockets, fifos, devices are not replicated
     const f = this.c.filter;
     if (type === 'dir' ? !f.dir(rel) : !f.file(rel) || underExcludedDir(f, rel)) return;
-    if (!k && !o.force && !o.ancestor && !ledger.baseline && this.unchangedSinceWatch(rel, st))
-      return;
+    if (!k && !o.force && !o.ancestor && !ledger.baseline && !ledger.unsureAt(rel)) {
+      if (this.unchangedSinceWatch(rel, st)) return;
+    }
     await this.parentsFirst(rel);
     const force = o.force === true || k?.unsure === true;
     if (!force && !(k && sameInode(k, st) && k.type === type)) {

@@ -141,4 +141,21 @@ describe('reconciliation', () => {
     expect(capture.ledger.dirtyCount()).toBe(0);
     capture.stop();
   });
+
+  it('without a baseline, a check sends a path an unrecorded op named, changed or not', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-reconcile-'));
+    writeFileSync(path.join(base, 'kept'), 'was there all along');
+    writeFileSync(path.join(base, 'named'), 'a put of it was queued, the index never recorded it');
+    await new Promise((r) => setTimeout(r, 200));
+    const queued: JournalEntry[] = [];
+    const capture = testCapture(base, listAppend(queued));
+    capture.watchingSince = Date.now() + 1000 - 100;
+    capture.ledger.markUnsure('named'); // the target may hold a part of it
+    for (const rel of ['kept', 'named']) capture.hint(rel); // as a relist or an event would
+    await new Promise((r) => setTimeout(r, 100));
+    await capture.idle();
+    expect(queued.map((e) => `${e.kind} ${String(e.meta.p)}`)).toEqual(['put named']);
+    expect(capture.ledger.dirtyCount()).toBe(0);
+    capture.stop();
+  });
 });
