@@ -63,7 +63,7 @@ describe('read-only verbs and an honest wait', () => {
     await fsp.appendFile(path.join(src, 'd1', 'f1.txt'), 'more');
     await waitSynced(s, 'ro');
     await expectSameTree(src, replica);
-  });
+  }, 180_000);
 
   it('wait --for mirrored does not return 0 with no mirror run, nor after mirror stop', async () => {
     const { s, sd } = await unmirrored(6);
@@ -79,7 +79,7 @@ describe('read-only verbs and an honest wait', () => {
     expect(stopped.code).toBe(2);
     expect(stopped.stderr).toMatch(/the last one was stopped/);
     expect((await status(s, 'ro')).mirror.state).toBe('stopped');
-  });
+  }, 180_000);
 
   it('wait says why, with exit 2, while replication is off or the target needs a remirror', async () => {
     const { src, s, sd, replica } = await unmirrored();
@@ -95,5 +95,5 @@ describe('read-only verbs and an honest wait', () => {
     await waitSynced(s, 'ro');
     await expectSameTree(src, replica);
     expect((await status(s, 'ro')).targetState).toBe('ok');
-  });
+  }, 180_000);
 });
