@@ -67,6 +67,8 @@ export interface SourceMethods {
       mode?: MirrorMode;
       newerOnly?: boolean;
       deleteOrphans?: boolean;
+      /** Deletions pass the safety brake (and held ones go). */
+      force?: boolean;
     },
     ConnectionStatus
   >;

@@ -38,7 +38,7 @@ export interface ConnectionStatus {
   link: LinkState;
   replication: 'on' | 'off';
   transmit: TransmitState;
-  targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
+  targetState: 'ok' | 'remirror-required' | 'reconciling' | 'paused' | 'error';
   /** What the replica is at any moment: `file` (each file converges), `crash` (a source state). */
   consistency: 'file' | 'crash';
   mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };

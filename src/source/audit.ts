@@ -4,7 +4,8 @@ import { SmrError } from '../shared/errors.js';
 import { typeLetter, type ListEntry } from '../protocol/listing.js';
 import { blocksReply, type BlocksReply } from '../protocol/requests.js';
 import type { Capture } from './capture.js';
-import { compareTrees, orphanBrake, orphansOf } from './compare.js';
+import { deletionBrake } from './brake.js';
+import { compareTrees, orphansOf } from './compare.js';
 import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
 
 /** The replies of verify and orphans (their shapes are the control channel's). */
@@ -21,8 +22,8 @@ export interface AuditContext {
   link: Link;
   capture: Capture;
   mirrorActive: () => boolean;
-  /** Waits until the target holds everything captured so far. */
-  synced: (timeoutMs: number) => Promise<void>;
+  /** Captures what changed relative to the index, then waits until the target acknowledged it. */
+  drained: (timeoutMs: number) => Promise<void>;
 }
 
 const DRAIN_MS = 10 * 60_000;
@@ -53,7 +54,7 @@ async function compareOnce(
   ctx: AuditContext,
   mode: 'diff' | 'checksum',
 ): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
-  await ctx.synced(DRAIN_MS);
+  await ctx.drained(DRAIN_MS);
   const target = await listing(ctx);
   const r = await compareTrees({
     base: ctx.base,
@@ -104,7 +105,7 @@ export async function orphans(
   o: { delete: boolean; force: boolean; maxShare: number },
 ): Promise<OrphansResult> {
   refuseDuringMirror(ctx, 'orphans');
-  await ctx.synced(DRAIN_MS);
+  await ctx.drained(DRAIN_MS);
   // Live changes go on meanwhile: the view keeps orphans under their current target names.
   const view = new TargetView(ctx.capture);
   try {
@@ -136,15 +137,14 @@ async function orphansIn(
     deleted: 0,
   };
   if (!o.delete || found.length === 0) return result;
-  const brake = o.force
-    ? null
-    : orphanBrake({
-        orphans: found.length,
-        targetEntries: total,
-        sourceEntries: entries,
-        maxShare: o.maxShare,
-        base: ctx.base,
-      });
+  const brake = deletionBrake({
+    deletes: found.length,
+    targetEntries: total,
+    sourceEntries: entries,
+    maxShare: o.maxShare,
+    base: ctx.base,
+    force: o.force,
+  });
   if (brake) {
     throw new SmrError(
       'usage',
@@ -153,6 +153,6 @@ async function orphansIn(
     );
   }
   result.deleted = await view.deleteOrphans(ctx.filter, () => true);
-  await ctx.synced(DRAIN_MS);
+  await ctx.drained(DRAIN_MS);
   return result;
 }

@@ -98,7 +98,7 @@ export async function connect(
   const c = new Connection(cfg, ctx);
   connections.set(cfg.name, c);
   try {
-    await c.start(cfg.mirror === 'none' ? null : { mode: cfg.mirror });
+    await c.start({ mirror: cfg.mirror === 'none' ? null : { mode: cfg.mirror } });
   } catch (err) {
     connections.delete(cfg.name);
     await c.stop().catch(() => undefined);

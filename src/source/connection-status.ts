@@ -14,12 +14,20 @@ export interface StatusParts {
   tasksPending: number;
   /** How the link is secured and compressed. */
   transport: WireOptions;
+  /** Why deletions found by a reconciliation are held back by the brake, or null. */
+  held: string | null;
+  /** A restart's reconciliation runs or is not acknowledged yet. */
+  reconciling: boolean;
 }
 
 /** The target's state as the contract names it. */
 function targetState(s: StatusParts): ConnectionStatus['targetState'] {
   if (s.cfg.remirrorRequired) return 'remirror-required';
+  if (s.held) return 'error';
   if (s.cfg.transmit === 'paused') return 'paused';
+  // Changes made while the source was down are replayed in path order, not in the order they
+  // happened: until they are all applied the replica may not be a state the source went through.
+  if (s.reconciling) return 'reconciling';
   return s.link.state !== 'connected' && s.link.lastError ? 'error' : 'ok';
 }
 
@@ -45,6 +53,6 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     sent: { bytes: link.sentBytes, wireBytes: link.wireBytes },
     transport: s.transport,
     tasks: { pending: s.tasksPending },
-    lastError: link.lastError,
+    lastError: s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError,
   };
 }

@@ -128,6 +128,7 @@ export class SourceHandlers {
         mode: p.mode ?? 'diff',
         newerOnly: p.newerOnly === true,
         deleteOrphans: p.deleteOrphans === true,
+        force: p.force === true,
       });
     else if (p.action === 'stop') m.stop();
     else if (p.action === 'pause') m.pause();

@@ -25,7 +25,13 @@ const DEAD_MS = 60_000;
 export interface LinkHooks {
   open(): OpenRequest & { to: string; wire: WireOptions };
   key(): Promise<Buffer | null>;
-  need(path: string): void;
+  /** The target had no basis for `path` when it applied op `seq`: resend it whole. */
+  need(path: string, seq: number): void;
+  /**
+   * The target acknowledged everything up to `seq`: record it (the index first, then the journal,
+   * which trims; docs/INDEX.md "Acks"). Resolves once recorded.
+   */
+  acked(seq: number): Promise<void>;
   event(report: TaskReport): void;
   /** Called just before a record is sent (transmit-time tasks run here), and after. */
   beforeSend(rec: JournalRecord): Promise<void>;
@@ -137,7 +143,7 @@ export class Link {
       await this.hooks.mismatch(appliedSeq);
       return;
     }
-    if (appliedSeq > this.journal.ackedSeq) await this.journal.ack(appliedSeq);
+    if (appliedSeq > this.journal.ackedSeq) await this.hooks.acked(appliedSeq);
     this.peer = peer;
     this.state = 'connected';
     const inflight: Array<[number, number]> = []; // [seq, bytes]
@@ -151,7 +157,7 @@ export class Link {
         while (inflight.length && (inflight[0] as [number, number])[0] <= seq)
           inflightBytes -= (inflight.shift() as [number, number])[1];
         acks = acks
-          .then(() => (seq > this.journal.ackedSeq ? this.journal.ack(seq) : undefined))
+          .then(() => (seq > this.journal.ackedSeq ? this.hooks.acked(seq) : undefined))
           .catch((err) => log.error(`ack ${seq}: ${err.message}`));
         this.change.notify();
       } else this.onFrame(f);
@@ -204,7 +210,7 @@ export class Link {
   private onFrame(f: Frame): void {
     switch (f.type) {
       case MsgType.NEED:
-        this.hooks.need(f.header.p);
+        this.hooks.need(f.header.p, f.header.seq);
         return;
       case MsgType.LIST_ITEMS: {
         const w = this.listWaiters.get(f.header.reqId);
@@ -254,7 +260,7 @@ export class Link {
         onItems,
         done: (err, seq) => (err ? reject(err) : resolve(seq)),
       });
-      peer.send(MsgType.LIST, { reqId }).catch(reject);
+      peer.send(MsgType.LIST, { reqId }).catch((err) => reject(dropped(err)));
     });
   }
 
@@ -266,7 +272,7 @@ export class Link {
     const reqId = this.nextReq++;
     return new Promise((resolve, reject) => {
       this.replyWaiters.set(reqId, { resolve, reject });
-      peer.send(MsgType.REQUEST, { reqId, ...req }, body).catch(reject);
+      peer.send(MsgType.REQUEST, { reqId, ...req }, body).catch((err) => reject(dropped(err)));
     });
   }
 
@@ -282,4 +288,10 @@ export class Link {
       await this.change.wait(Math.min(200, end - Date.now()));
     }
   }
+}
+
+/** A send failed because the link went (ECONNRESET, EPIPE): "unreachable", waited out (cause D). */
+function dropped(err: unknown): SmrError {
+  if (err instanceof SmrError) return err;
+  return new SmrError('unreachable', `connection to the target dropped: ${(err as Error).message}`);
 }

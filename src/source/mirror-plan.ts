@@ -14,8 +14,8 @@ export interface MirrorOptions {
   mode: MirrorMode;
   newerOnly?: boolean;
   deleteOrphans?: boolean;
-  /** With deleteOrphans: refuse (and report) deleting more than this share of the target. */
-  orphanBrake?: number;
+  /** `--force`: deletions pass the safety brake (src/source/brake.ts). */
+  force?: boolean;
 }
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */

@@ -64,6 +64,7 @@ export async function startWatcher(
   base: string,
   filter: PathFilter,
   hint: (rel: string) => void,
+  lost: (why: string) => void = () => undefined,
 ): Promise<Watcher> {
   const w: FSWatcher = watch(base, {
     ignoreInitial: true,
@@ -93,7 +94,8 @@ export async function startWatcher(
       if (rel !== null) hint(rel);
     }
   });
-  w.on('error', (err: unknown) => log.warn(`watcher: ${(err as Error).message ?? String(err)}`));
+  // A watch that failed (no inotify watch left, a directory it cannot read) misses events.
+  w.on('error', (err: unknown) => lost(`watcher: ${(err as Error).message ?? String(err)}`));
   await initialScan(w, base);
   return {
     close: () => w.close(),

@@ -67,6 +67,10 @@ export const mirrorVerb: Verb = {
         type: 'boolean',
         describe: 'delete target files not in the source set',
       })
+      .option('force', {
+        type: 'boolean',
+        describe: 'delete past the safety brake (more than half of the target), held deletions too',
+      })
       .option('wait', {
         type: 'boolean',
         describe: 'wait until the mirror completes; then say what it changed',
@@ -79,6 +83,7 @@ export const mirrorVerb: Verb = {
       mode: ParamsOf<'mirror'>['mode'];
       newerOnly?: boolean;
       deleteOrphans?: boolean;
+      force?: boolean;
       wait?: boolean;
       timeout?: number;
     },
@@ -90,6 +95,7 @@ export const mirrorVerb: Verb = {
       mode: a.mode,
       newerOnly: a.newerOnly,
       deleteOrphans: a.deleteOrphans,
+      force: a.force,
     })) as StatusView;
     if (a.action === 'start' && a.wait) return waitMirrored(ctx, a.name, a.timeout ?? 0);
     return { data: s, text: statusLines(s) };

@@ -28,12 +28,22 @@ function parts(cfg: Partial<ConnectionConfig> = {}, link: Partial<StatusParts['l
     mirror: freshProgress('idle', null),
     tasksPending: 0,
     transport: { tls: true, compress: 'zstd' },
+    held: null as string | null,
+    reconciling: false,
   } satisfies StatusParts;
 }
 
 describe('connectionStatus', () => {
-  it('names the target state: remirror-required over paused over error over ok', () => {
+  it('names the target state: remirror-required over held deletions over paused over reconciling over error over ok', () => {
     const state = (p: StatusParts) => connectionStatus(p).targetState;
+    expect(state({ ...parts(), reconciling: true })).toBe('reconciling');
+    expect(state({ ...parts({ transmit: 'paused' }), reconciling: true })).toBe('paused');
+    const held = { ...parts({ transmit: 'paused' }), held: 'deleting 6 of 10', reconciling: true };
+    expect(state(held)).toBe('error');
+    expect(connectionStatus(held).lastError).toMatch(/safety brake: deleting 6 of 10/);
+    expect(state({ ...held, cfg: { ...held.cfg, remirrorRequired: true } })).toBe(
+      'remirror-required',
+    );
     expect(state(parts())).toBe('ok');
     expect(state(parts({}, { state: 'connecting', lastError: 'refused' }))).toBe('error');
     expect(state(parts({}, { state: 'connecting', lastError: null }))).toBe('ok');
