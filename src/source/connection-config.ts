@@ -2,6 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
+import type { WatcherBackend } from './watcher.js';
 
 /** What `connect` records, plus switches the verbs change later. */
 export interface ConnectionConfig {
@@ -16,6 +17,8 @@ export interface ConnectionConfig {
   transmit: 'started' | 'paused' | 'stopped';
   keyFile: string | null;
   bandwidth: number | null; // bytes/s, null = unlimited
+  /** `connect --watcher`; connections recorded before it existed use the default, native. */
+  watcher?: WatcherBackend;
   /** Identifies this stream to the target; a new epoch starts the target's applied seq over. */
   epoch: number;
   /** Set when replication was off or the queue was lost: the target copy cannot be trusted. */

@@ -16,7 +16,7 @@ import {
 import { makeFilter } from './filter.js';
 import { Link, type TransmitState } from './link.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
-import { startWatcher, type Watcher } from './watcher.js';
+import { ConnectionWatch, type WatchStatus } from './watch-connection.js';
 import type { AuditContext } from './audit.js';
 import { RESTART_MIRROR } from './restart-mirror.js';
 import type { TaskEntry } from './task-table.js';
@@ -47,6 +47,8 @@ export interface ConnectionStatus {
   lastAckedSeq: number;
   sent: { bytes: number; wireBytes: number };
   tasks: { pending: number };
+  /** The watcher in use and the misses it reported (null while replication is off). */
+  watcher: WatchStatus;
   lastError: string | null;
 }
 
@@ -59,7 +61,7 @@ export class Connection {
   private capture!: Capture;
   private link!: Link;
   private mirror!: Mirror;
-  private watcher: Watcher | null = null;
+  private watch!: ConnectionWatch;
   private tasks!: ConnectionTasks;
   private ackPoll: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -88,7 +90,15 @@ export class Connection {
       barrier: () => this.barrier(),
     });
     this.capture.onError = (err) => log.error(`${this.name}: capture: ${err.message}`);
-    this.capture.watchDir = (rel) => this.watcher?.watchDir(rel);
+    this.watch = new ConnectionWatch({
+      name: this.cfg.name,
+      base: this.cfg.path,
+      filter,
+      backend: this.cfg.watcher ?? 'native',
+      capture: this.capture,
+      mirrorActive: () => this.mirror.active,
+    });
+    this.capture.watchDir = (rel) => this.watch.watchDir(rel);
     this.link = new Link(
       this.journal,
       {
@@ -166,13 +176,7 @@ export class Connection {
       );
     }
     this.capture.watchingSince = Date.now();
-    this.watcher = await startWatcher(
-      this.cfg.path,
-      makeFilter(this.cfg.include, this.cfg.exclude),
-      (rel) => {
-        if (this.capture.enabled) this.capture.hint(rel);
-      },
-    );
+    await this.watch.start();
   }
 
   private save(): Promise<void> {
@@ -198,8 +202,7 @@ export class Connection {
     if (!on) {
       this.cfg.remirrorRequired = true;
       this.capture.enabled = false;
-      await this.watcher?.close();
-      this.watcher = null;
+      await this.watch.close();
       await this.save();
       return;
     }
@@ -308,6 +311,7 @@ export class Connection {
       lastAckedSeq: this.journal.ackedSeq,
       sent: { bytes: this.link.sentBytes, wireBytes: this.link.wireBytes },
       tasks: { pending: this.tasks.pending },
+      watcher: this.watch.status(),
       lastError: this.link.lastError,
     };
   }
@@ -317,7 +321,7 @@ export class Connection {
     if (this.ackPoll) clearInterval(this.ackPoll);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.mirror?.stop();
-    await this.watcher?.close();
+    await this.watch?.stop();
     this.capture?.stop();
     await this.capture?.idle().catch(() => undefined);
     await this.link?.stop();

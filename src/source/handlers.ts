@@ -15,6 +15,7 @@ import {
 } from './connection-config.js';
 import { Connection, type SourceContext } from './connection.js';
 import type { TransmitState } from './link.js';
+import { WATCHER_BACKENDS } from './watcher.js';
 import type { MirrorMode } from './mirror.js';
 import type { ScheduleStore, Scheduler } from '../schedule/index.js';
 
@@ -221,6 +222,9 @@ export class SourceHandlers {
     const mirror = (p.mirror as ConnectionConfig['mirror']) ?? 'diff';
     if (!['full', 'diff', 'checksum', 'none'].includes(mirror))
       throw new SmrError('usage', `bad --mirror "${mirror}"`, 'use full, diff, checksum or none');
+    const watcher = (p.watcher as ConnectionConfig['watcher']) ?? 'native';
+    if (!(WATCHER_BACKENDS as readonly string[]).includes(watcher))
+      throw new SmrError('usage', `bad --watcher "${watcher}"`, 'use native or chokidar');
     const keyFile = p.keyFile ? path.resolve(String(p.keyFile)) : null;
     const key = keyFile
       ? await readKeyFile(keyFile)
@@ -237,6 +241,7 @@ export class SourceHandlers {
       transmit: 'started',
       keyFile,
       bandwidth: null,
+      watcher,
       epoch: newEpoch(),
       remirrorRequired: p.replicate === false,
       createdAt: new Date().toISOString(),

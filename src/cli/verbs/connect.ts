@@ -37,7 +37,13 @@ export const connectVerb: Verb = {
         default: true,
         describe: 'capture changes (--no-replicate to mirror only)',
       })
-      .option('key-file', { type: 'string', describe: 'shared key file' }),
+      .option('key-file', { type: 'string', describe: 'shared key file' })
+      .option('watcher', {
+        choices: ['native', 'chokidar'] as const,
+        default: 'native',
+        describe:
+          'file watcher: native (a kernel watch per directory; chokidar where unavailable) or chokidar',
+      }),
   async run(
     a: {
       name: string;
@@ -49,6 +55,7 @@ export const connectVerb: Verb = {
       mirror: string;
       replicate: boolean;
       keyFile?: string;
+      watcher: string;
     },
     ctx,
   ) {
@@ -63,6 +70,7 @@ export const connectVerb: Verb = {
       mirror: a.mirror,
       replicate: a.replicate,
       keyFile: keyFile ? path.resolve(keyFile) : undefined,
+      watcher: a.watcher,
     })) as ConnectionStatus;
     return { data: s, text: statusLines(s) };
   },

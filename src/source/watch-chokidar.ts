@@ -1,0 +1,80 @@
+// The chokidar backend, the portable fallback (`connect --watcher chokidar`, and `native` where it
+// cannot run). chokidar watches every file as well as every directory (one inotify watch per
+// file), so it costs ~10 KiB and a watch per file (bench/RESULTS.md, "scale-watchers"). Every
+// event, including chokidar's raw fs.watch notifications, becomes a hint: chokidar throttles
+// `change` to one per 50 ms per path and hides mode-only changes, so its semantic events alone
+// would lose changes. Its raw events also feed the overflow count (watch-overflow.ts).
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { log } from '../shared/log.js';
+import type { PathFilter } from './filter.js';
+import type { WatchSink, Watcher } from './watcher.js';
+import { sharedEventPass } from './watch-overflow.js';
+
+function toRel(base: string, abs: string): string | null {
+  const rel = path.relative(base, abs);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  return rel.split(path.sep).join('/');
+}
+
+/** Watches `base` recursively with chokidar; resolves once its initial scan is done. */
+export async function startChokidarWatcher(
+  base: string,
+  filter: PathFilter,
+  sink: WatchSink,
+): Promise<Watcher> {
+  const pass = sharedEventPass();
+  let unwatched = 0;
+  const w: FSWatcher = watch(base, {
+    ignoreInitial: true,
+    followSymlinks: false,
+    atomic: false, // we want raw unlink/add pairs: rename detection is ours
+    alwaysStat: false,
+    persistent: true,
+    ignored: (p: string, stats?: { isDirectory(): boolean }) => {
+      const rel = toRel(base, p);
+      if (rel === null) return false;
+      return stats?.isDirectory() ? !filter.dir(rel) : false;
+    },
+  });
+  w.on('all', (_event: string, p: string) => {
+    const rel = toRel(base, p);
+    if (rel !== null) sink.hint(rel);
+  });
+  w.on('raw', (_event: string, evPath: string | null, details: unknown) => {
+    pass.note();
+    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+    if (!watched) return;
+    // A directory watch names an entry; a file watch names the file itself (its own basename).
+    // (A file D/D inside a directory D is also covered by its own file watch.)
+    const fileWatch = evPath === path.basename(watched);
+    const candidates = !evPath || fileWatch ? [watched] : [path.join(watched, evPath)];
+    for (const c of candidates) {
+      const rel = toRel(base, c);
+      if (rel !== null) sink.hint(rel);
+    }
+  });
+  w.on('error', (err: unknown) => {
+    unwatched++;
+    log.warn(`watcher: ${(err as Error).message ?? String(err)}`);
+  });
+  const stopListening = pass.listen((n) =>
+    sink.missed(
+      `${n} file system events in one read: the kernel's event queue may have overflowed`,
+    ),
+  );
+  await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  return {
+    backend: 'chokidar',
+    close: async () => {
+      stopListening();
+      await w.close();
+    },
+    // A directory created while chokidar was doing its initial scan may never get a watch; capture
+    // calls this for every directory it learns of, so changes inside it are seen.
+    watchDir: (rel) => {
+      w.add(path.join(base, ...rel.split('/')));
+    },
+    stats: () => ({ backend: 'chokidar', watchedDirs: null, unwatched }),
+  };
+}

@@ -1,0 +1,72 @@
+// One connection's watching: the watcher of its recorded backend feeding capture's hints, and the
+// rescans its reports of lost events call for. Started and closed with replication.
+import type { Capture } from './capture.js';
+import type { PathFilter } from './filter.js';
+import { MissedChanges, type MissedStats } from './watch-rescan.js';
+import { startWatcher, type Watcher, type WatcherBackend, type WatcherStats } from './watcher.js';
+
+/** What a connection's watching needs. */
+export interface ConnectionWatchDeps {
+  name: string;
+  base: string;
+  filter: PathFilter;
+  backend: WatcherBackend;
+  capture: Pick<Capture, 'enabled' | 'hint' | 'rescan'>;
+  /** True while a mirror runs (a rescan waits for its end). */
+  mirrorActive(): boolean;
+}
+
+/** The `watcher` object of `status`: null while replication is off. */
+export type WatchStatus = (WatcherStats & MissedStats) | null;
+
+/** A connection's watcher and its rescans. */
+export class ConnectionWatch {
+  private watcher: Watcher | null = null;
+  private readonly missed: MissedChanges;
+
+  constructor(private readonly d: ConnectionWatchDeps) {
+    this.missed = new MissedChanges({
+      name: d.name,
+      rescan: () => d.capture.rescan(),
+      mirrorActive: () => d.mirrorActive(),
+    });
+  }
+
+  /** Starts watching; resolves once every directory is watched. */
+  async start(): Promise<void> {
+    const { capture } = this.d;
+    this.watcher = await startWatcher({
+      base: this.d.base,
+      filter: this.d.filter,
+      backend: this.d.backend,
+      sink: {
+        hint: (rel) => {
+          if (capture.enabled) capture.hint(rel);
+        },
+        missed: (why) => this.missed.request(why),
+      },
+    });
+  }
+
+  /** Stops watching (replication off); a later start watches again. */
+  async close(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = null;
+    await w?.close();
+  }
+
+  /** Capture learned of a directory: make sure it is watched. */
+  watchDir(rel: string): void {
+    this.watcher?.watchDir(rel);
+  }
+
+  status(): WatchStatus {
+    return this.watcher ? { ...this.watcher.stats(), ...this.missed.stats() } : null;
+  }
+
+  /** Stops for good: no rescan starts after this. */
+  async stop(): Promise<void> {
+    this.missed.stop();
+    await this.close();
+  }
+}
