@@ -16,12 +16,13 @@ export interface ConnectionWatchDeps {
   mirrorActive(): boolean;
 }
 
-/** The `watcher` object of `status`: null while replication is off. */
-export type WatchStatus = (WatcherStats & MissedStats) | null;
+/** The `watcher` object of `status` (`readyMs`: how long its start took); null while replication is off. */
+export type WatchStatus = (WatcherStats & MissedStats & { readyMs: number }) | null;
 
 /** A connection's watcher and its rescans. */
 export class ConnectionWatch {
   private watcher: Watcher | null = null;
+  private readyMs = 0;
   private readonly missed: MissedChanges;
 
   constructor(private readonly d: ConnectionWatchDeps) {
@@ -35,6 +36,7 @@ export class ConnectionWatch {
   /** Starts watching; resolves once every directory is watched. */
   async start(): Promise<void> {
     const { capture } = this.d;
+    const t0 = Date.now();
     this.watcher = await startWatcher({
       base: this.d.base,
       filter: this.d.filter,
@@ -46,6 +48,7 @@ export class ConnectionWatch {
         missed: (why) => this.missed.request(why),
       },
     });
+    this.readyMs = Date.now() - t0;
   }
 
   /** Stops watching (replication off); a later start watches again. */
@@ -61,7 +64,8 @@ export class ConnectionWatch {
   }
 
   status(): WatchStatus {
-    return this.watcher ? { ...this.watcher.stats(), ...this.missed.stats() } : null;
+    if (!this.watcher) return null;
+    return { ...this.watcher.stats(), readyMs: this.readyMs, ...this.missed.stats() };
   }
 
   /** Stops for good: no rescan starts after this. */
