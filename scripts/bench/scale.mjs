@@ -25,6 +25,7 @@ import {
   SMR,
   WORK,
   cpuWatch,
+  treeCpuMs,
   delay,
   freePort,
   mib,
@@ -427,10 +428,11 @@ async function rsyncRun(rs, proxy, tree, dest, extra) {
   const hwm = treeHwm(rs.daemon.pid);
   const p0 = await proxy.stats();
   const busy = cpuWatch([rs.daemon.pid, proxy.pid]);
+  const d0 = treeCpuMs([rs.daemon.pid]);
   const t0 = performance.now();
   const r = await runCommand(
     time ?? 'rsync',
-    time ? ['-f', 'bench-maxrss-kib=%M', 'rsync', ...args] : args,
+    time ? ['-f', 'bench-maxrss-kib=%M bench-cpu-s=%U+%S', 'rsync', ...args] : args,
     {
       timeoutMs: LONG,
     },
@@ -439,11 +441,16 @@ async function rsyncRun(rs, proxy, tree, dest, extra) {
   const load = busy.end();
   await delay(150);
   const daemonKiB = hwm.stop();
+  const cpuM = /bench-cpu-s=([\d.]+)\+([\d.]+)/.exec(r.stderr);
   const p1 = await proxy.stats();
   if (r.code !== 0) throw new BenchError(`rsync ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return {
     wallMs,
     wire: wire(p0, p1),
+    cpu: {
+      client: cpuM ? (Number(cpuM[1]) + Number(cpuM[2])) * 1000 : NaN,
+      daemon: treeCpuMs([rs.daemon.pid]) - d0,
+    },
     rss: { client: Number(/bench-maxrss-kib=(\d+)/.exec(r.stderr)?.[1] ?? NaN), daemon: daemonKiB },
     otherPct: load.otherPct,
     cmd: `rsync ${args
@@ -461,14 +468,21 @@ async function smrPhase(sides, proxy, fn) {
   const p0 = await proxy.stats();
   // (A source started inside `fn` is not among these: its CPU counts as other programs'.)
   const busy = cpuWatch([sides.source.pid, sides.target.pid, proxy.pid]);
+  const src0 = sides.source.pid;
+  const cpu0 = { source: treeCpuMs([src0]), target: treeCpuMs([sides.target.pid]) };
   const t0 = performance.now();
   const extra = await fn();
   const wallMs = performance.now() - t0;
   const load = busy.end();
+  const cpu = {
+    source: treeCpuMs([sides.source.pid]) - (sides.source.pid === src0 ? cpu0.source : 0),
+    target: treeCpuMs([sides.target.pid]) - cpu0.target,
+  };
   await delay(200); // last acks
   const p1 = await proxy.stats();
   return {
     wallMs,
+    cpu,
     wire: wire(p0, p1),
     rss: { source: peakRss(sides.source.pid), target: peakRss(sides.target.pid) },
     otherPct: load.otherPct,
@@ -694,13 +708,13 @@ function mirrorTables(m) {
     ['no-change checksum compare', m.smr.checksum, m.rsync.checksum, 'rsync -ac'],
   ];
   const out = [
-    '| case | smr time | rsync time | smr / rsync | smr wire | rsync wire | smr / rsync | smr peak RSS source / target | rsync peak RSS client / daemon |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| case | smr time | rsync time | smr / rsync | smr wire | rsync wire | smr / rsync | smr CPU source + target | rsync CPU client + daemon | smr peak RSS source / target | rsync peak RSS client / daemon |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, s, r, how] of rows) {
     if (!s || !r) continue;
     out.push(
-      `| ${name} (${how}) | ${secs(s.wallMs)} | ${secs(r.wallMs)} | ${ratio(s.wallMs, r.wallMs)} | ${fmtBytes(s.wire.total)} | ${fmtBytes(r.wire.total)} | ${ratio(s.wire.total, r.wire.total)} | ${rssS(s.rss)} | ${rssR(r.rss)} |`,
+      `| ${name} (${how}) | ${secs(s.wallMs)} | ${secs(r.wallMs)} | ${ratio(s.wallMs, r.wallMs)} | ${fmtBytes(s.wire.total)} | ${fmtBytes(r.wire.total)} | ${ratio(s.wire.total, r.wire.total)} | ${secs(s.cpu.source)} + ${secs(s.cpu.target)} | ${secs(r.cpu.client)} + ${secs(r.cpu.daemon)} | ${rssS(s.rss)} | ${rssR(r.rss)} |`,
     );
   }
   return out.join('\n');
@@ -712,18 +726,29 @@ function goals(m, info, w) {
   const big = info.files >= 1_000_000;
   const s = m.smr;
   if (s.full) {
+    const peakS = Math.max(
+      s.full.rss.source,
+      s.restart?.rss.source ?? 0,
+      s.checksum?.rss.source ?? 0,
+    );
+    const peakT = Math.max(
+      s.full.rss.target,
+      s.restart?.rss.target ?? 0,
+      s.checksum?.rss.target ?? 0,
+    );
     lines.push(
-      `- source peak RSS ≤ 400 MiB${big ? '' : ' (goal for 1M files)'}: ${verdict(Math.max(s.full.rss.source, s.restart?.rss.source ?? 0, s.checksum?.rss.source ?? 0) <= 400 * 1024)} ` +
-        `(${mib(Math.max(s.full.rss.source, s.restart?.rss.source ?? 0, s.checksum?.rss.source ?? 0))}); ` +
-        `target ≤ 250 MiB: ${verdict(Math.max(s.full.rss.target, s.restart?.rss.target ?? 0, s.checksum?.rss.target ?? 0) <= 250 * 1024)} ` +
-        `(${mib(Math.max(s.full.rss.target, s.restart?.rss.target ?? 0, s.checksum?.rss.target ?? 0))})`,
+      big
+        ? `- source peak RSS ≤ 400 MiB: ${verdict(peakS <= 400 * 1024)} (${mib(peakS)}); target ≤ 250 MiB: ${verdict(peakT <= 250 * 1024)} (${mib(peakT)})`
+        : `- peak RSS (goal for 1M files: source ≤ 400 MiB, target ≤ 250 MiB): source ${mib(peakS)}, target ${mib(peakT)} on ${count(info.files)} files`,
     );
     lines.push(
       `- inotify watches ≤ directories + 64: ${verdict(s.full.watches <= info.totalDirs + 1 + 64)} (${count(s.full.watches)} for ${count(info.totalDirs + 1)} directories with the root)`,
     );
     if (m.watcherStatus?.readyMs !== undefined)
       lines.push(
-        `- watcher ready${big ? '' : ' (goal ≤ 20 s on 1M files)'}: ${verdict(m.watcherStatus.readyMs <= 20_000)} (${secs(m.watcherStatus.readyMs)} in the daemon)`,
+        big
+          ? `- watcher ready ≤ 20 s: ${verdict(m.watcherStatus.readyMs <= 20_000)} (${secs(m.watcherStatus.readyMs)} in the daemon)`
+          : `- watcher ready (goal for 1M files: ≤ 20 s): ${secs(m.watcherStatus.readyMs)} in the daemon on ${count(info.files)} files`,
       );
     lines.push(
       `- initial full mirror ≤ 1.0× rsync's time: ${verdict(s.full.wallMs <= m.rsync.full.wallMs)} (${ratio(s.full.wallMs, m.rsync.full.wallMs)}); ` +
@@ -745,6 +770,79 @@ function goals(m, info, w) {
     );
   void w;
   return lines.join('\n');
+}
+
+/** Why each missed goal is missed, from this run's numbers (what closes it is another issue's). */
+function commentary(info, w, m) {
+  const out = [];
+  const native = w?.find((x) => x.c.probe === 'smr-native')?.r;
+  const chok = w?.find((x) => x.c.probe === 'smr-chokidar')?.r;
+  const parcel = w?.find((x) => x.c.probe === 'parcel')?.r;
+  if (native)
+    out.push(
+      `- **Watcher (this issue's point 1, done).** The native backend held ${count(native.watches)} watches ` +
+        `(one per directory) and ${mib(native.rssKiB - native.rssBeforeKiB)} of its own, ready in ${secs(native.readyMs)}` +
+        (chok
+          ? `; chokidar as configured before needed ${count(chok.watches)} watches, ${mib(chok.rssKiB - chok.rssBeforeKiB)} and ${secs(chok.readyMs)}`
+          : '') +
+        (parcel
+          ? `; @parcel/watcher ${mib(parcel.rssKiB - parcel.rssBeforeKiB)} (it keeps every file's path) and a ${ms(parcel.latency.p50)} median event delay (its fixed 50 ms debounce)`
+          : '') +
+        '.',
+    );
+  if (!m) return out.join('\n');
+  const f = m.smr.full;
+  const rf = m.rsync.full;
+  if (f && rf) {
+    const perFile = (x) => `${((x / info.files) * 1000).toFixed(0)} µs`;
+    out.push(
+      `- **Full mirror, ${ratio(f.wallMs, rf.wallMs)} rsync's time.** smr spent ${perFile(f.wallMs)} of wall time per file ` +
+        `(CPU: source ${perFile(f.cpu.source)}, target ${perFile(f.cpu.target)} per file) against rsync's ${perFile(rf.wallMs)} ` +
+        `(client ${perFile(rf.cpu.client)}, daemon ${perFile(rf.cpu.daemon)}). Every small file is a pipeline step of its own, ` +
+        'a journal record with a JSON header, a `put` written to a temp file and renamed on the target, acknowledged ' +
+        'through checkpoints; rsync streams the file list and the data in one pass. Closing it is point 3 of the issue ' +
+        '(many small files per round trip and per record, several in flight, batched target durability), done separately. ' +
+        `Wire: ${ratio(f.wire.total, rf.wire.total)} rsync's bytes, ${fmtBytes((f.wire.total - rf.wire.total) / info.files)} more per file ` +
+        '(record headers and TLS framing), also point 3.',
+    );
+  }
+  const r = m.smr.restart;
+  if (r && m.rsync.restart)
+    out.push(
+      `- **No-change restart, ${ratio(r.wallMs, m.rsync.restart.wallMs)} a no-change rsync -a.** No file data was sent ` +
+        `(${fmtBytes(r.sentBytes)}), but the restart mirror asks the target for a listing of the whole replica and ` +
+        `compares it with a scan of the source: ${fmtBytes(r.wire.total)} on the wire and ${secs(r.cpu.source)} + ` +
+        `${secs(r.cpu.target)} of CPU, plus ${secs(r.readyMs)} until the daemon was ready. A durable on-disk index of what ` +
+        'the target holds (point 2, another issue) lets a restart compare the source with it instead.',
+    );
+  const c = m.smr.checksum;
+  if (c && m.rsync.checksum)
+    out.push(
+      `- **No-change checksum compare, ${ratio(c.wallMs, m.rsync.checksum.wallMs)} rsync -ac.** Both sides read and hash ` +
+        `every byte (CPU: source ${secs(c.cpu.source)}, target ${secs(c.cpu.target)}; rsync client ${secs(m.rsync.checksum.cpu.client)}, ` +
+        `daemon ${secs(m.rsync.checksum.cpu.daemon)}); smr also lists the target first and compares in batches of 256 ` +
+        'files per round trip, each waiting for the one before; rsync hashes on both sides at once while the file list ' +
+        'streams. Batching and pipelining the sums (point 3) is where this closes.',
+    );
+  const peakS = Math.max(...[f, r, c].filter(Boolean).map((x) => x.rss.source));
+  const peakT = Math.max(...[f, r, c].filter(Boolean).map((x) => x.rss.target));
+  out.push(
+    `- **Memory.** Source peak ${mib(peakS)}, target peak ${mib(peakT)} on ${count(info.files)} files` +
+      (native
+        ? `, of which the watcher's own share is about ${mib(native.rssKiB - native.rssBeforeKiB)}`
+        : '') +
+      '. The rest grows with the number of files: the known state and, during a mirror, the target listing are JS ' +
+      'objects per file (docs/ARCHITECTURE.md, "Memory"); point 2 (per-file state in the durable index) is another issue.',
+  );
+  if (m.latency?.smr)
+    out.push(
+      `- **Live latency** on the big tree: p50 ${ms(m.latency.smr.p50)}, p99 ${ms(m.latency.smr.p99)}` +
+        (m.latency.lsyncd
+          ? ` (lsyncd: ${ms(m.latency.lsyncd.p50)}, ${ms(m.latency.lsyncd.p99)})`
+          : '') +
+        '; the watcher hands each event on at once, so the size of the tree does not show here.',
+    );
+  return out.join('\n');
 }
 
 function sizeSection(info, w, m) {
@@ -791,6 +889,7 @@ function sizeSection(info, w, m) {
       '',
     );
     out.push('Goals (issue 13):', '', goals(m, info, w), '');
+    out.push('Why, where a goal is missed:', '', commentary(info, w, m), '');
     const busy = [f, m.smr.restart, m.smr.checksum, m.rsync.full, m.rsync.restart, m.rsync.checksum]
       .filter(Boolean)
       .map((x) => x.otherPct)

@@ -30,6 +30,7 @@ export class ConnectionWatch {
       name: d.name,
       rescan: () => d.capture.rescan(),
       mirrorActive: () => d.mirrorActive(),
+      capturing: () => d.capture.enabled,
     });
   }
 

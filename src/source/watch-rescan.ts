@@ -17,6 +17,8 @@ export interface RescanDeps {
   rescan(): Promise<void>;
   /** True while a mirror runs. */
   mirrorActive(): boolean;
+  /** False while replication is off: nothing is captured then, a rescan included. */
+  capturing(): boolean;
 }
 
 /** The counts `status` shows. */
@@ -66,6 +68,10 @@ export class MissedChanges {
 
   private run(): void {
     if (this.running || this.waitTimer || !this.again || this.stopped) return;
+    if (!this.deps.capturing()) {
+      this.again = false; // replication off: `replicate on` remirrors whatever was missed
+      return;
+    }
     if (this.deps.mirrorActive()) {
       this.waitTimer = setTimeout(() => {
         this.waitTimer = null;

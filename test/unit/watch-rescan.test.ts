@@ -20,6 +20,7 @@ describe('MissedChanges', () => {
         return d.promise;
       },
       mirrorActive: () => false,
+      capturing: () => true,
     });
     m.request('overflow');
     expect(runs).toHaveLength(1);
@@ -43,6 +44,7 @@ describe('MissedChanges', () => {
         rescans++;
       },
       mirrorActive: () => mirror,
+      capturing: () => true,
     });
     m.request('overflow');
     await new Promise((r) => setTimeout(r, 700));
@@ -64,6 +66,7 @@ describe('MissedChanges', () => {
         if (fail) throw new Error('source path unreadable');
       },
       mirrorActive: () => false,
+      capturing: () => true,
     });
     m.request('overflow');
     await m.idle();
@@ -72,5 +75,26 @@ describe('MissedChanges', () => {
     await m.idle();
     expect(rescans).toBe(2);
     expect(m.stats()).toEqual({ missed: 2, rescans: 2 });
+  });
+
+  it('does not rescan while replication is off (turning it on remirrors instead)', async () => {
+    let rescans = 0;
+    let on = false;
+    const m = new MissedChanges({
+      name: 't',
+      rescan: async () => {
+        rescans++;
+      },
+      mirrorActive: () => false,
+      capturing: () => on,
+    });
+    m.request('overflow');
+    await m.idle();
+    expect(rescans).toBe(0);
+    on = true;
+    m.request('overflow');
+    await m.idle();
+    expect(rescans).toBe(1);
+    expect(m.stats()).toEqual({ missed: 2, rescans: 1 });
   });
 });
