@@ -1,9 +1,9 @@
 // The chokidar backend, the portable fallback (`connect --watcher chokidar`, and `native` where it
-// cannot run). chokidar watches every file as well as every directory (one inotify watch per
-// file), so it costs ~10 KiB and a watch per file (bench/RESULTS.md, "scale-watchers"). Every
-// event, including chokidar's raw fs.watch notifications, becomes a hint: chokidar throttles
-// `change` to one per 50 ms per path and hides mode-only changes, so its semantic events alone
-// would lose changes. Its raw events also feed the overflow count (watch-overflow.ts).
+// cannot run). chokidar watches every file as well as every directory, so it costs ~10 KiB and an
+// inotify watch per file (bench/RESULTS.md, "Scale", "Watchers alone"). Every event, including
+// chokidar's raw fs.watch notifications, becomes a hint: chokidar throttles `change` to one per
+// 50 ms per path and hides mode-only changes, so its semantic events alone would lose changes.
+// Its raw events also feed the overflow count (watch-overflow.ts).
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { log } from '../shared/log.js';

@@ -16,7 +16,7 @@ export interface ConnectionWatchDeps {
   mirrorActive(): boolean;
 }
 
-/** The `watcher` object of `status` (`readyMs`: how long its start took); null while replication is off. */
+/** `status`'s `watcher` (`readyMs`: how long its start took); null while replication is off. */
 export type WatchStatus = (WatcherStats & MissedStats & { readyMs: number }) | null;
 
 /** A connection's watcher and its rescans. */

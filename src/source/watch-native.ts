@@ -1,8 +1,8 @@
 // The native backend: one kernel watch per directory (inotify on Linux, through Node's own
 // fs.watch), none per file; a directory's watch names every entry that changes in it. Measured
-// against chokidar and @parcel/watcher in bench/RESULTS.md ("scale-watchers"): at a million files
-// it is ready in about a second with ~30 MiB of its own and hands each event on at once (parcel
-// holds every event at least 50 ms and keeps every file's path in memory).
+// against chokidar and @parcel/watcher in bench/RESULTS.md ("Scale", "Watchers alone"): at a
+// million files it is ready in about a second with ~30 MiB of its own and hands each event on at
+// once (parcel holds every event at least 50 ms and keeps every file's path in memory).
 //
 // The rules that make it complete:
 // - A directory is watched before it is listed, so an entry created meanwhile is either in the

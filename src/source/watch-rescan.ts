@@ -40,7 +40,7 @@ export class MissedChanges {
 
   constructor(private readonly deps: RescanDeps) {}
 
-  /** The watcher's `missed`: logs, counts and rescans (now, after the running one, or after the mirror). */
+  /** The watcher's `missed`: logs, counts, rescans (now, after the running one or the mirror). */
   request(why: string): void {
     if (this.stopped) return;
     this.missed++;

@@ -1,9 +1,9 @@
 // The one watcher module capture talks to. A watcher only says which paths may have changed
 // ("hints"); capture compares each with the known state, so a coalesced, throttled or duplicated
 // event costs nothing but a check. Two backends: `native` (one kernel watch per directory, through
-// Node's own fs.watch: watch-native.ts) and `chokidar` (the portable fallback, a watch per file and
-// per directory: watch-chokidar.ts). bench/RESULTS.md ("scale-watchers") has the measurements
-// that picked `native`.
+// Node's own fs.watch: watch-native.ts) and `chokidar` (the portable fallback, a watch per file
+// and per directory: watch-chokidar.ts). bench/RESULTS.md ("Scale", "Watchers alone") has the
+// measurements that picked `native`.
 import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import { nativeUnavailable, startNativeWatcher } from './watch-native.js';
@@ -17,7 +17,7 @@ export type WatcherBackend = (typeof WATCHER_BACKENDS)[number];
 export interface WatchSink {
   /** `rel` may have changed (a file, a directory, or a name that is gone now). */
   hint(rel: string): void;
-  /** Changes may have been lost (the kernel's event queue overflowed): the tree must be rescanned. */
+  /** Changes may have been lost (the kernel's event queue overflowed): rescan the tree. */
   missed(why: string): void;
 }
 
