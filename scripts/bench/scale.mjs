@@ -63,6 +63,7 @@ export const options = {
   seed: { type: 'string', default: '1' },
   'quiet-wait': { type: 'string', default: '60' },
   'clean-trees': { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false },
 };
 
 export const help = `usage: npm run bench -- scale [options]
@@ -76,6 +77,8 @@ export const help = `usage: npm run bench -- scale [options]
   --quiet-wait S    before each timed phase, wait up to S seconds for other programs to use
                     under 25% of the CPU (default 60; 0: do not wait)
   --clean-trees     remove the generated trees (bench/work/scale) at the end
+  --profile         run the smr daemons under node --cpu-prof and show where their CPU went in
+                    each timed phase (written to the section "scale-profile")
   --no-write, --keep, --nice=N   as for every bench
 
 @parcel/watcher is measured when installed (it is not a dependency of smr):
@@ -341,11 +344,15 @@ function watchersTable(rows, info) {
 // ---------------------------------------------------------------------------------------------
 // Part 2: mirror, restart, checksum — smr against rsync; lsyncd's watch cost
 
+/** Node flags for the smr daemons: a CPU profile each with --profile (written when it exits). */
+let daemonNodeArgs = [];
+
 async function startTarget(dir, key) {
   const root = path.join(dir, 'smr-root');
   const target = startProcess(
     process.execPath,
     [
+      ...daemonNodeArgs,
       SMR,
       'target',
       'start',
@@ -366,7 +373,8 @@ async function startTarget(dir, key) {
 
 function startSource(dir) {
   const sstate = path.join(dir, 'smr-sstate');
-  const source = startProcess(process.execPath, [SMR, 'source', 'start', '--state-dir', sstate], {
+  const args = [...daemonNodeArgs, SMR, 'source', 'start', '--state-dir', sstate];
+  const source = startProcess(process.execPath, args, {
     logFile: path.join(dir, 'smr-source.log'),
   });
   return { source, sstate };
@@ -460,8 +468,38 @@ async function rsyncRun(rs, proxy, tree, dest, extra) {
   };
 }
 
+/**
+ * Runs `fn`, but fails as soon as an smr daemon that was up when it began exits (a phase would
+ * otherwise wait for its `--timeout` of hours).
+ */
+async function whileAlive(sides, fn) {
+  let over = false;
+  const watchdog = new Promise((_, reject) => {
+    for (const [who, h] of Object.entries(sides)) {
+      // The source may be down on purpose (a restart phase starts it); the target never is.
+      if (!h.alive && who === 'source') continue;
+      void h.exited.then(({ code, signal }) => {
+        if (over) return;
+        const tail = h.lines
+          .slice(-5)
+          .map((e) => e.line)
+          .join(' | ');
+        reject(new BenchError(`the smr ${who} daemon exited (${code ?? signal}): ${tail}`));
+      });
+    }
+  });
+  try {
+    return await Promise.race([fn(), watchdog]);
+  } finally {
+    over = true;
+  }
+}
+
+/** Timed smr phases on the profiles' clock, for --profile. */
+const windows = [];
+
 /** Runs `fn` (a phase of smr) with both daemons' peaks reset, the proxy counted and time taken. */
-async function smrPhase(sides, proxy, fn) {
+async function smrPhase(label, sides, proxy, fn) {
   await settle();
   clearRefs(sides.source.pid);
   clearRefs(sides.target.pid);
@@ -471,12 +509,14 @@ async function smrPhase(sides, proxy, fn) {
   const src0 = sides.source.pid;
   const cpu0 = { source: treeCpuMs([src0]), target: treeCpuMs([sides.target.pid]) };
   const t0 = performance.now();
-  const extra = await fn();
+  const mono0 = Number(process.hrtime.bigint() / 1000n); // the clock of V8's CPU profiles (µs)
+  const extra = await whileAlive(sides, fn);
   const wallMs = performance.now() - t0;
+  windows.push({ label, from: mono0, to: Number(process.hrtime.bigint() / 1000n) });
   const load = busy.end();
   const cpu = {
     source: treeCpuMs([sides.source.pid]) - (sides.source.pid === src0 ? cpu0.source : 0),
-    target: treeCpuMs([sides.target.pid]) - cpu0.target,
+    target: sides.target.alive ? treeCpuMs([sides.target.pid]) - cpu0.target : NaN,
   };
   await delay(200); // last acks
   const p1 = await proxy.stats();
@@ -536,18 +576,30 @@ sync {
 async function mirrorPart(tree, info, o, dir) {
   const key = path.join(dir, 'key');
   await smr(['key', 'generate', '--out', key]);
+  const profDir = path.join(dir, 'cpuprof');
+  daemonNodeArgs = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  windows.length = 0;
   const { target, root, port } = await startTarget(dir, key);
   let { source, sstate } = startSource(dir);
+  const roles = new Map([
+    [target.pid, 'target'],
+    [source.pid, 'source'],
+  ]);
   await source.waitForLine(/"event":"ready"/, { stream: 'out', what: 'ready event' });
   const smrProxy = await countingProxy(port, path.join(dir, 'proxy-smr.log'));
   const rs = await startRsyncd(dir);
   const rsProxy = await countingProxy(rs.port, path.join(dir, 'proxy-rsync.log'));
-  const res = { smr: {}, rsync: {} };
+  const res = { smr: {}, rsync: {}, error: null };
   const sides = { source, target };
+  let phase = 'start';
+  const step = (name, msg) => {
+    phase = name;
+    say(msg);
+  };
   try {
     // (1) initial full mirror into an empty copy; connect also starts the watcher.
-    say(`mirror: smr full mirror of ${count(info.files)} files`);
-    res.smr.full = await smrPhase(sides, smrProxy, async () => {
+    step('smr initial full mirror', `mirror: smr full mirror of ${count(info.files)} files`);
+    res.smr.full = await smrPhase('initial full mirror', sides, smrProxy, async () => {
       const t0 = performance.now();
       await smr(
         [
@@ -572,18 +624,19 @@ async function mirrorPart(tree, info, o, dir) {
       return { connectMs, status: s, watches: inotifyWatches(source.pid).watches };
     });
     res.smr.full.problems = sampleCompare(tree, path.join(root, 'scale'));
-    say(`mirror: rsync -a of ${count(info.files)} files`);
+    step('rsync -a', `mirror: rsync -a of ${count(info.files)} files`);
     res.rsync.full = await rsyncRun(rs, rsProxy, tree, 'copy', []);
     res.rsync.full.problems = sampleCompare(tree, path.join(rs.root, 'copy'));
 
     // (2) no-change source restart: the restart diff mirror finds nothing to send. A new process,
     // so its peak RSS is the phase's own.
-    say('mirror: smr no-change restart');
+    step('smr no-change restart', 'mirror: smr no-change restart');
     await source.stop(120_000);
-    res.smr.restart = await smrPhase(sides, smrProxy, async () => {
+    res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
       const t0 = performance.now();
       ({ source, sstate } = startSource(dir));
       sides.source = source;
+      roles.set(source.pid, 'source (restarted)');
       await source.waitForLine(/"event":"ready"/, {
         stream: 'out',
         what: 'ready event',
@@ -598,12 +651,12 @@ async function mirrorPart(tree, info, o, dir) {
         watches: inotifyWatches(source.pid).watches,
       };
     });
-    say('mirror: rsync -a no-change');
+    step('rsync -a no-change', 'mirror: rsync -a no-change');
     res.rsync.restart = await rsyncRun(rs, rsProxy, tree, 'copy', []);
 
     // (3) no-change checksum compare.
-    say('mirror: smr mirror --mode checksum, no change');
-    res.smr.checksum = await smrPhase(sides, smrProxy, async () => {
+    step('smr checksum compare', 'mirror: smr mirror --mode checksum, no change');
+    res.smr.checksum = await smrPhase('no-change checksum compare', sides, smrProxy, async () => {
       const s0 = await status(sstate, 'scale');
       await smr(
         [
@@ -624,19 +677,27 @@ async function mirrorPart(tree, info, o, dir) {
       const s = await status(sstate, 'scale');
       return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
     });
-    say('mirror: rsync -ac no-change');
+    step('rsync -ac', 'mirror: rsync -ac no-change');
     res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
 
     // (4) lsyncd's watch cost on the same tree.
     if (which('lsyncd')) {
-      say('mirror: lsyncd startup on the tree');
+      step('lsyncd startup', 'mirror: lsyncd startup on the tree');
       res.lsyncd = await lsyncdWatchCost(dir, tree, rs, o);
     }
     // (5) live latency (part 3) runs while everything is up.
+    phase = 'latency';
     if (o.parts.includes('latency'))
       res.latency = await latencyPart(tree, root, rs.root, o, res.lsyncd);
     res.watcherStatus = (await status(sstate, 'scale')).watcher;
     res.final = { source: peakRss(source.pid), target: peakRss(target.pid) };
+  } catch (err) {
+    // Kept, with how far the run got: a 1M-file run may fail where a 100k one does not.
+    res.error = {
+      phase,
+      message: err instanceof BenchError ? err.message : String(err?.stack ?? err),
+    };
+    say(`mirror: stopped in "${phase}": ${res.error.message}`);
   } finally {
     await res.lsyncd?.lsyncd.stop();
     await source.stop(120_000);
@@ -645,7 +706,87 @@ async function mirrorPart(tree, info, o, dir) {
     await rsProxy.stop();
     await rs.daemon.stop();
   }
+  if (o.profile) res.profile = profileTables(profDir, roles, windows);
   return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// --profile: where each daemon's CPU went in each timed phase
+
+/**
+ * Sums one CPU profile's samples per phase window: total, garbage collection, and per "owner" —
+ * the nearest smr function (dist/) on the sample's stack, i.e. what smr did itself or called
+ * synchronously (a Buffer copy inside a journal append counts for the append).
+ */
+function summarizeProfile(file, wins) {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const rel = (url) => url.replace(/^file:\/\//, '').replace(/^.*\/(dist\/|node_modules\/)/, '$1');
+  const owners = new Map();
+  const ownerOf = (id) => {
+    if (owners.has(id)) return owners.get(id);
+    let found = null;
+    for (let x = id; x !== undefined && !found; x = parent.get(x)) {
+      const cf = byId.get(x).callFrame;
+      if (rel(cf.url).startsWith('dist/'))
+        found = `${cf.functionName || '(anonymous)'} ${rel(cf.url)}:${cf.lineNumber + 1}`;
+    }
+    const own = found ?? `${byId.get(id).callFrame.functionName || '(anonymous)'} (no smr frame)`;
+    owners.set(id, own);
+    return own;
+  };
+  const out = new Map(); // label -> { total, gc, owner: Map }
+  let t = prof.startTime;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const dt = prof.timeDeltas[i] ?? 0;
+    t += dt;
+    const n = byId.get(prof.samples[i]);
+    const fn = n.callFrame.functionName;
+    if (fn === '(idle)') continue;
+    const w = wins.find((x) => t >= x.from && t <= x.to);
+    if (!w) continue;
+    if (!out.has(w.label)) out.set(w.label, { total: 0, gc: 0, owner: new Map() });
+    const b = out.get(w.label);
+    b.total += dt;
+    if (fn === '(garbage collector)') b.gc += dt;
+    const o = fn === '(garbage collector)' ? '(garbage collector)' : ownerOf(n.id);
+    b.owner.set(o, (b.owner.get(o) ?? 0) + dt);
+  }
+  return out;
+}
+
+/** Markdown: per phase, each daemon's sampled CPU and its top owners. */
+function profileTables(profDir, roles, wins, top = 8) {
+  if (!fs.existsSync(profDir)) return 'No CPU profiles were written.';
+  const per = new Map(); // label -> role -> summary
+  for (const f of fs.readdirSync(profDir).filter((n) => n.endsWith('.cpuprofile'))) {
+    const pid = Number(f.split('.')[3]);
+    const role = roles.get(pid) ?? `pid ${pid}`;
+    for (const [label, b] of summarizeProfile(path.join(profDir, f), wins)) {
+      if (!per.has(label)) per.set(label, new Map());
+      per.get(label).set(role, b);
+    }
+  }
+  const out = [];
+  for (const w of wins) {
+    const roleMap = per.get(w.label);
+    if (!roleMap) continue;
+    out.push(`**${w.label}** (${secs((w.to - w.from) / 1000)} of wall time)`, '');
+    for (const [role, b] of [...roleMap].sort()) {
+      out.push(
+        `${role}: ${secs(b.total / 1000)} of CPU sampled, ${((100 * b.gc) / Math.max(1, b.total)).toFixed(0)}% of it garbage collection.`,
+        '',
+        '| nearest smr function on the stack | CPU | share |',
+        '|---|---|---|',
+      );
+      for (const [k, v] of [...b.owner].sort((x, y) => y[1] - x[1]).slice(0, top))
+        out.push(`| \`${k}\` | ${secs(v / 1000)} | ${((100 * v) / b.total).toFixed(1)}% |`);
+      out.push('');
+    }
+  }
+  return out.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -750,16 +891,17 @@ function goals(m, info, w) {
           ? `- watcher ready ≤ 20 s: ${verdict(m.watcherStatus.readyMs <= 20_000)} (${secs(m.watcherStatus.readyMs)} in the daemon)`
           : `- watcher ready (goal for 1M files: ≤ 20 s): ${secs(m.watcherStatus.readyMs)} in the daemon on ${count(info.files)} files`,
       );
-    lines.push(
-      `- initial full mirror ≤ 1.0× rsync's time: ${verdict(s.full.wallMs <= m.rsync.full.wallMs)} (${ratio(s.full.wallMs, m.rsync.full.wallMs)}); ` +
-        `wire ≤ 1.1× rsync's bytes: ${verdict(s.full.wire.total <= 1.1 * m.rsync.full.wire.total)} (${ratio(s.full.wire.total, m.rsync.full.wire.total)})`,
-    );
+    if (m.rsync.full)
+      lines.push(
+        `- initial full mirror ≤ 1.0× rsync's time: ${verdict(s.full.wallMs <= m.rsync.full.wallMs)} (${ratio(s.full.wallMs, m.rsync.full.wallMs)}); ` +
+          `wire ≤ 1.1× rsync's bytes: ${verdict(s.full.wire.total <= 1.1 * m.rsync.full.wire.total)} (${ratio(s.full.wire.total, m.rsync.full.wire.total)})`,
+      );
   }
-  if (s.checksum)
+  if (s.checksum && m.rsync.checksum)
     lines.push(
       `- no-change checksum compare ≤ 1.0× rsync -ac: ${verdict(s.checksum.wallMs <= m.rsync.checksum.wallMs)} (${ratio(s.checksum.wallMs, m.rsync.checksum.wallMs)})`,
     );
-  if (s.restart)
+  if (s.restart && m.rsync.restart)
     lines.push(
       `- no-change source restart: no file data sent: ${verdict(s.restart.sentBytes === 0)} (${fmtBytes(s.restart.sentBytes)} of file data); ` +
         `≤ 0.5× a no-change rsync -a: ${verdict(s.restart.wallMs <= 0.5 * m.rsync.restart.wallMs)} (${ratio(s.restart.wallMs, m.rsync.restart.wallMs)})`,
@@ -802,7 +944,7 @@ function commentary(info, w, m) {
         'a journal record with a JSON header, a `put` written to a temp file and renamed on the target, acknowledged ' +
         'through checkpoints; rsync streams the file list and the data in one pass. Closing it is point 3 of the issue ' +
         '(many small files per round trip and per record, several in flight, batched target durability), done separately. ' +
-        `Wire: ${ratio(f.wire.total, rf.wire.total)} rsync's bytes, ${fmtBytes((f.wire.total - rf.wire.total) / info.files)} more per file ` +
+        `Wire: ${ratio(f.wire.total, rf.wire.total)} rsync's bytes, ${fmtBytes(Math.round((f.wire.total - rf.wire.total) / info.files))} more per file ` +
         '(record headers and TLS framing), also point 3.',
     );
   }
@@ -854,16 +996,23 @@ function sizeSection(info, w, m) {
   if (w) out.push('#### Watchers alone', '', watchersTable(w, info), '');
   if (m) {
     out.push('#### smr against rsync (daemon on loopback) and lsyncd', '', mirrorTables(m), '');
-    const f = m.smr.full;
-    out.push(
-      `smr: \`connect --mirror full\` returned after ${secs(f.connectMs)} (the target probe and the watcher ` +
-        `setup: ${m.watcherStatus ? `${secs(m.watcherStatus.readyMs)} for ${count(m.watcherStatus.watchedDirs)} directory watches, backend ${m.watcherStatus.backend}` : 'n/a'}); ` +
-        `the source held ${count(f.watches)} inotify watches. No-change restart: the daemon was ready after ${secs(m.smr.restart?.readyMs)}, ` +
-        `its restart mirror sent ${fmtBytes(m.smr.restart?.sentBytes)} of file data and ${fmtBytes(m.smr.restart?.wire.total)} on the wire; ` +
-        `the checksum compare sent ${fmtBytes(m.smr.checksum?.sentBytes)} of file data. ` +
-        `Peak RSS of the daemons over the whole run: source ${mib(m.final?.source)}, target ${mib(m.final?.target)}.`,
-      '',
-    );
+    const f = m.smr.full ?? {};
+    if (m.error)
+      out.push(
+        `**This size did not run to the end:** it stopped in "${m.error.phase}": ${m.error.message}. ` +
+          'What was measured before that is below.',
+        '',
+      );
+    if (m.smr.full)
+      out.push(
+        `smr: \`connect --mirror full\` returned after ${secs(f.connectMs)} (the target probe and the watcher ` +
+          `setup: ${m.watcherStatus ? `${secs(m.watcherStatus.readyMs)} for ${count(m.watcherStatus.watchedDirs)} directory watches, backend ${m.watcherStatus.backend}` : 'n/a'}); ` +
+          `the source held ${count(f.watches)} inotify watches. No-change restart: the daemon was ready after ${secs(m.smr.restart?.readyMs)}, ` +
+          `its restart mirror sent ${fmtBytes(m.smr.restart?.sentBytes)} of file data and ${fmtBytes(m.smr.restart?.wire.total)} on the wire; ` +
+          `the checksum compare sent ${fmtBytes(m.smr.checksum?.sentBytes)} of file data. ` +
+          `Peak RSS of the daemons over the whole run: source ${mib(m.final?.source)}, target ${mib(m.final?.target)}.`,
+        '',
+      );
     if (m.lsyncd)
       out.push(
         `lsyncd ${m.lsyncd.version}: ready ("Startup … finished", including its own no-change startup rsync) after ${secs(m.lsyncd.readyMs)}, ` +
@@ -881,7 +1030,7 @@ function sizeSection(info, w, m) {
         '',
       );
     }
-    const probs = [...(f.problems ?? []), ...(m.rsync.full.problems ?? [])];
+    const probs = [...(f.problems ?? []), ...(m.rsync.full?.problems ?? [])];
     out.push(
       probs.length
         ? `**Copies differ:** ${probs.join('; ')}`
@@ -890,6 +1039,17 @@ function sizeSection(info, w, m) {
     );
     out.push('Goals (issue 13):', '', goals(m, info, w), '');
     out.push('Why, where a goal is missed:', '', commentary(info, w, m), '');
+    if (m.profile)
+      out.push(
+        '#### Where the CPU went (`--profile`)',
+        '',
+        'Each daemon ran with `node --cpu-prof`; samples are summed per timed phase and charged to the ' +
+          'nearest smr function on the stack (what it did itself or called synchronously). Profiling ' +
+          'slows both daemons: the times of this run are not the plain ones.',
+        '',
+        m.profile,
+        '',
+      );
     const busy = [f, m.smr.restart, m.smr.checksum, m.rsync.full, m.rsync.restart, m.rsync.checksum]
       .filter(Boolean)
       .map((x) => x.otherPct)
@@ -914,7 +1074,7 @@ export async function run(opts) {
   const sizes = (opts.files ? [opts.files] : opts.sizes.split(',')).map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 100))
     throw new BenchError('--files/--sizes: whole numbers ≥ 100');
-  const o = { parts, writes: Number(opts.writes), seed: Number(opts.seed) };
+  const o = { parts, writes: Number(opts.writes), seed: Number(opts.seed), profile: opts.profile };
   quietWaitS = Number(opts['quiet-wait']);
   const sections = [];
   for (const files of sizes) {
@@ -943,12 +1103,15 @@ export async function run(opts) {
   }
   if (opts['clean-trees']) rmrf(TREES);
   const head = [
-    '## Scale: file-server sized trees (issue 13)',
+    `## Scale: file-server sized trees (issue 13)${opts.profile ? ' — profiled run' : ''}`,
     '',
     '{{stamp}}',
     '',
     `Command: \`npm run bench -- scale ${process.argv.slice(3).join(' ')}\`. Tools: ${[`smr ${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`, toolVersion('rsync', ['--version'])?.replace(/^rsync\s+version\s+(\S+).*$/, 'rsync $1'), which('lsyncd') ? `lsyncd ${toolVersion('lsyncd', ['--version'])?.replace(/^Version:\s*/, '')}` : null].filter(Boolean).join('; ')}.`,
     '',
   ];
-  return { markdown: [...head, ...sections].join('\n'), section: 'scale' };
+  return {
+    markdown: [...head, ...sections].join('\n'),
+    section: opts.profile ? 'scale-profile' : 'scale',
+  };
 }
