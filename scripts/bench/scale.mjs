@@ -962,9 +962,10 @@ function commentary(info, w, m) {
     out.push(
       `- **No-change checksum compare, ${ratio(c.wallMs, m.rsync.checksum.wallMs)} rsync -ac.** Both sides read and hash ` +
         `every byte (CPU: source ${secs(c.cpu.source)}, target ${secs(c.cpu.target)}; rsync client ${secs(m.rsync.checksum.cpu.client)}, ` +
-        `daemon ${secs(m.rsync.checksum.cpu.daemon)}); smr also lists the target first and compares in batches of 256 ` +
-        'files per round trip, each waiting for the one before; rsync hashes on both sides at once while the file list ' +
-        'streams. Batching and pipelining the sums (point 3) is where this closes.',
+        `daemon ${secs(m.rsync.checksum.cpu.daemon)}); smr also lists the target first, then compares sha256 sums in ` +
+        'batches of up to 256 files per round trip (two in flight) and records each equal file in its known state; ' +
+        'rsync -ac computes its checksums on both sides while the file list streams. Less work per file and more in ' +
+        'flight (point 3) is where this closes.',
     );
   const peakS = Math.max(...[f, r, c].filter(Boolean).map((x) => x.rss.source));
   const peakT = Math.max(...[f, r, c].filter(Boolean).map((x) => x.rss.target));
