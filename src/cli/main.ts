@@ -1,6 +1,4 @@
 // smr's command line: global options, the verbs, and the one place errors become exit codes.
-import yargs, { type Argv } from 'yargs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { SmrError, asSmrError } from '../shared/errors.js';
 import { setLogLevel } from '../shared/log.js';
@@ -8,13 +6,8 @@ import { loadConfig } from '../config/config.js';
 import { defaultStateDir } from '../config/state-dir.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { render, renderError } from './output.js';
+import { parse, VERSION } from './parser.js';
 import type { Ctx, VerbResult } from './verb.js';
-import { verbsFor } from './verbs/index.js';
-
-/** A usage error yargs reported through `fail`: the verb must not run. */
-class UsageAbort extends Error {}
-
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 interface GlobalArgs {
   stateDir?: string;
@@ -40,61 +33,34 @@ async function makeCtx(g: GlobalArgs): Promise<Ctx> {
   };
 }
 
+/** The arguments before `--` (what follows it belongs to a task or a scheduled job). */
+function ownArgs(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return end === -1 ? argv : argv.slice(0, end);
+}
+
 /** Runs smr with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const wantsJson = argv.includes('--json');
+  const own = ownArgs(argv);
+  const wantsJson = own.includes('--json');
+  // yargs prints --version as text; scripts asking for JSON get one object, like every verb.
+  if (own.includes('--version') && wantsJson) {
+    process.stdout.write(JSON.stringify({ version: VERSION, node: process.versions.node }) + '\n');
+    return EXIT.ok;
+  }
   let outcome: { result?: VerbResult | null; error?: unknown; ctx?: Ctx } = {};
-  let usageError: string | null = null;
-  const y: Argv = yargs(argv)
-    .scriptName('smr')
-    .usage('smr <verb> [options]\n\nReal-time file replication: durable, ordered, verifiable.')
-    .option('state-dir', {
-      type: 'string',
-      global: true,
-      describe: 'daemon state and control socket (env SMR_STATE_DIR)',
-    })
-    .option('config', {
-      type: 'string',
-      global: true,
-      describe: 'config file (default: search for .smrrc*)',
-    })
-    .option('json', { type: 'boolean', global: true, describe: 'print exactly one JSON object' })
-    .option('quiet', { type: 'boolean', global: true, describe: 'print only errors' })
-    .option('verbose', { type: 'boolean', global: true, describe: 'print debug logs' })
-    .parserConfiguration({ 'populate--': true })
-    .strict()
-    .demandCommand(1, 'name a verb; see smr --help')
-    .recommendCommands()
-    .version(pkg.version)
-    .help()
-    .completion('completion', 'Print a shell completion script')
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .exitProcess(false)
-    .fail((msg, err) => {
-      if (err) throw err;
-      usageError = msg;
-      // Thrown, not just noted: yargs goes on to run the verb's handler when a fail callback
-      // returns (`connect x --bogus` reported the unknown argument and still made the connection).
-      throw new UsageAbort(msg);
-    });
-  for (const v of await verbsFor(argv)) {
-    y.command(v.command as string, v.describe, v.builder ?? ((b: Argv) => b), async (args) => {
-      try {
-        const ctx = await makeCtx(args as GlobalArgs);
-        outcome.ctx = ctx;
-        outcome.result = await v.run(args, ctx);
-      } catch (err) {
-        outcome.error = err;
-      }
-    });
-  }
-  try {
-    await y.parseAsync();
-  } catch (err) {
-    if (!(err instanceof UsageAbort)) outcome = { error: err };
-  }
-  if (usageError !== null) {
-    renderError({ json: wantsJson }, 'usage', `${usageError} (see smr --help)`);
+  const parsed = await parse(argv, async (v, args) => {
+    try {
+      const ctx = await makeCtx(args as GlobalArgs);
+      outcome.ctx = ctx;
+      outcome.result = await v.run(args, ctx);
+    } catch (err) {
+      outcome.error = err;
+    }
+  });
+  if (parsed.error !== undefined) outcome = { error: parsed.error };
+  if (parsed.usageError !== null) {
+    renderError({ json: wantsJson }, 'usage', `${parsed.usageError} (see smr --help)`);
     return EXIT.usage;
   }
   if (outcome.error !== undefined) {

@@ -27,6 +27,13 @@ export interface Verb {
   command: string | readonly string[];
   describe: string;
   builder?: (y: Argv) => Argv;
+  /** The existing connection the parsed arguments name, if any (checked when a job is scheduled). */
+  connectionOf?: (args: Record<string, unknown>) => unknown;
+  /** False for verbs a scheduled job may not run (daemons, interactive ones). */
+  schedulable?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   run(args: any, ctx: Ctx): Promise<VerbResult | null>;
 }
+
+/** connectionOf for verbs whose `name` positional is a connection. */
+export const byName = (args: Record<string, unknown>): unknown => args.name;

@@ -1,94 +1,132 @@
-// Finding and validating smr's config file (cosmiconfig: .smrrc, .smrrc.json, smr.config.js, ...,
-// or --config FILE). Returns data or throws SmrError; never prints.
-import { cosmiconfig } from 'cosmiconfig';
+// Finding, parsing and validating smr's config file (cosmiconfig finds .smrrc, .smrrc.json,
+// .smrrc.yaml, smr.config.js, ... or --config FILE). JSON and YAML are parsed here with `yaml`, which
+// keeps every node's position: a syntax error and a bad value both name file, line and column.
+// Returns data or throws SmrError; never prints.
+import path from 'node:path';
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { SmrError, asSmrError } from '../shared/errors.js';
+import {
+  check,
+  configSchema,
+  connectionRecordSchema,
+  type ConfigIssue,
+  type ConnectionRecord,
+  type SmrConfig,
+} from './schema.js';
+import { closest } from './suggest.js';
 
-/** Settings a config file may hold; flags and environment override them. */
-export interface SmrConfig {
-  stateDir?: string;
-  keyFile?: string;
-  target?: { listen?: string; root?: string; tasksDir?: string; allowTasks?: boolean };
+export type { ConnectionRecord, SmrConfig } from './schema.js';
+
+/** A parsed JSON/YAML file and what maps its nodes back to lines and columns. */
+interface Parsed {
+  doc: Document;
+  lines: LineCounter;
+  /** Where smr's settings sit in the document (['smr'] in package.json). */
+  base: string[];
 }
 
-const KNOWN_TOP = new Set(['stateDir', 'keyFile', 'target']);
+/** Parses JSON or YAML text (YAML 1.2: `no` is a string, not false); SmrError with line:col. */
+function parseText(file: string, text: string): Parsed {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const { line, col } = lines.linePos(err.pos[0]);
+    const what = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '');
+    throw new SmrError(
+      'config',
+      `${file}:${line}:${col}: syntax error: ${what}`,
+      'fix the file, or check it with `smr init --out other.yaml` for a sample',
+    );
+  }
+  const base = path.basename(file) === 'package.json' ? ['smr'] : [];
+  return { doc, lines, base };
+}
+
+/** Line and column of the node at `at` (the key itself when `key`), as ":line:col", or "". */
+function positionOf(p: Parsed, at: Array<string | number>, key: boolean): string {
+  let node: unknown = p.doc.contents;
+  const full = [...p.base, ...at];
+  for (let i = 0; i < full.length; i++) {
+    const k = full[i];
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === k);
+      if (!pair) break;
+      node = key && i === full.length - 1 ? pair.key : pair.value;
+    } else if (isSeq(node) && typeof k === 'number') node = node.items[k];
+    else break;
+  }
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  if (!range) return '';
+  const { line, col } = p.lines.linePos(range[0]);
+  return `:${line}:${col}`;
+}
+
+/** Writes a key path the way a user would: target.listen, include[2]. */
+export function keyPath(at: Array<string | number>): string {
+  return at.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
+}
+
+/** One line per issue: file:line:col: key.path: what is wrong (did you mean ...). */
+function describeIssue(file: string, parsed: Parsed | undefined, i: ConfigIssue): string {
+  const where = `${file}${parsed ? positionOf(parsed, i.path, Boolean(i.unknownKey)) : ''}`;
+  if (!i.unknownKey) return `${where}: "${keyPath(i.path)}" ${i.message}`;
+  const { key, known } = i.unknownKey;
+  const guess = closest(key, known);
+  const hint = guess
+    ? `did you mean "${keyPath([...i.path.slice(0, -1), guess])}"?`
+    : `known here: ${known.join(', ')}`;
+  return `${where}: unknown setting "${keyPath(i.path)}"; ${hint}`;
+}
+
+/** Validates a loaded config value; throws one SmrError naming every issue. */
+export function validateConfig(value: unknown, file: string, parsed?: Parsed): SmrConfig {
+  if (value === null || value === undefined) return {};
+  const r = check(configSchema, value);
+  if (r.ok) return r.value;
+  const lines = r.issues.slice(0, 5).map((i) => describeIssue(file, parsed, i));
+  const more = r.issues.length > 5 ? ` (and ${r.issues.length - 5} more)` : '';
+  throw new SmrError('config', lines.join('; ') + more, 'see docs/CONFIG.md or `smr init`');
+}
+
+/** Validates a connection record read from `file`; SmrError('config') naming every bad key. */
+export function validateConnectionRecord(value: unknown, file: string): ConnectionRecord {
+  const r = check(connectionRecordSchema, value);
+  if (r.ok) return r.value;
+  const lines = r.issues.slice(0, 5).map((i) => describeIssue(file, undefined, i));
+  throw new SmrError(
+    'config',
+    `connection record ${lines.join('; ')}`,
+    'restore it from a backup, or remove its directory and connect again',
+  );
+}
 
 /** Loads the config named by --config, or searches for one from the current directory up. */
 export async function loadConfig(
   file?: string,
 ): Promise<{ config: SmrConfig; filepath: string | null }> {
-  const explorer = cosmiconfig('smr', { searchStrategy: 'global' });
+  const parsed = new Map<string, Parsed>();
+  const load: Loader = (filepath, content) => {
+    const p = parseText(filepath, content);
+    parsed.set(filepath, p);
+    return p.doc.toJS() as unknown;
+  };
+  const explorer = cosmiconfig('smr', {
+    searchStrategy: 'global',
+    loaders: { '.json': load, '.yaml': load, '.yml': load, noExt: load },
+  });
   let res;
   try {
     res = file ? await explorer.load(file) : await explorer.search();
   } catch (err) {
+    if (err instanceof SmrError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EACCES' || e.code === 'EPERM') throw asSmrError(err);
     const what = file ? `cannot read config ${file}` : 'cannot search for a config file';
     throw new SmrError('config', `${what}: ${e.message.split('\n')[0]}`);
   }
   if (!res || res.isEmpty) return { config: {}, filepath: res?.filepath ?? null };
-  return { config: validate(res.config, res.filepath), filepath: res.filepath };
+  const config = validateConfig(res.config, res.filepath, parsed.get(res.filepath));
+  return { config, filepath: res.filepath };
 }
-
-function validate(c: unknown, where: string): SmrConfig {
-  if (typeof c !== 'object' || c === null || Array.isArray(c))
-    throw new SmrError('config', `${where}: the config must be an object`);
-  const o = c as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!KNOWN_TOP.has(k))
-      throw new SmrError(
-        'config',
-        `${where}: unknown setting "${k}"`,
-        `known settings: ${[...KNOWN_TOP].join(', ')}`,
-      );
-  }
-  for (const k of ['stateDir', 'keyFile'] as const) {
-    if (o[k] !== undefined && typeof o[k] !== 'string')
-      throw new SmrError('config', `${where}: "${k}" must be a string`);
-  }
-  if (o.target !== undefined) validateTarget(o.target, where);
-  return o as SmrConfig;
-}
-
-const TARGET_TYPES: Record<string, 'string' | 'boolean'> = {
-  listen: 'string',
-  root: 'string',
-  tasksDir: 'string',
-  allowTasks: 'boolean',
-};
-
-// Nested keys are checked as strictly as top-level ones: a string "false" or YAML `no` read
-// loosely as truthy once turned task execution on, and a typo was silently ignored.
-function validateTarget(t: unknown, where: string): void {
-  if (typeof t !== 'object' || t === null || Array.isArray(t))
-    throw new SmrError('config', `${where}: "target" must be an object`);
-  for (const [k, v] of Object.entries(t)) {
-    const want = TARGET_TYPES[k];
-    if (!want)
-      throw new SmrError(
-        'config',
-        `${where}: unknown setting "target.${k}"`,
-        `known target settings: ${Object.keys(TARGET_TYPES).join(', ')}`,
-      );
-    if (v !== undefined && typeof v !== want)
-      throw new SmrError(
-        'config',
-        `${where}: "target.${k}" must be a ${want}, not ${JSON.stringify(v)}`,
-        want === 'boolean' ? 'write true or false, unquoted' : undefined,
-      );
-  }
-}
-
-/** The commented config `smr init` writes. */
-export const SAMPLE_CONFIG = `# smr configuration (YAML). Flags and SMR_STATE_DIR override these settings.
-# Where daemons keep queues and state, and where verbs find the daemon to talk to.
-# stateDir: /var/lib/smr
-# The shared key file (create with: smr key generate --out /etc/smr/key).
-# keyFile: /etc/smr/key
-# Target daemon defaults.
-# target:
-#   listen: 0.0.0.0:6320
-#   root: /srv/replica
-#   tasksDir: /etc/smr/tasks
-#   allowTasks: false
-`;

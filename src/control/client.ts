@@ -1,19 +1,30 @@
 // The verb end of the control channel: one request, one reply.
-import net from 'node:net';
 import { SmrError, errorFromJSON } from '../shared/errors.js';
-import { controlPath } from './socket-path.js';
+import type { ParamsOf, ReplyOf, SourceMethod } from './methods.js';
+import { connectControl, controlPath } from './socket-path.js';
+
+/** Calls a method of the source daemon of `stateDir`, typed by the method table. */
+export async function callSource<K extends SourceMethod>(
+  stateDir: string,
+  method: K,
+  params: ParamsOf<K>,
+  opts: { timeoutMs?: number } = {},
+): Promise<ReplyOf<K>> {
+  // The daemon answers through the same table (src/source/handlers.ts).
+  return (await callDaemon(stateDir, method, params, opts)) as ReplyOf<K>;
+}
 
 /** Sends one request to the `kind` daemon of `stateDir` and returns its result (or throws its error). */
 export function callDaemon(
   stateDir: string,
   method: string,
-  params: Record<string, unknown> = {},
+  params: object = {},
   opts: { kind?: 'source' | 'target'; timeoutMs?: number } = {},
 ): Promise<unknown> {
   const kind = opts.kind ?? 'source';
   const sockPath = controlPath(stateDir, kind);
   return new Promise((resolve, reject) => {
-    const sock = net.connect(sockPath);
+    const sock = connectControl(sockPath);
     let buf = '';
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutMs) {
@@ -32,6 +43,10 @@ export function callDaemon(
             `no ${kind} daemon is running for state dir ${stateDir}`,
             `start one with \`smr ${kind} start --state-dir ${stateDir}\``,
           ),
+        );
+      } else if (err.code === 'EACCES' || err.code === 'EPERM') {
+        reject(
+          new SmrError('permission', `permission denied: the ${kind} daemon's control socket`),
         );
       } else reject(new SmrError('io', `control channel error: ${err.message}`));
     });

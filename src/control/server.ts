@@ -4,6 +4,7 @@ import net from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { asSmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { reachSocket } from './socket-path.js';
 
 /** A control request handler: returns data or throws an SmrError. */
 export type ControlHandler = (method: string, params: Record<string, unknown>) => Promise<unknown>;
@@ -33,13 +34,14 @@ export async function startControlServer(
       }
     });
   });
+  const addr = reachSocket(sockPath);
+  const oldMask = process.umask(0o177); // the socket is created 0600
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    const oldMask = process.umask(0o177); // the socket is created 0600
-    server.listen(sockPath, () => {
-      process.umask(oldMask);
-      resolve();
-    });
+    server.listen(addr.address, resolve);
+  }).finally(() => {
+    process.umask(oldMask);
+    addr.close();
   });
   if (process.platform !== 'win32') await fsp.chmod(sockPath, 0o600);
   return async () => {

@@ -16,7 +16,15 @@ export type { ChunkList } from './chunks.js';
 export { weakChecksum } from './rolling.js';
 export { buildDelta, type DeltaPlan, type SignatureFetcher } from './delta.js';
 export type { DeltaInstruction, DeltaStats } from './instructions.js';
-export { applyDelta, type ApplyOptions, type ApplyResult } from './patch.js';
+export {
+  applyDelta,
+  applyDeltaPart,
+  Rebuilds,
+  type ApplyOptions,
+  type ApplyResult,
+  type PartOptions,
+  type PartResult,
+} from './patch.js';
 export { DELTA_ROUND_TRIPS, shouldSendWhole, type WholeFileOptions } from './plan.js';
 export { localFetcher, syncFileLocal, type SyncStats } from './sync.js';
 export {

@@ -7,23 +7,22 @@ import { SmrError, asSmrError } from '../shared/errors.js';
 import { fsyncDir } from '../shared/fsutil.js';
 import { AckCursor, type JournalPosition } from './ack-cursor.js';
 import { AppendQueue } from './append-queue.js';
-import { HOT_TAIL_BYTES, HotTail, type HotRecord } from './hot-tail.js';
+import { HotTail, type HotRecord } from './hot-tail.js';
 import { encodeEntry } from './record.js';
 import { SegmentReader, type ReaderSource } from './reader.js';
 import { recoverJournal } from './recovery.js';
 import { removeAllSegments, unlinkSegment, type SegmentCatalog } from './segment.js';
 import { Serial } from './serial.js';
 import type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './types.js';
-import { SegmentWriter, type WriterSettings } from './writer.js';
+import { SegmentWriter } from './writer.js';
+import { resolveOptions, type JournalSettings } from './options.js';
 
 export type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './types.js';
 export { JournalTrimmedError } from './reader.js';
 export { HOT_TAIL_BYTES } from './hot-tail.js';
 
-/** Default segment size: big enough that rollover and its fsyncs are rare. */
-export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-/** Default group-commit window: the most a power loss can take from the un-synced tail. */
-export const DEFAULT_SYNC_INTERVAL_MS = 20;
+/** The defaults of the journal's options (options.ts). */
+export { DEFAULT_SEGMENT_BYTES, DEFAULT_SYNC_INTERVAL_MS } from './options.js';
 /** Name of the acked-seq counter file inside the journal directory. */
 export const ACK_FILE = 'acked.counter';
 /** Counter tag bit: a reset was recorded but its segment deletion may not have finished. */
@@ -55,7 +54,7 @@ export class Journal implements ReaderSource {
   static async open(dir: string, opts: JournalOptions = {}): Promise<Journal> {
     const settings = resolveOptions(opts);
     try {
-      const made = await fsp.mkdir(dir, { recursive: true });
+      const made = await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
       if (made !== undefined) await fsyncDir(path.dirname(path.resolve(made)));
     } catch (err) {
       throw asSmrError(err);
@@ -271,33 +270,6 @@ export class Journal implements ReaderSource {
   private notify(): void {
     notifyAll(this.listeners);
   }
-}
-
-/** Every option, defaulted and checked. */
-interface JournalSettings extends WriterSettings {
-  hotTailBytes: number;
-}
-
-function resolveOptions(opts: JournalOptions): JournalSettings {
-  const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-  const syncIntervalMs = opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
-  const hotTailBytes = opts.hotTailBytes ?? HOT_TAIL_BYTES;
-  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
-    throw new SmrError(
-      'usage',
-      `journal segmentBytes must be a positive integer, got ${segmentBytes}`,
-    );
-  }
-  if (!Number.isFinite(syncIntervalMs) || syncIntervalMs < 0) {
-    throw new SmrError('usage', `journal syncIntervalMs must be >= 0, got ${syncIntervalMs}`);
-  }
-  if (!Number.isSafeInteger(hotTailBytes) || hotTailBytes < 0) {
-    throw new SmrError(
-      'usage',
-      `journal hotTailBytes must be an integer >= 0, got ${hotTailBytes}`,
-    );
-  }
-  return { segmentBytes, syncIntervalMs, hotTailBytes };
 }
 
 function closedError(): SmrError {

@@ -1,12 +1,23 @@
-// Length-prefixed frames: u32 length | u8 type | u32 header length | JSON header | body.
+// Length-prefixed frames: u32 length | u8 type | u32 header length | JSON header | body, or, with
+// the type's high bit set, u32 length | u8 type|0x80 | u8 codec | u32 size | compressed rest.
+// Every frame decoded here goes through the validating decoder (decode.ts) before anyone sees it.
 import { SmrError } from '../shared/errors.js';
+import { codecById, compressPayload, type Codec } from './compress.js';
+import { decodeFrame } from './decode.js';
 import { MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES } from './limits.js';
-import type { Frame } from './messages.js';
+import type { Frame, MsgTypeCode, WireHeaders } from './messages.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Set in the type byte of a compressed frame. */
+export const COMPRESSED_FLAG = 0x80;
 
-/** Encodes one frame as a list of buffers (the body is not copied). */
-export function encodeFrame(type: number, header: object, body: Buffer = EMPTY): Buffer[] {
+/** Encodes one frame as a list of buffers (the body is not copied unless compressed). */
+export function encodeFrame<T extends MsgTypeCode>(
+  type: T,
+  header: WireHeaders[T],
+  body: Buffer = EMPTY,
+  codec: Codec | null = null,
+): Buffer[] {
   const h = Buffer.from(JSON.stringify(header), 'utf8');
   if (h.length > MAX_HEADER_BYTES) {
     throw new SmrError(
@@ -21,16 +32,37 @@ export function encodeFrame(type: number, header: object, body: Buffer = EMPTY):
     );
   }
   const prefix = Buffer.allocUnsafe(9);
+  prefix.writeUInt32BE(h.length, 5);
+  const packed = codec ? compressPayload(codec, [prefix.subarray(5), h, body]) : null;
+  if (packed) {
+    const cprefix = Buffer.allocUnsafe(10);
+    cprefix.writeUInt32BE(1 + 1 + 4 + packed.length, 0);
+    cprefix.writeUInt8(type | COMPRESSED_FLAG, 4);
+    cprefix.writeUInt8((codec as Codec).id, 5);
+    cprefix.writeUInt32BE(4 + h.length + body.length, 6);
+    return [cprefix, packed];
+  }
   prefix.writeUInt32BE(1 + 4 + h.length + body.length, 0);
   prefix.writeUInt8(type, 4);
-  prefix.writeUInt32BE(h.length, 5);
   return body.length ? [prefix, h, body] : [prefix, h];
 }
 
-/** Incremental decoder: feed socket chunks, get whole frames; throws on malformed or oversized input. */
+/**
+ * Incremental decoder: feed socket chunks, get whole, checked frames; throws on malformed or
+ * oversized input and on a header its type does not allow (the connection must then close).
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+
+  /**
+   * `maxFrame` bounds a frame's length (raised after authentication); `codecs` says which
+   * compressed frames are accepted (none before authentication).
+   */
+  constructor(
+    public maxFrame = MAX_FRAME_BYTES,
+    public codecs: ReadonlySet<number> = new Set(),
+  ) {}
 
   /** Adds bytes and returns every frame now complete. */
   push(chunk: Buffer): Frame[] {
@@ -39,17 +71,29 @@ export class FrameDecoder {
     const out: Frame[] = [];
     while (this.buffered >= 4) {
       const len = this.peekLength();
-      if (len < 5 || len > MAX_FRAME_BYTES) {
+      if (len < 5 || len > this.maxFrame) {
         throw new SmrError(
           'frame-too-large',
-          `frame of ${len} bytes is outside 5..${MAX_FRAME_BYTES}`,
+          `frame of ${len} bytes is outside 5..${this.maxFrame}`,
         );
       }
       if (this.buffered < 4 + len) break;
       const { raw, owned } = this.take(4 + len);
-      out.push(decodeBody(raw.subarray(4), owned));
+      out.push(this.decode(raw.subarray(4), owned));
     }
     return out;
+  }
+
+  private decode(b: Buffer, owned: boolean): Frame {
+    const type = b.readUInt8(0);
+    if (!(type & COMPRESSED_FLAG)) return decodeRest(type, b.subarray(1), owned);
+    const codec = b.length >= 6 ? codecById(b.readUInt8(1)) : null;
+    if (!codec || !this.codecs.has(codec.id))
+      throw new SmrError('protocol', 'a compressed frame with a codec this link did not agree on');
+    const size = b.readUInt32BE(2);
+    if (size < 4 || size > this.maxFrame - 1)
+      throw new SmrError('frame-too-large', `compressed frame of ${size} bytes is too large`);
+    return decodeRest(type & ~COMPRESSED_FLAG, codec.decompress(b.subarray(6), size), true);
   }
 
   private peekLength(): number {
@@ -86,25 +130,21 @@ export class FrameDecoder {
   }
 }
 
-function decodeBody(b: Buffer, owned: boolean): Frame {
-  const type = b.readUInt8(0);
-  const hlen = b.readUInt32BE(1);
-  if (hlen > MAX_HEADER_BYTES || 5 + hlen > b.length) {
-    throw new SmrError('protocol', `bad header length ${hlen} in frame of ${b.length} bytes`);
+/** Parses `u32 header length | header | body` of a frame of `type`. */
+function decodeRest(type: number, b: Buffer, owned: boolean): Frame {
+  const hlen = b.length >= 4 ? b.readUInt32BE(0) : -1;
+  if (hlen < 0 || hlen > MAX_HEADER_BYTES || 4 + hlen > b.length) {
+    throw new SmrError('protocol', `bad header length ${hlen} in frame of ${b.length + 1} bytes`);
   }
   let header: unknown;
   try {
-    header = JSON.parse(b.subarray(5, 5 + hlen).toString('utf8'));
+    header = JSON.parse(b.subarray(4, 4 + hlen).toString('utf8'));
   } catch {
     throw new SmrError('protocol', 'frame header is not valid JSON');
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new SmrError('protocol', 'frame header is not a JSON object');
   }
-  const body = b.subarray(5 + hlen);
-  return {
-    type,
-    header: header as Record<string, unknown>,
-    body: owned ? body : Buffer.from(body),
-  };
+  const body = b.subarray(4 + hlen);
+  return decodeFrame(type, header, owned ? body : Buffer.from(body));
 }

@@ -1,8 +1,11 @@
-// Mutual challenge-response authentication with the shared key; the key never crosses the wire.
+// Mutual challenge-response authentication with the shared key (the key never crosses the wire),
+// and the choice of compression. Inside TLS the PSK has proven the key already; the proofs still
+// run so plaintext links (--insecure-no-tls) are authenticated the same way.
 import crypto from 'node:crypto';
 import { SmrError } from '../shared/errors.js';
+import { codecByName, type Codec, type CompressName } from './compress.js';
 import { HANDSHAKE_TIMEOUT_MS } from './limits.js';
-import { MsgType, type Frame } from './messages.js';
+import { MsgType, frameIs, type Frame, type FrameOf, type MsgTypeCode } from './messages.js';
 import type { Peer } from './peer.js';
 
 const NONCE_BYTES = 32;
@@ -17,7 +20,7 @@ function safeEqual(a: unknown, b: string): boolean {
   return crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-function expect(f: Frame, type: number): Frame {
+function expect<T extends MsgTypeCode>(f: Frame, type: T): FrameOf<T> {
   if (f.type === MsgType.REFUSED) {
     const code = String(f.header.code ?? 'protocol');
     throw new SmrError(
@@ -25,18 +28,25 @@ function expect(f: Frame, type: number): Frame {
       String(f.header.message ?? 'refused by peer'),
     );
   }
-  if (f.type !== type)
+  if (!frameIs(f, type))
     throw new SmrError('protocol', `unexpected frame type ${f.type} during handshake`);
   return f;
 }
 
-/** Source side: proves itself and checks the target's proof. `key` null only for --no-auth targets. */
+/**
+ * Source side: proves itself, checks the target's proof and offers `compress`; resolves with the
+ * codec the target agreed to. `key` null only for --no-auth targets.
+ */
 export async function clientHandshake(
   peer: Peer,
   key: Buffer | null,
-): Promise<{ auth: 'key' | 'none' }> {
+  compress: CompressName = 'none',
+): Promise<{ auth: 'key' | 'none'; codec: Codec | null }> {
   const cNonce = crypto.randomBytes(NONCE_BYTES).toString('hex');
-  await peer.send(MsgType.HELLO, { nonce: cNonce });
+  await peer.send(MsgType.HELLO, {
+    nonce: cNonce,
+    compress: compress === 'none' ? [] : [compress],
+  });
   const ch = expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.CHALLENGE);
   const sNonce = String(ch.header.nonce ?? '');
   if (ch.header.auth === 'none') {
@@ -69,12 +79,18 @@ export async function clientHandshake(
       );
     }
   }
-  expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.WELCOME);
-  return { auth: ch.header.auth === 'none' ? 'none' : 'key' };
+  const welcome = expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.WELCOME);
+  const agreed = String(welcome.header.compress ?? 'none');
+  if (agreed !== 'none' && agreed !== compress)
+    throw new SmrError('protocol', `the target chose compression "${agreed}", not offered`);
+  return { auth: ch.header.auth === 'none' ? 'none' : 'key', codec: codecByName(agreed) };
 }
 
-/** Target side: challenges the source; refuses (and throws) when its proof is wrong. */
-export async function serverHandshake(peer: Peer, key: Buffer | null): Promise<void> {
+/**
+ * Target side: challenges the source; refuses (and throws) when its proof is wrong. Resolves with
+ * the codec of the source's first offer this target knows (null: none).
+ */
+export async function serverHandshake(peer: Peer, key: Buffer | null): Promise<Codec | null> {
   const hello = expect(await peer.recv(HANDSHAKE_TIMEOUT_MS), MsgType.HELLO);
   const cNonce = String(hello.header.nonce ?? '');
   if (!/^[0-9a-f]{64}$/.test(cNonce)) throw new SmrError('protocol', 'malformed hello nonce');
@@ -94,5 +110,20 @@ export async function serverHandshake(peer: Peer, key: Buffer | null): Promise<v
       .catch(() => undefined);
     throw new SmrError('auth', `refused ${peer.remote}: wrong key`);
   }
-  await peer.send(MsgType.WELCOME, {});
+  const codec = chooseCodec(hello.header.compress);
+  await peer.send(MsgType.WELCOME, { compress: codec?.name ?? 'none' });
+  return codec;
+}
+
+function chooseCodec(offer: unknown): Codec | null {
+  if (!Array.isArray(offer)) return null;
+  for (const name of offer.slice(0, 8)) {
+    try {
+      const c = codecByName(String(name));
+      if (c) return c;
+    } catch {
+      // a codec this target does not know: the next offer, or none
+    }
+  }
+  return null;
 }

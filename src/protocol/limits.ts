@@ -10,8 +10,24 @@ export const MAX_FRAME_BYTES = 1 + 4 + MAX_HEADER_BYTES + MAX_BODY_BYTES;
 export const MAX_PATH_BYTES = 4096;
 /** Bytes of one path component. */
 export const MAX_NAME_BYTES = 255;
-/** Milliseconds a peer has to finish the handshake before it is dropped. */
+/** Milliseconds a source waits for each step of reaching a target (connect, handshake, OPEN). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Milliseconds a target gives a new connection to prove its key (preamble, TLS, proofs), all
+ * steps together; then it is dropped (sshd's LoginGraceTime, for a peer with no human in it).
+ */
+export const PREAUTH_DEADLINE_MS = 5_000;
+/**
+ * Bytes a target buffers for a connection that has not proven its key: the largest TLS
+ * ClientHello it reads, and the largest frame it decodes, before authentication.
+ */
+export const PREAUTH_BUFFER_BYTES = 8 * 1024;
+/** Frames a peer may have queued, unread, before authentication (the handshake needs one). */
+export const PREAUTH_MAX_QUEUED_FRAMES = 4;
+/** Connections a target lets wait for authentication at once; more are closed on accept. */
+export const MAX_PREAUTH_CONNECTIONS = 64;
+/** Of those, connections from one address (so one host cannot take every slot). */
+export const MAX_PREAUTH_PER_ADDRESS = 16;
 /** Bytes of data carried by one queued operation record (large files are split into parts). */
 export const CHUNK_BYTES = 1024 * 1024;
 

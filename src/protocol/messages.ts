@@ -1,4 +1,9 @@
-// Message type codes and header shapes. docs/PROTOCOL.md is the byte-level reference.
+// Message type codes and the header of each message, as sent (WireHeaders) and as received after
+// the one validating decoder (Headers). docs/PROTOCOL.md is the byte-level reference.
+import type { ListEntry, WireListItem } from './listing.js';
+import type { Op } from './ops.js';
+import type { ReplyHeader, TargetRequest, WireReplyHeader } from './requests.js';
+import type { TaskReport } from './tasks.js';
 
 /** Frame type codes (one byte on the wire). Never renumber: add new codes instead. */
 export const MsgType = {
@@ -21,9 +26,68 @@ export const MsgType = {
   PONG: 21,
 } as const;
 
-/** A decoded frame: type, parsed JSON header, raw body. */
-export interface Frame {
-  type: number;
-  header: Record<string, unknown>;
-  body: Buffer;
+/** One frame type code. */
+export type MsgTypeCode = (typeof MsgType)[keyof typeof MsgType];
+
+/** What OPEN asks of the target. */
+export type OpenHeader = {
+  connection: string;
+  targetPath: string;
+  epoch: number;
+  sourceId: string;
+  probe?: boolean;
+};
+
+/** A refusal: an error code (auth, path-refused, path-busy, protocol, ...) and what happened. */
+export type RefusedHeader = { code: string; message: string };
+
+// The handshake's own checks (handshake.ts) judge its fields; the decoder checks their types.
+type Empty = Record<never, never>;
+type HandshakeHeaders = {
+  [MsgType.HELLO]: { nonce?: string; compress?: string[] };
+  [MsgType.CHALLENGE]: { nonce?: string; auth?: string; proof?: string | null };
+  [MsgType.AUTH]: { proof?: string | null };
+  [MsgType.WELCOME]: { compress?: string };
+};
+
+/** Headers that look the same on the wire and after decoding. */
+type CommonHeaders = HandshakeHeaders & {
+  [MsgType.REFUSED]: RefusedHeader;
+  [MsgType.OPEN]: OpenHeader;
+  [MsgType.OPENED]: { appliedSeq: number; epoch?: number; probe?: boolean };
+  [MsgType.ACK]: { seq: number };
+  [MsgType.NEED]: { p: string; seq: number };
+  [MsgType.LIST]: { reqId: number };
+  [MsgType.REQUEST]: { reqId: number } & TargetRequest;
+  [MsgType.EVENT]: TaskReport;
+  [MsgType.PING]: Empty;
+  [MsgType.PONG]: Empty;
+};
+
+/** The end of a listing: `seq` says which applied seq it describes, `error` why it failed. */
+type ListEnd = { reqId: number; done: boolean; error?: string; seq?: number };
+
+/** Every header as a sender writes it. OP carries a journal record's kind and meta as queued. */
+export type WireHeaders = CommonHeaders & {
+  [MsgType.OP]: { seq: number; kind: string; meta: object };
+  [MsgType.LIST_ITEMS]: ListEnd & { items: WireListItem[] };
+  [MsgType.REPLY]: WireReplyHeader;
+};
+
+/** Every header as the receiver gets it from the decoder: checked, with named fields. */
+export type Headers = CommonHeaders & {
+  [MsgType.OP]: { seq: number } & Op;
+  [MsgType.LIST_ITEMS]: ListEnd & { items: ListEntry[] };
+  [MsgType.REPLY]: ReplyHeader;
+};
+
+/** A decoded frame of one type. */
+export type FrameOf<T extends MsgTypeCode> = { type: T; header: Headers[T]; body: Buffer };
+
+/** A decoded frame: type, checked header, raw body. */
+export type Frame = { [T in MsgTypeCode]: FrameOf<T> }[MsgTypeCode];
+
+/** True when `f` is of type `type` (narrows it). */
+export function frameIs<T extends MsgTypeCode>(f: Frame, type: T): f is FrameOf<T> & Frame {
+  return f.type === type;
 }

@@ -1,42 +1,34 @@
-// A framed, back-pressured peer over one TCP socket, after the 8-byte preamble (magic + version).
+// A framed, back-pressured peer over one stream (TLS, or TCP with --insecure-no-tls), after the
+// preamble. Until the handshake authenticates the other end it decodes only small frames and
+// queues only a few: an unauthenticated peer gets a small fixed buffer, never a frame's 8 MiB.
 import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { SmrError } from '../shared/errors.js';
+import type { Codec } from './compress.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import type { Frame } from './messages.js';
-
-/** "SMRP": the first four bytes each side sends. */
-export const MAGIC = Buffer.from('SMRP', 'ascii');
-/** Protocol version; bump on any incompatible change. */
-export const PROTOCOL_VERSION = 1;
-
-/** Encodes this side's preamble. */
-export function preamble(version = PROTOCOL_VERSION): Buffer {
-  const b = Buffer.alloc(8);
-  MAGIC.copy(b, 0);
-  b.writeUInt16BE(version, 4);
-  return b;
-}
+import { MAX_FRAME_BYTES, PREAUTH_BUFFER_BYTES, PREAUTH_MAX_QUEUED_FRAMES } from './limits.js';
+import type { Frame, MsgTypeCode, WireHeaders } from './messages.js';
 
 /**
- * Wraps a socket: validates the peer's preamble, decodes frames, and queues them for `recv()`
- * or delivers them to `on('frame')` once a listener is attached. Emits 'close' (with an error when
- * the connection died of one).
+ * Wraps a stream: decodes frames, and queues them for `recv()` or delivers them to
+ * `on('frame')` once a listener is attached. Emits 'close' (with an error when the connection
+ * died of one).
  */
 export class Peer extends EventEmitter {
-  private decoder = new FrameDecoder();
-  private pre: Buffer | null = Buffer.alloc(0);
+  private decoder = new FrameDecoder(PREAUTH_BUFFER_BYTES);
   private queue: Frame[] = [];
   private waiters: Array<{ resolve: (f: Frame) => void; reject: (e: Error) => void }> = [];
   private closedWith: Error | null = null;
   private corked = false;
+  private authed = false;
+  private codec: Codec | null = null;
   closed = false;
-  peerVersion = 0;
+  /** Frame bytes sent (after compression, before TLS). */
+  bytesOut = 0;
 
   constructor(readonly socket: net.Socket) {
     super();
     socket.setNoDelay(true);
-    socket.write(preamble());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new SmrError('unreachable', 'connection closed by peer')));
@@ -46,27 +38,22 @@ export class Peer extends EventEmitter {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
   }
 
+  /** The handshake proved the other end: full-size frames from now on, compressed with `codec`. */
+  authenticated(codec: Codec | null): void {
+    this.authed = true;
+    this.codec = codec;
+    this.decoder.maxFrame = MAX_FRAME_BYTES;
+    this.decoder.codecs = new Set(codec ? [codec.id] : []);
+  }
+
+  /** The codec frames are compressed with (null: none). */
+  get compression(): Codec | null {
+    return this.codec;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     try {
-      if (this.pre) {
-        this.pre = Buffer.concat([this.pre, chunk]);
-        if (this.pre.length < 8) return;
-        const head = this.pre.subarray(0, 8);
-        if (!head.subarray(0, 4).equals(MAGIC)) {
-          throw new SmrError('protocol', 'peer is not an smr endpoint (bad magic)');
-        }
-        this.peerVersion = head.readUInt16BE(4);
-        if (this.peerVersion !== PROTOCOL_VERSION) {
-          throw new SmrError(
-            'version-mismatch',
-            `peer speaks protocol v${this.peerVersion}, this smr speaks v${PROTOCOL_VERSION}`,
-            'run the same smr version on source and target',
-          );
-        }
-        chunk = this.pre.subarray(8);
-        this.pre = null;
-      }
       for (const f of this.decoder.push(chunk)) this.deliver(f);
     } catch (err) {
       this.fail(err as Error);
@@ -77,6 +64,8 @@ export class Peer extends EventEmitter {
     const w = this.waiters.shift();
     if (w) w.resolve(f);
     else if (this.listenerCount('frame') > 0) this.emit('frame', f);
+    else if (!this.authed && this.queue.length >= PREAUTH_MAX_QUEUED_FRAMES)
+      throw new SmrError('protocol', 'too many frames before authentication');
     else this.queue.push(f);
   }
 
@@ -115,10 +104,10 @@ export class Peer extends EventEmitter {
   }
 
   /** Sends a frame; resolves at once, or after 'drain' when the socket buffer is full. */
-  send(type: number, header: object, body?: Buffer): Promise<void> {
+  send<T extends MsgTypeCode>(type: T, header: WireHeaders[T], body?: Buffer): Promise<void> {
     if (this.closed)
       return Promise.reject(this.closedWith ?? new SmrError('unreachable', 'connection closed'));
-    const parts = encodeFrame(type, header, body);
+    const parts = encodeFrame(type, header, body, this.codec);
     // Frames sent in the same tick leave in one writev: uncorked, every part of every frame was a
     // syscall of its own (three per frame), a large share of a small-file mirror's CPU.
     if (!this.corked) {
@@ -130,7 +119,10 @@ export class Peer extends EventEmitter {
       });
     }
     let ok = true;
-    for (const p of parts) ok = this.socket.write(p);
+    for (const p of parts) {
+      ok = this.socket.write(p);
+      this.bytesOut += p.length;
+    }
     if (ok) return Promise.resolve();
     // 'drain' never comes once the socket is gone: settle on close too, or the sender hangs.
     return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
-// Cron expression checking; node-cron is imported here and in scheduler.ts only.
-import cron from 'node-cron';
+// The one module that talks to node-cron: checking cron expressions and scheduling them.
+import cron, { type ScheduledTask } from 'node-cron';
 import { SmrError } from '../shared/errors.js';
 
 const CRON_HINT =
@@ -13,4 +13,14 @@ export function validateCron(expr: string): void {
   const first = detail.errors[0];
   const why = first ? ` (${first.message})` : '';
   throw new SmrError('usage', `bad cron expression "${expr}"${why}`, CRON_HINT);
+}
+
+/** A scheduled cron job (destroy() ends it). */
+export type CronTask = ScheduledTask;
+/** node-cron's scheduling options (name, timezone, logger). */
+export type CronOptions = NonNullable<Parameters<typeof cron.schedule>[2]>;
+
+/** Calls `onTick` on every tick of `expr`; throws when node-cron cannot schedule it. */
+export function scheduleCron(expr: string, onTick: () => void, opts: CronOptions): CronTask {
+  return cron.schedule(expr, onTick, opts);
 }

@@ -1,7 +1,7 @@
 // Runs the stored jobs on their cron expressions, never two runs of one job at once.
-import cron, { type ScheduledTask } from 'node-cron';
 import { SmrError } from '../shared/errors.js';
 import type { JobRun, ScheduleJob, ScheduleStore } from './store.js';
+import { scheduleCron, type CronTask } from './cron-expr.js';
 
 /** Runs one job (the daemon spawns `smr <argv> --state-dir ...`); may take as long as it needs. */
 export type RunJob = (job: ScheduleJob) => Promise<{ exitCode: number; output?: string }>;
@@ -25,7 +25,7 @@ export interface SchedulerOptions {
 
 interface Scheduled {
   job: ScheduleJob;
-  task: ScheduledTask;
+  task: CronTask;
 }
 
 const silentLogger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -110,7 +110,7 @@ export class Scheduler {
     };
     try {
       // The tick returns at once: overlap is refused by fire(), for ticks and runNow alike.
-      const task = cron.schedule(job.cron, onTick, {
+      const task = scheduleCron(job.cron, onTick, {
         name: `smr-job:${name}`,
         timezone: this.options.timezone,
         logger: silentLogger,

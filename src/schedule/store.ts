@@ -154,7 +154,7 @@ export class ScheduleStore {
     return this.serialized(async () => {
       const data = await this.read();
       const result = change(data.jobs);
-      await fsp.mkdir(path.dirname(this.file), { recursive: true });
+      await fsp.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
       await writeJsonFile(this.file, {
         version: FORMAT_VERSION,
         jobs: data.jobs,

@@ -8,12 +8,24 @@ export function generateKey(): string {
   return crypto.randomBytes(32).toString('hex');
 }
 
-/** Reads a key file; refuses files that are not a 64-hex-digit key. */
+/**
+ * Reads a key file; refuses one that group or others may access (as ssh refuses such a private
+ * key: whoever can read it can pose as either end) and one that is not a 64-hex-digit key.
+ */
 export async function readKeyFile(file: string): Promise<Buffer> {
   let text: string;
   try {
+    const mode = (await fsp.stat(file)).mode & 0o777;
+    if (process.platform !== 'win32' && mode & 0o077) {
+      throw new SmrError(
+        'permission',
+        `key file ${file} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')})`,
+        `run: chmod 600 ${file}`,
+      );
+    }
     text = (await fsp.readFile(file, 'utf8')).trim();
   } catch (err) {
+    if (err instanceof SmrError) throw err;
     throw new SmrError(
       'config',
       `cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,

@@ -1,16 +1,14 @@
 // verify and orphans: compare the source set with the replica, report each difference, and
 // (on request) fix them or delete orphans behind a safety brake.
 import { SmrError } from '../shared/errors.js';
-import type { ListItem } from '../target/listing.js';
+import { typeLetter, type ListEntry } from '../protocol/listing.js';
+import { blocksReply, type BlocksReply } from '../protocol/requests.js';
 import type { Capture } from './capture.js';
-import {
-  compareTrees,
-  decodeRemoteBlocks,
-  orphanBrake,
-  orphansOf,
-  type Difference,
-  type RemoteBlocks,
-} from './compare.js';
+import { compareTrees, orphanBrake, orphansOf } from './compare.js';
+import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
+
+/** The replies of verify and orphans (their shapes are the control channel's). */
+export type { OrphansResult, VerifyResult };
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
 import { TargetView } from './target-view.js';
@@ -27,18 +25,6 @@ export interface AuditContext {
   synced: (timeoutMs: number) => Promise<void>;
 }
 
-/** verify's result. */
-export interface VerifyResult {
-  name: string;
-  mode: 'diff' | 'checksum';
-  equal: boolean;
-  files: number;
-  bytes: number;
-  differences: Difference[];
-  fixed?: number;
-  before?: Difference[];
-}
-
 const DRAIN_MS = 10 * 60_000;
 
 function refuseDuringMirror(ctx: AuditContext, verb: string): void {
@@ -51,16 +37,16 @@ function refuseDuringMirror(ctx: AuditContext, verb: string): void {
   }
 }
 
-async function listing(ctx: AuditContext): Promise<Map<string, ListItem>> {
-  const target = new Map<string, ListItem>();
+async function listing(ctx: AuditContext): Promise<Map<string, ListEntry>> {
+  const target = new Map<string, ListEntry>();
   await ctx.link.listTarget((items) => {
-    for (const it of items as ListItem[]) target.set(it[0], it);
+    for (const it of items) target.set(it.path, it);
   });
   return target;
 }
 
-function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<RemoteBlocks> {
-  return async (rel) => decodeRemoteBlocks(await ctx.link.request('blocks', { p: rel }));
+function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<BlocksReply> {
+  return async (rel) => blocksReply(await ctx.link.request({ op: 'blocks', p: rel }));
 }
 
 async function compareOnce(
@@ -77,7 +63,7 @@ async function compareOnce(
     remoteBlocks: remoteBlocks(ctx),
   });
   for (const o of orphansOf(target, ctx.filter))
-    r.differences.push({ path: o[0], kind: 'orphan', target: o[1] });
+    r.differences.push({ path: o.path, kind: 'orphan', target: typeLetter(o.type) });
   r.differences.sort((a, b) => a.path.localeCompare(b.path) || a.kind.localeCompare(b.kind));
   return r;
 }
@@ -112,13 +98,6 @@ export async function verify(
   };
 }
 
-/** orphans' result. */
-export interface OrphansResult {
-  name: string;
-  orphans: Array<{ path: string; type: string; size: number }>;
-  deleted: number;
-}
-
 /** `smr orphans`: lists target paths outside the source set; deletes them behind a safety brake. */
 export async function orphans(
   ctx: AuditContext,
@@ -129,7 +108,7 @@ export async function orphans(
   // Live changes go on meanwhile: the view keeps orphans under their current target names.
   const view = new TargetView(ctx.capture);
   try {
-    view.listed(await ctx.link.listTarget((items) => view.add(items as ListItem[])));
+    view.listed(await ctx.link.listTarget((items) => view.add(items)));
     return await orphansIn(ctx, o, view);
   } finally {
     view.close();
@@ -153,7 +132,7 @@ async function orphansIn(
   const found = orphansOf(target, ctx.filter);
   const result: OrphansResult = {
     name: ctx.name,
-    orphans: found.map((t) => ({ path: t[0], type: t[1], size: t[2] })),
+    orphans: found.map((t) => ({ path: t.path, type: typeLetter(t.type), size: t.size })),
     deleted: 0,
   };
   if (!o.delete || found.length === 0) return result;

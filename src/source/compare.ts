@@ -1,58 +1,20 @@
 // Compares the source tree with the target's listing (and, in checksum mode, the target's block
 // hashes): the engine behind verify, orphans and the checksum mirror's decisions.
 import path from 'node:path';
-import type { Stats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { hashBlocks } from '../delta/index.js';
-import type { ListItem } from '../target/listing.js';
+import { typeLetter, type ListEntry } from '../protocol/listing.js';
+import type { BlocksReply } from '../protocol/requests.js';
+import { entryType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
+import type { Difference, DiffKind } from '../control/replies.js';
 
-export type DiffKind =
-  'missing' | 'orphan' | 'type' | 'size' | 'mtime' | 'mode' | 'link' | 'content';
-
-/** One difference between source and target. */
-export interface Difference {
-  path: string;
-  kind: DiffKind;
-  source?: string | number;
-  target?: string | number;
-  /** checksum mode: bytes in blocks whose content differs (plus any size difference). */
-  bytesOutOfSync?: number;
-}
-
-/** The target's block hashes of one file (a `blocks` request). */
-export interface RemoteBlocks {
-  exists: boolean;
-  size?: number;
-  blockSize?: number;
-  sha256?: string;
-  hashes?: BigUint64Array;
-}
-
-/** Decodes the reply to a `blocks` request. */
-export function decodeRemoteBlocks(f: {
-  header: Record<string, unknown>;
-  body: Buffer;
-}): RemoteBlocks {
-  if (!f.header.exists) return { exists: false };
-  const copy = new Uint8Array(f.body); // aligned copy for the 64-bit view
-  return {
-    exists: true,
-    size: Number(f.header.size),
-    blockSize: Number(f.header.blockSize),
-    sha256: String(f.header.sha256),
-    hashes: new BigUint64Array(copy.buffer, 0, copy.byteLength / 8),
-  };
-}
+/** What verify reports (the control channel's shapes). */
+export type { Difference, DiffKind };
 
 /** mtimes closer than this are equal (sub-millisecond precision is lost through utimes). */
 export const MTIME_TOLERANCE_MS = 1;
-
-/** Entry type letter as in the target's listing. */
-export function typeOf(st: Stats): 'f' | 'd' | 'l' {
-  return st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f';
-}
 
 /** Bytes in differing blocks, given both sides' hashes of equal block size. */
 export function bytesOutOfSync(
@@ -70,15 +32,14 @@ export function bytesOutOfSync(
 }
 
 /** Paths of target entries that the source set does not have (excluded paths are protected). */
-export function orphansOf(rest: Map<string, ListItem>, filter: PathFilter): ListItem[] {
-  const out: ListItem[] = [];
+export function orphansOf(rest: Map<string, ListEntry>, filter: PathFilter): ListEntry[] {
+  const out: ListEntry[] = [];
   for (const t of rest.values()) {
-    const rel = t[0];
-    const excluded = t[1] === 'd' ? !filter.dir(rel) : !filter.file(rel);
-    if (excluded || underExcludedDir(filter, rel)) continue;
+    const excluded = t.type === 'dir' ? !filter.dir(t.path) : !filter.file(t.path);
+    if (excluded || underExcludedDir(filter, t.path)) continue;
     out.push(t);
   }
-  return out.sort((a, b) => a[0].localeCompare(b[0]));
+  return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /**
@@ -106,9 +67,9 @@ export function orphanBrake(o: {
 export async function compareTrees(o: {
   base: string;
   filter: PathFilter;
-  target: Map<string, ListItem>;
+  target: Map<string, ListEntry>;
   mode: 'diff' | 'checksum';
-  remoteBlocks: (rel: string) => Promise<RemoteBlocks>;
+  remoteBlocks: (rel: string) => Promise<BlocksReply>;
 }): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
   const differences: Difference[] = [];
   let files = 0;
@@ -118,61 +79,58 @@ export async function compareTrees(o: {
     entries++;
     const t = o.target.get(rel);
     o.target.delete(rel);
-    const type = typeOf(st);
+    const type = entryType(st) ?? 'file'; // the scan yields files, directories and links only
     if (!t) {
-      differences.push({ path: rel, kind: 'missing', source: type });
+      differences.push({ path: rel, kind: 'missing', source: typeLetter(type) });
       continue;
     }
-    if (t[1] !== type) {
-      differences.push({ path: rel, kind: 'type', source: type, target: t[1] });
+    if (t.type !== type) {
+      const [source, target] = [typeLetter(type), typeLetter(t.type)];
+      differences.push({ path: rel, kind: 'type', source, target });
       continue;
     }
     const mode = st.mode & 0o7777;
-    if (type === 'l') {
+    if (type === 'symlink') {
       const link = await fsp.readlink(path.join(o.base, rel)).catch(() => '');
-      if (link !== t[5])
-        differences.push({ path: rel, kind: 'link', source: link, target: t[5] ?? '' });
+      if (link !== t.link)
+        differences.push({ path: rel, kind: 'link', source: link, target: t.link ?? '' });
       continue;
     }
-    if (mode !== t[4])
+    if (mode !== t.mode)
       differences.push({
         path: rel,
         kind: 'mode',
         source: mode.toString(8),
-        target: t[4].toString(8),
+        target: t.mode.toString(8),
       });
-    if (type === 'd') continue;
+    if (type === 'dir') continue;
     files++;
     bytes += st.size;
-    if (st.size !== t[2])
-      differences.push({ path: rel, kind: 'size', source: st.size, target: t[2] });
-    if (Math.abs(st.mtimeMs - t[3]) > MTIME_TOLERANCE_MS) {
+    if (st.size !== t.size)
+      differences.push({ path: rel, kind: 'size', source: st.size, target: t.size });
+    if (Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS) {
       differences.push({
         path: rel,
         kind: 'mtime',
         source: new Date(st.mtimeMs).toISOString(),
-        target: new Date(t[3]).toISOString(),
+        target: new Date(t.mtimeMs).toISOString(),
       });
     }
     if (o.mode === 'checksum') {
       const remote = await o.remoteBlocks(rel);
-      if (!remote.exists || !remote.hashes || !remote.blockSize) {
-        differences.push({ path: rel, kind: 'missing', source: type });
+      if (!remote.exists) {
+        differences.push({ path: rel, kind: 'missing', source: typeLetter(type) });
         continue;
       }
       const local = await hashBlocks(path.join(o.base, rel), remote.blockSize);
       if (local.sha256 !== remote.sha256) {
-        const out = bytesOutOfSync(
-          local,
-          { size: remote.size ?? 0, hashes: remote.hashes },
-          remote.blockSize,
-        );
+        const out = bytesOutOfSync(local, remote, remote.blockSize);
         differences.push({
           path: rel,
           kind: 'content',
           source: local.sha256,
           target: remote.sha256,
-          bytesOutOfSync: out || Math.abs(local.size - (remote.size ?? 0)) || remote.blockSize,
+          bytesOutOfSync: out || Math.abs(local.size - remote.size) || remote.blockSize,
         });
       }
     }

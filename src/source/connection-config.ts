@@ -2,6 +2,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
+import type { CompressName } from '../protocol/compress.js';
+import { validateConnectionRecord } from '../config/config.js';
 import type { WatcherBackend } from './watcher.js';
 
 /** What `connect` records, plus switches the verbs change later. */
@@ -16,6 +18,10 @@ export interface ConnectionConfig {
   replicate: boolean;
   transmit: 'started' | 'paused' | 'stopped';
   keyFile: string | null;
+  /** Plaintext link (`connect --insecure-no-tls`); absent in connections recorded before it. */
+  insecureNoTls?: boolean;
+  /** `connect --compress`; absent: the default. */
+  compress?: CompressName;
   bandwidth: number | null; // bytes/s, null = unlimited
   /** `connect --watcher`; connections recorded before it existed use the default, native. */
   watcher?: WatcherBackend;
@@ -31,17 +37,15 @@ export function connectionDir(stateDir: string, name: string): string {
   return path.join(stateDir, 'connections', name);
 }
 
-/** Loads every recorded connection. */
+/** Loads every recorded connection; a record with a bad key is refused, naming file and key. */
 export async function loadConnections(stateDir: string): Promise<ConnectionConfig[]> {
   const dir = path.join(stateDir, 'connections');
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
   const out: ConnectionConfig[] = [];
   for (const n of names.sort()) {
-    const c = await readJsonFile<ConnectionConfig | null>(
-      path.join(dir, n, 'connection.json'),
-      null,
-    );
-    if (c) out.push(c);
+    const file = path.join(dir, n, 'connection.json');
+    const c = await readJsonFile<unknown>(file, null);
+    if (c !== null) out.push(validateConnectionRecord(c, file) as ConnectionConfig);
   }
   return out;
 }

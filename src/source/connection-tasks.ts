@@ -5,6 +5,8 @@ import { outcomeOf, resolveTaskProgram, runTask, validateTaskCommand } from '../
 import type { Journal, JournalRecord } from '../journal/journal.js';
 import type { Capture } from './capture.js';
 import { newTaskId, TaskTable, type TaskEntry } from './task-table.js';
+import type { TaskReport } from '../protocol/tasks.js';
+import type { QueuedOp } from './queued-op.js';
 
 /** What the task logic needs from its connection. */
 export interface TaskHost {
@@ -84,7 +86,7 @@ export class ConnectionTasks {
     await this.host.capture.enqueueStep(async () => {
       // Recorded before the marker is queued: the target's report may come back before append returns.
       await this.tasks.add(entry);
-      const rec = await this.host.journal.append({
+      const marker: QueuedOp = {
         kind: 'task',
         meta: {
           id: entry.id,
@@ -93,7 +95,8 @@ export class ConnectionTasks {
           args: req.args,
           timeoutMs: req.timeoutMs,
         },
-      });
+      };
+      const rec = await this.host.journal.append(marker);
       entry.seq = rec.seq;
       await this.tasks.setSeq(entry.id, rec.seq);
     });
@@ -114,10 +117,8 @@ export class ConnectionTasks {
   }
 
   /** A report from the target (EVENT frames). */
-  onTargetEvent(h: Record<string, unknown>): void {
-    if (h.type !== 'task' || typeof h.id !== 'string') return;
-    const { id, state, exitCode, startedAt, endedAt, durationMs, outputTail, message } =
-      h as unknown as TaskEntry;
+  onTargetEvent(r: TaskReport): void {
+    const { id, state, exitCode, startedAt, endedAt, durationMs, outputTail, message } = r;
     void this.tasks.update(id, {
       state,
       exitCode,

@@ -7,6 +7,7 @@ import { log } from '../shared/log.js';
 import { readKeyFile } from '../shared/key.js';
 import { Journal } from '../journal/journal.js';
 import { Capture } from './capture.js';
+import { AckWaiter } from './ack-waiter.js';
 import {
   connectionDir,
   newEpoch,
@@ -14,9 +15,13 @@ import {
   type ConnectionConfig,
 } from './connection-config.js';
 import { makeFilter } from './filter.js';
-import { Link, type TransmitState } from './link.js';
+import { Link, type LinkHooks } from './link.js';
+import { wireOptions } from './dial.js';
+import { connectionStatus } from './connection-status.js';
+import { waitFor } from './connection-wait.js';
+import type { ConnectionStatus, TransmitState } from '../control/replies.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
-import { ConnectionWatch, type WatchStatus } from './watch-connection.js';
+import { ConnectionWatch } from './watch-connection.js';
 import type { AuditContext } from './audit.js';
 import { RESTART_MIRROR } from './restart-mirror.js';
 import type { TaskEntry } from './task-table.js';
@@ -29,36 +34,21 @@ export interface SourceContext {
   defaultKeyFile: string;
   /** Programs `queue` and `transmit` tasks may run on the source. */
   tasksDir: string;
+  /** `source start --insecure-no-tls`: every connection's link is plaintext. */
+  insecureNoTls: boolean;
 }
 
-/** The contract's `status` object for one connection. */
-export interface ConnectionStatus {
-  name: string;
-  target: string;
-  path: string;
-  targetPath: string;
-  link: string;
-  replication: 'on' | 'off';
-  transmit: TransmitState;
-  targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
-  mirror: Omit<Mirror['progress'], 'orphans' | 'error'> & { orphans?: number; error?: string };
-  queue: { ops: number; bytes: number };
-  lastCapturedSeq: number;
-  lastAckedSeq: number;
-  sent: { bytes: number; wireBytes: number };
-  tasks: { pending: number };
-  /** The watcher in use and the misses it reported (null while replication is off). */
-  watcher: WatchStatus;
-  lastError: string | null;
-}
+/** The contract's status object (defined with the control channel's replies). */
+export type { ConnectionStatus };
 
-/** A live connection. */
 /** How often the whole tree is compared with the known state, whatever the watcher reported. */
 export const RESCAN_INTERVAL_MS = 10 * 60_000;
 
+/** A live connection. */
 export class Connection {
   private journal!: Journal;
   private capture!: Capture;
+  private acks: AckWaiter | null = null;
   private link!: Link;
   private mirror!: Mirror;
   private watch!: ConnectionWatch;
@@ -80,7 +70,11 @@ export class Connection {
     const dir = connectionDir(this.ctx.stateDir, this.cfg.name);
     this.journal = await Journal.open(path.join(dir, 'journal'));
     const filter = makeFilter(this.cfg.include, this.cfg.exclude);
-    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e));
+    this.acks = new AckWaiter(this.journal);
+    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e), {
+      watchDir: (rel) => this.watch.watchDir(rel),
+      failed: (err) => log.error(`${this.name}: capture: ${err.message}`),
+    });
     this.tasks = await ConnectionTasks.open(dir, {
       name: this.cfg.name,
       sourcePath: this.cfg.path,
@@ -89,42 +83,19 @@ export class Connection {
       capture: this.capture,
       barrier: () => this.barrier(),
     });
-    this.capture.onError = (err) => log.error(`${this.name}: capture: ${err.message}`);
-    this.watch = new ConnectionWatch({
-      name: this.cfg.name,
-      base: this.cfg.path,
+    const { name, path: base, watcher: backend = 'native' } = this.cfg;
+    const capture = this.capture;
+    const mirrorActive = (): boolean => this.mirror.active;
+    this.watch = new ConnectionWatch({ name, base, filter, backend, capture, mirrorActive });
+    this.link = new Link(this.journal, this.linkHooks(), this.cfg.transmit, this.cfg.bandwidth);
+    this.mirror = new Mirror(
+      this.cfg.path,
       filter,
-      backend: this.cfg.watcher ?? 'native',
-      capture: this.capture,
-      mirrorActive: () => this.mirror.active,
-    });
-    this.capture.watchDir = (rel) => this.watch.watchDir(rel);
-    this.link = new Link(
+      this.capture,
+      this.link,
       this.journal,
-      {
-        open: () => ({
-          to: this.cfg.to,
-          connection: this.cfg.name,
-          targetPath: this.cfg.targetPath,
-          epoch: this.cfg.epoch,
-          sourceId: this.ctx.sourceId,
-        }),
-        key: () => this.loadKey(),
-        // The target had no valid basis: resend in line, and a running mirror is not complete
-        // before the resend is (the NEED comes just ahead of the ack that would complete it).
-        need: (p) => {
-          const done = this.mirror.holdForResend();
-          this.capture.detach(() => this.capture.resend(p).finally(done));
-        },
-        event: (h) => this.tasks.onTargetEvent(h),
-        beforeSend: (rec) => this.tasks.beforeSend(rec),
-        sent: (rec) => this.tasks.sent(rec),
-        mismatch: () => this.restartStream(),
-      },
-      this.cfg.transmit,
-      this.cfg.bandwidth,
+      this.acks,
     );
-    this.mirror = new Mirror(this.cfg.path, filter, this.capture, this.link, this.journal);
     // Acks arrive in the link; progress and remirror bookkeeping follow them here.
     let lastAcked = this.journal.ackedSeq;
     this.ackPoll = setInterval(() => {
@@ -154,6 +125,31 @@ export class Connection {
     if (this.cfg.replicate) await this.startWatching();
     this.link.start();
     if (mirror) this.mirror.start(mirror);
+  }
+
+  /** What the link asks of this connection. */
+  private linkHooks(): LinkHooks {
+    return {
+      open: () => ({
+        to: this.cfg.to,
+        connection: this.cfg.name,
+        targetPath: this.cfg.targetPath,
+        epoch: this.cfg.epoch,
+        sourceId: this.ctx.sourceId,
+        wire: wireOptions(this.cfg, this.ctx),
+      }),
+      key: () => this.loadKey(),
+      // The target had no valid basis: resend in line, and a running mirror is not complete
+      // before the resend is (the NEED comes just ahead of the ack that would complete it).
+      need: (p) => {
+        const done = this.mirror.holdForResend();
+        this.capture.detach(() => this.capture.resend(p).finally(done));
+      },
+      event: (h) => this.tasks.onTargetEvent(h),
+      beforeSend: (rec) => this.tasks.beforeSend(rec),
+      sent: (rec) => this.tasks.sent(rec),
+      mismatch: () => this.restartStream(),
+    };
   }
 
   private async loadKey(): Promise<Buffer | null> {
@@ -187,7 +183,7 @@ export class Connection {
   private async restartStream(): Promise<void> {
     await this.capture.enqueueStep(async () => {
       await this.journal.reset(1);
-      this.capture.known.clear();
+      this.capture.forgetStream();
     });
     this.cfg.epoch = newEpoch();
     this.cfg.remirrorRequired = true;
@@ -243,22 +239,9 @@ export class Connection {
   }
 
   /** `wait --for synced|mirrored`: resolves when the target holds everything captured before the call. */
-  async waitFor(what: 'synced' | 'mirrored', timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    if (what === 'synced') await this.barrier();
-    const seq = this.journal.lastSeq;
-    for (;;) {
-      const done = !this.mirror.active && (what === 'mirrored' || this.journal.ackedSeq >= seq);
-      if (done) return;
-      if (Date.now() >= end) {
-        const where = `acked ${this.journal.ackedSeq} of ${seq}, mirror ${this.mirror.progress.state}, link ${this.link.state}`;
-        throw new SmrError(
-          'timeout',
-          `${this.name} not ${what} after ${Math.round(timeoutMs / 1000)}s (${where}${this.link.lastError ? `: ${this.link.lastError}` : ''})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, end - Date.now()))));
-    }
+  waitFor(what: 'synced' | 'mirrored', timeoutMs: number): Promise<void> {
+    const { name, journal, mirror, link } = this;
+    return waitFor({ name, journal, mirror, link, barrier: () => this.barrier() }, what, timeoutMs);
   }
 
   /** What verify and orphans work with. */
@@ -287,33 +270,17 @@ export class Connection {
     return this.tasks.waitTask(id, timeoutMs);
   }
 
+  /** The contract's status of this connection. */
   status(): ConnectionStatus {
-    const m = this.mirror.progress;
-    const targetState = this.cfg.remirrorRequired
-      ? 'remirror-required'
-      : this.cfg.transmit === 'paused'
-        ? 'paused'
-        : this.link.state !== 'connected' && this.link.lastError
-          ? 'error'
-          : 'ok';
-    return {
-      name: this.cfg.name,
-      target: this.cfg.to,
-      path: this.cfg.path,
-      targetPath: this.cfg.targetPath,
-      link: this.link.state,
-      replication: this.cfg.replicate ? 'on' : 'off',
-      transmit: this.cfg.transmit,
-      targetState,
-      mirror: { ...m },
-      queue: this.journal.stats(),
-      lastCapturedSeq: this.journal.lastSeq,
-      lastAckedSeq: this.journal.ackedSeq,
-      sent: { bytes: this.link.sentBytes, wireBytes: this.link.wireBytes },
-      tasks: { pending: this.tasks.pending },
+    return connectionStatus({
+      cfg: this.cfg,
+      link: this.link,
+      journal: this.journal,
+      mirror: this.mirror.progress,
+      tasksPending: this.tasks.pending,
+      transport: wireOptions(this.cfg, this.ctx),
       watcher: this.watch.status(),
-      lastError: this.link.lastError,
-    };
+    });
   }
 
   /** Stops everything, finishing the operation in hand; the queue stays on disk. */
@@ -323,6 +290,7 @@ export class Connection {
     this.mirror?.stop();
     await this.watch?.stop();
     this.capture?.stop();
+    this.acks?.close(); // a mirror step waiting for an ack must not hold the stop up
     await this.capture?.idle().catch(() => undefined);
     await this.link?.stop();
     await this.journal?.close();

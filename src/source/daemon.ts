@@ -5,8 +5,10 @@ import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
+import { ensurePrivateDir } from '../shared/private-dir.js';
 import { asSmrError } from '../shared/errors.js';
 import { startControlServer } from '../control/server.js';
+import { dispatcher } from '../control/methods.js';
 import { controlPath } from '../control/socket-path.js';
 import { loadConnections } from './connection-config.js';
 import { Connection } from './connection.js';
@@ -33,11 +35,13 @@ async function sourceId(stateDir: string): Promise<string> {
 export async function runSourceDaemon(opts: {
   stateDir: string;
   tasksDir?: string;
+  /** Every link plaintext (benchmarks on trusted networks); the targets must say the same. */
+  insecureNoTls?: boolean;
   signal?: AbortSignal;
 }): Promise<void> {
   installStopLatch();
   const stateDir = path.resolve(opts.stateDir);
-  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(stateDir);
   const release = await acquireLock(path.join(stateDir, 'source.lock'), 'source');
   logUnhandledRejections();
   await initHash();
@@ -46,6 +50,7 @@ export async function runSourceDaemon(opts: {
       stateDir,
       sourceId: await sourceId(stateDir),
       defaultKeyFile: path.join(stateDir, 'smr.key'),
+      insecureNoTls: opts.insecureNoTls === true,
       tasksDir: path.resolve(opts.tasksDir ?? path.join(stateDir, 'tasks')),
     };
     const store = new ScheduleStore(stateDir);
@@ -59,8 +64,9 @@ export async function runSourceDaemon(opts: {
         .start(cfg.replicate ? RESTART_MIRROR : null)
         .catch((err) => log.error(`${cfg.name}: ${asSmrError(err).message}`));
     }
-    const closeControl = await startControlServer(controlPath(stateDir, 'source'), (m, p) =>
-      handlers.handle(m, p),
+    const closeControl = await startControlServer(
+      controlPath(stateDir, 'source'),
+      dispatcher(handlers.table()),
     );
     emitEvent({
       event: 'ready',
@@ -70,6 +76,10 @@ export async function runSourceDaemon(opts: {
     });
     await scheduler.start(store, (job) => runVerb(stateDir, job));
     log.info(`source ready (state dir ${stateDir})`);
+    if (opts.insecureNoTls)
+      log.warn(
+        '--insecure-no-tls: links are plaintext, file data crosses the network in the clear',
+      );
     await waitForStop(opts.signal);
     log.info('source stopping');
     await closeControl();

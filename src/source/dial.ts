@@ -1,8 +1,10 @@
-// Reaching a target: TCP connect, handshake, OPEN. Used by the link and by `connect`'s probe.
+// Reaching a target: TCP connect, preamble, TLS, handshake, OPEN. Used by the link and by
+// `connect`'s probe.
 import net from 'node:net';
 import { SmrError } from '../shared/errors.js';
-import { Peer } from '../protocol/peer.js';
-import { clientHandshake } from '../protocol/handshake.js';
+import type { Peer } from '../protocol/peer.js';
+import { openChannel } from '../protocol/channel.js';
+import { DEFAULT_COMPRESS, type CompressName } from '../protocol/compress.js';
 import { HANDSHAKE_TIMEOUT_MS } from '../protocol/limits.js';
 import { MsgType } from '../protocol/messages.js';
 
@@ -26,11 +28,33 @@ export interface OpenRequest {
   probe?: boolean;
 }
 
+/** How a connection's link is secured and compressed (recorded with the connection). */
+export interface WireOptions {
+  /** TLS 1.3; false only with --insecure-no-tls (the target must say the same). */
+  tls: boolean;
+  compress: CompressName;
+}
+
+/** A connection recorded before these options existed: TLS, default compression. */
+export const DEFAULT_WIRE: WireOptions = { tls: true, compress: DEFAULT_COMPRESS };
+
+/** A recorded connection's wire options (`ctx.insecureNoTls`: `source start --insecure-no-tls`). */
+export function wireOptions(
+  cfg: { insecureNoTls?: boolean; compress?: CompressName },
+  ctx: { insecureNoTls: boolean },
+): WireOptions {
+  return {
+    tls: !(cfg.insecureNoTls === true || ctx.insecureNoTls),
+    compress: cfg.compress ?? DEFAULT_COMPRESS,
+  };
+}
+
 /** Connects, authenticates and opens; returns the peer and the target's durable applied seq. */
 export async function dial(
   to: string,
   key: Buffer | null,
   open: OpenRequest,
+  wire: WireOptions = DEFAULT_WIRE,
 ): Promise<{ peer: Peer; appliedSeq: number }> {
   const { host, port } = parseHostPort(to);
   const socket = await new Promise<net.Socket>((resolve, reject) => {
@@ -60,10 +84,10 @@ export async function dial(
       );
     });
   });
-  const peer = new Peer(socket);
+  const peer = await secure(socket, to, key, wire);
   try {
-    await clientHandshake(peer, key);
-    await peer.send(MsgType.OPEN, open);
+    const { connection, targetPath, epoch, sourceId, probe } = open;
+    await peer.send(MsgType.OPEN, { connection, targetPath, epoch, sourceId, probe });
     const f = await peer.recv(HANDSHAKE_TIMEOUT_MS);
     if (f.type === MsgType.REFUSED) {
       const code = String(f.header.code);
@@ -78,13 +102,38 @@ export async function dial(
     return { peer, appliedSeq: Number(f.header.appliedSeq ?? 0) };
   } catch (err) {
     peer.close();
-    if (err instanceof SmrError && err.code === 'timeout') {
-      throw new SmrError(
-        'unreachable',
-        `target ${to} did not complete the handshake`,
-        'is that port an smr target?',
-      );
-    }
-    throw err;
+    throw unreachableOnTimeout(err, to);
   }
+}
+
+/** Preamble, TLS and proofs on a connected socket, within HANDSHAKE_TIMEOUT_MS. */
+async function secure(
+  socket: net.Socket,
+  to: string,
+  key: Buffer | null,
+  wire: WireOptions,
+): Promise<Peer> {
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    socket.destroy();
+  }, HANDSHAKE_TIMEOUT_MS);
+  try {
+    return await openChannel(socket, { key, tls: wire.tls, compress: wire.compress });
+  } catch (err) {
+    throw unreachableOnTimeout(late ? new SmrError('timeout', 'handshake') : err, to);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function unreachableOnTimeout(err: unknown, to: string): unknown {
+  if (err instanceof SmrError && err.code === 'timeout') {
+    return new SmrError(
+      'unreachable',
+      `target ${to} did not complete the handshake`,
+      'is that port an smr target?',
+    );
+  }
+  return err;
 }

@@ -13,8 +13,9 @@ import {
 } from 'node:fs';
 import { blockHash, FileHasher } from '../delta/hash.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
-import type { JournalEntry } from '../journal/types.js';
+import type { WireSpan } from '../protocol/ops.js';
 import type { BlockHashes } from './block-cache.js';
+import type { Emit, QueuedMeta } from './queued-op.js';
 
 /** Block size for change detection: small enough that a small write sends little. */
 export const CAPTURE_BLOCK = 16 * 1024;
@@ -41,7 +42,7 @@ export interface WholeOptions {
   from?: WholeCursor;
 }
 
-type Append = (e: JournalEntry) => Promise<{ seq: number }>;
+type Append = Emit;
 
 /**
  * Reads `abs` once and queues a put (no basis) or changed-block writes (basis = `prev`, the last
@@ -181,7 +182,7 @@ async function sendWhole(
     hashChunk(cur, curLen, hashes);
     const end = nextLen === 0;
     // The first part's own seq names the transfer (its temp file); later parts carry that seq as tx.
-    const meta: Record<string, unknown> =
+    const meta: QueuedMeta<'put'> =
       first && off === 0 ? { p: rel, off, first: true } : { p: rel, tx, off };
     if (end) {
       final = await fh.stat();
@@ -232,13 +233,13 @@ async function sendChanged(
   const hashes: bigint[] = []; // at CAPTURE_BLOCK, for the cache
   const hasher = withSha ? new FileHasher() : null;
   const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-  let pending: Array<[number, number]> = [];
+  let pending: WireSpan[] = [];
   let pendingData: Buffer[] = [];
   let pendingBytes = 0;
   let ops = 0;
   let sent = 0;
   const flush = async (end: boolean, size: number): Promise<void> => {
-    const meta: Record<string, unknown> = { p: rel, ranges: pending };
+    const meta: QueuedMeta<'write'> = { p: rel, ranges: pending };
     if (end)
       Object.assign(
         meta,

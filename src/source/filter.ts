@@ -1,6 +1,13 @@
-// Which paths under a connection belong to it: --include / --exclude globs (picomatch), relative
-// to the connection's path. Directories are kept unless excluded, so includes can reach into them.
+// Which paths under a connection belong to it: --include / --exclude patterns, read the way rsync
+// and .gitignore read them (picomatch does the glob matching):
+//   - a pattern without a slash matches a name at any depth: `node_modules`, `*.log`;
+//   - a leading `/` anchors it at the connection's path: `/build` is only the top-level build;
+//   - a slash inside anchors it too: `docs/*.md` is docs/ at the top; `**/docs/*.md` is any depth;
+//   - a trailing `/` matches directories only: `cache/` leaves a file named cache alone.
+// An excluded directory excludes everything below it. With includes, a file is replicated when an
+// include matches it or one of its directories; directories are kept so includes can reach into them.
 import picomatch from 'picomatch';
+import { SmrError } from '../shared/errors.js';
 
 /** Decides membership of relative POSIX-style paths. */
 export interface PathFilter {
@@ -9,26 +16,98 @@ export interface PathFilter {
 }
 
 // Files smr itself writes inside replicas; never replicate them on (chained replication).
-const BUILTIN_EXCLUDES = ['**/.smr-tmp-*'];
+const BUILTIN_EXCLUDES = ['.smr-tmp-*'];
 
-/** Builds a filter from include and exclude globs. */
+type Matcher = (rel: string) => boolean;
+
+interface Rules {
+  /** Match files and directories alike. */
+  any: Matcher;
+  /** Match directories only (patterns written with a trailing slash). */
+  dirOnly: Matcher;
+}
+
+/** The glob a pattern stands for (anchored, or `**\/` in front), and whether it is for dirs only. */
+export function translatePattern(pattern: string): { glob: string; dirOnly: boolean } {
+  let p = pattern;
+  const dirOnly = p.endsWith('/');
+  p = p.replace(/\/+$/, '');
+  const anchored = p.startsWith('/') || p.includes('/');
+  p = p.replace(/^\/+/, '');
+  return { glob: anchored ? p : `**/${p}`, dirOnly };
+}
+
+/** Throws SmrError('usage') for a pattern that can never match (empty, "..", a NUL byte). */
+export function checkPattern(pattern: string, flag: string): void {
+  const p = pattern.replace(/^\/+|\/+$/g, '');
+  const why =
+    p === ''
+      ? 'it is empty'
+      : p.includes('\0')
+        ? 'it holds a NUL byte'
+        : p.split('/').some((c) => c === '..' || c === '.')
+          ? 'paths under a connection have no "." or ".." parts'
+          : null;
+  if (why)
+    throw new SmrError(
+      'usage',
+      `${flag} "${pattern}" can never match: ${why}`,
+      'patterns are relative to the connection path, like node_modules, *.log, /build or cache/',
+    );
+  try {
+    picomatch.makeRe(translatePattern(pattern).glob, { dot: true });
+  } catch (err) {
+    throw new SmrError('usage', `${flag} "${pattern}" is not a valid pattern: ${String(err)}`);
+  }
+}
+
+function rules(patterns: string[]): Rules {
+  const any: string[] = [];
+  const dirOnly: string[] = [];
+  for (const p of patterns) {
+    const t = translatePattern(p);
+    (t.dirOnly ? dirOnly : any).push(t.glob);
+  }
+  const compile = (globs: string[]): Matcher => {
+    if (!globs.length) return () => false;
+    const m = picomatch(globs, { dot: true });
+    // "dir/**" also matches the directory itself, as it means "dir and everything below".
+    return (rel) => m(rel) || m(rel + '/');
+  };
+  return { any: compile(any), dirOnly: compile(dirOnly) };
+}
+
+function ancestors(rel: string): string[] {
+  const parts = rel.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
+  return out;
+}
+
+/** Builds a filter from include and exclude patterns (see the top of this file). */
 export function makeFilter(include: string[], exclude: string[]): PathFilter {
-  const opts = { dot: true };
-  const inc = include.length ? picomatch(include, opts) : null;
-  const exc = picomatch([...BUILTIN_EXCLUDES, ...exclude], opts);
-  // "dir/**" style excludes also exclude the directory itself.
-  const excDir = (rel: string): boolean => exc(rel) || exc(rel + '/');
+  const exc = rules([...BUILTIN_EXCLUDES, ...exclude]);
+  const inc = include.length ? rules(include) : null;
+  const isIncluded = (rel: string): boolean =>
+    !inc || inc.any(rel) || ancestors(rel).some((a) => inc.any(a) || inc.dirOnly(a));
   return {
-    file: (rel) => !exc(rel) && (inc ? inc(rel) : true),
-    dir: (rel) => !excDir(rel),
+    file: (rel) => !exc.any(rel) && isIncluded(rel),
+    dir: (rel) => !exc.any(rel) && !exc.dirOnly(rel),
   };
 }
 
 /** True when any ancestor directory of `rel` is excluded. */
 export function underExcludedDir(filter: PathFilter, rel: string): boolean {
-  const parts = rel.split('/');
-  for (let i = 1; i < parts.length; i++) {
-    if (!filter.dir(parts.slice(0, i).join('/'))) return true;
-  }
-  return false;
+  return ancestors(rel).some((a) => !filter.dir(a));
+}
+
+/**
+ * Patterns of an --exclude-from / --include-from file: one a line, trailing blanks dropped (as
+ * .gitignore does); blank lines and lines starting with # or ; are skipped (as rsync does).
+ */
+export function patternsFromText(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '' && !/^[#;]/.test(l));
 }

@@ -5,10 +5,14 @@ import { SmrError, asSmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { Signal } from '../shared/signal.js';
 import { MsgType, type Frame } from '../protocol/messages.js';
+import type { ListEntry } from '../protocol/listing.js';
+import type { Reply, TargetRequest } from '../protocol/requests.js';
+import type { TaskReport } from '../protocol/tasks.js';
 import type { Peer } from '../protocol/peer.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
-import { dial, type OpenRequest } from './dial.js';
+import { dial, type OpenRequest, type WireOptions } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
+import type { LinkState, TransmitState } from '../control/replies.js';
 
 /** Bytes sent but not yet acknowledged, at most. */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
@@ -19,10 +23,10 @@ const DEAD_MS = 60_000;
 
 /** What the link needs from its connection. */
 export interface LinkHooks {
-  open(): OpenRequest & { to: string };
+  open(): OpenRequest & { to: string; wire: WireOptions };
   key(): Promise<Buffer | null>;
   need(path: string): void;
-  event(header: Record<string, unknown>): void;
+  event(report: TaskReport): void;
   /** Called just before a record is sent (transmit-time tasks run here), and after. */
   beforeSend(rec: JournalRecord): Promise<void>;
   sent(rec: JournalRecord): void;
@@ -30,8 +34,8 @@ export interface LinkHooks {
   mismatch(appliedSeq: number): Promise<void>;
 }
 
-export type LinkState = 'connected' | 'connecting' | 'disconnected';
-export type TransmitState = 'started' | 'paused' | 'stopped';
+/** The link's and the transmit switch's states (as status reports them). */
+export type { LinkState, TransmitState };
 
 /** One connection's sender. */
 export class Link {
@@ -48,11 +52,11 @@ export class Link {
   private limiter: RateLimiter;
   private replyWaiters = new Map<
     number,
-    { resolve: (f: Frame) => void; reject: (e: Error) => void }
+    { resolve: (r: Reply) => void; reject: (e: Error) => void }
   >();
   private listWaiters = new Map<
     number,
-    { onItems: (items: unknown[]) => void; done: (err?: Error, seq?: number) => void }
+    { onItems: (items: ListEntry[]) => void; done: (err?: Error, seq?: number) => void }
   >();
   private nextReq = 1;
   private loopDone: Promise<void> = Promise.resolve();
@@ -102,7 +106,7 @@ export class Link {
       this.state = 'connecting';
       try {
         const open = this.hooks.open();
-        const { peer, appliedSeq } = await dial(open.to, await this.hooks.key(), open);
+        const { peer, appliedSeq } = await dial(open.to, await this.hooks.key(), open, open.wire);
         if (this.stopped) {
           peer.close();
           break;
@@ -143,7 +147,7 @@ export class Link {
     peer.onFrame((f: Frame) => {
       lastHeard = Date.now();
       if (f.type === MsgType.ACK) {
-        const seq = Number(f.header.seq);
+        const seq = f.header.seq;
         while (inflight.length && (inflight[0] as [number, number])[0] <= seq)
           inflightBytes -= (inflight.shift() as [number, number])[1];
         acks = acks
@@ -173,11 +177,12 @@ export class Link {
         const data = rec.data ?? Buffer.alloc(0);
         if (rec.kind === 'task') await this.hooks.beforeSend(rec);
         await this.limiter.take(rec.size);
+        const wireBefore = peer.bytesOut;
         await peer.send(MsgType.OP, { seq: rec.seq, kind: rec.kind, meta: rec.meta }, data);
         inflight.push([rec.seq, rec.size]);
         inflightBytes += rec.size;
         this.sentBytes += data.length;
-        this.wireBytes += rec.size;
+        this.wireBytes += peer.bytesOut - wireBefore; // after compression
         if (rec.kind === 'task') this.hooks.sent(rec);
       }
     } catch (err) {
@@ -199,33 +204,37 @@ export class Link {
   private onFrame(f: Frame): void {
     switch (f.type) {
       case MsgType.NEED:
-        this.hooks.need(String(f.header.p));
+        this.hooks.need(f.header.p);
         return;
       case MsgType.LIST_ITEMS: {
-        const w = this.listWaiters.get(Number(f.header.reqId));
+        const w = this.listWaiters.get(f.header.reqId);
         if (!w) return;
-        w.onItems((f.header.items as unknown[]) ?? []);
+        w.onItems(f.header.items);
         if (f.header.done) {
-          this.listWaiters.delete(Number(f.header.reqId));
+          this.listWaiters.delete(f.header.reqId);
+          const err = f.header.error;
           w.done(
-            f.header.error
-              ? new SmrError('io', `target could not list the replica: ${String(f.header.error)}`)
-              : undefined,
-            typeof f.header.seq === 'number' ? f.header.seq : undefined,
+            err ? new SmrError('io', `target could not list the replica: ${err}`) : undefined,
+            f.header.seq,
           );
         }
         return;
       }
       case MsgType.REPLY: {
-        const w = this.replyWaiters.get(Number(f.header.reqId));
+        const w = this.replyWaiters.get(f.header.reqId);
         if (!w) return;
-        this.replyWaiters.delete(Number(f.header.reqId));
-        if (f.header.error) w.reject(new SmrError('io', `target: ${String(f.header.error)}`));
-        else w.resolve(f);
+        this.replyWaiters.delete(f.header.reqId);
+        if (f.header.error) w.reject(new SmrError('io', `target: ${f.header.error}`));
+        else w.resolve({ header: f.header, body: f.body });
         return;
       }
       case MsgType.EVENT:
         this.hooks.event(f.header);
+        return;
+      case MsgType.REFUSED:
+        // The target names what it refused before it closes: keep that as the link's error.
+        this.lastError = `target refused: ${f.header.message}`;
+        log.warn(`link ${this.hooks.open().connection}: ${this.lastError}`);
         return;
       case MsgType.PONG:
         return;
@@ -235,7 +244,7 @@ export class Link {
   }
 
   /** Streams the target's listing of the replica to `onItems`; needs a live connection. */
-  listTarget(onItems: (items: unknown[]) => void): Promise<number | undefined> {
+  listTarget(onItems: (items: ListEntry[]) => void): Promise<number | undefined> {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
@@ -250,14 +259,14 @@ export class Link {
   }
 
   /** One request to the target (signatures, hashes); needs a live connection. */
-  request(op: string, params: Record<string, unknown>, body?: Buffer): Promise<Frame> {
+  request(req: TargetRequest, body?: Buffer): Promise<Reply> {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
     const reqId = this.nextReq++;
     return new Promise((resolve, reject) => {
       this.replyWaiters.set(reqId, { resolve, reject });
-      peer.send(MsgType.REQUEST, { reqId, op, ...params }, body).catch(reject);
+      peer.send(MsgType.REQUEST, { reqId, ...req }, body).catch(reject);
     });
   }
 

@@ -4,12 +4,13 @@
 import { promises as fsp, constants as C, type Stats } from 'node:fs';
 import { blockHash, FileHasher, StreamBlockHasher } from '../delta/hash.js';
 import { decodeFine, encodeRanges } from '../delta/index.js';
-import type { TargetRequest } from './delta-send.js';
+import type { AskTarget } from './delta-send.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
-import type { JournalEntry } from '../journal/types.js';
+import type { WireSpan } from '../protocol/ops.js';
+import type { BlocksReply } from '../protocol/requests.js';
 import type { BlockHashes } from './block-cache.js';
-import type { RemoteBlocks } from './compare.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
+import type { Emit, QueuedMeta } from './queued-op.js';
 
 /** A local file hashed at the target's block size, at the capture block size, and whole. */
 export interface LocalHashes {
@@ -54,7 +55,7 @@ export async function hashForMirror(abs: string, basisBlock: number): Promise<Lo
 }
 
 /** True when the target's copy has the same bytes as the local file. */
-export function sameContent(local: LocalHashes, remote: RemoteBlocks): boolean {
+export function sameContent(local: LocalHashes, remote: BlocksReply): boolean {
   return remote.exists && local.size === remote.size && local.sha256 === remote.sha256;
 }
 
@@ -76,7 +77,7 @@ export async function looksShifted(
   abs: string,
   rel: string,
   size: number,
-  request: TargetRequest,
+  request: AskTarget,
 ): Promise<boolean> {
   if (size < SHIFT_SAMPLE_MIN_BYTES) return false;
   const offsets: number[] = [];
@@ -87,8 +88,7 @@ export async function looksShifted(
   try {
     const ranges = offsets.map((offset) => ({ offset, length: SAMPLE_BYTES }));
     const reply = request(
-      'fine',
-      { p: rel, blockSize: SAMPLE_BYTES },
+      { op: 'fine', p: rel, blockSize: SAMPLE_BYTES },
       Buffer.concat(encodeRanges(ranges)),
     ).then((f) => decodeFine(f.body));
     reply.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
@@ -120,9 +120,8 @@ export async function looksShifted(
 }
 
 /** The target's hashes as a basis for changed-block writes. */
-export function basisOf(remote: RemoteBlocks): BlockHashes | undefined {
-  if (!remote.exists || !remote.hashes || !remote.blockSize || remote.size === undefined)
-    return undefined;
+export function basisOf(remote: BlocksReply): BlockHashes | undefined {
+  if (!remote.exists) return undefined;
   return { blockSize: remote.blockSize, size: remote.size, hashes: remote.hashes };
 }
 
@@ -135,9 +134,9 @@ export function attrsDiffer(st: Stats, t: { mode: number; mtimeMs: number }): bo
  * Where the local file differs from the target's copy, as [offset, length] runs of the basis's
  * blocks (a block differs when its hash or its length differs, or the target has none there).
  */
-export function differingRanges(local: LocalHashes, basis: BlockHashes): Array<[number, number]> {
+export function differingRanges(local: LocalHashes, basis: BlockHashes): WireSpan[] {
   const bs = basis.blockSize;
-  const out: Array<[number, number]> = [];
+  const out: WireSpan[] = [];
   for (let i = 0; i * bs < local.size; i++) {
     const len = Math.min(bs, local.size - i * bs);
     const basisLen = Math.min(bs, Math.max(0, basis.size - i * bs));
@@ -159,18 +158,18 @@ export function differingRanges(local: LocalHashes, basis: BlockHashes): Array<[
 export async function sendRanges(
   abs: string,
   rel: string,
-  ranges: Array<[number, number]>,
+  ranges: WireSpan[],
   local: { size: number; sha256: string },
-  append: (e: JournalEntry) => Promise<unknown>,
+  append: Emit,
 ): Promise<{ bytes: number; stat: Stats }> {
   const fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
   try {
-    let pending: Array<[number, number]> = [];
+    let pending: WireSpan[] = [];
     let data: Buffer[] = [];
     let pendingBytes = 0;
     let bytes = 0;
     const flush = async (end: Stats | null): Promise<void> => {
-      const meta: Record<string, unknown> = { p: rel, ranges: pending };
+      const meta: QueuedMeta<'write'> = { p: rel, ranges: pending };
       if (end) {
         const attrs = { mode: end.mode & 0o7777, mtime: end.mtimeMs };
         Object.assign(meta, { end: true, size: local.size, sha256: local.sha256 }, attrs);

@@ -2,23 +2,18 @@
 // after one seq; every rename or delete queued after that seq moves or removes entries on the
 // target, so an orphan found in the raw listing may since live under another name (a directory
 // renamed while a mirror ran), and deleting it under its old name would do nothing.
-import type { JournalEntry } from '../journal/types.js';
-import type { ListItem } from '../target/listing.js';
+import type { ListEntry } from '../protocol/listing.js';
+import type { WireOp } from '../protocol/ops.js';
 import type { Capture } from './capture.js';
 import { orphansOf } from './compare.js';
 import type { PathFilter } from './filter.js';
 
-/** The part of a queued operation that moves or removes target paths. */
-interface PathOp {
-  kind: string;
-  p?: unknown;
-  from?: unknown;
-  to?: unknown;
-}
+/** A queued operation that moves or removes target paths. */
+type PathOp = Extract<WireOp, { kind: 'rename' | 'delete' | 'rmdir' }>;
 
 /** A listing of the target plus every path-changing operation queued after it. */
 export class TargetView {
-  readonly entries = new Map<string, ListItem>();
+  readonly entries = new Map<string, ListEntry>();
   /** Directories that have (or had) listed entries below them: only those need a walk of the map. */
   private parents = new Set<string>();
   /** Operations seen before the listing said which seq it describes. */
@@ -31,10 +26,10 @@ export class TargetView {
   }
 
   /** Adds one batch of LIST_ITEMS. */
-  add(items: ListItem[]): void {
+  add(items: ListEntry[]): void {
     for (const it of items) {
-      this.entries.set(it[0], it);
-      this.addAncestors(it[0]);
+      this.entries.set(it.path, it);
+      this.addAncestors(it.path);
     }
   }
 
@@ -65,7 +60,7 @@ export class TargetView {
         if (!stillWanted()) return;
         const deleted = new Set<string>();
         const candidates = orphansOf(this.entries, filter)
-          .map((t) => t[0])
+          .map((t) => t.path)
           .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); // parents before their children
         for (const rel of candidates) {
           if (underAny(deleted, rel)) continue;
@@ -78,28 +73,24 @@ export class TargetView {
       .then(() => count);
   }
 
-  private observe(e: JournalEntry, seq: number): void {
+  private observe(e: WireOp, seq: number): void {
     if (e.kind !== 'rename' && e.kind !== 'delete' && e.kind !== 'rmdir') return;
-    const op: PathOp = { kind: e.kind, p: e.meta.p, from: e.meta.from, to: e.meta.to };
-    if (this.early) this.early.push([op, seq]);
-    else if (seq > this.listedSeq) this.apply(op);
+    if (this.early) this.early.push([e, seq]);
+    else if (seq > this.listedSeq) this.apply(e);
   }
 
   private apply(op: PathOp): void {
-    const { p, from, to } = op;
-    const e = op;
-    if ((e.kind === 'delete' || e.kind === 'rmdir') && typeof p === 'string') this.removeTree(p);
-    else if (e.kind === 'rename' && typeof from === 'string' && typeof to === 'string') {
-      const moved = [from, ...this.below(from)]
-        .map((rel) => this.entries.get(rel))
-        .filter((it): it is ListItem => it !== undefined);
-      this.removeTree(to); // a rename replaces what was at its destination
-      for (const it of moved) {
-        this.entries.delete(it[0]);
-        const rel = to + it[0].slice(from.length);
-        this.entries.set(rel, [rel, ...it.slice(1)] as ListItem);
-        this.addAncestors(rel);
-      }
+    if (op.kind !== 'rename') return this.removeTree(op.meta.p);
+    const { from, to } = op.meta;
+    const moved = [from, ...this.below(from)]
+      .map((rel) => this.entries.get(rel))
+      .filter((it): it is ListEntry => it !== undefined);
+    this.removeTree(to); // a rename replaces what was at its destination
+    for (const it of moved) {
+      this.entries.delete(it.path);
+      const rel = to + it.path.slice(from.length);
+      this.entries.set(rel, { ...it, path: rel });
+      this.addAncestors(rel);
     }
   }
 

@@ -5,27 +5,9 @@ import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
 import { SmrError } from '../shared/errors.js';
 import { Signal } from '../shared/signal.js';
+import type { TaskEntry, TaskState } from '../control/replies.js';
 
-export type TaskState =
-  'queued' | 'sent' | 'received' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'rejected';
-
-/** One task as `smr tasks --json` shows it. */
-export interface TaskEntry {
-  id: string;
-  on: 'execute' | 'receive' | 'queue' | 'transmit';
-  command: string;
-  args: string[];
-  timeoutMs: number;
-  seq: number | null;
-  state: TaskState;
-  exitCode: number | null;
-  queuedAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
-  outputTail: string[];
-  message?: string;
-}
+export type { TaskEntry, TaskState };
 
 const FINAL: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'timed-out', 'rejected']);
 const ORDER: TaskState[] = [

@@ -17,7 +17,47 @@ function toRel(base: string, abs: string): string | null {
   return rel.split(path.sep).join('/');
 }
 
-/** Watches `base` recursively with chokidar; resolves once its initial scan is done. */
+/**
+ * chokidar never emits 'ready' when the listing of one directory fails midway: a symlink whose
+ * target passes through a regular file makes readdirp's realpath fail with ENOTDIR, which destroys
+ * the listing stream, and chokidar waits for its end for ever (chokidar#1476; a directory replaced
+ * by a file while it is listed does the same). Waiting for 'ready' alone hung the source daemon at
+ * start, and `connect`, for good. So the initial setup also counts as done once it stopped making
+ * progress: no entry added to the watch for this long.
+ */
+export const READY_STALL_MS = 5000;
+
+/** Resolves on chokidar's 'ready', or once its initial scan has stalled (see READY_STALL_MS). */
+function initialScan(w: FSWatcher, base: string): Promise<void> {
+  // Entries chokidar tracks, summed over its watched directories (its own bookkeeping; it grows
+  // while the scan goes on, also inside one huge directory).
+  const tracked = (): number => {
+    let n = 0;
+    for (const d of w._watched.values()) n += d.items.size;
+    return n;
+  };
+  return new Promise((resolve) => {
+    let seen = -1;
+    const timer = setInterval(() => {
+      const now = tracked();
+      if (now !== seen) {
+        seen = now;
+        return;
+      }
+      log.warn(
+        `watcher: chokidar's initial scan of ${base} stalled without finishing (a directory it could not list, like one holding a symlink whose target passes through a file); going on: changes in that directory are found by rescans`,
+      );
+      done();
+    }, READY_STALL_MS);
+    const done = (): void => {
+      clearInterval(timer);
+      resolve();
+    };
+    w.once('ready', done);
+  });
+}
+
+/** Watches `base` recursively with chokidar; resolves once its initial scan is done (or stalled). */
 export async function startChokidarWatcher(
   base: string,
   filter: PathFilter,
@@ -63,7 +103,7 @@ export async function startChokidarWatcher(
       `${n} file system events in one read: the kernel's event queue may have overflowed`,
     ),
   );
-  await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  await initialScan(w, base);
   return {
     backend: 'chokidar',
     close: async () => {

@@ -2,8 +2,9 @@
 // rescans its reports of lost events call for. Started and closed with replication.
 import type { Capture } from './capture.js';
 import type { PathFilter } from './filter.js';
-import { MissedChanges, type MissedStats } from './watch-rescan.js';
-import { startWatcher, type Watcher, type WatcherBackend, type WatcherStats } from './watcher.js';
+import type { WatcherStatus } from '../control/replies.js';
+import { MissedChanges } from './watch-rescan.js';
+import { startWatcher, type Watcher, type WatcherBackend } from './watcher.js';
 
 /** What a connection's watching needs. */
 export interface ConnectionWatchDeps {
@@ -16,8 +17,8 @@ export interface ConnectionWatchDeps {
   mirrorActive(): boolean;
 }
 
-/** `status`'s `watcher` (`readyMs`: how long its start took); null while replication is off. */
-export type WatchStatus = (WatcherStats & MissedStats & { readyMs: number }) | null;
+/** `status`'s `watcher` (the contract's shape, control/replies.ts); null while replication is off. */
+export type WatchStatus = WatcherStatus | null;
 
 /** A connection's watcher and its rescans. */
 export class ConnectionWatch {

@@ -6,9 +6,11 @@ import { Signal } from '../shared/signal.js';
 import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
 import { syncPaths } from './sync-paths.js';
+import type { Op } from '../protocol/ops.js';
+import { Rebuilds } from '../delta/index.js';
+import { applyDelta } from './delta-part.js';
 import {
   applyAttr,
-  applyDeltaPart,
   applyDelete,
   applyMkdir,
   applyPut,
@@ -18,12 +20,13 @@ import {
   type OpOutcome,
 } from './ops.js';
 
-/** One operation as received. */
-export interface IncomingOp {
-  seq: number;
-  kind: string;
-  meta: Record<string, unknown>;
-  body: Buffer;
+/** One operation as received: its seq, the checked op and its data. */
+export type IncomingOp = Op & { seq: number; body: Buffer };
+
+/** The paths an op names, for the debug log. */
+function pathsOf(op: Op): Record<string, string> {
+  if (op.kind === 'rename') return { from: op.meta.from, to: op.meta.to };
+  return op.kind === 'task' || op.kind === 'mark' ? {} : { p: op.meta.p };
 }
 
 /** Hooks the applier needs from its session. */
@@ -31,7 +34,7 @@ export interface ApplierHooks {
   ack(seq: number): void;
   need(path: string, seq: number): void;
   /** Runs a task marker (issue 4); resolves when applying may go on. */
-  task?(op: IncomingOp): Promise<void>;
+  task?(op: Extract<IncomingOp, { kind: 'task' }>): Promise<void>;
   applied?(op: IncomingOp): void;
 }
 
@@ -60,6 +63,8 @@ export class Applier {
   private holds = 0;
   private released = new Signal();
   private current: Promise<void> = Promise.resolve();
+  /** Delta rebuilds in progress (their proof so far), for the parts that follow. */
+  private readonly rebuilds = new Rebuilds();
 
   constructor(
     readonly confiner: Confiner,
@@ -158,12 +163,7 @@ export class Applier {
     const isolate = op.kind === 'rename';
     if (isolate) await this.checkpoint();
     const out = await this.dispatch(op);
-    if (log.debugOn)
-      log.debug(`applied ${op.seq} ${op.kind}`, {
-        p: op.meta.p,
-        from: op.meta.from,
-        to: op.meta.to,
-      });
+    if (log.debugOn) log.debug(`applied ${op.seq} ${op.kind}`, pathsOf(op));
     for (const t of out.touched) this.touched.add(t);
     if (out.structural) this.confiner.invalidate();
     if (out.need) this.hooks.need(out.need, op.seq);
@@ -180,7 +180,7 @@ export class Applier {
         case 'put':
           return await applyPut(this.confiner, op.seq, op.meta, op.body);
         case 'delta':
-          return await applyDeltaPart(this.confiner, op.seq, op.meta, op.body);
+          return await applyDelta(this.confiner, this.rebuilds, op.seq, op.meta, op.body);
         case 'write':
           return await applyWrite(this.confiner, op.meta, op.body);
         case 'mkdir':
@@ -199,9 +199,6 @@ export class Applier {
           if (this.hooks.task) await this.hooks.task(op);
           return { touched: [] };
         case 'mark':
-          return { touched: [] };
-        default:
-          log.warn(`ignoring unknown operation kind "${op.kind}" at seq ${op.seq}`);
           return { touched: [] };
       }
     } catch (err) {

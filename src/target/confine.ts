@@ -5,6 +5,7 @@ import path from 'node:path';
 import { SmrError } from '../shared/errors.js';
 import { splitSafeRelPath } from '../protocol/paths.js';
 import { TempFiles } from './temp-files.js';
+import { ModePolicy } from './mode-policy.js';
 
 /** Resolves wire paths under one replica base directory, checking every parent on disk. */
 export class Confiner {
@@ -14,7 +15,11 @@ export class Confiner {
   /** Temp files of this session's transfers (see temp-files.ts). */
   readonly temps = new TempFiles();
 
-  constructor(readonly base: string) {}
+  /** `modes`: the target's rule for setuid/setgid bits (see mode-policy.ts). */
+  constructor(
+    readonly base: string,
+    readonly modes: ModePolicy,
+  ) {}
 
   /** Forgets cached proofs; call after any operation that can change directory structure. */
   invalidate(): void {

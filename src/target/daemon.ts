@@ -5,11 +5,14 @@ import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
+import { ensurePrivateDir } from '../shared/private-dir.js';
 import { readKeyFile } from '../shared/key.js';
 import { listen } from './server.js';
 import { ReplicaLocks } from './replica-lock.js';
 import type { TargetContext } from './session.js';
 import { stopSyncfsHelper } from './sync-paths.js';
+import { checkTasksDir } from '../tasks/index.js';
+import { ModePolicy } from './mode-policy.js';
 
 /** Options of `smr target start`. */
 export interface TargetOptions {
@@ -19,8 +22,12 @@ export interface TargetOptions {
   stateDir: string;
   keyFile: string | null;
   noAuth: boolean;
+  /** Plaintext links (--insecure-no-tls): only sources started the same way can connect. */
+  insecureNoTls: boolean;
   allowTasks: boolean;
   tasksDir: string | null;
+  /** Strip setuid/setgid from every mode a source asks for (--no-suid). */
+  noSuid: boolean;
   signal?: AbortSignal;
 }
 
@@ -30,7 +37,7 @@ export async function runTargetDaemon(
   waitForStop: (s?: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const stateDir = path.resolve(o.stateDir);
-  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(stateDir);
   const defaultKey = path.join(stateDir, 'smr.key');
   const keyFile =
     o.keyFile ??
@@ -50,21 +57,28 @@ export async function runTargetDaemon(
   const key = keyFile ? await readKeyFile(keyFile) : null;
   await fsp.mkdir(o.root, { recursive: true });
   const root = await fsp.realpath(o.root);
+  const tasksDir = await tasksDirOf(o, root);
   const release = await acquireLock(path.join(stateDir, 'target.lock'), 'target');
   logUnhandledRejections();
   try {
     const ctx: TargetContext = {
       root,
       key,
+      tls: !o.insecureNoTls,
       stateDir,
       locks: new ReplicaLocks(),
-      tasks: { stateDir, allowTasks: o.allowTasks, tasksDir: o.tasksDir },
+      tasks: { stateDir, allowTasks: o.allowTasks, tasksDir, replicaRoot: root },
+      modes: new ModePolicy(o.noSuid),
     };
     const server = await listen(o.host, o.port, ctx);
     emitEvent({ event: 'listening', host: server.host, port: server.port });
     log.info(
       `target listening on ${server.host}:${server.port}, root ${root}${key ? '' : ' (no auth)'}`,
     );
+    if (o.insecureNoTls)
+      log.warn(
+        '--insecure-no-tls: links are plaintext, file data crosses the network in the clear',
+      );
     await waitForStop(o.signal);
     log.info('target stopping');
     await server.close();
@@ -72,4 +86,11 @@ export async function runTargetDaemon(
     stopSyncfsHelper();
     await release();
   }
+}
+
+/** The tasks folder a target may run programs from, checked before anything listens. */
+async function tasksDirOf(o: TargetOptions, root: string): Promise<string | null> {
+  // Without --allow-tasks (or without a folder, which the command line refuses) no task runs.
+  if (!o.allowTasks || !o.tasksDir) return o.tasksDir;
+  return checkTasksDir(o.tasksDir, [root]);
 }

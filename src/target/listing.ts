@@ -3,18 +3,16 @@ import { promises as fsp, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
 import { lstatOrNull } from '../shared/fsutil.js';
-
-/** One replica entry as sent in LIST_ITEMS: [path, type, size, mtimeMs, mode, linkTarget?]. */
-export type ListItem = [string, 'f' | 'd' | 'l', number, number, number, string?];
+import type { ListEntry } from '../protocol/listing.js';
 
 const BATCH = 1000;
 
 /** Walks `base` without following links and hands batches to `emit` (which may apply back-pressure). */
 export async function listTree(
   base: string,
-  emit: (items: ListItem[]) => Promise<void>,
+  emit: (items: ListEntry[]) => Promise<void>,
 ): Promise<void> {
-  let batch: ListItem[] = [];
+  let batch: ListEntry[] = [];
   const stack: string[] = [''];
   while (stack.length) {
     const rel = stack.pop() as string;
@@ -32,13 +30,14 @@ export async function listTree(
       // 10,000-file replica take 0.75 s of a 2 s checksum mirror. The batch's send below yields.
       const st = lstatOrNull(abs);
       if (!st) continue;
+      const entry = { path: r, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
       if (st.isSymbolicLink()) {
-        batch.push([r, 'l', st.size, st.mtimeMs, st.mode & 0o7777, readlinkOrEmpty(abs)]);
+        batch.push({ ...entry, type: 'symlink', link: readlinkOrEmpty(abs) });
       } else if (st.isDirectory()) {
-        batch.push([r, 'd', 0, st.mtimeMs, st.mode & 0o7777]);
+        batch.push({ ...entry, type: 'dir', size: 0 });
         stack.push(r);
       } else if (st.isFile()) {
-        batch.push([r, 'f', st.size, st.mtimeMs, st.mode & 0o7777]);
+        batch.push({ ...entry, type: 'file' });
       }
       if (batch.length >= BATCH) {
         await emit(batch);

@@ -16,8 +16,11 @@ import {
 import path from 'node:path';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
-import { checkDeltaPart } from './delta-part-check.js';
-import { FileHasher, sha256File } from '../delta/hash.js';
+import { sha256File } from '../delta/hash.js';
+import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
+
+/** The meta of one kind of op. */
+type MetaOf<K extends Op['kind']> = Extract<Op, { kind: K }>['meta'];
 
 /** What an op asks of the applier besides its effect on disk. */
 export interface OpOutcome {
@@ -29,7 +32,8 @@ export interface OpOutcome {
   structural?: boolean;
 }
 
-function isErr(err: unknown, ...codes: string[]): boolean {
+/** True when `err` is a system error with one of these codes. */
+export function isErr(err: unknown, ...codes: string[]): boolean {
   return codes.includes((err as NodeJS.ErrnoException).code ?? '');
 }
 
@@ -47,24 +51,35 @@ export async function removeAny(abs: string): Promise<void> {
   await fsp.rm(abs, { recursive: true, force: true });
 }
 
-async function setAttrs(fh: fsp.FileHandle, meta: Record<string, unknown>): Promise<void> {
-  if (typeof meta.mode === 'number') await fh.chmod(meta.mode & 0o7777);
-  if (typeof meta.mtime === 'number') await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
+/** The mode an op asks for, after the target's setuid/setgid rule (mode-policy.ts). */
+function modeOf(cf: Confiner, meta: { p: string; mode?: number }): number | undefined {
+  return meta.mode === undefined ? undefined : cf.modes.apply(meta.p, meta.mode);
+}
+
+/** Sets the mode and mtime an op's last part carries. */
+export async function setAttrs(
+  cf: Confiner,
+  fh: fsp.FileHandle,
+  meta: FileEnd & { p: string },
+): Promise<void> {
+  const mode = modeOf(cf, meta);
+  if (mode !== undefined) await fh.chmod(mode);
+  if (meta.mtime !== undefined) await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
 }
 
 /** One part of a whole-file transfer: temp file at tx, renamed over the path by the last part. */
 export async function applyPut(
   cf: Confiner,
   seq: number,
-  meta: Record<string, unknown>,
+  meta: PutMeta,
   body: Buffer,
 ): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
-  const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
+  const tmp = tempNameFor(abs, meta.first ? seq : (meta.tx ?? 0));
   if (meta.first) await cf.temps.clear(abs, tmp);
   if (meta.first && meta.end && body.length <= SMALL_PUT_BYTES) {
-    const replaced = putSmallSync(tmp, abs, meta, body);
+    const replaced = putSmallSync(tmp, abs, meta, body, modeOf(cf, meta));
     cf.temps.done(tmp);
     return { touched: [abs, path.dirname(abs)], structural: replaced };
   }
@@ -76,14 +91,14 @@ export async function applyPut(
     fh = await fsp.open(tmp, flags, 0o600);
   } catch (err) {
     // A later part whose temp file is gone (target restarted and lost it): ask for the file again.
-    if (isErr(err, 'ENOENT')) return { touched: [], need: String(meta.p) };
+    if (isErr(err, 'ENOENT')) return { touched: [], need: meta.p };
     throw err;
   }
   try {
-    if (body.length) await fh.write(body, 0, body.length, Number(meta.off ?? 0));
+    if (body.length) await fh.write(body, 0, body.length, meta.off ?? 0);
     if (meta.end) {
-      await fh.truncate(Number(meta.size ?? 0));
-      await setAttrs(fh, meta);
+      await fh.truncate(meta.size ?? 0);
+      await setAttrs(cf, fh, meta);
     }
   } finally {
     await fh.close();
@@ -108,16 +123,17 @@ const SMALL_PUT_BYTES = 256 * 1024;
 function putSmallSync(
   tmp: string,
   abs: string,
-  meta: Record<string, unknown>,
+  meta: PutMeta,
   body: Buffer,
+  mode: number | undefined,
 ): boolean {
   const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
   try {
     for (let off = 0; off < body.length;) off += writeSync(fd, body, off, body.length - off, off);
-    const size = Number(meta.size ?? 0);
+    const size = meta.size ?? 0;
     if (size !== body.length) ftruncateSync(fd, size);
-    if (typeof meta.mode === 'number') fchmodSync(fd, meta.mode & 0o7777);
-    if (typeof meta.mtime === 'number') futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
+    if (mode !== undefined) fchmodSync(fd, mode);
+    if (meta.mtime !== undefined) futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
   } finally {
     closeSync(fd);
   }
@@ -133,11 +149,7 @@ function putSmallSync(
 }
 
 /** Changed blocks written in place; the last record sets size, mode and mtime. */
-export async function applyWrite(
-  cf: Confiner,
-  meta: Record<string, unknown>,
-  body: Buffer,
-): Promise<OpOutcome> {
+export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   let fh: fsp.FileHandle;
   try {
@@ -145,46 +157,46 @@ export async function applyWrite(
   } catch (err) {
     // No basis to patch (missing, a link, a directory): never guess, get the whole file.
     if (isErr(err, 'ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR', 'EMLINK'))
-      return { touched: [], need: String(meta.p) };
+      return { touched: [], need: meta.p };
     throw err;
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return { touched: [], need: String(meta.p) };
+    if (!st.isFile()) return { touched: [], need: meta.p };
     let pos = 0;
-    for (const r of (meta.ranges as Array<[number, number]>) ?? []) {
-      const [off, len] = r;
-      await fh.write(body, pos, len, off);
-      pos += len;
+    for (const r of meta.ranges) {
+      await fh.write(body, pos, r.length, r.offset);
+      pos += r.length;
     }
     if (meta.end) {
-      await fh.truncate(Number(meta.size ?? 0));
-      await setAttrs(fh, meta);
+      await fh.truncate(meta.size ?? 0);
+      await setAttrs(cf, fh, meta);
     }
   } finally {
     await fh.close();
   }
   // Mirror writes carry the source's whole-file hash: a copy that was not the assumed basis is
   // never left wrong, the source sends it whole.
-  if (meta.end && typeof meta.sha256 === 'string' && (await sha256File(abs)) !== meta.sha256) {
-    return { touched: [abs], need: String(meta.p) };
+  if (meta.end && meta.sha256 !== undefined && (await sha256File(abs)) !== meta.sha256) {
+    return { touched: [abs], need: meta.p };
   }
   return { touched: [abs] };
 }
 
 /** mkdir (with parents); a non-directory in the way is replaced. */
-export async function applyMkdir(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyMkdir(cf: Confiner, meta: MetaOf<'mkdir'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
   const st = await lstatOrNull(abs);
   if (st && !st.isDirectory()) await removeAny(abs);
   if (!st || !st.isDirectory()) await fsp.mkdir(abs);
-  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
+  const mode = modeOf(cf, meta);
+  if (mode !== undefined) await fsp.chmod(abs, mode);
   return { touched: [path.dirname(abs)], structural: Boolean(st && !st.isDirectory()) };
 }
 
 /** Deletes a file, link or directory tree; absent is fine (replay). */
-export async function applyDelete(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyDelete(cf: Confiner, meta: { p: string }): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await removeAny(abs);
   await cf.temps.clear(abs);
@@ -192,13 +204,13 @@ export async function applyDelete(cf: Confiner, meta: Record<string, unknown>): 
 }
 
 /** rename(from, to). Replayed after it was already done (from gone, to present) it does nothing. */
-export async function applyRename(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyRename(cf: Confiner, meta: MetaOf<'rename'>): Promise<OpOutcome> {
   const from = await cf.resolve(meta.from);
   const to = await cf.resolve(meta.to);
   const fromSt = await lstatOrNull(from);
   if (!fromSt) {
     const toSt = await lstatOrNull(to);
-    return toSt ? { touched: [] } : { touched: [], need: String(meta.to) };
+    return toSt ? { touched: [] } : { touched: [], need: meta.to };
   }
   await cf.ensureParent(to);
   const toSt = await lstatOrNull(to);
@@ -211,130 +223,28 @@ export async function applyRename(cf: Confiner, meta: Record<string, unknown>): 
 }
 
 /** Mode and mtime changes; a missing path means the replica diverged, so ask for it. */
-export async function applyAttr(cf: Confiner, meta: Record<string, unknown>): Promise<OpOutcome> {
+export async function applyAttr(cf: Confiner, meta: MetaOf<'attr'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   const st = await lstatOrNull(abs);
-  if (!st) return { touched: [], need: String(meta.p) };
+  if (!st) return { touched: [], need: meta.p };
   if (st.isSymbolicLink()) {
-    if (typeof meta.mtime === 'number')
-      await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
+    if (meta.mtime !== undefined) await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
     return { touched: [abs] };
   }
-  if (typeof meta.mode === 'number') await fsp.chmod(abs, meta.mode & 0o7777);
-  if (typeof meta.mtime === 'number' && !st.isDirectory())
+  const mode = modeOf(cf, meta);
+  if (mode !== undefined) await fsp.chmod(abs, mode);
+  if (meta.mtime !== undefined && !st.isDirectory())
     await fsp.utimes(abs, meta.mtime / 1000, meta.mtime / 1000);
   return { touched: [abs] };
 }
 
 /** Creates (or replaces) a symlink; its target text is stored as is and never followed. */
-export async function applySymlink(
-  cf: Confiner,
-  meta: Record<string, unknown>,
-): Promise<OpOutcome> {
+export async function applySymlink(cf: Confiner, meta: MetaOf<'symlink'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
   if (await lstatOrNull(abs)) await removeAny(abs);
-  await fsp.symlink(String(meta.target), abs);
-  if (typeof meta.mtime === 'number')
+  await fsp.symlink(meta.target, abs);
+  if (meta.mtime !== undefined)
     await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
   return { touched: [path.dirname(abs)], structural: true };
-}
-
-const COPY_PIECE = 1024 * 1024;
-
-/**
- * One part of a delta rebuild: copies from the current file (the basis) and literals from the
- * stream go into its temp file; the last part proves the result against the source's sha256
- * before renaming it over the path. The basis is untouched until then, so replay is safe.
- */
-/** Delta rebuilds in progress, by final path: the sha256 of what was written so far, in order. */
-const rebuilding = new Map<string, { tmp: string; hasher: FileHasher; next: number }>();
-
-export async function applyDeltaPart(
-  cf: Confiner,
-  seq: number,
-  meta: Record<string, unknown>,
-  body: Buffer,
-): Promise<OpOutcome> {
-  checkDeltaPart(meta, body);
-  const abs = await cf.resolve(meta.p);
-  const tmp = tempNameFor(abs, meta.first ? seq : Number(meta.tx));
-  if (meta.first) await cf.temps.clear(abs, tmp);
-  const need = async (): Promise<OpOutcome> => {
-    rebuilding.delete(abs);
-    await fsp.rm(tmp, { force: true });
-    cf.temps.done(tmp);
-    return { touched: [], need: String(meta.p) };
-  };
-  let out: fsp.FileHandle;
-  try {
-    out = await fsp.open(
-      tmp,
-      meta.first ? C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW : C.O_WRONLY | C.O_NOFOLLOW,
-      0o600,
-    );
-  } catch (err) {
-    if (isErr(err, 'ENOENT')) return need();
-    throw err;
-  }
-  if (meta.first) rebuilding.set(abs, { tmp, hasher: new FileHasher(), next: 0 });
-  const proof = rebuilding.get(abs);
-  // Hash what is written while it is written, as long as it comes in destination order (it does
-  // from smr's sources): the proof then costs no second read of the rebuilt file.
-  const hashed = (dst: number, data: Buffer): void => {
-    if (!proof || proof.tmp !== tmp || proof.next < 0) return;
-    if (dst !== proof.next)
-      proof.next = -1; // out of order: prove by reading the file back
-    else {
-      proof.hasher.update(data);
-      proof.next += data.length;
-    }
-  };
-  let basis: fsp.FileHandle | null = null;
-  try {
-    let pos = 0;
-    const piece = Buffer.allocUnsafe(COPY_PIECE);
-    for (const ins of (meta.ops as Array<[string, number, number, number?]>) ?? []) {
-      if (ins[0] === 'l') {
-        const [, dst, len] = ins;
-        await out.write(body, pos, len, dst);
-        hashed(dst, body.subarray(pos, pos + len));
-        pos += len;
-        continue;
-      }
-      const [, src, len, dst = 0] = ins;
-      if (!basis) {
-        try {
-          basis = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
-        } catch {
-          return await need(); // no basis to copy from: the file goes whole
-        }
-      }
-      for (let done = 0; done < len;) {
-        const n = Math.min(COPY_PIECE, len - done);
-        const { bytesRead } = await basis.read(piece, 0, n, src + done);
-        if (bytesRead < n) return await need(); // basis shorter than assumed
-        await out.write(piece, 0, n, dst + done);
-        hashed(dst + done, piece.subarray(0, n));
-        done += n;
-      }
-    }
-    if (meta.end) {
-      await out.truncate(Number(meta.size ?? 0));
-      await setAttrs(out, meta);
-    }
-  } finally {
-    await basis?.close();
-    await out.close();
-  }
-  if (!meta.end) return { touched: [tmp] };
-  rebuilding.delete(abs);
-  // Streamed hash only when every byte up to the size was hashed in order (a target restarted
-  // mid-transfer has no streamed state: it reads the file back, as it does for any doubt).
-  const size = Number(meta.size ?? 0);
-  const streamed = proof && proof.tmp === tmp && proof.next === size ? proof.hasher.digest() : null;
-  if ((streamed ?? (await sha256File(tmp))) !== meta.sha256) return need();
-  await fsp.rename(tmp, abs);
-  cf.temps.done(tmp);
-  return { touched: [abs, path.dirname(abs)] };
 }

@@ -16,11 +16,17 @@ import {
   type CoarseSignature,
 } from '../delta/index.js';
 import { MAX_BODY_BYTES, blocksBlockSize } from '../protocol/limits.js';
+import {
+  wireSums,
+  type FileSum,
+  type TargetRequest,
+  type WireReplyHeader,
+} from '../protocol/requests.js';
 import type { Confiner } from './confine.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 
-/** Paths one `sums` request may name. */
-export const MAX_SUMS = 512;
+/** A reply's header (without its reqId) and body. */
+type Answer = { header: Omit<WireReplyHeader, 'reqId'>; body?: Buffer };
 
 /** One reply body from encoded signature parts; larger than a frame is refused (the source falls back). */
 function joinParts(parts: Buffer[]): Buffer {
@@ -33,17 +39,17 @@ function joinParts(parts: Buffer[]): Buffer {
 /** Handles one request; returns the reply header and body. */
 export async function answerRequest(
   cf: Confiner,
-  h: Record<string, unknown>,
+  h: TargetRequest,
   body: Buffer,
   cache: Map<string, CoarseSignature>,
-): Promise<{ header: Record<string, unknown>; body?: Buffer }> {
+): Promise<Answer> {
   try {
     switch (h.op) {
       case 'blocks': {
         const abs = await cf.resolve(h.p);
         const st = await fsp.lstat(abs).catch(() => null);
         if (!st?.isFile()) return { header: { exists: false } };
-        const b = await hashBlocks(abs, Number(h.blockSize) || blocksBlockSize(st.size));
+        const b = await hashBlocks(abs, h.blockSize ?? blocksBlockSize(st.size));
         return {
           header: { exists: true, size: b.size, blockSize: b.blockSize, sha256: b.sha256 },
           body: Buffer.from(b.hashes.buffer, b.hashes.byteOffset, b.hashes.byteLength),
@@ -51,14 +57,13 @@ export async function answerRequest(
       }
       case 'sums': {
         // Whole-file sha256 of many files in one round trip (the checksum mirror's first pass).
-        const paths = Array.isArray(h.paths) ? (h.paths as unknown[]).slice(0, MAX_SUMS) : [];
-        const sums: Array<[number, string] | null> = [];
-        for (const p of paths) {
+        const sums: Array<FileSum | null> = [];
+        for (const p of h.paths) {
           const abs = await cf.resolve(p).catch(() => null);
           const st = abs ? lstatOrNull(abs) : null;
-          sums.push(abs && st?.isFile() ? [st.size, await sha256File(abs)] : null);
+          sums.push(abs && st?.isFile() ? { size: st.size, sha256: await sha256File(abs) } : null);
         }
-        return { header: { sums } };
+        return { header: { sums: wireSums(sums) } };
       }
       case 'coarse': {
         const abs = await cf.resolve(h.p);
@@ -66,29 +71,23 @@ export async function answerRequest(
         const sig = st?.isFile()
           ? await coarseSignature(abs, { sha256: h.sha256 !== false })
           : emptyCoarseSignature();
-        cache.set(String(h.p), sig);
+        cache.set(h.p, sig);
         return { header: { exists: Boolean(st?.isFile()) }, body: joinParts(encodeCoarse(sig)) };
       }
       case 'mid': {
         const abs = await cf.resolve(h.p);
         return {
           header: {},
-          body: joinParts(
-            encodeMid(await midSignature(abs, decodeRanges(body), cache.get(String(h.p)))),
-          ),
+          body: joinParts(encodeMid(await midSignature(abs, decodeRanges(body), cache.get(h.p)))),
         };
       }
       case 'fine': {
         const abs = await cf.resolve(h.p);
         return {
           header: {},
-          body: joinParts(
-            encodeFine(await fineSignature(abs, decodeRanges(body), Number(h.blockSize))),
-          ),
+          body: joinParts(encodeFine(await fineSignature(abs, decodeRanges(body), h.blockSize))),
         };
       }
-      default:
-        throw new SmrError('protocol', `unknown request "${String(h.op)}"`);
     }
   } catch (err) {
     return { header: { error: asSmrError(err).message } };

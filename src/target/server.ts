@@ -1,7 +1,8 @@
-// The target's TCP listener: one session per accepted socket, each isolated from the others.
+// The target's TCP listener: each accepted socket passes the pre-authentication gate, then gets a
+// session of its own, isolated from the others.
 import net from 'node:net';
 import { SmrError } from '../shared/errors.js';
-import { Peer } from '../protocol/peer.js';
+import { Admission } from './admission.js';
 import { serveSession, type TargetContext } from './session.js';
 
 /** A listening target. */
@@ -15,10 +16,12 @@ export interface TargetServer {
 export function listen(host: string, port: number, ctx: TargetContext): Promise<TargetServer> {
   const sessions = new Set<Promise<void>>();
   const sockets = new Set<net.Socket>();
+  const admission = new Admission({ key: ctx.key, tls: ctx.tls });
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    const s = serveSession(new Peer(socket), ctx);
+    socket.on('error', () => undefined); // the gate and the session report what matters
+    const s = admission.admit(socket).then((peer) => (peer ? serveSession(peer, ctx) : undefined));
     sessions.add(s);
     void s.finally(() => sessions.delete(s));
   });

@@ -6,24 +6,33 @@ import { SmrError, asSmrError } from '../shared/errors.js';
 import { log, emitEvent } from '../shared/log.js';
 import { DurableCounter } from '../shared/durable-counter.js';
 import { MsgType, type Frame } from '../protocol/messages.js';
-import { serverHandshake } from '../protocol/handshake.js';
 import { HANDSHAKE_TIMEOUT_MS } from '../protocol/limits.js';
 import type { Peer } from '../protocol/peer.js';
 import { Confiner, resolveReplicaBase } from './confine.js';
 import { Applier, type IncomingOp } from './applier.js';
 import { listTree } from './listing.js';
+import { wireListItem } from '../protocol/listing.js';
 import { answerRequest } from './requests.js';
 import type { CoarseSignature } from '../delta/index.js';
 import type { ReplicaLocks } from './replica-lock.js';
-import { TaskLog, runTaskMarker, type TaskMarker, type TaskSettings } from './task-exec.js';
+import type { ModePolicy } from './mode-policy.js';
+import { TaskLog, runTaskMarker, type TaskSettings } from './task-exec.js';
+import type { TaskReport } from '../protocol/tasks.js';
+
+/** A task marker as received. */
+type TaskOp = Extract<IncomingOp, { kind: 'task' }>;
 
 /** What every session shares: the daemon's settings and registries. */
 export interface TargetContext {
   root: string;
   key: Buffer | null;
+  /** TLS 1.3 on every link; false only with --insecure-no-tls. */
+  tls: boolean;
   stateDir: string;
   locks: ReplicaLocks;
   tasks: TaskSettings;
+  /** The setuid/setgid rule every replica's file modes pass through. */
+  modes: ModePolicy;
 }
 
 function counterFile(stateDir: string, targetPath: string): string {
@@ -31,13 +40,12 @@ function counterFile(stateDir: string, targetPath: string): string {
   return path.join(stateDir, 'target-replicas', `${h}.seq`);
 }
 
-/** Serves one accepted socket until it closes. Never throws. */
+/** Serves one authenticated peer until it closes. Never throws. */
 export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void> {
   let release: (() => void) | null = null;
   let applier: Applier | null = null;
   let counter: DurableCounter | null = null;
   try {
-    await serverHandshake(peer, ctx.key);
     const open = await peer.recv(HANDSHAKE_TIMEOUT_MS);
     if (open.type !== MsgType.OPEN)
       throw new SmrError('protocol', `expected OPEN, got frame type ${open.type}`);
@@ -53,16 +61,16 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       return;
     }
     release = ctx.locks.acquire(targetPath, who);
-    await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true });
+    await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true, mode: 0o700 });
     counter = await DurableCounter.open(counterFile(ctx.stateDir, targetPath));
     const epoch = Number(h.epoch ?? 0);
     if (counter.tag !== epoch) await counter.set(0, epoch); // a new stream for this replica
-    const cf = new Confiner(base);
+    const cf = new Confiner(base, ctx.modes);
     const taskLog = await TaskLog.open(ctx.stateDir, targetPath);
-    const report = (r: object): void => void peer.send(MsgType.EVENT, r).catch(() => undefined);
-    const runMarker = (op: IncomingOp): Promise<void> =>
+    const report = (r: TaskReport): void => void peer.send(MsgType.EVENT, r).catch(() => undefined);
+    const runMarker = (op: TaskOp): Promise<void> =>
       runTaskMarker(
-        op.meta as unknown as TaskMarker,
+        op.meta,
         { settings: ctx.tasks, log: taskLog, connection, base, seq: op.seq },
         report,
       );
@@ -91,8 +99,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
     await pump({ peer, applier, base, runMarker, signatures: new Map() });
   } catch (err) {
     const e = asSmrError(err);
-    if (e.code === 'auth') log.warn(`refused connection from ${peer.remote}: ${e.message}`);
-    else if (e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
+    if (e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
     if (
       !peer.closed &&
       ['path-refused', 'path-busy', 'protocol', 'frame-too-large', 'version-mismatch'].includes(
@@ -114,7 +121,7 @@ interface Sess {
   peer: Peer;
   applier: Applier;
   base: string;
-  runMarker: (op: IncomingOp) => Promise<void>;
+  runMarker: (op: TaskOp) => Promise<void>;
   /** The last coarse signatures sent, for the mid-level requests that follow them. */
   signatures: Map<string, CoarseSignature>;
 }
@@ -122,13 +129,17 @@ interface Sess {
 function pump(sess: Sess): Promise<void> {
   const { peer, applier } = sess;
   return new Promise((resolve) => {
-    peer.on('close', () => resolve());
+    peer.on('close', (err?: Error) => {
+      // A frame the decoder refused (or any other fault) ends only this session: say why.
+      const e = err && asSmrError(err);
+      if (e && e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
+      resolve();
+    });
     peer.onFrame((f: Frame) => {
       try {
         handleFrame(sess, f);
       } catch (err) {
-        log.warn(`session ${peer.remote}: ${(err as Error).message}; closing it`);
-        peer.close(err as Error);
+        peer.close(err as Error); // logged by the close handler above
       }
       if (applier.failure) peer.close(applier.failure);
     });
@@ -139,16 +150,9 @@ function handleFrame(sess: Sess, f: Frame): void {
   const { peer, applier, base, runMarker } = sess;
   switch (f.type) {
     case MsgType.OP: {
-      const seq = Number(f.header.seq);
-      if (!Number.isSafeInteger(seq) || seq < 1 || typeof f.header.kind !== 'string') {
-        throw new SmrError('protocol', 'malformed OP frame');
-      }
-      const meta = f.header.meta;
-      if (typeof meta !== 'object' || meta === null)
-        throw new SmrError('protocol', 'OP frame without meta');
-      const op = { seq, kind: f.header.kind, meta: meta as Record<string, unknown>, body: f.body };
+      const op: IncomingOp = { ...f.header, body: f.body };
       // `receive` tasks run as soon as they arrive, not at their point in the stream.
-      if (op.kind === 'task' && op.meta.on === 'receive' && seq > applier.appliedSeq) {
+      if (op.kind === 'task' && op.meta.on === 'receive' && op.seq > applier.appliedSeq) {
         void runMarker(op).catch((err) => log.error(`task: ${(err as Error).message}`));
       }
       applier.enqueue(op);
@@ -160,7 +164,7 @@ function handleFrame(sess: Sess, f: Frame): void {
       void applier
         .hold(async (seq) => {
           await listTree(base, (items) =>
-            peer.send(MsgType.LIST_ITEMS, { reqId, items, done: false }),
+            peer.send(MsgType.LIST_ITEMS, { reqId, items: items.map(wireListItem), done: false }),
           );
           return seq;
         })
@@ -175,7 +179,8 @@ function handleFrame(sess: Sess, f: Frame): void {
     case MsgType.REQUEST: {
       const reqId = f.header.reqId;
       if (sess.signatures.size > 16) sess.signatures.clear();
-      void answerRequest(applier.confiner, f.header, f.body, sess.signatures)
+      const { reqId: _, ...req } = f.header;
+      void answerRequest(applier.confiner, req, f.body, sess.signatures)
         .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
         .catch(() => undefined);
       return;

@@ -7,29 +7,8 @@ import { promises as fsp } from 'node:fs';
 import { asSmrError } from '../shared/errors.js';
 import { log, emitEvent } from '../shared/log.js';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
-import { outcomeOf, resolveTaskProgram, runTask } from '../tasks/index.js';
-
-/** A task as it travels in the stream (the marker's meta). */
-export interface TaskMarker {
-  id: string;
-  on: 'execute' | 'receive' | 'transmit' | 'queue';
-  command: string;
-  args: string[];
-  timeoutMs: number;
-}
-
-/** A task's outcome as reported to the source (EVENT frames of type "task"). */
-export interface TaskReport {
-  type: 'task';
-  id: string;
-  state: 'received' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'rejected';
-  exitCode: number | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
-  outputTail: string[];
-  message?: string;
-}
+import { checkTasksDir, outcomeOf, resolveTaskProgram, runTask } from '../tasks/index.js';
+import type { TaskMarker, TaskReport } from '../protocol/tasks.js';
 
 const KEEP = 200;
 const FINAL = new Set(['succeeded', 'failed', 'timed-out', 'rejected']);
@@ -39,6 +18,8 @@ export interface TaskSettings {
   stateDir: string;
   allowTasks: boolean;
   tasksDir: string | null;
+  /** The target's --root: a tasks folder must stay outside it (sources write there). */
+  replicaRoot: string;
 }
 
 /** Per-replica durable log of task outcomes. */
@@ -51,7 +32,7 @@ export class TaskLog {
   static async open(stateDir: string, targetPath: string): Promise<TaskLog> {
     const h = crypto.createHash('sha256').update(targetPath).digest('hex').slice(0, 24);
     const dir = path.join(stateDir, 'target-tasks');
-    await fsp.mkdir(dir, { recursive: true });
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${h}.json`);
     return new TaskLog(file, await readJsonFile<TaskReport[]>(file, []));
   }
@@ -127,6 +108,8 @@ export async function runTaskMarker(
   }
   let program: string;
   try {
+    // Checked again at each run: the folder may have been opened up since the daemon started.
+    await checkTasksDir(ctx.settings.tasksDir, [ctx.settings.replicaRoot]);
     program = await resolveTaskProgram(ctx.settings.tasksDir, m.command);
   } catch (err) {
     return finish({

@@ -2,6 +2,7 @@
 import { promises as fsp, constants as C } from 'node:fs';
 import path from 'node:path';
 import { SmrError } from '../shared/errors.js';
+import { untrustedReason } from './trust.js';
 
 /** Longest task command name accepted, in UTF-8 bytes (a common file-name limit). */
 export const MAX_TASK_COMMAND_BYTES = 255;
@@ -57,7 +58,8 @@ async function isRunnable(file: string): Promise<boolean> {
 /**
  * Finds the task program `command` directly in `tasksDir` and returns its absolute path.
  * Refuses (SmrError 'task-failed', "rejected") anything that is not a bare name, is missing,
- * is a symlink (it could point outside the folder), is not a regular file, or is not executable.
+ * is a symlink (it could point outside the folder), is not a regular file, is owned by someone
+ * other than root or the daemon's user or writable by group or others, or is not executable.
  */
 export async function resolveTaskProgram(tasksDir: string, command: string): Promise<string> {
   const problem = bareNameProblem(command);
@@ -88,6 +90,10 @@ export async function resolveTaskProgram(tasksDir: string, command: string): Pro
     );
   }
   if (!st.isFile()) throw rejected(command, `${file} is not a regular file`);
+  const untrusted = untrustedReason(st, file);
+  if (untrusted) {
+    throw rejected(command, untrusted, `run: chown root ${file} && chmod go-w ${file}`);
+  }
   if (!(await isRunnable(file))) {
     const hint =
       process.platform === 'win32'

@@ -5,6 +5,7 @@ export {
   resolveTaskProgram,
   validateTaskCommand,
 } from './command.js';
+export { checkTasksDir, untrustedReason } from './trust.js';
 export { MAX_TAIL_LINE_CHARS, OutputTail } from './output-tail.js';
 export {
   DEFAULT_KILL_GRACE_MS,

@@ -225,28 +225,46 @@ describe('bad input on the wire', () => {
         await sleep(30);
       }
     })();
-    const attacks: Array<[string, Buffer]> = [
+    const key = await readKey(t.keyFile as string);
+    // [what, raw bytes, bytes sent inside TLS after the raw ones (frames before authentication)]
+    const attacks: Array<[string, Buffer, Buffer?]> = [
       ['garbage instead of the preamble', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
       ['a wrong protocol version', Buffer.concat([rawPreamble(999), rawFrame(FRAME.HELLO, {})])],
       [
-        'a 0xFFFFFFFF length prefix',
-        Buffer.concat([rawPreamble(), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 2])]),
+        'plaintext frames to a TLS target',
+        Buffer.concat([rawPreamble(2, { tls: false }), rawFrame(FRAME.HELLO, {})]),
       ],
-      ['a frame with a bad JSON header', Buffer.concat([rawPreamble(), badJsonFrame()])],
+      [
+        'frames instead of a ClientHello',
+        Buffer.concat([rawPreamble(), rawFrame(FRAME.HELLO, {})]),
+      ],
+      [
+        'a 0xFFFFFFFF length prefix',
+        rawPreamble(),
+        Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 2]),
+      ],
+      ['a frame with a bad JSON header', rawPreamble(), badJsonFrame()],
       [
         'a header length beyond the frame',
-        Buffer.concat([rawPreamble(), Buffer.from([0, 0, 0, 7, 1, 0x7f, 0xff, 0xff, 0xff, 1, 2])]),
+        rawPreamble(),
+        Buffer.from([0, 0, 0, 7, 1, 0x7f, 0xff, 0xff, 0xff, 1, 2]),
       ],
+      ['a JSON header that is not an object', rawPreamble(), rawFrame(FRAME.HELLO, [1, 2, 3])],
+      ['a too short frame', rawPreamble(), Buffer.from([0, 0, 0, 0])],
       [
-        'a JSON header that is not an object',
-        Buffer.concat([rawPreamble(), rawFrame(FRAME.HELLO, [1, 2, 3])]),
+        'a 64 KiB frame before authentication',
+        rawPreamble(),
+        rawFrame(FRAME.HELLO, { pad: 'x'.repeat(65536) }),
       ],
-      ['a too short frame', Buffer.concat([rawPreamble(), Buffer.from([0, 0, 0, 0])])],
     ];
     try {
-      for (const [what, bytes] of attacks) {
+      for (const [what, bytes, inTls] of attacks) {
         const c = await RawClient.connect(t.port);
         c.write(bytes);
+        if (inTls) {
+          await c.startTls(key);
+          c.write(inTls);
+        }
         expect(await c.closedWithin(5000), `the target should close on ${what}`).toBe(true);
         expect(c.peerPreamble.subarray(0, 4).toString('ascii'), what).toBe('SMRP');
         expect(alive(t), `the target died of ${what}`).toBe(true);
@@ -343,6 +361,26 @@ describe('bad input on the wire', () => {
     await write(path.join(dir, 'real.txt'), 'real');
     await connect(s, 'web', t, dir);
     await write(path.join(dir, 'later.txt'), 'later');
+    await waitSynced(s, 'web');
+    await expectSameTree(dir, path.join(t.root, 'web'));
+  });
+  it('an op the decoder refuses (a fractional offset) closes that session with its reason logged', async () => {
+    const t = await startTarget();
+    const key = await readKey(t.keyFile as string);
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await write(path.join(dir, 'a.txt'), 'a');
+    await connect(s, 'web', t, dir);
+    await waitSynced(s, 'web');
+    const { c, opened } = await openEvil(t, key);
+    expect(opened.type).toBe(FRAME.OPENED);
+    const seq = Number(opened.header.appliedSeq) + 1;
+    const meta = { p: 'f', first: true, end: true, size: 1, sha256: 'ab'.repeat(32) };
+    c.send(FRAME.OP, { seq, kind: 'delta', meta: { ...meta, ops: [['c', 0, 1.5, 0]] } });
+    expect(await c.closedWithin(5000), 'the session closes').toBe(true);
+    await waitUntil(() => /must be an integer/.test(t.log()), 5000, 'the reason in the target log');
+    expect(alive(t)).toBe(true);
+    await write(path.join(dir, 'b.txt'), 'b');
     await waitSynced(s, 'web');
     await expectSameTree(dir, path.join(t.root, 'web'));
   });

@@ -112,6 +112,9 @@ describe('quiesce and snapshot with the shipped templates', () => {
         '0',
         '--task-timeout',
         '2m',
+        // Every other round the application restarts as soon as the task is queued: the target
+        // still reaches the task at the point where the application had stopped.
+        ...(round % 2 ? ['--restart-after', 'queued'] : []),
       ]);
       expect(r.code, `round ${round}: ${r.out}`).toBe(0);
       const names = (await fsp.readdir(snapshots)).filter((n) => !n.endsWith('.partial')).sort();
@@ -143,6 +146,68 @@ describe('quiesce and snapshot with the shipped templates', () => {
     const counter = Number(await fsp.readFile(path.join(src, 'counter'), 'utf8'));
     expect(counter).toBeGreaterThan(20);
   }, 240_000);
+
+  it('stops nothing while transmission is stopped, and bounds the outage with --max-down', async () => {
+    const work = await tmp('smr-maxdown-');
+    const tasks = path.join(work, 'tasks');
+    await fsp.mkdir(tasks);
+    // A snapshot that takes far longer than the outage allowed.
+    await fsp.writeFile(path.join(tasks, 'slow.sh'), '#!/bin/sh\nsleep 6\necho slow done\n', {
+      mode: 0o755,
+    });
+    const t = await startTarget({ extra: ['--allow-tasks', '--tasks-dir', tasks] });
+    const s = await startSource();
+    const src = await tmp('smr-src-');
+    await connect(s, 'app', t, src);
+    await waitSynced(s, 'app');
+    const smrWrapper = path.join(work, 'smr');
+    await fsp.writeFile(smrWrapper, `#!/bin/sh\nexec "${process.execPath}" "${SMR}" "$@"\n`, {
+      mode: 0o755,
+    });
+    const events = path.join(work, 'events');
+    const script = (extra: string[]) =>
+      runScript([
+        path.join(ROOT, 'templates', 'scripts', 'quiesce-and-snapshot.sh'),
+        ...['--connection', 'app', '--smr', smrWrapper, '--state-dir', s.stateDir],
+        ...['--stop-cmd', `echo stop >> '${events}'`, '--start-cmd', `echo start >> '${events}'`],
+        ...['--task', 'slow.sh', ...extra],
+      ]);
+    const lines = async () =>
+      (await fsp.readFile(events, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+
+    expect((await smr(['transmit', 'stop', 'app', '--state-dir', s.stateDir])).code).toBe(0);
+    const refused = await script([]);
+    expect(refused.code, refused.out).toBe(3);
+    expect(refused.out).toMatch(/transmission is stopped.*nothing was stopped/);
+    expect(await lines()).toEqual([]);
+    expect((await smr(['transmit', 'start', 'app', '--state-dir', s.stateDir])).code).toBe(0);
+    await waitUntil(
+      async () =>
+        (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json?.link ===
+        'connected',
+      20_000,
+      'the link to come back',
+    );
+
+    const bounded = await script(['--max-down', '2s']);
+    expect(bounded.code, bounded.out).toBe(6);
+    expect(await lines()).toEqual(['stop', 'start']);
+    const id = /task (\S+) still pending after --max-down 2s/.exec(bounded.out)?.[1];
+    expect(id, bounded.out).toBeDefined();
+    // The task was not lost: it runs at its point and ends well.
+    const done = await smr([
+      'tasks',
+      'wait',
+      id as string,
+      '--timeout',
+      '60s',
+      '--json',
+      '--state-dir',
+      s.stateDir,
+    ]);
+    expect(done.code, done.stdout + done.stderr).toBe(0);
+    expect(done.json.outputTail).toContain('slow done');
+  });
 
   it('runs a scheduled job from the source daemon and records its result', async () => {
     const t = await startTarget();

@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { diffDigests, treeDigest } from '../../src/shared/tree-digest.js';
 
@@ -176,9 +177,9 @@ export function restartTarget(t: TargetD, extra: string[] = []): Promise<TargetD
   });
 }
 
-/** Starts a source daemon on a state dir (fresh unless given). */
-export async function startSource(stateDir?: string): Promise<Daemon> {
-  return startDaemon(['source', 'start'], stateDir ?? (await tmp('smr-sstate-')));
+/** Starts a source daemon on a state dir (fresh unless given), with `extra` flags. */
+export async function startSource(stateDir?: string, extra: string[] = []): Promise<Daemon> {
+  return startDaemon(['source', 'start', ...extra], stateDir ?? (await tmp('smr-sstate-')));
 }
 
 /** Writes a new key file and returns its path. */
@@ -437,12 +438,19 @@ export async function closedPort(): Promise<number> {
 
 // ---- the wire protocol, written out independently of src/ so the tests check it ----
 
-/** The 8-byte preamble: "SMRP", u16 version, u16 0. */
-export function rawPreamble(version = 1): Buffer {
+/** The 8-byte preamble: "SMRP", u16 version, u8 TLS (1) or plaintext (0), u8 keyed (1) or not. */
+export function rawPreamble(version = 2, o: { tls?: boolean; keyed?: boolean } = {}): Buffer {
   const b = Buffer.alloc(8);
   b.write('SMRP', 0, 'ascii');
   b.writeUInt16BE(version, 4);
+  b.writeUInt8(o.tls === false ? 0 : 1, 6);
+  b.writeUInt8(o.keyed === false ? 0 : 1, 7);
   return b;
+}
+
+/** The TLS 1.3 external PSK of a key (docs/PROTOCOL.md): HKDF-SHA256(key, "smr", info), 32 bytes. */
+export function tlsPsk(key: Buffer): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', key, 'smr', 'smr tls1.3 external psk', 32));
 }
 
 /** One frame: u32 BE length | u8 type | u32 header length | JSON header | body. */
@@ -481,7 +489,7 @@ export interface SeenFrame {
 
 /** Incremental decoder of one direction of an smr stream (preamble first, then frames). */
 export class FrameTap {
-  private pre = 8;
+  private pre: number;
   private skip = 0;
   private buf: Buffer = Buffer.alloc(0);
   preambleBytes: Buffer = Buffer.alloc(0);
@@ -489,7 +497,11 @@ export class FrameTap {
   constructor(
     private readonly onFrame: (f: SeenFrame) => void,
     private readonly keepBodies = false,
-  ) {}
+    preambleBytes = 8,
+    private readonly throwOnTls = preambleBytes > 0,
+  ) {
+    this.pre = preambleBytes;
+  }
 
   push(chunk: Buffer): void {
     while (chunk.length) {
@@ -498,6 +510,9 @@ export class FrameTap {
         this.preambleBytes = Buffer.concat([this.preambleBytes, chunk.subarray(0, n)]);
         this.pre -= n;
         chunk = chunk.subarray(n);
+        // After a preamble saying TLS, what follows is not readable as frames.
+        if (this.pre === 0 && this.preambleBytes[6] === 1 && this.throwOnTls)
+          throw new Error('a TLS link: frames are not readable');
         continue;
       }
       if (this.skip > 0) {
@@ -516,6 +531,8 @@ export class FrameTap {
     while (this.buf.length >= 9) {
       const len = this.buf.readUInt32BE(0);
       const hlen = this.buf.readUInt32BE(5);
+      if (this.buf.readUInt8(4) & 0x80) throw new Error('a compressed frame');
+      if (len > 9 * 1024 * 1024 || hlen > len) throw new Error('not an smr frame');
       const total = 4 + len;
       const need = this.keepBodies ? total : 9 + hlen;
       if (this.buf.length < need) return;
@@ -536,26 +553,18 @@ export class FrameTap {
   }
 }
 
-/** A raw TCP client of a target, for feeding it hand-made (and malformed) bytes. */
+/** A raw TCP client of a target, for feeding it hand-made (and malformed) bytes, in TLS or not. */
 export class RawClient {
   readonly frames: SeenFrame[] = [];
   readonly closed: Promise<void>;
   isClosed = false;
   private waiters: Array<() => void> = [];
-  private tap = new FrameTap((f) => {
-    this.frames.push(f);
-    for (const w of this.waiters.splice(0)) w();
-  }, true);
+  private stream: net.Socket;
+  private tap = this.newTap(8);
 
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      try {
-        this.tap.push(d);
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => undefined);
+    this.stream = socket;
+    this.listen(socket);
     this.closed = new Promise((r) =>
       socket.once('close', () => {
         this.isClosed = true;
@@ -563,6 +572,58 @@ export class RawClient {
         r();
       }),
     );
+  }
+
+  private newTap(preamble: number): FrameTap {
+    return new FrameTap(
+      (f) => {
+        this.frames.push(f);
+        for (const w of this.waiters.splice(0)) w();
+      },
+      true,
+      preamble,
+      false, // the client switches to TLS itself (startTls)
+    );
+  }
+
+  private listen(s: net.Socket): void {
+    s.on('data', (d: Buffer) => {
+      try {
+        this.tap.push(d);
+      } catch {
+        s.destroy();
+      }
+    });
+    s.on('error', () => undefined);
+  }
+
+  /**
+   * After the preambles: TLS 1.3 with the key's PSK (as a source does); frames from then on go
+   * and come inside TLS. Resolves once the target proved the key.
+   */
+  async startTls(key: Buffer): Promise<void> {
+    const end = Date.now() + 10_000;
+    while (this.tap.preambleBytes.length < 8) {
+      if (this.isClosed || Date.now() > end) throw new Error('no preamble from the target');
+      await sleep(5);
+    }
+    const t = tls.connect({
+      socket: this.socket,
+      minVersion: 'TLSv1.3',
+      ciphers: 'TLS_AES_128_GCM_SHA256',
+      pskCallback: () => ({ identity: 'smr/key', psk: tlsPsk(key) }),
+      checkServerIdentity: () => undefined,
+    });
+    const peerPreamble = this.tap.preambleBytes;
+    this.tap = this.newTap(0);
+    this.tap.preambleBytes = peerPreamble;
+    this.stream = t;
+    this.listen(t);
+    await new Promise<void>((resolve, reject) => {
+      t.once('secureConnect', () => resolve());
+      t.once('error', reject);
+      t.once('close', () => reject(new Error('closed during TLS')));
+    });
   }
 
   /** Opens a TCP connection to 127.0.0.1:port. */
@@ -580,11 +641,11 @@ export class RawClient {
   }
 
   write(b: Buffer): void {
-    this.socket.write(b);
+    this.stream.write(b);
   }
 
   send(type: number, header: object, body?: Buffer): void {
-    this.socket.write(rawFrame(type, header, body));
+    this.stream.write(rawFrame(type, header, body));
   }
 
   /** Resolves true once the peer has closed the connection, false after `ms`. */
@@ -612,6 +673,7 @@ export class RawClient {
   }
 
   destroy(): void {
+    this.stream.destroy();
     this.socket.destroy();
   }
 }
@@ -632,7 +694,7 @@ export async function readKey(file: string): Promise<Buffer> {
 }
 
 /**
- * Does the real handshake with a target as a source would (preamble, HELLO, CHALLENGE, AUTH,
+ * Does the real handshake with a target as a source would (preamble, TLS, HELLO, CHALLENGE, AUTH,
  * WELCOME), then OPEN; returns the client and the OPENED (or REFUSED) frame.
  */
 export async function rawSession(
@@ -643,6 +705,7 @@ export async function rawSession(
   const c = await RawClient.connect(port);
   onCleanup(async () => c.destroy());
   c.write(rawPreamble());
+  await c.startTls(key);
   const cNonce = crypto.randomBytes(32).toString('hex');
   c.send(FRAME.HELLO, { nonce: cNonce });
   const ch = await c.waitFrame((f) => f.type === FRAME.CHALLENGE, 10_000, 'CHALLENGE');
@@ -660,12 +723,23 @@ export async function rawSession(
   return { c, opened };
 }
 
-/** One proxied connection's decoded frames, both ways, in order of arrival. */
+/**
+ * One proxied connection's decoded frames, both ways, in order of arrival (plaintext links only:
+ * a TLS link's frames cannot be read, and `opaque` says so), and the raw bytes when recorded.
+ */
 export interface ProxiedConn {
   up: SeenFrame[]; // source -> target
   down: SeenFrame[]; // target -> source
   /** Both directions interleaved as seen by the proxy. */
   events: Array<{ dir: 'up' | 'down'; f: SeenFrame }>;
+  /** The bytes did not decode as frames (TLS, or compressed frames). */
+  opaque: boolean;
+  /** Bytes forwarded each way. */
+  bytesUp: number;
+  bytesDown: number;
+  /** Every byte forwarded, each way (only with `record`). */
+  rawUp: Buffer[];
+  rawDown: Buffer[];
 }
 
 /** A TCP proxy in front of a target that records the frames it forwards and can cut every link. */
@@ -680,15 +754,32 @@ export interface Proxy {
   close(): Promise<void>;
 }
 
-/** Starts a proxy on 127.0.0.1:0 forwarding to 127.0.0.1:`targetPort`. */
-export async function startProxy(targetPort: number): Promise<Proxy> {
+/** Starts a proxy on 127.0.0.1:0 forwarding to 127.0.0.1:`targetPort` (`record`: keep the bytes). */
+export async function startProxy(targetPort: number, o: { record?: boolean } = {}): Promise<Proxy> {
   const live = new Set<net.Socket>();
   const conns: ProxiedConn[] = [];
   const stalled = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
-    const pc: ProxiedConn = { up: [], down: [], events: [] };
+    const pc: ProxiedConn = {
+      up: [],
+      down: [],
+      events: [],
+      opaque: false,
+      bytesUp: 0,
+      bytesDown: 0,
+      rawUp: [],
+      rawDown: [],
+    };
     conns.push(pc);
+    const tap = (t: FrameTap, d: Buffer): void => {
+      if (pc.opaque) return;
+      try {
+        t.push(d);
+      } catch {
+        pc.opaque = true;
+      }
+    };
     const upTap = new FrameTap((f) => {
       pc.up.push(f);
       pc.events.push({ dir: 'up', f });
@@ -703,14 +794,18 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
       s.on('error', () => undefined);
     }
     client.on('data', (d: Buffer) => {
-      upTap.push(d);
+      tap(upTap, d);
+      pc.bytesUp += d.length;
+      if (o.record) pc.rawUp.push(d);
       if (!upstream.write(d)) client.pause();
     });
     upstream.on('drain', () => {
       if (!stalled.has(client)) client.resume();
     });
     upstream.on('data', (d: Buffer) => {
-      downTap.push(d);
+      tap(downTap, d);
+      pc.bytesDown += d.length;
+      if (o.record) pc.rawDown.push(d);
       if (!client.write(d)) upstream.pause();
     });
     client.on('drain', () => {

@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
-const QUIESCE = path.join(TEMPLATES, 'scripts/quiesce-and-snapshot.sh');
 const REMIRROR = path.join(TEMPLATES, 'scripts/remirror.sh');
 const SNAP_COPY = path.join(TEMPLATES, 'tasks/snapshot-copy.sh');
 const SNAP_BTRFS = path.join(TEMPLATES, 'tasks/snapshot-btrfs.sh');
@@ -141,20 +140,6 @@ describe('--help', () => {
     const r = run(path.join(TEMPLATES, f), ['--no-such-option']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown option "--no-such-option"/);
-  });
-});
-
-describe('PowerShell templates', () => {
-  it('exist (pwsh is not run here; see the report)', () => {
-    for (const f of [
-      'scripts/quiesce-and-snapshot.ps1',
-      'scripts/remirror.ps1',
-      'tasks/snapshot-vss.ps1',
-    ]) {
-      const text = readFileSync(path.join(TEMPLATES, f), 'utf8');
-      expect(text).toMatch(/\.SYNOPSIS/);
-      expect(text).toMatch(/Set-StrictMode/);
-    }
   });
 });
 
@@ -351,210 +336,6 @@ async function logLines(log: string): Promise<string[]> {
   return existsSync(log) ? (await fsp.readFile(log, 'utf8')).trimEnd().split('\n') : [];
 }
 
-describe('scripts/quiesce-and-snapshot.sh', () => {
-  async function setup() {
-    const dir = await freshDir('quiesce');
-    const log = path.join(dir, 'calls.log');
-    const smr = await fakeSmr(dir, log);
-    const stopped = path.join(dir, 'stopped');
-    const svc = [
-      '--stop-cmd',
-      `echo stop >> '${log}'; touch '${stopped}'`,
-      '--start-cmd',
-      `echo start >> '${log}'; rm -f '${stopped}'`,
-    ];
-    return { dir, log, smr, stopped, svc };
-  }
-
-  it('stops, queues the task with --wait, then starts, and exits 0', async () => {
-    const { dir, log, smr, svc } = await setup();
-    const args = [
-      '--smr',
-      smr,
-      '--connection',
-      'web',
-      ...svc,
-      '--state-dir',
-      path.join(dir, 'state'),
-    ];
-    args.push('--task-arg', '--keep', '--task-arg', 'two words', '--task-arg', '$HOME');
-    const r = run(QUIESCE, args);
-    expect(r.status, r.stderr).toBe(0);
-    expect(await logLines(log)).toEqual([
-      'stop',
-      `smr [queue-task] [web] [--on] [execute] [--timeout] [10m] [--wait] [--state-dir] [${dir}/state] [--] [snapshot-copy.sh] [--keep] [two words] [$HOME]`,
-      'start',
-    ]);
-  });
-
-  it('still starts the service when the task fails, and exits 5', async () => {
-    const { log, smr, svc } = await setup();
-    const r = run(
-      QUIESCE,
-      ['--smr', smr, '--connection', 'web', ...svc, '--task', 'snap.sh', '--task-timeout', '2m'],
-      {
-        FAKE_SMR_EXIT: '5',
-      },
-    );
-    expect(r.status).toBe(5);
-    expect(r.stderr).toMatch(/task failed or was rejected/);
-    const lines = await logLines(log);
-    expect(lines).toEqual([
-      'stop',
-      expect.stringContaining('[--timeout] [2m] [--wait] [--] [snap.sh]'),
-      'start',
-    ]);
-  });
-
-  it.each([3, 6])('passes smr exit %i on, after starting the service', async (code) => {
-    const { log, smr, svc } = await setup();
-    const r = run(QUIESCE, ['--smr', smr, '--connection', 'web', ...svc], {
-      FAKE_SMR_EXIT: String(code),
-    });
-    expect(r.status).toBe(code);
-    expect((await logLines(log)).at(-1)).toBe('start');
-  });
-
-  it('waits for --stopped-check, and gives up after --stop-timeout without queueing (exit 6), restarting', async () => {
-    const { log, smr, svc, stopped } = await setup();
-    const ok = run(QUIESCE, [
-      '--smr',
-      smr,
-      '--connection',
-      'web',
-      ...svc,
-      '--stopped-check',
-      `test -e '${stopped}'`,
-    ]);
-    expect(ok.status, ok.stderr).toBe(0);
-    expect((await logLines(log)).map((l) => l.split(' ')[0])).toEqual(['stop', 'smr', 'start']);
-
-    await fsp.rm(log);
-    const t0 = Date.now();
-    const never = run(QUIESCE, [
-      '--smr',
-      smr,
-      '--connection',
-      'web',
-      ...svc,
-      '--stopped-check',
-      'false',
-      '--stop-timeout',
-      '1s',
-    ]);
-    expect(never.status).toBe(6);
-    expect(never.stderr).toMatch(/did not stop within 1s/);
-    expect(await logLines(log)).toEqual(['stop', 'start']);
-    expect(Date.now() - t0).toBeLessThan(15_000);
-  });
-
-  it('neither stops nor starts a service that was not running', async () => {
-    const { log, smr, svc } = await setup();
-    const r = run(QUIESCE, [
-      '--smr',
-      smr,
-      '--connection',
-      'web',
-      ...svc,
-      '--stopped-check',
-      'true',
-    ]);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/not running/);
-    expect((await logLines(log)).map((l) => l.split(' ')[0])).toEqual(['smr']);
-  });
-
-  it('restarts the service when the stop command fails, and exits 1', async () => {
-    const { log, smr } = await setup();
-    const r = run(QUIESCE, [
-      '--smr',
-      smr,
-      '--connection',
-      'web',
-      '--stop-cmd',
-      'exit 9',
-      '--start-cmd',
-      `echo start >> '${log}'`,
-    ]);
-    expect(r.status).toBe(1);
-    expect(await logLines(log)).toEqual(['start']);
-  });
-
-  it('restarts the service when interrupted while waiting for the task', async () => {
-    const { dir, log, svc } = await setup();
-    const slow = await stub(path.join(dir, 'slow-smr'), `echo queued >> '${log}'; sleep 20`);
-    const { spawn } = await import('node:child_process');
-    const child = spawn(QUIESCE, ['--smr', slow, '--connection', 'web', ...svc], {
-      stdio: 'ignore',
-    });
-    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    for (let i = 0; i < 100 && !(await logLines(log)).includes('queued'); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
-    expect(await logLines(log)).toEqual(['stop', 'queued', 'start']);
-  });
-
-  it('drives a systemd unit through systemctl (stub), polling ActiveState', async () => {
-    const { dir, log } = await setup();
-    const bin = await freshDir('systemctl-bin');
-    const state = path.join(dir, 'active-state');
-    // This smr notes the unit's state when the task is queued: it must be fully stopped by then.
-    const smr = await stub(
-      path.join(dir, 'state-smr'),
-      `echo "smr state=$(cat '${state}')" >> '${log}'`,
-    );
-    await fsp.writeFile(state, 'active\n');
-    await stub(
-      path.join(bin, 'systemctl'),
-      [
-        'case "$*" in',
-        '  "show --property=LoadState --value -- db.service") echo loaded ;;',
-        '  "show --property=LoadState --value -- "*) echo not-found ;;',
-        `  "show --property=ActiveState --value -- db.service") cat '${state}' ;;`,
-        // Stopping takes a moment: "deactivating" first, then "inactive".
-        `  "stop --no-block -- db.service") echo stop >> '${log}'; echo deactivating > '${state}'; (sleep 1; echo inactive > '${state}') & ;;`,
-        `  "start -- db.service") echo start >> '${log}'; echo active > '${state}' ;;`,
-        '  *) echo "unexpected: systemctl $*" >&2; exit 9 ;;',
-        'esac',
-      ].join('\n'),
-    );
-    const PATH = `${bin}:${process.env.PATH}`;
-    const r = run(QUIESCE, ['--smr', smr, '--connection', 'web', '--service', 'db.service'], {
-      PATH,
-    });
-    expect(r.status, r.stderr).toBe(0);
-    expect(await logLines(log)).toEqual(['stop', 'smr state=inactive', 'start']);
-    const unknown = run(QUIESCE, ['--smr', smr, '--connection', 'web', '--service', 'nope'], {
-      PATH,
-    });
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toMatch(/no systemd unit "nope"/);
-  });
-
-  it('refuses incomplete service options before touching anything', async () => {
-    const { log, smr } = await setup();
-    expect(run(QUIESCE, ['--smr', smr, '--connection', 'web']).status).toBe(2);
-    expect(
-      run(QUIESCE, ['--smr', smr, '--connection', 'web', '--stop-cmd', 'echo stop']).status,
-    ).toBe(2);
-    expect(run(QUIESCE, ['--smr', smr, '--stop-cmd', 'a', '--start-cmd', 'b']).status).toBe(2);
-    const missing = run(QUIESCE, [
-      '--smr',
-      '/nonexistent/smr',
-      '--connection',
-      'web',
-      '--stop-cmd',
-      'a',
-      '--start-cmd',
-      'b',
-    ]);
-    expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/not found/);
-    expect(await logLines(log)).toEqual([]);
-  });
-});
-
 describe('scripts/remirror.sh', () => {
   it('mirrors with --wait, verifies, and exits 0 when equal', async () => {
     const dir = await freshDir('remirror');
@@ -740,50 +521,32 @@ describe('snapshot tasks against stub tools', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------------
+describe('cron/crontab.example', () => {
+  const text = readFileSync(path.join(TEMPLATES, 'cron/crontab.example'), 'utf8');
+  // Job lines, the commented-out variants included.
+  const jobs = text
+    .split('\n')
+    .map((l) => l.replace(/^# (?=[\d*])/, ''))
+    .filter((l) => /^[\d*]/.test(l));
 
-function unitFile(name: string): Map<string, string[]> {
-  const keys = new Map<string, string[]>();
-  let section = '';
-  for (const raw of readFileSync(path.join(TEMPLATES, 'systemd', name), 'utf8').split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const sec = /^\[(\w+)\]$/.exec(line);
-    if (sec) {
-      section = sec[1]!;
-      continue;
+  it('uses only options its scripts accept', () => {
+    expect(jobs.length).toBeGreaterThanOrEqual(3);
+    for (const job of jobs) {
+      const script = /\/etc\/smr\/scripts\/(\S+)/.exec(job)?.[1];
+      expect(script, job).toBeDefined();
+      const help = run(path.join(TEMPLATES, 'scripts', script as string), ['--help']).stdout;
+      for (const opt of job.match(/ --[a-z-]+/g) ?? []) {
+        if (opt === ' --keep') continue; // a --task-arg for the task, not an option of the script
+        expect(help, `${script} ${opt}`).toContain(opt.trim() + ' ');
+      }
     }
-    const kv = /^(\w+)=(.*)$/.exec(line);
-    expect(kv, `${name}: bad line ${line}`).not.toBeNull();
-    const key = `${section}.${kv![1]}`;
-    keys.set(key, [...(keys.get(key) ?? []), kv![2]!]);
-  }
-  return keys;
-}
-
-describe('systemd units', () => {
-  it.each([
-    ['smr-source.service', 'source start --state-dir /var/lib/smr'],
-    [
-      'smr-target.service',
-      'target start --listen 0.0.0.0:6320 --root /srv/replica --key-file /etc/smr/key --state-dir /var/lib/smr-target',
-    ],
-  ])('%s runs the daemon, restarts on failure and is hardened', (name, args) => {
-    const u = unitFile(name);
-    expect(u.get('Service.ExecStart')).toEqual([
-      expect.stringMatching(new RegExp(`^/\\S+/smr ${args.replace(/\./g, '\\.')}$`)),
-    ]);
-    expect(u.get('Service.Restart')).toEqual(['on-failure']);
-    expect(u.get('Service.KillSignal')).toEqual(['SIGTERM']);
-    expect(u.get('Service.NoNewPrivileges')).toEqual(['yes']);
-    expect(u.get('Service.ProtectSystem')?.[0]).toMatch(/^(full|strict)$/);
-    expect(u.get('Install.WantedBy')).toEqual(['multi-user.target']);
   });
 
-  it('lets the target write its replica root under ProtectSystem=strict', () => {
-    const u = unitFile('smr-target.service');
-    if (u.get('Service.ProtectSystem')?.[0] === 'strict') {
-      expect(u.get('Service.ReadWritePaths')?.join(' ')).toContain('/srv/replica');
-    }
+  it('says what the quiesce job does in the order it does it: wait for the task, then start', () => {
+    const comment = text.slice(text.indexOf('# Every night'), text.indexOf('\n30 1'));
+    expect(comment).toMatch(
+      /check.*connected[\s\S]*stop PostgreSQL[\s\S]*wait until[\s\S]*then start/,
+    );
+    expect(comment).toMatch(/--max-down/);
   });
 });

@@ -1,9 +1,26 @@
 // `smr connect NAME --to HOST:PORT --path DIR ...`: record a connection in the running source.
 import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { SmrError } from '../../shared/errors.js';
+import { checkPattern, patternsFromText } from '../../source/filter.js';
 import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
-import type { ConnectionStatus } from '../../source/connection.js';
+import type { ConnectParams } from '../../control/methods.js';
 import type { Verb } from '../verb.js';
+import { hostPortFlag } from '../options.js';
+
+/** The patterns of a flag and of its -from files, each checked (the files are read once, now). */
+async function patterns(flag: string, given?: string[], files?: string[]): Promise<string[]> {
+  const out = [...(given ?? [])];
+  for (const f of files ?? []) {
+    const text = await fsp.readFile(path.resolve(f), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new SmrError('usage', `${flag}-from ${f}: cannot read it (${err.code ?? err.message})`);
+    });
+    out.push(...patternsFromText(text));
+  }
+  for (const p of out) checkPattern(p, flag);
+  return out;
+}
 
 export const connectVerb: Verb = {
   command: 'connect <name>',
@@ -11,7 +28,7 @@ export const connectVerb: Verb = {
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'connection name' })
-      .option('to', { type: 'string', demandOption: true, describe: 'target HOST:PORT' })
+      .option('to', { ...hostPortFlag('to', 'target HOST:PORT'), demandOption: true })
       .option('path', { type: 'string', demandOption: true, describe: 'source directory' })
       .option('target-path', {
         type: 'string',
@@ -20,12 +37,22 @@ export const connectVerb: Verb = {
       .option('include', {
         type: 'string',
         array: true,
-        describe: 'glob of files to replicate (repeatable)',
+        describe: 'pattern of files to replicate (repeatable; rsync-like, see docs/FILTERS.md)',
       })
       .option('exclude', {
         type: 'string',
         array: true,
-        describe: 'glob of paths to leave out (repeatable)',
+        describe: 'pattern of paths to leave out (repeatable): node_modules, *.log, /build, cache/',
+      })
+      .option('include-from', {
+        type: 'string',
+        array: true,
+        describe: 'read include patterns from FILE, one a line (# comments)',
+      })
+      .option('exclude-from', {
+        type: 'string',
+        array: true,
+        describe: 'read exclude patterns from FILE, one a line (# comments)',
       })
       .option('mirror', {
         choices: ['full', 'diff', 'checksum', 'none'] as const,
@@ -43,6 +70,19 @@ export const connectVerb: Verb = {
         default: 'native',
         describe:
           'file watcher: native (a kernel watch per directory; chokidar where unavailable) or chokidar',
+      })
+      .option('compress', {
+        choices: ['zstd', 'lz4', 'none'] as const,
+        describe: 'compress data on the link (default zstd; data that does not shrink goes raw)',
+      })
+      .option('consistency', {
+        choices: ['file', 'crash'] as const,
+        default: 'file',
+        describe: 'file: each file converges; crash: a state the whole source went through',
+      })
+      .option('insecure-no-tls', {
+        type: 'boolean',
+        describe: 'plaintext link (the target needs it too; benchmarks on trusted networks only)',
       }),
   async run(
     a: {
@@ -52,26 +92,41 @@ export const connectVerb: Verb = {
       targetPath?: string;
       include?: string[];
       exclude?: string[];
-      mirror: string;
+      includeFrom?: string[];
+      excludeFrom?: string[];
+      mirror: ConnectParams['mirror'];
       replicate: boolean;
       keyFile?: string;
-      watcher: string;
+      watcher: ConnectParams['watcher'];
+      compress?: string;
+      consistency: 'file' | 'crash';
+      insecureNoTls?: boolean;
     },
     ctx,
   ) {
+    if (a.consistency === 'crash')
+      throw new SmrError(
+        'usage',
+        '--consistency crash is not available in this version of smr',
+        'use --consistency file (the default), and quiesce-and-snapshot for a copy an application can open (docs/CONSISTENCY.md)',
+      );
+    const include = await patterns('--include', a.include, a.includeFrom);
+    const exclude = await patterns('--exclude', a.exclude, a.excludeFrom);
     const keyFile = a.keyFile ?? ctx.config.keyFile;
-    const s = (await source(ctx, 'connect', {
+    const s = await source(ctx, 'connect', {
       name: a.name,
       to: a.to,
       path: path.resolve(a.path),
       targetPath: a.targetPath,
-      include: a.include ?? [],
-      exclude: a.exclude ?? [],
+      include,
+      exclude,
       mirror: a.mirror,
       replicate: a.replicate,
       keyFile: keyFile ? path.resolve(keyFile) : undefined,
+      compress: a.compress as ConnectParams['compress'],
+      insecureNoTls: a.insecureNoTls === true,
       watcher: a.watcher,
-    })) as ConnectionStatus;
+    });
     return { data: s, text: statusLines(s) };
   },
 };

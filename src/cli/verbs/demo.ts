@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { generateKey } from '../../shared/key.js';
 import { diffDigests, treeDigest } from '../../shared/tree-digest.js';
-import { callDaemon } from '../../control/client.js';
+import { callSource } from '../../control/client.js';
 import { spawnDaemon, type ChildDaemon } from '../spawn-daemon.js';
 import { fileURLToPath } from 'node:url';
 import type { Verb } from '../verb.js';
@@ -15,6 +15,7 @@ const SNAPSHOT_TASK = path.resolve(
 );
 
 export const demoVerb: Verb = {
+  schedulable: false,
   command: 'demo',
   describe: 'Run a source and a target on loopback and replicate live changes',
   builder: (y) => y.option('keep', { type: 'boolean', describe: 'keep the demo directory' }),
@@ -58,7 +59,7 @@ export const demoVerb: Verb = {
       const stateDir = path.join(dir, 'source-state');
       daemons.push(await spawnDaemon(['source', 'start', '--state-dir', stateDir]));
       say('source daemon ready');
-      await callDaemon(stateDir, 'connect', {
+      await callSource(stateDir, 'connect', {
         name: 'demo',
         to,
         path: src,
@@ -69,7 +70,7 @@ export const demoVerb: Verb = {
         mirror: 'diff',
       });
       say(`connected "demo": ${src} -> ${to} demo (initial diff mirror)`);
-      await callDaemon(stateDir, 'wait', { name: 'demo', for: 'synced', timeoutMs: 60_000 });
+      await callSource(stateDir, 'wait', { name: 'demo', for: 'synced', timeoutMs: 60_000 });
       steps.push('mirror');
       say('initial mirror complete');
       // Live changes: create, write, append, rename, directory tree, symlink, chmod, delete.
@@ -92,11 +93,11 @@ export const demoVerb: Verb = {
         'made live changes: create, write, append, directory rename, symlink, chmod, in-place block write, delete',
       );
       const t0 = Date.now();
-      const s = (await callDaemon(stateDir, 'wait', {
+      const s = await callSource(stateDir, 'wait', {
         name: 'demo',
         for: 'synced',
         timeoutMs: 60_000,
-      })) as { lastAckedSeq: number; sent: { bytes: number } };
+      });
       steps.push('live');
       say(
         `target acknowledged seq ${s.lastAckedSeq} after ${Date.now() - t0} ms (${s.sent.bytes} bytes of data sent)`,
@@ -111,7 +112,7 @@ export const demoVerb: Verb = {
       steps.push(same ? 'verified' : 'differs');
       // A task in line with the data: it runs on the target once everything before it is applied.
       const expected = await treeDigest(src);
-      const task = (await callDaemon(stateDir, 'queue-task', {
+      const task = await callSource(stateDir, 'queue-task', {
         name: 'demo',
         on: 'execute',
         command: 'snapshot-copy.sh',
@@ -119,7 +120,7 @@ export const demoVerb: Verb = {
         timeoutMs: 60_000,
         wait: true,
         waitTimeoutMs: 60_000,
-      })) as { id: string; state: string; outputTail: string[] };
+      });
       await fsp.writeFile(
         path.join(src, 'after-the-task.txt'),
         'written after the task was queued\n',

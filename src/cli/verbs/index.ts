@@ -42,6 +42,9 @@ const LOADERS: Array<[string[], Loader]> = [
   [['demo'], async () => [(await import('./demo.js')).demoVerb]],
 ];
 
+/** Every verb's name. */
+export const VERB_NAMES: readonly string[] = LOADERS.flatMap(([names]) => names);
+
 /** Global options that take a value (their value is not the verb). */
 const VALUE_OPTIONS = new Set(['--state-dir', '--config']);
 

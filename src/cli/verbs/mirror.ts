@@ -1,12 +1,60 @@
-// `smr mirror start|stop|pause|resume NAME`.
+// `smr mirror start|stop|pause|resume NAME`; with --wait, progress on a terminal and a summary.
 import { source } from '../daemon-call.js';
+import type { ParamsOf } from '../../control/methods.js';
 import { progress } from '../output.js';
-import { statusLines } from '../render-status.js';
-import type { ConnectionStatus } from '../../source/connection.js';
-import type { Verb } from '../verb.js';
-import { formatBytes } from '../../shared/units.js';
+import { RateMeter } from '../rate-meter.js';
+import { mirrorOutcome, mirrorProgress, statusLines, type StatusView } from '../render-status.js';
+import { byName, type Ctx, type Verb, type VerbResult } from '../verb.js';
+import { formatDuration } from '../../shared/units.js';
+import { durationFlag } from '../options.js';
+
+/** What a completed mirror changed, in `mirror start --wait --json` as `summary`. */
+export interface MirrorSummary {
+  files: number;
+  bytes: number;
+  deleted: number;
+  orphans: number;
+  seconds: number;
+}
+
+/** Waits for the mirror, showing counts, rate and time left on a terminal (nothing on a pipe). */
+async function waitMirrored(ctx: Ctx, name: string, timeoutMs: number): Promise<VerbResult> {
+  const started = Date.now();
+  const p = progress(ctx, `${name}: mirror starting`);
+  const meter = new RateMeter();
+  const poll = setInterval(() => {
+    void source(ctx, 'status', { name }).then(
+      (x) => {
+        const m = (x as StatusView).mirror;
+        meter.add(Date.now(), m.bytesDone);
+        p.update(mirrorProgress(name, m, meter.rate(), meter.eta(m.bytesTotal)));
+      },
+      () => undefined,
+    );
+  }, 250);
+  let s: StatusView;
+  try {
+    s = (await source(ctx, 'wait', { name, for: 'mirrored', timeoutMs })) as StatusView;
+  } finally {
+    clearInterval(poll);
+    p.stop();
+  }
+  const m = s.mirror;
+  const summary: MirrorSummary = {
+    files: m.filesDone,
+    bytes: m.bytesDone,
+    deleted: m.deleted ?? 0,
+    orphans: m.orphans ?? 0,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
+  const head = `${name}: mirror ${m.state}${m.mode ? ` (${m.mode})` : ''} in ${formatDuration(Date.now() - started)}: ${mirrorOutcome(m)}`;
+  // A mirror stopped (by `mirror stop`, or an error) did not bring the target in line.
+  const exitCode = m.state === 'complete' ? 0 : 1;
+  return { data: { ...s, summary }, text: [head, ...statusLines(s)], exitCode };
+}
 
 export const mirrorVerb: Verb = {
+  connectionOf: byName,
   command: 'mirror <action> <name>',
   describe: 'Bring the whole target copy in line with the source',
   builder: (y) =>
@@ -19,56 +67,31 @@ export const mirrorVerb: Verb = {
         type: 'boolean',
         describe: 'delete target files not in the source set',
       })
-      .option('wait', { type: 'boolean', describe: 'wait until the mirror completes' })
-      .option('timeout', {
-        type: 'string',
-        describe: 'with --wait: give up after this long (exit 6)',
-      }),
+      .option('wait', {
+        type: 'boolean',
+        describe: 'wait until the mirror completes; then say what it changed',
+      })
+      .option('timeout', durationFlag('timeout', 'with --wait: give up after this long (exit 6)')),
   async run(
     a: {
-      action: string;
+      action: ParamsOf<'mirror'>['action'];
       name: string;
-      mode: string;
+      mode: ParamsOf<'mirror'>['mode'];
       newerOnly?: boolean;
       deleteOrphans?: boolean;
       wait?: boolean;
-      timeout?: string;
+      timeout?: number;
     },
     ctx,
   ) {
-    let s = (await source(ctx, 'mirror', {
+    const s = (await source(ctx, 'mirror', {
       name: a.name,
       action: a.action,
       mode: a.mode,
       newerOnly: a.newerOnly,
       deleteOrphans: a.deleteOrphans,
-    })) as ConnectionStatus;
-    if (a.action === 'start' && a.wait) {
-      const { parseDuration } = await import('../../shared/units.js');
-      const timeoutMs = a.timeout ? parseDuration(a.timeout) : 0;
-      const p = progress(ctx, `mirroring ${a.name}`);
-      const poll = setInterval(() => {
-        void source(ctx, 'status', { name: a.name }).then(
-          (x) => {
-            const m = (x as ConnectionStatus).mirror;
-            p.update(
-              `mirroring ${a.name}: ${m.state} ${m.filesDone}/${m.filesTotal} files, ${formatBytes(m.bytesDone)}/${formatBytes(m.bytesTotal)} (${m.percent}%)`,
-            );
-          },
-          () => undefined,
-        );
-      }, 250);
-      try {
-        s = (await source(ctx, 'wait', {
-          name: a.name,
-          for: 'mirrored',
-          timeoutMs,
-        })) as ConnectionStatus;
-      } finally {
-        clearInterval(poll);
-        p.stop();
-      }
-    }
+    })) as StatusView;
+    if (a.action === 'start' && a.wait) return waitMirrored(ctx, a.name, a.timeout ?? 0);
     return { data: s, text: statusLines(s) };
   },
 };

@@ -1,8 +1,9 @@
 // `smr schedule add JOB --cron EXPR -- VERB [ARG...]`, `list`, `remove JOB`, `run JOB`.
 import { SmrError } from '../../shared/errors.js';
 import { source } from '../daemon-call.js';
-import type { ScheduleJob, RunNowResult } from '../../schedule/index.js';
+import { validateCron, validateJobName, type ScheduleJob } from '../../schedule/index.js';
 import type { Verb } from '../verb.js';
+import { checkJobCommand } from '../job-check.js';
 
 function jobLine(j: ScheduleJob): string {
   const last = j.lastRun ? `last ${j.lastRun.endedAt} exit ${j.lastRun.exitCode}` : 'never run';
@@ -10,6 +11,7 @@ function jobLine(j: ScheduleJob): string {
 }
 
 export const scheduleVerb: Verb = {
+  schedulable: false,
   command: 'schedule <action> [job]',
   describe: 'Run verbs on a cron schedule inside the source daemon (add|list|remove|run)',
   builder: (y) =>
@@ -25,7 +27,7 @@ export const scheduleVerb: Verb = {
     ctx,
   ) {
     if (a.action === 'list') {
-      const r = (await source(ctx, 'schedule-list')) as { jobs: ScheduleJob[] };
+      const r = await source(ctx, 'schedule-list', {});
       return { data: r, text: r.jobs.length ? r.jobs.map(jobLine) : 'no scheduled jobs' };
     }
     if (!a.job) throw new SmrError('usage', `schedule ${a.action} needs a job name`);
@@ -39,6 +41,9 @@ export const scheduleVerb: Verb = {
           'schedule add needs a verb after --',
           'e.g. -- mirror start web --mode checksum',
         );
+      validateJobName(a.job);
+      validateCron(a.cron);
+      await checkJobCommand(ctx, argv);
       const job = (await source(ctx, 'schedule-add', {
         job: a.job,
         cron: a.cron,
@@ -47,16 +52,17 @@ export const scheduleVerb: Verb = {
       return { data: job, text: `scheduled ${jobLine(job)}` };
     }
     if (a.action === 'remove') {
-      const job = (await source(ctx, 'schedule-remove', { job: a.job })) as ScheduleJob;
+      const job = await source(ctx, 'schedule-remove', { job: a.job });
       return { data: job, text: `removed ${job.name}` };
     }
-    const r = (await source(ctx, 'schedule-run', { job: a.job })) as RunNowResult;
+    const r = await source(ctx, 'schedule-run', { job: a.job });
     if (r.outcome === 'skipped')
       return { data: r, text: `${a.job} is still running; not started again`, exitCode: 1 };
+    // The job's own exit code: a script running `smr schedule run` learns what the verb said.
     return {
       data: r,
       text: `${a.job} exited ${r.run.exitCode}${r.run.output ? `\n${r.run.output}` : ''}`,
-      exitCode: r.run.ok ? 0 : 1,
+      exitCode: r.run.exitCode,
     };
   },
 };

@@ -4,17 +4,17 @@ import { runTargetDaemon } from '../../target/daemon.js';
 import { waitForStop } from '../../source/daemon.js';
 import { parseHostPort } from '../../source/dial.js';
 import { SmrError } from '../../shared/errors.js';
+import { targetTasksDir } from '../../config/tasks-dir.js';
 import type { Verb } from '../verb.js';
+import { hostPortFlag } from '../options.js';
 
 export const targetVerb: Verb = {
+  schedulable: false,
   command: 'target start',
   describe: 'Run the target daemon in the foreground',
   builder: (y) =>
     y
-      .option('listen', {
-        type: 'string',
-        describe: 'HOST:PORT to listen on (port 0 picks a free one)',
-      })
+      .option('listen', hostPortFlag('listen', 'HOST:PORT to listen on (port 0 picks a free one)'))
       .option('root', { type: 'string', describe: 'every replica lives under this directory' })
       .option('allow-tasks', {
         type: 'boolean',
@@ -22,10 +22,20 @@ export const targetVerb: Verb = {
       })
       .option('tasks-dir', { type: 'string', describe: 'directory of task programs' })
       .option('key-file', { type: 'string', describe: 'shared key file' })
+      .option('suid', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'keep setuid/setgid bits a source sends (--no-suid strips them; never kept on a file group or others may write)',
+      })
       .option('auth', {
         type: 'boolean',
         default: true,
         describe: 'require the shared key (--no-auth accepts any source; trusted networks only)',
+      })
+      .option('insecure-no-tls', {
+        type: 'boolean',
+        describe: 'plaintext links (sources need it too; benchmarks on trusted networks only)',
       }),
   async run(
     args: {
@@ -35,6 +45,8 @@ export const targetVerb: Verb = {
       tasksDir?: string;
       keyFile?: string;
       auth?: boolean;
+      suid?: boolean;
+      insecureNoTls?: boolean;
     },
     ctx,
   ) {
@@ -48,7 +60,8 @@ export const targetVerb: Verb = {
         'every file the target writes stays under it',
       );
     const keyFile = args.keyFile ?? ctx.config.keyFile ?? null;
-    const tasksDir = args.tasksDir ?? t.tasksDir ?? null;
+    const allowTasks = Boolean(args.allowTasks ?? t.allowTasks);
+    const tasksDir = await targetTasksDir(allowTasks, args.tasksDir ?? t.tasksDir);
     await runTargetDaemon(
       {
         host,
@@ -57,8 +70,10 @@ export const targetVerb: Verb = {
         stateDir: ctx.stateDir,
         keyFile: keyFile ? path.resolve(keyFile) : null,
         noAuth: args.auth === false,
-        allowTasks: Boolean(args.allowTasks ?? t.allowTasks),
-        tasksDir: tasksDir ? path.resolve(tasksDir) : null,
+        insecureNoTls: args.insecureNoTls === true,
+        allowTasks,
+        tasksDir,
+        noSuid: args.suid === false,
       },
       waitForStop,
     );

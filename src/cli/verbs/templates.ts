@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SmrError } from '../../shared/errors.js';
 import type { Verb } from '../verb.js';
+import { table } from '../table.js';
 
 const TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates');
 
@@ -26,6 +27,22 @@ async function listTemplates(): Promise<TemplateInfo[]> {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * Where `copy` writes: into DEST when it is a directory, or when it ends with a slash (like cp,
+ * `./dir/` names a directory; it is created, never taken as a file named "dir").
+ */
+async function destinationFile(dest: string, base: string): Promise<string> {
+  const abs = path.resolve(dest);
+  const st = await fsp.stat(abs).catch(() => null);
+  if (st?.isDirectory()) return path.join(abs, base);
+  if (/[/\\]$/.test(dest)) {
+    if (st) throw new SmrError('usage', `${dest} is not a directory`);
+    await fsp.mkdir(abs, { recursive: true });
+    return path.join(abs, base);
+  }
+  return abs;
+}
+
 export const templatesVerb: Verb = {
   command: 'templates <action> [name] [dest]',
   describe: 'List the shipped script templates, or copy one (list|copy NAME DEST)',
@@ -39,7 +56,10 @@ export const templatesVerb: Verb = {
     if (a.action === 'list')
       return {
         data: { templates: all },
-        text: all.map((t) => `${t.name.padEnd(36)} ${t.description}`),
+        text: table(
+          [{ title: 'template' }, { title: 'description' }],
+          all.map((t) => [t.name, t.description]),
+        ),
       };
     const t = all.find((x) => x.name === a.name || path.basename(x.name) === a.name);
     if (!t)
@@ -54,9 +74,7 @@ export const templatesVerb: Verb = {
         'templates copy needs a destination',
         'e.g. smr templates copy tasks/snapshot-copy.sh /etc/smr/tasks/',
       );
-    let dest = path.resolve(a.dest);
-    if ((await fsp.stat(dest).catch(() => null))?.isDirectory())
-      dest = path.join(dest, path.basename(t.name));
+    const dest = await destinationFile(a.dest, path.basename(t.name));
     try {
       await fsp.copyFile(path.join(TEMPLATES, t.name), dest, fsp.constants.COPYFILE_EXCL);
     } catch (err) {

@@ -2,13 +2,13 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { SmrError } from '../../shared/errors.js';
-import { formatBytes } from '../../shared/units.js';
+import { formatBytes, formatDuration } from '../../shared/units.js';
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import type { VerifyResult, OrphansResult } from '../../source/audit.js';
+import type { OrphansResult, VerifyResult } from '../../source/audit.js';
 import type { Difference } from '../../source/compare.js';
-import type { Verb } from '../verb.js';
+import { byName, type Verb } from '../verb.js';
 
 function diffLine(d: Difference): string {
   switch (d.kind) {
@@ -23,22 +23,38 @@ function diffLine(d: Difference): string {
   }
 }
 
-/** The human report of a verify run. */
+/**
+ * The human report of a verify run, in the order things happened: what differed first, then what
+ * --fix did and what still differs after it.
+ */
 export function verifyReport(r: VerifyResult): string[] {
-  const head = `${r.name}: ${r.equal ? 'source and target match' : `${r.differences.length} difference(s)`} (${r.mode}; ${r.files} files, ${formatBytes(r.bytes)} compared)`;
-  const fixed =
-    r.fixed !== undefined
-      ? [`fixed ${r.fixed} path(s); ${r.equal ? 'now equal' : 'still differing:'}`]
-      : [];
-  return [
-    head,
-    ...(r.fixed !== undefined ? (r.before ?? []).map(diffLine) : []),
-    ...fixed,
-    ...r.differences.map(diffLine),
-  ];
+  const found = r.before ?? r.differences;
+  const compared = `(${r.mode}; ${r.files} files, ${formatBytes(r.bytes)} compared)`;
+  const head = `${r.name}: ${found.length === 0 ? 'source and target match' : `${found.length} difference(s)`} ${compared}`;
+  if (r.fixed === undefined) return [head, ...found.map(diffLine)];
+  const after = r.equal
+    ? [`fixed ${r.fixed} path(s): source and target now match`]
+    : [
+        `fixed ${r.fixed} path(s); ${r.differences.length} difference(s) remain:`,
+        ...r.differences.map(diffLine),
+      ];
+  return [head, ...found.map(diffLine), ...after];
+}
+
+/** The header of an orphans run: how many were found, and what deleting them did. */
+function orphansHead(name: string, r: OrphansResult, deleting: boolean): string {
+  const n = r.orphans.length;
+  if (n === 0) return `${name}: no orphans on the target`;
+  if (!deleting) return `${name}: ${n} orphan(s) on the target:`;
+  // A deleted directory takes the orphans below it along: one delete, several paths.
+  const dirs = r.orphans.filter((o) => o.type === 'd').map((o) => o.path + '/');
+  const top = r.orphans.filter((o) => !dirs.some((d) => o.path.startsWith(d))).length;
+  if (r.deleted === top) return `${name}: deleted the ${n} orphan(s) below from the target:`;
+  return `${name}: deleted ${r.deleted} of ${top} orphan path(s) (the others reappeared on the source or changed meanwhile); found:`;
 }
 
 export const verifyVerb: Verb = {
+  connectionOf: byName,
   command: 'verify <name>',
   describe: 'Compare source and target; exit 4 when they differ',
   builder: (y) =>
@@ -57,12 +73,18 @@ export const verifyVerb: Verb = {
         type: 'string',
         describe: 'also write the report to this file (JSON with --json)',
       }),
-  async run(a: { name: string; mode: string; fix?: boolean; report?: string }, ctx) {
-    const p = progress(ctx, `verifying ${a.name} (${a.mode})`);
+  async run(a: { name: string; mode: VerifyResult['mode']; fix?: boolean; report?: string }, ctx) {
+    // The daemon compares in one request and reports no totals meanwhile: say how long it has
+    // been at it rather than a percentage it cannot know.
+    const what = `verifying ${a.name} (${a.mode}${a.fix ? ', fixing' : ''}): comparing…`;
+    const p = progress(ctx, what);
+    const t0 = Date.now();
+    const tick = setInterval(() => p.update(`${what} ${formatDuration(Date.now() - t0)}`), 1000);
     let r: VerifyResult;
     try {
-      r = (await source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix })) as VerifyResult;
+      r = await source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix });
     } finally {
+      clearInterval(tick);
       p.stop();
     }
     const text = verifyReport(r);
@@ -77,6 +99,7 @@ export const verifyVerb: Verb = {
 };
 
 export const orphansVerb: Verb = {
+  connectionOf: byName,
   command: 'orphans <name>',
   describe: 'List (or delete) target files that are not in the source set',
   builder: (y) =>
@@ -92,19 +115,13 @@ export const orphansVerb: Verb = {
   async run(a: { name: string; delete?: boolean; force?: boolean; maxDeletePercent: number }, ctx) {
     if (!(a.maxDeletePercent >= 0 && a.maxDeletePercent <= 100))
       throw new SmrError('usage', '--max-delete-percent must be between 0 and 100');
-    const r = (await source(ctx, 'orphans', {
+    const r = await source(ctx, 'orphans', {
       name: a.name,
       delete: a.delete,
       force: a.force,
       maxDeletePercent: a.maxDeletePercent,
-    })) as OrphansResult;
+    });
     const lines = r.orphans.map((o) => `${o.type === 'd' ? 'dir ' : 'file'}  ${o.path}`);
-    const head =
-      r.orphans.length === 0
-        ? `${a.name}: no orphans on the target`
-        : a.delete
-          ? `${a.name}: deleted ${r.deleted} orphan(s) on the target:`
-          : `${a.name}: ${r.orphans.length} orphan(s) on the target:`;
-    return { data: r, text: [head, ...lines] };
+    return { data: r, text: [orphansHead(a.name, r, Boolean(a.delete)), ...lines] };
   },
 };

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs (or, with --check, only checks) the system programs the test suite needs beyond Node:
+#   * shellcheck       lints the shipped shell templates
+#   * systemd-analyze  verifies the shipped systemd units (Linux only; Debian package: systemd)
+#   * script           runs a verb on a pseudo-terminal to test progress output (util-linux/bsdutils)
+#   * getfattr/setfacl compare and set xattrs and ACLs in the fidelity tests (attr, acl)
+# On Debian and Ubuntu it installs what is missing with apt-get (run it as root, or with sudo);
+# elsewhere it says what to install. .ci/run calls it; so can you, once, on a new machine.
+set -euo pipefail
+
+check_only=0
+case "${1:-}" in
+  --check) check_only=1 ;;
+  -h | --help)
+    sed -n '2,7s/^# \{0,1\}//p' "$0"
+    echo "Usage: ${0##*/} [--check]"
+    exit 0
+    ;;
+  "") ;;
+  *) echo "${0##*/}: unknown option \"$1\" (see --help)" >&2; exit 2 ;;
+esac
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+  echo "${0##*/}: smr needs Node.js 20.19 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# command -> Debian package
+declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl)
+if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd; fi
+
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+((${#missing[@]})) || exit 0
+
+if ((check_only)) || ! command -v apt-get >/dev/null 2>&1; then
+  echo "${0##*/}: the tests need these packages: ${missing[*]}" >&2
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "  install them with: sudo scripts/install-system-deps.sh" >&2
+  else
+    echo "  install them with your package manager (macOS: brew install shellcheck)" >&2
+  fi
+  exit 1
+fi
+if ((EUID != 0)); then
+  echo "${0##*/}: installing ${missing[*]} needs root: sudo $0" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "${0##*/}: installed ${missing[*]}"

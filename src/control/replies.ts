@@ -1,0 +1,153 @@
+// The shapes the source daemon answers verbs with: the contract's JSON (docs and
+// /work/shared/CLI-CONTRACT.md), shared by the daemon that builds them and the CLI that renders
+// them. The daemon's own types must fit these; a change here is a change of the contract.
+
+/** The link to the target. */
+export type LinkState = 'connected' | 'connecting' | 'disconnected';
+/** Whether the queue is sent. */
+export type TransmitState = 'started' | 'paused' | 'stopped';
+/** The states of a mirror. */
+export type MirrorState = 'idle' | 'calculating' | 'mirroring' | 'paused' | 'complete' | 'stopped';
+/** How a mirror compares. */
+export type MirrorMode = 'full' | 'diff' | 'checksum';
+
+/** The contract's mirror progress block. */
+export interface MirrorProgress {
+  state: MirrorState;
+  mode: MirrorMode | null;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Of bytesTotal (filesTotal when no bytes), once totalsKnown; 0 while they still grow. */
+  percent: number;
+  /** False while the scan still finds work (filesTotal and bytesTotal still grow). */
+  totalsKnown: boolean;
+  orphans: number;
+  /** Orphans deleted (a directory counts once, with its contents). */
+  deleted: number;
+  error?: string;
+}
+
+/** The watcher of a connection (`connect --watcher`) and the event losses it reported. */
+export interface WatcherStatus {
+  backend: 'native' | 'chokidar';
+  /** Directories with a watch of their own (native); null where the backend does not say. */
+  watchedDirs: number | null;
+  /** Directories that could not be watched (watch limit, permissions). */
+  unwatched: number;
+  /** How long the watcher's start took, ms. */
+  readyMs: number;
+  /** Times the watcher reported possibly lost events (a kernel queue overflow). */
+  missed: number;
+  /** Rescans of the tree run for them. */
+  rescans: number;
+}
+
+/** The contract's `status` object for one connection. */
+export interface ConnectionStatus {
+  name: string;
+  target: string;
+  path: string;
+  targetPath: string;
+  link: LinkState;
+  replication: 'on' | 'off';
+  transmit: TransmitState;
+  targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
+  /** What the replica is at any moment: `file` (each file converges), `crash` (a source state). */
+  consistency: 'file' | 'crash';
+  mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };
+  queue: { ops: number; bytes: number };
+  /** The bandwidth limit (`smr limit`), bytes/s; null = unlimited. */
+  bandwidth: number | null;
+  lastCapturedSeq: number;
+  lastAckedSeq: number;
+  sent: { bytes: number; wireBytes: number };
+  /** How the link is secured and compressed (tls false only with --insecure-no-tls). */
+  transport: { tls: boolean; compress: 'zstd' | 'lz4' | 'none' };
+  tasks: { pending: number };
+  /** The watcher in use; null while replication is off. */
+  watcher: WatcherStatus | null;
+  lastError: string | null;
+}
+
+/** Where a task runs. */
+export type TaskOn = 'execute' | 'receive' | 'queue' | 'transmit';
+/** The states of a task. */
+export type TaskState =
+  'queued' | 'sent' | 'received' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'rejected';
+
+/** One task as `smr tasks --json` shows it. */
+export interface TaskEntry {
+  id: string;
+  on: TaskOn;
+  command: string;
+  args: string[];
+  timeoutMs: number;
+  seq: number | null;
+  state: TaskState;
+  exitCode: number | null;
+  queuedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  outputTail: string[];
+  message?: string;
+}
+
+/** What verify reports about one path. */
+export type DiffKind =
+  'missing' | 'orphan' | 'type' | 'size' | 'mtime' | 'mode' | 'link' | 'content';
+
+/** One difference between source and target. */
+export interface Difference {
+  path: string;
+  kind: DiffKind;
+  source?: string | number;
+  target?: string | number;
+  /** checksum mode: bytes in blocks whose content differs (plus any size difference). */
+  bytesOutOfSync?: number;
+}
+
+/** verify's result. */
+export interface VerifyResult {
+  name: string;
+  mode: 'diff' | 'checksum';
+  equal: boolean;
+  files: number;
+  bytes: number;
+  differences: Difference[];
+  fixed?: number;
+  before?: Difference[];
+}
+
+/** orphans' result. */
+export interface OrphansResult {
+  name: string;
+  orphans: Array<{ path: string; type: string; size: number }>;
+  deleted: number;
+}
+
+/** How one run of a scheduled job ended. */
+export interface JobRunReply {
+  startedAt: string;
+  endedAt: string;
+  exitCode: number;
+  ok: boolean;
+  output?: string;
+  trigger?: 'schedule' | 'manual';
+}
+
+/** One scheduled job. */
+export interface ScheduleJobReply {
+  name: string;
+  cron: string;
+  argv: string[];
+  createdAt: string;
+  lastRun?: JobRunReply;
+  skipped?: { count: number; lastAt: string };
+}
+
+/** What `schedule run` did. */
+export type RunNowReply =
+  { outcome: 'ran'; run: JobRunReply } | { outcome: 'skipped'; reason: 'still-running' };

@@ -1,0 +1,166 @@
+// The Linux system calls Node's fs lacks (l*xattr with byte paths, utimensat with nanoseconds,
+// mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate), called through koffi. This is the only
+// module that imports koffi. Calls are synchronous: each takes about a microsecond, less than a
+// thread-pool round trip, and errno is read on the same thread right after the call.
+import koffi from 'koffi';
+import os from 'node:os';
+import util from 'node:util';
+import { SmrError } from '../shared/errors.js';
+import { cString, displayPath, type FsPath } from './paths.js';
+
+type CFunc = (...args: unknown[]) => unknown;
+interface Libc {
+  lgetxattr: CFunc;
+  llistxattr: CFunc;
+  lsetxattr: CFunc;
+  lremovexattr: CFunc;
+  utimensat: CFunc;
+  mknod: CFunc;
+  lseek: CFunc;
+  fallocate: CFunc;
+}
+
+/** Largest xattr value and name list Linux allows (XATTR_SIZE_MAX, XATTR_LIST_MAX). */
+export const XATTR_MAX = 65536;
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const UTIME_OMIT = (1n << 30n) - 2n;
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+/** lseek whence values for sparse files (Linux, since 3.1). */
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
+
+let libc: Libc | undefined;
+
+// Bound on first use, so importing fsmeta on another platform fails only when a call is made.
+function lib(): Libc {
+  if (libc) return libc;
+  if (process.platform !== 'linux') {
+    throw new SmrError(
+      'io',
+      `file attributes beyond Node's fs need Linux (this is ${process.platform})`,
+    );
+  }
+  // The process image already links libc: no file name to guess (glibc or musl).
+  const l = koffi.load(null);
+  const f = (decl: string): CFunc => l.func(decl) as unknown as CFunc;
+  libc = {
+    lgetxattr: f(
+      'intptr_t lgetxattr(const uint8_t *path, const uint8_t *name, _Out_ uint8_t *value, size_t size)',
+    ),
+    llistxattr: f('intptr_t llistxattr(const uint8_t *path, _Out_ uint8_t *list, size_t size)'),
+    lsetxattr: f(
+      'int lsetxattr(const uint8_t *path, const uint8_t *name, const uint8_t *value, size_t size, int flags)',
+    ),
+    lremovexattr: f('int lremovexattr(const uint8_t *path, const uint8_t *name)'),
+    utimensat: f('int utimensat(int dirfd, const uint8_t *path, const uint8_t *times, int flags)'),
+    mknod: f('int mknod(const uint8_t *path, uint32_t mode, uint64_t dev)'),
+    lseek: f('int64_t lseek(int fd, int64_t offset, int whence)'),
+    fallocate: f('int fallocate(int fd, int mode, int64_t offset, int64_t len)'),
+  };
+  return libc;
+}
+
+/** An error shaped like Node's own fs errors (code, errno, syscall, path), so callers treat both alike. */
+export function errnoError(syscall: string, path?: FsPath): NodeJS.ErrnoException {
+  const errno = koffi.errno();
+  const code = util.getSystemErrorName(-errno);
+  const where = path === undefined ? '' : ` '${displayPath(path)}'`;
+  const err: NodeJS.ErrnoException = new Error(`${code}: ${syscall}${where}`);
+  err.code = code;
+  err.errno = -errno;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = displayPath(path);
+  return err;
+}
+
+function check(rc: unknown, syscall: string, path?: FsPath): number {
+  const n = Number(rc);
+  if (n === -1) throw errnoError(syscall, path);
+  return n;
+}
+
+// koffi copies a buffer argument in and out whole (a 64 KiB one cost ~6 µs a call, a 1 KiB one
+// ~1 µs), so values are read into a small scratch buffer first; a larger one is sized exactly.
+const SCRATCH = 1024;
+const scratch = Buffer.alloc(SCRATCH);
+
+// Calls a "fill this buffer, return the length" function; ERANGE means the value outgrew the
+// buffer (or grew between the size query and the read), so ask its size and try again.
+function readSized(
+  call: (buf: Buffer | null, size: number) => unknown,
+  syscall: string,
+  p: FsPath,
+): Buffer {
+  const first = Number(call(scratch, SCRATCH));
+  if (first !== -1) return Buffer.from(scratch.subarray(0, first));
+  while (koffi.errno() === os.constants.errno.ERANGE) {
+    const size = check(call(null, 0), syscall, p);
+    const buf = Buffer.alloc(Math.min(size, XATTR_MAX));
+    const n = Number(call(buf, buf.length));
+    if (n !== -1) return buf.subarray(0, n);
+  }
+  throw errnoError(syscall, p);
+}
+
+/** The raw NUL-separated xattr name list of the entry itself (never a symlink's target). */
+export function llistxattr(p: FsPath): Buffer {
+  const path = cString(p);
+  return readSized((buf, size) => lib().llistxattr(path, buf, size), 'llistxattr', p);
+}
+
+/** One xattr value of the entry itself; throws ENODATA when it has no such name. */
+export function lgetxattr(p: FsPath, name: Buffer): Buffer {
+  const [path, cname] = [cString(p), cString(name)];
+  return readSized((buf, size) => lib().lgetxattr(path, cname, buf, size), 'lgetxattr', p);
+}
+
+/** Sets one xattr on the entry itself. */
+export function lsetxattr(p: FsPath, name: Buffer, value: Buffer): void {
+  check(lib().lsetxattr(cString(p), cString(name), value, value.length, 0), 'lsetxattr', p);
+}
+
+/** Removes one xattr from the entry itself; throws ENODATA when it has no such name. */
+export function lremovexattr(p: FsPath, name: Buffer): void {
+  check(lib().lremovexattr(cString(p), cString(name)), 'lremovexattr', p);
+}
+
+/** Sets the mtime to the nanosecond, leaving atime alone; never follows a symlink. */
+export function lutimensMtime(p: FsPath, mtimeNs: bigint): void {
+  const sec = floorDiv(mtimeNs, 1_000_000_000n);
+  const times = Buffer.alloc(32);
+  const le = os.endianness() === 'LE';
+  const put = (v: bigint, at: number): number =>
+    le ? times.writeBigInt64LE(v, at) : times.writeBigInt64BE(v, at);
+  put(0n, 0);
+  put(UTIME_OMIT, 8);
+  put(sec, 16);
+  put(mtimeNs - sec * 1_000_000_000n, 24);
+  check(lib().utimensat(AT_FDCWD, cString(p), times, AT_SYMLINK_NOFOLLOW), 'utimensat', p);
+}
+
+/** mknod(2): `mode` includes the file type bits (S_IFIFO, S_IFCHR, ...). */
+export function mknod(p: FsPath, mode: number, rdev: bigint): void {
+  check(lib().mknod(cString(p), mode, rdev), 'mknod', p);
+}
+
+/** lseek(2) with any whence; returns -1 instead of throwing for ENXIO (no data/hole past offset). */
+export function lseek(fd: number, offset: number, whence: number): number {
+  const n = Number(lib().lseek(fd, offset, whence));
+  if (n === -1 && koffi.errno() === os.constants.errno.ENXIO) return -1;
+  return check(n, 'lseek');
+}
+
+/** Deallocates a byte range inside a file, keeping its size (FALLOC_FL_PUNCH_HOLE). */
+export function punchHole(fd: number, offset: number, length: number): void {
+  check(
+    lib().fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length),
+    'fallocate',
+  );
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b < 0n ? q - 1n : q;
+}

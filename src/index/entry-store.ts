@@ -1,0 +1,186 @@
+// Statements over the entries and blocks tables, in keys (path-key.ts). Subtree deletes and
+// renames are one statement each over a key range: SQLite moves the rows, not JavaScript.
+import {
+  ENTRY_COLUMNS,
+  blocksFromRow,
+  entryFromRow,
+  entryParams,
+  hashesToBlob,
+} from './entry-codec.js';
+import type { Db, Stmt } from './sqlite.js';
+import type { BlockList, IndexEntry } from './types.js';
+
+/** A row as read: its key (a fresh Buffer) and its entry. */
+export interface KeyedEntry {
+  key: Buffer;
+  entry: IndexEntry;
+}
+
+/** Keys from `lo` (inclusive) to `hi` (exclusive). */
+export interface KeyRange {
+  lo: Buffer;
+  hi: Buffer;
+}
+
+const SET_ALL = ENTRY_COLUMNS.split(', ')
+  .slice(1)
+  .concat('blocks_id')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
+
+// Every column but the key, dev and ino: a row whose inode did not change is updated with these,
+// because SQLite rewrites an index entry whenever its columns are assigned, even to equal values
+// (an upsert of a random file then dirtied the inode index's page as well: twice the WAL).
+const SAME_INODE_SET = ENTRY_COLUMNS.split(', ')
+  .slice(1)
+  .filter((c) => c !== 'dev' && c !== 'ino')
+  .concat('blocks_id')
+  .map((c) => `${c} = ?`)
+  .join(', ');
+/** Where dev and ino sit in `entryParams`. */
+const DEV_PARAM = 6;
+
+function keyed(rows: unknown): KeyedEntry[] {
+  return (rows as unknown[][]).map((r) => ({ key: r[0] as Buffer, entry: entryFromRow(r) }));
+}
+
+/** The entries and their block hashes. */
+export class EntryStore {
+  private readonly getStmt: Stmt;
+  private readonly lookupStmt: Stmt;
+  private readonly upsertStmt: Stmt;
+  private readonly updateSameInodeStmt: Stmt;
+  private readonly getBlocksStmt: Stmt;
+  private readonly insertBlocksStmt: Stmt;
+  private readonly updateBlocksStmt: Stmt;
+  private readonly deleteBlocksStmt: Stmt;
+  private readonly deleteOneStmt: Stmt;
+  private readonly deleteRangeBlocksStmt: Stmt;
+  private readonly deleteRangeStmt: Stmt;
+  private readonly renameRangeStmt: Stmt;
+  private readonly pageStmt: Stmt;
+  private readonly pageToEndStmt: Stmt;
+  private readonly byInodeStmt: Stmt;
+  private readonly countRangeStmt: Stmt;
+  private readonly countAllStmt: Stmt;
+
+  constructor(private readonly db: Db) {
+    const read = (sql: string): Stmt => db.prepare(sql).raw(true).safeIntegers(true);
+    const cols = ENTRY_COLUMNS;
+    this.getStmt = read(`SELECT ${cols} FROM entries WHERE key = ?`);
+    this.lookupStmt = read('SELECT blocks_id, dev, ino FROM entries WHERE key = ?');
+    this.upsertStmt = db.prepare(
+      `INSERT INTO entries (${cols}, blocks_id) VALUES (${'?, '.repeat(14)}?) ` +
+        `ON CONFLICT (key) DO UPDATE SET ${SET_ALL}`,
+    );
+    this.updateSameInodeStmt = db.prepare(`UPDATE entries SET ${SAME_INODE_SET} WHERE key = ?`);
+    this.getBlocksStmt = read(
+      'SELECT b.block_size, b.size, b.hashes FROM entries e JOIN blocks b ON b.id = e.blocks_id ' +
+        'WHERE e.key = ?',
+    );
+    this.insertBlocksStmt = db.prepare(
+      'INSERT INTO blocks (block_size, size, hashes) VALUES (?, ?, ?)',
+    );
+    this.updateBlocksStmt = db.prepare(
+      'UPDATE blocks SET block_size = ?, size = ?, hashes = ? WHERE id = ?',
+    );
+    this.deleteBlocksStmt = db.prepare('DELETE FROM blocks WHERE id = ?');
+    this.deleteOneStmt = db
+      .prepare('DELETE FROM entries WHERE key = ? RETURNING blocks_id')
+      .pluck();
+    this.deleteRangeBlocksStmt = db.prepare(
+      'DELETE FROM blocks WHERE id IN (SELECT blocks_id FROM entries ' +
+        'WHERE key >= ? AND key < ? AND blocks_id IS NOT NULL)',
+    );
+    this.deleteRangeStmt = db.prepare('DELETE FROM entries WHERE key >= ? AND key < ?');
+    // `substr` counts bytes in a BLOB; `||` yields text, cast back so the key stays a BLOB.
+    this.renameRangeStmt = db.prepare(
+      'UPDATE entries SET key = CAST(? || substr(key, ?) AS BLOB), seq = ? ' +
+        'WHERE key >= ? AND key < ?',
+    );
+    this.pageStmt = read(
+      `SELECT ${cols} FROM entries WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`,
+    );
+    this.pageToEndStmt = read(`SELECT ${cols} FROM entries WHERE key >= ? ORDER BY key LIMIT ?`);
+    this.byInodeStmt = read(`SELECT ${cols} FROM entries WHERE dev = ? AND ino = ? ORDER BY key`);
+    this.countRangeStmt = db
+      .prepare('SELECT count(*) FROM entries WHERE key >= ? AND key < ?')
+      .pluck();
+    this.countAllStmt = db.prepare('SELECT count(*) FROM entries').pluck();
+  }
+
+  get(key: Buffer): IndexEntry | null {
+    const r = this.getStmt.get(key) as unknown[] | undefined;
+    return r ? entryFromRow(r) : null;
+  }
+
+  getBlocks(key: Buffer): BlockList | null {
+    const r = this.getBlocksStmt.get(key) as [bigint, bigint, Buffer] | undefined;
+    return r ? blocksFromRow(r[0], r[1], r[2]) : null;
+  }
+
+  /**
+   * Inserts or replaces the entry at `key`. Block hashes: `undefined` keeps those held (a change of
+   * attributes only), `null` drops them, a list replaces them; only files keep any.
+   */
+  put(key: Buffer, e: IndexEntry, blocks: BlockList | null | undefined): void {
+    const params = entryParams(e);
+    const old = this.lookupStmt.get(key) as [bigint | null, bigint, bigint] | undefined;
+    const oldBlocks = old?.[0] == null ? null : Number(old[0]);
+    let blocksId = oldBlocks;
+    if (e.type !== 'file' || blocks === null) {
+      if (oldBlocks !== null) this.deleteBlocksStmt.run(oldBlocks);
+      blocksId = null;
+    } else if (blocks !== undefined) {
+      const row = [blocks.blockSize, blocks.size, hashesToBlob(blocks.hashes)];
+      if (oldBlocks !== null) this.updateBlocksStmt.run(...row, oldBlocks);
+      else blocksId = Number(this.insertBlocksStmt.run(...row).lastInsertRowid);
+    }
+    if (old && old[1] === params[DEV_PARAM] && old[2] === params[DEV_PARAM + 1]) {
+      params.splice(DEV_PARAM, 2);
+      this.updateSameInodeStmt.run(...params, blocksId, key);
+    } else {
+      this.upsertStmt.run(key, ...params, blocksId);
+    }
+  }
+
+  /** Deletes the one entry at `key` (not what lies below it); false when there was none. */
+  deleteOne(key: Buffer): boolean {
+    const blocksId = this.deleteOneStmt.get(key) as number | null | undefined;
+    if (blocksId === undefined) return false;
+    if (blocksId !== null) this.deleteBlocksStmt.run(blocksId);
+    return true;
+  }
+
+  /** Deletes every entry in the range (null: every entry); returns how many. */
+  deleteRange(range: KeyRange | null): number {
+    if (range === null) {
+      this.db.prepare('DELETE FROM blocks').run();
+      return this.db.prepare('DELETE FROM entries').run().changes;
+    }
+    this.deleteRangeBlocksStmt.run(range.lo, range.hi);
+    return this.deleteRangeStmt.run(range.lo, range.hi).changes;
+  }
+
+  /** Replaces the prefix `from` of every key in the range with `to`, stamping `seq`. */
+  renameRange(range: KeyRange, from: Buffer, to: Buffer, seq: number): number {
+    return this.renameRangeStmt.run(to, from.length + 1, seq, range.lo, range.hi).changes;
+  }
+
+  /** Up to `limit` entries from `lo` (inclusive) to `hi` (exclusive; null: the end), in key order. */
+  page(lo: Buffer, hi: Buffer | null, limit: number): KeyedEntry[] {
+    return keyed(
+      hi === null ? this.pageToEndStmt.all(lo, limit) : this.pageStmt.all(lo, hi, limit),
+    );
+  }
+
+  byInode(dev: bigint, ino: bigint): KeyedEntry[] {
+    return keyed(this.byInodeStmt.all(BigInt.asIntN(64, dev), BigInt.asIntN(64, ino)));
+  }
+
+  /** Entries in the range (null: all). */
+  count(range: KeyRange | null): number {
+    if (range === null) return this.countAllStmt.get() as number;
+    return this.countRangeStmt.get(range.lo, range.hi) as number;
+  }
+}

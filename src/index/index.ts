@@ -1,0 +1,16 @@
+// The index's public surface: the durable per-connection index of what the target holds
+// (docs/INDEX.md), its shapes, and the path order it iterates in.
+export { PathIndex } from './path-index.js';
+export { comparePaths } from './path-key.js';
+export { DEFAULT_CACHE_BYTES, SCHEMA_VERSION } from './schema.js';
+export { DIRTY_ALL, DIRTY_CHANGED, DIRTY_UNSURE } from './types.js';
+export type {
+  BlockList,
+  DirtyPath,
+  EntryType,
+  IndexEntry,
+  IndexMeta,
+  IndexOptions,
+  IndexedPath,
+  Tombstone,
+} from './types.js';

@@ -1,0 +1,268 @@
+// The durable index of what the target holds, for one connection: one SQLite file (docs/INDEX.md).
+// Synchronous, like SQLite itself: each call takes microseconds, and a batch of them inside
+// `transaction` commits once. Every error is an SmrError (sqlite.ts says which code).
+import { SmrError } from '../shared/errors.js';
+import { scan, scanChildren } from './cursors.js';
+import { DirtySet } from './dirty-set.js';
+import { EntryStore, type KeyRange, type KeyedEntry } from './entry-store.js';
+import { IndexDb } from './index-db.js';
+import { MetaStore } from './meta-store.js';
+import { fromKey, isWithin, subtreeEnd, toKey } from './path-key.js';
+import { Tombstones } from './tombstones.js';
+import {
+  DIRTY_ALL,
+  DIRTY_CHANGED,
+  DIRTY_UNSURE,
+  type BlockList,
+  type DirtyPath,
+  type IndexEntry,
+  type IndexMeta,
+  type IndexOptions,
+  type IndexedPath,
+  type Tombstone,
+} from './types.js';
+
+function withPath(r: KeyedEntry): IndexedPath {
+  return { path: fromKey(r.key), entry: r.entry };
+}
+
+/** The subtree of a key: itself and everything below it (null: the root, i.e. everything). */
+function subtree(key: Buffer): KeyRange | null {
+  return key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
+}
+
+/** The index of one connection. */
+export class PathIndex {
+  private readonly entriesStore: EntryStore;
+  private readonly dirtySet: DirtySet;
+  private readonly tombstones: Tombstones;
+  private readonly metaStore: MetaStore;
+
+  private constructor(private readonly idb: IndexDb) {
+    this.entriesStore = new EntryStore(idb.db);
+    this.dirtySet = new DirtySet(idb.db);
+    this.tombstones = new Tombstones(idb.db);
+    this.metaStore = new MetaStore(idb.db);
+  }
+
+  /** Opens (or creates) the index file; a crash's torn WAL tail is discarded here by SQLite. */
+  static open(file: string, opts: IndexOptions = {}): PathIndex {
+    return new PathIndex(IndexDb.open(file, opts));
+  }
+
+  /** The database file. */
+  get file(): string {
+    return this.idb.file;
+  }
+
+  /** Closes the file (SQLite checkpoints the WAL into it). */
+  close(): void {
+    this.idb.close();
+  }
+
+  /**
+   * Runs `fn` in one transaction: all of its changes commit together or, if it throws, none do.
+   * `fn` must be synchronous; nested calls become savepoints. Commits survive the process being
+   * killed; a power loss may take the last ones (see `setAckedSeq`).
+   */
+  transaction<T>(fn: () => T): T {
+    return this.idb.transaction(fn);
+  }
+
+  /** The entry at `path`, or null. */
+  get(path: Buffer): IndexEntry | null {
+    const key = toKey(path);
+    return this.guard(() => this.entriesStore.get(key));
+  }
+
+  /** The block hashes held for the file at `path`, or null. */
+  getBlocks(path: Buffer): BlockList | null {
+    const key = toKey(path);
+    return this.guard(() => this.entriesStore.getBlocks(key));
+  }
+
+  /**
+   * Records `entry` at `path`. Block hashes: omitted keeps those held (attributes-only change),
+   * null drops them, a list replaces them. Only files keep any.
+   */
+  put(path: Buffer, entry: IndexEntry, blocks?: BlockList | null): void {
+    const key = toKey(path);
+    this.idb.transaction(() => this.entriesStore.put(key, entry, blocks));
+  }
+
+  /** Forgets the one entry at `path` (deleted by the op `seq`); false when there was none. */
+  delete(path: Buffer, seq: number): boolean {
+    const key = toKey(path);
+    return this.idb.transaction(() => {
+      const found = this.entriesStore.deleteOne(key);
+      if (found) this.tombstones.add(key, seq);
+      return found;
+    });
+  }
+
+  /** Forgets `path` and everything below it (deleted by the op `seq`); returns how many. */
+  deleteTree(path: Buffer, seq: number): number {
+    const key = toKey(path);
+    return this.idb.transaction(() => {
+      const n = this.entriesStore.deleteRange(subtree(key));
+      if (n > 0) this.tombstones.add(key, seq);
+      return n;
+    });
+  }
+
+  /**
+   * Moves `from` and everything below it to `to` (the op `seq` renamed it), replacing whatever
+   * was at `to`; dirty marks move along. Returns how many entries moved.
+   */
+  renameTree(from: Buffer, to: Buffer, seq: number): number {
+    const fk = toKey(from);
+    const tk = toKey(to);
+    if (fk.equals(tk)) return 0;
+    if (fk.length === 0 || tk.length === 0 || isWithin(to, from) || isWithin(from, to)) {
+      throw new SmrError(
+        'usage',
+        `index: cannot rename ${JSON.stringify(from.toString())} to ${JSON.stringify(to.toString())}`,
+      );
+    }
+    return this.idb.transaction(() => {
+      const src = subtree(fk) as KeyRange;
+      if (this.entriesStore.deleteRange(subtree(tk)) > 0) this.tombstones.add(tk, seq);
+      const moved = this.entriesStore.renameRange(src, fk, tk, seq);
+      this.dirtySet.moveRange(src, fk, tk);
+      if (moved > 0) this.tombstones.add(fk, seq);
+      return moved;
+    });
+  }
+
+  /** The entries directly inside the directory `dir` (empty: the root), in path order. */
+  *children(dir: Buffer): Generator<IndexedPath> {
+    const key = toKey(dir);
+    const read = (lo: Buffer, hi: Buffer | null, n: number): KeyedEntry[] =>
+      this.guard(() => this.entriesStore.page(lo, hi, n));
+    for (const r of scanChildren(read, key)) yield withPath(r);
+  }
+
+  /**
+   * Every entry in path order — depth first, siblings by name bytes (`comparePaths`) — within
+   * `under` (itself included) when given, starting after `after` when given. Memory: one page.
+   */
+  *entries(opts: { under?: Buffer; after?: Buffer } = {}): Generator<IndexedPath> {
+    const range = subtree(toKey(opts.under ?? Buffer.alloc(0)));
+    let lo = range?.lo ?? Buffer.alloc(0);
+    if (opts.after) {
+      const after = Buffer.concat([toKey(opts.after), Buffer.of(0)]);
+      if (Buffer.compare(after, lo) > 0) lo = after;
+    }
+    const read = (from: Buffer, hi: Buffer | null, n: number): KeyedEntry[] =>
+      this.guard(() => this.entriesStore.page(from, hi, n));
+    for (const r of scan(read, lo, range?.hi ?? null)) yield withPath(r);
+  }
+
+  /** Every path holding this inode (hard links, or the old name of a renamed file). */
+  findByInode(dev: bigint, ino: bigint): IndexedPath[] {
+    return this.guard(() => this.entriesStore.byInode(dev, ino)).map(withPath);
+  }
+
+  /** How many entries there are, within `under` (itself included) when given. */
+  count(under?: Buffer): number {
+    const range = subtree(toKey(under ?? Buffer.alloc(0)));
+    return this.guard(() => this.entriesStore.count(range));
+  }
+
+  /** Adds reasons (DIRTY_* bits, default DIRTY_CHANGED) to look at `path` again. */
+  markDirty(path: Buffer, flags = DIRTY_CHANGED): void {
+    const key = toKey(path);
+    this.guard(() => this.dirtySet.mark(key, flags));
+  }
+
+  /** Takes reasons (default: all) off `path`. */
+  clearDirty(path: Buffer, flags = DIRTY_ALL): void {
+    const key = toKey(path);
+    this.idb.transaction(() => this.dirtySet.unmark(key, flags));
+  }
+
+  /** The reasons `path` is dirty for (0: it is not). */
+  dirtyFlags(path: Buffer): number {
+    const key = toKey(path);
+    return this.guard(() => this.dirtySet.flags(key));
+  }
+
+  /** Dirty paths with any of `flags` (default: all), in path order. Memory: one page. */
+  *dirtyPaths(flags = DIRTY_ALL): Generator<DirtyPath> {
+    const read = (lo: Buffer, _hi: Buffer | null, n: number) =>
+      this.guard(() => this.dirtySet.page(lo, flags, n));
+    for (const d of scan(read, Buffer.alloc(0), null))
+      yield { path: fromKey(d.key), flags: d.flags };
+  }
+
+  /** How many paths are dirty with any of `flags` (default: all). */
+  dirtyCount(flags = DIRTY_ALL): number {
+    return this.guard(() => this.dirtySet.count(flags));
+  }
+
+  /**
+   * Marks DIRTY_UNSURE every entry last touched by an op after `seq`: after a power loss took
+   * the journal's tail, those ops may never reach the target. Returns how many.
+   */
+  markUnsureAbove(seq: number): number {
+    return this.guard(() => this.dirtySet.markEntriesAbove(seq, DIRTY_UNSURE));
+  }
+
+  /** Subtrees deleted or moved by ops after `seq` that the target may still hold, in path order. */
+  *tombstonesAbove(seq: number): Generator<Tombstone> {
+    const read = (lo: Buffer, _hi: Buffer | null, n: number) =>
+      this.guard(() => this.tombstones.page(seq, lo, n));
+    for (const t of scan(read, Buffer.alloc(0), null)) {
+      yield { path: fromKey(t.key), seq: t.seq };
+    }
+  }
+
+  /** The epoch and seqs the index is in step with. */
+  meta(): IndexMeta {
+    return this.guard(() => this.metaStore.read());
+  }
+
+  /** Records that every journal record up to `seq` is reflected in the index. */
+  setIndexedSeq(seq: number): void {
+    this.guard(() => this.metaStore.set('indexedSeq', seq));
+  }
+
+  /**
+   * Records the target's acknowledgement up to `seq`, forgets the tombstones it covers, and makes
+   * every earlier commit durable (one fsync). Call it before the journal trims up to `seq`, and
+   * outside a batch: then no power loss can take from the index what the journal no longer holds.
+   */
+  setAckedSeq(seq: number): void {
+    this.idb.durable(() => {
+      const acked = Math.max(seq, this.metaStore.read().ackedSeq);
+      this.metaStore.set('ackedSeq', acked); // written even when unchanged: the commit must sync
+      this.tombstones.trim(acked);
+    });
+  }
+
+  /** Records which connection epoch the index describes (its rows are kept). */
+  setEpoch(epoch: number): void {
+    this.guard(() => this.metaStore.set('epoch', epoch));
+  }
+
+  /** Empties the index for a new epoch (a remirror starts over): entries, marks, tombstones. */
+  reset(epoch: number): void {
+    this.idb.transaction(() => {
+      this.entriesStore.deleteRange(null);
+      this.dirtySet.clear();
+      this.tombstones.clear();
+      this.metaStore.set('epoch', epoch);
+      this.metaStore.set('indexedSeq', 0);
+      this.metaStore.set('ackedSeq', 0);
+    });
+  }
+
+  /** SQLite's full integrity check: the problems found (none: an empty list). */
+  integrityCheck(): string[] {
+    return this.idb.integrityCheck();
+  }
+
+  private guard<T>(fn: () => T): T {
+    return this.idb.guard(fn);
+  }
+}

@@ -1,0 +1,87 @@
+// The index's tables and the connection settings that make it crash-safe and bounded in memory.
+// docs/INDEX.md explains each choice; the schema version lives in PRAGMA user_version.
+import { SmrError } from '../shared/errors.js';
+import type { Db } from './sqlite.js';
+
+/** The schema this code reads and writes. */
+export const SCHEMA_VERSION = 1;
+
+/** Default SQLite page cache: the index's memory is this plus a little, whatever its size. */
+export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** After a checkpoint the WAL file is cut back to this size, so one big batch does not stay. */
+const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+
+// entries: clustered on the key (WITHOUT ROWID) so a subtree is one run of pages and iteration is
+// a sequential read. Block hashes live apart (blocks, by a rowid the entry points to): renaming a
+// subtree rewrites the small entry rows, never the hashes, and reading an entry skips them.
+// STRICT: a key that is not a BLOB would sort apart from the others and break every range.
+const TABLES = `
+CREATE TABLE entries (
+  key BLOB PRIMARY KEY,
+  type INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL,
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  rdev INTEGER NOT NULL,
+  link BLOB,
+  sha256 BLOB,
+  attr_digest BLOB,
+  seq INTEGER NOT NULL,
+  blocks_id INTEGER
+) WITHOUT ROWID, STRICT;
+CREATE INDEX entries_inode ON entries (dev, ino);
+CREATE TABLE blocks (
+  id INTEGER PRIMARY KEY,
+  block_size INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  hashes BLOB NOT NULL
+) STRICT;
+CREATE TABLE dirty (key BLOB PRIMARY KEY, flags INTEGER NOT NULL) WITHOUT ROWID, STRICT;
+CREATE TABLE tombstones (key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID, STRICT;
+CREATE INDEX tombstones_seq ON tombstones (seq);
+CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID, STRICT;
+`;
+
+/**
+ * Sets the connection up: WAL (a commit is one append, readers never block the writer, a torn
+ * append is discarded on open), synchronous=NORMAL (durable against a killed process; a power
+ * loss may drop the last commits but never corrupts — docs/INDEX.md says why that is enough),
+ * a bounded page cache and no mmap (so resident memory does not grow with the file).
+ */
+export function configure(db: Db, cacheBytes: number, readonly: boolean): void {
+  db.pragma(`cache_size = -${Math.max(1, Math.floor(cacheBytes / 1024))}`);
+  db.pragma('mmap_size = 0');
+  db.pragma('temp_store = FILE');
+  db.pragma('foreign_keys = OFF');
+  if (readonly) return;
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal') throw new SmrError('io', `index ${db.name}: cannot use WAL (got ${mode})`);
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
+}
+
+/** Creates the tables in a new file; refuses a file written by another schema version. */
+export function ensureSchema(db: Db, readonly: boolean): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  if (version === 0 && !readonly) {
+    const tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck();
+    if ((tables.get() as number) === 0) {
+      db.transaction(() => {
+        db.exec(TABLES);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+      return;
+    }
+  }
+  throw new SmrError(
+    'journal-corrupt',
+    `index ${db.name} has schema version ${version}, this smr reads ${SCHEMA_VERSION}`,
+    'remove it (the connection will be remirrored) or run the smr that wrote it',
+  );
+}

@@ -1,0 +1,85 @@
+// The shapes the index stores and returns. Paths are bytes (Buffer): relative to the replicated
+// root, '/'-separated, no leading or trailing '/', the empty path being the root itself.
+
+/** What kind of file system object an entry is. */
+export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
+
+/** One path the target holds because smr sent it: its state as queued, and the seq that did. */
+export interface IndexEntry {
+  type: EntryType;
+  /** Bytes (files), 0 or the link's length for others, as lstat reported it. */
+  size: number;
+  /** Modification time in nanoseconds since the epoch (lstat with `bigint: true`: `mtimeNs`). */
+  mtimeNs: bigint;
+  /** st_mode, type bits included. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Device and inode on the source: rename detection and hard links (a new name, same inode). */
+  dev: bigint;
+  ino: bigint;
+  /** Device number of a char/block device node (0 for everything else). */
+  rdev: bigint;
+  /** Symlink target, as bytes; null for everything but symlinks. */
+  link: Buffer | null;
+  /** sha256 of the content sent (32 bytes), when it was computed. */
+  sha256: Buffer | null;
+  /** Digest of the xattrs and ACLs sent, when any were; equal digests mean nothing to resend. */
+  attrDigest: Buffer | null;
+  /** The journal seq of the last operation queued for this path (0: none, e.g. found in place). */
+  seq: number;
+}
+
+/** Block hashes of a file's content as last sent (same shape as capture's BlockHashes). */
+export interface BlockList {
+  blockSize: number;
+  /** File size the hashes cover. */
+  size: number;
+  hashes: BigUint64Array;
+}
+
+/** An entry with its path, as iteration and look-ups return it. */
+export interface IndexedPath {
+  path: Buffer;
+  entry: IndexEntry;
+}
+
+/** A dirty path with its reasons (DIRTY_* bits). */
+export interface DirtyPath {
+  path: Buffer;
+  flags: number;
+}
+
+/** A subtree the target may still hold until `seq` is acknowledged (it was deleted or moved). */
+export interface Tombstone {
+  path: Buffer;
+  seq: number;
+}
+
+/** Changed on the source and not queued (queue at its limit, watcher overflow): re-check it. */
+export const DIRTY_CHANGED = 1;
+/**
+ * The target may hold a state this index does not describe (ops were being queued when the process
+ * stopped, or the journal lost the record that last touched it): re-check it without a delta basis.
+ */
+export const DIRTY_UNSURE = 2;
+/** Every dirty reason. */
+export const DIRTY_ALL = DIRTY_CHANGED | DIRTY_UNSURE;
+
+/** The index's bookkeeping against the journal and the target. */
+export interface IndexMeta {
+  /** The connection epoch the index describes (null: never set). */
+  epoch: number | null;
+  /** Every journal record up to this seq is reflected in the index. */
+  indexedSeq: number;
+  /** The highest seq the target acknowledged, as last told to the index. */
+  ackedSeq: number;
+}
+
+/** Options for opening an index. */
+export interface IndexOptions {
+  /** SQLite page cache budget in bytes (default 16 MiB): what bounds the index's memory. */
+  cacheBytes?: number;
+  /** Open without writing (status, tests); the file must exist. */
+  readonly?: boolean;
+}

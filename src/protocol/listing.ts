@@ -1,0 +1,55 @@
+// Replica listings (LIST_ITEMS): on the wire each entry is a compact tuple
+// [path, "f"|"d"|"l", size, mtimeMs, mode, linkTarget?]; both ends work with named entries.
+import { int, mode, mtime, refuse, relPath, text, type Check } from './check.js';
+
+/** What a path is, in the one vocabulary both ends use. */
+export type EntryType = 'file' | 'dir' | 'symlink';
+
+/** One replica entry, named. */
+export type ListEntry = {
+  path: string;
+  type: EntryType;
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  /** A symlink's target text. */
+  link?: string;
+};
+
+/** One replica entry on the wire. */
+export type WireListItem = [string, 'f' | 'd' | 'l', number, number, number, string?];
+
+/** Entries one LIST_ITEMS frame may carry. */
+export const MAX_LIST_ITEMS = 4096;
+
+const LETTER: Record<EntryType, 'f' | 'd' | 'l'> = { file: 'f', dir: 'd', symlink: 'l' };
+const TYPE: Record<string, EntryType> = { f: 'file', d: 'dir', l: 'symlink' };
+
+/** The wire letter of an entry type (also what verify and orphans report). */
+export function typeLetter(t: EntryType): 'f' | 'd' | 'l' {
+  return LETTER[t];
+}
+
+/** The wire form of one entry. */
+export function wireListItem(e: ListEntry): WireListItem {
+  const item: WireListItem = [e.path, LETTER[e.type], e.size, e.mtimeMs, e.mode];
+  if (e.link !== undefined) item.push(e.link);
+  return item;
+}
+
+/** Checks one wire entry and names its fields. */
+export const listEntry: Check<ListEntry> = (v, where) => {
+  if (!Array.isArray(v) || v.length < 5 || v.length > 6)
+    return refuse(where, '[path, type, size, mtimeMs, mode, link?]', v);
+  const type = typeof v[1] === 'string' && Object.hasOwn(TYPE, v[1]) ? TYPE[v[1]] : undefined;
+  if (!type) return refuse(`${where}[1]`, 'one of f|d|l', v[1]);
+  const e: ListEntry = {
+    path: relPath(v[0], `${where}[0]`),
+    type,
+    size: int()(v[2], `${where}[2]`),
+    mtimeMs: mtime(v[3], `${where}[3]`),
+    mode: mode(v[4], `${where}[4]`),
+  };
+  if (v.length === 6) e.link = text()(v[5], `${where}[5]`);
+  return e;
+};

@@ -1,0 +1,53 @@
+// The contract's `status` object of one connection, from its parts' state.
+import type { ConnectionStatus, MirrorProgress, WatcherStatus } from '../control/replies.js';
+import type { Journal } from '../journal/journal.js';
+import type { ConnectionConfig } from './connection-config.js';
+import type { Link } from './link.js';
+import type { WireOptions } from './dial.js';
+
+/** What a status is made of. */
+export interface StatusParts {
+  cfg: ConnectionConfig;
+  link: Pick<Link, 'state' | 'lastError' | 'sentBytes' | 'wireBytes'>;
+  journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq'>;
+  mirror: MirrorProgress;
+  tasksPending: number;
+  /** How the link is secured and compressed. */
+  transport: WireOptions;
+  /** The watcher; null while replication is off. */
+  watcher: WatcherStatus | null;
+}
+
+/** The target's state as the contract names it. */
+function targetState(s: StatusParts): ConnectionStatus['targetState'] {
+  if (s.cfg.remirrorRequired) return 'remirror-required';
+  if (s.cfg.transmit === 'paused') return 'paused';
+  return s.link.state !== 'connected' && s.link.lastError ? 'error' : 'ok';
+}
+
+/** One connection's status. */
+export function connectionStatus(s: StatusParts): ConnectionStatus {
+  const { cfg, link, journal } = s;
+  return {
+    name: cfg.name,
+    target: cfg.to,
+    path: cfg.path,
+    targetPath: cfg.targetPath,
+    link: link.state,
+    replication: cfg.replicate ? 'on' : 'off',
+    transmit: cfg.transmit,
+    targetState: targetState(s),
+    // Crash mode (docs/CONSISTENCY.md) is not built yet: every connection is file-consistent.
+    consistency: 'file',
+    mirror: { ...s.mirror },
+    queue: journal.stats(),
+    bandwidth: cfg.bandwidth,
+    lastCapturedSeq: journal.lastSeq,
+    lastAckedSeq: journal.ackedSeq,
+    sent: { bytes: link.sentBytes, wireBytes: link.wireBytes },
+    transport: s.transport,
+    tasks: { pending: s.tasksPending },
+    watcher: s.watcher,
+    lastError: link.lastError,
+  };
+}

@@ -1,0 +1,184 @@
+// The capture pipeline's work queue: an insertion-ordered, coalescing set of "check this path"
+// items and in-line steps (mirror work, task markers), run one at a time, strictly in order.
+// Disappearances waiting in the rename window are settled between items.
+import type { RenameWindow } from './rename-window.js';
+
+/** A path is checked once no hint arrived for it for this long (bursts coalesce)... */
+export const QUIET_MS = 2;
+/** ...or once it has waited this long, however busy it is. */
+export const MAX_DELAY_MS = 250;
+
+/** A unit of work run in line. */
+export type Step = () => Promise<void>;
+
+/** What the queue runs. */
+export interface QueueWork {
+  /** A hinted path came due: compare it with what the target has. */
+  check(rel: string, force: boolean): Promise<void>;
+  /** A disappearance's window passed: queue its delete (or find it came back). */
+  settle(rel: string): Promise<void>;
+  /** A check, step or settle failed (the queue goes on). */
+  failed(err: Error): void;
+}
+
+interface Item {
+  first: number;
+  last: number;
+  step?: Step;
+  force?: boolean; // send whole, whatever the known state says
+}
+
+/** Ordered work of one connection's capture. */
+export class WorkQueue {
+  private items = new Map<string, Item>();
+  private stepSeq = 0;
+  private running = false;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timers = new Set<NodeJS.Timeout>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly work: QueueWork,
+    private readonly gone: RenameWindow,
+  ) {}
+
+  /** A hint that `rel` may have changed; `force` sends it whole. */
+  hint(rel: string, force = false): void {
+    if (this.stopped || !rel || rel.startsWith('..')) return;
+    const now = Date.now();
+    const it = this.items.get(rel);
+    if (it) {
+      it.last = now;
+      it.force ||= force;
+    } else this.items.set(rel, { first: now, last: now, force });
+    this.kick();
+  }
+
+  /** Runs `step` in line, after every item queued before it. */
+  enqueueStep(step: Step): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const now = Date.now();
+      this.items.set(`\0step:${++this.stepSeq}`, {
+        first: now - MAX_DELAY_MS,
+        last: now - MAX_DELAY_MS,
+        step: () => step().then(resolve, (e) => (reject(e), undefined)),
+      });
+      this.kick();
+    });
+  }
+
+  /** Items waiting (the mirror holds back while this is large). */
+  get backlog(): number {
+    return this.items.size;
+  }
+
+  /** Resolves once nothing is queued, waiting or in progress (deletes still in their window excepted). */
+  idle(): Promise<void> {
+    if (!this.running && (this.items.size === 0 || this.stopped)) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Runs `fn` after `ms` unless the queue stopped meanwhile. */
+  later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  /** Stops after the work in hand; nothing queued later runs. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.wake?.();
+  }
+
+  private kick(): void {
+    if (this.wake) {
+      const w = this.wake;
+      this.wake = null;
+      w();
+    }
+    if (!this.running) void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped) if (!(await this.turn())) break;
+    } finally {
+      this.running = false;
+      if (this.items.size === 0 || this.stopped) for (const w of this.idleWaiters.splice(0)) w();
+      else if (!this.stopped) void this.loop();
+    }
+  }
+
+  /** One round of the loop; false when there is nothing left to do or wait for. */
+  private async turn(): Promise<boolean> {
+    const now = Date.now();
+    const next = this.items.size ? this.nextReady(now) : null;
+    // A disappearance whose window passed settles once no check is ready to run: one of those
+    // checks may be its new name (a busy pipeline holds it up longer than the window, and a
+    // renamed directory sent as rmdir + every file again cost a whole resend). A path overdue
+    // by MAX_DELAY_MS settles anyway, so a steady stream of changes cannot hold deletes back.
+    const dueGone = this.gone.due(next && 'key' in next ? now - MAX_DELAY_MS : now);
+    if (dueGone !== undefined) {
+      await this.guard(() => this.work.settle(dueGone));
+      return true;
+    }
+    if (!next) {
+      if (this.gone.size === 0) return false;
+      await this.sleep(Math.max(1, this.gone.earliest() - now));
+      return true;
+    }
+    if ('wait' in next) {
+      await this.sleep(Math.max(1, Math.min(next.wait, this.gone.earliest() - now)));
+      return true;
+    }
+    const { key, it } = next;
+    this.items.delete(key);
+    const step = it.step;
+    await this.guard(step ?? (() => this.work.check(key, it.force ?? false)));
+    return true;
+  }
+
+  /**
+   * The head item when it is ready, else how long to wait for it. Items are taken strictly in
+   * order: letting ready paths overtake a waiting one was faster for bursts, but coincided with
+   * stale files in the kill -9 tests and was taken back until that is understood.
+   */
+  private nextReady(now: number): { key: string; it: Item } | { wait: number } {
+    const head = this.items.entries().next();
+    if (head.done) return { wait: MAX_DELAY_MS };
+    const [key, it] = head.value;
+    const readyAt = Math.min(it.last + QUIET_MS, it.first + MAX_DELAY_MS);
+    return readyAt <= now ? { key, it } : { wait: Math.max(1, readyAt - now) };
+  }
+
+  private async guard(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.work.failed(err as Error);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+    }).finally(() => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    });
+  }
+}

@@ -1,0 +1,141 @@
+// Output a person can read: mirror progress with rate and time left on a terminal and nothing on
+// a pipe, a closing summary of what a mirror changed, the bandwidth limit in status, verify --fix
+// in the order things happened, and an orphans count that agrees with its list.
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  SMR,
+  cleanupAll,
+  connect,
+  smr,
+  startSource,
+  startTarget,
+  tmp,
+  waitSynced,
+  write,
+} from '../helpers/harness.js';
+
+afterEach(cleanupAll);
+
+/** Runs smr under `script`, so its stdout is a terminal; resolves with what the terminal got. */
+function onTerminal(args: string[]): Promise<{ code: number; out: string }> {
+  const cmd = [process.execPath, SMR, ...args]
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+    .join(' ');
+  return new Promise((resolve, reject) => {
+    const p = spawn('script', ['-qefc', `stty cols 200 rows 40; ${cmd}`, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, COLUMNS: '200', TERM: 'xterm' },
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+describe('mirror --wait', () => {
+  it('shows rate and time left on a terminal, under a bandwidth limit that status reports', async () => {
+    const src = await tmp('smr-src-');
+    for (let i = 0; i < 4; i++)
+      await write(path.join(src, `big${i}.bin`), Buffer.alloc(768 * 1024, i + 1));
+    const t = await startTarget();
+    const s = await startSource();
+    await connect(s, 'web', t, src, ['--mirror', 'none']);
+    const sd = ['--state-dir', s.stateDir];
+    expect((await smr(['limit', 'web', '--bandwidth', '1MiB/s', ...sd])).code).toBe(0);
+    const st = await smr(['status', 'web', '--json', ...sd]);
+    expect(st.json.bandwidth).toBe(1024 * 1024);
+    expect((await smr(['status', 'web', ...sd])).stdout).toMatch(/bandwidth limit 1\.0 MiB\/s/);
+
+    // 3 MiB at 1 MiB/s: a few seconds, long enough for progress lines.
+    const r = await onTerminal(['mirror', 'start', 'web', '--mode', 'full', '--wait', ...sd]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/web: mirroring \(full\).*files, .*\/s/);
+    expect(r.out).toMatch(/ left/);
+    expect(r.out).toMatch(/web: mirror complete \(full\) in \S+: 4 changed \(3\.0 MiB\)/);
+    expect(
+      (await smr(['limit', 'web', '--bandwidth', 'off', '--json', ...sd])).json.bandwidth,
+    ).toBe(null);
+  });
+
+  it('prints no progress on a pipe, and a summary of what changed in text and JSON', async () => {
+    const src = await tmp('smr-src-');
+    await write(path.join(src, 'a.txt'), 'aaaa');
+    await write(path.join(src, 'd/b.txt'), 'bb');
+    const t = await startTarget();
+    const s = await startSource();
+    await connect(s, 'web', t, src, ['--mirror', 'none']);
+    const replica = path.join(t.root, 'web');
+    await write(path.join(replica, 'orphan1.txt'), 'x');
+    await write(path.join(replica, 'old/orphan2.txt'), 'y');
+    const sd = ['--state-dir', s.stateDir];
+    const r = await smr(['mirror', 'start', 'web', '--wait', '--delete-orphans', ...sd]);
+    expect(r.code, r.stderr).toBe(0);
+    // No spinner and no escape codes on a pipe.
+    expect(r.stdout).not.toContain('\r');
+    expect(r.stdout).not.toContain('\u001b[');
+    // a.txt, d and d/b.txt changed (6 bytes of file data); orphan1.txt and old/ deleted.
+    expect(r.stdout.split('\n')[0]).toMatch(
+      /^web: mirror complete \(diff\) in \S+: 3 changed \(6 B\), 2 orphan\(s\) deleted$/,
+    );
+    await write(path.join(src, 'c.txt'), 'ccc');
+    await waitSynced(s, 'web');
+    const j = await smr(['mirror', 'start', 'web', '--wait', '--json', ...sd]);
+    expect(j.code).toBe(0);
+    expect(j.json.summary).toEqual({
+      files: 0,
+      bytes: 0,
+      deleted: 0,
+      orphans: 0,
+      seconds: expect.any(Number),
+    });
+    expect(j.json.mirror).toMatchObject({ state: 'complete', totalsKnown: true, percent: 100 });
+  });
+});
+
+describe('verify --fix and orphans --delete', () => {
+  it('verify --fix lists what differed first, then what the fix left', async () => {
+    const src = await tmp('smr-src-');
+    for (const f of ['a.txt', 'b.txt', 'c.txt']) await write(path.join(src, f), f);
+    const t = await startTarget();
+    const s = await startSource();
+    await connect(s, 'web', t, src);
+    await waitSynced(s, 'web');
+    const replica = path.join(t.root, 'web');
+    await fsp.rm(path.join(replica, 'a.txt'));
+    await fsp.writeFile(path.join(replica, 'b.txt'), 'changed on the target!');
+    const r = await smr(['verify', 'web', '--fix', '--state-dir', s.stateDir]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    // b.txt differs in two attributes (size and mtime): 3 differences, 2 paths to fix.
+    expect(lines[0]).toMatch(/^web: 3 difference\(s\) \(diff; /);
+    expect(lines.slice(1, 4).join('\n')).toMatch(/missing on target +a\.txt\n.*b\.txt.*\n.*b\.txt/);
+    expect(lines[4]).toBe('fixed 2 path(s): source and target now match');
+    expect(lines).toHaveLength(5);
+  });
+
+  it('orphans --delete says how many it deleted, consistent with its list', async () => {
+    const src = await tmp('smr-src-');
+    await write(path.join(src, 'keep.txt'), 'k');
+    const t = await startTarget();
+    const s = await startSource();
+    await connect(s, 'web', t, src);
+    await waitSynced(s, 'web');
+    const replica = path.join(t.root, 'web');
+    await write(path.join(replica, 'gone/inner.txt'), 'x');
+    await write(path.join(replica, 'stray.txt'), 'y');
+    const sd = ['--state-dir', s.stateDir];
+    const list = await smr(['orphans', 'web', ...sd]);
+    expect(list.stdout.split('\n')[0]).toBe('web: 3 orphan(s) on the target:');
+    const r = await smr(['orphans', 'web', '--delete', '--force', ...sd]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('web: deleted the 3 orphan(s) below from the target:');
+    expect(lines.slice(1)).toHaveLength(3);
+    expect((await fsp.readdir(replica)).sort()).toEqual(['keep.txt']);
+  });
+});

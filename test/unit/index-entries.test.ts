@@ -1,0 +1,237 @@
+// The index's entries on a real SQLite file: every field round-trips exactly (ns times, 64-bit
+// inodes, byte names and link targets), block hashes are kept/dropped/replaced as documented,
+// hard links are found by inode, and everything survives a reopen.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PathIndex, type BlockList, type IndexEntry } from '../../src/index/index.js';
+import { openDatabase } from '../../src/index/sqlite.js';
+import { SmrError } from '../../src/shared/errors.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const latin = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+let dir: string;
+let file: string;
+const opened: PathIndex[] = [];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smr-index-'));
+  file = path.join(dir, 'conn', 'index.db');
+});
+afterEach(() => {
+  for (const i of opened.splice(0)) i.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function openIndex(): PathIndex {
+  const i = PathIndex.open(file);
+  opened.push(i);
+  return i;
+}
+
+function entry(over: Partial<IndexEntry> = {}): IndexEntry {
+  return {
+    type: 'file',
+    size: 10,
+    mtimeNs: 1_700_000_000_123_456_789n,
+    mode: 0o100644,
+    uid: 1000,
+    gid: 1000,
+    dev: 2049n,
+    ino: 1n,
+    rdev: 0n,
+    link: null,
+    sha256: null,
+    attrDigest: null,
+    seq: 1,
+    ...over,
+  };
+}
+
+function blocks(n: number, seed = 1n): BlockList {
+  const hashes = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) hashes[i] = (seed << 32n) + BigInt(i) * 0x9e3779b97f4a7c15n;
+  return { blockSize: 16384, size: n * 16384 - 7, hashes };
+}
+
+describe('index entries', () => {
+  it('round-trips every field exactly, and keeps them across a reopen', () => {
+    const idx = openIndex();
+    const full = entry({
+      size: 2 ** 40 + 3,
+      mtimeNs: -1_234_567_890_123n, // before the epoch
+      mode: 0o104755, // setuid
+      uid: 4_294_967_294,
+      gid: 65534,
+      dev: 2n ** 64n - 2n, // unsigned 64-bit values above 2^63
+      ino: 2n ** 63n + 12345n,
+      sha256: Buffer.alloc(32, 0xab),
+      attrDigest: Buffer.alloc(32, 0xcd),
+      seq: 2 ** 40,
+    });
+    const link = entry({
+      type: 'symlink',
+      link: latin('../t\xe4rget\xff'),
+      size: 10,
+      mode: 0o120777,
+    });
+    const dev = entry({ type: 'char', rdev: 0x10305n, mode: 0o20660, size: 0 });
+    idx.put(b('d/file'), full);
+    idx.put(latin('d/\xff\xfelink'), link);
+    idx.put(b('d/tty'), dev);
+    for (const t of ['dir', 'fifo', 'socket', 'block'] as const)
+      idx.put(b(`t/${t}`), entry({ type: t }));
+    idx.close();
+
+    const again = openIndex();
+    expect(again.get(b('d/file'))).toEqual(full);
+    expect(again.get(latin('d/\xff\xfelink'))).toEqual(link);
+    expect(again.get(b('d/tty'))).toEqual(dev);
+    for (const t of ['dir', 'fifo', 'socket', 'block'] as const) {
+      expect(again.get(b(`t/${t}`))?.type).toBe(t);
+    }
+    expect(again.get(b('d/missing'))).toBeNull();
+    expect(again.count()).toBe(7);
+  });
+
+  it('replaces an entry on put and forgets it on delete', () => {
+    const idx = openIndex();
+    idx.put(b('f'), entry({ size: 1, seq: 3 }));
+    idx.put(b('f'), entry({ size: 2, seq: 9 }));
+    expect(idx.get(b('f'))).toMatchObject({ size: 2, seq: 9 });
+    expect(idx.count()).toBe(1);
+    expect(idx.delete(b('f'), 10)).toBe(true);
+    expect(idx.delete(b('f'), 11)).toBe(false);
+    expect(idx.get(b('f'))).toBeNull();
+  });
+
+  it('updates every field of an entry whose inode stays, and follows an inode that changes', () => {
+    const idx = openIndex();
+    idx.put(b('f'), entry({ ino: 5n }));
+    const changed = entry({
+      ino: 5n,
+      type: 'symlink',
+      size: 99,
+      mtimeNs: 42n,
+      mode: 0o120777,
+      uid: 7,
+      gid: 8,
+      rdev: 3n,
+      link: b('t'),
+      sha256: Buffer.alloc(32, 1),
+      attrDigest: b('x'),
+      seq: 77,
+    });
+    idx.put(b('f'), changed);
+    expect(idx.get(b('f'))).toEqual(changed);
+    expect(idx.findByInode(2049n, 5n).map((r) => r.path.toString())).toEqual(['f']);
+    idx.put(b('f'), entry({ ino: 6n }));
+    expect(idx.findByInode(2049n, 5n)).toEqual([]);
+    expect(idx.findByInode(2049n, 6n).map((r) => r.path.toString())).toEqual(['f']);
+    idx.put(b('f'), entry({ ino: 6n, dev: 9n }));
+    expect(idx.findByInode(2049n, 6n)).toEqual([]);
+    expect(idx.findByInode(9n, 6n).map((r) => r.path.toString())).toEqual(['f']);
+  });
+
+  it('keeps, replaces and drops block hashes as documented', () => {
+    const idx = openIndex();
+    const first = blocks(5, 1n);
+    idx.put(b('f'), entry(), first);
+    expect(idx.getBlocks(b('f'))).toEqual(first);
+
+    idx.put(b('f'), entry({ mode: 0o100600 })); // attributes only: hashes stay
+    expect(idx.getBlocks(b('f'))).toEqual(first);
+
+    const second = blocks(70_000, 2n); // a 1 GiB file's list
+    idx.put(b('f'), entry({ size: 2 }), second);
+    const got = idx.getBlocks(b('f')) as BlockList;
+    expect([got.blockSize, got.size]).toEqual([second.blockSize, second.size]);
+    expect(Buffer.from(got.hashes.buffer).equals(Buffer.from(second.hashes.buffer))).toBe(true);
+
+    idx.put(b('f'), entry(), null); // content not known to match: dropped
+    expect(idx.getBlocks(b('f'))).toBeNull();
+
+    idx.put(b('g'), entry(), blocks(3));
+    idx.put(b('g'), entry({ type: 'dir' })); // no longer a file: nothing to keep
+    expect(idx.getBlocks(b('g'))).toBeNull();
+    idx.put(b('g'), entry());
+    expect(idx.getBlocks(b('g'))).toBeNull(); // and a new file does not inherit old hashes
+
+    idx.put(b('h'), entry(), blocks(0));
+    expect(idx.getBlocks(b('h'))).toEqual(blocks(0));
+  });
+
+  it('returns block hashes as an aligned copy the caller owns', () => {
+    const idx = openIndex();
+    idx.put(b('f'), entry(), blocks(4));
+    const got = idx.getBlocks(b('f')) as BlockList;
+    got.hashes[0] = 0n;
+    expect(idx.getBlocks(b('f'))).toEqual(blocks(4));
+  });
+
+  it('deletes block hashes with their entries (no leftovers for new rows)', () => {
+    const idx = openIndex();
+    for (let i = 0; i < 20; i++) idx.put(b(`d/f${i}`), entry({ ino: BigInt(i) }), blocks(2));
+    idx.delete(b('d/f0'), 2);
+    idx.deleteTree(b('d'), 3);
+    expect(idx.count()).toBe(0);
+    idx.close();
+    const raw = openDatabase(file, true); // look at the tables themselves
+    expect(raw.prepare('SELECT count(*) FROM blocks').pluck().get()).toBe(0);
+    raw.close();
+  });
+
+  it('finds every path holding an inode (hard links, renames)', () => {
+    const idx = openIndex();
+    idx.put(b('a/one'), entry({ ino: 77n }));
+    idx.put(b('b/two'), entry({ ino: 77n }));
+    idx.put(b('b/other'), entry({ ino: 78n }));
+    idx.put(b('c/big'), entry({ ino: 2n ** 64n - 1n, dev: 2n ** 63n }));
+    expect(idx.findByInode(2049n, 77n).map((r) => r.path.toString())).toEqual(['a/one', 'b/two']);
+    expect(idx.findByInode(2050n, 77n)).toEqual([]);
+    expect(idx.findByInode(2n ** 63n, 2n ** 64n - 1n).map((r) => r.path.toString())).toEqual([
+      'c/big',
+    ]);
+  });
+
+  it('refuses bad paths and bad entries with a usage error, changing nothing', () => {
+    const idx = openIndex();
+    expect(() => idx.put(b('/abs'), entry())).toThrow(SmrError);
+    expect(() => idx.put(b('a/../b'), entry())).toThrow(/\.\./);
+    expect(() => idx.put(b('f'), entry({ sha256: Buffer.alloc(31) }))).toThrow(/32 bytes/);
+    expect(() => idx.put(b('f'), entry({ type: 'door' as never }))).toThrow(/unknown type/);
+    expect(() => idx.put(b('f'), entry({ size: 1.5 }))).toThrow(SmrError);
+    expect(idx.count()).toBe(0);
+  });
+
+  it('refuses a file that is not an index, and one of another schema version', () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Buffer.alloc(8192, 0x5a));
+    expect(() => PathIndex.open(file)).toThrow(/damaged/);
+    fs.rmSync(file);
+    const raw = openDatabase(file, false);
+    raw.exec('PRAGMA user_version = 7; CREATE TABLE x (y);');
+    raw.close();
+    const err = (() => {
+      try {
+        PathIndex.open(file);
+      } catch (e) {
+        return e as SmrError;
+      }
+      return null;
+    })();
+    expect(err?.code).toBe('journal-corrupt');
+    expect(err?.message).toMatch(/schema version 7/);
+  });
+
+  it('opens read-only for readers, refusing writes', () => {
+    openIndex().put(b('f'), entry());
+    const ro = PathIndex.open(file, { readonly: true });
+    opened.push(ro);
+    expect(ro.get(b('f'))).not.toBeNull();
+    expect(() => ro.put(b('g'), entry())).toThrow(SmrError);
+    expect(() => PathIndex.open(path.join(dir, 'nope.db'), { readonly: true })).toThrow(SmrError);
+  });
+});

@@ -1,0 +1,56 @@
+// Listings and replies: named entries survive their wire tuples, and a reply missing what its
+// request needs is a protocol error, not a wrong answer.
+import { describe, expect, it } from 'vitest';
+import {
+  listEntry,
+  typeLetter,
+  wireListItem,
+  type ListEntry,
+} from '../../../src/protocol/listing.js';
+import { blocksReply, sumsReply } from '../../../src/protocol/requests.js';
+
+describe('list entries', () => {
+  it('round-trip through the wire tuple, link target included', () => {
+    const entries: ListEntry[] = [
+      { path: 'a/b', type: 'file', size: 5, mtimeMs: 1.25, mode: 0o640 },
+      { path: 'a', type: 'dir', size: 0, mtimeMs: 2, mode: 0o755 },
+      { path: 'l', type: 'symlink', size: 1, mtimeMs: 3, mode: 0o777, link: '../x' },
+    ];
+    for (const e of entries) expect(listEntry(wireListItem(e), 'item')).toEqual(e);
+    expect(entries.map((e) => typeLetter(e.type))).toEqual(['f', 'd', 'l']);
+  });
+});
+
+describe('replies', () => {
+  const sha = 'cd'.repeat(32);
+
+  it('blocks: the body holds one u64 per block; anything else is refused', () => {
+    const body = Buffer.alloc(16);
+    body.writeBigUInt64LE(7n, 0);
+    body.writeBigUInt64LE(9n, 8);
+    const ok = blocksReply({
+      header: { reqId: 1, exists: true, size: 5000, blockSize: 4096, sha256: sha },
+      body,
+    });
+    expect(ok.exists && [...ok.hashes]).toEqual([7n, 9n]);
+    expect(blocksReply({ header: { reqId: 1, exists: false }, body: Buffer.alloc(0) })).toEqual({
+      exists: false,
+    });
+    expect(() =>
+      blocksReply({
+        header: { reqId: 1, exists: true, size: 5000, blockSize: 4096, sha256: sha },
+        body: Buffer.alloc(8),
+      }),
+    ).toThrow(/body bytes/);
+    expect(() => blocksReply({ header: { reqId: 1, exists: true }, body })).toThrow(/lacks/);
+  });
+
+  it('sums: one entry per path asked for', () => {
+    const r = {
+      header: { reqId: 1, sums: [{ size: 1, sha256: sha }, null] },
+      body: Buffer.alloc(0),
+    };
+    expect(sumsReply(r, 2)).toHaveLength(2);
+    expect(() => sumsReply(r, 3)).toThrow(/2 entries for 3 paths/);
+  });
+});

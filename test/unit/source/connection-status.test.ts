@@ -1,0 +1,57 @@
+// The contract's status of a connection: the target's state is named by one rule.
+import { describe, expect, it } from 'vitest';
+import type { ConnectionConfig } from '../../../src/source/connection-config.js';
+import { connectionStatus, type StatusParts } from '../../../src/source/connection-status.js';
+import { freshProgress } from '../../../src/source/mirror-progress.js';
+
+function parts(cfg: Partial<ConnectionConfig> = {}, link: Partial<StatusParts['link']> = {}) {
+  return {
+    cfg: {
+      name: 'web',
+      to: '127.0.0.1:1',
+      path: '/src',
+      targetPath: 'web',
+      include: [],
+      exclude: [],
+      mirror: 'diff',
+      replicate: true,
+      transmit: 'started',
+      keyFile: null,
+      bandwidth: null,
+      epoch: 1,
+      remirrorRequired: false,
+      createdAt: '',
+      ...cfg,
+    },
+    link: { state: 'connected', lastError: null, sentBytes: 1, wireBytes: 2, ...link },
+    journal: { stats: () => ({ ops: 3, bytes: 4 }), lastSeq: 9, ackedSeq: 6 },
+    mirror: freshProgress('idle', null),
+    tasksPending: 0,
+    transport: { tls: true, compress: 'zstd' },
+    watcher: { backend: 'native', watchedDirs: 5, unwatched: 0, readyMs: 2, missed: 1, rescans: 1 },
+  } satisfies StatusParts;
+}
+
+describe('connectionStatus', () => {
+  it('names the target state: remirror-required over paused over error over ok', () => {
+    const state = (p: StatusParts) => connectionStatus(p).targetState;
+    expect(state(parts())).toBe('ok');
+    expect(state(parts({}, { state: 'connecting', lastError: 'refused' }))).toBe('error');
+    expect(state(parts({}, { state: 'connecting', lastError: null }))).toBe('ok');
+    expect(state(parts({ transmit: 'paused' }, { state: 'connecting', lastError: 'x' }))).toBe(
+      'paused',
+    );
+    expect(state(parts({ remirrorRequired: true, transmit: 'paused' }))).toBe('remirror-required');
+  });
+
+  it('carries the queue, seqs and byte counters', () => {
+    expect(connectionStatus(parts())).toMatchObject({
+      queue: { ops: 3, bytes: 4 },
+      lastCapturedSeq: 9,
+      lastAckedSeq: 6,
+      sent: { bytes: 1, wireBytes: 2 },
+      replication: 'on',
+      watcher: { backend: 'native', watchedDirs: 5, missed: 1, rescans: 1 },
+    });
+  });
+});
