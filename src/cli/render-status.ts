@@ -76,6 +76,13 @@ export function statusLines(s: StatusView): string[] {
     `  queue ${s.queue.ops} ops, ${formatBytes(s.queue.bytes)}; captured seq ${s.lastCapturedSeq}, acked seq ${s.lastAckedSeq}`,
     `  sent ${formatBytes(s.sent.bytes)} data, ${formatBytes(s.sent.wireBytes)} on the wire${limit}; tasks pending ${s.tasks.pending}`,
     ...skippedLine(s),
+    ...(s.watcher ? [`  ${watcherLine(s.watcher)}`] : []),
     ...(s.lastError && s.link !== 'connected' ? [`  last error: ${s.lastError}`] : []),
   ];
+}
+
+function watcherLine(w: NonNullable<ConnectionStatus['watcher']>): string {
+  const dirs = w.watchedDirs === null ? '' : `, ${w.watchedDirs} directories watched`;
+  const unwatched = w.unwatched ? `, ${w.unwatched} unwatched` : '';
+  return `watcher ${w.backend}${dirs}${unwatched}; ${w.missed} possible event losses, ${w.rescans} rescans`;
 }

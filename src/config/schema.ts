@@ -121,6 +121,7 @@ export const connectionRecordSchema = z.looseObject({
   keyFile: path.nullable(),
   insecureNoTls: z.boolean().optional(),
   compress: z.enum(['zstd', 'lz4', 'none']).optional(),
+  watcher: z.enum(['native', 'chokidar']).optional(),
   bandwidth: z.number().int().positive().nullable(),
   epoch: z.number().int().positive(),
   remirrorRequired: z.boolean(),

@@ -37,6 +37,8 @@ export interface ConnectParams {
   compress?: 'zstd' | 'lz4' | 'none';
   /** Plaintext link; the target must run with --insecure-no-tls too. */
   insecureNoTls?: boolean;
+  /** The file watcher (default native: a kernel watch per directory; chokidar where it cannot run). */
+  watcher?: 'native' | 'chokidar';
 }
 
 /** What `queue-task` queues. */

@@ -29,6 +29,21 @@ export interface MirrorProgress {
   error?: string;
 }
 
+/** The watcher of a connection (`connect --watcher`) and the event losses it reported. */
+export interface WatcherStatus {
+  backend: 'native' | 'chokidar';
+  /** Directories with a watch of their own (native); null where the backend does not say. */
+  watchedDirs: number | null;
+  /** Directories that could not be watched (watch limit, permissions). */
+  unwatched: number;
+  /** How long the watcher's start took, ms. */
+  readyMs: number;
+  /** Times the watcher reported possibly lost events (a kernel queue overflow). */
+  missed: number;
+  /** Rescans of the tree run for them. */
+  rescans: number;
+}
+
 /** The contract's `status` object for one connection. */
 export interface ConnectionStatus {
   name: string;
@@ -51,6 +66,8 @@ export interface ConnectionStatus {
   /** How the link is secured and compressed (tls false only with --insecure-no-tls). */
   transport: { tls: boolean; compress: 'zstd' | 'lz4' | 'none' };
   tasks: { pending: number };
+  /** The watcher in use; null while replication is off. */
+  watcher: WatcherStatus | null;
   lastError: string | null;
 }
 

@@ -200,8 +200,13 @@ export class Capture implements MirrorHost {
    */
   lost(why: string): void {
     log.warn(`capture: changes may have been missed (${why}); rescanning the whole tree`);
-    this.ledger.markChanged('');
+    this.markLost();
     this.rescan().catch((err: Error) => this.failed(err));
+  }
+
+  /** Events may have been lost and a rescan is on its way: `wait` says synced only after it. */
+  markLost(): void {
+    this.ledger.markChanged('');
   }
 
   /** Stops after the work in hand. */

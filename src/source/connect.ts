@@ -15,6 +15,7 @@ import {
 import { Connection, type SourceContext } from './connection.js';
 import { dial, wireOptions } from './dial.js';
 import { COMPRESS_NAMES } from '../protocol/compress.js';
+import { WATCHER_BACKENDS } from './watcher.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIRRORS: ReadonlyArray<ConnectionConfig['mirror']> = ['full', 'diff', 'checksum', 'none'];
@@ -48,6 +49,9 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
     throw new SmrError('usage', `bad --mirror "${p.mirror}"`, 'use full, diff, checksum or none');
   if (p.compress !== undefined && !COMPRESS_NAMES.includes(p.compress))
     throw new SmrError('usage', `bad --compress "${String(p.compress)}"`, 'use zstd, lz4 or none');
+  const watcher = p.watcher ?? 'native';
+  if (!WATCHER_BACKENDS.includes(watcher))
+    throw new SmrError('usage', `bad --watcher "${String(watcher)}"`, 'use native or chokidar');
   return {
     name,
     to: p.to,
@@ -62,6 +66,7 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
     ...(p.insecureNoTls === true ? { insecureNoTls: true } : {}),
     ...(p.compress ? { compress: p.compress } : {}),
     bandwidth: null,
+    watcher,
     epoch: newEpoch(),
     remirrorRequired: p.replicate === false,
     createdAt: new Date().toISOString(),

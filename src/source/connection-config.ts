@@ -4,6 +4,7 @@ import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
 import type { CompressName } from '../protocol/compress.js';
 import { validateConnectionRecord } from '../config/config.js';
+import type { WatcherBackend } from './watcher.js';
 
 /** What `connect` records, plus switches the verbs change later. */
 export interface ConnectionConfig {
@@ -22,6 +23,8 @@ export interface ConnectionConfig {
   /** `connect --compress`; absent: the default. */
   compress?: CompressName;
   bandwidth: number | null; // bytes/s, null = unlimited
+  /** `connect --watcher`; connections recorded before it existed use the default, native. */
+  watcher?: WatcherBackend;
   /** Identifies this stream to the target; a new epoch starts the target's applied seq over. */
   epoch: number;
   /** Set when replication was off or the queue was lost: the target copy cannot be trusted. */

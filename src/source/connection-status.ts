@@ -1,5 +1,5 @@
 // The contract's `status` object of one connection, from its parts' state.
-import type { ConnectionStatus, MirrorProgress } from '../control/replies.js';
+import type { ConnectionStatus, MirrorProgress, WatcherStatus } from '../control/replies.js';
 import type { Journal } from '../journal/journal.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { Link } from './link.js';
@@ -18,6 +18,8 @@ export interface StatusParts {
   held: string | null;
   /** A restart's reconciliation runs or is not acknowledged yet. */
   reconciling: boolean;
+  /** The watcher; null while replication is off. */
+  watcher: WatcherStatus | null;
 }
 
 /** The target's state as the contract names it. */
@@ -53,6 +55,7 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     sent: { bytes: link.sentBytes, wireBytes: link.wireBytes },
     transport: s.transport,
     tasks: { pending: s.tasksPending },
+    watcher: s.watcher,
     lastError: s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError,
   };
 }

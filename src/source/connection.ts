@@ -26,7 +26,7 @@ import { waitFor } from './connection-wait.js';
 import type { ConnectionStatus, TransmitState } from '../control/replies.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { PathHistory } from './need.js';
-import { startWatcher, type Watcher } from './watcher.js';
+import { ConnectionWatch } from './watch-connection.js';
 import type { AuditContext } from './audit.js';
 import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
@@ -61,7 +61,7 @@ export class Connection {
   mirror!: Mirror;
   history!: PathHistory;
   private acks: AckWaiter | null = null;
-  private watcher: Watcher | null = null;
+  private watch!: ConnectionWatch;
   private tasks!: ConnectionTasks;
   private ackPoll: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -88,7 +88,7 @@ export class Connection {
     this.history = new PathHistory(this.journal);
     const append = (e: Parameters<Journal['append']>[0]) => this.journal.append(e);
     this.capture = new Capture(this.cfg.path, filter, index, append, this.journal.lastSeq, {
-      watchDir: (rel) => this.watcher?.watchDir(rel),
+      watchDir: (rel) => this.watch.watchDir(rel),
       failed: (err) => log.error(`${this.name}: capture: ${err.message}`),
     });
     this.capture.onEmitted((e, seq) => this.history.observe(e, seq));
@@ -100,6 +100,10 @@ export class Connection {
       capture: this.capture,
       barrier: () => this.barrier(),
     });
+    const { name, path: base, watcher: backend = 'native' } = this.cfg;
+    const capture = this.capture;
+    const mirrorActive = (): boolean => this.mirror.active;
+    this.watch = new ConnectionWatch({ name, base, filter, backend, capture, mirrorActive });
     const hooks = linkHooks(this, { ack: (seq) => ackOrder.ack(seq), tasks: this.tasks });
     this.link = new Link(this.journal, hooks, this.cfg.transmit, this.cfg.bandwidth);
     this.mirror = new Mirror(
@@ -158,14 +162,7 @@ export class Connection {
       );
     }
     this.capture.watchingSince = Date.now();
-    this.watcher = await startWatcher(
-      this.cfg.path,
-      makeFilter(this.cfg.include, this.cfg.exclude),
-      (rel) => {
-        if (this.capture.enabled) this.capture.hint(rel);
-      },
-      (why) => this.capture.lost(why),
-    );
+    await this.watch.start();
   }
 
   /** Persists the connection's settings. */
@@ -193,8 +190,7 @@ export class Connection {
     if (!on) {
       this.cfg.remirrorRequired = true;
       this.capture.enabled = false;
-      await this.watcher?.close();
-      this.watcher = null;
+      await this.watch.close();
       await this.save();
       return;
     }
@@ -275,6 +271,7 @@ export class Connection {
       transport: wireOptions(this.cfg, this.ctx),
       held: this.capture.reconciler.held,
       reconciling: this.capture.reconciler.reconciling(this.journal.ackedSeq),
+      watcher: this.watch.status(),
     });
   }
 
@@ -283,7 +280,7 @@ export class Connection {
     if (this.ackPoll) clearInterval(this.ackPoll);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.mirror?.stop();
-    await this.watcher?.close();
+    await this.watch?.stop();
     this.capture?.stop();
     this.acks?.close(); // a mirror step waiting for an ack must not hold the stop up
     await this.capture?.idle().catch(() => undefined);

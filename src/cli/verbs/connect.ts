@@ -65,6 +65,12 @@ export const connectVerb: Verb = {
         describe: 'capture changes (--no-replicate to mirror only)',
       })
       .option('key-file', { type: 'string', describe: 'shared key file' })
+      .option('watcher', {
+        choices: ['native', 'chokidar'] as const,
+        default: 'native',
+        describe:
+          'file watcher: native (a kernel watch per directory; chokidar where unavailable) or chokidar',
+      })
       .option('compress', {
         choices: ['zstd', 'lz4', 'none'] as const,
         describe: 'compress data on the link (default zstd; data that does not shrink goes raw)',
@@ -91,6 +97,7 @@ export const connectVerb: Verb = {
       mirror: ConnectParams['mirror'];
       replicate: boolean;
       keyFile?: string;
+      watcher: ConnectParams['watcher'];
       compress?: string;
       consistency: 'file' | 'crash';
       insecureNoTls?: boolean;
@@ -118,6 +125,7 @@ export const connectVerb: Verb = {
       keyFile: keyFile ? path.resolve(keyFile) : undefined,
       compress: a.compress as ConnectParams['compress'],
       insecureNoTls: a.insecureNoTls === true,
+      watcher: a.watcher,
     });
     return { data: s, text: statusLines(s) };
   },

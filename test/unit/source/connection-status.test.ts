@@ -30,6 +30,7 @@ function parts(cfg: Partial<ConnectionConfig> = {}, link: Partial<StatusParts['l
     transport: { tls: true, compress: 'zstd' },
     held: null as string | null,
     reconciling: false,
+    watcher: { backend: 'native', watchedDirs: 5, unwatched: 0, readyMs: 2, missed: 1, rescans: 1 },
   } satisfies StatusParts;
 }
 
@@ -60,6 +61,7 @@ describe('connectionStatus', () => {
       lastAckedSeq: 6,
       sent: { bytes: 1, wireBytes: 2 },
       replication: 'on',
+      watcher: { backend: 'native', watchedDirs: 5, missed: 1, rescans: 1 },
     });
   });
 });
