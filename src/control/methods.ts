@@ -4,6 +4,7 @@
 import { SmrError } from '../shared/errors.js';
 import type {
   ConnectionStatus,
+  DryRunResult,
   MirrorMode,
   OrphansResult,
   RunNowReply,
@@ -50,6 +51,14 @@ export interface QueueTaskParams {
   waitTimeoutMs?: number;
 }
 
+/** What `--dry-run` of one verb asks (its real run's parameters); nothing is changed. */
+export type DryRunParams = Named &
+  (
+    | { operation: 'mirror'; mode: MirrorMode; newerOnly?: boolean; deleteOrphans?: boolean }
+    | { operation: 'orphans'; delete?: boolean; force?: boolean; maxDeletePercent?: number }
+    | { operation: 'verify-fix'; mode: 'diff' | 'checksum' }
+  );
+
 /** The source daemon's methods. */
 export interface SourceMethods {
   ping: Method<NoParams, { ok: true; pid: number }>;
@@ -76,6 +85,7 @@ export interface SourceMethods {
     Named & { delete?: boolean; force?: boolean; maxDeletePercent?: number },
     OrphansResult
   >;
+  'dry-run': Method<DryRunParams, DryRunResult>;
   tasks: Method<{ name?: string }, { tasks: Array<TaskEntry & { connection: string }> }>;
   'task-wait': Method<Named & { id: string; timeoutMs: number }, TaskEntry>;
   'schedule-add': Method<{ job: string; cron: string; argv: string[] }, ScheduleJobReply>;

@@ -38,6 +38,7 @@ function table(): SourceHandlerTable {
     'queue-task': unused,
     verify: unused,
     orphans: unused,
+    'dry-run': unused,
     'task-wait': unused,
     'schedule-add': unused,
     'schedule-list': unused,
