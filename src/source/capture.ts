@@ -186,6 +186,11 @@ export class Capture implements MirrorHost {
     for (const rel of known.paths()) if (!seen.has(rel)) this.hint(rel);
   }
 
+  /** Keeps watcher (and every other) hint until the returned function queues or drops them. */
+  holdHints(): (requeue?: boolean) => void {
+    return this.queue.holdHints();
+  }
+
   /** Stops after the work in hand. */
   stop(): void {
     this.queue.stop();

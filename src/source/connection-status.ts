@@ -1,5 +1,5 @@
 // The contract's `status` object of one connection, from its parts' state.
-import type { ConnectionStatus, MirrorProgress } from '../control/replies.js';
+import type { ConnectionStatus, MirrorProgress, RestoreProgress } from '../control/replies.js';
 import type { Journal } from '../journal/journal.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { Link } from './link.js';
@@ -14,6 +14,8 @@ export interface StatusParts {
   tasksPending: number;
   /** How the link is secured and compressed. */
   transport: WireOptions;
+  /** The last restore, once there has been one. */
+  restore?: RestoreProgress;
 }
 
 /** The target's state as the contract names it. */
@@ -46,5 +48,6 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     transport: s.transport,
     tasks: { pending: s.tasksPending },
     lastError: link.lastError,
+    ...(s.restore ? { restore: { ...s.restore } } : {}),
   };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { readKeyFile } from '../shared/key.js';
+import { connectionKey } from './connection-key.js';
 import { Journal } from '../journal/journal.js';
 import { Capture } from './capture.js';
 import { AckWaiter } from './ack-waiter.js';
@@ -26,6 +26,8 @@ import type { AuditContext } from './audit.js';
 import { RESTART_MIRROR } from './restart-mirror.js';
 import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
+import { Restorer } from './restore.js';
+import { startTimers } from './connection-timers.js';
 
 /** Daemon-wide facts a connection needs. */
 export interface SourceContext {
@@ -41,8 +43,7 @@ export interface SourceContext {
 /** The contract's status object (defined with the control channel's replies). */
 export type { ConnectionStatus };
 
-/** How often the whole tree is compared with the known state, whatever the watcher reported. */
-export const RESCAN_INTERVAL_MS = 10 * 60_000;
+export { RESCAN_INTERVAL_MS } from './connection-timers.js';
 
 /** A live connection. */
 export class Connection {
@@ -53,8 +54,9 @@ export class Connection {
   private mirror!: Mirror;
   private watcher: Watcher | null = null;
   private tasks!: ConnectionTasks;
-  private ackPoll: NodeJS.Timeout | null = null;
-  private rescanTimer: NodeJS.Timeout | null = null;
+  /** `smr restore`: the replica copied back (src/source/restore.ts). */
+  restorer!: Restorer;
+  private stopTimers: (() => void) | null = null;
 
   constructor(
     public cfg: ConnectionConfig,
@@ -92,33 +94,29 @@ export class Connection {
       this.journal,
       this.acks,
     );
-    // Acks arrive in the link; progress and remirror bookkeeping follow them here.
-    let lastAcked = this.journal.ackedSeq;
-    this.ackPoll = setInterval(() => {
-      if (this.journal.ackedSeq === lastAcked && !this.mirror.active) return;
-      lastAcked = this.journal.ackedSeq;
-      this.mirror.onAck();
-      if (
-        this.cfg.remirrorRequired &&
-        this.mirror.progress.state === 'complete' &&
-        this.cfg.replicate
-      ) {
-        this.cfg.remirrorRequired = false;
-        this.save().catch((err: Error) =>
-          log.error(`${this.name}: cannot save state: ${err.message}`),
-        );
-      }
-    }, 50);
-    // A safety net under the watcher, as Syncthing's periodic scan is: file system events can be
-    // lost (a watch set up just after a file appeared, an inotify queue overflow), and a rescan
-    // compares the whole tree with the known state. Cheap when nothing was missed: an lstat each.
-    this.rescanTimer = setInterval(() => {
-      if (!this.capture.enabled || this.mirror.active) return;
-      this.capture.rescan().catch((err: Error) => log.warn(`${this.name}: rescan: ${err.message}`));
-    }, RESCAN_INTERVAL_MS);
-    this.rescanTimer.unref();
+    this.restorer = new Restorer({
+      name: this.name,
+      base: this.cfg.path,
+      filter,
+      link: this.link,
+      stopMirror: () => this.mirror.active && this.mirror.stop(),
+      holdCapture: () => this.capture.holdHints(),
+      confirm: () => this.confirmRestore(),
+    });
+    this.stopTimers = startTimers({
+      name: this.name,
+      cfg: this.cfg,
+      journal: this.journal,
+      mirror: this.mirror,
+      capture: this.capture,
+      save: () => this.save(),
+    });
     this.capture.enabled = this.cfg.replicate;
-    if (this.cfg.replicate) await this.startWatching();
+    // A vanished source path (a lost disk) keeps the link up, so `smr restore` can bring it back.
+    if (this.cfg.replicate)
+      await this.startWatching().catch((err: Error) =>
+        log.error(`${this.name}: ${err.message}; smr restore ${this.name} brings it back`),
+      );
     this.link.start();
     if (mirror) this.mirror.start(mirror);
   }
@@ -134,7 +132,7 @@ export class Connection {
         sourceId: this.ctx.sourceId,
         wire: wireOptions(this.cfg, this.ctx),
       }),
-      key: () => this.loadKey(),
+      key: () => connectionKey(this.cfg.keyFile, this.ctx.defaultKeyFile),
       // The target had no valid basis: resend in line, and a running mirror is not complete
       // before the resend is (the NEED comes just ahead of the ack that would complete it).
       need: (p) => {
@@ -146,16 +144,6 @@ export class Connection {
       sent: (rec) => this.tasks.sent(rec),
       mismatch: () => this.restartStream(),
     };
-  }
-
-  private async loadKey(): Promise<Buffer | null> {
-    if (this.cfg.keyFile) return readKeyFile(this.cfg.keyFile);
-    try {
-      await fsp.access(this.ctx.defaultKeyFile);
-    } catch {
-      return null;
-    }
-    return readKeyFile(this.ctx.defaultKeyFile);
   }
 
   private async startWatching(): Promise<void> {
@@ -209,6 +197,13 @@ export class Connection {
     await this.save();
     await this.startWatching();
     if (this.cfg.remirrorRequired && !this.mirror.active) this.mirror.start({ mode: 'diff' });
+  }
+
+  /** After a restore into the path: capture watches it again, and a diff mirror confirms. */
+  private async confirmRestore(): Promise<void> {
+    if (this.cfg.replicate && !this.watcher) await this.startWatching();
+    this.mirror.start({ mode: 'diff' });
+    await this.waitFor('mirrored', 24 * 3600_000);
   }
 
   /** `transmit start|stop|pause|resume`. */
@@ -275,7 +270,9 @@ export class Connection {
 
   /** The contract's status of this connection. */
   status(): ConnectionStatus {
+    const restore = this.restorer.progress;
     return connectionStatus({
+      restore: restore.state === 'idle' ? undefined : restore,
       cfg: this.cfg,
       link: this.link,
       journal: this.journal,
@@ -287,8 +284,7 @@ export class Connection {
 
   /** Stops everything, finishing the operation in hand; the queue stays on disk. */
   async stop(): Promise<void> {
-    if (this.ackPoll) clearInterval(this.ackPoll);
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.stopTimers?.();
     this.mirror?.stop();
     await this.watcher?.close();
     this.capture?.stop();

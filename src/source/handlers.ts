@@ -8,6 +8,7 @@ import type { ScheduleStore, Scheduler } from '../schedule/index.js';
 import { orphans, verify } from './audit.js';
 import { orphansDryRun, verifyFixDryRun } from './audit-dry-run.js';
 import { mirrorDryRun } from './mirror-dry-run.js';
+import { restoreOptions } from './restore.js';
 import { connect } from './connect.js';
 import { removeConnection } from './connection-config.js';
 import type { Connection, SourceContext } from './connection.js';
@@ -58,6 +59,10 @@ export class SourceHandlers {
           maxShare: (p.maxDeletePercent ?? 50) / 100,
         }),
       'dry-run': (p) => this.dryRun(p),
+      restore: (p) =>
+        this.with(p.name, async (c) => {
+          await c.restorer.start(restoreOptions(c.cfg.path, p), p.wait === true);
+        }),
       tasks: async (p) => ({
         tasks: (p.name !== undefined ? [this.get(p.name)] : [...this.connections.values()]).flatMap(
           (c) => c.listTasks().map((t) => ({ connection: c.name, ...t })),
@@ -157,6 +162,8 @@ export class SourceHandlers {
         });
       case 'verify-fix':
         return verifyFixDryRun(ctx, p.mode);
+      case 'restore':
+        return this.get(p.name).restorer.dryRun(restoreOptions(ctx.base, p));
     }
   }
 

@@ -243,8 +243,11 @@ export class Link {
     }
   }
 
-  /** Streams the target's listing of the replica to `onItems`; needs a live connection. */
-  listTarget(onItems: (items: ListEntry[]) => void): Promise<number | undefined> {
+  /**
+   * Streams the target's listing of the replica (or of its snapshot `from`, for a restore) to
+   * `onItems`; needs a live connection.
+   */
+  listTarget(onItems: (items: ListEntry[]) => void, from?: string): Promise<number | undefined> {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
@@ -254,7 +257,7 @@ export class Link {
         onItems,
         done: (err, seq) => (err ? reject(err) : resolve(seq)),
       });
-      peer.send(MsgType.LIST, { reqId }).catch(reject);
+      peer.send(MsgType.LIST, from === undefined ? { reqId } : { reqId, from }).catch(reject);
     });
   }
 

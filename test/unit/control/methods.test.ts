@@ -39,6 +39,7 @@ function table(): SourceHandlerTable {
     verify: unused,
     orphans: unused,
     'dry-run': unused,
+    restore: unused,
     'task-wait': unused,
     'schedule-add': unused,
     'schedule-list': unused,
