@@ -10,6 +10,7 @@ import { attrDiff, attrWalk, changedPaths } from '../helpers/attr-walk.js';
 import {
   cleanupAll,
   connect,
+  ROOT,
   smr,
   startSource,
   startTarget,
@@ -181,5 +182,43 @@ describe('smr restore', () => {
     const inside = await run(state, 'restore', 'web', '--to', path.join(src, 'sub'));
     expect(inside.code).toBe(2);
     expect(inside.json.error.message).toMatch(/inside the connection's path/);
+  });
+
+  it('--from-snapshot restores a snapshot made by the shipped snapshot-copy task', async () => {
+    const { s, src, rep, state } = await replicated();
+    const made = execFileSync(
+      'bash',
+      [path.join(ROOT, 'templates/tasks/snapshot-copy.sh'), '--method', 'copy'],
+      {
+        env: { ...process.env, SMR_TARGET_PATH: rep, SMR_TASK_ID: 't1' },
+        encoding: 'utf8',
+      },
+    );
+    const snap = made.trim().split('\n').pop() as string;
+    const snapshot = await attrWalk(snap);
+    // The replica moves on after the snapshot.
+    await write(path.join(src, 'index.html'), 'changed after the snapshot\n');
+    await fsp.rm(path.join(src, 'data'), { recursive: true });
+    await waitSynced(s, 'web');
+    const to = path.join(await tmp('smr-snap-'), 'copy');
+    const r = await run(
+      state,
+      'restore',
+      'web',
+      '--from-snapshot',
+      path.basename(snap),
+      '--to',
+      to,
+      '--wait',
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json.restore.from).toBe(path.basename(snap));
+    expect(attrDiff(snapshot, await attrWalk(to))).toEqual([]);
+    expect(await fsp.readFile(path.join(rep, 'index.html'), 'utf8')).toBe(
+      'changed after the snapshot\n',
+    );
+    const none = await run(state, 'restore', 'web', '--from-snapshot', 'no-such', '--to', to);
+    expect(none.code).not.toBe(0);
+    expect(none.json.error.message).toMatch(/no snapshot "no-such"/);
   });
 });
