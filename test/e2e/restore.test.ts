@@ -2,7 +2,7 @@
 // compared attribute by attribute afterwards with an independent walk (content, mode, owner,
 // mtime in ns, xattrs, ACLs, link targets); replication resumes; the dry run changes nothing and
 // lists exactly what the real run then changes.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   cleanupAll,
   connect,
   ROOT,
+  SMR,
   smr,
   startSource,
   startTarget,
@@ -220,5 +221,51 @@ describe('smr restore', () => {
     const none = await run(state, 'restore', 'web', '--from-snapshot', 'no-such', '--to', to);
     expect(none.code).not.toBe(0);
     expect(none.json.error.message).toMatch(/no snapshot "no-such"/);
+  });
+
+  it('templates/scripts/restore.sh stops the service, restores, verifies and starts it; on a refusal it leaves it stopped', async () => {
+    const { src, rep, state } = await replicated();
+    const dir = await tmp('smr-restore-sh-');
+    const wrapper = path.join(dir, 'smr');
+    await fsp.writeFile(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${SMR}" "$@"\n`, {
+      mode: 0o755,
+    });
+    const script = (...extra: string[]) =>
+      spawnSync(
+        'bash',
+        [
+          path.join(ROOT, 'templates/scripts/restore.sh'),
+          '--connection',
+          'web',
+          '--smr',
+          wrapper,
+          '--state-dir',
+          state,
+          '--stop-cmd',
+          `echo stop >> ${dir}/service.log`,
+          '--start-cmd',
+          `echo start >> ${dir}/service.log`,
+          ...extra,
+        ],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+    expect((await run(state, 'replicate', 'off', 'web')).code).toBe(0);
+    await fsp.rm(path.join(src, 'data'), { recursive: true });
+    await write(path.join(src, 'index.html'), 'a newer edit\n');
+    await fsp.utimes(path.join(src, 'index.html'), new Date(), new Date(Date.now() + 60_000));
+    // A newer source file: smr refuses, the script exits 2 and leaves the service stopped.
+    const refused = script();
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/left STOPPED/);
+    expect(await fsp.readFile(path.join(dir, 'service.log'), 'utf8')).toBe('stop\n');
+    const ok = script('--force');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/OK: web restored/);
+    expect(await fsp.readFile(path.join(dir, 'service.log'), 'utf8')).toBe('stop\nstop\nstart\n');
+    const [replica, after] = [await attrWalk(rep), await attrWalk(src)];
+    for (const p of ['data/a.txt', 'data/deep', 'data/deep/b.txt', 'index.html'])
+      expect(after.get(p), p).toEqual(replica.get(p));
+    // Paths the restore left alone keep their own ns mtime; the replica's is within a microsecond.
+    expect(attrDiff(replica, after).filter((l) => !/: mtime /.test(l))).toEqual([]);
   });
 });
