@@ -44,6 +44,28 @@ export interface WatcherStatus {
   rescans: number;
 }
 
+/** The states of a restore job (`idle` before the first). */
+export type RestoreState =
+  'idle' | 'calculating' | 'restoring' | 'confirming' | 'complete' | 'failed';
+
+/** A restore job's progress, in `status` as `restore` (the counterpart of `mirror`). */
+export interface RestoreProgress {
+  state: RestoreState;
+  mode: MirrorMode | null;
+  /** Where it writes: the connection's path, or `--to DIR`. */
+  to: string | null;
+  /** The snapshot it reads instead of the replica (`--from-snapshot`). */
+  from: string | null;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  percent: number;
+  /** Entries that could not be restored (each logged with why). */
+  failed: number;
+  error?: string;
+}
+
 /** The contract's `status` object for one connection. */
 export interface ConnectionStatus {
   name: string;
@@ -69,6 +91,8 @@ export interface ConnectionStatus {
   /** The watcher in use; null while replication is off. */
   watcher: WatcherStatus | null;
   lastError: string | null;
+  /** The last restore of this connection (`smr restore`). */
+  restore?: RestoreProgress;
 }
 
 /** Where a task runs. */
@@ -151,3 +175,36 @@ export interface ScheduleJobReply {
 /** What `schedule run` did. */
 export type RunNowReply =
   { outcome: 'ran'; run: JobRunReply } | { outcome: 'skipped'; reason: 'still-running' };
+
+/** What a dry run would do with one path. */
+export type DryRunAction = 'create' | 'update' | 'delete' | 'skip';
+
+/** One path of a dry run (docs/DRYRUN.md): what would happen to it, and its itemized line. */
+export interface DryRunItem {
+  path: string;
+  /** f file, d directory, L symlink (rsync's letters). */
+  type: 'f' | 'd' | 'L';
+  action: DryRunAction;
+  /** Attributes that differ: content, size, mtime, mode, owner, group, acl, xattrs, type, link target. */
+  attrs: string[];
+  /** Data that would be sent (at most this many bytes: a delta sends less). */
+  bytes: number;
+  /** Why a path would be skipped (or is deleted). */
+  reason?: string;
+  /** The rsync -i style line: `<f.st...... path`. */
+  line: string;
+}
+
+/** A dry run: nothing was changed; `items` is what the real run would do, in path order. */
+export interface DryRunResult {
+  name: string;
+  dryRun: true;
+  operation: 'mirror' | 'restore' | 'orphans' | 'verify-fix';
+  mode?: MirrorMode;
+  items: DryRunItem[];
+  counts: Record<DryRunAction, number>;
+  /** Bytes the creates and updates would send at most. */
+  bytes: number;
+  /** The real run would be refused as a whole (a safety brake, newer files): why. */
+  refused?: string;
+}

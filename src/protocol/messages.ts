@@ -57,7 +57,8 @@ type CommonHeaders = HandshakeHeaders & {
   [MsgType.OPENED]: { appliedSeq: number; epoch?: number; probe?: boolean };
   [MsgType.ACK]: { seq: number };
   [MsgType.NEED]: { p: string; seq: number };
-  [MsgType.LIST]: { reqId: number };
+  /** `from`: list a snapshot of the replica instead (a restore's; restore-requests.ts). */
+  [MsgType.LIST]: { reqId: number; from?: string };
   [MsgType.REQUEST]: { reqId: number } & TargetRequest;
   [MsgType.EVENT]: TaskReport;
   [MsgType.PING]: Empty;

@@ -28,7 +28,8 @@ export interface AuditContext {
 
 const DRAIN_MS = 10 * 60_000;
 
-function refuseDuringMirror(ctx: AuditContext, verb: string): void {
+/** Verify, orphans and dry runs compare a moving target while a mirror runs: refused. */
+export function refuseDuringMirror(ctx: AuditContext, verb: string): void {
   if (ctx.mirrorActive()) {
     throw new SmrError(
       'usage',
@@ -38,7 +39,8 @@ function refuseDuringMirror(ctx: AuditContext, verb: string): void {
   }
 }
 
-async function listing(ctx: AuditContext): Promise<Map<string, ListEntry>> {
+/** The target's listing, by path. */
+export async function listing(ctx: AuditContext): Promise<Map<string, ListEntry>> {
   const target = new Map<string, ListEntry>();
   await ctx.link.listTarget((items) => {
     for (const it of items) target.set(it.path, it);
@@ -50,7 +52,8 @@ function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<BlocksReply> 
   return async (rel) => blocksReply(await ctx.link.request({ op: 'blocks', p: rel }));
 }
 
-async function compareOnce(
+/** One comparison of the whole tree (verify's, and verify --fix --dry-run's). */
+export async function compareOnce(
   ctx: AuditContext,
   mode: 'diff' | 'checksum',
 ): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {

@@ -209,6 +209,11 @@ export class Capture implements MirrorHost {
     this.ledger.markChanged('');
   }
 
+  /** Keeps watcher (and every other) hint until the returned function queues or drops them. */
+  holdHints(): (requeue?: boolean) => void {
+    return this.queue.holdHints();
+  }
+
   /** Stops after the work in hand. */
   stop(): void {
     this.queue.stop();

@@ -1,5 +1,10 @@
 // The contract's `status` object of one connection, from its parts' state.
-import type { ConnectionStatus, MirrorProgress, WatcherStatus } from '../control/replies.js';
+import type {
+  ConnectionStatus,
+  MirrorProgress,
+  RestoreProgress,
+  WatcherStatus,
+} from '../control/replies.js';
 import type { Journal } from '../journal/journal.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { Link } from './link.js';
@@ -20,6 +25,8 @@ export interface StatusParts {
   reconciling: boolean;
   /** The watcher; null while replication is off. */
   watcher: WatcherStatus | null;
+  /** The last restore, once there has been one. */
+  restore?: RestoreProgress;
 }
 
 /** The target's state as the contract names it. */
@@ -57,5 +64,6 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     tasks: { pending: s.tasksPending },
     watcher: s.watcher,
     lastError: s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError,
+    ...(s.restore ? { restore: { ...s.restore } } : {}),
   };
 }

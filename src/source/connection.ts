@@ -30,6 +30,8 @@ import { ConnectionWatch } from './watch-connection.js';
 import type { AuditContext } from './audit.js';
 import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
+import { Restorer } from './restore.js';
+import { startTimers } from './connection-timers.js';
 import { drained, waitParts } from './in-step.js';
 
 /** Daemon-wide facts a connection needs. */
@@ -46,8 +48,7 @@ export interface SourceContext {
 /** The contract's status object (defined with the control channel's replies). */
 export type { ConnectionStatus };
 
-/** How often the whole tree is compared with the index, whatever the watcher reported. */
-export const RESCAN_INTERVAL_MS = 10 * 60_000;
+export { RESCAN_INTERVAL_MS } from './connection-timers.js';
 
 /** What a connection does once started: a new one's first mirror, or a restart's reconciliation. */
 export type StartPlan = { mirror: MirrorOptions | null } | 'restart';
@@ -63,8 +64,9 @@ export class Connection {
   private acks: AckWaiter | null = null;
   private watch!: ConnectionWatch;
   private tasks!: ConnectionTasks;
-  private ackPoll: NodeJS.Timeout | null = null;
-  private rescanTimer: NodeJS.Timeout | null = null;
+  /** `smr restore`: the replica copied back (src/source/restore.ts). */
+  restorer!: Restorer;
+  private stopTimers: (() => void) | null = null;
 
   constructor(
     public cfg: ConnectionConfig,
@@ -114,9 +116,30 @@ export class Connection {
       this.journal,
       this.acks,
     );
-    this.startTimers();
+    this.restorer = new Restorer({
+      name: this.name,
+      base: this.cfg.path,
+      filter,
+      link: this.link,
+      stopMirror: () => this.mirror.active && this.mirror.stop(),
+      holdCapture: () => this.capture.holdHints(),
+      confirm: () => this.confirmRestore(),
+    });
+    this.stopTimers = startTimers({
+      name: this.name,
+      cfg: this.cfg,
+      journal: this.journal,
+      mirror: this.mirror,
+      capture: this.capture,
+      history: this.history,
+      save: () => this.save(),
+    });
     this.capture.enabled = this.cfg.replicate;
-    if (this.cfg.replicate) await this.startWatching();
+    // A vanished source path (a lost disk) keeps the link up, so `smr restore` can bring it back.
+    if (this.cfg.replicate)
+      await this.startWatching().catch((err: Error) =>
+        log.error(`${this.name}: ${err.message}; smr restore ${this.name} brings it back`),
+      );
     this.link.start();
     if (plan !== 'restart') {
       if (plan.mirror) this.mirror.start(plan.mirror);
@@ -124,32 +147,6 @@ export class Connection {
       afterRestart(this, recovered).catch((err: Error) =>
         log.error(`${this.name}: reconciliation: ${err.message}`),
       );
-  }
-
-  /** Acks drive progress and remirror bookkeeping; a periodic rescan backs the watcher up. */
-  private startTimers(): void {
-    let lastAcked = this.journal.ackedSeq;
-    this.ackPoll = setInterval(() => {
-      if (this.journal.ackedSeq === lastAcked && !this.mirror.active) return;
-      lastAcked = this.journal.ackedSeq;
-      this.history.trim();
-      this.mirror.onAck();
-      if (this.cfg.remirrorRequired && this.mirror.progress.state === 'complete') {
-        if (!this.cfg.replicate) return;
-        this.cfg.remirrorRequired = false;
-        this.save().catch((err: Error) =>
-          log.error(`${this.name}: cannot save state: ${err.message}`),
-        );
-      }
-    }, 50);
-    // A safety net under the watcher, as Syncthing's periodic scan is: file system events can be
-    // lost (a watch set up just after a file appeared, an inotify queue overflow), and a rescan
-    // compares the whole tree with the index. Cheap when nothing was missed: an lstat each.
-    this.rescanTimer = setInterval(() => {
-      if (!this.capture.enabled || this.mirror.active) return;
-      this.capture.rescan().catch((err: Error) => log.warn(`${this.name}: rescan: ${err.message}`));
-    }, RESCAN_INTERVAL_MS);
-    this.rescanTimer.unref();
   }
 
   private async startWatching(): Promise<void> {
@@ -198,6 +195,13 @@ export class Connection {
     await this.save();
     await this.startWatching();
     if (this.cfg.remirrorRequired && !this.mirror.active) this.mirror.start({ mode: 'diff' });
+  }
+
+  /** After a restore into the path: capture watches it again, and a diff mirror confirms. */
+  private async confirmRestore(): Promise<void> {
+    if (this.cfg.replicate && !this.watch.watching) await this.startWatching();
+    this.mirror.start({ mode: 'diff' });
+    await this.waitFor('mirrored', 24 * 3600_000);
   }
 
   /** `transmit start|stop|pause|resume`. */
@@ -262,7 +266,9 @@ export class Connection {
 
   /** The contract's status of this connection. */
   status(): ConnectionStatus {
+    const restore = this.restorer.progress;
     return connectionStatus({
+      restore: restore.state === 'idle' ? undefined : restore,
       cfg: this.cfg,
       link: this.link,
       journal: this.journal,
@@ -277,8 +283,7 @@ export class Connection {
 
   /** Stops everything, finishing the operation in hand; the queue and the index stay on disk. */
   async stop(): Promise<void> {
-    if (this.ackPoll) clearInterval(this.ackPoll);
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.stopTimers?.();
     this.mirror?.stop();
     await this.watch?.stop();
     this.capture?.stop();

@@ -249,18 +249,20 @@ export class Link {
     }
   }
 
-  /** Streams the target's listing of the replica to `onItems`; needs a live connection. */
-  listTarget(onItems: (items: ListEntry[]) => void): Promise<number | undefined> {
+  /**
+   * Streams the target's listing of the replica (or of its snapshot `from`, for a restore) to
+   * `onItems`; needs a live connection.
+   */
+  listTarget(onItems: (items: ListEntry[]) => void, from?: string): Promise<number | undefined> {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
     const reqId = this.nextReq++;
+    const head = from === undefined ? { reqId } : { reqId, from };
     return new Promise((resolve, reject) => {
-      this.listWaiters.set(reqId, {
-        onItems,
-        done: (err, seq) => (err ? reject(err) : resolve(seq)),
-      });
-      peer.send(MsgType.LIST, { reqId }).catch((err) => reject(dropped(err)));
+      const done = (err?: Error | null, seq?: number): void => (err ? reject(err) : resolve(seq));
+      this.listWaiters.set(reqId, { onItems, done });
+      peer.send(MsgType.LIST, head).catch((err) => reject(dropped(err)));
     });
   }
 

@@ -67,6 +67,11 @@ export class ConnectionWatch {
     await w?.close();
   }
 
+  /** True while a watcher runs (replication on, and its start succeeded). */
+  get watching(): boolean {
+    return this.watcher !== null;
+  }
+
   /** Capture learned of a directory: make sure it is watched. */
   watchDir(rel: string): void {
     this.watcher?.watchDir(rel);

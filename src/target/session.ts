@@ -12,7 +12,7 @@ import { Confiner, resolveReplicaBase } from './confine.js';
 import { Applier, type IncomingOp } from './applier.js';
 import { listTree } from './listing.js';
 import { wireListItem } from '../protocol/listing.js';
-import { answerRequest } from './requests.js';
+import { RestoreServe } from './serve-restore.js';
 import type { CoarseSignature } from '../delta/index.js';
 import type { ReplicaLocks } from './replica-lock.js';
 import type { ModePolicy } from './mode-policy.js';
@@ -96,7 +96,8 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       remote: peer.remote,
       appliedSeq: counter.value,
     });
-    await pump({ peer, applier, base, runMarker, signatures: new Map() });
+    const restore = new RestoreServe(cf); // a restore's requests, and reads of snapshots
+    await pump({ peer, applier, runMarker, restore, signatures: new Map() });
   } catch (err) {
     const e = asSmrError(err);
     if (e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
@@ -120,8 +121,9 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
 interface Sess {
   peer: Peer;
   applier: Applier;
-  base: string;
   runMarker: (op: TaskOp) => Promise<void>;
+  /** Answers every REQUEST, and says which directory a LIST reads (serve-restore.ts). */
+  restore: RestoreServe;
   /** The last coarse signatures sent, for the mid-level requests that follow them. */
   signatures: Map<string, CoarseSignature>;
 }
@@ -133,6 +135,7 @@ function pump(sess: Sess): Promise<void> {
       // A frame the decoder refused (or any other fault) ends only this session: say why.
       const e = err && asSmrError(err);
       if (e && e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
+      sess.restore.close();
       resolve();
     });
     peer.onFrame((f: Frame) => {
@@ -147,7 +150,7 @@ function pump(sess: Sess): Promise<void> {
 }
 
 function handleFrame(sess: Sess, f: Frame): void {
-  const { peer, applier, base, runMarker } = sess;
+  const { peer, applier, runMarker } = sess;
   switch (f.type) {
     case MsgType.OP: {
       const op: IncomingOp = { ...f.header, body: f.body };
@@ -159,11 +162,11 @@ function handleFrame(sess: Sess, f: Frame): void {
       return;
     }
     case MsgType.LIST: {
-      const reqId = f.header.reqId;
+      const { reqId, from } = f.header;
       // Applying waits while the tree is walked, so the listing is the replica after `seq`.
       void applier
         .hold(async (seq) => {
-          await listTree(base, (items) =>
+          await listTree(await sess.restore.baseFor(from), (items) =>
             peer.send(MsgType.LIST_ITEMS, { reqId, items: items.map(wireListItem), done: false }),
           );
           return seq;
@@ -180,7 +183,8 @@ function handleFrame(sess: Sess, f: Frame): void {
       const reqId = f.header.reqId;
       if (sess.signatures.size > 16) sess.signatures.clear();
       const { reqId: _, ...req } = f.header;
-      void answerRequest(applier.confiner, req, f.body, sess.signatures)
+      void sess.restore
+        .answer(req, f.body, sess.signatures)
         .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
         .catch(() => undefined);
       return;
