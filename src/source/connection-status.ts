@@ -8,7 +8,7 @@ import type { WireOptions } from './dial.js';
 /** What a status is made of. */
 export interface StatusParts {
   cfg: ConnectionConfig;
-  link: Pick<Link, 'state' | 'lastError' | 'sentBytes' | 'wireBytes'>;
+  link: Pick<Link, 'state' | 'lastError' | 'targetFault' | 'sentBytes' | 'wireBytes'>;
   journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq'>;
   mirror: MirrorProgress;
   tasksPending: number;
@@ -20,6 +20,8 @@ export interface StatusParts {
 function targetState(s: StatusParts): ConnectionStatus['targetState'] {
   if (s.cfg.remirrorRequired) return 'remirror-required';
   if (s.cfg.transmit === 'paused') return 'paused';
+  // The target reported it cannot apply (a full disk): an error even while the link is up.
+  if (s.link.targetFault) return 'error';
   return s.link.state !== 'connected' && s.link.lastError ? 'error' : 'ok';
 }
 

@@ -36,6 +36,11 @@ export interface ApplierHooks {
   /** Runs a task marker (issue 4); resolves when applying may go on. */
   task?(op: Extract<IncomingOp, { kind: 'task' }>): Promise<void>;
   applied?(op: IncomingOp): void;
+  /**
+   * Applying stopped: `seq` could not be applied or made durable (a full disk, EIO, a gap). The
+   * applier takes no more ops; nothing after the last ack is acknowledged, so the source resends.
+   */
+  failed(err: Error, seq: number): void;
 }
 
 // Checkpoint (fsync + durable applied seq + ack) at least this often while ops keep coming.
@@ -63,6 +68,8 @@ export class Applier {
   private holds = 0;
   private released = new Signal();
   private current: Promise<void> = Promise.resolve();
+  /** The seq being applied or made durable: where a failure happened. */
+  private attempting = 0;
   /** Delta rebuilds in progress (their proof so far), for the parts that follow. */
   private readonly rebuilds = new Rebuilds();
 
@@ -146,12 +153,13 @@ export class Applier {
     } catch (err) {
       this.failure = err as Error;
       this.stopped = true;
-      log.error(`applier stopped: ${(err as Error).message}`);
+      this.hooks.failed(err as Error, this.attempting);
     }
   }
 
   private async applyOne(op: IncomingOp): Promise<void> {
     if (op.seq <= this.applied) return; // resent after a reconnect: already applied
+    this.attempting = op.seq;
     if (op.seq !== this.applied + 1) {
       throw new SmrError(
         'protocol',
@@ -162,6 +170,7 @@ export class Applier {
     // that a later operation already changed (see docs/ARCHITECTURE.md, "replay").
     const isolate = op.kind === 'rename';
     if (isolate) await this.checkpoint();
+    this.attempting = op.seq;
     const out = await this.dispatch(op);
     if (log.debugOn) log.debug(`applied ${op.seq} ${op.kind}`, pathsOf(op));
     for (const t of out.touched) this.touched.add(t);
@@ -216,6 +225,7 @@ export class Applier {
     if (this.applied === this.durable && this.touched.size === 0) return;
     const paths = [...this.touched];
     this.touched.clear();
+    this.attempting = this.applied;
     await syncPaths(paths, this.confiner.base);
     const seq = this.applied;
     if (seq !== this.counter.value) await this.counter.set(seq);

@@ -18,6 +18,8 @@ import type { ReplicaLocks } from './replica-lock.js';
 import type { ModePolicy } from './mode-policy.js';
 import { TaskLog, runTaskMarker, type TaskSettings } from './task-exec.js';
 import type { TaskReport } from '../protocol/tasks.js';
+import type { FaultHeader } from '../protocol/messages.js';
+import { describeFault } from './fault.js';
 
 /** A task marker as received. */
 type TaskOp = Extract<IncomingOp, { kind: 'task' }>;
@@ -84,6 +86,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       },
       // `execute` markers run at their point in the stream; `receive` ones ran on arrival.
       task: (op) => (op.meta.on === 'execute' ? runMarker(op) : Promise.resolve()),
+      failed: (err, seq) => reportFault(peer, who, describeFault(err, base, seq)),
     });
     await peer.send(MsgType.OPENED, { appliedSeq: counter.value, epoch });
     // Outcomes the source may have missed while it was away.
@@ -116,6 +119,17 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
   }
 }
 
+/**
+ * Applying stopped (a full disk, EIO, ...): say why in the log and to the source, whose status
+ * shows it while it keeps the data queued and retries; then end the session (the source
+ * reconnects and resends from the last durable seq).
+ */
+function reportFault(peer: Peer, who: string, fault: FaultHeader): void {
+  log.error(`${who}: ${fault.message}`);
+  void peer.send(MsgType.FAULT, fault).catch(() => undefined);
+  peer.close();
+}
+
 /** What one live session's frame handling works with. */
 interface Sess {
   peer: Peer;
@@ -127,7 +141,7 @@ interface Sess {
 }
 
 function pump(sess: Sess): Promise<void> {
-  const { peer, applier } = sess;
+  const { peer } = sess;
   return new Promise((resolve) => {
     peer.on('close', (err?: Error) => {
       // A frame the decoder refused (or any other fault) ends only this session: say why.
@@ -141,7 +155,6 @@ function pump(sess: Sess): Promise<void> {
       } catch (err) {
         peer.close(err as Error); // logged by the close handler above
       }
-      if (applier.failure) peer.close(applier.failure);
     });
   });
 }

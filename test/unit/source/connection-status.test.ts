@@ -23,7 +23,14 @@ function parts(cfg: Partial<ConnectionConfig> = {}, link: Partial<StatusParts['l
       createdAt: '',
       ...cfg,
     },
-    link: { state: 'connected', lastError: null, sentBytes: 1, wireBytes: 2, ...link },
+    link: {
+      state: 'connected',
+      lastError: null,
+      targetFault: null,
+      sentBytes: 1,
+      wireBytes: 2,
+      ...link,
+    },
     journal: { stats: () => ({ ops: 3, bytes: 4 }), lastSeq: 9, ackedSeq: 6 },
     mirror: freshProgress('idle', null),
     tasksPending: 0,
@@ -41,6 +48,16 @@ describe('connectionStatus', () => {
       'paused',
     );
     expect(state(parts({ remirrorRequired: true, transmit: 'paused' }))).toBe('remirror-required');
+  });
+
+  it('is in error while the target reports a fault, even with the link up', () => {
+    const fault = { code: 'ENOSPC', seq: 7, message: 'no space left on /r (seq 7): free space' };
+    const st = connectionStatus(
+      parts({}, { state: 'connected', targetFault: fault, lastError: `target: ${fault.message}` }),
+    );
+    expect(st.targetState).toBe('error');
+    expect(st.lastError).toBe('target: no space left on /r (seq 7): free space');
+    expect(st.link).toBe('connected');
   });
 
   it('carries the queue, seqs and byte counters', () => {

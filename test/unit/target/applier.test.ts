@@ -20,6 +20,7 @@ let counter: DurableCounter;
 let applier: Applier | undefined;
 let acks: number[];
 let needs: Array<[string, number]>;
+let failures: Array<[Error, number]>;
 
 beforeEach(async () => {
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-applier-'));
@@ -29,6 +30,7 @@ beforeEach(async () => {
   counter = await DurableCounter.open(counterFile);
   acks = [];
   needs = [];
+  failures = [];
 });
 
 afterEach(async () => {
@@ -42,6 +44,7 @@ function start(): Applier {
   applier = new Applier(new Confiner(base, new ModePolicy(false)), counter, {
     ack: (seq) => acks.push(seq),
     need: (p, seq) => needs.push([p, seq]),
+    failed: (err, seq) => failures.push([err, seq]),
   });
   return applier;
 }
@@ -143,6 +146,8 @@ describe('Applier', () => {
     expect(a.failure).toBeInstanceOf(SmrError);
     expect((a.failure as SmrError).code).toBe('protocol');
     expect(a.appliedSeq).toBe(1);
+    // The session hears of it once, with the seq that could not be applied.
+    expect(failures.map(([e, seq]) => [e, seq])).toEqual([[a.failure, 3]]);
     a.enqueue(put(2, 'late', 'two')); // a stopped applier takes nothing more
     await new Promise((r) => setTimeout(r, 30));
     expect(await fsp.readdir(base)).toEqual(['f']);
