@@ -6,6 +6,7 @@ import { Signal } from '../shared/signal.js';
 import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
 import { syncPaths } from './sync-paths.js';
+import { unappliable } from './fault.js';
 import type { Op } from '../protocol/ops.js';
 import { Rebuilds } from '../delta/index.js';
 import { applyDelta } from './delta-part.js';
@@ -22,6 +23,13 @@ import {
 
 /** One operation as received: its seq, the checked op and its data. */
 export type IncomingOp = Op & { seq: number; body: Buffer };
+
+/** The paths an op names, for a log line. */
+function describe(op: Op): string {
+  return Object.values(pathsOf(op))
+    .map((p) => JSON.stringify(p.length > 200 ? `${p.slice(0, 200)}…` : p))
+    .join(' -> ');
+}
 
 /** The paths an op names, for the debug log. */
 function pathsOf(op: Op): Record<string, string> {
@@ -216,7 +224,10 @@ export class Applier {
         log.error(`seq ${op.seq}: ${err.message}`);
         return { touched: [] };
       }
-      throw err;
+      const why = unappliable(err);
+      if (!why) throw err; // a disk fault (ENOSPC, EIO, ...): the session reports it, the source retries
+      log.error(`seq ${op.seq}: cannot apply ${op.kind} ${describe(op)}: ${why}; skipped`);
+      return { touched: [], structural: true }; // it may have changed something before it failed
     }
   }
 

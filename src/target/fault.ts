@@ -11,10 +11,6 @@ const DISK_FAULTS: Record<string, (base: string) => [string, string]> = {
     `disk quota exceeded on ${base}`,
     "raise the quota of the target's user or free space",
   ],
-  EFBIG: (base) => [
-    `a file is too large for the file system of ${base}`,
-    'use a file system that holds files this large',
-  ],
   EROFS: (base) => [`${base} is on a read-only file system`, 'remount it read-write'],
   EIO: (base) => [`I/O error on ${base}`, 'check the disk (dmesg, smartctl)'],
 };
@@ -30,6 +26,24 @@ function errnoOf(err: unknown): string | null {
 }
 
 /**
+ * Errors that belong to one op, not to the disk: a name longer than the file system takes, a file
+ * larger than it holds, an argument it refuses (a rename into its own subdirectory). Retrying
+ * cannot help, and a stream that retried them would never move again: the op is skipped, with an
+ * error in the log, as a path the confiner refuses is. Returns what to say, or null.
+ */
+export function unappliable(err: unknown): string | null {
+  const errno = errnoOf(err);
+  if (errno === 'ENAMETOOLONG') return 'the name is too long for the file system (ENAMETOOLONG)';
+  if (errno === 'EFBIG') return 'the file is too large for the file system (EFBIG)';
+  if (errno === 'EINVAL') return `the file system refused it as invalid (EINVAL: ${msgOf(err)})`;
+  return null;
+}
+
+function msgOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
  * The FAULT a failure while applying seq `seq` into `base` becomes. Disk faults say what to do;
  * anything else carries its own message (an smr code such as `protocol`, or the system's code).
  */
@@ -41,7 +55,7 @@ export function describeFault(err: unknown, base: string, seq: number): FaultHea
     const [what, todo] = known(base);
     return { code: errno as string, seq, message: `${what} (seq ${seq}): ${todo}; ${retry}` };
   }
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = msgOf(err);
   const code = errno ?? (err instanceof SmrError ? err.code : 'internal');
   return { code, seq, message: `applying seq ${seq} into ${base} failed: ${msg}; ${retry}` };
 }

@@ -353,6 +353,24 @@ describe('Applier', () => {
     expect(await read('ok')).toBe('fine');
     expect(a.failure).toBeNull();
   });
+
+  it('skips ops the file system cannot take (a name too long, an empty link) and goes on', async () => {
+    // Found by the fuzz harness: these failed the session, and the source's retries failed the
+    // same way for ever; a disk fault (ENOSPC) is different, and stops the applier (disk-full e2e).
+    const a = start();
+    const deep = 'a/'.repeat(2047) + 'b'; // 4096 bytes: the decoder's limit, past PATH_MAX here
+    a.enqueue(put(1, deep, 'x'));
+    a.enqueue(op(2, 'symlink', { p: 'empty-link', target: '' }));
+    a.enqueue(put(3, 'huge', 'small'));
+    a.enqueue(op(4, 'write', { p: 'huge', ranges: [[2 ** 53 - 10, 1]] }, 'y')); // EFBIG/EINVAL
+    a.enqueue(put(5, 'ok', 'fine'));
+    await acked(5);
+    expect(await read('ok')).toBe('fine');
+    expect(await read('huge')).toBe('small');
+    expect((await fsp.readdir(base)).filter((n) => n !== 'a').sort()).toEqual(['huge', 'ok']);
+    expect(a.failure).toBeNull();
+    expect(failures).toEqual([]);
+  });
 });
 
 describe('syncPaths', () => {

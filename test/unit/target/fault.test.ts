@@ -1,7 +1,7 @@
 // What a failure while applying becomes on the wire: disk faults (ENOSPC, EDQUOT, EROFS, EIO)
 // name the replica and say what to do; anything else keeps its own message and code.
 import { describe, expect, it } from 'vitest';
-import { describeFault } from '../../../src/target/fault.js';
+import { describeFault, unappliable } from '../../../src/target/fault.js';
 import { SmrError, asSmrError } from '../../../src/shared/errors.js';
 
 function sysErr(code: string, syscall = 'write'): NodeJS.ErrnoException {
@@ -41,5 +41,16 @@ describe('describeFault', () => {
     });
     expect(describeFault(sysErr('EMFILE', 'open'), '/r', 2).code).toBe('EMFILE');
     expect(describeFault('odd', '/r', 2).code).toBe('internal');
+  });
+});
+
+describe('unappliable', () => {
+  it('names the errors that belong to one op, not to the disk', () => {
+    expect(unappliable(sysErr('ENAMETOOLONG', 'open'))).toMatch(/name is too long/);
+    expect(unappliable(sysErr('EFBIG'))).toMatch(/too large/);
+    expect(unappliable(sysErr('EINVAL', 'rename'))).toMatch(/EINVAL/);
+    for (const code of ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'ENOENT'])
+      expect(unappliable(sysErr(code)), code).toBeNull();
+    expect(unappliable(new SmrError('protocol', 'gap'))).toBeNull();
   });
 });
