@@ -61,6 +61,7 @@ const CHECKPOINT_IDLE_MS = 3;
 /** The in-order applier of one session. */
 export class Applier {
   private queue: IncomingOp[] = [];
+  private queuedBytes = 0;
   private running = false;
   private stopped = false;
   private applied: number;
@@ -111,10 +112,16 @@ export class Applier {
     }
   }
 
-  /** Queues an op; the session's window bounds how many can wait here. */
+  /** Body bytes of the ops waiting to be applied (the session stops reading past a bound). */
+  get waitingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Queues an op; the session's flow control bounds how many bytes wait here. */
   enqueue(op: IncomingOp): void {
     if (this.stopped) return;
     this.queue.push(op);
+    this.queuedBytes += op.body.length;
     this.arrivals.notify();
     if (!this.running) this.run();
   }
@@ -123,6 +130,7 @@ export class Applier {
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue = [];
+    this.queuedBytes = 0;
     this.released.notify();
     await this.idle;
     if (!this.failure && this.applied > this.durable)
@@ -144,6 +152,7 @@ export class Applier {
         while (this.holds > 0 && !this.stopped) await this.released.wait(1000);
         if (this.stopped) break;
         const op = this.queue.shift() as IncomingOp;
+        this.queuedBytes -= op.body.length;
         this.current = this.applyOne(op);
         await this.current;
         const due =
