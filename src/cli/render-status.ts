@@ -71,7 +71,7 @@ export function statusLines(s: StatusView): string[] {
       : `; bandwidth ${s.bandwidth === null ? 'unlimited' : `limit ${formatRate(s.bandwidth)}`}`;
   return [
     `${s.name}: ${s.path} -> ${s.target} ${s.targetPath}`,
-    `  link ${s.link}, replication ${s.replication}, transmit ${s.transmit}, target ${s.targetState}`,
+    `  link ${s.link}, replication ${s.replication}, transmit ${s.transmit}, target ${s.targetState}, consistency ${s.consistency}`,
     `  mirror ${mirrorLine(s.mirror)}`,
     `  queue ${s.queue.ops} ops, ${formatBytes(s.queue.bytes)}; captured seq ${s.lastCapturedSeq}, acked seq ${s.lastAckedSeq}`,
     `  sent ${formatBytes(s.sent.bytes)} data, ${formatBytes(s.sent.wireBytes)} on the wire${limit}; tasks pending ${s.tasks.pending}`,

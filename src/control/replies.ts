@@ -39,6 +39,8 @@ export interface ConnectionStatus {
   replication: 'on' | 'off';
   transmit: TransmitState;
   targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
+  /** What the replica is at any moment: `file` (each file converges), `crash` (a source state). */
+  consistency: 'file' | 'crash';
   mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };
   queue: { ops: number; bytes: number };
   /** The bandwidth limit (`smr limit`), bytes/s; null = unlimited. */

@@ -37,6 +37,8 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     replication: cfg.replicate ? 'on' : 'off',
     transmit: cfg.transmit,
     targetState: targetState(s),
+    // Crash mode (docs/CONSISTENCY.md) is not built yet: every connection is file-consistent.
+    consistency: 'file',
     mirror: { ...s.mirror },
     queue: journal.stats(),
     bandwidth: cfg.bandwidth,

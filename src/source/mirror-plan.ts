@@ -37,7 +37,9 @@ export function decide(
 export function differs(st: Stats, t: ListEntry | undefined, opts: MirrorOptions): boolean {
   const type = entryType(st);
   if (!t || t.type !== type) return true;
-  if (type === 'dir') return false;
+  // A directory's mtime changes with every entry (not replicated yet); its mode is its own: a
+  // chmod made while the source was down must reach the target by any mirror mode.
+  if (type === 'dir') return (st.mode & 0o7777) !== t.mode;
   if (opts.mode === 'full') return true;
   const mtimeDiff = Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS;
   if (opts.newerOnly) return st.mtimeMs - t.mtimeMs > MTIME_TOLERANCE_MS;

@@ -19,15 +19,20 @@ import {
 
 afterEach(cleanupAll);
 
-/** Runs smr under `script`, so its stdout is a terminal; resolves with what the terminal got. */
+/**
+ * Runs smr under `script`, so its stdout is a terminal; resolves with what the terminal got.
+ * CI is left out of the environment: ora (through is-interactive) draws no frames when it is set,
+ * as a CI runner's log is no place for a spinner, and this test is about the terminal.
+ */
 function onTerminal(args: string[]): Promise<{ code: number; out: string }> {
+  const { CI: _ci, ...env } = process.env;
   const cmd = [process.execPath, SMR, ...args]
     .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
     .join(' ');
   return new Promise((resolve, reject) => {
     const p = spawn('script', ['-qefc', `stty cols 200 rows 40; ${cmd}`, '/dev/null'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, COLUMNS: '200', TERM: 'xterm' },
+      env: { ...env, COLUMNS: '200', TERM: 'xterm' },
     });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -76,6 +76,7 @@ describe('status lines', () => {
       replication: 'on',
       transmit: 'started',
       targetState: 'ok',
+      consistency: 'file',
       mirror: mirror({ state: 'idle' }),
       queue: { ops: 0, bytes: 0 },
       bandwidth: 10 * 1024 * 1024,
@@ -90,6 +91,7 @@ describe('status lines', () => {
     const text = statusLines(s).join('\n');
     expect(text).toContain('bandwidth limit 10.0 MiB/s');
     expect(text).toContain('skipped 3 (fifo 2, socket 1)');
+    expect(text).toContain('consistency file');
     expect(statusLines({ ...s, bandwidth: null }).join('\n')).toContain('bandwidth unlimited');
   });
 });

@@ -69,6 +69,11 @@ export const connectVerb: Verb = {
         choices: ['zstd', 'lz4', 'none'] as const,
         describe: 'compress data on the link (default zstd; data that does not shrink goes raw)',
       })
+      .option('consistency', {
+        choices: ['file', 'crash'] as const,
+        default: 'file',
+        describe: 'file: each file converges; crash: a state the whole source went through',
+      })
       .option('insecure-no-tls', {
         type: 'boolean',
         describe: 'plaintext link (the target needs it too; benchmarks on trusted networks only)',
@@ -87,10 +92,17 @@ export const connectVerb: Verb = {
       replicate: boolean;
       keyFile?: string;
       compress?: string;
+      consistency: 'file' | 'crash';
       insecureNoTls?: boolean;
     },
     ctx,
   ) {
+    if (a.consistency === 'crash')
+      throw new SmrError(
+        'usage',
+        '--consistency crash is not available in this version of smr',
+        'use --consistency file (the default), and quiesce-and-snapshot for a copy an application can open (docs/CONSISTENCY.md)',
+      );
     const include = await patterns('--include', a.include, a.includeFrom);
     const exclude = await patterns('--exclude', a.exclude, a.excludeFrom);
     const keyFile = a.keyFile ?? ctx.config.keyFile;

@@ -54,8 +54,11 @@ describe('decide', () => {
     expect(decide(st('file', 10, 3000), t(), newer)).toBe('blocks');
   });
 
-  it('a directory is the same whatever its mtime; a link differs by size or mtime', () => {
+  it('a directory is the same whatever its mtime, not whatever its mode; a link differs by size or mtime', () => {
     expect(decide(st('dir', 0, 5), t({ type: 'dir', mtimeMs: 9 }), diff)).toBe('same');
+    const chmodded = t({ type: 'dir', mode: 0o750 });
+    for (const mode of ['diff', 'checksum', 'full'] as const)
+      expect(decide(st('dir', 0, 5, 0o775), chmodded, { mode })).toBe('whole');
     expect(decide(st('symlink', 3), t({ type: 'symlink', size: 4 }), diff)).toBe('whole');
   });
 });

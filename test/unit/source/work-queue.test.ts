@@ -61,12 +61,16 @@ describe('WorkQueue', () => {
   });
 
   it('a due disappearance waits for checks that are ready (one may be its new name)', async () => {
-    const { q, done, gone } = setup(0, -RENAME_WINDOW_MS - 10);
+    // While a's slow check runs, x becomes ready and old's window ends (10 ms ago when opened):
+    // at the next turn x is ready, so it goes first. (Waiting on timers alone raced: x could
+    // still be inside its quiet time when the loop looked.)
+    const { q, done, gone } = setup(30, -RENAME_WINDOW_MS - 10);
+    q.hint('a');
     q.hint('x');
-    gone.open('old'); // its window ended 10 ms ago
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 10));
+    gone.open('old');
     await q.idle();
-    expect(done).toEqual(['check x', 'settle old']);
+    expect(done).toEqual(['check a', 'check x', 'settle old']);
   });
 
   it('but not past MAX_DELAY_MS: a steady stream of checks cannot hold a delete back', async () => {

@@ -1,0 +1,206 @@
+// `npm run bench -- sustained`: memory and backlog under a long stream of small-file writes
+// (issue 18: "capture under sustained load keeps source memory bounded, ≤ 300 MiB through 180 s").
+//
+// For each tool (smr, lsyncd): a writer process creates small files (default 200 bytes, 1,000 per
+// directory) as fast as it can for --seconds; every second the RSS of each daemon (and of its
+// process tree, for lsyncd's rsync children) is sampled. When the writer stops, the time until the
+// replica holds every file is the backlog's drain time; the trees are then compared by an
+// independent walk (names and contents).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  RssSampler,
+  currentRss,
+  delay,
+  diffTrees,
+  listFiles,
+  mib,
+  requireBuild,
+  requireTools,
+  rmrf,
+  say,
+  toolVersion,
+  workDir,
+} from './common.mjs';
+import { startLsyncd, startSmr } from './systems.mjs';
+
+export const options = {
+  seconds: { type: 'string', default: '180' },
+  'per-dir': { type: 'string', default: '1000' },
+  size: { type: 'string', default: '200' },
+  tools: { type: 'string', default: 'smr,lsyncd' },
+  'drain-timeout': { type: 'string', default: '900' },
+};
+
+export const help = `usage: node scripts/bench.mjs sustained [options]
+
+  --seconds N        how long the writer writes (default 180)
+  --per-dir N        files per directory (default 1000)
+  --size BYTES       bytes per file (default 200)
+  --tools LIST       smr,lsyncd (default both)
+  --drain-timeout S  give up waiting for the replica after S seconds (default 900)
+  --no-write         do not update bench/RESULTS.md
+  --keep             keep bench/work/sustained-*
+`;
+
+const GOAL_MIB = 300;
+
+// The writer: plain synchronous writes in a child process, so the bench's own event loop
+// (sampling, polling) never slows it down. It prints how many files it wrote.
+const WRITER = `
+const fs = require('node:fs'); const path = require('node:path');
+const [dir, seconds, perDir, size] = process.argv.slice(1);
+const end = Date.now() + Number(seconds) * 1000;
+let n = 0;
+while (Date.now() < end) {
+  const d = path.join(dir, 'd' + Math.floor(n / Number(perDir)));
+  if (n % Number(perDir) === 0) fs.mkdirSync(d, { recursive: true });
+  for (let i = 0; i < 50; i++, n++)
+    fs.writeFileSync(path.join(d, 'f' + n), ('file ' + n + ' ').padEnd(Number(size), 'x'));
+}
+process.stdout.write(String(n));
+`;
+
+function runWriter(src, o) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      ['-e', WRITER, src, String(o.seconds), String(o.perDir), String(o.size)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('error', reject);
+    p.on('close', (code) =>
+      code === 0 ? resolve(Number(out)) : reject(new Error(`writer exited ${code}`)),
+    );
+  });
+}
+
+/** Seconds until the replica holds `want` files (or null at the timeout). */
+async function drain(replica, want, timeoutS) {
+  const t0 = performance.now();
+  for (;;) {
+    const have = listFiles(replica).length;
+    if (have >= want) return (performance.now() - t0) / 1000;
+    if (performance.now() - t0 > timeoutS * 1000) return null;
+    await delay(1000);
+  }
+}
+
+async function runTool(tool, o) {
+  const dir = workDir(`sustained-${tool}`);
+  say(`${tool}: starting`);
+  const sys = tool === 'smr' ? await startSmr(dir, o.smrVersion) : await startLsyncd(dir);
+  const sampler = new RssSampler(1000);
+  for (const d of sys.daemons) sampler.add(d.label, d.handle.pid);
+  const first = sys.daemons[0];
+  const startRss = currentRss(first.handle.pid);
+  const timeline = [];
+  const tick = setInterval(
+    () => timeline.push(currentRss(first.handle.pid) ?? 0),
+    (o.seconds * 1000) / 6,
+  );
+  sampler.start();
+  try {
+    say(`${tool}: writing for ${o.seconds} s`);
+    const files = await runWriter(sys.src, o);
+    clearInterval(tick);
+    const endRss = currentRss(first.handle.pid);
+    say(`${tool}: ${files} files written; waiting for the replica`);
+    const drainS = await drain(sys.replica, files, o.drainTimeout);
+    sampler.sample();
+    sampler.stop();
+    const diffs = drainS === null ? null : diffTrees(sys.src, sys.replica, 5);
+    return {
+      tool,
+      label: sys.label,
+      files,
+      rate: files / o.seconds,
+      startRss,
+      endRss,
+      timeline,
+      peaks: sys.daemons.map((d) => ({
+        label: d.label,
+        peak: sampler.peak.get(d.label) ?? 0,
+        tree: sampler.treePeak.get(d.label) ?? 0,
+      })),
+      drainS,
+      diffs,
+      alive: sys.daemons.every(
+        (d) => d.handle.proc.exitCode === null && d.handle.proc.signalCode === null,
+      ),
+    };
+  } finally {
+    clearInterval(tick);
+    sampler.stop();
+    await sys.stop().catch(() => undefined);
+    if (!o.keep) rmrf(dir);
+  }
+}
+
+function render(results, o) {
+  const rows = results.map((r) => {
+    const main = r.peaks[0];
+    const others = r.peaks
+      .slice(1)
+      .map((p) => `${p.label} ${mib(p.peak)}`)
+      .join(', ');
+    const equal = r.diffs === null ? 'not drained' : r.diffs.length ? 'DIFFER' : 'equal';
+    return (
+      `| ${r.label} | ${r.files.toLocaleString('en-US')} (${Math.round(r.rate)}/s) | ` +
+      `${mib(r.startRss ?? 0)} → ${mib(r.endRss ?? 0)} | ${mib(main.peak)} (tree ${mib(main.tree)}) | ` +
+      `${others || '—'} | ${r.drainS === null ? `> ${o.drainTimeout} s` : `${r.drainS.toFixed(0)} s`} | ` +
+      `${equal}${r.alive ? '' : ', a daemon died'} |`
+    );
+  });
+  const smr = results.find((r) => r.tool === 'smr');
+  const verdict = smr
+    ? `smr's source peaked at ${mib(smr.peaks[0].peak)}: goal ≤ ${GOAL_MIB} MiB ` +
+      `${smr.peaks[0].peak / 1024 <= GOAL_MIB ? 'met' : 'NOT met'}.`
+    : '';
+  const lines = results.map(
+    (r) =>
+      `- ${r.label}: RSS every ${(o.seconds / 6).toFixed(0)} s during the writes: ${r.timeline.map((k) => mib(k)).join(', ')}`,
+  );
+  return `## Sustained small-file writes (issue 18)
+
+{{stamp}}
+
+A writer creates ${o.size}-byte files, ${o.perDir} per directory, as fast as it can for
+${o.seconds} s; each tool replicates them to a replica on the same machine. "Drain" is the time
+from the writer's end until the replica holds every file; the trees are then compared by an
+independent walk. The first daemon is smr's source or lsyncd itself.
+
+| tool | files written | first daemon RSS start → end of writes | its peak RSS | other daemons' peak | drain | trees |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${lines.join('\n')}
+
+${verdict}
+`;
+}
+
+/** Runs the benchmark; returns its markdown section. */
+export async function run(opts) {
+  requireBuild();
+  const tools = opts.tools.split(',').filter(Boolean);
+  if (tools.includes('lsyncd')) requireTools(['lsyncd', 'rsync']);
+  const o = {
+    seconds: Number(opts.seconds),
+    perDir: Number(opts['per-dir']),
+    size: Number(opts.size),
+    drainTimeout: Number(opts['drain-timeout']),
+    keep: opts.keep,
+    smrVersion: JSON.parse(fs.readFileSync(path.resolve('package.json'), 'utf8')).version,
+  };
+  const results = [];
+  for (const t of tools) results.push(await runTool(t, o));
+  say(`done (${toolVersion('lsyncd', ['--version']) ?? 'no lsyncd'})`);
+  return render(results, o);
+}
