@@ -37,6 +37,8 @@ export interface ConnectParams {
   compress?: 'zstd' | 'lz4' | 'none';
   /** Plaintext link; the target must run with --insecure-no-tls too. */
   insecureNoTls?: boolean;
+  /** Bound on the queue in bytes (absent: the default, queueLimitFor in src/journal). */
+  queueLimit?: number;
 }
 
 /** What `queue-task` queues. */

@@ -9,11 +9,13 @@ import type { WireOptions } from './dial.js';
 export interface StatusParts {
   cfg: ConnectionConfig;
   link: Pick<Link, 'state' | 'lastError' | 'targetFault' | 'sentBytes' | 'wireBytes'>;
-  journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq'>;
+  journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq' | 'limit'>;
   mirror: MirrorProgress;
   tasksPending: number;
   /** How the link is secured and compressed. */
   transport: WireOptions;
+  /** Why the queue stopped taking changes (its limit, a full disk), or null. */
+  overflow: { reason: string | null };
 }
 
 /** The target's state as the contract names it. */
@@ -40,13 +42,14 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     // Crash mode (docs/CONSISTENCY.md) is not built yet: every connection is file-consistent.
     consistency: 'file',
     mirror: { ...s.mirror },
-    queue: journal.stats(),
+    queue: { ...journal.stats(), limit: journal.limit.value },
     bandwidth: cfg.bandwidth,
     lastCapturedSeq: journal.lastSeq,
     lastAckedSeq: journal.ackedSeq,
     sent: { bytes: link.sentBytes, wireBytes: link.wireBytes },
     transport: s.transport,
     tasks: { pending: s.tasksPending },
-    lastError: link.lastError,
+    // A stopped queue first: it is what keeps the target from being in line.
+    lastError: s.overflow.reason ?? link.lastError,
   };
 }

@@ -10,6 +10,8 @@ export interface WaitParts {
   journal: Pick<Journal, 'lastSeq' | 'ackedSeq'>;
   mirror: Pick<Mirror, 'active' | 'progress'>;
   link: Pick<Link, 'state' | 'lastError'>;
+  /** Why the queue stopped (a limit, a full disk): not synced until the remirror after it ends. */
+  overflow: { reason: string | null };
   /** Every change made before the call is in the queue. */
   barrier(): Promise<void>;
 }
@@ -24,11 +26,13 @@ export async function waitFor(
   if (what === 'synced') await w.barrier();
   const seq = w.journal.lastSeq;
   for (;;) {
-    const done = !w.mirror.active && (what === 'mirrored' || w.journal.ackedSeq >= seq);
+    const done =
+      !w.overflow.reason && !w.mirror.active && (what === 'mirrored' || w.journal.ackedSeq >= seq);
     if (done) return;
     if (Date.now() >= end) {
       const where = `acked ${w.journal.ackedSeq} of ${seq}, mirror ${w.mirror.progress.state}, link ${w.link.state}`;
-      const why = w.link.lastError ? `: ${w.link.lastError}` : '';
+      const err = w.overflow.reason ?? w.link.lastError;
+      const why = err ? `: ${err}` : '';
       throw new SmrError(
         'timeout',
         `${w.name} not ${what} after ${Math.round(timeoutMs / 1000)}s (${where}${why})`,

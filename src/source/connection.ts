@@ -4,12 +4,12 @@ import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { readKeyFile } from '../shared/key.js';
-import { Journal } from '../journal/journal.js';
+import { Journal, queueLimitFor } from '../journal/journal.js';
 import { Capture } from './capture.js';
 import { AckWaiter } from './ack-waiter.js';
 import {
   connectionDir,
+  connectionKey,
   newEpoch,
   saveConnection,
   type ConnectionConfig,
@@ -26,6 +26,8 @@ import type { AuditContext } from './audit.js';
 import { RESTART_MIRROR } from './restart-mirror.js';
 import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
+import { QueueOverflow } from './queue-overflow.js';
+import type { QueuedOp } from './queued-op.js';
 
 /** Daemon-wide facts a connection needs. */
 export interface SourceContext {
@@ -53,6 +55,7 @@ export class Connection {
   private mirror!: Mirror;
   private watcher: Watcher | null = null;
   private tasks!: ConnectionTasks;
+  private overflow!: QueueOverflow;
   private ackPoll: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
 
@@ -69,11 +72,13 @@ export class Connection {
   async start(mirror: MirrorOptions | null): Promise<void> {
     const dir = connectionDir(this.ctx.stateDir, this.cfg.name);
     this.journal = await Journal.open(path.join(dir, 'journal'));
+    this.journal.limit.set(await queueLimitFor(this.cfg.queueLimit, dir));
     const filter = makeFilter(this.cfg.include, this.cfg.exclude);
     this.acks = new AckWaiter(this.journal);
-    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e), {
+    const append = (e: QueuedOp) => this.overflow.append(e); // stops at the limit or a full disk
+    this.capture = new Capture(this.cfg.path, filter, append, {
       watchDir: (rel) => this.watcher?.watchDir(rel),
-      failed: (err) => log.error(`${this.name}: capture: ${err.message}`),
+      failed: (e) => QueueOverflow.isStop(e) || log.error(`${this.name}: capture: ${e.message}`),
     });
     this.tasks = await ConnectionTasks.open(dir, {
       name: this.cfg.name,
@@ -92,17 +97,18 @@ export class Connection {
       this.journal,
       this.acks,
     );
+    const { journal, link, capture, cfg } = this;
+    const save = () => this.save();
+    this.overflow = new QueueOverflow({ journal, link, capture, mirror: this.mirror, cfg, save });
     // Acks arrive in the link; progress and remirror bookkeeping follow them here.
     let lastAcked = this.journal.ackedSeq;
     this.ackPoll = setInterval(() => {
       if (this.journal.ackedSeq === lastAcked && !this.mirror.active) return;
       lastAcked = this.journal.ackedSeq;
       this.mirror.onAck();
-      if (
-        this.cfg.remirrorRequired &&
-        this.mirror.progress.state === 'complete' &&
-        this.cfg.replicate
-      ) {
+      const { cfg, mirror, overflow } = this;
+      if (cfg.remirrorRequired && mirror.progress.state === 'complete' && cfg.replicate) {
+        if (overflow.reason) return; // the remirror that clears it comes once the queue resumes
         this.cfg.remirrorRequired = false;
         this.save().catch((err: Error) =>
           log.error(`${this.name}: cannot save state: ${err.message}`),
@@ -134,7 +140,7 @@ export class Connection {
         sourceId: this.ctx.sourceId,
         wire: wireOptions(this.cfg, this.ctx),
       }),
-      key: () => this.loadKey(),
+      key: () => connectionKey(this.cfg, this.ctx.defaultKeyFile),
       // The target had no valid basis: resend in line, and a running mirror is not complete
       // before the resend is (the NEED comes just ahead of the ack that would complete it).
       need: (p) => {
@@ -146,16 +152,6 @@ export class Connection {
       sent: (rec) => this.tasks.sent(rec),
       mismatch: () => this.restartStream(),
     };
-  }
-
-  private async loadKey(): Promise<Buffer | null> {
-    if (this.cfg.keyFile) return readKeyFile(this.cfg.keyFile);
-    try {
-      await fsp.access(this.ctx.defaultKeyFile);
-    } catch {
-      return null;
-    }
-    return readKeyFile(this.ctx.defaultKeyFile);
   }
 
   private async startWatching(): Promise<void> {
@@ -208,7 +204,8 @@ export class Connection {
     this.capture.enabled = true;
     await this.save();
     await this.startWatching();
-    if (this.cfg.remirrorRequired && !this.mirror.active) this.mirror.start({ mode: 'diff' });
+    if (this.cfg.remirrorRequired && !this.mirror.active && !this.overflow.reason)
+      this.mirror.start({ mode: 'diff' });
   }
 
   /** `transmit start|stop|pause|resume`. */
@@ -243,8 +240,9 @@ export class Connection {
 
   /** `wait --for synced|mirrored`: resolves when the target holds everything captured before the call. */
   waitFor(what: 'synced' | 'mirrored', timeoutMs: number): Promise<void> {
-    const { name, journal, mirror, link } = this;
-    return waitFor({ name, journal, mirror, link, barrier: () => this.barrier() }, what, timeoutMs);
+    const { name, journal, mirror, link, overflow } = this;
+    const parts = { name, journal, mirror, link, overflow, barrier: () => this.barrier() };
+    return waitFor(parts, what, timeoutMs);
   }
 
   /** What verify and orphans work with. */
@@ -282,6 +280,7 @@ export class Connection {
       mirror: this.mirror.progress,
       tasksPending: this.tasks.pending,
       transport: wireOptions(this.cfg, this.ctx),
+      overflow: this.overflow,
     });
   }
 
@@ -289,6 +288,7 @@ export class Connection {
   async stop(): Promise<void> {
     if (this.ackPoll) clearInterval(this.ackPoll);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.overflow?.close();
     this.mirror?.stop();
     await this.watcher?.close();
     this.capture?.stop();

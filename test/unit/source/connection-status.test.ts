@@ -4,7 +4,11 @@ import type { ConnectionConfig } from '../../../src/source/connection-config.js'
 import { connectionStatus, type StatusParts } from '../../../src/source/connection-status.js';
 import { freshProgress } from '../../../src/source/mirror-progress.js';
 
-function parts(cfg: Partial<ConnectionConfig> = {}, link: Partial<StatusParts['link']> = {}) {
+function parts(
+  cfg: Partial<ConnectionConfig> = {},
+  link: Partial<StatusParts['link']> = {},
+  stopped: string | null = null,
+) {
   return {
     cfg: {
       name: 'web',
@@ -31,10 +35,16 @@ function parts(cfg: Partial<ConnectionConfig> = {}, link: Partial<StatusParts['l
       wireBytes: 2,
       ...link,
     },
-    journal: { stats: () => ({ ops: 3, bytes: 4 }), lastSeq: 9, ackedSeq: 6 },
+    journal: {
+      stats: () => ({ ops: 3, bytes: 4 }),
+      lastSeq: 9,
+      ackedSeq: 6,
+      limit: { value: 32 << 20 } as StatusParts['journal']['limit'],
+    },
     mirror: freshProgress('idle', null),
     tasksPending: 0,
     transport: { tls: true, compress: 'zstd' },
+    overflow: { reason: stopped },
   } satisfies StatusParts;
 }
 
@@ -62,11 +72,20 @@ describe('connectionStatus', () => {
 
   it('carries the queue, seqs and byte counters', () => {
     expect(connectionStatus(parts())).toMatchObject({
-      queue: { ops: 3, bytes: 4 },
+      queue: { ops: 3, bytes: 4, limit: 32 << 20 },
       lastCapturedSeq: 9,
       lastAckedSeq: 6,
       sent: { bytes: 1, wireBytes: 2 },
       replication: 'on',
     });
+  });
+
+  it('shows a stopped queue as remirror-required, its reason over a link error', () => {
+    const why = 'the queue of web reached its limit (32 MiB: connect --queue-limit) ...';
+    const st = connectionStatus(
+      parts({ remirrorRequired: true }, { state: 'connecting', lastError: 'refused' }, why),
+    );
+    expect(st.targetState).toBe('remirror-required');
+    expect(st.lastError).toBe(why);
   });
 });
