@@ -40,6 +40,8 @@ export interface ConnectParams {
   insecureNoTls?: boolean;
   /** The file watcher (default native: a kernel watch per directory; chokidar where it cannot run). */
   watcher?: 'native' | 'chokidar';
+  /** Bound on the queue in bytes (absent: the default, queueLimitFor in src/journal). */
+  queueLimit?: number;
 }
 
 /** What `queue-task` queues. */

@@ -79,7 +79,8 @@ export interface ConnectionStatus {
   /** What the replica is at any moment: `file` (each file converges), `crash` (a source state). */
   consistency: 'file' | 'crash';
   mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };
-  queue: { ops: number; bytes: number };
+  /** Un-acknowledged ops and bytes, and the bound on those bytes (`connect --queue-limit`). */
+  queue: { ops: number; bytes: number; limit?: number | null };
   /** The bandwidth limit (`smr limit`), bytes/s; null = unlimited. */
   bandwidth: number | null;
   lastCapturedSeq: number;

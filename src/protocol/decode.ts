@@ -51,6 +51,7 @@ const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] }
   [MsgType.EVENT]: (h) => taskReport(h, 'EVENT'),
   [MsgType.PING]: (h) => empty(h, 'PING'),
   [MsgType.PONG]: (h) => empty(h, 'PONG'),
+  [MsgType.FAULT]: (h) => obj({ code: text(64), message: text(), seq: int() })(h, 'FAULT'),
 };
 
 function isType(type: number): type is MsgTypeCode {

@@ -16,6 +16,8 @@ import { Connection, type SourceContext } from './connection.js';
 import { dial, wireOptions } from './dial.js';
 import { COMPRESS_NAMES } from '../protocol/compress.js';
 import { WATCHER_BACKENDS } from './watcher.js';
+import { MIN_QUEUE_LIMIT } from '../journal/journal.js';
+import { formatBytes } from '../shared/units.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIRRORS: ReadonlyArray<ConnectionConfig['mirror']> = ['full', 'diff', 'checksum', 'none'];
@@ -47,6 +49,15 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
   }
   if (!MIRRORS.includes(p.mirror))
     throw new SmrError('usage', `bad --mirror "${p.mirror}"`, 'use full, diff, checksum or none');
+  if (
+    p.queueLimit !== undefined &&
+    !(Number.isSafeInteger(p.queueLimit) && p.queueLimit >= MIN_QUEUE_LIMIT)
+  )
+    throw new SmrError(
+      'usage',
+      `--queue-limit ${formatBytes(p.queueLimit ?? 0)} is too small`,
+      `give at least ${formatBytes(MIN_QUEUE_LIMIT)}: a mirror alone keeps up to 16 MiB queued`,
+    );
   if (p.compress !== undefined && !COMPRESS_NAMES.includes(p.compress))
     throw new SmrError('usage', `bad --compress "${String(p.compress)}"`, 'use zstd, lz4 or none');
   const watcher = p.watcher ?? 'native';
@@ -67,6 +78,7 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
     ...(p.compress ? { compress: p.compress } : {}),
     bandwidth: null,
     watcher,
+    ...(p.queueLimit ? { queueLimit: p.queueLimit } : {}),
     epoch: newEpoch(),
     remirrorRequired: p.replicate === false,
     createdAt: new Date().toISOString(),

@@ -1,7 +1,6 @@
 // What the link asks of its connection: where to connect, the key, and what to do with what the
 // target says (NEED, task reports, acks, a stream it cannot continue).
-import { readKeyFile } from '../shared/key.js';
-import { promises as fsp } from 'node:fs';
+import { connectionKey } from './connection-config.js';
 import type { Connection } from './connection.js';
 import type { ConnectionTasks } from './connection-tasks.js';
 import { wireOptions } from './dial.js';
@@ -21,7 +20,7 @@ export function linkHooks(
       sourceId: c.ctx.sourceId,
       wire: wireOptions(c.cfg, c.ctx),
     }),
-    key: () => loadKey(c),
+    key: () => connectionKey(c.cfg, c.ctx.defaultKeyFile),
     // The target had no valid basis: resend in line, and a running mirror is not complete
     // before the resend is (the NEED comes just ahead of the ack that would complete it). The
     // path is where the renames queued since took it; a directory goes with all below it.
@@ -42,14 +41,4 @@ export function linkHooks(
     sent: (rec) => o.tasks.sent(rec),
     mismatch: () => c.restartStream(),
   };
-}
-
-async function loadKey(c: Connection): Promise<Buffer | null> {
-  if (c.cfg.keyFile) return readKeyFile(c.cfg.keyFile);
-  try {
-    await fsp.access(c.ctx.defaultKeyFile);
-  } catch {
-    return null;
-  }
-  return readKeyFile(c.ctx.defaultKeyFile);
 }

@@ -13,8 +13,8 @@ import type { WireOptions } from './dial.js';
 /** What a status is made of. */
 export interface StatusParts {
   cfg: ConnectionConfig;
-  link: Pick<Link, 'state' | 'lastError' | 'sentBytes' | 'wireBytes'>;
-  journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq'>;
+  link: Pick<Link, 'state' | 'lastError' | 'targetFault' | 'sentBytes' | 'wireBytes'>;
+  journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq' | 'limit'>;
   mirror: MirrorProgress;
   tasksPending: number;
   /** How the link is secured and compressed. */
@@ -27,6 +27,8 @@ export interface StatusParts {
   watcher: WatcherStatus | null;
   /** The last restore, once there has been one. */
   restore?: RestoreProgress;
+  /** Why the queue stopped taking changes (its limit, a full disk), or null. */
+  overflow: { reason: string | null };
 }
 
 /** The target's state as the contract names it. */
@@ -34,6 +36,8 @@ function targetState(s: StatusParts): ConnectionStatus['targetState'] {
   if (s.cfg.remirrorRequired) return 'remirror-required';
   if (s.held) return 'error';
   if (s.cfg.transmit === 'paused') return 'paused';
+  // The target reported it cannot apply (a full disk): an error even while the link is up.
+  if (s.link.targetFault) return 'error';
   // Changes made while the source was down are replayed in path order, not in the order they
   // happened: until they are all applied the replica may not be a state the source went through.
   if (s.reconciling) return 'reconciling';
@@ -55,7 +59,7 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     // Crash mode (docs/CONSISTENCY.md) is not built yet: every connection is file-consistent.
     consistency: 'file',
     mirror: { ...s.mirror },
-    queue: journal.stats(),
+    queue: { ...journal.stats(), limit: journal.limit.value },
     bandwidth: cfg.bandwidth,
     lastCapturedSeq: journal.lastSeq,
     lastAckedSeq: journal.ackedSeq,
@@ -63,7 +67,10 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     transport: s.transport,
     tasks: { pending: s.tasksPending },
     watcher: s.watcher,
-    lastError: s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError,
+    // A stopped queue first: it is what keeps the target from being in line.
+    lastError:
+      s.overflow.reason ??
+      (s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError),
     ...(s.restore ? { restore: { ...s.restore } } : {}),
   };
 }

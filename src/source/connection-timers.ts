@@ -6,6 +6,7 @@ import type { ConnectionConfig } from './connection-config.js';
 import type { Journal } from '../journal/journal.js';
 import type { Mirror } from './mirror.js';
 import type { PathHistory } from './need.js';
+import type { QueueOverflow } from './queue-overflow.js';
 
 /** How often the whole tree is compared with the index, whatever the watcher reported. */
 export const RESCAN_INTERVAL_MS = 10 * 60_000;
@@ -18,6 +19,7 @@ export interface TimerParts {
   mirror: Mirror;
   capture: Capture;
   history: PathHistory;
+  overflow: Pick<QueueOverflow, 'reason'>;
   save: () => Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export function startTimers(c: TimerParts): () => void {
     c.history.trim();
     c.mirror.onAck();
     if (c.cfg.remirrorRequired && c.mirror.progress.state === 'complete' && c.cfg.replicate) {
+      if (c.overflow.reason) return; // the remirror that clears it comes once the queue resumes
       c.cfg.remirrorRequired = false;
       c.save().catch((err: Error) => log.error(`${c.name}: cannot save state: ${err.message}`));
     }

@@ -18,6 +18,8 @@ export interface WaitParts {
   pending(): string | null;
   /** Whether a mirror ever completed (a restart forgets the last mirror's own state). */
   baseline(): boolean;
+  /** Why the queue stopped (a limit, a full disk): not synced until the remirror after it ends. */
+  overflow: { reason: string | null };
   /** Every change made before the call is in the queue. */
   barrier(): Promise<void>;
 }
@@ -58,14 +60,16 @@ export async function waitFor(
   for (;;) {
     if (synced) refuse(w);
     const done =
-      what === 'mirrored'
+      !w.overflow.reason &&
+      (what === 'mirrored'
         ? mirrored(w)
-        : !w.mirror.active && w.pending() === null && w.journal.ackedSeq >= seq;
+        : !w.mirror.active && w.pending() === null && w.journal.ackedSeq >= seq);
     if (done) return;
     if (Date.now() >= end) {
       const more = w.pending();
       const where = `acked ${w.journal.ackedSeq} of ${seq}, mirror ${w.mirror.progress.state}${more ? `, ${more}` : ''}, link ${w.link.state}`;
-      const why = w.link.lastError ? `: ${w.link.lastError}` : '';
+      const err = w.overflow.reason ?? w.link.lastError;
+      const why = err ? `: ${err}` : '';
       throw new SmrError(
         'timeout',
         `${w.name} not ${what} after ${Math.round(timeoutMs / 1000)}s (${where}${why})`,

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import type { PathIndex } from '../index/index.js';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { Journal } from '../journal/journal.js';
+import { Journal, queueLimitFor } from '../journal/journal.js';
 import { AckOrder } from './ack-order.js';
 import { Capture } from './capture.js';
 import { AckWaiter } from './ack-waiter.js';
@@ -32,6 +32,8 @@ import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
 import { Restorer } from './restore.js';
 import { startTimers } from './connection-timers.js';
+import { QueueOverflow } from './queue-overflow.js';
+import type { QueuedOp } from './queued-op.js';
 import { drained, waitParts } from './in-step.js';
 
 /** Daemon-wide facts a connection needs. */
@@ -67,6 +69,8 @@ export class Connection {
   /** `smr restore`: the replica copied back (src/source/restore.ts). */
   restorer!: Restorer;
   private stopTimers: (() => void) | null = null;
+  /** Why the queue stopped taking changes (its limit, a full disk), and the way back. */
+  overflow!: QueueOverflow;
 
   constructor(
     public cfg: ConnectionConfig,
@@ -81,6 +85,7 @@ export class Connection {
   async start(plan: StartPlan): Promise<void> {
     const dir = connectionDir(this.ctx.stateDir, this.cfg.name);
     this.journal = await Journal.open(path.join(dir, 'journal'));
+    this.journal.limit.set(await queueLimitFor(this.cfg.queueLimit, dir));
     const index = await openIndex(dir);
     this.index = index;
     const recovered = await recoverIndex(index, this.journal, this.cfg.epoch);
@@ -88,10 +93,10 @@ export class Connection {
     this.acks = new AckWaiter(this.journal);
     const ackOrder = new AckOrder(index, this.journal);
     this.history = new PathHistory(this.journal);
-    const append = (e: Parameters<Journal['append']>[0]) => this.journal.append(e);
+    const append = (e: QueuedOp) => this.overflow.append(e); // stops at the limit or a full disk
     this.capture = new Capture(this.cfg.path, filter, index, append, this.journal.lastSeq, {
       watchDir: (rel) => this.watch.watchDir(rel),
-      failed: (err) => log.error(`${this.name}: capture: ${err.message}`),
+      failed: (e) => QueueOverflow.isStop(e) || log.error(`${this.name}: capture: ${e.message}`),
     });
     this.capture.onEmitted((e, seq) => this.history.observe(e, seq));
     this.tasks = await ConnectionTasks.open(dir, {
@@ -116,24 +121,17 @@ export class Connection {
       this.journal,
       this.acks,
     );
+    this.overflow = new QueueOverflow(this);
     this.restorer = new Restorer({
-      name: this.name,
-      base: this.cfg.path,
+      name,
+      base,
       filter,
       link: this.link,
       stopMirror: () => this.mirror.active && this.mirror.stop(),
       holdCapture: () => this.capture.holdHints(),
       confirm: () => this.confirmRestore(),
     });
-    this.stopTimers = startTimers({
-      name: this.name,
-      cfg: this.cfg,
-      journal: this.journal,
-      mirror: this.mirror,
-      capture: this.capture,
-      history: this.history,
-      save: () => this.save(),
-    });
+    this.stopTimers = startTimers(this);
     this.capture.enabled = this.cfg.replicate;
     // A vanished source path (a lost disk) keeps the link up, so `smr restore` can bring it back.
     if (this.cfg.replicate)
@@ -194,7 +192,8 @@ export class Connection {
     this.capture.enabled = true;
     await this.save();
     await this.startWatching();
-    if (this.cfg.remirrorRequired && !this.mirror.active) this.mirror.start({ mode: 'diff' });
+    if (this.cfg.remirrorRequired && !this.mirror.active && !this.overflow.reason)
+      this.mirror.start({ mode: 'diff' });
   }
 
   /** After a restore into the path: capture watches it again, and a diff mirror confirms. */
@@ -275,6 +274,7 @@ export class Connection {
       mirror: this.mirror.progress,
       tasksPending: this.tasks.pending,
       transport: wireOptions(this.cfg, this.ctx),
+      overflow: this.overflow,
       held: this.capture.reconciler.held,
       reconciling: this.capture.reconciler.reconciling(this.journal.ackedSeq),
       watcher: this.watch.status(),
@@ -284,6 +284,7 @@ export class Connection {
   /** Stops everything, finishing the operation in hand; the queue and the index stay on disk. */
   async stop(): Promise<void> {
     this.stopTimers?.();
+    this.overflow?.close();
     this.mirror?.stop();
     await this.watch?.stop();
     this.capture?.stop();

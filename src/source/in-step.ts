@@ -5,7 +5,10 @@ import type { Connection } from './connection.js';
 import type { WaitParts } from './connection-wait.js';
 
 /** The parts of a connection the answers read. */
-type Parts = Pick<Connection, 'cfg' | 'capture' | 'mirror' | 'journal' | 'name' | 'link'> & {
+type Parts = Pick<
+  Connection,
+  'cfg' | 'capture' | 'mirror' | 'journal' | 'name' | 'link' | 'overflow'
+> & {
   barrier(): Promise<void>;
 };
 
@@ -16,6 +19,7 @@ export function waitParts(c: Parts): WaitParts {
     journal: c.journal,
     mirror: c.mirror,
     link: c.link,
+    overflow: c.overflow,
     refusal: () => whyNotInStep(c),
     pending: () => whatIsPending(c),
     baseline: () => c.capture.ledger.baseline,

@@ -4,7 +4,7 @@
 import { SmrError, asSmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { Signal } from '../shared/signal.js';
-import { MsgType, type Frame } from '../protocol/messages.js';
+import { MsgType, type FaultHeader, type Frame } from '../protocol/messages.js';
 import type { ListEntry } from '../protocol/listing.js';
 import type { Reply, TargetRequest } from '../protocol/requests.js';
 import type { TaskReport } from '../protocol/tasks.js';
@@ -12,12 +12,14 @@ import type { Peer } from '../protocol/peer.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
 import { dial, type OpenRequest, type WireOptions } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
+import { TargetFaultState } from './target-fault.js';
 import type { LinkState, TransmitState } from '../control/replies.js';
 
 /** Bytes sent but not yet acknowledged, at most. */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
 const BACKOFF_START_MS = 200;
 const BACKOFF_MAX_MS = 30_000;
+const FAULT_RETRY_MAX_MS = 10_000; // the backoff's bound while the target reports a fault
 const PING_MS = 15_000;
 const DEAD_MS = 60_000;
 
@@ -66,6 +68,7 @@ export class Link {
   >();
   private nextReq = 1;
   private loopDone: Promise<void> = Promise.resolve();
+  private readonly faults = new TargetFaultState(() => this.hooks.open().connection);
 
   constructor(
     private readonly journal: Journal,
@@ -76,6 +79,11 @@ export class Link {
     this.transmit = transmit;
     this.limiter = new RateLimiter(bandwidth);
     journal.onAppend(() => this.change.notify());
+  }
+
+  /** What the target said it cannot apply, until it acks that seq (the target is in error). */
+  get targetFault(): FaultHeader | null {
+    return this.faults.fault;
   }
 
   start(): void {
@@ -117,8 +125,9 @@ export class Link {
           peer.close();
           break;
         }
-        backoff = BACKOFF_START_MS;
-        this.lastError = null;
+        // While the target cannot apply, each retry resends the window: back off instead.
+        if (!this.faults.fault) backoff = BACKOFF_START_MS;
+        this.lastError = this.faults.text;
         await this.session(peer, appliedSeq);
       } catch (err) {
         const e = asSmrError(err);
@@ -129,7 +138,7 @@ export class Link {
       this.state = this.stopped ? 'disconnected' : 'connecting';
       if (this.stopped) break;
       await this.control.wait(backoff);
-      backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+      backoff = Math.min(this.faults.fault ? FAULT_RETRY_MAX_MS : BACKOFF_MAX_MS, backoff * 2);
     }
     this.state = 'disconnected';
   }
@@ -140,6 +149,7 @@ export class Link {
         `target holds seq ${appliedSeq} but this queue spans ${this.journal.ackedSeq}..${this.journal.lastSeq}; restarting the stream with a remirror`,
       );
       peer.close();
+      this.faults.clear();
       await this.hooks.mismatch(appliedSeq);
       return;
     }
@@ -159,6 +169,7 @@ export class Link {
         acks = acks
           .then(() => (seq > this.journal.ackedSeq ? this.hooks.acked(seq) : undefined))
           .catch((err) => log.error(`ack ${seq}: ${err.message}`));
+        if (this.faults.acked(seq)) this.lastError = null;
         this.change.notify();
       } else this.onFrame(f);
     });
@@ -241,6 +252,10 @@ export class Link {
         // The target names what it refused before it closes: keep that as the link's error.
         this.lastError = `target refused: ${f.header.message}`;
         log.warn(`link ${this.hooks.open().connection}: ${this.lastError}`);
+        return;
+      case MsgType.FAULT: // the target stopped applying and closes: keep the data, say why
+        this.faults.report(f.header);
+        this.lastError = this.faults.text;
         return;
       case MsgType.PONG:
         return;

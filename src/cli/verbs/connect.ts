@@ -7,7 +7,8 @@ import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectParams } from '../../control/methods.js';
 import type { Verb } from '../verb.js';
-import { hostPortFlag } from '../options.js';
+import { hostPortFlag, sizeFlag } from '../options.js';
+import { parseSize } from '../../shared/units.js';
 
 /** The patterns of a flag and of its -from files, each checked (the files are read once, now). */
 async function patterns(flag: string, given?: string[], files?: string[]): Promise<string[]> {
@@ -80,6 +81,12 @@ export const connectVerb: Verb = {
         default: 'file',
         describe: 'file: each file converges; crash: a state the whole source went through',
       })
+      .option('queue-limit', {
+        ...sizeFlag(
+          'queue-limit',
+          'bound on the queue (default 1GiB, or a tenth of the free space if less; at least 32MiB): past it, capture stops and the target is remirrored by itself',
+        ),
+      })
       .option('insecure-no-tls', {
         type: 'boolean',
         describe: 'plaintext link (the target needs it too; benchmarks on trusted networks only)',
@@ -101,6 +108,7 @@ export const connectVerb: Verb = {
       compress?: string;
       consistency: 'file' | 'crash';
       insecureNoTls?: boolean;
+      queueLimit?: number;
     },
     ctx,
   ) {
@@ -113,6 +121,8 @@ export const connectVerb: Verb = {
     const include = await patterns('--include', a.include, a.includeFrom);
     const exclude = await patterns('--exclude', a.exclude, a.excludeFrom);
     const keyFile = a.keyFile ?? ctx.config.keyFile;
+    const limit = ctx.config.source?.queueLimit;
+    const queueLimit = a.queueLimit ?? (limit === undefined ? undefined : parseSize(limit));
     const s = await source(ctx, 'connect', {
       name: a.name,
       to: a.to,
@@ -126,6 +136,7 @@ export const connectVerb: Verb = {
       compress: a.compress as ConnectParams['compress'],
       insecureNoTls: a.insecureNoTls === true,
       watcher: a.watcher,
+      queueLimit,
     });
     return { data: s, text: statusLines(s) };
   },
