@@ -13,6 +13,7 @@ import type { Journal, JournalRecord } from '../journal/journal.js';
 import { dial, type OpenRequest, type WireOptions } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
 import { TargetFaultState } from './target-fault.js';
+import { LinkRequests } from './link-requests.js';
 import type { LinkState, TransmitState } from '../control/replies.js';
 
 /** Bytes sent but not yet acknowledged, at most. */
@@ -58,15 +59,7 @@ export class Link {
   /** Woken only by stop and transmit switches: new queued data must not cut a backoff short. */
   private control = new Signal();
   private limiter: RateLimiter;
-  private replyWaiters = new Map<
-    number,
-    { resolve: (r: Reply) => void; reject: (e: Error) => void }
-  >();
-  private listWaiters = new Map<
-    number,
-    { onItems: (items: ListEntry[]) => void; done: (err?: Error, seq?: number) => void }
-  >();
-  private nextReq = 1;
+  private readonly requests = new LinkRequests();
   private loopDone: Promise<void> = Promise.resolve();
   private readonly faults = new TargetFaultState(() => this.hooks.open().connection);
 
@@ -209,12 +202,7 @@ export class Link {
       await reader.close();
       await acks;
       this.peer = null;
-      for (const w of this.replyWaiters.values())
-        w.reject(new SmrError('unreachable', 'connection to the target dropped'));
-      this.replyWaiters.clear();
-      for (const w of this.listWaiters.values())
-        w.done(new SmrError('unreachable', 'connection to the target dropped'));
-      this.listWaiters.clear();
+      this.requests.dropAll();
     }
   }
 
@@ -223,28 +211,10 @@ export class Link {
       case MsgType.NEED:
         this.hooks.need(f.header.p, f.header.seq);
         return;
-      case MsgType.LIST_ITEMS: {
-        const w = this.listWaiters.get(f.header.reqId);
-        if (!w) return;
-        w.onItems(f.header.items);
-        if (f.header.done) {
-          this.listWaiters.delete(f.header.reqId);
-          const err = f.header.error;
-          w.done(
-            err ? new SmrError('io', `target could not list the replica: ${err}`) : undefined,
-            f.header.seq,
-          );
-        }
-        return;
-      }
-      case MsgType.REPLY: {
-        const w = this.replyWaiters.get(f.header.reqId);
-        if (!w) return;
-        this.replyWaiters.delete(f.header.reqId);
-        if (f.header.error) w.reject(new SmrError('io', `target: ${f.header.error}`));
-        else w.resolve({ header: f.header, body: f.body });
-        return;
-      }
+      case MsgType.LIST_ITEMS:
+        return this.requests.onListItems(f);
+      case MsgType.REPLY:
+        return this.requests.onReply(f);
       case MsgType.EVENT:
         this.hooks.event(f.header);
         return;
@@ -272,13 +242,7 @@ export class Link {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
-    const reqId = this.nextReq++;
-    const head = from === undefined ? { reqId } : { reqId, from };
-    return new Promise((resolve, reject) => {
-      const done = (err?: Error | null, seq?: number): void => (err ? reject(err) : resolve(seq));
-      this.listWaiters.set(reqId, { onItems, done });
-      peer.send(MsgType.LIST, head).catch((err) => reject(dropped(err)));
-    });
+    return this.requests.list(peer, onItems, from);
   }
 
   /** One request to the target (signatures, hashes); needs a live connection. */
@@ -286,11 +250,7 @@ export class Link {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
-    const reqId = this.nextReq++;
-    return new Promise((resolve, reject) => {
-      this.replyWaiters.set(reqId, { resolve, reject });
-      peer.send(MsgType.REQUEST, { reqId, ...req }, body).catch((err) => reject(dropped(err)));
-    });
+    return this.requests.request(peer, req, body);
   }
 
   /** Resolves when connected (or rejects after `timeoutMs`). */
@@ -305,10 +265,4 @@ export class Link {
       await this.change.wait(Math.min(200, end - Date.now()));
     }
   }
-}
-
-/** A send failed because the link went (ECONNRESET, EPIPE): "unreachable", waited out (cause D). */
-function dropped(err: unknown): SmrError {
-  if (err instanceof SmrError) return err;
-  return new SmrError('unreachable', `connection to the target dropped: ${(err as Error).message}`);
 }
