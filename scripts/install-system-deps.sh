@@ -4,6 +4,7 @@
 #   * systemd-analyze  verifies the shipped systemd units (Linux only; Debian package: systemd)
 #   * script           runs a verb on a pseudo-terminal to test progress output (util-linux/bsdutils)
 #   * getfattr/setfacl compare and set xattrs and ACLs in the fidelity tests (attr, acl)
+#   * mkfs.ext4, mount make the small loop-mounted file systems of the disk-full tests (Linux)
 # On Debian and Ubuntu it installs what is missing with apt-get (run it as root, or with sudo);
 # elsewhere it says what to install. .ci/run calls it; so can you, once, on a new machine.
 set -euo pipefail
@@ -12,7 +13,7 @@ check_only=0
 case "${1:-}" in
   --check) check_only=1 ;;
   -h | --help)
-    sed -n '2,7s/^# \{0,1\}//p' "$0"
+    sed -n '2,8s/^# \{0,1\}//p' "$0"
     echo "Usage: ${0##*/} [--check]"
     exit 0
     ;;
@@ -28,7 +29,7 @@ fi
 
 # command -> Debian package
 declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl)
-if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd; fi
+if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount; fi
 
 missing=()
 for cmd in "${!want[@]}"; do

@@ -3,7 +3,7 @@
 // exits 2 at once instead of after the whole mirror.
 import type { Options } from 'yargs';
 import { SmrError } from '../shared/errors.js';
-import { parseDuration, parseRate } from '../shared/units.js';
+import { parseDuration, parseRate, parseSize } from '../shared/units.js';
 import { checkValue, type ValueKind } from '../config/schema.js';
 
 /** Throws the usage error for `--name VALUE` unless the schema accepts it as `kind`. */
@@ -42,6 +42,20 @@ export function rateFlag(name: string, describe: string): Options {
       if (text === 'off') return null;
       checkFlag('rate', name, text);
       return parseRate(text);
+    },
+  };
+}
+
+/** A size flag (64MiB, 1GiB, plain bytes); the parsed value is bytes. */
+export function sizeFlag(name: string, describe: string): Options {
+  return {
+    type: 'string',
+    describe,
+    coerce: (v: unknown): number | undefined => {
+      if (v === undefined) return undefined;
+      const text = single(name, v);
+      checkFlag('size', name, text);
+      return parseSize(text);
     },
   };
 }

@@ -63,6 +63,15 @@ function skippedLine(s: StatusView): string[] {
   return [`  skipped ${s.skipped.count}${why ? ` (${why})` : ''}: not replicated, see the log`];
 }
 
+/** One line about a restore: state, where to, progress. */
+export function restoreLine(r: NonNullable<StatusView['restore']>): string {
+  const from = r.from ? ` from snapshot ${r.from}` : '';
+  const what = `${r.filesDone}/${r.filesTotal} entries, ${formatBytes(r.bytesDone)}/${formatBytes(r.bytesTotal)}`;
+  const failed = r.failed ? `, ${r.failed} not restored` : '';
+  const error = r.error ? `; ${r.error}` : '';
+  return `${r.state} (${r.mode ?? '-'})${from} into ${r.to ?? '-'}: ${what}, ${r.percent}%${failed}${error}`;
+}
+
 /** A few lines describing one connection. */
 export function statusLines(s: StatusView): string[] {
   const limit =
@@ -76,6 +85,14 @@ export function statusLines(s: StatusView): string[] {
     `  queue ${s.queue.ops} ops, ${formatBytes(s.queue.bytes)}; captured seq ${s.lastCapturedSeq}, acked seq ${s.lastAckedSeq}`,
     `  sent ${formatBytes(s.sent.bytes)} data, ${formatBytes(s.sent.wireBytes)} on the wire${limit}; tasks pending ${s.tasks.pending}`,
     ...skippedLine(s),
+    ...(s.watcher ? [`  ${watcherLine(s.watcher)}`] : []),
+    ...(s.restore ? [`  restore ${restoreLine(s.restore)}`] : []),
     ...(s.lastError && s.link !== 'connected' ? [`  last error: ${s.lastError}`] : []),
   ];
+}
+
+function watcherLine(w: NonNullable<ConnectionStatus['watcher']>): string {
+  const dirs = w.watchedDirs === null ? '' : `, ${w.watchedDirs} directories watched`;
+  const unwatched = w.unwatched ? `, ${w.unwatched} unwatched` : '';
+  return `watcher ${w.backend}${dirs}${unwatched}; ${w.missed} possible event losses, ${w.rescans} rescans`;
 }

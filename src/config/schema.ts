@@ -75,6 +75,11 @@ const targetSection = z
 
 const sourceSection = z
   .strictObject({
+    queueLimit: VALUE_TYPES.size.optional().meta({
+      description:
+        "Default bound on each connection's queue (`connect --queue-limit`): past it capture stops and the target is remirrored by itself. Default: 1GiB, or a tenth of the free space if less.",
+      examples: ['2GiB'],
+    }),
     tasksDir: path.optional().meta({
       description:
         'Programs `queue` and `transmit` tasks may run on the source (default: STATE_DIR/tasks).',
@@ -125,7 +130,9 @@ export const connectionRecordSchema = z.looseObject({
   noXattrs: z.boolean().optional(),
   noAcls: z.boolean().optional(),
   noHardLinks: z.boolean().optional(),
+  watcher: z.enum(['native', 'chokidar']).optional(),
   bandwidth: z.number().int().positive().nullable(),
+  queueLimit: z.number().int().positive().nullable().optional(),
   epoch: z.number().int().positive(),
   remirrorRequired: z.boolean(),
   createdAt: z.string(),

@@ -4,6 +4,7 @@
 import { SmrError } from '../shared/errors.js';
 import type {
   ConnectionStatus,
+  DryRunResult,
   MirrorMode,
   OrphansResult,
   RunNowReply,
@@ -37,6 +38,10 @@ export interface ConnectParams {
   compress?: 'zstd' | 'lz4' | 'none';
   /** Plaintext link; the target must run with --insecure-no-tls too. */
   insecureNoTls?: boolean;
+  /** The file watcher (default native: a kernel watch per directory; chokidar where it cannot run). */
+  watcher?: 'native' | 'chokidar';
+  /** Bound on the queue in bytes (absent: the default, queueLimitFor in src/journal). */
+  queueLimit?: number;
   /** What is replicated besides content and mode (`--no-owner` etc.); absent: everything. */
   preserve?: Preserve;
 }
@@ -60,6 +65,35 @@ export interface QueueTaskParams {
   waitTimeoutMs?: number;
 }
 
+/** What `smr restore` asks. */
+export interface RestoreParams {
+  name: string;
+  /** `--to DIR` (absolute); else the connection's path. */
+  to?: string;
+  mode: MirrorMode;
+  only: string[];
+  force?: boolean;
+  /** `--from-snapshot NAME`: a snapshot of the replica made by the shipped snapshot tasks. */
+  from?: string;
+  /** Answer when the restore (and its confirming mirror) has ended. */
+  wait?: boolean;
+}
+
+/** What `--dry-run` of one verb asks (its real run's parameters); nothing is changed. */
+export type DryRunParams = Named &
+  (
+    | {
+        operation: 'mirror';
+        mode: MirrorMode;
+        newerOnly?: boolean;
+        deleteOrphans?: boolean;
+        force?: boolean;
+      }
+    | { operation: 'orphans'; delete?: boolean; force?: boolean; maxDeletePercent?: number }
+    | { operation: 'verify-fix'; mode: 'diff' | 'checksum' }
+    | ({ operation: 'restore' } & Omit<RestoreParams, 'name' | 'wait'>)
+  );
+
 /** The source daemon's methods. */
 export interface SourceMethods {
   ping: Method<NoParams, { ok: true; pid: number }>;
@@ -77,6 +111,8 @@ export interface SourceMethods {
       mode?: MirrorMode;
       newerOnly?: boolean;
       deleteOrphans?: boolean;
+      /** Deletions pass the safety brake (and held ones go). */
+      force?: boolean;
     },
     ConnectionStatus
   >;
@@ -86,6 +122,8 @@ export interface SourceMethods {
     Named & { delete?: boolean; force?: boolean; maxDeletePercent?: number },
     OrphansResult
   >;
+  'dry-run': Method<DryRunParams, DryRunResult>;
+  restore: Method<RestoreParams, ConnectionStatus>;
   tasks: Method<{ name?: string }, { tasks: Array<TaskEntry & { connection: string }> }>;
   'task-wait': Method<Named & { id: string; timeoutMs: number }, TaskEntry>;
   'schedule-add': Method<{ job: string; cron: string; argv: string[] }, ScheduleJobReply>;

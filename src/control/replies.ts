@@ -29,6 +29,43 @@ export interface MirrorProgress {
   error?: string;
 }
 
+/** The watcher of a connection (`connect --watcher`) and the event losses it reported. */
+export interface WatcherStatus {
+  backend: 'native' | 'chokidar';
+  /** Directories with a watch of their own (native); null where the backend does not say. */
+  watchedDirs: number | null;
+  /** Directories that could not be watched (watch limit, permissions). */
+  unwatched: number;
+  /** How long the watcher's start took, ms. */
+  readyMs: number;
+  /** Times the watcher reported possibly lost events (a kernel queue overflow). */
+  missed: number;
+  /** Rescans of the tree run for them. */
+  rescans: number;
+}
+
+/** The states of a restore job (`idle` before the first). */
+export type RestoreState =
+  'idle' | 'calculating' | 'restoring' | 'confirming' | 'complete' | 'failed';
+
+/** A restore job's progress, in `status` as `restore` (the counterpart of `mirror`). */
+export interface RestoreProgress {
+  state: RestoreState;
+  mode: MirrorMode | null;
+  /** Where it writes: the connection's path, or `--to DIR`. */
+  to: string | null;
+  /** The snapshot it reads instead of the replica (`--from-snapshot`). */
+  from: string | null;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  percent: number;
+  /** Entries that could not be restored (each logged with why). */
+  failed: number;
+  error?: string;
+}
+
 /** The contract's `status` object for one connection. */
 export interface ConnectionStatus {
   name: string;
@@ -38,11 +75,12 @@ export interface ConnectionStatus {
   link: LinkState;
   replication: 'on' | 'off';
   transmit: TransmitState;
-  targetState: 'ok' | 'remirror-required' | 'paused' | 'error';
+  targetState: 'ok' | 'remirror-required' | 'reconciling' | 'paused' | 'error';
   /** What the replica is at any moment: `file` (each file converges), `crash` (a source state). */
   consistency: 'file' | 'crash';
   mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };
-  queue: { ops: number; bytes: number };
+  /** Un-acknowledged ops and bytes, and the bound on those bytes (`connect --queue-limit`). */
+  queue: { ops: number; bytes: number; limit?: number | null };
   /** The bandwidth limit (`smr limit`), bytes/s; null = unlimited. */
   bandwidth: number | null;
   lastCapturedSeq: number;
@@ -51,7 +89,11 @@ export interface ConnectionStatus {
   /** How the link is secured and compressed (tls false only with --insecure-no-tls). */
   transport: { tls: boolean; compress: 'zstd' | 'lz4' | 'none' };
   tasks: { pending: number };
+  /** The watcher in use; null while replication is off. */
+  watcher: WatcherStatus | null;
   lastError: string | null;
+  /** The last restore of this connection (`smr restore`). */
+  restore?: RestoreProgress;
 }
 
 /** Where a task runs. */
@@ -148,3 +190,36 @@ export interface ScheduleJobReply {
 /** What `schedule run` did. */
 export type RunNowReply =
   { outcome: 'ran'; run: JobRunReply } | { outcome: 'skipped'; reason: 'still-running' };
+
+/** What a dry run would do with one path. */
+export type DryRunAction = 'create' | 'update' | 'delete' | 'skip';
+
+/** One path of a dry run (docs/DRYRUN.md): what would happen to it, and its itemized line. */
+export interface DryRunItem {
+  path: string;
+  /** f file, d directory, L symlink (rsync's letters). */
+  type: 'f' | 'd' | 'L';
+  action: DryRunAction;
+  /** Attributes that differ: content, size, mtime, mode, owner, group, acl, xattrs, type, link target. */
+  attrs: string[];
+  /** Data that would be sent (at most this many bytes: a delta sends less). */
+  bytes: number;
+  /** Why a path would be skipped (or is deleted). */
+  reason?: string;
+  /** The rsync -i style line: `<f.st...... path`. */
+  line: string;
+}
+
+/** A dry run: nothing was changed; `items` is what the real run would do, in path order. */
+export interface DryRunResult {
+  name: string;
+  dryRun: true;
+  operation: 'mirror' | 'restore' | 'orphans' | 'verify-fix';
+  mode?: MirrorMode;
+  items: DryRunItem[];
+  counts: Record<DryRunAction, number>;
+  /** Bytes the creates and updates would send at most. */
+  bytes: number;
+  /** The real run would be refused as a whole (a safety brake, newer files): why. */
+  refused?: string;
+}

@@ -22,6 +22,7 @@ export class DirtySet {
   private readonly removeRangeStmt: Stmt;
   private readonly markEntriesAboveStmt: Stmt;
   private readonly clearStmt: Stmt;
+  private readonly promoteStmt: Stmt;
 
   constructor(db: Db) {
     const merge = 'ON CONFLICT (key) DO UPDATE SET flags = flags | excluded.flags';
@@ -43,6 +44,7 @@ export class DirtySet {
       `INSERT INTO dirty (key, flags) SELECT key, ? FROM entries WHERE seq > ? ${merge}`,
     );
     this.clearStmt = db.prepare('DELETE FROM dirty');
+    this.promoteStmt = db.prepare('UPDATE dirty SET flags = (flags & ~?) | ? WHERE flags & ?');
   }
 
   /** Adds reasons to a key. */
@@ -82,6 +84,11 @@ export class DirtySet {
   /** Marks every entry whose seq is above `seq`; returns how many entries were. */
   markEntriesAbove(seq: number, flags: number): number {
     return this.markEntriesAboveStmt.run(flags, seq).changes;
+  }
+
+  /** Every key marked `from` is marked `to` instead; returns how many. */
+  promote(from: number, to: number): number {
+    return this.promoteStmt.run(from, to, from).changes;
   }
 
   /** Empties the set. */

@@ -63,6 +63,7 @@ export class EntryStore {
   private readonly byInodeStmt: Stmt;
   private readonly countRangeStmt: Stmt;
   private readonly countAllStmt: Stmt;
+  private readonly zeroSeqsStmt: Stmt;
 
   constructor(private readonly db: Db) {
     const read = (sql: string): Stmt => db.prepare(sql).raw(true).safeIntegers(true);
@@ -107,6 +108,7 @@ export class EntryStore {
       .prepare('SELECT count(*) FROM entries WHERE key >= ? AND key < ?')
       .pluck();
     this.countAllStmt = db.prepare('SELECT count(*) FROM entries').pluck();
+    this.zeroSeqsStmt = db.prepare('UPDATE entries SET seq = 0 WHERE seq != 0');
   }
 
   get(key: Buffer): IndexEntry | null {
@@ -176,6 +178,11 @@ export class EntryStore {
 
   byInode(dev: bigint, ino: bigint): KeyedEntry[] {
     return keyed(this.byInodeStmt.all(BigInt.asIntN(64, dev), BigInt.asIntN(64, ino)));
+  }
+
+  /** Every entry's seq becomes 0 (the stream they were numbered in ended). */
+  zeroSeqs(): void {
+    this.zeroSeqsStmt.run();
   }
 
   /** Entries in the range (null: all). */

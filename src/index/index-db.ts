@@ -26,7 +26,12 @@ export class IndexDb {
     const readonly = opts.readonly ?? false;
     let db: Db | null = null;
     try {
-      if (!readonly) fs.mkdirSync(path.dirname(file), { recursive: true });
+      if (!readonly) {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        // Owner-only whatever the umask: it names every file. SQLite gives its -wal and -shm
+        // files the database file's mode.
+        fs.closeSync(fs.openSync(file, 'a', 0o600));
+      }
       db = openDatabase(file, readonly);
       configure(db, opts.cacheBytes ?? DEFAULT_CACHE_BYTES, readonly);
       ensureSchema(db, readonly);

@@ -1,9 +1,9 @@
-// The index's bookkeeping (epoch, indexed and acked seqs), read from the database every time so a
+// The index's bookkeeping (epoch, indexed and acked seqs, baseline), read from the database every time so a
 // rolled-back transaction can never leave a stale copy in memory.
 import type { Db, Stmt } from './sqlite.js';
 import type { IndexMeta } from './types.js';
 
-type MetaName = 'epoch' | 'indexedSeq' | 'ackedSeq';
+type MetaName = 'epoch' | 'indexedSeq' | 'ackedSeq' | 'baseline';
 
 /** Named integers in the meta table. */
 export class MetaStore {
@@ -27,6 +27,7 @@ export class MetaStore {
       epoch: this.value('epoch'),
       indexedSeq: this.value('indexedSeq') ?? 0,
       ackedSeq: this.value('ackedSeq') ?? 0,
+      baseline: this.value('baseline') === 1,
     };
   }
 

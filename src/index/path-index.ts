@@ -245,16 +245,45 @@ export class PathIndex {
     this.guard(() => this.metaStore.set('epoch', epoch));
   }
 
+  /** Records whether every source path was compared with the target once (see IndexMeta). */
+  setBaseline(on: boolean): void {
+    this.guard(() => this.metaStore.set('baseline', on ? 1 : 0));
+  }
+
   /** Empties the index for a new epoch (a remirror starts over): entries, marks, tombstones. */
   reset(epoch: number): void {
     this.idb.transaction(() => {
       this.entriesStore.deleteRange(null);
       this.dirtySet.clear();
       this.tombstones.clear();
-      this.metaStore.set('epoch', epoch);
-      this.metaStore.set('indexedSeq', 0);
-      this.metaStore.set('ackedSeq', 0);
+      this.startStream(epoch);
     });
+  }
+
+  /**
+   * A new stream (epoch) begins while the entries are kept as evidence of what smr put on the
+   * target: each is marked DIRTY_UNSURE (the target's state is no longer known), its seq becomes
+   * 0, tombstones go (their seqs belong to the old stream), and the seqs and baseline start over.
+   */
+  restartStream(epoch: number): void {
+    this.idb.transaction(() => {
+      this.dirtySet.markEntriesAbove(-1, DIRTY_UNSURE);
+      this.entriesStore.zeroSeqs();
+      this.tombstones.clear();
+      this.startStream(epoch);
+    });
+  }
+
+  /** Every mark with any of `from` gets the reasons `to` instead (DIRTY_QUEUING → DIRTY_UNSURE at open). */
+  promoteDirty(from: number, to: number): number {
+    return this.idb.transaction(() => this.dirtySet.promote(from, to));
+  }
+
+  private startStream(epoch: number): void {
+    this.metaStore.set('epoch', epoch);
+    this.metaStore.set('indexedSeq', 0);
+    this.metaStore.set('ackedSeq', 0);
+    this.metaStore.set('baseline', 0);
   }
 
   /** SQLite's full integrity check: the problems found (none: an empty list). */

@@ -63,8 +63,13 @@ export const DIRTY_CHANGED = 1;
  * stopped, or the journal lost the record that last touched it): re-check it without a delta basis.
  */
 export const DIRTY_UNSURE = 2;
+/**
+ * Operations for this path were being queued (set before the first append of a capture batch,
+ * taken off when the batch recorded its result): found at open, it means DIRTY_UNSURE.
+ */
+export const DIRTY_QUEUING = 4;
 /** Every dirty reason. */
-export const DIRTY_ALL = DIRTY_CHANGED | DIRTY_UNSURE;
+export const DIRTY_ALL = DIRTY_CHANGED | DIRTY_UNSURE | DIRTY_QUEUING;
 
 /** The index's bookkeeping against the journal and the target. */
 export interface IndexMeta {
@@ -74,6 +79,11 @@ export interface IndexMeta {
   indexedSeq: number;
   /** The highest seq the target acknowledged, as last told to the index. */
   ackedSeq: number;
+  /**
+   * Every path of the source was compared with the target at least once (a mirror completed), so
+   * a path the index lacks is new; false: it may simply never have been sent.
+   */
+  baseline: boolean;
 }
 
 /** Options for opening an index. */

@@ -6,6 +6,9 @@ export {
   HOT_TAIL_BYTES,
   Journal,
   JournalTrimmedError,
+  MIN_QUEUE_LIMIT,
+  QueueFullError,
+  queueLimitFor,
 } from './journal.js';
 export type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './journal.js';
 export { MAX_DATA_BYTES, MAX_KIND_BYTES, MAX_META_BYTES, MAX_RECORD_BYTES } from './record.js';

@@ -16,9 +16,11 @@ import { Serial } from './serial.js';
 import type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './types.js';
 import { SegmentWriter } from './writer.js';
 import { resolveOptions, type JournalSettings } from './options.js';
+import { QueueLimit } from './limit.js';
 
 export type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from './types.js';
 export { JournalTrimmedError } from './reader.js';
+export { QueueFullError, queueLimitFor, MIN_QUEUE_LIMIT } from './limit.js';
 export { HOT_TAIL_BYTES } from './hot-tail.js';
 
 /** The defaults of the journal's options (options.ts). */
@@ -38,6 +40,8 @@ export class Journal implements ReaderSource {
   private gen = 0;
   private closing: Promise<void> | null = null;
   private closed = false;
+  /** Bound on the un-acknowledged bytes (`connect --queue-limit`); appends past it throw. */
+  readonly limit = new QueueLimit();
 
   private constructor(
     readonly catalog: SegmentCatalog,
@@ -121,7 +125,16 @@ export class Journal implements ReaderSource {
   /** Appends one entry; resolves once it is written to the OS (not necessarily fsynced). */
   async append(entry: JournalEntry): Promise<JournalRecord> {
     if (this.closing) throw closedError();
+    this.limit.check(() => this.cursor.unackedBytes());
     return this.queue.append(entry, encodeEntry(entry));
+  }
+
+  /**
+   * True once a write or fdatasync failed (a full disk): every append is refused until reset()
+   * succeeds. What was written before the failure can still be read and acknowledged.
+   */
+  get failed(): boolean {
+    return this.writer.failed;
   }
 
   /** Forces an fdatasync covering every append made before this call. */

@@ -47,6 +47,11 @@ export class SegmentWriter {
     this.syncedSeq = lastSeq;
   }
 
+  /** True while appends are refused after a failed write or sync (until restart()). */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   /** Bytes the next batch may take before the active segment is full (a fresh one if it is). */
   room(): number {
     const used = this.seg && this.seg.size < this.settings.segmentBytes ? this.seg.size : 0;

@@ -7,6 +7,7 @@ import { listEntry, MAX_LIST_ITEMS } from './listing.js';
 import { MsgType, type Frame, type Headers, type MsgTypeCode } from './messages.js';
 import { decodeOp } from './ops.js';
 import { replyHeader, targetRequest } from './requests.js';
+import { snapshotName } from './restore-requests.js';
 import { taskReport } from './tasks.js';
 
 /** Bytes of a nonce, proof or other handshake string (hex of 32 bytes is 64). */
@@ -39,7 +40,7 @@ const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] }
   },
   [MsgType.ACK]: (h) => obj({ seq: int() })(h, 'ACK'),
   [MsgType.NEED]: (h) => obj({ p: relPath, seq })(h, 'NEED'),
-  [MsgType.LIST]: (h) => obj({ reqId })(h, 'LIST'),
+  [MsgType.LIST]: (h) => obj({ reqId }, { from: snapshotName })(h, 'LIST'),
   [MsgType.LIST_ITEMS]: (h) =>
     obj(
       { reqId, done: bool, items: list(listEntry, MAX_LIST_ITEMS) },
@@ -50,6 +51,7 @@ const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] }
   [MsgType.EVENT]: (h) => taskReport(h, 'EVENT'),
   [MsgType.PING]: (h) => empty(h, 'PING'),
   [MsgType.PONG]: (h) => empty(h, 'PONG'),
+  [MsgType.FAULT]: (h) => obj({ code: text(64), message: text(), seq: int() })(h, 'FAULT'),
 };
 
 function isType(type: number): type is MsgTypeCode {

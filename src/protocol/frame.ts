@@ -66,22 +66,32 @@ export class FrameDecoder {
 
   /** Adds bytes and returns every frame now complete. */
   push(chunk: Buffer): Frame[] {
+    this.feed(chunk);
+    const out: Frame[] = [];
+    for (let f = this.next(); f; f = this.next()) out.push(f);
+    return out;
+  }
+
+  /** Adds bytes; frames are taken out one at a time with next(). */
+  feed(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Frame[] = [];
-    while (this.buffered >= 4) {
-      const len = this.peekLength();
-      if (len < 5 || len > this.maxFrame) {
-        throw new SmrError(
-          'frame-too-large',
-          `frame of ${len} bytes is outside 5..${this.maxFrame}`,
-        );
-      }
-      if (this.buffered < 4 + len) break;
-      const { raw, owned } = this.take(4 + len);
-      out.push(this.decode(raw.subarray(4), owned));
+  }
+
+  /**
+   * The next complete frame, or null until more bytes come; throws on a malformed one. One at a
+   * time, so a receiver that falls behind can stop taking them: a few bytes of compressed frames
+   * decompress to megabytes each, and must not all be expanded at once.
+   */
+  next(): Frame | null {
+    if (this.buffered < 4) return null;
+    const len = this.peekLength();
+    if (len < 5 || len > this.maxFrame) {
+      throw new SmrError('frame-too-large', `frame of ${len} bytes is outside 5..${this.maxFrame}`);
     }
-    return out;
+    if (this.buffered < 4 + len) return null;
+    const { raw, owned } = this.take(4 + len);
+    return this.decode(raw.subarray(4), owned);
   }
 
   private decode(b: Buffer, owned: boolean): Frame {

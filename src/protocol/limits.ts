@@ -28,6 +28,11 @@ export const PREAUTH_MAX_QUEUED_FRAMES = 4;
 export const MAX_PREAUTH_CONNECTIONS = 64;
 /** Of those, connections from one address (so one host cannot take every slot). */
 export const MAX_PREAUTH_PER_ADDRESS = 16;
+/**
+ * Milliseconds a target keeps an authenticated session that sends nothing (a source pings every
+ * 15 s): a source that vanished, or stalled in the middle of a frame, must not hold its replica.
+ */
+export const SESSION_IDLE_MS = 90_000;
 /** Bytes of data carried by one queued operation record (large files are split into parts). */
 export const CHUNK_BYTES = 1024 * 1024;
 

@@ -24,6 +24,7 @@ export const MsgType = {
   EVENT: 19, // target -> source: task results and other notices
   PING: 20,
   PONG: 21,
+  FAULT: 22, // target -> source: applying failed (disk full, read-only, I/O error), then close
 } as const;
 
 /** One frame type code. */
@@ -41,6 +42,12 @@ export type OpenHeader = {
 /** A refusal: an error code (auth, path-refused, path-busy, protocol, ...) and what happened. */
 export type RefusedHeader = { code: string; message: string };
 
+/**
+ * Why the target stopped applying: the system's error code (ENOSPC, EDQUOT, EROFS, EIO, or an smr
+ * code), a one-line message that says what to do, and the seq that could not be made durable.
+ */
+export type FaultHeader = { code: string; message: string; seq: number };
+
 // The handshake's own checks (handshake.ts) judge its fields; the decoder checks their types.
 type Empty = Record<never, never>;
 type HandshakeHeaders = {
@@ -57,11 +64,13 @@ type CommonHeaders = HandshakeHeaders & {
   [MsgType.OPENED]: { appliedSeq: number; epoch?: number; probe?: boolean };
   [MsgType.ACK]: { seq: number };
   [MsgType.NEED]: { p: string; seq: number };
-  [MsgType.LIST]: { reqId: number };
+  /** `from`: list a snapshot of the replica instead (a restore's; restore-requests.ts). */
+  [MsgType.LIST]: { reqId: number; from?: string };
   [MsgType.REQUEST]: { reqId: number } & TargetRequest;
   [MsgType.EVENT]: TaskReport;
   [MsgType.PING]: Empty;
   [MsgType.PONG]: Empty;
+  [MsgType.FAULT]: FaultHeader;
 };
 
 /** The end of a listing: `seq` says which applied seq it describes, `error` why it failed. */

@@ -105,7 +105,8 @@ const span: Check<ByteSpan> = (v, where) => {
   };
 };
 
-const deltaOp: Check<DeltaOp> = (v, where) => {
+/** Checks one delta instruction's wire tuple (ops, and the restore's rdelta replies). */
+export const deltaOp: Check<DeltaOp> = (v, where) => {
   if (Array.isArray(v) && v[0] === 'l' && v.length === 3)
     return {
       op: 'literal',

@@ -22,6 +22,7 @@ export class Peer extends EventEmitter {
   private corked = false;
   private authed = false;
   private codec: Codec | null = null;
+  private paused = false;
   closed = false;
   /** Frame bytes sent (after compression, before TLS). */
   bytesOut = 0;
@@ -53,11 +54,44 @@ export class Peer extends EventEmitter {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.decoder.feed(chunk);
+    this.drain();
+  }
+
+  /** Delivers decoded frames until the receiver pauses or the bytes run out. */
+  private drain(): void {
     try {
-      for (const f of this.decoder.push(chunk)) this.deliver(f);
+      for (let f = this.paused ? null : this.decoder.next(); f;) {
+        this.deliver(f);
+        f = this.paused || this.closed ? null : this.decoder.next();
+      }
     } catch (err) {
       this.fail(err as Error);
     }
+  }
+
+  /**
+   * Stops delivering frames and reading the stream until resume(): the receiver is behind (TCP
+   * then holds the sender back). Frames already received wait, undecoded.
+   */
+  pause(): void {
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /** Delivers frames again after pause(). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.closed) return;
+    this.socket.resume();
+    this.drain();
+  }
+
+  /** True while paused. */
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   private deliver(f: Frame): void {

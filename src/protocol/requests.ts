@@ -1,8 +1,17 @@
 // Requests about the replica (REQUEST / REPLY): block hashes, whole-file sums and the delta
-// engine's signatures (docs/PROTOCOL.md, "Requests"). Read-only on the target.
+// engine's signatures (docs/PROTOCOL.md, "Requests"), and the restore's (restore-requests.ts).
+// Read-only on the target.
 import { SmrError } from '../shared/errors.js';
 import { bool, int, list, nullable, obj, oneOf, refuse, relPath, sha256, text } from './check.js';
 import type { Check } from './check.js';
+import { deltaOp, type DeltaOp, type WireDeltaOp } from './ops.js';
+import {
+  MAX_RDELTA_OPS,
+  restoreRequestOf,
+  snapshotName,
+  snapshotNames,
+  type RestoreRequest,
+} from './restore-requests.js';
 
 /** Paths one `sums` request may name. */
 export const MAX_SUMS = 512;
@@ -14,10 +23,11 @@ export const MAX_REQUEST_BLOCK = 1024 * 1024 * 1024;
 /** One request, by its `op`. */
 export type TargetRequest =
   | { op: 'blocks'; p: string; blockSize?: number }
-  | { op: 'sums'; paths: string[] }
+  | { op: 'sums'; paths: string[]; from?: string }
   | { op: 'coarse'; p: string; sha256?: boolean }
   | { op: 'mid'; p: string }
-  | { op: 'fine'; p: string; blockSize: number };
+  | { op: 'fine'; p: string; blockSize: number }
+  | RestoreRequest;
 
 /** Size and sha256 of one file (a `sums` reply entry). */
 export type FileSum = { size: number; sha256: string };
@@ -34,10 +44,23 @@ export type ReplyHeader = {
   blockSize?: number;
   sha256?: string;
   sums?: Array<FileSum | null>;
+  /** rdelta: the build needs this signature of the source's basis (the body holds the ranges). */
+  need?: 'mid' | 'fine';
+  /** rdelta: the source's basis already is the replica's file. */
+  unchanged?: boolean;
+  /** rdelta: instructions of one part (literals in the body, in order). */
+  ops?: DeltaOp[];
+  /** rdelta: the last part (`size` and `sha256` say what the file must be). */
+  done?: boolean;
+  /** snapshots: the names found. */
+  names?: string[];
 };
 
-/** The same on the wire: sums as [size, sha256] pairs. */
-export type WireReplyHeader = Omit<ReplyHeader, 'sums'> & { sums?: Array<[number, string] | null> };
+/** The same on the wire: sums as [size, sha256] pairs, delta instructions as tuples. */
+export type WireReplyHeader = Omit<ReplyHeader, 'sums' | 'ops'> & {
+  sums?: Array<[number, string] | null>;
+  ops?: WireDeltaOp[];
+};
 
 /** A reply frame's header and body. */
 export type Reply = { header: ReplyHeader; body: Buffer };
@@ -50,10 +73,11 @@ export type BlocksReply =
 const blockSize = int(MIN_REQUEST_BLOCK, MAX_REQUEST_BLOCK);
 const requestOf: { [K in TargetRequest['op']]: Check<Extract<TargetRequest, { op: K }>> } = {
   blocks: obj({ op: oneOf('blocks'), p: relPath }, { blockSize }),
-  sums: obj({ op: oneOf('sums'), paths: list(relPath, MAX_SUMS) }),
+  sums: obj({ op: oneOf('sums'), paths: list(relPath, MAX_SUMS) }, { from: snapshotName }),
   coarse: obj({ op: oneOf('coarse'), p: relPath }, { sha256: bool }),
   mid: obj({ op: oneOf('mid'), p: relPath }),
   fine: obj({ op: oneOf('fine'), p: relPath, blockSize }),
+  ...restoreRequestOf,
 };
 
 /** Checks a REQUEST header's request part. */
@@ -79,6 +103,11 @@ export const replyHeader: Check<ReplyHeader> = obj(
     blockSize,
     sha256,
     sums: list(nullable(fileSum), MAX_SUMS),
+    need: oneOf('mid', 'fine'),
+    unchanged: bool,
+    ops: list(deltaOp, MAX_RDELTA_OPS),
+    done: bool,
+    names: snapshotNames,
   },
 );
 
@@ -110,4 +139,39 @@ export function sumsReply(r: Reply, asked: number): Array<FileSum | null> {
   if (sums.length !== asked)
     throw new SmrError('protocol', `sums reply: ${sums.length} entries for ${asked} paths`);
   return sums;
+}
+
+/** One `rdelta` reply: a signature the build needs, or a part of the instructions. */
+export type RdeltaReply =
+  | { need: 'mid'; ranges: Buffer }
+  | { need: 'fine'; ranges: Buffer; blockSize: number }
+  | {
+      need?: undefined;
+      ops: DeltaOp[];
+      data: Buffer;
+      done: boolean;
+      unchanged: boolean;
+      size?: number;
+      sha256?: string;
+    };
+
+/** Names an `rdelta` reply's fields; the literals its ops announce must be in the body. */
+export function rdeltaReply(r: Reply): RdeltaReply {
+  const h = r.header;
+  if (h.need === 'mid') return { need: 'mid', ranges: r.body };
+  if (h.need === 'fine')
+    return { need: 'fine', ranges: r.body, blockSize: h.blockSize ?? missing('rdelta') };
+  const ops = h.ops ?? [];
+  const literal = ops.reduce((n, o) => n + (o.op === 'literal' ? o.length : 0), 0);
+  if (literal !== r.body.length)
+    throw new SmrError('protocol', `rdelta reply: ${r.body.length} body bytes for ${literal}`);
+  if (h.done && (h.size === undefined || h.sha256 === undefined)) return missing('rdelta');
+  return {
+    ops,
+    data: r.body,
+    done: h.done === true,
+    unchanged: h.unchanged === true,
+    size: h.size,
+    sha256: h.sha256,
+  };
 }

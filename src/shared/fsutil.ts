@@ -2,6 +2,8 @@
 import { lstatSync, promises as fsp, constants as C, type Stats } from 'node:fs';
 import path from 'node:path';
 
+let tmpSeq = 0;
+
 /** Writes a file atomically: temp file, fsync, rename, fsync of the directory. */
 export async function atomicWriteFile(
   file: string,
@@ -9,7 +11,11 @@ export async function atomicWriteFile(
   mode = 0o600,
 ): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  // Unique per write: two writes of one file in the same millisecond must not share a temp file.
+  const tmp = path.join(
+    dir,
+    `.${path.basename(file)}.${process.pid}.${Date.now()}.${++tmpSeq}.tmp`,
+  );
   const fh = await fsp.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, mode);
   try {
     await fh.writeFile(data);

@@ -1,12 +1,13 @@
 // verify's attribute comparison: the source entry's owner, ns mtime, xattrs and ACLs against the
 // stamp the target listed for it, one difference per attribute that differs.
 import type { Difference } from '../control/replies.js';
+import type { Stats } from 'node:fs';
 import type { ListEntry } from '../protocol/listing.js';
 import type { EntryAttrs } from './entry-attrs.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { entryType } from './entry-type.js';
-import type { MirrorHost } from './mirror-steps.js';
-import { sameFile } from './path-check.js';
+import type { Listed, MirrorHost } from './mirror-steps.js';
+import { knownIs } from './known.js';
 
 /**
  * The attribute differences of `rel`, or null when they cannot be told (an older target lists
@@ -62,6 +63,27 @@ export async function resendAttrs(host: MirrorHost, rel: string): Promise<void> 
   const { ledger } = host;
   const mode = type === 'symlink' ? undefined : st.mode & 0o7777;
   await ledger.emit({ kind: 'attr', meta: mode === undefined ? { p: rel } : { p: rel, mode } });
-  const k = ledger.known.get(rel);
-  if (k && k.type === type && sameFile(st, k)) ledger.record(rel, st, type, k.link);
+  // The index learns the attributes sent only if it already describes this entry as it is.
+  const k = ledger.get(rel);
+  if (k && !k.unsure && knownIs(k, st, type))
+    ledger.record(rel, st, type, { link: k.link, blocks: 'keep' });
+}
+
+/**
+ * The target's copy matches in type and content: when its owner, ns mtime, xattrs or ACLs differ
+ * (its listed stamp), only the attributes are sent. Returns whether an `attr` op was queued.
+ */
+export async function fixListedAttrs(
+  host: MirrorHost,
+  rel: string,
+  st: Stats,
+  listed: Listed | undefined,
+): Promise<boolean> {
+  const { ledger } = host;
+  if (listed?.attrs === undefined) return false;
+  const mine = ledger.attrs.stamp(rel);
+  if (mine === null || ledger.attrs.same(mine, listed.attrs)) return false;
+  const mode = st.isSymbolicLink() ? undefined : st.mode & 0o7777;
+  await ledger.emit({ kind: 'attr', meta: mode === undefined ? { p: rel } : { p: rel, mode } });
+  return true;
 }

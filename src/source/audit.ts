@@ -4,7 +4,8 @@ import { SmrError } from '../shared/errors.js';
 import { typeLetter, type ListEntry } from '../protocol/listing.js';
 import { blocksReply, type BlocksReply } from '../protocol/requests.js';
 import type { Capture } from './capture.js';
-import { compareTrees, orphanBrake, orphansOf } from './compare.js';
+import { deletionBrake } from './brake.js';
+import { compareTrees, orphansOf } from './compare.js';
 import { attributesOnly, resendAttrs } from './attr-diff.js';
 import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
 
@@ -22,13 +23,14 @@ export interface AuditContext {
   link: Link;
   capture: Capture;
   mirrorActive: () => boolean;
-  /** Waits until the target holds everything captured so far. */
-  synced: (timeoutMs: number) => Promise<void>;
+  /** Captures what changed relative to the index, then waits until the target acknowledged it. */
+  drained: (timeoutMs: number) => Promise<void>;
 }
 
 const DRAIN_MS = 10 * 60_000;
 
-function refuseDuringMirror(ctx: AuditContext, verb: string): void {
+/** Verify, orphans and dry runs compare a moving target while a mirror runs: refused. */
+export function refuseDuringMirror(ctx: AuditContext, verb: string): void {
   if (ctx.mirrorActive()) {
     throw new SmrError(
       'usage',
@@ -38,7 +40,8 @@ function refuseDuringMirror(ctx: AuditContext, verb: string): void {
   }
 }
 
-async function listing(ctx: AuditContext): Promise<Map<string, ListEntry>> {
+/** The target's listing, by path. */
+export async function listing(ctx: AuditContext): Promise<Map<string, ListEntry>> {
   const target = new Map<string, ListEntry>();
   await ctx.link.listTarget((items) => {
     for (const it of items) target.set(it.path, it);
@@ -50,11 +53,12 @@ function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<BlocksReply> 
   return async (rel) => blocksReply(await ctx.link.request({ op: 'blocks', p: rel }));
 }
 
-async function compareOnce(
+/** One comparison of the whole tree (verify's, and verify --fix --dry-run's). */
+export async function compareOnce(
   ctx: AuditContext,
   mode: 'diff' | 'checksum',
 ): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
-  await ctx.synced(DRAIN_MS);
+  await ctx.drained(DRAIN_MS);
   const target = await listing(ctx);
   const r = await compareTrees({
     base: ctx.base,
@@ -113,7 +117,7 @@ export async function orphans(
   o: { delete: boolean; force: boolean; maxShare: number },
 ): Promise<OrphansResult> {
   refuseDuringMirror(ctx, 'orphans');
-  await ctx.synced(DRAIN_MS);
+  await ctx.drained(DRAIN_MS);
   // Live changes go on meanwhile: the view keeps orphans under their current target names.
   const view = new TargetView(ctx.capture);
   try {
@@ -145,15 +149,14 @@ async function orphansIn(
     deleted: 0,
   };
   if (!o.delete || found.length === 0) return result;
-  const brake = o.force
-    ? null
-    : orphanBrake({
-        orphans: found.length,
-        targetEntries: total,
-        sourceEntries: entries,
-        maxShare: o.maxShare,
-        base: ctx.base,
-      });
+  const brake = deletionBrake({
+    deletes: found.length,
+    targetEntries: total,
+    sourceEntries: entries,
+    maxShare: o.maxShare,
+    base: ctx.base,
+    force: o.force,
+  });
   if (brake) {
     throw new SmrError(
       'usage',
@@ -162,6 +165,6 @@ async function orphansIn(
     );
   }
   result.deleted = await view.deleteOrphans(ctx.filter, () => true);
-  await ctx.synced(DRAIN_MS);
+  await ctx.drained(DRAIN_MS);
   return result;
 }

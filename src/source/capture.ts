@@ -3,18 +3,18 @@
 // Watcher events are only hints, so a dropped or throttled event cannot lose a change as long as
 // some later hint, rescan or mirror names the path. The mirror's per-file steps work through the
 // small MirrorHost interface this class implements (mirror-steps.ts).
-import { promises as fsp } from 'node:fs';
+import type { PathIndex } from '../index/index.js';
 import type { JournalRecord } from '../journal/types.js';
 import { lstatOrNull } from '../shared/fsutil.js';
-import { entryType } from './entry-type.js';
+import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import { Ledger, type Append } from './ledger.js';
 import { carried, DiskAttrs, type NotCarried } from './entry-attrs.js';
 import type { MirrorHost } from './mirror-steps.js';
 import { PathCheck, type CheckOptions } from './path-check.js';
 import type { QueuedOp } from './queued-op.js';
+import { Reconciler, type ReconcileOptions, type ReconcileResult } from './reconcile.js';
 import { RenameWindow } from './rename-window.js';
-import { scanTree } from './scan.js';
 import { WorkQueue, type Step } from './work-queue.js';
 
 /** The pipeline's timing constants, where its callers and tests look for them. */
@@ -48,6 +48,7 @@ export interface CaptureHooks {
 /** One connection's capture pipeline. */
 export class Capture implements MirrorHost {
   readonly ledger: Ledger;
+  readonly reconciler: Reconciler;
   private readonly gone = new RenameWindow();
   private readonly queue: WorkQueue;
   private readonly paths: PathCheck;
@@ -62,27 +63,34 @@ export class Capture implements MirrorHost {
 
   constructor(
     readonly base: string,
-    private readonly filter: PathFilter,
+    readonly filter: PathFilter,
+    index: PathIndex,
     append: Append,
+    lastSeq: number,
     private readonly hooks: CaptureHooks,
   ) {
-    this.ledger = new Ledger(
+    const ledger = new Ledger(
+      index,
       append,
+      lastSeq,
       new DiskAttrs((rel) => this.abs(rel), carried(hooks.attrs ?? {})),
     );
+    this.ledger = ledger;
+    // Each item the queue runs is one batch of the index (ledger.ts, docs/INDEX.md "Write order").
     // A new, moved or removed entry changes its directory's mtime: look at the directory again,
     // so its new time follows (the target keeps directory times as the source sends them).
-    this.ledger.onEmitted((e) => {
+    ledger.onEmitted((e) => {
       for (const dir of parentsChanged(e)) this.queue.hint(dir);
     });
     this.queue = new WorkQueue(
       {
-        check: (rel, force) => this.paths.check(rel, { force }),
-        settle: (rel) => this.paths.settle(rel),
+        check: (rel, force) => ledger.batched(() => this.paths.check(rel, { force })),
+        settle: (rel) => ledger.batched(() => this.paths.settle(rel)),
         failed: (err) => hooks.failed(err),
       },
       this.gone,
     );
+    this.reconciler = new Reconciler(this);
     this.paths = new PathCheck({
       base,
       filter,
@@ -102,7 +110,12 @@ export class Capture implements MirrorHost {
 
   /** Runs `step` in line, after every item queued before it. */
   enqueueStep(step: Step): Promise<void> {
-    return this.queue.enqueueStep(step);
+    return this.queue.enqueueStep(() => this.ledger.batched(step));
+  }
+
+  /** Resolves once everything queued before the call has run. */
+  drain(): Promise<void> {
+    return this.enqueueStep(async () => undefined);
   }
 
   /** Runs `step` in line like enqueueStep, for callers that do not wait: a failure is logged. */
@@ -118,7 +131,7 @@ export class Capture implements MirrorHost {
   /** Queues an operation directly, in line with the path checks already queued. */
   appendInLine(e: QueuedOp): Promise<JournalRecord> {
     return new Promise((resolve, reject) => {
-      void this.enqueueStep(async () => resolve(await this.ledger.emit(e))).catch(reject);
+      void this.enqueueStep(async () => void resolve(await this.ledger.emit(e))).catch(reject);
     });
   }
 
@@ -152,32 +165,41 @@ export class Capture implements MirrorHost {
   }
 
   /**
-   * Step: forget what is known about `rel` and send it again in full (mirror, verify --fix, NEED).
-   * Gone from the disk, it is deleted on the target instead.
+   * Step: send `rel` again in full, whatever the index says (mirror, verify --fix, NEED). Gone from
+   * the disk, it goes on the target too: through its rename window when the index holds it (its
+   * new name may be on its way), at once otherwise (the target has a copy the index never had).
    */
   async resend(rel: string, o: CheckOptions = {}): Promise<void> {
-    this.ledger.forget(rel);
     if (lstatOrNull(this.abs(rel))) {
-      await this.paths.check(rel, { scanned: o.scanned, gate: o.gate });
+      await this.paths.check(rel, { scanned: o.scanned, gate: o.gate, force: true });
       // Sent, or not replicated (excluded, a fifo): either way the check decided.
-      if (this.ledger.known.get(rel) || lstatOrNull(this.abs(rel))) return;
+      if (lstatOrNull(this.abs(rel))) return;
     }
-    // Gone, before or while it was read: the target's copy, found different, must go too (a
-    // mirror's scan, NEED). Nothing known is left to turn a later hint into this delete.
+    if (this.ledger.get(rel)) return this.hint(rel);
     await this.ledger.emit({ kind: 'delete', meta: { p: rel } });
-    this.ledger.forgetTree(rel);
+  }
+
+  /** Step: resends `rel`, and everything the index holds below it (the target lacks the tree). */
+  async resendTree(rel: string): Promise<void> {
+    await this.resend(rel);
+    for (const p of this.ledger.below(rel)) this.hint(p, true);
+  }
+
+  /** Step: a removal the journal lost (docs/INDEX.md, restart case 3) is queued again. */
+  async redoRemoval(rel: string): Promise<void> {
+    await this.ledger.emit({ kind: 'delete', meta: { p: rel } });
   }
 
   /** Step: deletes a target path that is not in the source set (if still absent here). */
   async deleteOrphan(rel: string): Promise<boolean> {
-    if (this.ledger.known.get(rel) || lstatOrNull(this.abs(rel))) return false;
+    if (lstatOrNull(this.abs(rel))) return false;
     await this.ledger.emit({ kind: 'delete', meta: { p: rel } });
     return true;
   }
 
-  /** The queue restarted (a new epoch): nothing is known to be on the target, no seq is pending. */
-  forgetStream(): void {
-    this.ledger.forgetStream();
+  /** The queue restarted (a new epoch): the index's entries stay, as evidence, every one unsure. */
+  restartStream(epoch: number): void {
+    this.ledger.restartStream(epoch);
   }
 
   /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
@@ -185,29 +207,37 @@ export class Capture implements MirrorHost {
     return this.ledger.onEmitted(fn);
   }
 
-  /** Compares the whole tree with the known state and hints every difference (the barrier's rescan). */
-  async rescan(): Promise<void> {
-    const known = this.ledger.known;
-    const seen = new Set<string>();
-    for await (const { rel, st } of scanTree(this.base, this.filter)) {
-      seen.add(rel);
-      const k = known.get(rel);
-      const type = entryType(st);
-      if (
-        !k ||
-        k.type !== type ||
-        k.ino !== st.ino ||
-        k.mode !== (st.mode & 0o7777) ||
-        (type === 'file' && (k.size !== st.size || k.mtimeMs !== st.mtimeMs))
-      ) {
-        this.hint(rel);
-      } else if (
-        type === 'symlink' &&
-        (await fsp.readlink(this.abs(rel)).catch(() => null)) !== k.link
-      )
-        this.hint(rel);
-    }
-    for (const rel of known.paths()) if (!seen.has(rel)) this.hint(rel);
+  /**
+   * Compares the whole tree with the index and queues every difference (the barrier's and the
+   * periodic rescan, reconcile.ts). Paths only on disk are new once the connection has a baseline;
+   * before that only renames count (a path never sent is not a change).
+   */
+  rescan(o: Partial<ReconcileOptions> = {}): Promise<ReconcileResult> {
+    return this.reconciler.run({
+      unknown: this.ledger.baseline ? 'all' : 'renames',
+      brake: false,
+      ...o,
+    });
+  }
+
+  /**
+   * Events may have been lost (the watcher failed or overflowed): every path is marked to be
+   * looked at again, on disk, until a whole rescan settled. `wait` cannot say synced before.
+   */
+  lost(why: string): void {
+    log.warn(`capture: changes may have been missed (${why}); rescanning the whole tree`);
+    this.markLost();
+    this.rescan().catch((err: Error) => this.failed(err));
+  }
+
+  /** Events may have been lost and a rescan is on its way: `wait` says synced only after it. */
+  markLost(): void {
+    this.ledger.markChanged('');
+  }
+
+  /** Keeps watcher (and every other) hint until the returned function queues or drops them. */
+  holdHints(): (requeue?: boolean) => void {
+    return this.queue.holdHints();
   }
 
   /** Stops after the work in hand. */

@@ -44,27 +44,6 @@ export function orphansOf(rest: Map<string, ListEntry>, filter: PathFilter): Lis
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-/**
- * The data-loss guard for deleting orphans: never the whole replica because the source set is
- * empty (a vanished or unmounted source path), never more than `maxShare` of the target's entries.
- * Returns why deleting is refused, or null when it may go ahead.
- */
-export function orphanBrake(o: {
-  orphans: number;
-  targetEntries: number;
-  sourceEntries: number;
-  maxShare: number;
-  base: string;
-}): string | null {
-  if (o.orphans === 0) return null;
-  if (o.sourceEntries === 0)
-    return `the source path ${o.base} is empty or missing; deleting would empty the replica`;
-  if (o.orphans / Math.max(1, o.targetEntries) > o.maxShare) {
-    return `deleting ${o.orphans} of ${o.targetEntries} target entries is more than ${Math.round(o.maxShare * 100)}%`;
-  }
-  return null;
-}
-
 /** Compares the whole tree; `target` is consumed (what remains afterwards are target-only paths). */
 export async function compareTrees(o: {
   base: string;

@@ -15,6 +15,9 @@ import {
 import { Connection, type SourceContext } from './connection.js';
 import { dial, wireOptions } from './dial.js';
 import { COMPRESS_NAMES } from '../protocol/compress.js';
+import { WATCHER_BACKENDS } from './watcher.js';
+import { MIN_QUEUE_LIMIT } from '../journal/journal.js';
+import { formatBytes } from '../shared/units.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIRRORS: ReadonlyArray<ConnectionConfig['mirror']> = ['full', 'diff', 'checksum', 'none'];
@@ -46,8 +49,20 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
   }
   if (!MIRRORS.includes(p.mirror))
     throw new SmrError('usage', `bad --mirror "${p.mirror}"`, 'use full, diff, checksum or none');
+  if (
+    p.queueLimit !== undefined &&
+    !(Number.isSafeInteger(p.queueLimit) && p.queueLimit >= MIN_QUEUE_LIMIT)
+  )
+    throw new SmrError(
+      'usage',
+      `--queue-limit ${formatBytes(p.queueLimit ?? 0)} is too small`,
+      `give at least ${formatBytes(MIN_QUEUE_LIMIT)}: a mirror alone keeps up to 16 MiB queued`,
+    );
   if (p.compress !== undefined && !COMPRESS_NAMES.includes(p.compress))
     throw new SmrError('usage', `bad --compress "${String(p.compress)}"`, 'use zstd, lz4 or none');
+  const watcher = p.watcher ?? 'native';
+  if (!WATCHER_BACKENDS.includes(watcher))
+    throw new SmrError('usage', `bad --watcher "${String(watcher)}"`, 'use native or chokidar');
   return {
     name,
     to: p.to,
@@ -63,6 +78,8 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
     ...(p.compress ? { compress: p.compress } : {}),
     ...notPreserved(p.preserve),
     bandwidth: null,
+    watcher,
+    ...(p.queueLimit ? { queueLimit: p.queueLimit } : {}),
     epoch: newEpoch(),
     remirrorRequired: p.replicate === false,
     createdAt: new Date().toISOString(),
@@ -99,7 +116,7 @@ export async function connect(
   const c = new Connection(cfg, ctx);
   connections.set(cfg.name, c);
   try {
-    await c.start(cfg.mirror === 'none' ? null : { mode: cfg.mirror });
+    await c.start({ mirror: cfg.mirror === 'none' ? null : { mode: cfg.mirror } });
   } catch (err) {
     connections.delete(cfg.name);
     await c.stop().catch(() => undefined);

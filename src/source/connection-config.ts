@@ -2,8 +2,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
+import { readKeyFile } from '../shared/key.js';
 import type { CompressName } from '../protocol/compress.js';
 import { validateConnectionRecord } from '../config/config.js';
+import type { WatcherBackend } from './watcher.js';
 
 /** What `connect` records, plus switches the verbs change later. */
 export interface ConnectionConfig {
@@ -27,6 +29,10 @@ export interface ConnectionConfig {
   noAcls?: boolean;
   noHardLinks?: boolean;
   bandwidth: number | null; // bytes/s, null = unlimited
+  /** `connect --watcher`; connections recorded before it existed use the default, native. */
+  watcher?: WatcherBackend;
+  /** `connect --queue-limit` in bytes; absent or null: the default for the free space. */
+  queueLimit?: number | null;
   /** Identifies this stream to the target; a new epoch starts the target's applied seq over. */
   epoch: number;
   /** Set when replication was off or the queue was lost: the target copy cannot be trusted. */
@@ -67,4 +73,17 @@ export async function removeConnection(stateDir: string, name: string): Promise<
 /** A new random stream epoch (48 bits: fits the target's counter tag and a JS number). */
 export function newEpoch(): number {
   return Math.floor(Math.random() * 2 ** 48) + 1;
+}
+
+/** The key of a connection: its own key file, else the daemon's default one if there is one. */
+export async function connectionKey(
+  cfg: ConnectionConfig,
+  defaultKeyFile: string,
+): Promise<Buffer | null> {
+  if (cfg.keyFile) return readKeyFile(cfg.keyFile);
+  const there = await fsp.access(defaultKeyFile).then(
+    () => true,
+    () => false,
+  );
+  return there ? readKeyFile(defaultKeyFile) : null;
 }

@@ -1,5 +1,10 @@
 // The contract's `status` object of one connection, from its parts' state.
-import type { ConnectionStatus, MirrorProgress } from '../control/replies.js';
+import type {
+  ConnectionStatus,
+  MirrorProgress,
+  RestoreProgress,
+  WatcherStatus,
+} from '../control/replies.js';
 import type { Journal } from '../journal/journal.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { Link } from './link.js';
@@ -8,18 +13,34 @@ import type { WireOptions } from './dial.js';
 /** What a status is made of. */
 export interface StatusParts {
   cfg: ConnectionConfig;
-  link: Pick<Link, 'state' | 'lastError' | 'sentBytes' | 'wireBytes'>;
-  journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq'>;
+  link: Pick<Link, 'state' | 'lastError' | 'targetFault' | 'sentBytes' | 'wireBytes'>;
+  journal: Pick<Journal, 'stats' | 'lastSeq' | 'ackedSeq' | 'limit'>;
   mirror: MirrorProgress;
   tasksPending: number;
   /** How the link is secured and compressed. */
   transport: WireOptions;
+  /** Why deletions found by a reconciliation are held back by the brake, or null. */
+  held: string | null;
+  /** A restart's reconciliation runs or is not acknowledged yet. */
+  reconciling: boolean;
+  /** The watcher; null while replication is off. */
+  watcher: WatcherStatus | null;
+  /** The last restore, once there has been one. */
+  restore?: RestoreProgress;
+  /** Why the queue stopped taking changes (its limit, a full disk), or null. */
+  overflow: { reason: string | null };
 }
 
 /** The target's state as the contract names it. */
 function targetState(s: StatusParts): ConnectionStatus['targetState'] {
   if (s.cfg.remirrorRequired) return 'remirror-required';
+  if (s.held) return 'error';
   if (s.cfg.transmit === 'paused') return 'paused';
+  // The target reported it cannot apply (a full disk): an error even while the link is up.
+  if (s.link.targetFault) return 'error';
+  // Changes made while the source was down are replayed in path order, not in the order they
+  // happened: until they are all applied the replica may not be a state the source went through.
+  if (s.reconciling) return 'reconciling';
   return s.link.state !== 'connected' && s.link.lastError ? 'error' : 'ok';
 }
 
@@ -38,13 +59,18 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     // Crash mode (docs/CONSISTENCY.md) is not built yet: every connection is file-consistent.
     consistency: 'file',
     mirror: { ...s.mirror },
-    queue: journal.stats(),
+    queue: { ...journal.stats(), limit: journal.limit.value },
     bandwidth: cfg.bandwidth,
     lastCapturedSeq: journal.lastSeq,
     lastAckedSeq: journal.ackedSeq,
     sent: { bytes: link.sentBytes, wireBytes: link.wireBytes },
     transport: s.transport,
     tasks: { pending: s.tasksPending },
-    lastError: link.lastError,
+    watcher: s.watcher,
+    // A stopped queue first: it is what keeps the target from being in line.
+    lastError:
+      s.overflow.reason ??
+      (s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError),
+    ...(s.restore ? { restore: { ...s.restore } } : {}),
   };
 }

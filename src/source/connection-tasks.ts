@@ -96,7 +96,7 @@ export class ConnectionTasks {
           timeoutMs: req.timeoutMs,
         },
       };
-      const rec = await this.host.journal.append(marker);
+      const rec = await this.host.capture.ledger.emit(marker);
       entry.seq = rec.seq;
       await this.tasks.setSeq(entry.id, rec.seq);
     });

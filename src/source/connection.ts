@@ -1,10 +1,12 @@
-// One connection at run time: journal, capture, watcher, link, mirror; the verbs' switches.
+// One connection at run time: journal, index, capture pipeline, watcher, link and mirror, and the
+// switches the verbs turn (replicate, transmit, bandwidth).
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
+import type { PathIndex } from '../index/index.js';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { readKeyFile } from '../shared/key.js';
-import { Journal } from '../journal/journal.js';
+import { Journal, queueLimitFor } from '../journal/journal.js';
+import { AckOrder } from './ack-order.js';
 import { Capture } from './capture.js';
 import { AckWaiter } from './ack-waiter.js';
 import {
@@ -13,18 +15,26 @@ import {
   saveConnection,
   type ConnectionConfig,
 } from './connection-config.js';
+import { linkHooks } from './connection-hooks.js';
 import { makeFilter } from './filter.js';
-import { Link, type LinkHooks } from './link.js';
+import { openIndex, recoverIndex } from './index-open.js';
+import { afterRestart } from './restart.js';
+import { Link } from './link.js';
 import { wireOptions } from './dial.js';
 import { connectionStatus } from './connection-status.js';
 import { waitFor } from './connection-wait.js';
 import type { ConnectionStatus, TransmitState } from '../control/replies.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
-import { startWatcher, type Watcher } from './watcher.js';
+import { PathHistory } from './need.js';
+import { ConnectionWatch } from './watch-connection.js';
 import type { AuditContext } from './audit.js';
-import { RESTART_MIRROR } from './restart-mirror.js';
 import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
+import { Restorer } from './restore.js';
+import { startTimers } from './connection-timers.js';
+import { QueueOverflow } from './queue-overflow.js';
+import type { QueuedOp } from './queued-op.js';
+import { drained, waitParts } from './in-step.js';
 
 /** Daemon-wide facts a connection needs. */
 export interface SourceContext {
@@ -40,41 +50,56 @@ export interface SourceContext {
 /** The contract's status object (defined with the control channel's replies). */
 export type { ConnectionStatus };
 
-/** How often the whole tree is compared with the known state, whatever the watcher reported. */
-export const RESCAN_INTERVAL_MS = 10 * 60_000;
+export { RESCAN_INTERVAL_MS } from './connection-timers.js';
+
+/** What a connection does once started: a new one's first mirror, or a restart's reconciliation. */
+export type StartPlan = { mirror: MirrorOptions | null } | 'restart';
 
 /** A live connection. */
 export class Connection {
-  private journal!: Journal;
-  private capture!: Capture;
+  journal!: Journal;
+  index: PathIndex | null = null;
+  capture!: Capture;
+  link!: Link;
+  mirror!: Mirror;
+  history!: PathHistory;
   private acks: AckWaiter | null = null;
-  private link!: Link;
-  private mirror!: Mirror;
-  private watcher: Watcher | null = null;
+  private watch!: ConnectionWatch;
   private tasks!: ConnectionTasks;
-  private ackPoll: NodeJS.Timeout | null = null;
-  private rescanTimer: NodeJS.Timeout | null = null;
+  /** `smr restore`: the replica copied back (src/source/restore.ts). */
+  restorer!: Restorer;
+  private stopTimers: (() => void) | null = null;
+  /** Why the queue stopped taking changes (its limit, a full disk), and the way back. */
+  overflow!: QueueOverflow;
 
   constructor(
     public cfg: ConnectionConfig,
-    private readonly ctx: SourceContext,
+    readonly ctx: SourceContext,
   ) {}
 
   get name(): string {
     return this.cfg.name;
   }
 
-  /** Opens the queue, starts watching and sending; starts a mirror when `mirror` is given. */
-  async start(mirror: MirrorOptions | null): Promise<void> {
+  /** Opens queue and index, starts watching and sending, then runs what `plan` says. */
+  async start(plan: StartPlan): Promise<void> {
     const dir = connectionDir(this.ctx.stateDir, this.cfg.name);
     this.journal = await Journal.open(path.join(dir, 'journal'));
+    this.journal.limit.set(await queueLimitFor(this.cfg.queueLimit, dir));
+    const index = await openIndex(dir);
+    this.index = index;
+    const recovered = await recoverIndex(index, this.journal, this.cfg.epoch);
     const filter = makeFilter(this.cfg.include, this.cfg.exclude);
     this.acks = new AckWaiter(this.journal);
-    this.capture = new Capture(this.cfg.path, filter, (e) => this.journal.append(e), {
-      watchDir: (rel) => this.watcher?.watchDir(rel),
-      failed: (err) => log.error(`${this.name}: capture: ${err.message}`),
+    const ackOrder = new AckOrder(index, this.journal);
+    this.history = new PathHistory(this.journal);
+    const append = (e: QueuedOp) => this.overflow.append(e); // stops at the limit or a full disk
+    this.capture = new Capture(this.cfg.path, filter, index, append, this.journal.lastSeq, {
+      watchDir: (rel) => this.watch.watchDir(rel),
+      failed: (e) => QueueOverflow.isStop(e) || log.error(`${this.name}: capture: ${e.message}`),
       attrs: this.cfg, // --no-owner, --no-xattrs, --no-acls
     });
+    this.capture.onEmitted((e, seq) => this.history.observe(e, seq));
     this.tasks = await ConnectionTasks.open(dir, {
       name: this.cfg.name,
       sourcePath: this.cfg.path,
@@ -83,7 +108,12 @@ export class Connection {
       capture: this.capture,
       barrier: () => this.barrier(),
     });
-    this.link = new Link(this.journal, this.linkHooks(), this.cfg.transmit, this.cfg.bandwidth);
+    const { name, path: base, watcher: backend = 'native' } = this.cfg;
+    const capture = this.capture;
+    const mirrorActive = (): boolean => this.mirror.active;
+    this.watch = new ConnectionWatch({ name, base, filter, backend, capture, mirrorActive });
+    const hooks = linkHooks(this, { ack: (seq) => ackOrder.ack(seq), tasks: this.tasks });
+    this.link = new Link(this.journal, hooks, this.cfg.transmit, this.cfg.bandwidth);
     this.mirror = new Mirror(
       this.cfg.path,
       filter,
@@ -92,70 +122,30 @@ export class Connection {
       this.journal,
       this.acks,
     );
-    // Acks arrive in the link; progress and remirror bookkeeping follow them here.
-    let lastAcked = this.journal.ackedSeq;
-    this.ackPoll = setInterval(() => {
-      if (this.journal.ackedSeq === lastAcked && !this.mirror.active) return;
-      lastAcked = this.journal.ackedSeq;
-      this.mirror.onAck();
-      if (
-        this.cfg.remirrorRequired &&
-        this.mirror.progress.state === 'complete' &&
-        this.cfg.replicate
-      ) {
-        this.cfg.remirrorRequired = false;
-        this.save().catch((err: Error) =>
-          log.error(`${this.name}: cannot save state: ${err.message}`),
-        );
-      }
-    }, 50);
-    // A safety net under the watcher, as Syncthing's periodic scan is: file system events can be
-    // lost (a watch set up just after a file appeared, an inotify queue overflow), and a rescan
-    // compares the whole tree with the known state. Cheap when nothing was missed: an lstat each.
-    this.rescanTimer = setInterval(() => {
-      if (!this.capture.enabled || this.mirror.active) return;
-      this.capture.rescan().catch((err: Error) => log.warn(`${this.name}: rescan: ${err.message}`));
-    }, RESCAN_INTERVAL_MS);
-    this.rescanTimer.unref();
+    this.overflow = new QueueOverflow(this);
+    this.restorer = new Restorer({
+      name,
+      base,
+      filter,
+      link: this.link,
+      stopMirror: () => this.mirror.active && this.mirror.stop(),
+      holdCapture: () => this.capture.holdHints(),
+      confirm: () => this.confirmRestore(),
+    });
+    this.stopTimers = startTimers(this);
     this.capture.enabled = this.cfg.replicate;
-    if (this.cfg.replicate) await this.startWatching();
+    // A vanished source path (a lost disk) keeps the link up, so `smr restore` can bring it back.
+    if (this.cfg.replicate)
+      await this.startWatching().catch((err: Error) =>
+        log.error(`${this.name}: ${err.message}; smr restore ${this.name} brings it back`),
+      );
     this.link.start();
-    if (mirror) this.mirror.start(mirror);
-  }
-
-  /** What the link asks of this connection. */
-  private linkHooks(): LinkHooks {
-    return {
-      open: () => ({
-        to: this.cfg.to,
-        connection: this.cfg.name,
-        targetPath: this.cfg.targetPath,
-        epoch: this.cfg.epoch,
-        sourceId: this.ctx.sourceId,
-        wire: wireOptions(this.cfg, this.ctx),
-      }),
-      key: () => this.loadKey(),
-      // The target had no valid basis: resend in line, and a running mirror is not complete
-      // before the resend is (the NEED comes just ahead of the ack that would complete it).
-      need: (p) => {
-        const done = this.mirror.holdForResend();
-        this.capture.detach(() => this.capture.resend(p).finally(done));
-      },
-      event: (h) => this.tasks.onTargetEvent(h),
-      beforeSend: (rec) => this.tasks.beforeSend(rec),
-      sent: (rec) => this.tasks.sent(rec),
-      mismatch: () => this.restartStream(),
-    };
-  }
-
-  private async loadKey(): Promise<Buffer | null> {
-    if (this.cfg.keyFile) return readKeyFile(this.cfg.keyFile);
-    try {
-      await fsp.access(this.ctx.defaultKeyFile);
-    } catch {
-      return null;
-    }
-    return readKeyFile(this.ctx.defaultKeyFile);
+    if (plan !== 'restart') {
+      if (plan.mirror) this.mirror.start(plan.mirror);
+    } else
+      afterRestart(this, recovered).catch((err: Error) =>
+        log.error(`${this.name}: reconciliation: ${err.message}`),
+      );
   }
 
   private async startWatching(): Promise<void> {
@@ -168,29 +158,25 @@ export class Connection {
       );
     }
     this.capture.watchingSince = Date.now();
-    this.watcher = await startWatcher(
-      this.cfg.path,
-      makeFilter(this.cfg.include, this.cfg.exclude),
-      (rel) => {
-        if (this.capture.enabled) this.capture.hint(rel);
-      },
-    );
+    await this.watch.start();
   }
 
-  private save(): Promise<void> {
+  /** Persists the connection's settings. */
+  save(): Promise<void> {
     return saveConnection(this.ctx.stateDir, this.cfg);
   }
 
   /** The target cannot continue this stream: start a new epoch and remirror (diff). */
-  private async restartStream(): Promise<void> {
+  async restartStream(): Promise<void> {
+    const epoch = newEpoch();
     await this.capture.enqueueStep(async () => {
       await this.journal.reset(1);
-      this.capture.forgetStream();
+      this.capture.restartStream(epoch);
     });
-    this.cfg.epoch = newEpoch();
+    this.cfg.epoch = epoch;
     this.cfg.remirrorRequired = true;
     await this.save();
-    this.mirror.start(RESTART_MIRROR);
+    this.mirror.start({ mode: 'diff' });
   }
 
   /** `replicate on|off`. Off stops capturing and marks the target remirror-required. */
@@ -200,15 +186,22 @@ export class Connection {
     if (!on) {
       this.cfg.remirrorRequired = true;
       this.capture.enabled = false;
-      await this.watcher?.close();
-      this.watcher = null;
+      await this.watch.close();
       await this.save();
       return;
     }
     this.capture.enabled = true;
     await this.save();
     await this.startWatching();
-    if (this.cfg.remirrorRequired && !this.mirror.active) this.mirror.start({ mode: 'diff' });
+    if (this.cfg.remirrorRequired && !this.mirror.active && !this.overflow.reason)
+      this.mirror.start({ mode: 'diff' });
+  }
+
+  /** After a restore into the path: capture watches it again, and a diff mirror confirms. */
+  private async confirmRestore(): Promise<void> {
+    if (this.cfg.replicate && !this.watch.watching) await this.startWatching();
+    this.mirror.start({ mode: 'diff' });
+    await this.waitFor('mirrored', 24 * 3600_000);
   }
 
   /** `transmit start|stop|pause|resume`. */
@@ -234,17 +227,15 @@ export class Connection {
     return this.mirror;
   }
 
-  /** Every change made before this call is in the queue (rescan, then pending deletes settled). */
+  /** Every change made before this call is in the queue (a reconciliation with the index). */
   async barrier(): Promise<void> {
     if (!this.capture.enabled) return;
     await this.capture.rescan();
-    await this.capture.flushGone();
   }
 
   /** `wait --for synced|mirrored`: resolves when the target holds everything captured before the call. */
   waitFor(what: 'synced' | 'mirrored', timeoutMs: number): Promise<void> {
-    const { name, journal, mirror, link } = this;
-    return waitFor({ name, journal, mirror, link, barrier: () => this.barrier() }, what, timeoutMs);
+    return waitFor(waitParts(this), what, timeoutMs);
   }
 
   /** What verify and orphans work with. */
@@ -256,7 +247,7 @@ export class Connection {
       link: this.link,
       capture: this.capture,
       mirrorActive: () => this.mirror.active,
-      synced: (ms) => this.waitFor('synced', ms),
+      drained: (ms) => drained(this, ms),
     };
   }
 
@@ -275,26 +266,33 @@ export class Connection {
 
   /** The contract's status of this connection. */
   status(): ConnectionStatus {
+    const restore = this.restorer.progress;
     return connectionStatus({
+      restore: restore.state === 'idle' ? undefined : restore,
       cfg: this.cfg,
       link: this.link,
       journal: this.journal,
       mirror: this.mirror.progress,
       tasksPending: this.tasks.pending,
       transport: wireOptions(this.cfg, this.ctx),
+      overflow: this.overflow,
+      held: this.capture.reconciler.held,
+      reconciling: this.capture.reconciler.reconciling(this.journal.ackedSeq),
+      watcher: this.watch.status(),
     });
   }
 
-  /** Stops everything, finishing the operation in hand; the queue stays on disk. */
+  /** Stops everything, finishing the operation in hand; the queue and the index stay on disk. */
   async stop(): Promise<void> {
-    if (this.ackPoll) clearInterval(this.ackPoll);
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.stopTimers?.();
+    this.overflow?.close();
     this.mirror?.stop();
-    await this.watcher?.close();
+    await this.watch?.stop();
     this.capture?.stop();
     this.acks?.close(); // a mirror step waiting for an ack must not hold the stop up
     await this.capture?.idle().catch(() => undefined);
     await this.link?.stop();
     await this.journal?.close();
+    this.index?.close();
   }
 }

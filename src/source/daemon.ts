@@ -13,7 +13,6 @@ import { controlPath } from '../control/socket-path.js';
 import { loadConnections } from './connection-config.js';
 import { Connection } from './connection.js';
 import { SourceHandlers } from './handlers.js';
-import { RESTART_MIRROR } from './restart-mirror.js';
 import { initHash } from '../delta/hash.js';
 import { ScheduleStore, Scheduler, type SchedulerEvent } from '../schedule/index.js';
 import { runVerb } from '../schedule/run-verb.js';
@@ -59,10 +58,8 @@ export async function runSourceDaemon(opts: {
     for (const cfg of await loadConnections(stateDir)) {
       const c = new Connection(cfg, ctx);
       handlers.connections.set(cfg.name, c);
-      // Changes made while the daemon was down are found by a diff mirror (after the queue drains).
-      await c
-        .start(cfg.replicate ? RESTART_MIRROR : null)
-        .catch((err) => log.error(`${cfg.name}: ${asSmrError(err).message}`));
+      // Changes made while the daemon was down are found by comparing the tree with the index.
+      await c.start('restart').catch((err) => log.error(`${cfg.name}: ${asSmrError(err).message}`));
     }
     const closeControl = await startControlServer(
       controlPath(stateDir, 'source'),

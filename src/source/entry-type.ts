@@ -6,7 +6,9 @@ import type { EntryType } from '../protocol/listing.js';
 export type { EntryType };
 
 /** What `st` describes; null for what smr does not replicate (sockets, FIFOs, devices). */
-export function entryType(st: Stats): EntryType | null {
+export function entryType(
+  st: Pick<Stats, 'isFile' | 'isDirectory' | 'isSymbolicLink'>,
+): EntryType | null {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   return st.isSymbolicLink() ? 'symlink' : null;

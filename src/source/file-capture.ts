@@ -14,7 +14,7 @@ import {
 import { blockHash, FileHasher } from '../delta/hash.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { WireSpan } from '../protocol/ops.js';
-import type { BlockHashes } from './block-cache.js';
+import type { BlockHashes } from './ledger.js';
 import type { Emit, QueuedMeta } from './queued-op.js';
 
 /** Block size for change detection: small enough that a small write sends little. */
@@ -36,10 +36,21 @@ export interface WholeCursor {
   off: number;
 }
 
-/** For mirror sends: asked before each further part (it may wait), or go on from a cursor. */
+/** How a file is captured. */
 export interface WholeOptions {
+  /** For mirror sends: asked before each further part (it may wait). */
   beforePart?: () => Promise<'go' | 'stop'>;
+  /** For mirror sends: go on from a cursor. */
   from?: WholeCursor;
+  /** The stat taken before the read: its mode and mtime go with the data (a write racing the
+   *  read leaves the target's mtime behind, so every later comparison sees it). */
+  stamp?: { mode: number; mtimeMs: number };
+}
+
+/** Mode and mtime for the last op: the stamp given, else the open file's. */
+async function attrsFor(fh: { stat(): Promise<Stats> }, stamp: WholeOptions['stamp']) {
+  const st = stamp ?? (await fh.stat());
+  return { mode: st.mode & 0o7777, mtime: st.mtimeMs };
 }
 
 type Append = Emit;
@@ -59,7 +70,7 @@ export async function captureFile(
   whole: WholeOptions = {},
 ): Promise<FileCaptureResult | null> {
   if (!prev && !whole.from && sizeHint <= SMALL_FILE_BYTES)
-    return captureSmall(abs, rel, append, sizeHint);
+    return captureSmall(abs, rel, append, sizeHint, whole.stamp);
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
@@ -74,7 +85,7 @@ export async function captureFile(
     // A basis whose blocks tile the read chunk can be compared block by block.
     const usable = prev && prev.blockSize <= CHUNK_BYTES && CHUNK_BYTES % prev.blockSize === 0;
     return usable
-      ? await sendChanged(fh, rel, prev, append, verify)
+      ? await sendChanged(fh, rel, prev, append, verify, whole.stamp)
       : await sendWhole(fh, rel, append, sizeHint, whole);
   } finally {
     await fh.close();
@@ -94,6 +105,7 @@ async function captureSmall(
   rel: string,
   append: Append,
   sizeHint: number,
+  stamp: WholeOptions['stamp'],
 ): Promise<FileCaptureResult | null> {
   let fd: number;
   try {
@@ -116,7 +128,9 @@ async function captureSmall(
   } finally {
     closeSync(fd);
   }
-  if (len === buf.length) return captureFile(abs, rel, undefined, append, false, CHUNK_BYTES); // it grew: the general path
+  if (len === buf.length)
+    return captureFile(abs, rel, undefined, append, false, CHUNK_BYTES, { stamp }); // it grew: the general path
+  const attrs = stamp ?? st;
   const hashes: bigint[] = [];
   hashChunk(buf, len, hashes);
   await append({
@@ -127,8 +141,8 @@ async function captureSmall(
       first: true,
       end: true,
       size: len,
-      mode: st.mode & 0o7777,
-      mtime: st.mtimeMs,
+      mode: attrs.mode & 0o7777,
+      mtime: attrs.mtimeMs,
     },
     data: buf.subarray(0, len),
     handOver: true,
@@ -186,11 +200,12 @@ async function sendWhole(
       first && off === 0 ? { p: rel, off, first: true } : { p: rel, tx, off };
     if (end) {
       final = await fh.stat();
+      const attrs = whole.stamp ?? final;
       Object.assign(meta, {
         end: true,
         size: off + curLen,
-        mode: final.mode & 0o7777,
-        mtime: final.mtimeMs,
+        mode: attrs.mode & 0o7777,
+        mtime: attrs.mtimeMs,
       });
     }
     // Each part is read into a buffer of its own and handed over to the journal (no copy).
@@ -217,17 +232,13 @@ async function sendWhole(
   };
 }
 
-async function attrs(fh: fsp.FileHandle): Promise<{ mode: number; mtime: number }> {
-  const st = await fh.stat();
-  return { mode: st.mode & 0o7777, mtime: st.mtimeMs };
-}
-
 async function sendChanged(
   fh: fsp.FileHandle,
   rel: string,
   basis: BlockHashes,
   append: Append,
   withSha: boolean,
+  stamp: WholeOptions['stamp'],
 ): Promise<FileCaptureResult> {
   const bs = basis.blockSize;
   const hashes: bigint[] = []; // at CAPTURE_BLOCK, for the cache
@@ -244,7 +255,7 @@ async function sendChanged(
       Object.assign(
         meta,
         { end: true, size },
-        await attrs(fh),
+        await attrsFor(fh, stamp),
         hasher ? { sha256: hasher.digest() } : {},
       );
     await append({ kind: 'write', meta, data: Buffer.concat(pendingData), handOver: true });

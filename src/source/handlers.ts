@@ -2,10 +2,13 @@
 // src/control/methods.ts. Each acts on one connection (or the schedule) and returns data; verbs
 // in src/cli render it.
 import type { SourceHandlerTable, SourceMethods } from '../control/methods.js';
-import type { ConnectionStatus, TransmitState } from '../control/replies.js';
+import type { ConnectionStatus, DryRunResult, TransmitState } from '../control/replies.js';
 import { SmrError } from '../shared/errors.js';
 import type { ScheduleStore, Scheduler } from '../schedule/index.js';
 import { orphans, verify } from './audit.js';
+import { orphansDryRun, verifyFixDryRun } from './audit-dry-run.js';
+import { mirrorDryRun } from './mirror-dry-run.js';
+import { restoreOptions } from './restore.js';
 import { connect } from './connect.js';
 import { removeConnection } from './connection-config.js';
 import type { Connection, SourceContext } from './connection.js';
@@ -54,6 +57,11 @@ export class SourceHandlers {
           delete: p.delete === true,
           force: p.force === true,
           maxShare: (p.maxDeletePercent ?? 50) / 100,
+        }),
+      'dry-run': (p) => this.dryRun(p),
+      restore: (p) =>
+        this.with(p.name, async (c) => {
+          await c.restorer.start(restoreOptions(c.cfg.path, p), p.wait === true);
         }),
       tasks: async (p) => ({
         tasks: (p.name !== undefined ? [this.get(p.name)] : [...this.connections.values()]).flatMap(
@@ -128,12 +136,37 @@ export class SourceHandlers {
         mode: p.mode ?? 'diff',
         newerOnly: p.newerOnly === true,
         deleteOrphans: p.deleteOrphans === true,
+        force: p.force === true,
       });
     else if (p.action === 'stop') m.stop();
     else if (p.action === 'pause') m.pause();
     else if (p.action === 'resume') m.resume();
     else throw new SmrError('usage', `unknown mirror action "${String(p.action)}"`);
     return c.status();
+  }
+
+  /** `--dry-run` of mirror start, orphans --delete and verify --fix: what they would do. */
+  private dryRun(p: P<'dry-run'>): Promise<DryRunResult> {
+    const ctx = this.get(p.name).audit();
+    switch (p.operation) {
+      case 'mirror':
+        return mirrorDryRun(ctx, {
+          mode: p.mode,
+          newerOnly: p.newerOnly === true,
+          deleteOrphans: p.deleteOrphans === true,
+          force: p.force === true,
+        });
+      case 'orphans':
+        return orphansDryRun(ctx, {
+          delete: p.delete === true,
+          force: p.force === true,
+          maxShare: (p.maxDeletePercent ?? 50) / 100,
+        });
+      case 'verify-fix':
+        return verifyFixDryRun(ctx, p.mode);
+      case 'restore':
+        return this.get(p.name).restorer.dryRun(restoreOptions(ctx.base, p));
+    }
   }
 
   private async queueTask(p: P<'queue-task'>) {

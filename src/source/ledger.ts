@@ -1,16 +1,31 @@
-// What capture has queued, as far as the target is concerned: the known state of each path, the
-// block hashes of the last content sent, which seq last touched each path, and the one append
-// every operation goes through (which keeps those up to date and tells the subscribers).
+// What capture has queued, as far as the target is concerned, kept in the connection's index
+// (src/index, docs/INDEX.md): the state each path was queued with, the block hashes of the content
+// sent, the seq that last touched it; and the one append every operation goes through, which keeps
+// the index in step with the journal in the order docs/INDEX.md gives ("Write order").
 import type { Stats } from 'node:fs';
+import {
+  DIRTY_CHANGED,
+  DIRTY_QUEUING,
+  DIRTY_UNSURE,
+  type BlockList,
+  type PathIndex,
+} from '../index/index.js';
 import type { JournalRecord } from '../journal/types.js';
 import { log } from '../shared/log.js';
-import { BlockCache } from './block-cache.js';
-import { KnownState, type Known } from './known-state.js';
+import type { EntryType } from './entry-type.js';
+import { pathKey, relOf } from './index-path.js';
+import { entryOf, knownOf, type Known } from './known.js';
 import type { QueuedOp } from './queued-op.js';
 import { NO_ATTRS, type EntryAttrs } from './entry-attrs.js';
 
 /** Appends one operation to the journal. */
 export type Append = (e: QueuedOp) => Promise<JournalRecord>;
+
+/** Hashes of one file's blocks as last sent. */
+export type BlockHashes = BlockList;
+
+/** How a record treats the block hashes held: replace them, drop them, or keep them. */
+export type BlocksUpdate = BlockHashes | null | 'keep';
 
 /** The paths a queued op names. */
 function pathsOf(e: QueuedOp): string[] {
@@ -18,55 +33,199 @@ function pathsOf(e: QueuedOp): string[] {
   return e.kind === 'task' || e.kind === 'mark' ? [] : [e.meta.p];
 }
 
+/** One pipeline item's work on the index (see batched). */
+interface Batch {
+  /** Paths ops were queued for, marked DIRTY_QUEUING before their first append. */
+  queued: Set<string>;
+  /** Paths whose result is recorded (or removed): their marks go at the end. */
+  done: Set<string>;
+  /** The seq of the last op queued for each path in this batch. */
+  seqs: Map<string, number>;
+}
+
 /** Capture's record of what it queued. */
 export class Ledger {
-  readonly known = new KnownState();
-  readonly blocks = new BlockCache();
-  private lastSeqOf = new Map<string, number>();
+  private batch: Batch | null = null;
+  private lastAppended: number;
+  private indexedSeq: number;
+  /** Marks other than a batch's own may exist (restart, reconciliation, an unsure resend). */
+  private marks: boolean;
+  private isBaseline: boolean;
   private emitted = new Set<(e: QueuedOp, seq: number) => void>();
   /** The attribute stamp each op queued last carried, until its path is recorded. */
   private sentStamp = new Map<string, string>();
 
   /** `attrs`: reads the owner, xattrs, ACLs and ns mtime that entries carry (entry-attrs.ts). */
   constructor(
+    readonly index: PathIndex,
     private readonly append: Append,
+    lastSeq: number,
     readonly attrs: EntryAttrs = NO_ATTRS,
-  ) {}
+  ) {
+    const meta = index.meta();
+    this.lastAppended = lastSeq;
+    this.indexedSeq = meta.indexedSeq;
+    this.isBaseline = meta.baseline;
+    this.marks = index.dirtyCount() > 0;
+  }
 
-  /** Queues one operation (an entry's creation or last part carries its attributes). */
+  /** The seq of the last operation queued. */
+  get lastQueued(): number {
+    return this.lastAppended;
+  }
+
+  /** Whether every source path was compared with the target once (a path unknown here is new). */
+  get baseline(): boolean {
+    return this.isBaseline;
+  }
+
+  /** Records that a mirror compared every source path with the target. */
+  setBaseline(on: boolean): void {
+    this.index.setBaseline(on);
+    this.isBaseline = on;
+  }
+
+  /** What the target holds at `rel` as far as the index knows. */
+  get(rel: string): Known | undefined {
+    const key = pathKey(rel);
+    const e = this.index.get(key);
+    if (!e) return undefined;
+    return knownOf(e, this.marks && (this.index.dirtyFlags(key) & DIRTY_UNSURE) !== 0);
+  }
+
+  /** The block hashes of the content last sent for `rel`. */
+  blocks(rel: string): BlockHashes | undefined {
+    return this.index.getBlocks(pathKey(rel)) ?? undefined;
+  }
+
+  /** The seq of the last operation queued for `rel` (0: none known). */
+  lastSeq(rel: string): number {
+    return this.index.get(pathKey(rel))?.seq ?? 0;
+  }
+
+  /** Every path the index holds with this inode (a renamed file's old name, hard links). */
+  pathsOfInode(dev: number, ino: number): string[] {
+    return this.index.findByInode(BigInt(dev), BigInt(ino)).map((r) => relOf(r.path));
+  }
+
+  /** The paths strictly below `rel`, in path order (read a page at a time). */
+  *below(rel: string): Generator<string> {
+    for (const r of this.index.entries({ under: pathKey(rel) })) {
+      const p = relOf(r.path);
+      if (p !== rel) yield p;
+    }
+  }
+
+  /**
+   * Records what the target now holds at `rel`: this stat, of this type, with the attributes last
+   * sent for it (or, when none were sent, those on disk now). A directory replaced by something
+   * else takes what was below it along.
+   */
+  record(
+    rel: string,
+    st: Stats,
+    type: EntryType,
+    o: { link?: string; blocks: BlocksUpdate },
+  ): void {
+    const key = pathKey(rel);
+    const old = this.index.get(key);
+    const seq = this.batch?.seqs.get(rel) ?? old?.seq ?? this.lastAppended;
+    const sent = this.sentStamp.get(rel);
+    this.sentStamp.delete(rel);
+    const entry = entryOf(st, type, seq, o.link, sent ?? this.attrs.stamp(rel) ?? undefined);
+    this.index.transaction(() => {
+      if (old?.type === 'dir' && type !== 'dir') this.index.deleteTree(key, seq);
+      this.index.put(key, entry, o.blocks === 'keep' ? undefined : o.blocks);
+    });
+    this.batch?.done.add(rel);
+  }
+
+  /** The target may hold something else at `rel`: resend it whole, never as a delta. */
+  markUnsure(rel: string): void {
+    this.index.markDirty(pathKey(rel), DIRTY_UNSURE);
+    this.marks = true;
+  }
+
+  /** Whether `rel` is marked unsure: an op for it was queued that the index may not describe. */
+  unsureAt(rel: string): boolean {
+    return this.marks && (this.index.dirtyFlags(pathKey(rel)) & DIRTY_UNSURE) !== 0;
+  }
+
+  /** `rel` changed and is to be looked at again (a reconciliation settles it). */
+  markChanged(rel: string): void {
+    this.index.markDirty(pathKey(rel), DIRTY_CHANGED);
+    this.marks = true;
+  }
+
+  /** A check looked at `rel` and decided: its marks are settled with the batch. */
+  checked(rel: string): void {
+    if (this.marks) this.batch?.done.add(rel);
+  }
+
+  /** How many paths are marked to be looked at again (0 also clears the fast path). */
+  dirtyCount(): number {
+    const n = this.index.dirtyCount();
+    this.marks = n > 0;
+    return n;
+  }
+
+  /**
+   * Runs one pipeline item (a path check, a settle, a step) as one batch: every path it queues an
+   * op for is marked DIRTY_QUEUING before the first append, and once the item is done its result
+   * and the new indexedSeq commit together and the marks go. A batch cut short (kill, exception)
+   * leaves its paths marked, so the index never passes off a half-queued state as the target's.
+   */
+  async batched<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.batch) return fn();
+    const b: Batch = { queued: new Set(), done: new Set(), seqs: new Map() };
+    this.batch = b;
+    let ok = false;
+    try {
+      const r = await fn();
+      ok = true;
+      return r;
+    } finally {
+      this.batch = null;
+      this.endBatch(b, ok);
+    }
+  }
+
+  /** Queues one operation (inside a batch; alone, it is its own batch). */
   async emit(e: QueuedOp): Promise<JournalRecord> {
+    const b = this.batch;
+    if (!b) return this.batched(() => this.emit(e));
     this.withAttrs(e);
-    const rec = await this.append(e);
     const paths = pathsOf(e);
+    const fresh = paths.filter((p) => !b.queued.has(p));
+    if (fresh.length) {
+      this.index.transaction(() => {
+        for (const p of fresh) this.index.markDirty(pathKey(p), DIRTY_QUEUING);
+      });
+      for (const p of fresh) b.queued.add(p);
+    }
+    const rec = await this.append(e);
+    this.lastAppended = Math.max(this.lastAppended, rec.seq);
     if (log.debugOn) log.debug(`queued ${rec.seq} ${e.kind}`, { paths });
-    // Which seq last touched each path: a mirror's basis is valid once that seq is applied.
-    for (const p of paths) this.lastSeqOf.set(p, rec.seq);
+    for (const p of paths) b.seqs.set(p, rec.seq);
+    this.applyStructure(e, rec.seq, b);
     for (const fn of this.emitted) fn(e, rec.seq);
     return rec;
   }
 
-  /** The seq of the last operation queued for `rel` (0: none since the stream began). */
-  lastSeq(rel: string): number {
-    return this.lastSeqOf.get(rel) ?? 0;
+  /** The queue restarted (a new epoch): entries stay as evidence, every one unsure. */
+  restartStream(epoch: number): void {
+    this.index.restartStream(epoch);
+    this.sentStamp.clear();
+    this.lastAppended = 0;
+    this.indexedSeq = 0;
+    this.isBaseline = false;
+    this.marks = true;
   }
 
-  /**
-   * Records what the target now has at `rel`: this stat, of this type, with the attributes last
-   * sent for it (or `stamp`, or, when none were sent, those on disk now).
-   */
-  record(rel: string, st: Stats, type: Known['type'], link?: string, stamp?: string): void {
-    const sent = this.sentStamp.get(rel);
-    this.sentStamp.delete(rel);
-    this.known.set(rel, {
-      stamp: stamp ?? sent ?? this.attrs.stamp(rel) ?? undefined,
-      type,
-      dev: st.dev,
-      ino: st.ino,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      mode: st.mode & 0o7777,
-      link,
-    });
+  /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
+  onEmitted(fn: (e: QueuedOp, seq: number) => void): () => void {
+    this.emitted.add(fn);
+    return () => this.emitted.delete(fn);
   }
 
   /** Adds the entry's attributes to an op that creates it or ends its data. */
@@ -83,29 +242,32 @@ export class Ledger {
     this.sentStamp.set(e.meta.p, got.stamp);
   }
 
-  /** Nothing is known of `rel` any more (its next check sends it whole). */
-  forget(rel: string): void {
-    this.sentStamp.delete(rel);
-    this.known.delete(rel);
-    this.blocks.delete(rel);
+  /** Deletes and renames change which paths the target holds at once (in the index too). */
+  private applyStructure(e: QueuedOp, seq: number, b: Batch): void {
+    if (e.kind === 'delete' || e.kind === 'rmdir') {
+      this.sentStamp.delete(e.meta.p);
+      this.index.deleteTree(pathKey(e.meta.p), seq);
+      b.done.add(e.meta.p);
+    } else if (e.kind === 'rename') {
+      this.index.renameTree(pathKey(e.meta.from), pathKey(e.meta.to), seq);
+      b.done.add(e.meta.from);
+    }
   }
 
-  /** Nothing is known of `rel` or anything below it (deleted, replaced). */
-  forgetTree(rel: string): void {
-    this.known.deleteTree(rel);
-    this.blocks.deleteTree(rel);
-  }
-
-  /** The queue restarted (a new epoch): nothing is known to be on the target, no seq is pending. */
-  forgetStream(): void {
-    this.known.clear();
-    this.sentStamp.clear();
-    this.lastSeqOf.clear();
-  }
-
-  /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
-  onEmitted(fn: (e: QueuedOp, seq: number) => void): () => void {
-    this.emitted.add(fn);
-    return () => this.emitted.delete(fn);
+  private endBatch(b: Batch, ok: boolean): void {
+    const idx = this.index;
+    const next = Math.max(this.indexedSeq, this.lastAppended);
+    idx.transaction(() => {
+      for (const p of b.queued) {
+        const key = pathKey(p);
+        // Queued but not recorded: the target may now hold something the entry does not say.
+        if (!ok || !b.done.has(p)) idx.markDirty(key, DIRTY_UNSURE);
+        idx.clearDirty(key, DIRTY_QUEUING);
+      }
+      if (ok) for (const p of b.done) idx.clearDirty(pathKey(p));
+      if (next > this.indexedSeq) idx.setIndexedSeq(next);
+    });
+    this.indexedSeq = next;
+    if (!ok && b.queued.size) this.marks = true;
   }
 }

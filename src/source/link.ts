@@ -4,7 +4,7 @@
 import { SmrError, asSmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { Signal } from '../shared/signal.js';
-import { MsgType, type Frame } from '../protocol/messages.js';
+import { MsgType, type FaultHeader, type Frame } from '../protocol/messages.js';
 import type { ListEntry } from '../protocol/listing.js';
 import type { Reply, TargetRequest } from '../protocol/requests.js';
 import type { TaskReport } from '../protocol/tasks.js';
@@ -12,12 +12,15 @@ import type { Peer } from '../protocol/peer.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
 import { dial, type OpenRequest, type WireOptions } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
+import { TargetFaultState } from './target-fault.js';
+import { LinkRequests } from './link-requests.js';
 import type { LinkState, TransmitState } from '../control/replies.js';
 
 /** Bytes sent but not yet acknowledged, at most. */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
 const BACKOFF_START_MS = 200;
 const BACKOFF_MAX_MS = 30_000;
+const FAULT_RETRY_MAX_MS = 10_000; // the backoff's bound while the target reports a fault
 const PING_MS = 15_000;
 const DEAD_MS = 60_000;
 
@@ -25,7 +28,13 @@ const DEAD_MS = 60_000;
 export interface LinkHooks {
   open(): OpenRequest & { to: string; wire: WireOptions };
   key(): Promise<Buffer | null>;
-  need(path: string): void;
+  /** The target had no basis for `path` when it applied op `seq`: resend it whole. */
+  need(path: string, seq: number): void;
+  /**
+   * The target acknowledged everything up to `seq`: record it (the index first, then the journal,
+   * which trims; docs/INDEX.md "Acks"). Resolves once recorded.
+   */
+  acked(seq: number): Promise<void>;
   event(report: TaskReport): void;
   /** Called just before a record is sent (transmit-time tasks run here), and after. */
   beforeSend(rec: JournalRecord): Promise<void>;
@@ -50,16 +59,9 @@ export class Link {
   /** Woken only by stop and transmit switches: new queued data must not cut a backoff short. */
   private control = new Signal();
   private limiter: RateLimiter;
-  private replyWaiters = new Map<
-    number,
-    { resolve: (r: Reply) => void; reject: (e: Error) => void }
-  >();
-  private listWaiters = new Map<
-    number,
-    { onItems: (items: ListEntry[]) => void; done: (err?: Error, seq?: number) => void }
-  >();
-  private nextReq = 1;
+  private readonly requests = new LinkRequests();
   private loopDone: Promise<void> = Promise.resolve();
+  private readonly faults = new TargetFaultState(() => this.hooks.open().connection);
 
   constructor(
     private readonly journal: Journal,
@@ -70,6 +72,11 @@ export class Link {
     this.transmit = transmit;
     this.limiter = new RateLimiter(bandwidth);
     journal.onAppend(() => this.change.notify());
+  }
+
+  /** What the target said it cannot apply, until it acks that seq (the target is in error). */
+  get targetFault(): FaultHeader | null {
+    return this.faults.fault;
   }
 
   start(): void {
@@ -111,8 +118,9 @@ export class Link {
           peer.close();
           break;
         }
-        backoff = BACKOFF_START_MS;
-        this.lastError = null;
+        // While the target cannot apply, each retry resends the window: back off instead.
+        if (!this.faults.fault) backoff = BACKOFF_START_MS;
+        this.lastError = this.faults.text;
         await this.session(peer, appliedSeq);
       } catch (err) {
         const e = asSmrError(err);
@@ -123,7 +131,7 @@ export class Link {
       this.state = this.stopped ? 'disconnected' : 'connecting';
       if (this.stopped) break;
       await this.control.wait(backoff);
-      backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+      backoff = Math.min(this.faults.fault ? FAULT_RETRY_MAX_MS : BACKOFF_MAX_MS, backoff * 2);
     }
     this.state = 'disconnected';
   }
@@ -134,10 +142,11 @@ export class Link {
         `target holds seq ${appliedSeq} but this queue spans ${this.journal.ackedSeq}..${this.journal.lastSeq}; restarting the stream with a remirror`,
       );
       peer.close();
+      this.faults.clear();
       await this.hooks.mismatch(appliedSeq);
       return;
     }
-    if (appliedSeq > this.journal.ackedSeq) await this.journal.ack(appliedSeq);
+    if (appliedSeq > this.journal.ackedSeq) await this.hooks.acked(appliedSeq);
     this.peer = peer;
     this.state = 'connected';
     const inflight: Array<[number, number]> = []; // [seq, bytes]
@@ -151,8 +160,9 @@ export class Link {
         while (inflight.length && (inflight[0] as [number, number])[0] <= seq)
           inflightBytes -= (inflight.shift() as [number, number])[1];
         acks = acks
-          .then(() => (seq > this.journal.ackedSeq ? this.journal.ack(seq) : undefined))
+          .then(() => (seq > this.journal.ackedSeq ? this.hooks.acked(seq) : undefined))
           .catch((err) => log.error(`ack ${seq}: ${err.message}`));
+        if (this.faults.acked(seq)) this.lastError = null;
         this.change.notify();
       } else this.onFrame(f);
     });
@@ -192,42 +202,19 @@ export class Link {
       await reader.close();
       await acks;
       this.peer = null;
-      for (const w of this.replyWaiters.values())
-        w.reject(new SmrError('unreachable', 'connection to the target dropped'));
-      this.replyWaiters.clear();
-      for (const w of this.listWaiters.values())
-        w.done(new SmrError('unreachable', 'connection to the target dropped'));
-      this.listWaiters.clear();
+      this.requests.dropAll();
     }
   }
 
   private onFrame(f: Frame): void {
     switch (f.type) {
       case MsgType.NEED:
-        this.hooks.need(f.header.p);
+        this.hooks.need(f.header.p, f.header.seq);
         return;
-      case MsgType.LIST_ITEMS: {
-        const w = this.listWaiters.get(f.header.reqId);
-        if (!w) return;
-        w.onItems(f.header.items);
-        if (f.header.done) {
-          this.listWaiters.delete(f.header.reqId);
-          const err = f.header.error;
-          w.done(
-            err ? new SmrError('io', `target could not list the replica: ${err}`) : undefined,
-            f.header.seq,
-          );
-        }
-        return;
-      }
-      case MsgType.REPLY: {
-        const w = this.replyWaiters.get(f.header.reqId);
-        if (!w) return;
-        this.replyWaiters.delete(f.header.reqId);
-        if (f.header.error) w.reject(new SmrError('io', `target: ${f.header.error}`));
-        else w.resolve({ header: f.header, body: f.body });
-        return;
-      }
+      case MsgType.LIST_ITEMS:
+        return this.requests.onListItems(f);
+      case MsgType.REPLY:
+        return this.requests.onReply(f);
       case MsgType.EVENT:
         this.hooks.event(f.header);
         return;
@@ -236,6 +223,10 @@ export class Link {
         this.lastError = `target refused: ${f.header.message}`;
         log.warn(`link ${this.hooks.open().connection}: ${this.lastError}`);
         return;
+      case MsgType.FAULT: // the target stopped applying and closes: keep the data, say why
+        this.faults.report(f.header);
+        this.lastError = this.faults.text;
+        return;
       case MsgType.PONG:
         return;
       default:
@@ -243,19 +234,15 @@ export class Link {
     }
   }
 
-  /** Streams the target's listing of the replica to `onItems`; needs a live connection. */
-  listTarget(onItems: (items: ListEntry[]) => void): Promise<number | undefined> {
+  /**
+   * Streams the target's listing of the replica (or of its snapshot `from`, for a restore) to
+   * `onItems`; needs a live connection.
+   */
+  listTarget(onItems: (items: ListEntry[]) => void, from?: string): Promise<number | undefined> {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
-    const reqId = this.nextReq++;
-    return new Promise((resolve, reject) => {
-      this.listWaiters.set(reqId, {
-        onItems,
-        done: (err, seq) => (err ? reject(err) : resolve(seq)),
-      });
-      peer.send(MsgType.LIST, { reqId }).catch(reject);
-    });
+    return this.requests.list(peer, onItems, from);
   }
 
   /** One request to the target (signatures, hashes); needs a live connection. */
@@ -263,11 +250,7 @@ export class Link {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));
-    const reqId = this.nextReq++;
-    return new Promise((resolve, reject) => {
-      this.replyWaiters.set(reqId, { resolve, reject });
-      peer.send(MsgType.REQUEST, { reqId, ...req }, body).catch(reject);
-    });
+    return this.requests.request(peer, req, body);
   }
 
   /** Resolves when connected (or rejects after `timeoutMs`). */

@@ -8,7 +8,7 @@ import type { AskTarget } from './delta-send.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { WireSpan } from '../protocol/ops.js';
 import type { BlocksReply } from '../protocol/requests.js';
-import type { BlockHashes } from './block-cache.js';
+import type { BlockHashes } from './ledger.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
 import type { Emit, QueuedMeta } from './queued-op.js';
 
@@ -151,9 +151,9 @@ export function differingRanges(local: LocalHashes, basis: BlockHashes): WireSpa
 
 /**
  * Queues in-place `write`s of just `ranges` of the file (read again at those offsets only), the
- * last one carrying size, attributes and the sha256 the hashing pass found. If the file changed
- * since that pass, the target's proof fails and it asks for the file whole: never left wrong.
- * Returns the bytes queued and the file's stat when the last write was queued.
+ * last one carrying size, the attributes of `stamp` (the stat taken before the hashing pass) and
+ * the sha256 that pass found. If the file changed since, the target's proof fails and it asks for
+ * the file whole: never left wrong. Returns the bytes queued and the file's stat at the end.
  */
 export async function sendRanges(
   abs: string,
@@ -161,6 +161,7 @@ export async function sendRanges(
   ranges: WireSpan[],
   local: { size: number; sha256: string },
   append: Emit,
+  stamp: Pick<Stats, 'mode' | 'mtimeMs'>,
 ): Promise<{ bytes: number; stat: Stats }> {
   const fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
   try {
@@ -168,10 +169,10 @@ export async function sendRanges(
     let data: Buffer[] = [];
     let pendingBytes = 0;
     let bytes = 0;
-    const flush = async (end: Stats | null): Promise<void> => {
+    const flush = async (end: boolean): Promise<void> => {
       const meta: QueuedMeta<'write'> = { p: rel, ranges: pending };
       if (end) {
-        const attrs = { mode: end.mode & 0o7777, mtime: end.mtimeMs };
+        const attrs = { mode: stamp.mode & 0o7777, mtime: stamp.mtimeMs };
         Object.assign(meta, { end: true, size: local.size, sha256: local.sha256 }, attrs);
       }
       await append({ kind: 'write', meta, data: Buffer.concat(data), handOver: true });
@@ -189,12 +190,11 @@ export async function sendRanges(
         data.push(buf.subarray(0, bytesRead));
         pendingBytes += bytesRead;
         at += bytesRead;
-        if (pendingBytes >= CHUNK_BYTES) await flush(null);
+        if (pendingBytes >= CHUNK_BYTES) await flush(false);
       }
     }
-    const stat = await fh.stat();
-    await flush(stat);
-    return { bytes, stat };
+    await flush(true);
+    return { bytes, stat: await fh.stat() };
   } finally {
     await fh.close();
   }

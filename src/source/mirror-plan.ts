@@ -14,13 +14,22 @@ export interface MirrorOptions {
   mode: MirrorMode;
   newerOnly?: boolean;
   deleteOrphans?: boolean;
-  /** With deleteOrphans: refuse (and report) deleting more than this share of the target. */
-  orphanBrake?: number;
+  /** `--force`: deletions pass the safety brake (src/source/brake.ts). */
+  force?: boolean;
 }
+
+/**
+ * What the decisions read of the entry being sent: an lstat of a source path for a mirror, the
+ * replica's entry for a restore (restore-plan.ts), which is a mirror in the other direction.
+ */
+export type SentEntry = Pick<
+  Stats,
+  'size' | 'mtimeMs' | 'mode' | 'isFile' | 'isDirectory' | 'isSymbolicLink'
+>;
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
 export function decide(
-  st: Stats,
+  st: SentEntry,
   t: ListEntry | undefined,
   opts: MirrorOptions,
 ): 'same' | 'whole' | 'blocks' {
@@ -34,7 +43,7 @@ export function decide(
 }
 
 /** Whether a source entry differs from the target's listing enough to be sent. */
-export function differs(st: Stats, t: ListEntry | undefined, opts: MirrorOptions): boolean {
+export function differs(st: SentEntry, t: ListEntry | undefined, opts: MirrorOptions): boolean {
   const type = entryType(st);
   if (!t || t.type !== type) return true;
   // A directory's mtime changes with every entry (not replicated yet); its mode is its own: a

@@ -10,12 +10,13 @@ import type { BlocksReply } from '../protocol/requests.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { log } from '../shared/log.js';
 import type { AckWait } from './ack-waiter.js';
-import type { BlockHashes } from './block-cache.js';
 import { bytesOutOfSync } from './compare.js';
 import { sendDelta, type AskTarget } from './delta-send.js';
+import { fixListedAttrs } from './attr-diff.js';
 import { entryType } from './entry-type.js';
 import { CAPTURE_BLOCK, captureFile } from './file-capture.js';
-import type { Ledger } from './ledger.js';
+import { knownIs, sameContentStamp } from './known.js';
+import type { BlockHashes, Ledger } from './ledger.js';
 import {
   attrsDiffer,
   basisOf,
@@ -25,7 +26,7 @@ import {
   sameContent,
   sendRanges,
 } from './mirror-file.js';
-import { sameFile, type CheckOptions } from './path-check.js';
+import { knownMatchesDisk, sameFile, type CheckOptions } from './path-check.js';
 import type { MirrorCursor, SendGate } from './send-gate.js';
 
 /** Files smaller than this are compared block by block only (a delta's round trips cost more). */
@@ -49,12 +50,20 @@ export interface TargetRemote {
 /** Mode, mtime and attribute stamp of the target's copy, as listed. */
 export type Listed = { mode: number; mtimeMs: number; attrs?: string };
 
-/** Mode and mtime of `abs` when a delta's last part is queued. */
-function attrsOf(abs: string): () => Promise<{ mode: number; mtime: number }> {
-  return async () => {
-    const now = await fsp.stat(abs);
-    return { mode: now.mode & 0o7777, mtime: now.mtimeMs };
-  };
+/** What a step knows of the listing it decided from (target-view.ts). */
+export interface ListingView {
+  /** The seq the listing describes the target after. */
+  readonly seq: number;
+  /** Whether a rename or delete queued after the listing moved or removed `rel` on the target. */
+  touched(rel: string): boolean;
+}
+
+/**
+ * Mode and mtime for a delta's last part: those of the stat taken before the file was read (see
+ * file-capture.ts, WholeOptions.stamp).
+ */
+function attrsOf(st: Stats): () => Promise<{ mode: number; mtime: number }> {
+  return async () => ({ mode: st.mode & 0o7777, mtime: st.mtimeMs });
 }
 
 /** One connection's mirror steps. */
@@ -66,43 +75,60 @@ export class MirrorSteps {
   ) {}
 
   /**
-   * One path: `send` forgets what is known so the check sends it in full; otherwise the
-   * target's copy matched the scan's stat, which becomes the known state.
+   * One path: `send` resends it in full; otherwise the target's copy matched the scan's stat
+   * (sameAsListed). `sinceSeq`: where this mirror's steps began.
    */
   async path(
     rel: string,
     send: boolean,
     st: Stats,
     sinceSeq: number,
+    view: ListingView,
     gate?: SendGate,
     listed?: Listed,
-  ) {
+  ): Promise<void> {
     const { ledger } = this.host;
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (send && ledger.lastSeq(rel) > sinceSeq && this.knownMatchesDisk(rel)) return;
-    if (log.debugOn)
-      log.debug(
-        `mirror ${rel}: ${send ? 'send' : 'same'}${ledger.known.get(rel) ? ' (known)' : ''}`,
-      );
+    if (log.debugOn) log.debug(`mirror ${rel}: ${send ? 'send' : 'same'}`);
     // A directory's entries are the scan's own next steps: listing them here too would send them
     // as hints, outside the steps whose sizes the mirror counts against its queue bound (a full
     // mirror into an empty replica then ran twice the bound ahead and out of the hot tail).
     if (send) return this.host.resend(rel, { scanned: true, gate });
-    if (ledger.known.get(rel)) return; // already handled by live replication, more recently
-    // The scan's stat matched the target; if the path changed since (renamed away, replaced),
-    // recording it would hide that change for good: check it like any other hint instead.
+    return this.sameAsListed(rel, st, view, listed);
+  }
+
+  /**
+   * The listing showed the target holding what the scan saw at `rel`. That is recorded in the
+   * index only while it is still true of the target: no rename or delete queued since the listing
+   * moved it away, and no op since described it otherwise (then the index already says more).
+   * Recording it anyway was the phantom state of the chaos runs (docs/CHAOS.md, cause B).
+   */
+  private async sameAsListed(
+    rel: string,
+    st: Stats,
+    view: ListingView,
+    listed?: Listed,
+  ): Promise<void> {
+    const { ledger } = this.host;
+    const k = ledger.get(rel);
+    if (view.touched(rel) || (k !== undefined && k.seq > view.seq)) return this.host.hint(rel);
+    // Owner, ns mtime, xattrs or ACLs differ on the target: an attr op, then recorded below.
+    const fixed = await fixListedAttrs(this.host, rel, st, listed);
     const type = entryType(st) ?? 'file';
     const now = lstatOrNull(this.host.abs(rel));
-    if (!now || now.dev !== st.dev || !sameFile(now, st)) {
-      ledger.record(rel, st, type);
-      return this.host.hint(rel);
-    }
+    const unchanged = now !== null && entryType(now) === type && knownIsStat(now, st);
+    if (!fixed && unchanged && k && !k.unsure && knownIs(k, st, type)) return ledger.checked(rel);
     const link =
       type === 'symlink'
         ? ((await fsp.readlink(this.host.abs(rel)).catch(() => undefined)) ?? undefined)
         : undefined;
-    await this.fixAttrs(rel, st, listed);
-    ledger.record(rel, st, type, link);
+    // Block hashes held describe the target's copy only if it is the content they were taken of.
+    const blocks = k && !k.unsure && sameContentStamp(k, st) ? 'keep' : null;
+    ledger.record(rel, st, type, { link, blocks });
+    // Changed since the scan (renamed away, replaced, written): the target holds the scan's
+    // state, recorded above; the check compares the disk with it like any other hint.
+    if (!unchanged) return this.host.hint(rel);
     if (type === 'dir') this.host.watchDir(rel);
   }
 
@@ -112,10 +138,7 @@ export class MirrorSteps {
    * send nothing, or only the differing blocks with a whole-file proof. Returns the bytes sent.
    */
   async blocks(rel: string, listed: Listed): Promise<number> {
-    if (log.debugOn)
-      log.debug(
-        `mirror ${rel}: compare blocks${this.host.ledger.known.get(rel) ? ' (known)' : ''}`,
-      );
+    if (log.debugOn) log.debug(`mirror ${rel}: compare blocks`);
     await this.acks.until(this.host.ledger.lastSeq(rel));
     try {
       return await this.compareAndSend(rel, listed);
@@ -133,39 +156,32 @@ export class MirrorSteps {
   /**
    * A file proven equal on the target (same sha256): nothing to send but its mode/mtime if those
    * differ; its block hashes become the basis for later changes. If the file changed since it
-   * was hashed, the next check sends the change.
+   * was hashed, the next check sends the change. `sinceSeq`: the target's hash describes it after
+   * this seq; an op queued for the path since then supersedes it.
    */
-  async same(rel: string, scanned: Stats, listed: Listed, hashes: BlockHashes): Promise<void> {
+  async same(
+    rel: string,
+    scanned: Stats,
+    listed: Listed,
+    hashes: BlockHashes,
+    sinceSeq = Infinity,
+  ): Promise<void> {
     const { ledger } = this.host;
     const st = lstatOrNull(this.host.abs(rel));
-    if (!st?.isFile() || !sameFile(st, scanned)) {
+    if (!st?.isFile() || !sameFile(st, scanned) || ledger.lastSeq(rel) > sinceSeq) {
       // Changed or gone since it was hashed: the target's copy was the old content, so nothing
       // known may be assumed about it (a plain hint would do nothing for an unknown, vanished path).
       return this.host.resend(rel);
     }
-    ledger.blocks.set(rel, hashes);
     if (attrsDiffer(st, listed)) {
       await ledger.emit({
         kind: 'attr',
         meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs },
       });
     } else {
-      await this.fixAttrs(rel, st, listed);
+      await fixListedAttrs(this.host, rel, st, listed);
     }
-    ledger.record(rel, st, 'file');
-  }
-
-  /**
-   * The target's copy matches in type and content: when its owner, ns mtime, xattrs or ACLs
-   * differ (its listed stamp), only the attributes are sent.
-   */
-  private async fixAttrs(rel: string, st: Stats, listed: Listed | undefined): Promise<void> {
-    const { ledger } = this.host;
-    if (listed?.attrs === undefined) return;
-    const mine = ledger.attrs.stamp(rel);
-    if (mine === null || ledger.attrs.same(mine, listed.attrs)) return;
-    const mode = st.isSymbolicLink() ? undefined : st.mode & 0o7777;
-    await ledger.emit({ kind: 'attr', meta: mode === undefined ? { p: rel } : { p: rel, mode } });
+    ledger.record(rel, st, 'file', { blocks: hashes });
   }
 
   /**
@@ -175,18 +191,19 @@ export class MirrorSteps {
    */
   async continueWhole(c: MirrorCursor, gate: SendGate): Promise<void> {
     const { ledger } = this.host;
-    if (ledger.known.get(c.rel)) return;
     const abs = this.host.abs(c.rel);
     const st = lstatOrNull(abs);
+    // Sent by another step or a live change since it stopped: nothing is left to do.
+    if (ledger.lastSeq(c.rel) !== c.seq && this.knownMatchesDisk(c.rel)) return;
     if (!st?.isFile() || !sameFile(st, c)) return this.host.resend(c.rel, { gate });
     const emit = (e: Parameters<Ledger['emit']>[0]) => ledger.emit(e);
     const res = await captureFile(abs, c.rel, undefined, emit, false, st.size, {
       from: c.at,
       beforePart: () => gate.beforePart(),
+      stamp: st,
     });
     if (!res) return this.host.resend(c.rel, { gate });
     if (res.partial) {
-      ledger.forget(c.rel);
       return gate.stopped({
         ...c,
         at: res.partial,
@@ -196,16 +213,14 @@ export class MirrorSteps {
       });
     }
     // Its block hashes cover only the part sent last: none are kept, the next change goes whole.
-    ledger.blocks.delete(c.rel);
-    ledger.record(c.rel, st, 'file');
+    ledger.record(c.rel, st, 'file', { blocks: null });
     if (res.stat.mtimeMs !== st.mtimeMs || res.stat.size !== st.size) this.host.hint(c.rel);
   }
 
-  /** True when the known state of `rel` is what is on disk now (same inode, size, mtime). */
+  /** True when the index's state of `rel` is what is on disk now. */
   private knownMatchesDisk(rel: string): boolean {
-    const k = this.host.ledger.known.get(rel);
-    const st = lstatOrNull(this.host.abs(rel));
-    return Boolean(k && st && sameFile(st, k) && k.type === entryType(st));
+    const k = this.host.ledger.get(rel);
+    return !k?.unsure && knownMatchesDisk(k, lstatOrNull(this.host.abs(rel)));
   }
 
   private async compareAndSend(rel: string, listed: Listed): Promise<number> {
@@ -231,7 +246,7 @@ export class MirrorSteps {
     );
     const emit = (e: Parameters<Ledger['emit']>[0]) => this.host.ledger.emit(e);
     if (local.size >= SHIFT_MIN_BYTES && outOfSync > local.size / 8) {
-      const d = await sendDelta(abs, rel, this.remote.request, emit, attrsOf(abs), {
+      const d = await sendDelta(abs, rel, this.remote.request, emit, attrsOf(st), {
         sha256: local.sha256, // known to differ from the target's: no second pass for it
       });
       this.sent(rel, st, local.capture);
@@ -239,7 +254,7 @@ export class MirrorSteps {
     }
     // The differing blocks are known from the hashing pass: read and send only those.
     const ranges = differingRanges(local, basis);
-    const res = await sendRanges(abs, rel, ranges, local, emit);
+    const res = await sendRanges(abs, rel, ranges, local, emit, st);
     this.sent(rel, st, local.capture);
     return res.bytes;
   }
@@ -250,7 +265,7 @@ export class MirrorSteps {
     // Its chunking pass also yields the block hashes capture keeps.
     const blocks = new StreamBlockHasher(CAPTURE_BLOCK);
     const emit = (e: Parameters<Ledger['emit']>[0]) => this.host.ledger.emit(e);
-    const d = await sendDelta(abs, rel, this.remote.request, emit, attrsOf(abs), {
+    const d = await sendDelta(abs, rel, this.remote.request, emit, attrsOf(st), {
       blocks,
       differs: true, // the sample proved it
     });
@@ -266,12 +281,13 @@ export class MirrorSteps {
    */
   private sent(rel: string, hashed: Stats, hashes: BlockHashes): void {
     const { ledger } = this.host;
-    ledger.record(rel, hashed, 'file');
-    if (sameFile(lstatOrNull(this.host.abs(rel)), hashed)) {
-      ledger.blocks.set(rel, hashes);
-      return;
-    }
-    ledger.blocks.delete(rel);
-    this.host.hint(rel);
+    const unchanged = sameFile(lstatOrNull(this.host.abs(rel)), hashed);
+    ledger.record(rel, hashed, 'file', { blocks: unchanged ? hashes : null });
+    if (!unchanged) this.host.hint(rel);
   }
+}
+
+/** Same inode, type bits, mode, size and mtime: the stat the scan took still holds. */
+function knownIsStat(now: Stats, then: Stats): boolean {
+  return now.dev === then.dev && now.mode === then.mode && sameFile(now, then);
 }

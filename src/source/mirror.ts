@@ -7,7 +7,7 @@ import type { Journal } from '../journal/journal.js';
 import { blocksReply, sumsReply, type BlocksReply } from '../protocol/requests.js';
 import type { AckWait } from './ack-waiter.js';
 import type { Capture } from './capture.js';
-import { orphanBrake, orphansOf } from './compare.js';
+import { orphanStep } from './mirror-orphans.js';
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
 import { MirrorPace } from './mirror-pace.js';
@@ -110,7 +110,11 @@ export class Mirror {
 
   /** Called on every ack: advances done counters and completes the mirror. */
   onAck(): void {
+    const was = this.progress.state;
     this.tracker.acked(this.journal.ackedSeq);
+    // Every source path has now been compared with the target: a path the index lacks is new.
+    if (was !== 'complete' && this.progress.state === 'complete' && !this.capture.ledger.baseline)
+      this.capture.ledger.setBaseline(true);
     this.pace.change.notify();
   }
 
@@ -127,6 +131,8 @@ export class Mirror {
   /** checksum mirror: equal files recorded in one step for the batch, the others a step each. */
   private async compareBatch(id: number, batch: Candidate[]): Promise<void> {
     if (batch.length === 0 || id !== this.pace.runId) return;
+    // The target's sums describe it after what was queued before they were asked for.
+    const since = this.capture.ledger.lastQueued;
     const ask = async (paths: string[]) =>
       sumsReply(await this.withLink(() => this.link.request({ op: 'sums', paths })), paths.length);
     const { equal, differ } = await splitBySums(this.base, batch, ask);
@@ -141,7 +147,7 @@ export class Mirror {
         for (const [b, mine] of equal) {
           // One file's fault must not leave the rest of the batch unrecorded.
           await this.steps
-            .same(b.rel, b.st, b.t, mine)
+            .same(b.rel, b.st, b.t, mine, since)
             .catch((err: Error) => this.capture.failed(err));
           this.tracker.queuedUpTo(this.journal.lastSeq, b.st.size);
         }
@@ -168,19 +174,36 @@ export class Mirror {
   }
 
   private async run(id: number, opts: MirrorOptions): Promise<void> {
+    await this.reconcileFirst(id, opts);
     // Follows every rename and delete queued from here on, so orphans are deleted under the
     // names they have on the target when the deletes arrive (src/source/target-view.ts).
     for (;;) {
       const view = new TargetView(this.capture);
       try {
-        // A target that goes away before the listing is complete is waited for, then asked
-        // again: a mirror given up here (the one after a restart above all) would leave the
-        // replica's orphans and stale files for good.
+        // A target that goes away while the listing or the scan goes on is waited for, then
+        // asked again: a mirror given up there (stopped, its error counted as done) left the
+        // replica's orphans and stale files for good (docs/CHAOS.md, cause D).
         if (await this.listInto(id, view)) return await this.scanAndSend(id, opts, view);
+      } catch (err) {
+        if (!unreachable(err) || id !== this.pace.runId) throw err;
+        log.debug(`mirror: the target went away (${(err as Error).message}); listing again`);
       } finally {
         view.close();
       }
     }
+  }
+
+  /**
+   * Before listing the target, the index's own record is brought in line with the disk: renames
+   * and deletions since the index last saw each path are queued (through the brake), so what the
+   * listing shows of them is not mistaken for orphans or stale files. Paths the index lacks are
+   * left to the comparison with the listing.
+   */
+  private async reconcileFirst(id: number, opts: MirrorOptions): Promise<void> {
+    if (this.capture.ledger.index.count() === 0) return;
+    const r = await this.capture.rescan({ unknown: 'renames', brake: true, force: opts.force });
+    if (id === this.pace.runId && r.held)
+      this.progress.error = `deletions held: ${r.held} (smr mirror start --force)`;
   }
 
   /** Drains the queue, then lists the target into `view`; false when the link dropped meanwhile. */
@@ -196,7 +219,7 @@ export class Mirror {
       view.listed(await this.link.listTarget((items) => view.add(items)));
       return true;
     } catch (err) {
-      if (err instanceof SmrError && err.code === 'unreachable') return false;
+      if (unreachable(err)) return false;
       throw err;
     }
   }
@@ -236,48 +259,32 @@ export class Mirror {
       const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
       this.pace.detachStep(id, mayQueue, async (gate) => {
         if (action === 'blocks' && t) await this.steps.blocks(rel, t);
-        else await this.steps.path(rel, action !== 'same', st, startSeq, gate, t);
+        else await this.steps.path(rel, action !== 'same', st, startSeq, view, gate, t);
         if (action !== 'same')
           this.tracker.queuedUpTo(this.journal.lastSeq, st.isFile() ? st.size : 0);
       });
     }
     batches.push(this.compareBatch(id, batch));
     for (const p of batches) await p;
-    await this.orphans(id, opts, view, { targetEntries, sourceEntries, startSeq });
+    const deletes = orphanStep(this.capture, this.filter, opts, view, {
+      targetEntries,
+      sourceEntries,
+      base: this.base,
+      progress: this.progress,
+    });
+    if (deletes) {
+      await this.pace.gate(id);
+      this.progress.deleted = await deletes(() => id === this.pace.runId);
+    }
     // Behind every step of this mirror, those set aside by a pause included.
     await this.pace.step(id, async () => this.tracker.scanDone(this.journal.lastSeq));
     if (id !== this.pace.runId) return;
     if (!this.pace.paused) this.progress.state = 'mirroring';
     this.onAck();
   }
+}
 
-  /** What is left of the listing is not in the source set: orphans (excluded paths protected). */
-  private async orphans(
-    id: number,
-    opts: MirrorOptions,
-    view: TargetView,
-    n: { targetEntries: number; sourceEntries: number; startSeq: number },
-  ): Promise<void> {
-    const found = orphansOf(view.entries, this.filter);
-    log.debug(`mirror: scanned ${n.sourceEntries} entries, ${found.length} orphans`, {
-      startSeq: n.startSeq,
-      orphans: found.slice(0, 50).map((o) => o.path),
-    });
-    this.progress.orphans = found.length;
-    if (!opts.deleteOrphans) return;
-    const brake = orphanBrake({
-      orphans: found.length,
-      targetEntries: n.targetEntries,
-      sourceEntries: n.sourceEntries,
-      maxShare: opts.orphanBrake ?? 1,
-      base: this.base,
-    });
-    if (brake) {
-      this.progress.error = `orphans not deleted: ${brake} (see smr orphans)`;
-      log.warn(`mirror: ${this.progress.error}`);
-      return;
-    }
-    await this.pace.gate(id);
-    this.progress.deleted = await view.deleteOrphans(this.filter, () => id === this.pace.runId);
-  }
+/** The link dropped: the work is to be done again once it is back, not given up. */
+function unreachable(err: unknown): boolean {
+  return err instanceof SmrError && err.code === 'unreachable';
 }

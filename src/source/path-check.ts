@@ -8,7 +8,8 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import { captureFile } from './file-capture.js';
 import { entryType, type EntryType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
-import type { Known } from './known-state.js';
+import { within } from './index-path.js';
+import { knownIs, mtimeNsOf, sameContentStamp, sameInode, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import { RENAME_WINDOW_MS, type RenameWindow } from './rename-window.js';
 import { scanTree } from './scan.js';
@@ -26,6 +27,8 @@ export interface CheckOptions {
   scanned?: boolean;
   /** A mirror step's pacing of a whole file it sends. */
   gate?: SendGate;
+  /** An ancestor of a path being checked: needed on the target, whatever the baseline says. */
+  ancestor?: boolean;
 }
 
 /** What a path check works with. */
@@ -42,6 +45,9 @@ export interface CheckContext {
   /** Whether live changes are captured at all. */
   enabled(): boolean;
 }
+
+/** Directories changed this close before the watch began count as new (clocks, ctime granularity). */
+const CTIME_SLACK_MS = 1000;
 
 type FileStamp = Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
 
@@ -64,30 +70,52 @@ export class PathCheck {
     const { ledger, gone } = this.c;
     // Synchronous: an lstat takes microseconds, its thread-pool round trip far longer under load.
     const st = lstatOrNull(this.abs(rel));
-    const k = ledger.known.get(rel);
+    const k = ledger.get(rel);
     if (!st) {
       if (k) gone.open(rel);
+      // An op queued for it that the index never recorded (a batch cut short by a kill) may have
+      // put something there on the target: deleting what is not there does nothing.
+      else if (ledger.unsureAt(rel)) await ledger.emit({ kind: 'delete', meta: { p: rel } });
+      else ledger.checked(rel);
       if (log.debugOn)
         log.debug(`check ${rel}: not on disk, ${k ? 'known: delete pending' : 'not known'}`);
       return;
     }
     gone.close(rel);
+    ledger.checked(rel);
     const type = entryType(st);
     if (!type) return; // sockets, fifos, devices are not replicated
     const f = this.c.filter;
     if (type === 'dir' ? !f.dir(rel) : !f.file(rel) || underExcludedDir(f, rel)) return;
+    if (!k && !o.force && !o.ancestor && !ledger.baseline && !ledger.unsureAt(rel)) {
+      if (this.unchangedSinceWatch(rel, st)) return;
+    }
     await this.parentsFirst(rel);
-    if (o.force) {
-      ledger.blocks.delete(rel);
-    } else if (!(k && k.dev === st.dev && k.ino === st.ino && k.type === type)) {
+    const force = o.force === true || k?.unsure === true;
+    if (!force && !(k && sameInode(k, st) && k.type === type)) {
       if (await this.tryRename(rel, st, type)) return this.check(rel, { gate: o.gate });
     }
-    const cur = ledger.known.get(rel);
-    const same =
-      cur && cur.dev === st.dev && cur.ino === st.ino && cur.type === type ? cur : undefined;
-    if (type === 'dir') return this.checkDir(rel, st, same, o.scanned === true);
-    if (type === 'symlink') return this.checkSymlink(rel, st, same);
-    return this.checkFile(rel, st, o.force ? undefined : same, o.gate);
+    const cur = ledger.get(rel);
+    const same = cur && sameInode(cur, st) && cur.type === type ? cur : undefined;
+    if (type === 'dir') return this.checkDir(rel, st, same, o.scanned === true, force);
+    if (type === 'symlink') return this.checkSymlink(rel, st, force ? undefined : same);
+    return this.checkFile(rel, st, force ? undefined : same, o.gate);
+  }
+
+  /**
+   * Never compared with the target (no baseline: `--mirror none`, or the first mirror not done
+   * yet), a path the index lacks is sent only if it is a change: it, or the directory holding it
+   * (an entry added, a directory moved in), changed since the watch began, or its inode is one the
+   * index holds elsewhere (a rename). Anything else was there all along, and sending it would be
+   * a mirror nobody asked for. Mirror steps and resends force.
+   */
+  private unchangedSinceWatch(rel: string, st: Stats): boolean {
+    const since = this.c.watchingSince() - CTIME_SLACK_MS;
+    if (st.ctimeMs >= since) return false;
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? null : lstatOrNull(this.abs(rel.slice(0, slash)));
+    if (parent && parent.ctimeMs >= since) return false;
+    return this.c.ledger.pathsOfInode(st.dev, st.ino).length === 0;
   }
 
   /**
@@ -97,12 +125,13 @@ export class PathCheck {
   async settle(rel: string): Promise<void> {
     const { ledger, gone, queue } = this.c;
     gone.close(rel);
-    if (!ledger.known.get(rel)) return; // renamed away, or covered by an ancestor's delete
+    const k = ledger.get(rel);
+    if (!k) return ledger.checked(rel); // renamed away, or covered by an ancestor's delete
     // A vanished ancestor's own delete covers this path; let that one go first.
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) {
       const anc = parts.slice(0, i).join('/');
-      if (ledger.known.get(anc) && !(await fsp.lstat(this.abs(anc)).catch(() => null))) {
+      if (ledger.get(anc) && !(await fsp.lstat(this.abs(anc)).catch(() => null))) {
         // The ancestor gets its own rename window (its event may not have come in yet: a moved
         // directory's children can be reported gone first). Should it come back as it was (moved
         // away and back), nothing would look at this path again: look once more after it settled.
@@ -112,15 +141,13 @@ export class PathCheck {
       }
     }
     if (await fsp.lstat(this.abs(rel)).catch(() => null)) return queue.hint(rel);
-    const k = ledger.known.get(rel) as Known;
     await ledger.emit({ kind: k.type === 'dir' ? 'rmdir' : 'delete', meta: { p: rel } });
-    ledger.forgetTree(rel);
     gone.closeBelow(rel);
   }
 
   /** Hints every entry of a new directory again (see checkDir); unchanged ones cost an lstat. */
   relist(rel: string): void {
-    if (!this.c.enabled() || this.c.ledger.known.get(rel)?.type !== 'dir') return;
+    if (!this.c.enabled() || this.c.ledger.get(rel)?.type !== 'dir') return;
     fsp
       .readdir(this.abs(rel))
       .then((names) => {
@@ -137,83 +164,84 @@ export class PathCheck {
    * the kill -9 tests). A mkdir for a directory the target already has only sets its mode.
    */
   private async parentsFirst(rel: string): Promise<void> {
-    const known = this.c.ledger.known;
+    const { ledger } = this.c;
     for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1)) {
       const anc = rel.slice(0, i);
-      if (known.get(anc)?.type === 'dir') continue;
-      await this.check(anc);
-      if (known.get(anc)?.type !== 'dir') return; // vanished or excluded: `rel` decides alone
+      if (ledger.get(anc)?.type === 'dir') continue;
+      await this.check(anc, { ancestor: true });
+      if (ledger.get(anc)?.type !== 'dir') return; // vanished or excluded: `rel` decides alone
     }
   }
 
   /** A new inode at `rel` that the known state holds elsewhere, now vanished there: a rename. */
   private async tryRename(rel: string, st: Stats, type: EntryType): Promise<boolean> {
     const { ledger, gone, queue } = this.c;
-    const from = ledger.known.pathOfInode(st.dev, st.ino);
-    if (from === undefined || from === rel) return false;
-    const k = ledger.known.get(from) as Known;
-    if (k.type !== type) return false;
-    if (type === 'file' && (k.size !== st.size || k.mtimeMs !== st.mtimeMs)) return false;
-    const there = await fsp.lstat(this.abs(from)).catch(() => null);
-    if (there && there.ino === st.ino && there.dev === st.dev) return false; // a hard link, not a rename
-    await ledger.emit({ kind: 'rename', meta: { from, to: rel } });
-    ledger.known.moveTree(from, rel);
-    ledger.blocks.move(from, rel);
-    gone.close(from);
-    // The old name may have been reused at once (`mv a b; echo > a`): look at it again.
-    if (there) queue.hint(from);
-    if (type === 'dir') {
-      for (const c of ledger.known.childrenOf(rel)) queue.hint(c);
-      // Entries not known yet (a mirror still on its way through the tree, or just created)
-      // moved too: their target copies, if any, now sit under the new name and are not what the
-      // known state says. A scan that already passed this directory will not come back for them.
-      for await (const e of scanTree(this.c.base, this.c.filter, rel)) queue.hint(e.rel);
+    for (const from of ledger.pathsOfInode(st.dev, st.ino)) {
+      if (from === rel || within(rel, from) || within(from, rel)) continue;
+      const k = ledger.get(from) as Known;
+      if (k.type !== type || (type === 'file' && !sameContentStamp(k, st))) continue;
+      const there = await fsp.lstat(this.abs(from)).catch(() => null);
+      if (there && sameInode(k, there)) continue; // a hard link, not a rename
+      await ledger.emit({ kind: 'rename', meta: { from, to: rel } });
+      gone.close(from);
+      // The old name may have been reused at once (`mv a b; echo > a`): look at it again.
+      if (there) queue.hint(from);
+      if (type === 'dir') {
+        for (const c of ledger.below(rel)) queue.hint(c);
+        // Entries not known yet (a mirror still on its way through the tree, or just created)
+        // moved too: their target copies, if any, now sit under the new name and are not what the
+        // known state says. A scan that already passed this directory will not come back for them.
+        for await (const e of scanTree(this.c.base, this.c.filter, rel)) queue.hint(e.rel);
+      }
+      return true;
     }
-    return true;
+    return false;
   }
 
-  private async checkDir(rel: string, st: Stats, k: Known | undefined, scanned: boolean) {
+  private async checkDir(
+    rel: string,
+    st: Stats,
+    k: Known | undefined,
+    scanned: boolean,
+    force: boolean,
+  ): Promise<void> {
     const { ledger, queue } = this.c;
     const mode = st.mode & 0o7777;
-    if (k) {
+    if (k && !force) {
       if (k.mode !== mode || this.attrsChanged(rel, k))
         await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
-      return ledger.record(rel, st, 'dir');
+      return ledger.record(rel, st, 'dir', { blocks: null });
     }
-    const old = ledger.known.get(rel);
-    if (old) {
-      // Replaced (`rm -rf d; mkdir d`): the old tree goes on the target too. Its children are
-      // forgotten here, so their own unlink hints would no longer delete anything.
-      if (old.type === 'dir') await ledger.emit({ kind: 'rmdir', meta: { p: rel } });
-      ledger.forgetTree(rel);
-    }
+    const old = ledger.get(rel);
+    // Replaced (`rm -rf d; mkdir d`, or another directory renamed over it): the old tree goes on
+    // the target too, or its entries would stay there under the new directory.
+    const fresh = !old || !(old.type === 'dir' && sameInode(old, st));
+    if (old?.type === 'dir' && fresh) await ledger.emit({ kind: 'rmdir', meta: { p: rel } });
     await ledger.emit({ kind: 'mkdir', meta: { p: rel, mode } });
-    ledger.record(rel, st, 'dir');
+    ledger.record(rel, st, 'dir', { blocks: null });
     this.c.watchDir(rel);
+    if (!fresh) return; // forced: the target has this directory's entries, as the index says
     // Entries created before the watcher saw the directory are found by listing it, now and
     // again shortly: chokidar lists a new directory before its fs.watch is in place, so a file
     // created in between has no event at all (one of 1,000 files in a burst was lost that way).
+    // A directory unchanged since before the watcher started was watched from the start (a
+    // mirror of a big existing tree would otherwise list every directory four more times).
+    if (st.ctimeMs < this.c.watchingSince() - CTIME_SLACK_MS) return;
     if (!scanned) {
       const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
       for (const n of names) queue.hint(`${rel}/${n}`);
     }
-    // A directory unchanged since before the watcher started was watched from the start (a
-    // mirror of a big existing tree would otherwise list every directory four more times).
-    if (st.ctimeMs >= this.c.watchingSince() - 1000)
-      for (const ms of RELIST_AFTER_MS) queue.later(ms, () => this.relist(rel));
+    for (const ms of RELIST_AFTER_MS) queue.later(ms, () => this.relist(rel));
   }
 
   private async checkSymlink(rel: string, st: Stats, k: Known | undefined): Promise<void> {
     const { ledger } = this.c;
     const target = await fsp.readlink(this.abs(rel)).catch(() => null);
     if (target === null) return this.c.queue.hint(rel);
-    if (!k || k.link !== target) {
-      if (!k && ledger.known.get(rel)?.type === 'dir') ledger.known.deleteTree(rel);
+    if (!k || k.link !== target)
       await ledger.emit({ kind: 'symlink', meta: { p: rel, target, mtime: st.mtimeMs } });
-    } else if (this.attrsChanged(rel, k)) {
-      await ledger.emit({ kind: 'attr', meta: { p: rel } });
-    }
-    ledger.record(rel, st, 'symlink', target);
+    else if (this.attrsChanged(rel, k)) await ledger.emit({ kind: 'attr', meta: { p: rel } });
+    ledger.record(rel, st, 'symlink', { link: target, blocks: null });
   }
 
   /** Whether owner, ns mtime, xattrs or ACLs of `rel` differ from what was last sent. */
@@ -225,34 +253,40 @@ export class PathCheck {
   private async checkFile(rel: string, st: Stats, k: Known | undefined, gate?: SendGate) {
     const { ledger } = this.c;
     const mode = st.mode & 0o7777;
-    if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) {
+    if (k && k.size === st.size && k.mtimeNs === mtimeNsOf(st)) {
       // chown, setfattr, setfacl, a touch within the same µs: attributes only, no data.
       if (k.mode !== mode || this.attrsChanged(rel, k))
         await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
-      return ledger.record(rel, st, 'file');
+      return ledger.record(rel, st, 'file', { blocks: 'keep' });
     }
-    if (!k && ledger.known.get(rel)?.type === 'dir') ledger.known.deleteTree(rel);
-    const prev = k ? ledger.blocks.get(rel) : undefined;
+    const prev = k ? ledger.blocks(rel) : undefined;
     const emit = (e: Parameters<Ledger['emit']>[0]) => ledger.emit(e);
     const res = await captureFile(this.abs(rel), rel, prev, emit, false, st.size, {
       beforePart: gate && (() => gate.beforePart()),
+      stamp: st,
     });
     if (!res) return this.c.queue.hint(rel); // vanished or changed type while opening: look again
     if (res.partial) {
-      // A whole-file send stopped: the target holds part of it in a temp file, nothing is known.
-      ledger.forget(rel);
+      // A whole-file send stopped: the target keeps the parts in a temp file, and at `rel` still
+      // whatever it held before (the index says what, if it knows).
       return gate?.stopped({
         rel,
         at: res.partial,
         ino: st.ino,
         size: st.size,
         mtimeMs: st.mtimeMs,
+        seq: ledger.lastSeq(rel),
       });
     }
-    ledger.blocks.set(rel, res.hashes);
-    // Known state takes the stat from before the read: if the file changed while it was read, the
-    // next check sees a difference and captures again (the block hashes are those of what was sent).
-    ledger.record(rel, st, 'file');
+    // The stat from before the read: if the file changed while it was read, the next check sees
+    // a difference and captures again (the block hashes are those of what was sent).
+    ledger.record(rel, st, 'file', { blocks: res.hashes });
     if (!sameFile(res.stat, st)) this.c.queue.hint(rel);
   }
+}
+
+/** Whether the index's state of a path is the disk's now (nothing to queue for it). */
+export function knownMatchesDisk(k: Known | undefined, st: Stats | null): boolean {
+  const type = st && entryType(st);
+  return Boolean(k && st && type && knownIs(k, st, type));
 }

@@ -9,6 +9,8 @@ export interface MirrorCursor {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** The seq of the last op queued for the path when the send stopped (a later one supersedes it). */
+  seq: number;
 }
 
 /** Passed with a mirror step's work down to the file it sends. */

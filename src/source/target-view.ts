@@ -7,13 +7,22 @@ import type { WireOp } from '../protocol/ops.js';
 import type { Capture } from './capture.js';
 import { orphansOf } from './compare.js';
 import type { PathFilter } from './filter.js';
+import type { ListingView } from './mirror-steps.js';
 
 /** A queued operation that moves or removes target paths. */
 type PathOp = Extract<WireOp, { kind: 'rename' | 'delete' | 'rmdir' }>;
 
+/** Ops that put something new at a path, replacing a directory the target may hold there. */
+function replaces(e: WireOp): string | null {
+  if (e.kind === 'put' && e.meta.first) return e.meta.p;
+  return e.kind === 'symlink' ? e.meta.p : null;
+}
+
 /** A listing of the target plus every path-changing operation queued after it. */
-export class TargetView {
+export class TargetView implements ListingView {
   readonly entries = new Map<string, ListEntry>();
+  /** Paths renamed or deleted on the target since the listing (and everything below them). */
+  private moved = new Set<string>();
   /** Directories that have (or had) listed entries below them: only those need a walk of the map. */
   private parents = new Set<string>();
   /** Operations seen before the listing said which seq it describes. */
@@ -41,6 +50,25 @@ export class TargetView {
     this.listedSeq = seq ?? Math.max(0, ...(this.early ?? []).map(([, s]) => s));
     for (const [e, s] of this.early ?? []) if (s > this.listedSeq) this.apply(e);
     this.early = null;
+  }
+
+  /** The seq the listing describes the target after. */
+  get seq(): number {
+    return this.listedSeq;
+  }
+
+  /**
+   * Whether a rename or delete queued after the listing moved or removed `rel` (or a directory
+   * above it) on the target: what the listing said of it is then no longer true there. Before the
+   * listing said which seq it describes, every such op counts.
+   */
+  touched(rel: string): boolean {
+    if (this.moved.size === 0 && !this.early?.length) return false;
+    for (const [e] of this.early ?? []) this.remember(e);
+    if (this.moved.has(rel)) return true;
+    for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1))
+      if (this.moved.has(rel.slice(0, i))) return true;
+    return false;
   }
 
   /** Stops following the stream. */
@@ -74,12 +102,22 @@ export class TargetView {
   }
 
   private observe(e: WireOp, seq: number): void {
+    const replaced = replaces(e);
+    if (replaced !== null && (this.early || seq > this.listedSeq)) this.moved.add(replaced);
     if (e.kind !== 'rename' && e.kind !== 'delete' && e.kind !== 'rmdir') return;
     if (this.early) this.early.push([e, seq]);
     else if (seq > this.listedSeq) this.apply(e);
   }
 
+  private remember(op: PathOp): void {
+    if (op.kind === 'rename') {
+      this.moved.add(op.meta.from);
+      this.moved.add(op.meta.to);
+    } else this.moved.add(op.meta.p);
+  }
+
   private apply(op: PathOp): void {
+    this.remember(op);
     if (op.kind !== 'rename') return this.removeTree(op.meta.p);
     const { from, to } = op.meta;
     const moved = [from, ...this.below(from)]

@@ -1,106 +1,67 @@
-// The only module that talks to chokidar. Every event, including chokidar's raw fs.watch
-// notifications, becomes a "check this path" hint: chokidar throttles `change` to one per 50 ms
-// per path and hides mode-only changes, so its semantic events alone would lose changes.
-import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+// The one watcher module capture talks to. A watcher only says which paths may have changed
+// ("hints"); capture compares each with the known state, so a coalesced, throttled or duplicated
+// event costs nothing but a check. Two backends: `native` (one kernel watch per directory, through
+// Node's own fs.watch: watch-native.ts) and `chokidar` (the portable fallback, a watch per file
+// and per directory: watch-chokidar.ts). bench/RESULTS.md ("Scale", "Watchers alone") has the
+// measurements that picked `native`.
 import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
+import { nativeUnavailable, startNativeWatcher } from './watch-native.js';
+
+/** The watcher backends `connect --watcher` accepts. */
+export const WATCHER_BACKENDS = ['native', 'chokidar'] as const;
+/** One of WATCHER_BACKENDS. */
+export type WatcherBackend = (typeof WATCHER_BACKENDS)[number];
+
+/** Where a watcher reports: capture's hints, and the connection's rescan for what it cannot see. */
+export interface WatchSink {
+  /** `rel` may have changed (a file, a directory, or a name that is gone now). */
+  hint(rel: string): void;
+  /** Changes may have been lost (the kernel's event queue overflowed): rescan the tree. */
+  missed(why: string): void;
+}
+
+/** What a watcher can say about itself (for `status`). */
+export interface WatcherStats {
+  backend: WatcherBackend;
+  /** Directories with a watch of their own (native); null where the backend does not say. */
+  watchedDirs: number | null;
+  /** Directories that could not be watched (watch limit, permissions): logged as they happen. */
+  unwatched: number;
+}
 
 /** A running watcher; `close` stops it. */
 export interface Watcher {
+  readonly backend: WatcherBackend;
   close(): Promise<void>;
-  /** Makes sure a directory is watched (chokidar ignores paths it already watches). */
+  /** Makes sure a directory capture learned of is watched (a no-op when it already is). */
   watchDir(rel: string): void;
+  stats(): WatcherStats;
 }
 
-function toRel(base: string, abs: string): string | null {
-  const rel = path.relative(base, abs);
-  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return null;
-  return rel.split(path.sep).join('/');
+/** What startWatcher needs. */
+export interface WatcherOptions {
+  base: string;
+  filter: PathFilter;
+  /** The backend asked for; `native` falls back to chokidar (logged) where it cannot run. */
+  backend: WatcherBackend;
+  sink: WatchSink;
 }
 
-/**
- * chokidar never emits 'ready' when the listing of one directory fails midway: a symlink whose
- * target passes through a regular file makes readdirp's realpath fail with ENOTDIR, which destroys
- * the listing stream, and chokidar waits for its end for ever (chokidar#1476; a directory replaced
- * by a file while it is listed does the same). Waiting for 'ready' alone hung the source daemon at
- * start, and `connect`, for good. So the initial setup also counts as done once it stopped making
- * progress: no entry added to the watch for this long.
- */
-export const READY_STALL_MS = 5000;
-
-/** Resolves on chokidar's 'ready', or once its initial scan has stalled (see READY_STALL_MS). */
-function initialScan(w: FSWatcher, base: string): Promise<void> {
-  // Entries chokidar tracks, summed over its watched directories (its own bookkeeping; it grows
-  // while the scan goes on, also inside one huge directory).
-  const tracked = (): number => {
-    let n = 0;
-    for (const d of w._watched.values()) n += d.items.size;
-    return n;
-  };
-  return new Promise((resolve) => {
-    let seen = -1;
-    const timer = setInterval(() => {
-      const now = tracked();
-      if (now !== seen) {
-        seen = now;
-        return;
+/** Watches `base` recursively; resolves once every directory below it is watched. */
+export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
+  if (o.backend === 'native') {
+    let why = nativeUnavailable();
+    if (!why) {
+      try {
+        return await startNativeWatcher(o.base, o.filter, o.sink);
+      } catch (err) {
+        why = (err as Error).message;
       }
-      log.warn(
-        `watcher: chokidar's initial scan of ${base} stalled without finishing (a directory it could not list, like one holding a symlink whose target passes through a file); going on: changes in that directory are found by rescans`,
-      );
-      done();
-    }, READY_STALL_MS);
-    const done = (): void => {
-      clearInterval(timer);
-      resolve();
-    };
-    w.once('ready', done);
-  });
-}
-
-/** Watches `base` recursively; resolves once the initial watch setup is done (or stalled). */
-export async function startWatcher(
-  base: string,
-  filter: PathFilter,
-  hint: (rel: string) => void,
-): Promise<Watcher> {
-  const w: FSWatcher = watch(base, {
-    ignoreInitial: true,
-    followSymlinks: false,
-    atomic: false, // we want raw unlink/add pairs: rename detection is ours
-    alwaysStat: false,
-    persistent: true,
-    ignored: (p: string, stats?: { isDirectory(): boolean }) => {
-      const rel = toRel(base, p);
-      if (rel === null) return false;
-      return stats?.isDirectory() ? !filter.dir(rel) : false;
-    },
-  });
-  w.on('all', (_event: string, p: string) => {
-    const rel = toRel(base, p);
-    if (rel !== null) hint(rel);
-  });
-  w.on('raw', (_event: string, evPath: string | null, details: unknown) => {
-    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
-    if (!watched) return;
-    // A directory watch names an entry; a file watch names the file itself (its own basename).
-    // (A file D/D inside a directory D is also covered by its own file watch.)
-    const fileWatch = evPath === path.basename(watched);
-    const candidates = !evPath || fileWatch ? [watched] : [path.join(watched, evPath)];
-    for (const c of candidates) {
-      const rel = toRel(base, c);
-      if (rel !== null) hint(rel);
     }
-  });
-  w.on('error', (err: unknown) => log.warn(`watcher: ${(err as Error).message ?? String(err)}`));
-  await initialScan(w, base);
-  return {
-    close: () => w.close(),
-    // A directory created while chokidar was doing its initial scan may never get a watch; capture
-    // calls this for every directory it learns of, so changes inside it are seen.
-    watchDir: (rel) => {
-      w.add(path.join(base, ...rel.split('/')));
-    },
-  };
+    log.warn(`watcher: the native backend cannot watch ${o.base} (${why}); using chokidar`);
+  }
+  // Loaded only when used: chokidar and its dependencies cost memory a native watcher never needs.
+  const { startChokidarWatcher } = await import('./watch-chokidar.js');
+  return startChokidarWatcher(o.base, o.filter, o.sink);
 }

@@ -38,6 +38,8 @@ export class WorkQueue {
   private timer: NodeJS.Timeout | null = null;
   private timers = new Set<NodeJS.Timeout>();
   private idleWaiters: Array<() => void> = [];
+  /** Hints kept while a restore writes the live path (path -> force), or null. */
+  private held: Map<string, boolean> | null = null;
 
   constructor(
     private readonly work: QueueWork,
@@ -47,6 +49,10 @@ export class WorkQueue {
   /** A hint that `rel` may have changed; `force` sends it whole. */
   hint(rel: string, force = false): void {
     if (this.stopped || !rel || rel.startsWith('..')) return;
+    if (this.held) {
+      this.held.set(rel, (this.held.get(rel) ?? false) || force);
+      return;
+    }
     const now = Date.now();
     const it = this.items.get(rel);
     if (it) {
@@ -54,6 +60,22 @@ export class WorkQueue {
       it.force ||= force;
     } else this.items.set(rel, { first: now, last: now, force });
     this.kick();
+  }
+
+  /**
+   * Keeps every hint from now on instead of queueing it, until the returned function is called:
+   * it queues them all, or with `requeue` false drops them (a restore writing into the live path,
+   * src/source/restore.ts: its writes must not be sent back; the diff mirror after it checks every
+   * path). Steps still run.
+   */
+  holdHints(): (requeue?: boolean) => void {
+    const held = new Map<string, boolean>();
+    this.held = held;
+    return (requeue = true) => {
+      if (this.held !== held) return;
+      this.held = null;
+      if (requeue) for (const [rel, force] of held) this.hint(rel, force);
+    };
   }
 
   /** Runs `step` in line, after every item queued before it. */

@@ -6,6 +6,7 @@ import { Signal } from '../shared/signal.js';
 import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
 import { syncPaths } from './sync-paths.js';
+import { unappliable } from './fault.js';
 import type { Op } from '../protocol/ops.js';
 import { Rebuilds } from '../delta/index.js';
 import { applyDelta } from './delta-part.js';
@@ -24,6 +25,13 @@ import {
 /** One operation as received: its seq, the checked op and its data. */
 export type IncomingOp = Op & { seq: number; body: Buffer };
 
+/** The paths an op names, for a log line. */
+function describe(op: Op): string {
+  return Object.values(pathsOf(op))
+    .map((p) => JSON.stringify(p.length > 200 ? `${p.slice(0, 200)}…` : p))
+    .join(' -> ');
+}
+
 /** The paths an op names, for the debug log. */
 function pathsOf(op: Op): Record<string, string> {
   if (op.kind === 'rename') return { from: op.meta.from, to: op.meta.to };
@@ -37,6 +45,11 @@ export interface ApplierHooks {
   /** Runs a task marker (issue 4); resolves when applying may go on. */
   task?(op: Extract<IncomingOp, { kind: 'task' }>): Promise<void>;
   applied?(op: IncomingOp): void;
+  /**
+   * Applying stopped: `seq` could not be applied or made durable (a full disk, EIO, a gap). The
+   * applier takes no more ops; nothing after the last ack is acknowledged, so the source resends.
+   */
+  failed(err: Error, seq: number): void;
 }
 
 // Checkpoint (fsync + durable applied seq + ack) at least this often while ops keep coming.
@@ -49,6 +62,7 @@ const CHECKPOINT_IDLE_MS = 3;
 /** The in-order applier of one session. */
 export class Applier {
   private queue: IncomingOp[] = [];
+  private queuedBytes = 0;
   private running = false;
   private stopped = false;
   private applied: number;
@@ -64,6 +78,8 @@ export class Applier {
   private holds = 0;
   private released = new Signal();
   private current: Promise<void> = Promise.resolve();
+  /** The seq being applied or made durable: where a failure happened. */
+  private attempting = 0;
   /** Delta rebuilds in progress (their proof so far), for the parts that follow. */
   private readonly rebuilds = new Rebuilds();
 
@@ -97,10 +113,16 @@ export class Applier {
     }
   }
 
-  /** Queues an op; the session's window bounds how many can wait here. */
+  /** Body bytes of the ops waiting to be applied (the session stops reading past a bound). */
+  get waitingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Queues an op; the session's flow control bounds how many bytes wait here. */
   enqueue(op: IncomingOp): void {
     if (this.stopped) return;
     this.queue.push(op);
+    this.queuedBytes += op.body.length;
     this.arrivals.notify();
     if (!this.running) this.run();
   }
@@ -109,6 +131,7 @@ export class Applier {
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue = [];
+    this.queuedBytes = 0;
     this.released.notify();
     await this.idle;
     if (!this.failure && this.applied > this.durable)
@@ -130,6 +153,7 @@ export class Applier {
         while (this.holds > 0 && !this.stopped) await this.released.wait(1000);
         if (this.stopped) break;
         const op = this.queue.shift() as IncomingOp;
+        this.queuedBytes -= op.body.length;
         this.current = this.applyOne(op);
         await this.current;
         const due =
@@ -147,12 +171,13 @@ export class Applier {
     } catch (err) {
       this.failure = err as Error;
       this.stopped = true;
-      log.error(`applier stopped: ${(err as Error).message}`);
+      this.hooks.failed(err as Error, this.attempting);
     }
   }
 
   private async applyOne(op: IncomingOp): Promise<void> {
     if (op.seq <= this.applied) return; // resent after a reconnect: already applied
+    this.attempting = op.seq;
     if (op.seq !== this.applied + 1) {
       throw new SmrError(
         'protocol',
@@ -164,6 +189,7 @@ export class Applier {
     const isolate = op.kind === 'rename';
     if (isolate) await this.checkpoint();
     const times = saveParentTimes(this.confiner.base, op);
+    this.attempting = op.seq;
     const out = await this.dispatch(op);
     // Only after the op passed confinement (a refused op touched nothing).
     if (out.touched.length || out.structural) restoreParentTimes(times);
@@ -211,7 +237,10 @@ export class Applier {
         log.error(`seq ${op.seq}: ${err.message}`);
         return { touched: [] };
       }
-      throw err;
+      const why = unappliable(err);
+      if (!why) throw err; // a disk fault (ENOSPC, EIO, ...): the session reports it, the source retries
+      log.error(`seq ${op.seq}: cannot apply ${op.kind} ${describe(op)}: ${why}; skipped`);
+      return { touched: [], structural: true }; // it may have changed something before it failed
     }
   }
 
@@ -220,6 +249,7 @@ export class Applier {
     if (this.applied === this.durable && this.touched.size === 0) return;
     const paths = [...this.touched];
     this.touched.clear();
+    this.attempting = this.applied;
     await syncPaths(paths, this.confiner.base);
     const seq = this.applied;
     if (seq !== this.counter.value) await this.counter.set(seq);

@@ -14,6 +14,7 @@ import {
   constants as C,
 } from 'node:fs';
 import path from 'node:path';
+import { SmrError } from '../shared/errors.js';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
 import { applyAttrsSync } from './apply-attrs.js';
@@ -266,6 +267,9 @@ export async function applyAttr(cf: Confiner, meta: MetaOf<'attr'>): Promise<OpO
 /** Creates (or replaces) a symlink; its target text is stored as is and never followed. */
 export async function applySymlink(cf: Confiner, meta: MetaOf<'symlink'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
+  // No file system holds a link to nothing: no source has one, and symlink(2) would fail forever.
+  if (meta.target === '')
+    throw new SmrError('path-refused', `refusing "${meta.p}": a symlink with an empty target`);
   await cf.ensureParent(abs);
   if (await lstatOrNull(abs)) await removeAny(abs);
   await fsp.symlink(meta.target, abs);

@@ -22,11 +22,15 @@ import {
   type TargetRequest,
   type WireReplyHeader,
 } from '../protocol/requests.js';
+import type { RestoreRequest } from '../protocol/restore-requests.js';
 import type { Confiner } from './confine.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 
 /** A reply's header (without its reqId) and body. */
 type Answer = { header: Omit<WireReplyHeader, 'reqId'>; body?: Buffer };
+
+/** The requests this file answers (a restore's own are serve-restore.ts's). */
+export type ReplicaRequest = Exclude<TargetRequest, RestoreRequest>;
 
 /** One reply body from encoded signature parts; larger than a frame is refused (the source falls back). */
 function joinParts(parts: Buffer[]): Buffer {
@@ -39,7 +43,7 @@ function joinParts(parts: Buffer[]): Buffer {
 /** Handles one request; returns the reply header and body. */
 export async function answerRequest(
   cf: Confiner,
-  h: TargetRequest,
+  h: ReplicaRequest,
   body: Buffer,
   cache: Map<string, CoarseSignature>,
 ): Promise<Answer> {

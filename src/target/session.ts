@@ -6,18 +6,29 @@ import { SmrError, asSmrError } from '../shared/errors.js';
 import { log, emitEvent } from '../shared/log.js';
 import { DurableCounter } from '../shared/durable-counter.js';
 import { MsgType, type Frame } from '../protocol/messages.js';
-import { HANDSHAKE_TIMEOUT_MS } from '../protocol/limits.js';
+import { HANDSHAKE_TIMEOUT_MS, SESSION_IDLE_MS } from '../protocol/limits.js';
 import type { Peer } from '../protocol/peer.js';
 import { Confiner, resolveReplicaBase } from './confine.js';
 import { Applier, type IncomingOp } from './applier.js';
 import { listTree } from './listing.js';
 import { wireListItem } from '../protocol/listing.js';
-import { answerRequest } from './requests.js';
+import { RestoreServe } from './serve-restore.js';
 import type { CoarseSignature } from '../delta/index.js';
 import type { ReplicaLocks } from './replica-lock.js';
 import type { ModePolicy } from './mode-policy.js';
 import { TaskLog, runTaskMarker, type TaskSettings } from './task-exec.js';
 import type { TaskReport } from '../protocol/tasks.js';
+import type { FaultHeader } from '../protocol/messages.js';
+import { describeFault } from './fault.js';
+
+// Flow control of one session. A source keeps at most 8 MiB unacknowledged (its window), so a
+// well-behaved one never meets these; one that ignores its window, or sends compressed frames
+// that expand to megabytes each, is held back by TCP instead of filling the target's memory.
+/** Body bytes waiting to be applied at which the session stops reading, and resumes. */
+const QUEUE_HIGH_BYTES = 24 * 1024 * 1024;
+const QUEUE_LOW_BYTES = 8 * 1024 * 1024;
+/** Requests and listings in progress at which the session stops reading. */
+const MAX_REQUESTS = 16;
 
 /** A task marker as received. */
 type TaskOp = Extract<IncomingOp, { kind: 'task' }>;
@@ -33,6 +44,8 @@ export interface TargetContext {
   tasks: TaskSettings;
   /** The setuid/setgid rule every replica's file modes pass through. */
   modes: ModePolicy;
+  /** How long a session may send nothing before it is closed (SESSION_IDLE_MS unless a test says). */
+  sessionIdleMs?: number;
 }
 
 function counterFile(stateDir: string, targetPath: string): string {
@@ -45,6 +58,8 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
   let release: (() => void) | null = null;
   let applier: Applier | null = null;
   let counter: DurableCounter | null = null;
+  let sess: Sess | null = null;
+  closeWhenIdle(peer, ctx.sessionIdleMs ?? SESSION_IDLE_MS);
   try {
     const open = await peer.recv(HANDSHAKE_TIMEOUT_MS);
     if (open.type !== MsgType.OPEN)
@@ -84,6 +99,8 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       },
       // `execute` markers run at their point in the stream; `receive` ones ran on arrival.
       task: (op) => (op.meta.on === 'execute' ? runMarker(op) : Promise.resolve()),
+      failed: (err, seq) => reportFault(peer, who, describeFault(err, base, seq)),
+      applied: () => sess && flow(sess),
     });
     await peer.send(MsgType.OPENED, { appliedSeq: counter.value, epoch });
     // Outcomes the source may have missed while it was away.
@@ -96,18 +113,16 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       remote: peer.remote,
       appliedSeq: counter.value,
     });
-    await pump({ peer, applier, base, runMarker, signatures: new Map() });
+    const restore = new RestoreServe(cf); // a restore's requests, and reads of snapshots
+    sess = { peer, applier, runMarker, restore, signatures: new Map(), requests: 0 };
+    await pump(sess);
   } catch (err) {
     const e = asSmrError(err);
     if (e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
-    if (
-      !peer.closed &&
-      ['path-refused', 'path-busy', 'protocol', 'frame-too-large', 'version-mismatch'].includes(
-        e.code,
-      )
-    ) {
+    // Whatever kept the replica from opening (a bad path, a busy one, a state dir it cannot
+    // write), the source hears why: a bare close would leave it guessing, and retrying blind.
+    if (!peer.closed && e.code !== 'unreachable' && e.code !== 'timeout')
       await peer.send(MsgType.REFUSED, { code: e.code, message: e.message }).catch(() => undefined);
-    }
     peer.close();
   } finally {
     await applier?.stop();
@@ -116,23 +131,67 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
   }
 }
 
+/**
+ * Closes a session that sent nothing for `ms` (a source pings every 15 s): one that vanished
+ * without a FIN, or stalled in the middle of a frame, would otherwise hold its replica for good.
+ */
+function closeWhenIdle(peer: Peer, ms: number): void {
+  peer.socket.setTimeout(ms, () => {
+    const span = ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+    peer.close(new SmrError('timeout', `the source sent nothing for ${span}; closing its session`));
+  });
+}
+
+/**
+ * Applying stopped (a full disk, EIO, ...): say why in the log and to the source, whose status
+ * shows it while it keeps the data queued and retries; then end the session (the source
+ * reconnects and resends from the last durable seq).
+ */
+function reportFault(peer: Peer, who: string, fault: FaultHeader): void {
+  log.error(`${who}: ${fault.message}`);
+  void peer.send(MsgType.FAULT, fault).catch(() => undefined);
+  peer.close();
+}
+
 /** What one live session's frame handling works with. */
 interface Sess {
   peer: Peer;
   applier: Applier;
-  base: string;
   runMarker: (op: TaskOp) => Promise<void>;
+  /** Answers every REQUEST, and says which directory a LIST reads (serve-restore.ts). */
+  restore: RestoreServe;
   /** The last coarse signatures sent, for the mid-level requests that follow them. */
   signatures: Map<string, CoarseSignature>;
+  /** Requests and listings being answered. */
+  requests: number;
+}
+
+/** Stops reading from the source while too much waits to be applied or answered; resumes after. */
+function flow(sess: Sess): void {
+  const { peer, applier } = sess;
+  const busy = sess.requests >= MAX_REQUESTS;
+  if (!peer.isPaused && (busy || applier.waitingBytes >= QUEUE_HIGH_BYTES)) peer.pause();
+  else if (peer.isPaused && !busy && applier.waitingBytes <= QUEUE_LOW_BYTES) peer.resume();
+}
+
+/** Counts a request or listing in progress for flow control until `work` settles. */
+function track(sess: Sess, work: Promise<unknown>): void {
+  sess.requests++;
+  flow(sess);
+  void work.finally(() => {
+    sess.requests--;
+    flow(sess);
+  });
 }
 
 function pump(sess: Sess): Promise<void> {
-  const { peer, applier } = sess;
+  const { peer } = sess;
   return new Promise((resolve) => {
     peer.on('close', (err?: Error) => {
       // A frame the decoder refused (or any other fault) ends only this session: say why.
       const e = err && asSmrError(err);
       if (e && e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
+      sess.restore.close();
       resolve();
     });
     peer.onFrame((f: Frame) => {
@@ -141,13 +200,12 @@ function pump(sess: Sess): Promise<void> {
       } catch (err) {
         peer.close(err as Error); // logged by the close handler above
       }
-      if (applier.failure) peer.close(applier.failure);
     });
   });
 }
 
 function handleFrame(sess: Sess, f: Frame): void {
-  const { peer, applier, base, runMarker } = sess;
+  const { peer, applier, runMarker } = sess;
   switch (f.type) {
     case MsgType.OP: {
       const op: IncomingOp = { ...f.header, body: f.body };
@@ -156,14 +214,15 @@ function handleFrame(sess: Sess, f: Frame): void {
         void runMarker(op).catch((err) => log.error(`task: ${(err as Error).message}`));
       }
       applier.enqueue(op);
+      flow(sess);
       return;
     }
     case MsgType.LIST: {
-      const reqId = f.header.reqId;
+      const { reqId, from } = f.header;
       // Applying waits while the tree is walked, so the listing is the replica after `seq`.
-      void applier
+      const listing = applier
         .hold(async (seq) => {
-          await listTree(base, (items) =>
+          await listTree(await sess.restore.baseFor(from), (items) =>
             peer.send(MsgType.LIST_ITEMS, { reqId, items: items.map(wireListItem), done: false }),
           );
           return seq;
@@ -174,15 +233,18 @@ function handleFrame(sess: Sess, f: Frame): void {
             peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, error: String(err) }),
         )
         .catch(() => undefined);
+      track(sess, listing);
       return;
     }
     case MsgType.REQUEST: {
       const reqId = f.header.reqId;
       if (sess.signatures.size > 16) sess.signatures.clear();
       const { reqId: _, ...req } = f.header;
-      void answerRequest(applier.confiner, req, f.body, sess.signatures)
+      const answer = sess.restore
+        .answer(req, f.body, sess.signatures)
         .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
         .catch(() => undefined);
+      track(sess, answer);
       return;
     }
     case MsgType.PING:

@@ -22,19 +22,34 @@ export interface TaskSettings {
   replicaRoot: string;
 }
 
-/** Per-replica durable log of task outcomes. */
+/**
+ * Per-replica durable log of task outcomes. One instance per file for the daemon's life: a
+ * `receive` task of a session that has ended may still report while the next session of the same
+ * replica runs, and two copies of the log would each overwrite what the other recorded.
+ */
 export class TaskLog {
+  private static readonly opened = new Map<string, Promise<TaskLog>>();
+  /** Writes happen one at a time, in the order the reports were made. */
+  private writes: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly file: string,
     private entries: TaskReport[],
   ) {}
 
-  static async open(stateDir: string, targetPath: string): Promise<TaskLog> {
+  static open(stateDir: string, targetPath: string): Promise<TaskLog> {
     const h = crypto.createHash('sha256').update(targetPath).digest('hex').slice(0, 24);
     const dir = path.join(stateDir, 'target-tasks');
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${h}.json`);
-    return new TaskLog(file, await readJsonFile<TaskReport[]>(file, []));
+    let log = TaskLog.opened.get(file);
+    if (!log) {
+      log = fsp
+        .mkdir(dir, { recursive: true, mode: 0o700 })
+        .then(async () => new TaskLog(file, await readJsonFile<TaskReport[]>(file, [])));
+      TaskLog.opened.set(file, log);
+      log.catch(() => TaskLog.opened.delete(file)); // a failed open is tried again next time
+    }
+    return log;
   }
 
   get(id: string): TaskReport | undefined {
@@ -46,9 +61,12 @@ export class TaskLog {
   }
 
   /** Records (durably) a report, replacing an older one for the same task. */
-  async put(r: TaskReport): Promise<void> {
+  put(r: TaskReport): Promise<void> {
     this.entries = [...this.entries.filter((e) => e.id !== r.id), r].slice(-KEEP);
-    await writeJsonFile(this.file, this.entries);
+    const snapshot = this.entries;
+    const write = this.writes.then(() => writeJsonFile(this.file, snapshot));
+    this.writes = write.catch(() => undefined);
+    return write;
   }
 }
 

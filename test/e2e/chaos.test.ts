@@ -36,7 +36,7 @@ describe('chaos (short)', () => {
         keepLogs: false,
         bigBudget: 8 * 1024 * 1024,
         maxEntries: 600,
-        targetOnly: 0,
+        targetOnly: 2,
       });
       results.push(r);
       const ctx = `seed ${seed} (logs: ${r.logsDir ?? 'none'}): ${JSON.stringify({
@@ -49,6 +49,9 @@ describe('chaos (short)', () => {
       expect(r.error, ctx).toBeUndefined();
       expect(r.wait.code, ctx).toBe(0);
       expect(r.diffCounts, ctx).toEqual({});
+      // Files put into the replica by hand survive every restart (no orphan deletion asked for).
+      expect(r.targetOnly.planted, ctx).toBe(2);
+      expect(r.targetOnly.lost, ctx).toEqual([]);
       // The faults really happened (a run that met none would prove nothing).
       expect(r.faults.kills.source + r.faults.kills.target, ctx).toBeGreaterThan(0);
       expect(r.ops, ctx).toBeGreaterThan(100);

@@ -102,6 +102,8 @@ async function status(
 ): Promise<{
   sent: { bytes: number };
   mirror: { state: string };
+  targetState: string;
+  lastError: string | null;
   queue: { ops: number; bytes: number };
   lastCapturedSeq: number;
   lastAckedSeq: number;
@@ -182,9 +184,12 @@ describe('mirror, verify, orphans', () => {
     const before = (await fsp.readdir(rep)).sort();
     for (const n of await fsp.readdir(src)) await fsp.rm(path.join(src, n), { recursive: true });
     const s2 = await startSource(sstate);
-    const w = await waitMirrored(sstate, 'm', '60s', ['--json']);
-    expect(w.code).toBe(0);
-    expect(w.json.mirror.error).toMatch(/empty or missing/);
+    // The brake holds the deletions and says why; wait refuses to call that synced.
+    await waitUntil(async () => (await status(s2)).targetState === 'error', 20_000, 'the brake');
+    expect((await status(s2)).lastError).toMatch(/safety brake: .*empty or missing/);
+    const w = await smr(['wait', 'm', '--timeout', '20s', '--state-dir', sstate]);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/held by the safety brake/);
     expect((await fsp.readdir(rep)).sort()).toEqual(before);
     await s2.stop();
   });

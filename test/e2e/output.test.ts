@@ -78,14 +78,18 @@ describe('mirror --wait', () => {
     await write(path.join(replica, 'orphan1.txt'), 'x');
     await write(path.join(replica, 'old/orphan2.txt'), 'y');
     const sd = ['--state-dir', s.stateDir];
-    const r = await smr(['mirror', 'start', 'web', '--wait', '--delete-orphans', ...sd]);
-    expect(r.code, r.stderr).toBe(0);
+    // The orphans are all the target holds: the brake keeps them unless --force.
+    const kept = await smr(['mirror', 'start', 'web', '--wait', '--delete-orphans', ...sd]);
+    expect(kept.stdout.split('\n')[0]).toMatch(/3 changed \(6 B\), 3 orphan\(s\) kept/);
+    expect(kept.stdout).toMatch(/orphans not deleted: deleting 3 of 3 target entries/);
     // No spinner and no escape codes on a pipe.
-    expect(r.stdout).not.toContain('\r');
-    expect(r.stdout).not.toContain('\u001b[');
-    // a.txt, d and d/b.txt changed (6 bytes of file data); orphan1.txt and old/ deleted.
+    expect(kept.stdout).not.toContain('\r');
+    expect(kept.stdout).not.toContain('\u001b[');
+    const r = await smr(['mirror', 'start', 'web', '--wait', '--delete-orphans', '--force', ...sd]);
+    expect(r.code, r.stderr).toBe(0);
+    // orphan1.txt and old/ deleted (old/orphan2.txt with it).
     expect(r.stdout.split('\n')[0]).toMatch(
-      /^web: mirror complete \(diff\) in \S+: 3 changed \(6 B\), 2 orphan\(s\) deleted$/,
+      /^web: mirror complete \(diff\) in \S+: .*2 orphan\(s\) deleted$/,
     );
     await write(path.join(src, 'c.txt'), 'ccc');
     await waitSynced(s, 'web');

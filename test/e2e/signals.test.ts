@@ -91,23 +91,26 @@ describe('signals during start-up', () => {
     expect(st.json.name).toBe('web');
   });
 
-  it('a target stops cleanly wherever SIGTERM lands', async () => {
+  it('a target stops cleanly wherever SIGTERM or SIGINT lands', async () => {
     const root = path.join(await tmp('smr-root-'), 'r');
     const state = await tmp('smr-tstate-');
     const key = await newKey();
     const args = ['target', 'start', '--listen', '127.0.0.1:0', '--root', root];
-    for (const moment of MOMENTS) {
-      const r = await stopAt(
-        [...args, '--key-file', key, '--state-dir', state],
-        path.join(state, 'target.lock'),
-        'SIGTERM',
-        moment,
-      );
-      expect({ moment, code: r.code, signal: r.signal }, r.stderr).toEqual({
-        moment,
-        code: 0,
-        signal: null,
-      });
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      for (const moment of MOMENTS) {
+        const r = await stopAt(
+          [...args, '--key-file', key, '--state-dir', state],
+          path.join(state, 'target.lock'),
+          sig,
+          moment,
+        );
+        expect({ sig, moment, code: r.code, signal: r.signal }, r.stderr).toEqual({
+          sig,
+          moment,
+          code: 0,
+          signal: null,
+        });
+      }
     }
   });
 });

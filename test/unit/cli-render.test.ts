@@ -85,6 +85,7 @@ describe('status lines', () => {
       sent: { bytes: 0, wireBytes: 0 },
       transport: { tls: true, compress: 'zstd' },
       tasks: { pending: 0 },
+      watcher: null,
       lastError: null,
       skipped: { count: 3, reasons: { fifo: 2, socket: 1 } },
     } as StatusView;
@@ -92,7 +93,12 @@ describe('status lines', () => {
     expect(text).toContain('bandwidth limit 10.0 MiB/s');
     expect(text).toContain('skipped 3 (fifo 2, socket 1)');
     expect(text).toContain('consistency file');
+    expect(text).not.toContain('watcher');
     expect(statusLines({ ...s, bandwidth: null }).join('\n')).toContain('bandwidth unlimited');
+    const watcher = { backend: 'native', watchedDirs: 12, unwatched: 1, readyMs: 3 } as const;
+    expect(statusLines({ ...s, watcher: { ...watcher, missed: 2, rescans: 1 } })).toContain(
+      '  watcher native, 12 directories watched, 1 unwatched; 2 possible event losses, 1 rescans',
+    );
   });
 });
 

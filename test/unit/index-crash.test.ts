@@ -67,7 +67,7 @@ for (let n = idx.meta().indexedSeq + 1; ; n++) {
 `;
 }
 
-/** Runs the child until it has been SIGKILLed `delayMs` after it was ready; the last n it saw. */
+/** Runs the child until it is SIGKILLed `delayMs` after its first batch; the last n it saw. */
 function runAndKill(script: string, file: string, delayMs: number): Promise<number> {
   const proc = spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   let last = 0;
@@ -78,11 +78,15 @@ function runAndKill(script: string, file: string, delayMs: number): Promise<numb
       const lines = buf.split('\n');
       buf = lines.pop() ?? '';
       for (const line of lines) {
-        if (line === 'ready') setTimeout(() => proc.kill('SIGKILL'), delayMs);
-        else last = Math.max(last, Number(line));
+        if (line === 'ready') continue;
+        // Timed from the first batch it committed: on a busy machine a kill timed from 'ready'
+        // could come before any, and the round would prove nothing.
+        if (last === 0) setTimeout(() => proc.kill('SIGKILL'), delayMs);
+        last = Math.max(last, Number(line));
       }
     });
-    proc.on('exit', (_code, signal) =>
+    // 'close', not 'exit': the last lines may still be in the pipe when the process is gone.
+    proc.on('close', (_code, signal) =>
       signal === 'SIGKILL' ? resolve(last) : reject(new Error(`child ended by itself: ${signal}`)),
     );
   });

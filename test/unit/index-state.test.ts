@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  DIRTY_ALL,
   DIRTY_CHANGED,
+  DIRTY_QUEUING,
   DIRTY_UNSURE,
   PathIndex,
   type IndexEntry,
@@ -61,10 +61,11 @@ describe('index dirty paths', () => {
     idx.markDirty(b('a'), DIRTY_CHANGED);
     idx.markDirty(Buffer.alloc(0)); // the root: rescan everything
     reopen();
-    expect(idx.dirtyFlags(b('a'))).toBe(DIRTY_ALL);
+    const both = DIRTY_CHANGED | DIRTY_UNSURE;
+    expect(idx.dirtyFlags(b('a'))).toBe(both);
     expect([...idx.dirtyPaths()].map((d) => [d.path.toString('latin1'), d.flags])).toEqual([
       ['', DIRTY_CHANGED],
-      ['a', DIRTY_ALL],
+      ['a', both],
       ['b/\xff', DIRTY_CHANGED],
     ]);
     expect(idx.dirtyCount(DIRTY_UNSURE)).toBe(1);
@@ -99,7 +100,7 @@ describe('index dirty paths', () => {
       'f8',
       'f9',
     ]);
-    expect(idx.dirtyFlags(b('f9'))).toBe(DIRTY_ALL);
+    expect(idx.dirtyFlags(b('f9'))).toBe(DIRTY_CHANGED | DIRTY_UNSURE);
   });
 });
 
@@ -126,7 +127,7 @@ describe('index tombstones and meta', () => {
   });
 
   it('starts at zero, keeps what is set, and resets for a new epoch', () => {
-    expect(idx.meta()).toEqual({ epoch: null, indexedSeq: 0, ackedSeq: 0 });
+    expect(idx.meta()).toEqual({ epoch: null, indexedSeq: 0, ackedSeq: 0, baseline: false });
     idx.put(b('f'), entry(3));
     idx.markDirty(b('g'));
     idx.deleteTree(b('f'), 4);
@@ -135,14 +136,51 @@ describe('index tombstones and meta', () => {
     expect(() => idx.transaction(() => idx.setAckedSeq(3))).toThrow(/durable commit/);
     idx.setAckedSeq(3); // outside a batch: fsynced, with everything before it
     idx.setEpoch(77);
+    idx.setBaseline(true);
     reopen();
-    expect(idx.meta()).toEqual({ epoch: 77, indexedSeq: 5, ackedSeq: 3 });
+    expect(idx.meta()).toEqual({ epoch: 77, indexedSeq: 5, ackedSeq: 3, baseline: true });
     expect(idx.count()).toBe(1);
     idx.reset(2 ** 47 + 1);
-    expect(idx.meta()).toEqual({ epoch: 2 ** 47 + 1, indexedSeq: 0, ackedSeq: 0 });
+    expect(idx.meta()).toEqual({ epoch: 2 ** 47 + 1, indexedSeq: 0, ackedSeq: 0, baseline: false });
     expect(idx.count()).toBe(0);
     expect(idx.dirtyCount()).toBe(0);
     expect([...idx.tombstonesAbove(0)]).toEqual([]);
+  });
+});
+
+describe('index streams', () => {
+  it('restarts a stream keeping every entry, unsure and unnumbered, as evidence', () => {
+    idx.put(b('d'), { ...entry(4), type: 'dir' });
+    idx.put(b('d/f'), entry(9));
+    idx.deleteTree(b('gone'), 10);
+    idx.put(b('gone'), entry(11));
+    idx.deleteTree(b('gone'), 12);
+    idx.transaction(() => idx.setIndexedSeq(12));
+    idx.setAckedSeq(8);
+    idx.setBaseline(true);
+    idx.restartStream(5);
+    expect(idx.meta()).toEqual({ epoch: 5, indexedSeq: 0, ackedSeq: 0, baseline: false });
+    expect([...idx.entries()].map((r) => [r.path.toString(), r.entry.seq])).toEqual([
+      ['d', 0],
+      ['d/f', 0],
+    ]);
+    expect([...idx.dirtyPaths()].map((d) => [d.path.toString(), d.flags])).toEqual([
+      ['d', DIRTY_UNSURE],
+      ['d/f', DIRTY_UNSURE],
+    ]);
+    expect([...idx.tombstonesAbove(0)]).toEqual([]);
+  });
+
+  it('turns one reason into another (batches cut short become unsure at open)', () => {
+    idx.markDirty(b('a'), DIRTY_QUEUING);
+    idx.markDirty(b('b'), DIRTY_QUEUING | DIRTY_CHANGED);
+    idx.markDirty(b('c'), DIRTY_CHANGED);
+    expect(idx.promoteDirty(DIRTY_QUEUING, DIRTY_UNSURE)).toBe(2);
+    expect([...idx.dirtyPaths()].map((d) => [d.path.toString(), d.flags])).toEqual([
+      ['a', DIRTY_UNSURE],
+      ['b', DIRTY_UNSURE | DIRTY_CHANGED],
+      ['c', DIRTY_CHANGED],
+    ]);
   });
 });
 

@@ -70,6 +70,8 @@ describe('the template set', () => {
       'scripts/quiesce-and-snapshot.ps1',
       'scripts/remirror.sh',
       'scripts/remirror.ps1',
+      'scripts/restore.sh',
+      'scripts/restore.ps1',
       'tasks/snapshot-copy.sh',
       'tasks/snapshot-btrfs.sh',
       'tasks/snapshot-zfs.sh',

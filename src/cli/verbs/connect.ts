@@ -7,7 +7,8 @@ import { source } from '../daemon-call.js';
 import { statusLines } from '../render-status.js';
 import type { ConnectParams } from '../../control/methods.js';
 import type { Verb } from '../verb.js';
-import { hostPortFlag } from '../options.js';
+import { hostPortFlag, sizeFlag } from '../options.js';
+import { parseSize } from '../../shared/units.js';
 
 /** The patterns of a flag and of its -from files, each checked (the files are read once, now). */
 async function patterns(flag: string, given?: string[], files?: string[]): Promise<string[]> {
@@ -65,6 +66,12 @@ export const connectVerb: Verb = {
         describe: 'capture changes (--no-replicate to mirror only)',
       })
       .option('key-file', { type: 'string', describe: 'shared key file' })
+      .option('watcher', {
+        choices: ['native', 'chokidar'] as const,
+        default: 'native',
+        describe:
+          'file watcher: native (a kernel watch per directory; chokidar where unavailable) or chokidar',
+      })
       .option('compress', {
         choices: ['zstd', 'lz4', 'none'] as const,
         describe: 'compress data on the link (default zstd; data that does not shrink goes raw)',
@@ -95,6 +102,12 @@ export const connectVerb: Verb = {
         describe:
           'keep hard links as links; not yet in this version: each name is sent as a separate file, as with --no-hard-links',
       })
+      .option('queue-limit', {
+        ...sizeFlag(
+          'queue-limit',
+          'bound on the queue (default 1GiB, or a tenth of the free space if less; at least 32MiB): past it, capture stops and the target is remirrored by itself',
+        ),
+      })
       .option('insecure-no-tls', {
         type: 'boolean',
         describe: 'plaintext link (the target needs it too; benchmarks on trusted networks only)',
@@ -112,6 +125,7 @@ export const connectVerb: Verb = {
       mirror: ConnectParams['mirror'];
       replicate: boolean;
       keyFile?: string;
+      watcher: ConnectParams['watcher'];
       compress?: string;
       consistency: 'file' | 'crash';
       insecureNoTls?: boolean;
@@ -119,6 +133,7 @@ export const connectVerb: Verb = {
       xattrs: boolean;
       acls: boolean;
       hardLinks: boolean;
+      queueLimit?: number;
     },
     ctx,
   ) {
@@ -131,6 +146,8 @@ export const connectVerb: Verb = {
     const include = await patterns('--include', a.include, a.includeFrom);
     const exclude = await patterns('--exclude', a.exclude, a.excludeFrom);
     const keyFile = a.keyFile ?? ctx.config.keyFile;
+    const limit = ctx.config.source?.queueLimit;
+    const queueLimit = a.queueLimit ?? (limit === undefined ? undefined : parseSize(limit));
     const s = await source(ctx, 'connect', {
       name: a.name,
       to: a.to,
@@ -144,6 +161,8 @@ export const connectVerb: Verb = {
       compress: a.compress as ConnectParams['compress'],
       insecureNoTls: a.insecureNoTls === true,
       preserve: { owner: a.owner, xattrs: a.xattrs, acls: a.acls, hardLinks: a.hardLinks },
+      watcher: a.watcher,
+      queueLimit,
     });
     return { data: s, text: statusLines(s) };
   },

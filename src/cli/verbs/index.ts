@@ -28,6 +28,7 @@ const LOADERS: Array<[string[], Loader]> = [
     },
   ],
   [['wait'], async () => [(await import('./wait.js')).waitVerb]],
+  [['restore'], async () => [(await import('./restore.js')).restoreVerb]],
   [
     ['queue-task', 'tasks'],
     async () => {

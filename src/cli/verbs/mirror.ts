@@ -1,5 +1,6 @@
 // `smr mirror start|stop|pause|resume NAME`; with --wait, progress on a terminal and a summary.
 import { source } from '../daemon-call.js';
+import { SmrError } from '../../shared/errors.js';
 import type { ParamsOf } from '../../control/methods.js';
 import { progress } from '../output.js';
 import { RateMeter } from '../rate-meter.js';
@@ -7,6 +8,7 @@ import { mirrorOutcome, mirrorProgress, statusLines, type StatusView } from '../
 import { byName, type Ctx, type Verb, type VerbResult } from '../verb.js';
 import { formatDuration } from '../../shared/units.js';
 import { durationFlag } from '../options.js';
+import { dryRunResult } from '../render-dry-run.js';
 
 /** What a completed mirror changed, in `mirror start --wait --json` as `summary`. */
 export interface MirrorSummary {
@@ -67,6 +69,14 @@ export const mirrorVerb: Verb = {
         type: 'boolean',
         describe: 'delete target files not in the source set',
       })
+      .option('force', {
+        type: 'boolean',
+        describe: 'delete past the safety brake (more than half of the target), held deletions too',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        describe: 'with start: change nothing, list each path the mirror would change',
+      })
       .option('wait', {
         type: 'boolean',
         describe: 'wait until the mirror completes; then say what it changed',
@@ -79,17 +89,33 @@ export const mirrorVerb: Verb = {
       mode: ParamsOf<'mirror'>['mode'];
       newerOnly?: boolean;
       deleteOrphans?: boolean;
+      force?: boolean;
+      dryRun?: boolean;
       wait?: boolean;
       timeout?: number;
     },
     ctx,
   ) {
+    if (a.dryRun && a.action !== 'start')
+      throw new SmrError('usage', `--dry-run goes with mirror start, not mirror ${a.action}`);
+    if (a.dryRun)
+      return dryRunResult(
+        await source(ctx, 'dry-run', {
+          name: a.name,
+          operation: 'mirror',
+          mode: a.mode ?? 'diff',
+          newerOnly: a.newerOnly,
+          deleteOrphans: a.deleteOrphans,
+          force: a.force,
+        }),
+      );
     const s = (await source(ctx, 'mirror', {
       name: a.name,
       action: a.action,
       mode: a.mode,
       newerOnly: a.newerOnly,
       deleteOrphans: a.deleteOrphans,
+      force: a.force,
     })) as StatusView;
     if (a.action === 'start' && a.wait) return waitMirrored(ctx, a.name, a.timeout ?? 0);
     return { data: s, text: statusLines(s) };

@@ -9,6 +9,7 @@ import { EXIT } from '../exit-codes.js';
 import type { OrphansResult, VerifyResult } from '../../source/audit.js';
 import type { Difference } from '../../source/compare.js';
 import { byName, type Verb } from '../verb.js';
+import { dryRunResult } from '../render-dry-run.js';
 
 function diffLine(d: Difference): string {
   switch (d.kind) {
@@ -69,11 +70,29 @@ export const verifyVerb: Verb = {
         type: 'boolean',
         describe: 'resend what differs (orphans are left to `smr orphans --delete`)',
       })
+      .option('dry-run', {
+        type: 'boolean',
+        describe: 'with --fix: change nothing, list each path --fix would resend',
+      })
       .option('report', {
         type: 'string',
         describe: 'also write the report to this file (JSON with --json)',
       }),
-  async run(a: { name: string; mode: VerifyResult['mode']; fix?: boolean; report?: string }, ctx) {
+  async run(
+    a: {
+      name: string;
+      mode: VerifyResult['mode'];
+      fix?: boolean;
+      dryRun?: boolean;
+      report?: string;
+    },
+    ctx,
+  ) {
+    // Without --fix, verify changes nothing anyway: --dry-run is the plain comparison.
+    if (a.dryRun && a.fix)
+      return dryRunResult(
+        await source(ctx, 'dry-run', { name: a.name, operation: 'verify-fix', mode: a.mode }),
+      );
     // The daemon compares in one request and reports no totals meanwhile: say how long it has
     // been at it rather than a percentage it cannot know.
     const what = `verifying ${a.name} (${a.mode}${a.fix ? ', fixing' : ''}): comparing…`;
@@ -107,14 +126,40 @@ export const orphansVerb: Verb = {
       .positional('name', { type: 'string' })
       .option('delete', { type: 'boolean', describe: 'delete them on the target' })
       .option('force', { type: 'boolean', describe: 'delete even past the safety brake' })
+      .option('dry-run', {
+        type: 'boolean',
+        describe: 'change nothing; list each orphan --delete would delete or keep',
+      })
       .option('max-delete-percent', {
         type: 'number',
         default: 50,
         describe: 'safety brake: refuse to delete more than this share of the target',
       }),
-  async run(a: { name: string; delete?: boolean; force?: boolean; maxDeletePercent: number }, ctx) {
+  async run(
+    a: {
+      name: string;
+      delete?: boolean;
+      force?: boolean;
+      dryRun?: boolean;
+      maxDeletePercent: number;
+    },
+    ctx,
+  ) {
     if (!(a.maxDeletePercent >= 0 && a.maxDeletePercent <= 100))
       throw new SmrError('usage', '--max-delete-percent must be between 0 and 100');
+    if (a.dryRun) {
+      const { name, force, maxDeletePercent } = a;
+      const del = a.delete;
+      return dryRunResult(
+        await source(ctx, 'dry-run', {
+          name,
+          operation: 'orphans',
+          delete: del,
+          force,
+          maxDeletePercent,
+        }),
+      );
+    }
     const r = await source(ctx, 'orphans', {
       name: a.name,
       delete: a.delete,

@@ -38,6 +38,8 @@ function table(): SourceHandlerTable {
     'queue-task': unused,
     verify: unused,
     orphans: unused,
+    'dry-run': unused,
+    restore: unused,
     'task-wait': unused,
     'schedule-add': unused,
     'schedule-list': unused,

@@ -282,6 +282,11 @@ describe('mutated valid frames (a seeded fuzz)', () => {
       { connection: 'web', targetPath: 'web', epoch: 7, sourceId: 's' },
       Buffer.alloc(0),
     ],
+    [
+      MsgType.FAULT,
+      { code: 'ENOSPC', seq: 12, message: 'no space left on /srv/replica/web' },
+      Buffer.alloc(0),
+    ],
   ];
   const odd: unknown[] = [
     -1,

@@ -7,9 +7,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { initHash } from '../../../src/delta/hash.js';
 import { Journal } from '../../../src/journal/index.js';
 import { AckWaiter } from '../../../src/source/ack-waiter.js';
-import { Capture } from '../../../src/source/capture.js';
-import { makeFilter } from '../../../src/source/filter.js';
 import { MirrorSteps } from '../../../src/source/mirror-steps.js';
+import { testCapture } from './capture-fixture.js';
 
 let dir: string;
 let journal: Journal;
@@ -64,8 +63,8 @@ describe('the mirror block comparison', () => {
     await fsp.mkdir(base);
     writeFileSync(path.join(base, 'f'), 'new content');
     const acks = new AckWaiter(journal);
-    const hooks = { watchDir: () => undefined, failed: () => undefined };
-    const capture = new Capture(base, makeFilter([], []), (e) => journal.append(e), hooks);
+    const capture = testCapture(base, (e) => journal.append(e), { failed: () => undefined });
+    capture.ledger.setBaseline(true);
     capture.hint('f');
     await vi.waitFor(() => expect(journal.lastSeq).toBe(1)); // the live put, not yet applied
     const askedAt: number[] = [];

@@ -4,30 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initHash } from '../../../src/delta/hash.js';
-import type { JournalEntry, JournalRecord } from '../../../src/journal/types.js';
-import { Capture, RELIST_AFTER_MS, RENAME_WINDOW_MS } from '../../../src/source/capture.js';
-import { makeFilter } from '../../../src/source/filter.js';
-
-/** No watcher in these tests; a failed check fails the test. */
-const hooks = {
-  watchDir: () => undefined,
-  failed: (err: Error) => {
-    throw err;
-  },
-};
+import type { JournalEntry } from '../../../src/journal/types.js';
+import { RELIST_AFTER_MS, RENAME_WINDOW_MS, type Capture } from '../../../src/source/capture.js';
+import { listAppend, testCapture } from './capture-fixture.js';
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-capture-'));
   const queued: JournalEntry[] = [];
-  const capture = new Capture(
-    base,
-    makeFilter([], []),
-    async (e) => {
-      queued.push(e);
-      return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
-    },
-    hooks,
-  );
+  const capture = testCapture(base, listAppend(queued));
+  capture.ledger.setBaseline(true); // every path unknown to the index is new
   return { base, capture, queued };
 }
 

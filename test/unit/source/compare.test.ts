@@ -1,8 +1,9 @@
 // The comparison helpers behind verify, orphans and the mirror: bytes out of sync between two
-// block-hash lists, orphans (excluded paths protected), and the brake on deleting them.
+// block-hash lists, orphans (excluded paths protected), and the one brake every deletion passes.
 import { describe, expect, it } from 'vitest';
 import type { ListEntry } from '../../../src/protocol/listing.js';
-import { bytesOutOfSync, orphanBrake, orphansOf } from '../../../src/source/compare.js';
+import { deletionBrake } from '../../../src/source/brake.js';
+import { bytesOutOfSync, orphansOf } from '../../../src/source/compare.js';
 import { makeFilter } from '../../../src/source/filter.js';
 
 const h = (...xs: number[]) => BigUint64Array.from(xs.map(BigInt));
@@ -42,16 +43,21 @@ describe('orphansOf', () => {
   });
 });
 
-describe('orphanBrake', () => {
-  const base = { targetEntries: 10, sourceEntries: 5, maxShare: 0.5, base: '/src' };
+describe('deletionBrake', () => {
+  const base = { targetEntries: 10, sourceEntries: 5, base: '/src' };
 
-  it('lets nothing, or up to the share, through', () => {
-    expect(orphanBrake({ ...base, orphans: 0, sourceEntries: 0 })).toBeNull();
-    expect(orphanBrake({ ...base, orphans: 5 })).toBeNull();
+  it('lets nothing, or up to half, through', () => {
+    expect(deletionBrake({ ...base, deletes: 0, sourceEntries: 0 })).toBeNull();
+    expect(deletionBrake({ ...base, deletes: 5 })).toBeNull();
   });
 
   it('refuses more than the share, and anything at all for an empty source', () => {
-    expect(orphanBrake({ ...base, orphans: 6 })).toMatch(/6 of 10 .* more than 50%/);
-    expect(orphanBrake({ ...base, orphans: 1, sourceEntries: 0 })).toMatch(/empty or missing/);
+    expect(deletionBrake({ ...base, deletes: 6 })).toMatch(/6 of 10 .* more than 50%/);
+    expect(deletionBrake({ ...base, deletes: 3, maxShare: 0.2 })).toMatch(/more than 20%/);
+    expect(deletionBrake({ ...base, deletes: 1, sourceEntries: 0 })).toMatch(/empty or missing/);
+  });
+
+  it('lets everything through with --force', () => {
+    expect(deletionBrake({ ...base, deletes: 10, sourceEntries: 0, force: true })).toBeNull();
   });
 });

@@ -1,52 +1,146 @@
-// The ledger of what capture queued: the seq that last touched each path (a mirror waits for
-// it), the subscribers that follow the stream, and forgetting when the stream restarts.
-import type { Stats } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+// The ledger: capture's record of what it queued, kept in a real index in the order docs/INDEX.md
+// gives — paths marked before their first append, the result and indexedSeq committed when the
+// batch ends, renames and deletes applied at once, and a batch cut short left unsure.
+import { mkdtempSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DIRTY_QUEUING,
+  DIRTY_UNSURE,
+  PathIndex,
+  type BlockList,
+} from '../../../src/index/index.js';
 import type { JournalRecord } from '../../../src/journal/types.js';
 import { Ledger } from '../../../src/source/ledger.js';
 import type { QueuedOp } from '../../../src/source/queued-op.js';
 
-function ledger(): Ledger {
-  let seq = 0;
-  return new Ledger(async (e) => ({ ...e, seq: ++seq, size: 0 }) as JournalRecord);
+let dir: string;
+let index: PathIndex;
+let st: Stats;
+let seq: number;
+/** The dirty marks of each path, as the index held them when each op was appended. */
+let marksAtAppend: Array<Record<string, number>>;
+
+function marks(): Record<string, number> {
+  return Object.fromEntries([...index.dirtyPaths()].map((d) => [d.path.toString(), d.flags]));
 }
 
+function ledger(): Ledger {
+  return new Ledger(
+    index,
+    async (e) => {
+      marksAtAppend.push(marks());
+      return { ...e, seq: ++seq, size: 0 } as JournalRecord;
+    },
+    0,
+  );
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'smr-ledger-'));
+  index = PathIndex.open(path.join(dir, 'index.sqlite'));
+  writeFileSync(path.join(dir, 'f'), 'content');
+  st = statSync(path.join(dir, 'f'));
+  seq = 0;
+  marksAtAppend = [];
+});
+afterEach(() => index.close());
+
+const hashes: BlockList = { blockSize: 16384, size: 7, hashes: BigUint64Array.of(42n) };
+const put = (p: string): QueuedOp => ({
+  kind: 'put',
+  meta: { p, first: true, end: true, size: 7 },
+});
+
 describe('Ledger', () => {
-  it('remembers the last seq of every path an op names', async () => {
+  it('marks each path before its first append, records it with its seq, then clears', async () => {
     const l = ledger();
-    await l.emit({ kind: 'mkdir', meta: { p: 'd', mode: 0o755 } });
-    await l.emit({ kind: 'rename', meta: { from: 'a', to: 'b' } });
-    await l.emit({ kind: 'put', meta: { p: 'd', first: true, end: true, size: 0 } });
-    await l.emit({
-      kind: 'task',
-      meta: { id: 't', on: 'execute', command: 'x', args: [], timeoutMs: 0 },
+    await l.batched(async () => {
+      await l.emit(put('a'));
+      await l.emit({ kind: 'attr', meta: { p: 'a', mode: 0o600 } });
+      l.record('a', st, 'file', { blocks: hashes });
+      expect(index.meta().indexedSeq).toBe(0); // not before the batch ends
     });
-    expect([l.lastSeq('d'), l.lastSeq('a'), l.lastSeq('b'), l.lastSeq('never')]).toEqual([
-      3, 2, 2, 0,
-    ]);
+    expect(marksAtAppend).toEqual([{ a: DIRTY_QUEUING }, { a: DIRTY_QUEUING }]);
+    expect(marks()).toEqual({});
+    expect(index.meta().indexedSeq).toBe(2);
+    expect(l.get('a')).toMatchObject({ type: 'file', seq: 2, size: st.size, unsure: false });
+    expect(l.blocks('a')?.hashes).toEqual(hashes.hashes);
+    expect(l.lastSeq('a')).toBe(2);
+    expect(l.lastSeq('never')).toBe(0);
+  });
+
+  it('leaves a path unsure when its batch stops half way, or queues without recording', async () => {
+    const l = ledger();
+    await expect(
+      l.batched(async () => {
+        await l.emit(put('a'));
+        throw new Error('read failed');
+      }),
+    ).rejects.toThrow(/read failed/);
+    await l.batched(async () => void (await l.emit(put('b'))));
+    expect(marks()).toEqual({ a: DIRTY_UNSURE, b: DIRTY_UNSURE });
+    expect(index.meta().indexedSeq).toBe(2);
+    l.record('a', st, 'file', { blocks: null });
+    expect(l.get('a')?.unsure).toBe(true); // a record outside a batch settles nothing
+    await l.batched(async () => {
+      await l.emit(put('a'));
+      l.record('a', st, 'file', { blocks: hashes });
+    });
+    expect(marks()).toEqual({ b: DIRTY_UNSURE });
+  });
+
+  it('applies renames and deletes at once, stamping the seq; a file over a directory drops its tree', async () => {
+    const l = ledger();
+    const dirSt = statSync(dir);
+    await l.batched(async () => {
+      l.record('d', dirSt, 'dir', { blocks: null });
+      l.record('d/x', st, 'file', { blocks: hashes });
+      await l.emit({ kind: 'rename', meta: { from: 'd', to: 'e' } });
+    });
+    expect([...l.below('e')]).toEqual(['e/x']);
+    expect(l.get('d')).toBeUndefined();
+    expect(l.lastSeq('e/x')).toBe(1);
+    expect(l.pathsOfInode(st.dev, st.ino)).toEqual(['e/x']);
+    expect(l.blocks('e/x')?.hashes).toEqual(hashes.hashes); // the hashes moved along
+    await l.batched(async () => {
+      await l.emit(put('e'));
+      l.record('e', st, 'file', { blocks: null });
+    });
+    expect([...l.below('e')]).toEqual([]);
+    await l.batched(async () => void (await l.emit({ kind: 'delete', meta: { p: 'e' } })));
+    expect(l.get('e')).toBeUndefined();
+    expect(marks()).toEqual({});
+  });
+
+  it('keeps, drops or replaces block hashes as a record says', async () => {
+    const l = ledger();
+    l.record('f', st, 'file', { blocks: hashes });
+    l.record('f', st, 'file', { blocks: 'keep' });
+    expect(l.blocks('f')).toBeDefined();
+    l.record('f', st, 'file', { blocks: null });
+    expect(l.blocks('f')).toBeUndefined();
   });
 
   it('tells subscribers every op with its seq, until they unsubscribe', async () => {
     const l = ledger();
     const seen: Array<[string, number]> = [];
-    const off = l.onEmitted((e: QueuedOp, seq) => seen.push([e.kind, seq]));
+    const off = l.onEmitted((e: QueuedOp, s) => seen.push([e.kind, s]));
     await l.emit({ kind: 'delete', meta: { p: 'x' } });
     off();
     await l.emit({ kind: 'delete', meta: { p: 'y' } });
     expect(seen).toEqual([['delete', 1]]);
   });
 
-  it('records a stat as the known state; forgets paths, trees, or the whole stream', async () => {
+  it('keeps entries as unsure evidence when the stream restarts, and knows its baseline', async () => {
     const l = ledger();
-    const st = { dev: 1, ino: 2, size: 3, mtimeMs: 4, mode: 0o100644 } as Stats;
-    l.record('d', st, 'dir');
-    l.record('d/f', { ...st, ino: 3 } as Stats, 'file');
-    expect(l.known.get('d/f')).toMatchObject({ type: 'file', ino: 3, mode: 0o644 });
-    l.forgetTree('d');
-    expect(l.known.size).toBe(0);
-    l.record('e', st, 'file');
-    await l.emit({ kind: 'delete', meta: { p: 'e' } });
-    l.forgetStream();
-    expect([l.known.size, l.lastSeq('e')]).toEqual([0, 0]);
+    l.setBaseline(true);
+    l.record('f', st, 'file', { blocks: hashes });
+    l.restartStream(9);
+    expect(l.get('f')).toMatchObject({ seq: 0, unsure: true });
+    expect(l.baseline).toBe(false);
+    expect(new Ledger(index, async () => ({}) as JournalRecord, 0).baseline).toBe(false);
+    expect(index.meta().epoch).toBe(9);
   });
 });

@@ -33,6 +33,7 @@ const cursor = (rel: string): MirrorCursor => ({
   ino: 1,
   size: 4096,
   mtimeMs: 0,
+  seq: 0,
 });
 
 describe('MirrorPace', () => {

@@ -3,33 +3,23 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import type { JournalEntry, JournalRecord } from '../../../src/journal/types.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initHash } from '../../../src/delta/hash.js';
+import type { JournalEntry } from '../../../src/journal/types.js';
 import type { ListEntry } from '../../../src/protocol/listing.js';
-import { Capture } from '../../../src/source/capture.js';
+import type { Capture } from '../../../src/source/capture.js';
 import { makeFilter } from '../../../src/source/filter.js';
 import { TargetView } from '../../../src/source/target-view.js';
+import { listAppend, testCapture } from './capture-fixture.js';
 
-/** No watcher in these tests; a failed check fails the test. */
-const hooks = {
-  watchDir: () => undefined,
-  failed: (err: Error) => {
-    throw err;
-  },
-};
+// An op in a directory has capture look at that directory again (its new mtime, issue 12), and
+// so hash the files it finds there.
+beforeAll(() => initHash());
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-view-'));
   const queued: JournalEntry[] = [];
-  const capture = new Capture(
-    base,
-    makeFilter([], []),
-    async (e) => {
-      queued.push(e);
-      return { seq: queued.length, kind: e.kind } as unknown as JournalRecord;
-    },
-    hooks,
-  );
+  const capture = testCapture(base, listAppend(queued));
   return { base, capture, queued };
 }
 
@@ -85,6 +75,22 @@ describe('TargetView', () => {
     view.listed(0);
     expect(await view.deleteOrphans(makeFilter([], []), () => true)).toBe(2);
     expect(queued.map((e) => e.meta.p)).toEqual(['x', 'z']);
+    view.close();
+  });
+
+  it('says which paths ops queued after the listing moved, removed or replaced', async () => {
+    const { capture } = setup();
+    await capture.appendInLine({ kind: 'delete', meta: { p: 'before' } }); // seq 1: listed
+    const view = new TargetView(capture);
+    view.add([d('a'), f('a/x'), d('b'), f('b/y'), d('c'), f('c/z'), f('before'), f('kept')]);
+    view.listed(1);
+    await capture.appendInLine({ kind: 'rename', meta: { from: 'a', to: 'n' } });
+    await capture.appendInLine({ kind: 'rmdir', meta: { p: 'b' } });
+    // A file put where a directory stood takes the directory's entries with it.
+    await capture.appendInLine({ kind: 'put', meta: { p: 'c', first: true, end: true, size: 0 } });
+    const touched = ['a/x', 'n', 'b/y', 'c/z', 'before', 'kept'].filter((p) => view.touched(p));
+    expect(touched).toEqual(['a/x', 'n', 'b/y', 'c/z']);
+    expect(view.seq).toBe(1);
     view.close();
   });
 });

@@ -20,6 +20,7 @@ let counter: DurableCounter;
 let applier: Applier | undefined;
 let acks: number[];
 let needs: Array<[string, number]>;
+let failures: Array<[Error, number]>;
 
 beforeEach(async () => {
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-applier-'));
@@ -29,6 +30,7 @@ beforeEach(async () => {
   counter = await DurableCounter.open(counterFile);
   acks = [];
   needs = [];
+  failures = [];
 });
 
 afterEach(async () => {
@@ -42,6 +44,7 @@ function start(): Applier {
   applier = new Applier(new Confiner(base, new ModePolicy(false)), counter, {
     ack: (seq) => acks.push(seq),
     need: (p, seq) => needs.push([p, seq]),
+    failed: (err, seq) => failures.push([err, seq]),
   });
   return applier;
 }
@@ -143,6 +146,8 @@ describe('Applier', () => {
     expect(a.failure).toBeInstanceOf(SmrError);
     expect((a.failure as SmrError).code).toBe('protocol');
     expect(a.appliedSeq).toBe(1);
+    // The session hears of it once, with the seq that could not be applied.
+    expect(failures.map(([e, seq]) => [e, seq])).toEqual([[a.failure, 3]]);
     a.enqueue(put(2, 'late', 'two')); // a stopped applier takes nothing more
     await new Promise((r) => setTimeout(r, 30));
     expect(await fsp.readdir(base)).toEqual(['f']);
@@ -347,6 +352,24 @@ describe('Applier', () => {
     expect(await fsp.readdir(outside)).toEqual([]);
     expect(await read('ok')).toBe('fine');
     expect(a.failure).toBeNull();
+  });
+
+  it('skips ops the file system cannot take (a name too long, an empty link) and goes on', async () => {
+    // Found by the fuzz harness: these failed the session, and the source's retries failed the
+    // same way for ever; a disk fault (ENOSPC) is different, and stops the applier (disk-full e2e).
+    const a = start();
+    const deep = 'a/'.repeat(2047) + 'b'; // 4096 bytes: the decoder's limit, past PATH_MAX here
+    a.enqueue(put(1, deep, 'x'));
+    a.enqueue(op(2, 'symlink', { p: 'empty-link', target: '' }));
+    a.enqueue(put(3, 'huge', 'small'));
+    a.enqueue(op(4, 'write', { p: 'huge', ranges: [[2 ** 53 - 10, 1]] }, 'y')); // EFBIG/EINVAL
+    a.enqueue(put(5, 'ok', 'fine'));
+    await acked(5);
+    expect(await read('ok')).toBe('fine');
+    expect(await read('huge')).toBe('small');
+    expect((await fsp.readdir(base)).filter((n) => n !== 'a').sort()).toEqual(['huge', 'ok']);
+    expect(a.failure).toBeNull();
+    expect(failures).toEqual([]);
   });
 });
 

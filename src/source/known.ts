@@ -1,0 +1,114 @@
+// What capture knows the target holds at one path, as read from the index: the stat it was queued
+// with and whether the target's copy can be trusted to be that (not "unsure"). Conversions between
+// a stat and an index entry live here, and so do the comparisons capture makes with them.
+import type { Stats } from 'node:fs';
+import type { IndexEntry } from '../index/index.js';
+import type { EntryType } from './entry-type.js';
+
+/** One path as the index knows it. */
+export interface Known {
+  type: EntryType;
+  dev: number;
+  ino: number;
+  size: number;
+  /** Modification time in ns (see mtimeNsOf). */
+  mtimeNs: bigint;
+  /** Permission bits (st_mode & 0o7777). */
+  mode: number;
+  link?: string;
+  /** The seq of the last operation queued for the path (0: none in this stream). */
+  seq: number;
+  /** The target may hold something else (DIRTY_UNSURE): never a delta basis, resent whole. */
+  unsure: boolean;
+  /** Owner, ns mtime and xattr/ACL digests last sent (entry-attrs.ts); absent: not carried. */
+  stamp?: string;
+}
+
+/** The stat fields capture compares. */
+export type Stamp = Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs' | 'mode'>;
+
+/**
+ * A stat's mtime in ns, as stored. Node's Stats carry it as a double of milliseconds (~0.24 µs
+ * apart at today's dates); this is the same function of that double every time, so equal stats
+ * give equal values and mtimes a microsecond apart differ.
+ */
+export function mtimeNsOf(st: Pick<Stats, 'mtimeMs'>): bigint {
+  return BigInt(Math.round(st.mtimeMs * 1e6));
+}
+
+/** The stored mtime as Node's milliseconds (what ops carry). */
+export function mtimeMsOf(ns: bigint): number {
+  return Number(ns) / 1e6;
+}
+
+/** Same file system object (device and inode). */
+export function sameInode(k: Pick<Known, 'dev' | 'ino'>, st: Pick<Stats, 'dev' | 'ino'>): boolean {
+  return k.dev === st.dev && k.ino === st.ino;
+}
+
+/** Same size and mtime: as far as stat can tell, the content queued is the content on disk. */
+export function sameContentStamp(k: Known, st: Stamp): boolean {
+  return k.size === st.size && k.mtimeNs === mtimeNsOf(st);
+}
+
+/** Everything capture compares is equal: inode, type, mode, and (files) size and mtime. */
+export function knownIs(k: Known, st: Stamp, type: EntryType): boolean {
+  return (
+    k.type === type &&
+    sameInode(k, st) &&
+    k.mode === (st.mode & 0o7777) &&
+    (type !== 'file' || sameContentStamp(k, st))
+  );
+}
+
+/**
+ * The attribute stamp (`uid:gid:ns:x:a`, fsmeta's attrStampOf) kept in the entry: its owner in
+ * uid/gid, the rest in attrDigest. mtimeNs stays the stat's (what content comparisons use), as
+ * Node's Stats cannot give the exact ns the stamp holds.
+ */
+function stampFields(st: Stats, stamp: string | undefined) {
+  if (stamp === undefined) return { uid: st.uid, gid: st.gid, attrDigest: null };
+  const [uid = '0', gid = '0', ...rest] = stamp.split(':');
+  return { uid: Number(uid), gid: Number(gid), attrDigest: Buffer.from(rest.join(':'), 'utf8') };
+}
+
+/** The index entry recording `st` at `seq`, with the attribute stamp last sent. */
+export function entryOf(
+  st: Stats,
+  type: EntryType,
+  seq: number,
+  link?: string,
+  stamp?: string,
+): IndexEntry {
+  return {
+    type,
+    size: st.size,
+    mtimeNs: mtimeNsOf(st),
+    mode: st.mode,
+    ...stampFields(st, stamp),
+    dev: BigInt(st.dev),
+    ino: BigInt(st.ino),
+    rdev: 0n,
+    link: link === undefined ? null : Buffer.from(link, 'utf8'),
+    sha256: null,
+    seq,
+  };
+}
+
+/** What capture knows from an index entry (types it does not replicate never get one). */
+export function knownOf(e: IndexEntry, unsure: boolean): Known {
+  return {
+    type: e.type as EntryType,
+    dev: Number(e.dev),
+    ino: Number(e.ino),
+    size: e.size,
+    mtimeNs: e.mtimeNs,
+    mode: e.mode & 0o7777,
+    link: e.link === null ? undefined : e.link.toString('utf8'),
+    seq: e.seq,
+    unsure,
+    ...(e.attrDigest === null
+      ? {}
+      : { stamp: `${e.uid}:${e.gid}:${e.attrDigest.toString('utf8')}` }),
+  };
+}

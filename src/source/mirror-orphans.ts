@@ -1,0 +1,49 @@
+// The end of a mirror's scan: what is left of the target's listing is not in the source set.
+// Paths the index holds are smr's own (their deletion was queued by the reconciliation before the
+// listing, or is held by the brake); the others are orphans, deleted only when asked, through the
+// one brake (brake.ts).
+import { log } from '../shared/log.js';
+import { deletionBrake } from './brake.js';
+import type { Capture } from './capture.js';
+import { orphansOf } from './compare.js';
+import type { PathFilter } from './filter.js';
+import type { MirrorOptions } from './mirror-plan.js';
+import type { MirrorProgress } from './mirror-progress.js';
+import type { TargetView } from './target-view.js';
+
+/** Deletes the orphans once called (with whether the run still wants it); resolves with how many went. */
+export type OrphanDeletion = (stillWanted: () => boolean) => Promise<number>;
+
+/**
+ * Counts the orphans into `n.progress`; returns their deletion when the mirror was asked for it
+ * and the brake lets it through (else null, the reason in `progress.error`).
+ */
+export function orphanStep(
+  capture: Capture,
+  filter: PathFilter,
+  opts: MirrorOptions,
+  view: TargetView,
+  n: { targetEntries: number; sourceEntries: number; base: string; progress: MirrorProgress },
+): OrphanDeletion | null {
+  const found = orphansOf(view.entries, filter);
+  for (const o of found) if (capture.ledger.get(o.path)) view.entries.delete(o.path);
+  const orphans = found.filter((o) => view.entries.has(o.path));
+  log.debug(`mirror: scanned ${n.sourceEntries} entries, ${orphans.length} orphans`, {
+    orphans: orphans.slice(0, 50).map((o) => o.path),
+  });
+  n.progress.orphans = orphans.length;
+  if (!opts.deleteOrphans) return null;
+  const brake = deletionBrake({
+    deletes: orphans.length,
+    targetEntries: n.targetEntries,
+    sourceEntries: n.sourceEntries,
+    base: n.base,
+    force: opts.force,
+  });
+  if (brake) {
+    n.progress.error = `orphans not deleted: ${brake} (see smr orphans)`;
+    log.warn(`mirror: ${n.progress.error}`);
+    return null;
+  }
+  return (stillWanted) => view.deleteOrphans(filter, stillWanted);
+}

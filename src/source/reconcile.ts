@@ -1,0 +1,220 @@
+// Reconciliation: the source tree compared with the index (what the target holds because smr sent
+// it), never with a listing of the target. It runs when the source starts (changes made while it
+// was down, or captured but never acknowledged), as the barrier of `wait` and `queue-task`, as the
+// periodic rescan, and before a mirror lists the target. docs/INDEX.md ("Integration") and
+// docs/ARCHITECTURE.md ("Restart") say why each step is where it is.
+//
+// 1. Walk the disk in path order merged with the index's entries: a changed path is hinted (a
+//    check queues what differs); a path only on disk is hinted (new, or the new name of an entry
+//    its inode is found under); a path only in the index is marked DIRTY_CHANGED, on disk.
+// 2. Wait until those checks ran: every new name has been seen, so renames are renames.
+// 3. What is still marked and gone from the source would be deleted: counted, put to the brake
+//    (src/source/brake.ts), then hinted (deleted after their rename window), or held with the reason.
+import { readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { DIRTY_CHANGED, DIRTY_UNSURE, comparePaths, type IndexedPath } from '../index/index.js';
+import { lstatOrNull } from '../shared/fsutil.js';
+import { deletionBrake } from './brake.js';
+import { entryType } from './entry-type.js';
+import type { PathFilter } from './filter.js';
+import { pathKey, relOf, within } from './index-path.js';
+import { knownIs, knownOf, sameInode } from './known.js';
+import type { Ledger } from './ledger.js';
+import { walkInPathOrder, type WalkEntry } from './walk.js';
+
+/** What a reconciliation works through: the capture pipeline. */
+export interface ReconcileHost {
+  readonly base: string;
+  readonly filter: PathFilter;
+  readonly ledger: Ledger;
+  /** A hint that `rel` may differ from what the index says; `force` resends it whole. */
+  hint(rel: string, force?: boolean): void;
+  /** Resolves once everything queued before the call has run. */
+  drain(): Promise<void>;
+  /** Turns every pending disappearance into its delete now. */
+  flushGone(): Promise<void>;
+  /** Items waiting in the pipeline. */
+  readonly backlog: number;
+}
+
+/** How one reconciliation runs. */
+export interface ReconcileOptions {
+  /** Paths only on disk: 'all' are new; 'renames': only those whose inode the index holds. */
+  unknown: 'all' | 'renames';
+  /** Deletions pass the brake (restart, mirror, and every pass while one is held). */
+  brake: boolean;
+  /** `--force`: the brake lets everything through. */
+  force?: boolean;
+}
+
+/** What a reconciliation found. */
+export interface ReconcileResult {
+  /** Entries (with what is below them) found gone from the source. */
+  deletes: number;
+  /** Entries walked on the source. */
+  sourceEntries: number;
+  /** Why the deletions were held back, or null. */
+  held: string | null;
+}
+
+/** The root's index path: marked, every path is to be looked at again. */
+const ROOT = Buffer.alloc(0);
+
+/** Checks queued while the walk goes on, at most (the walk waits for the pipeline beyond this). */
+const MAX_BACKLOG = 2000;
+
+/** Reconciliations of one connection, one at a time. */
+export class Reconciler {
+  /** Why deletions found gone are held back by the brake (null: none are). */
+  held: string | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  /** The restart's reconciliation runs (Infinity) or its ops are unacknowledged up to this seq. */
+  private restartUntil: number | null = null;
+
+  constructor(private readonly host: ReconcileHost) {}
+
+  /**
+   * The reconciliation a restarted source runs. Until the target acknowledged everything it
+   * queued, the replica may show a later change without an earlier one (reconciliation queues in
+   * path order, not in the order things happened while the source was down): `reconciling`.
+   */
+  async restart(o: ReconcileOptions): Promise<ReconcileResult> {
+    this.restartUntil = Infinity;
+    try {
+      return await this.run(o);
+    } finally {
+      this.restartUntil = this.host.ledger.lastQueued;
+    }
+  }
+
+  /** Whether the restart's reconciliation runs or awaits acknowledgement (`acked`: the target's seq). */
+  reconciling(acked: number): boolean {
+    return this.restartUntil !== null && acked < this.restartUntil;
+  }
+
+  /** Runs one reconciliation after any still running. */
+  run(o: ReconcileOptions): Promise<ReconcileResult> {
+    const next = this.chain.then(() => this.pass(o));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async pass(o: ReconcileOptions): Promise<ReconcileResult> {
+    const { index } = this.host.ledger;
+    // Marked when events may have been lost (Capture.lost): this whole walk settles it.
+    const everything = index.dirtyFlags(ROOT) !== 0;
+    const sourceEntries = await this.walk(o);
+    await this.host.drain();
+    const deletes = this.sweep();
+    const brake = o.brake || this.held !== null;
+    this.held = brake
+      ? deletionBrake({
+          deletes,
+          targetEntries: index.count(),
+          sourceEntries,
+          base: this.host.base,
+          force: o.force,
+        })
+      : null;
+    if (!this.held) for (const rel of this.goneMarked()) this.host.hint(rel);
+    await this.host.drain();
+    await this.host.flushGone();
+    if (everything) index.clearDirty(ROOT);
+    return { deletes, sourceEntries, held: this.held };
+  }
+
+  /** Phase 1: the merged walk. Returns how many source entries it saw. */
+  private async walk(o: ReconcileOptions): Promise<number> {
+    const { ledger } = this.host;
+    const rows = ledger.index.entries();
+    let row = rows.next().value as IndexedPath | undefined;
+    let protect: string | null = null; // an unreadable directory: nothing below it is gone
+    let goneDir: string | null = null; // a gone directory: its entries go with it
+    let seen = 0;
+    const gone = (r: IndexedPath): void => {
+      const rel = relOf(r.path);
+      if (rel === '' || (protect !== null && within(rel, protect))) return;
+      if (goneDir !== null && within(rel, goneDir)) return;
+      ledger.markChanged(rel);
+      goneDir = r.entry.type === 'dir' ? rel : null;
+    };
+    for await (const d of walkInPathOrder(this.host.base, this.host.filter)) {
+      const key = pathKey(d.rel);
+      if ('unreadable' in d) {
+        protect = d.rel;
+        continue;
+      }
+      seen++;
+      while (row && comparePaths(row.path, key) < 0) {
+        gone(row);
+        row = rows.next().value as IndexedPath | undefined;
+      }
+      if (row && row.path.equals(key)) {
+        this.compare(row, d);
+        row = rows.next().value as IndexedPath | undefined;
+      } else this.diskOnly(d, o);
+      if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
+    }
+    for (; row; row = rows.next().value as IndexedPath | undefined) gone(row);
+    return seen;
+  }
+
+  /** On both sides: hinted when anything capture compares differs, or the target is unsure. */
+  private compare(row: IndexedPath, d: WalkEntry): void {
+    const { ledger } = this.host;
+    const type = entryType(d.st);
+    const flags = ledger.index.dirtyFlags(row.path);
+    const k = knownOf(row.entry, (flags & DIRTY_UNSURE) !== 0);
+    let differs = !type || !knownIs(k, d.st, type) || flags !== 0;
+    if (!differs && type === 'symlink') differs = this.readlink(d.rel) !== k.link;
+    if (differs) this.host.hint(d.rel, k.unsure);
+  }
+
+  /** Only on disk: new (when unknown paths count), or the new name of a path the index holds. */
+  private diskOnly(d: WalkEntry, o: ReconcileOptions): void {
+    if (o.unknown === 'all') return this.host.hint(d.rel);
+    const { ledger } = this.host;
+    for (const from of ledger.pathsOfInode(d.st.dev, d.st.ino)) {
+      const there = lstatOrNull(this.abs(from));
+      if (!there || !sameInode({ dev: there.dev, ino: there.ino }, d.st))
+        return this.host.hint(d.rel);
+    }
+  }
+
+  /**
+   * Phase 3: every marked path. Back on disk (or never gone): hinted. Gone and still in the index:
+   * counted with everything below it, as what deleting it would take from the target.
+   */
+  private sweep(): number {
+    const { index } = this.host.ledger;
+    let deletes = 0;
+    for (const m of index.dirtyPaths(DIRTY_CHANGED | DIRTY_UNSURE)) {
+      const rel = relOf(m.path);
+      if (!lstatOrNull(this.abs(rel)) && index.get(m.path) && (m.flags & DIRTY_CHANGED) !== 0)
+        deletes += index.count(m.path);
+      else this.host.hint(rel, (m.flags & DIRTY_UNSURE) !== 0);
+    }
+    return deletes;
+  }
+
+  /** Marked paths gone from the source that the index still holds (deleted once hinted). */
+  private *goneMarked(): Generator<string> {
+    const { index } = this.host.ledger;
+    for (const m of index.dirtyPaths(DIRTY_CHANGED)) {
+      const rel = relOf(m.path);
+      if (!lstatOrNull(this.abs(rel)) && index.get(m.path)) yield rel;
+    }
+  }
+
+  private readlink(rel: string): string | undefined {
+    try {
+      return readlinkSync(this.abs(rel));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private abs(rel: string): string {
+    return path.join(this.host.base, ...rel.split('/'));
+  }
+}

@@ -1,0 +1,137 @@
+// Carrying out a restore plan: directories first, then files (rebuilt by restore-fetch.ts into a
+// temp file, given every attribute, then renamed into place, so a path is never half restored)
+// and symlinks; directories' attributes last, deepest first (writing into a directory changes
+// its mtime). Each entry that cannot be restored is logged and counted; the others go on.
+import crypto from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { applyMetaSync, displayPath } from '../fsmeta/index.js';
+import { metaReply, MAX_META_PATHS, type ReplicaMeta } from '../protocol/restore-requests.js';
+import { asSmrError } from '../shared/errors.js';
+import { lstatOrNull } from '../shared/fsutil.js';
+import { log } from '../shared/log.js';
+import { fetchFile, type Ask } from './restore-fetch.js';
+import type { RestoreStep } from './restore-plan.js';
+
+/** Where a restore writes and how it reports. */
+export interface WriteContext {
+  ask: Ask;
+  dest: string;
+  from?: string;
+  /** The full mode sends every file whole (no basis). */
+  whole: boolean;
+  /** One entry done: its data bytes (at most its size). */
+  done: (step: RestoreStep, bytes: number) => void;
+  /** One entry failed (logged already). */
+  failed: (step: RestoreStep, why: string) => void;
+}
+
+/** Every attribute of the replica's `paths`, asking as often as replies fill up. */
+async function metasOf(ctx: WriteContext, paths: string[]): Promise<Map<string, ReplicaMeta>> {
+  const out = new Map<string, ReplicaMeta>();
+  let i = 0;
+  while (i < paths.length) {
+    const ask = paths.slice(i, i + MAX_META_PATHS);
+    const r = await ctx.ask({ op: 'meta', paths: ask, ...(ctx.from ? { from: ctx.from } : {}) });
+    const metas = metaReply(r.body, ask.length);
+    metas.forEach((m, k) => m && out.set(ask[k] as string, m));
+    i += metas.length;
+  }
+  return out;
+}
+
+const absOf = (dest: string, rel: string): string => path.join(dest, ...rel.split('/'));
+const tempBeside = (abs: string): string =>
+  path.join(path.dirname(abs), `.smr-tmp-restore-${crypto.randomBytes(6).toString('hex')}`);
+
+/** Removes what is in the way of an entry of another type. */
+async function clear(abs: string): Promise<void> {
+  await fsp.rm(abs, { recursive: true, force: true });
+}
+
+/** Sets every attribute, saying which could not be set (not root, no ACL support). */
+function applyMeta(abs: string, m: ReplicaMeta, rel: string): void {
+  const r = applyMetaSync(abs, m);
+  for (const n of r.notApplied)
+    log.warn(`restore: ${displayPath(rel)}: ${n.attr} not restored: ${n.reason}`);
+}
+
+async function writeFile(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Promise<number> {
+  const abs = absOf(ctx.dest, s.rel);
+  const have = lstatOrNull(abs);
+  const basis = !ctx.whole && have?.isFile() ? abs : null;
+  const out = tempBeside(abs);
+  const f = await fetchFile(ctx.ask, { rel: s.rel, from: ctx.from, basis, out });
+  if (f.unchanged) {
+    applyMeta(abs, m, s.rel);
+    return 0;
+  }
+  try {
+    applyMeta(out, m, s.rel);
+    if (s.replace) await clear(abs);
+    await fsp.rename(out, abs);
+  } finally {
+    await fsp.rm(out, { force: true });
+  }
+  return f.literal;
+}
+
+async function writeLink(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Promise<void> {
+  const abs = absOf(ctx.dest, s.rel);
+  const tmp = tempBeside(abs);
+  await fsp.symlink(m.linkTarget ?? Buffer.from(s.t.link ?? ''), tmp);
+  try {
+    applyMeta(tmp, m, s.rel);
+    if (s.replace) await clear(abs);
+    await fsp.rename(tmp, abs);
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
+async function one(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta | undefined): Promise<void> {
+  try {
+    if (!m) throw new Error('gone from the replica since it was listed');
+    if (m.type !== s.t.type) throw new Error(`now a ${m.type} on the replica`);
+    if (s.t.type === 'dir') {
+      const abs = absOf(ctx.dest, s.rel);
+      if (s.replace) await clear(abs);
+      await fsp.mkdir(abs, { recursive: true });
+      ctx.done(s, 0); // its attributes come last
+    } else if (s.t.type === 'symlink') {
+      await writeLink(ctx, s, m);
+      ctx.done(s, 0);
+    } else ctx.done(s, await writeFile(ctx, s, m));
+  } catch (err) {
+    const why = asSmrError(err).message;
+    log.warn(`restore: ${displayPath(s.rel)} not restored: ${why}`);
+    ctx.failed(s, why);
+  }
+}
+
+/** The directories holding `rels` (their mtimes change as entries are written into them). */
+function parents(rels: string[]): string[] {
+  const out = new Set<string>();
+  for (const rel of rels)
+    for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1))
+      out.add(rel.slice(0, i));
+  return [...out];
+}
+
+/** Writes every step of the plan (in path order: a directory before what it holds). */
+export async function writeRestore(ctx: WriteContext, steps: RestoreStep[]): Promise<void> {
+  await fsp.mkdir(ctx.dest, { recursive: true });
+  const rels = steps.map((s) => s.rel);
+  const dirs = [
+    ...new Set([...steps.filter((s) => s.t.type === 'dir').map((s) => s.rel), ...parents(rels)]),
+  ];
+  const metas = await metasOf(ctx, [...new Set([...rels, ...dirs])]);
+  for (const s of steps) await one(ctx, s, metas.get(s.rel));
+  // Directories' attributes last, deepest first: their entries are settled by now.
+  dirs.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  for (const rel of dirs) {
+    const m = metas.get(rel);
+    const abs = absOf(ctx.dest, rel);
+    if (m?.type === 'dir' && lstatOrNull(abs)?.isDirectory()) applyMeta(abs, m, rel);
+  }
+}

@@ -1,0 +1,66 @@
+// Walks a connection's source tree in the index's path order: depth first, each directory's
+// names sorted by their bytes, a directory right before its contents. Merged with the index's
+// own walk (PathIndex.entries), a reconciliation compares the two one entry at a time, with one
+// page of each in memory whatever the size of the tree.
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import { lstatOrNull } from '../shared/fsutil.js';
+import type { PathFilter } from './filter.js';
+import { compareNames } from './index-path.js';
+
+/** A source entry found by the walk. */
+export interface WalkEntry {
+  rel: string;
+  st: Stats;
+}
+
+/** A directory the walk could not list: what the index holds below it must not count as gone. */
+export interface Unreadable {
+  rel: string;
+  unreadable: string;
+}
+
+const YIELD_EVERY = 512;
+
+/** Every file, directory and symlink below `base` (filtered, links not followed), in path order. */
+export async function* walkInPathOrder(
+  base: string,
+  filter: PathFilter,
+): AsyncGenerator<WalkEntry | Unreadable> {
+  const counter = { n: 0 };
+  yield* walkDir(base, filter, '', counter);
+}
+
+async function* walkDir(
+  base: string,
+  filter: PathFilter,
+  rel: string,
+  counter: { n: number },
+): AsyncGenerator<WalkEntry | Unreadable> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(rel ? path.join(base, ...rel.split('/')) : base);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    // Gone or replaced meanwhile: nothing is below it any more. Anything else (EACCES, EIO): the
+    // walk cannot say what is there, so nothing below it may be taken for deleted.
+    if (rel !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return;
+    yield { rel, unreadable: code };
+    return;
+  }
+  names.sort(compareNames);
+  for (const name of names) {
+    const r = rel ? `${rel}/${name}` : name;
+    // Synchronous: microseconds each, where the thread-pool round trip cost far more per entry.
+    const st = lstatOrNull(path.join(base, ...r.split('/')));
+    if (!st) continue;
+    if (++counter.n % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
+    if (st.isDirectory()) {
+      if (!filter.dir(r)) continue;
+      yield { rel: r, st };
+      yield* walkDir(base, filter, r, counter);
+    } else if ((st.isFile() || st.isSymbolicLink()) && filter.file(r)) {
+      yield { rel: r, st };
+    }
+  }
+}

@@ -1,0 +1,90 @@
+// One connection's watching: the watcher of its recorded backend feeding capture's hints, and the
+// rescans its reports of lost events call for. Started and closed with replication.
+import type { Capture } from './capture.js';
+import type { PathFilter } from './filter.js';
+import type { WatcherStatus } from '../control/replies.js';
+import { MissedChanges } from './watch-rescan.js';
+import { startWatcher, type Watcher, type WatcherBackend } from './watcher.js';
+
+/** What a connection's watching needs. */
+export interface ConnectionWatchDeps {
+  name: string;
+  base: string;
+  filter: PathFilter;
+  backend: WatcherBackend;
+  capture: Pick<Capture, 'enabled' | 'hint' | 'rescan' | 'markLost'>;
+  /** True while a mirror runs (a rescan waits for its end). */
+  mirrorActive(): boolean;
+}
+
+/** `status`'s `watcher` (the contract's shape, control/replies.ts); null while replication is off. */
+export type WatchStatus = WatcherStatus | null;
+
+/** A connection's watcher and its rescans. */
+export class ConnectionWatch {
+  private watcher: Watcher | null = null;
+  private readyMs = 0;
+  private readonly missed: MissedChanges;
+
+  constructor(private readonly d: ConnectionWatchDeps) {
+    this.missed = new MissedChanges({
+      name: d.name,
+      rescan: async () => {
+        await d.capture.rescan();
+      },
+      mirrorActive: () => d.mirrorActive(),
+      capturing: () => d.capture.enabled,
+    });
+  }
+
+  /** Starts watching; resolves once every directory is watched. */
+  async start(): Promise<void> {
+    const { capture } = this.d;
+    const t0 = Date.now();
+    this.watcher = await startWatcher({
+      base: this.d.base,
+      filter: this.d.filter,
+      backend: this.d.backend,
+      sink: {
+        hint: (rel) => {
+          if (capture.enabled) capture.hint(rel);
+        },
+        // Marked at once, so no `wait` says synced before the rescan (which may wait for a
+        // mirror's end) has looked at everything again.
+        missed: (why) => {
+          capture.markLost();
+          this.missed.request(why);
+        },
+      },
+    });
+    this.readyMs = Date.now() - t0;
+  }
+
+  /** Stops watching (replication off); a later start watches again. */
+  async close(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = null;
+    await w?.close();
+  }
+
+  /** True while a watcher runs (replication on, and its start succeeded). */
+  get watching(): boolean {
+    return this.watcher !== null;
+  }
+
+  /** Capture learned of a directory: make sure it is watched. */
+  watchDir(rel: string): void {
+    this.watcher?.watchDir(rel);
+  }
+
+  status(): WatchStatus {
+    if (!this.watcher) return null;
+    return { ...this.watcher.stats(), readyMs: this.readyMs, ...this.missed.stats() };
+  }
+
+  /** Stops for good: no rescan starts after this. */
+  async stop(): Promise<void> {
+    this.missed.stop();
+    await this.close();
+  }
+}
