@@ -96,7 +96,7 @@ export class Connection {
     const append = (e: QueuedOp) => this.overflow.append(e); // stops at the limit or a full disk
     this.capture = new Capture(this.cfg.path, filter, index, append, this.journal.lastSeq, {
       watchDir: (rel) => this.watch.watchDir(rel),
-      failed: (e) => QueueOverflow.isStop(e) || log.error(`${this.name}: capture: ${e.message}`),
+      failed: (e) => this.overflow.captureFailed(e),
       attrs: this.cfg, // --no-owner, --no-xattrs, --no-acls
     });
     this.capture.onEmitted((e, seq) => this.history.observe(e, seq));

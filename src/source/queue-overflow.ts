@@ -60,6 +60,17 @@ export class QueueOverflow {
     }
   }
 
+  /**
+   * A capture step failed: a refusal of a stopped queue is already said; a full disk under the
+   * index (it shares the state dir with the journal) stops the queue as a full journal does;
+   * anything else is logged and capture goes on.
+   */
+  captureFailed(err: Error): void {
+    if (QueueOverflow.isStop(err)) return;
+    if (/ENOSPC|EDQUOT|no space left|quota/i.test(err.message)) return this.stop(err);
+    log.error(`${this.h.cfg.name}: capture: ${err.message}`);
+  }
+
   /** Stops queueing: capture off, mirror stopped, target marked remirror-required, logged once. */
   stop(err: Error): void {
     if (this.reason) return;

@@ -21,6 +21,7 @@ import {
   tmp,
   treeBytes,
   waitSynced,
+  waitSyncedPastBrake,
   waitUntil,
   write,
   type Daemon,
@@ -73,7 +74,7 @@ describe('crash recovery', () => {
         s = await startSource(s.stateDir);
         await w.done;
         try {
-          await waitSynced(s, 'web', '40s');
+          await waitSyncedPastBrake(s, 'web', '40s');
           await expectSameTree(dir, replica);
         } catch (err) {
           await keepLogs(seed, [
@@ -270,7 +271,7 @@ describe('crash recovery', () => {
       await w.done;
       try {
         // Each outage lasted under a second or two: the link must be back well within 20 s.
-        await waitSynced(s, 'web', '20s');
+        await waitSyncedPastBrake(s, 'web', '20s');
         await expectSameTree(dir, path.join(t.root, 'web'));
       } catch (err) {
         await keepLogs(seed, [...logs, `=== source ===\n${s.log()}`, `=== target ===\n${t.log()}`]);

@@ -226,6 +226,37 @@ export async function waitSynced(src: Daemon, name: string, timeout = '60s'): Pr
     );
 }
 
+/**
+ * waitSynced for a workload that may delete more than half of a small tree while the source is
+ * down: the restart's deletions are then held by the safety brake (wait exits 2 and says so), and
+ * the operator's answer is `mirror start --force`. Any other failure is thrown as it is; the caller
+ * still compares the trees with its own walk.
+ */
+export async function waitSyncedPastBrake(
+  src: Daemon,
+  name: string,
+  timeout = '60s',
+): Promise<void> {
+  const r = await smr(['wait', name, '--timeout', timeout, '--state-dir', src.stateDir, '--json']);
+  if (r.code === 2 && /held by the safety brake/.test(r.stdout + r.stderr)) {
+    const f = await smr([
+      'mirror',
+      'start',
+      name,
+      '--force',
+      '--state-dir',
+      src.stateDir,
+      '--json',
+    ]);
+    if (f.code !== 0)
+      throw new Error(`mirror start --force failed (${f.code}): ${f.stdout}${f.stderr}`);
+  } else if (r.code !== 0)
+    throw new Error(
+      `wait failed (${r.code}): ${r.stdout}${r.stderr}\n--- source log ---\n${src.log().slice(-3000)}`,
+    );
+  await waitSynced(src, name, timeout);
+}
+
 /** `smr wait NAME --for mirrored` (plus `extra` flags); returns the result for the caller to check. */
 export function waitMirrored(
   stateDir: string,
