@@ -42,6 +42,16 @@ export interface ConnectParams {
   watcher?: 'native' | 'chokidar';
   /** Bound on the queue in bytes (absent: the default, queueLimitFor in src/journal). */
   queueLimit?: number;
+  /** What is replicated besides content and mode (`--no-owner` etc.); absent: everything. */
+  preserve?: Preserve;
+}
+
+/** The attributes a connection replicates (`connect --no-owner/--no-xattrs/--no-acls/--no-hard-links`). */
+export interface Preserve {
+  owner: boolean;
+  xattrs: boolean;
+  acls: boolean;
+  hardLinks: boolean;
 }
 
 /** What `queue-task` queues. */

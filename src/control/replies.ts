@@ -122,7 +122,17 @@ export interface TaskEntry {
 
 /** What verify reports about one path. */
 export type DiffKind =
-  'missing' | 'orphan' | 'type' | 'size' | 'mtime' | 'mode' | 'link' | 'content';
+  | 'missing'
+  | 'orphan'
+  | 'type'
+  | 'size'
+  | 'mtime'
+  | 'mode'
+  | 'link'
+  | 'content'
+  | 'owner'
+  | 'xattrs'
+  | 'acl';
 
 /** One difference between source and target. */
 export interface Difference {
@@ -132,6 +142,8 @@ export interface Difference {
   target?: string | number;
   /** checksum mode: bytes in blocks whose content differs (plus any size difference). */
   bytesOutOfSync?: number;
+  /** An mtime difference of a regular file (its content may differ too, unless checksummed). */
+  fileMtime?: boolean;
 }
 
 /** verify's result. */
@@ -141,6 +153,8 @@ export interface VerifyResult {
   equal: boolean;
   files: number;
   bytes: number;
+  /** Entries compared (files, directories, links). */
+  entries?: number;
   differences: Difference[];
   fixed?: number;
   before?: Difference[];

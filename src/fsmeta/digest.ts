@@ -31,3 +31,18 @@ export function attrDigest(xattrs: readonly Xattr[], acl: Acls): string {
   field(defaultAclKey(acl.default));
   return h.digest('hex').slice(0, 32);
 }
+
+/**
+ * An entry's attributes other than mode and type in one string, `uid:gid:mtimeNs:x:a` (x, a: the
+ * attrDigest of its xattrs alone and of its ACLs alone), so two ends (a listing and capture's
+ * known state) can tell an attribute-only change apart, and verify can say which attribute.
+ */
+export function attrStampOf(m: {
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+  xattrs: readonly Xattr[];
+  acl: Acls;
+}): string {
+  return `${m.uid}:${m.gid}:${m.mtimeNs}:${attrDigest(m.xattrs, {})}:${attrDigest([], m.acl)}`;
+}

@@ -1,5 +1,7 @@
 // Replica listings (LIST_ITEMS): on the wire each entry is a compact tuple
-// [path, "f"|"d"|"l", size, mtimeMs, mode, linkTarget?]; both ends work with named entries.
+// [path, "f"|"d"|"l", size, mtimeMs, mode, linkTarget|null?, attrStamp?]; both ends work with
+// named entries.
+import { attrStamp, type AttrStamp } from './attrs.js';
 import { int, mode, mtime, refuse, relPath, text, type Check } from './check.js';
 
 /** What a path is, in the one vocabulary both ends use. */
@@ -14,10 +16,20 @@ export type ListEntry = {
   mode: number;
   /** A symlink's target text. */
   link?: string;
+  /** Owner, ns mtime and xattr/ACL digest (protocol/attrs.ts). */
+  attrs?: AttrStamp;
 };
 
 /** One replica entry on the wire. */
-export type WireListItem = [string, 'f' | 'd' | 'l', number, number, number, string?];
+export type WireListItem = [
+  string,
+  'f' | 'd' | 'l',
+  number,
+  number,
+  number,
+  (string | null)?,
+  AttrStamp?,
+];
 
 /** Entries one LIST_ITEMS frame may carry. */
 export const MAX_LIST_ITEMS = 4096;
@@ -33,14 +45,15 @@ export function typeLetter(t: EntryType): 'f' | 'd' | 'l' {
 /** The wire form of one entry. */
 export function wireListItem(e: ListEntry): WireListItem {
   const item: WireListItem = [e.path, LETTER[e.type], e.size, e.mtimeMs, e.mode];
-  if (e.link !== undefined) item.push(e.link);
+  if (e.link !== undefined || e.attrs !== undefined) item.push(e.link ?? null);
+  if (e.attrs !== undefined) item.push(e.attrs);
   return item;
 }
 
 /** Checks one wire entry and names its fields. */
 export const listEntry: Check<ListEntry> = (v, where) => {
-  if (!Array.isArray(v) || v.length < 5 || v.length > 6)
-    return refuse(where, '[path, type, size, mtimeMs, mode, link?]', v);
+  if (!Array.isArray(v) || v.length < 5 || v.length > 7)
+    return refuse(where, '[path, type, size, mtimeMs, mode, link?, attrs?]', v);
   const type = typeof v[1] === 'string' && Object.hasOwn(TYPE, v[1]) ? TYPE[v[1]] : undefined;
   if (!type) return refuse(`${where}[1]`, 'one of f|d|l', v[1]);
   const e: ListEntry = {
@@ -50,6 +63,7 @@ export const listEntry: Check<ListEntry> = (v, where) => {
     mtimeMs: mtime(v[3], `${where}[3]`),
     mode: mode(v[4], `${where}[4]`),
   };
-  if (v.length === 6) e.link = text()(v[5], `${where}[5]`);
+  if (v.length >= 6 && v[5] !== null) e.link = text()(v[5], `${where}[5]`);
+  if (v.length === 7) e.attrs = attrStamp(v[6], `${where}[6]`);
   return e;
 };

@@ -17,6 +17,7 @@ import {
   type Check,
 } from './check.js';
 import { taskMarker, type TaskMarker } from './tasks.js';
+import { wireAttrs, type WireAttrs } from './attrs.js';
 
 /** Ranges or delta instructions one op may carry (a part has at most 20,000 of them). */
 export const MAX_OP_ITEMS = 100_000;
@@ -28,6 +29,8 @@ export type FileEnd = {
   mode?: number;
   mtime?: number;
   sha256?: string;
+  /** Owner, ns mtime, xattrs, ACLs (protocol/attrs.ts), set after the mode. */
+  a?: WireAttrs;
 };
 
 /** One part of a whole file: the first part's seq names the transfer (`tx` of later parts). */
@@ -52,12 +55,12 @@ export type Op =
   | { kind: 'put'; meta: PutMeta }
   | { kind: 'write'; meta: WriteMeta }
   | { kind: 'delta'; meta: DeltaMeta }
-  | { kind: 'mkdir'; meta: { p: string; mode?: number } }
+  | { kind: 'mkdir'; meta: { p: string; mode?: number; a?: WireAttrs } }
   | { kind: 'delete'; meta: { p: string } }
   | { kind: 'rmdir'; meta: { p: string } }
   | { kind: 'rename'; meta: { from: string; to: string } }
-  | { kind: 'attr'; meta: { p: string; mode?: number; mtime?: number } }
-  | { kind: 'symlink'; meta: { p: string; target: string; mtime?: number } }
+  | { kind: 'attr'; meta: { p: string; mode?: number; mtime?: number; a?: WireAttrs } }
+  | { kind: 'symlink'; meta: { p: string; target: string; mtime?: number; a?: WireAttrs } }
   | { kind: 'task'; meta: TaskMarker }
   | { kind: 'mark'; meta: Record<string, unknown> };
 
@@ -91,6 +94,7 @@ const fileEnd = {
   mode,
   mtime,
   sha256,
+  a: wireAttrs,
 };
 
 const span: Check<ByteSpan> = (v, where) => {
@@ -124,12 +128,12 @@ const metaOf: { [K in OpKind]: Check<Extract<Op, { kind: K }>['meta']> } = {
   put: obj(p, { ...fileEnd, off: int(), first: bool, tx: int() }),
   write: obj({ ...p, ranges: list(span, MAX_OP_ITEMS) }, fileEnd),
   delta: obj({ ...p, ops: list(deltaOp, MAX_OP_ITEMS) }, { ...fileEnd, first: bool, tx: int() }),
-  mkdir: obj(p, { mode }),
+  mkdir: obj(p, { mode, a: wireAttrs }),
   delete: obj(p),
   rmdir: obj(p),
   rename: obj({ from: relPath, to: relPath }),
-  attr: obj(p, { mode, mtime }),
-  symlink: obj({ ...p, target: text() }, { mtime }),
+  attr: obj(p, { mode, mtime, a: wireAttrs }),
+  symlink: obj({ ...p, target: text() }, { mtime, a: wireAttrs }),
   task: taskMarker,
   mark: (v, where) => (isObject(v) ? { ...v } : refuse(where, 'an object', v)),
 };

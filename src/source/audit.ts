@@ -6,6 +6,7 @@ import { blocksReply, type BlocksReply } from '../protocol/requests.js';
 import type { Capture } from './capture.js';
 import { deletionBrake } from './brake.js';
 import { compareTrees, orphansOf } from './compare.js';
+import { attributesOnly, resendAttrs } from './attr-diff.js';
 import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
 
 /** The replies of verify and orphans (their shapes are the control channel's). */
@@ -65,6 +66,7 @@ export async function compareOnce(
     target,
     mode,
     remoteBlocks: remoteBlocks(ctx),
+    attrs: ctx.capture.ledger.attrs,
   });
   for (const o of orphansOf(target, ctx.filter))
     r.differences.push({ path: o.path, kind: 'orphan', target: typeLetter(o.type) });
@@ -87,10 +89,17 @@ export async function verify(
     ...first,
   };
   if (!fix || result.equal) return result;
-  const paths = [
-    ...new Set(first.differences.filter((d) => d.kind !== 'orphan').map((d) => d.path)),
-  ];
-  for (const rel of paths) ctx.capture.detach(() => ctx.capture.resend(rel));
+  const byPath = new Map<string, Difference[]>();
+  for (const d of first.differences)
+    if (d.kind !== 'orphan') byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
+  const paths = [...byPath.keys()];
+  // Attribute-only differences get an `attr` op, without data; anything else is resent.
+  for (const [rel, diffs] of byPath)
+    ctx.capture.detach(() =>
+      attributesOnly(diffs, mode === 'checksum')
+        ? resendAttrs(ctx.capture, rel)
+        : ctx.capture.resend(rel),
+    );
   const second = await compareOnce(ctx, mode);
   return {
     name: ctx.name,

@@ -9,6 +9,7 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import { Ledger, type Append } from './ledger.js';
+import { carried, DiskAttrs, type NotCarried } from './entry-attrs.js';
 import type { MirrorHost } from './mirror-steps.js';
 import { PathCheck, type CheckOptions } from './path-check.js';
 import type { QueuedOp } from './queued-op.js';
@@ -21,12 +22,27 @@ export { RELIST_AFTER_MS } from './path-check.js';
 export { RENAME_WINDOW_MS } from './rename-window.js';
 export { MAX_DELAY_MS, QUIET_MS } from './work-queue.js';
 
+/** The directories (never the root) whose entries an op creates, renames or removes. */
+function parentsChanged(e: QueuedOp): string[] {
+  const entries =
+    e.kind === 'rename'
+      ? [e.meta.from, e.meta.to]
+      : e.kind === 'mkdir' || e.kind === 'symlink' || e.kind === 'delete' || e.kind === 'rmdir'
+        ? [e.meta.p]
+        : e.kind === 'put' && e.meta.end
+          ? [e.meta.p]
+          : [];
+  return entries.filter((p) => p.includes('/')).map((p) => p.slice(0, p.lastIndexOf('/')));
+}
+
 /** What capture needs from its connection. */
 export interface CaptureHooks {
   /** Makes sure the watcher watches a directory capture learned of. */
   watchDir(rel: string): void;
   /** A check or step failed; the pipeline goes on. */
   failed(err: Error): void;
+  /** Attributes entries do not carry (`connect --no-owner` etc.); absent: all are carried. */
+  attrs?: NotCarried;
 }
 
 /** One connection's capture pipeline. */
@@ -53,9 +69,19 @@ export class Capture implements MirrorHost {
     lastSeq: number,
     private readonly hooks: CaptureHooks,
   ) {
-    const ledger = new Ledger(index, append, lastSeq);
+    const ledger = new Ledger(
+      index,
+      append,
+      lastSeq,
+      new DiskAttrs((rel) => this.abs(rel), carried(hooks.attrs ?? {})),
+    );
     this.ledger = ledger;
     // Each item the queue runs is one batch of the index (ledger.ts, docs/INDEX.md "Write order").
+    // A new, moved or removed entry changes its directory's mtime: look at the directory again,
+    // so its new time follows (the target keeps directory times as the source sends them).
+    ledger.onEmitted((e) => {
+      for (const dir of parentsChanged(e)) this.queue.hint(dir);
+    });
     this.queue = new WorkQueue(
       {
         check: (rel, force) => ledger.batched(() => this.paths.check(rel, { force })),

@@ -9,6 +9,8 @@ import { entryType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree } from './scan.js';
 import type { Difference, DiffKind } from '../control/replies.js';
+import { attrDifferences } from './attr-diff.js';
+import type { EntryAttrs } from './entry-attrs.js';
 
 /** What verify reports (the control channel's shapes). */
 export type { Difference, DiffKind };
@@ -49,6 +51,8 @@ export async function compareTrees(o: {
   target: Map<string, ListEntry>;
   mode: 'diff' | 'checksum';
   remoteBlocks: (rel: string) => Promise<BlocksReply>;
+  /** Owner, ns mtime, xattrs and ACLs, against the listing's stamps (entry-attrs.ts). */
+  attrs?: EntryAttrs;
 }): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
   const differences: Difference[] = [];
   let files = 0;
@@ -69,6 +73,8 @@ export async function compareTrees(o: {
       continue;
     }
     const mode = st.mode & 0o7777;
+    const byStamp = o.attrs ? attrDifferences(o.attrs, rel, t) : null;
+    if (byStamp) differences.push(...byStamp);
     if (type === 'symlink') {
       const link = await fsp.readlink(path.join(o.base, rel)).catch(() => '');
       if (link !== t.link)
@@ -87,12 +93,13 @@ export async function compareTrees(o: {
     bytes += st.size;
     if (st.size !== t.size)
       differences.push({ path: rel, kind: 'size', source: st.size, target: t.size });
-    if (Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS) {
+    if (!byStamp && Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS) {
       differences.push({
         path: rel,
         kind: 'mtime',
         source: new Date(st.mtimeMs).toISOString(),
         target: new Date(t.mtimeMs).toISOString(),
+        fileMtime: true,
       });
     }
     if (o.mode === 'checksum') {

@@ -1,7 +1,7 @@
 // `connect`: check everything, reach the target once, then record and start the connection.
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import type { ConnectParams } from '../control/methods.js';
+import type { ConnectParams, Preserve } from '../control/methods.js';
 import type { ConnectionStatus } from '../control/replies.js';
 import { splitSafeRelPath } from '../protocol/paths.js';
 import { SmrError } from '../shared/errors.js';
@@ -76,6 +76,7 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
     keyFile: p.keyFile ? path.resolve(p.keyFile) : null,
     ...(p.insecureNoTls === true ? { insecureNoTls: true } : {}),
     ...(p.compress ? { compress: p.compress } : {}),
+    ...notPreserved(p.preserve),
     bandwidth: null,
     watcher,
     ...(p.queueLimit ? { queueLimit: p.queueLimit } : {}),
@@ -123,4 +124,15 @@ export async function connect(
     throw err;
   }
   return c.status();
+}
+
+/** The `--no-*` attribute flags as the record keeps them: only those turned off. */
+function notPreserved(p: Preserve | undefined): Partial<ConnectionConfig> {
+  if (!p) return {};
+  return {
+    ...(p.owner ? {} : { noOwner: true }),
+    ...(p.xattrs ? {} : { noXattrs: true }),
+    ...(p.acls ? {} : { noAcls: true }),
+    ...(p.hardLinks ? {} : { noHardLinks: true }),
+  };
 }

@@ -23,6 +23,11 @@ export interface ConnectionConfig {
   insecureNoTls?: boolean;
   /** `connect --compress`; absent: the default. */
   compress?: CompressName;
+  /** `connect --no-owner`, `--no-xattrs`, `--no-acls`, `--no-hard-links`; absent: preserved. */
+  noOwner?: boolean;
+  noXattrs?: boolean;
+  noAcls?: boolean;
+  noHardLinks?: boolean;
   bandwidth: number | null; // bytes/s, null = unlimited
   /** `connect --watcher`; connections recorded before it existed use the default, native. */
   watcher?: WatcherBackend;

@@ -97,6 +97,7 @@ export class Connection {
     this.capture = new Capture(this.cfg.path, filter, index, append, this.journal.lastSeq, {
       watchDir: (rel) => this.watch.watchDir(rel),
       failed: (e) => this.overflow.captureFailed(e),
+      attrs: this.cfg, // --no-owner, --no-xattrs, --no-acls
     });
     this.capture.onEmitted((e, seq) => this.history.observe(e, seq));
     this.tasks = await ConnectionTasks.open(dir, {

@@ -20,6 +20,8 @@ export interface Known {
   seq: number;
   /** The target may hold something else (DIRTY_UNSURE): never a delta basis, resent whole. */
   unsure: boolean;
+  /** Owner, ns mtime and xattr/ACL digests last sent (entry-attrs.ts); absent: not carried. */
+  stamp?: string;
 }
 
 /** The stat fields capture compares. */
@@ -59,21 +61,36 @@ export function knownIs(k: Known, st: Stamp, type: EntryType): boolean {
   );
 }
 
-/** The index entry recording `st` at `seq`. */
-export function entryOf(st: Stats, type: EntryType, seq: number, link?: string): IndexEntry {
+/**
+ * The attribute stamp (`uid:gid:ns:x:a`, fsmeta's attrStampOf) kept in the entry: its owner in
+ * uid/gid, the rest in attrDigest. mtimeNs stays the stat's (what content comparisons use), as
+ * Node's Stats cannot give the exact ns the stamp holds.
+ */
+function stampFields(st: Stats, stamp: string | undefined) {
+  if (stamp === undefined) return { uid: st.uid, gid: st.gid, attrDigest: null };
+  const [uid = '0', gid = '0', ...rest] = stamp.split(':');
+  return { uid: Number(uid), gid: Number(gid), attrDigest: Buffer.from(rest.join(':'), 'utf8') };
+}
+
+/** The index entry recording `st` at `seq`, with the attribute stamp last sent. */
+export function entryOf(
+  st: Stats,
+  type: EntryType,
+  seq: number,
+  link?: string,
+  stamp?: string,
+): IndexEntry {
   return {
     type,
     size: st.size,
     mtimeNs: mtimeNsOf(st),
     mode: st.mode,
-    uid: st.uid,
-    gid: st.gid,
+    ...stampFields(st, stamp),
     dev: BigInt(st.dev),
     ino: BigInt(st.ino),
     rdev: 0n,
     link: link === undefined ? null : Buffer.from(link, 'utf8'),
     sha256: null,
-    attrDigest: null,
     seq,
   };
 }
@@ -90,5 +107,8 @@ export function knownOf(e: IndexEntry, unsure: boolean): Known {
     link: e.link === null ? undefined : e.link.toString('utf8'),
     seq: e.seq,
     unsure,
+    ...(e.attrDigest === null
+      ? {}
+      : { stamp: `${e.uid}:${e.gid}:${e.attrDigest.toString('utf8')}` }),
   };
 }

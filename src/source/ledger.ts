@@ -16,6 +16,7 @@ import type { EntryType } from './entry-type.js';
 import { pathKey, relOf } from './index-path.js';
 import { entryOf, knownOf, type Known } from './known.js';
 import type { QueuedOp } from './queued-op.js';
+import { NO_ATTRS, type EntryAttrs } from './entry-attrs.js';
 
 /** Appends one operation to the journal. */
 export type Append = (e: QueuedOp) => Promise<JournalRecord>;
@@ -51,11 +52,15 @@ export class Ledger {
   private marks: boolean;
   private isBaseline: boolean;
   private emitted = new Set<(e: QueuedOp, seq: number) => void>();
+  /** The attribute stamp each op queued last carried, until its path is recorded. */
+  private sentStamp = new Map<string, string>();
 
+  /** `attrs`: reads the owner, xattrs, ACLs and ns mtime that entries carry (entry-attrs.ts). */
   constructor(
     readonly index: PathIndex,
     private readonly append: Append,
     lastSeq: number,
+    readonly attrs: EntryAttrs = NO_ATTRS,
   ) {
     const meta = index.meta();
     this.lastAppended = lastSeq;
@@ -112,8 +117,9 @@ export class Ledger {
   }
 
   /**
-   * Records what the target now holds at `rel`: this stat, of this type. A directory replaced
-   * by something else takes what was below it along.
+   * Records what the target now holds at `rel`: this stat, of this type, with the attributes last
+   * sent for it (or, when none were sent, those on disk now). A directory replaced by something
+   * else takes what was below it along.
    */
   record(
     rel: string,
@@ -124,7 +130,9 @@ export class Ledger {
     const key = pathKey(rel);
     const old = this.index.get(key);
     const seq = this.batch?.seqs.get(rel) ?? old?.seq ?? this.lastAppended;
-    const entry = entryOf(st, type, seq, o.link);
+    const sent = this.sentStamp.get(rel);
+    this.sentStamp.delete(rel);
+    const entry = entryOf(st, type, seq, o.link, sent ?? this.attrs.stamp(rel) ?? undefined);
     this.index.transaction(() => {
       if (old?.type === 'dir' && type !== 'dir') this.index.deleteTree(key, seq);
       this.index.put(key, entry, o.blocks === 'keep' ? undefined : o.blocks);
@@ -186,6 +194,7 @@ export class Ledger {
   async emit(e: QueuedOp): Promise<JournalRecord> {
     const b = this.batch;
     if (!b) return this.batched(() => this.emit(e));
+    this.withAttrs(e);
     const paths = pathsOf(e);
     const fresh = paths.filter((p) => !b.queued.has(p));
     if (fresh.length) {
@@ -206,6 +215,7 @@ export class Ledger {
   /** The queue restarted (a new epoch): entries stay as evidence, every one unsure. */
   restartStream(epoch: number): void {
     this.index.restartStream(epoch);
+    this.sentStamp.clear();
     this.lastAppended = 0;
     this.indexedSeq = 0;
     this.isBaseline = false;
@@ -218,9 +228,24 @@ export class Ledger {
     return () => this.emitted.delete(fn);
   }
 
+  /** Adds the entry's attributes to an op that creates it or ends its data. */
+  private withAttrs(e: QueuedOp): void {
+    const carries =
+      e.kind === 'mkdir' ||
+      e.kind === 'symlink' ||
+      e.kind === 'attr' ||
+      ((e.kind === 'put' || e.kind === 'write' || e.kind === 'delta') && e.meta.end === true);
+    if (!carries || e.meta.a) return;
+    const got = this.attrs.read(e.meta.p);
+    if (!got) return;
+    e.meta.a = got.a;
+    this.sentStamp.set(e.meta.p, got.stamp);
+  }
+
   /** Deletes and renames change which paths the target holds at once (in the index too). */
   private applyStructure(e: QueuedOp, seq: number, b: Batch): void {
     if (e.kind === 'delete' || e.kind === 'rmdir') {
+      this.sentStamp.delete(e.meta.p);
       this.index.deleteTree(pathKey(e.meta.p), seq);
       b.done.add(e.meta.p);
     } else if (e.kind === 'rename') {

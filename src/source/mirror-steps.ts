@@ -12,6 +12,7 @@ import { log } from '../shared/log.js';
 import type { AckWait } from './ack-waiter.js';
 import { bytesOutOfSync } from './compare.js';
 import { sendDelta, type AskTarget } from './delta-send.js';
+import { fixListedAttrs } from './attr-diff.js';
 import { entryType } from './entry-type.js';
 import { CAPTURE_BLOCK, captureFile } from './file-capture.js';
 import { knownIs, sameContentStamp } from './known.js';
@@ -46,8 +47,8 @@ export interface TargetRemote {
   request: AskTarget;
 }
 
-/** Mode and mtime of the target's copy, as listed. */
-export type Listed = { mode: number; mtimeMs: number };
+/** Mode, mtime and attribute stamp of the target's copy, as listed. */
+export type Listed = { mode: number; mtimeMs: number; attrs?: string };
 
 /** What a step knows of the listing it decided from (target-view.ts). */
 export interface ListingView {
@@ -84,6 +85,7 @@ export class MirrorSteps {
     sinceSeq: number,
     view: ListingView,
     gate?: SendGate,
+    listed?: Listed,
   ): Promise<void> {
     const { ledger } = this.host;
     // Sent already during this mirror (a new directory's check queues its entries): not again.
@@ -93,7 +95,7 @@ export class MirrorSteps {
     // as hints, outside the steps whose sizes the mirror counts against its queue bound (a full
     // mirror into an empty replica then ran twice the bound ahead and out of the hot tail).
     if (send) return this.host.resend(rel, { scanned: true, gate });
-    return this.sameAsListed(rel, st, view);
+    return this.sameAsListed(rel, st, view, listed);
   }
 
   /**
@@ -102,14 +104,21 @@ export class MirrorSteps {
    * moved it away, and no op since described it otherwise (then the index already says more).
    * Recording it anyway was the phantom state of the chaos runs (docs/CHAOS.md, cause B).
    */
-  private async sameAsListed(rel: string, st: Stats, view: ListingView): Promise<void> {
+  private async sameAsListed(
+    rel: string,
+    st: Stats,
+    view: ListingView,
+    listed?: Listed,
+  ): Promise<void> {
     const { ledger } = this.host;
     const k = ledger.get(rel);
     if (view.touched(rel) || (k !== undefined && k.seq > view.seq)) return this.host.hint(rel);
+    // Owner, ns mtime, xattrs or ACLs differ on the target: an attr op, then recorded below.
+    const fixed = await fixListedAttrs(this.host, rel, st, listed);
     const type = entryType(st) ?? 'file';
     const now = lstatOrNull(this.host.abs(rel));
     const unchanged = now !== null && entryType(now) === type && knownIsStat(now, st);
-    if (unchanged && k && !k.unsure && knownIs(k, st, type)) return ledger.checked(rel);
+    if (!fixed && unchanged && k && !k.unsure && knownIs(k, st, type)) return ledger.checked(rel);
     const link =
       type === 'symlink'
         ? ((await fsp.readlink(this.host.abs(rel)).catch(() => undefined)) ?? undefined)
@@ -164,11 +173,14 @@ export class MirrorSteps {
       // known may be assumed about it (a plain hint would do nothing for an unknown, vanished path).
       return this.host.resend(rel);
     }
-    if (attrsDiffer(st, listed))
+    if (attrsDiffer(st, listed)) {
       await ledger.emit({
         kind: 'attr',
         meta: { p: rel, mode: st.mode & 0o7777, mtime: st.mtimeMs },
       });
+    } else {
+      await fixListedAttrs(this.host, rel, st, listed);
+    }
     ledger.record(rel, st, 'file', { blocks: hashes });
   }
 

@@ -259,7 +259,7 @@ export class Mirror {
       const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
       this.pace.detachStep(id, mayQueue, async (gate) => {
         if (action === 'blocks' && t) await this.steps.blocks(rel, t);
-        else await this.steps.path(rel, action !== 'same', st, startSeq, view, gate);
+        else await this.steps.path(rel, action !== 'same', st, startSeq, view, gate, t);
         if (action !== 'same')
           this.tracker.queuedUpTo(this.journal.lastSeq, st.isFile() ? st.size : 0);
       });

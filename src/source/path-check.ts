@@ -208,7 +208,8 @@ export class PathCheck {
     const { ledger, queue } = this.c;
     const mode = st.mode & 0o7777;
     if (k && !force) {
-      if (k.mode !== mode) await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
+      if (k.mode !== mode || this.attrsChanged(rel, k))
+        await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
       return ledger.record(rel, st, 'dir', { blocks: null });
     }
     const old = ledger.get(rel);
@@ -239,14 +240,23 @@ export class PathCheck {
     if (target === null) return this.c.queue.hint(rel);
     if (!k || k.link !== target)
       await ledger.emit({ kind: 'symlink', meta: { p: rel, target, mtime: st.mtimeMs } });
+    else if (this.attrsChanged(rel, k)) await ledger.emit({ kind: 'attr', meta: { p: rel } });
     ledger.record(rel, st, 'symlink', { link: target, blocks: null });
+  }
+
+  /** Whether owner, ns mtime, xattrs or ACLs of `rel` differ from what was last sent. */
+  private attrsChanged(rel: string, k: Known): boolean {
+    const now = this.c.ledger.attrs.stamp(rel);
+    return now !== null && k.stamp !== undefined && now !== k.stamp;
   }
 
   private async checkFile(rel: string, st: Stats, k: Known | undefined, gate?: SendGate) {
     const { ledger } = this.c;
     const mode = st.mode & 0o7777;
     if (k && k.size === st.size && k.mtimeNs === mtimeNsOf(st)) {
-      if (k.mode !== mode) await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
+      // chown, setfattr, setfacl, a touch within the same µs: attributes only, no data.
+      if (k.mode !== mode || this.attrsChanged(rel, k))
+        await ledger.emit({ kind: 'attr', meta: { p: rel, mode } });
       return ledger.record(rel, st, 'file', { blocks: 'keep' });
     }
     const prev = k ? ledger.blocks(rel) : undefined;

@@ -10,6 +10,7 @@ import { unappliable } from './fault.js';
 import type { Op } from '../protocol/ops.js';
 import { Rebuilds } from '../delta/index.js';
 import { applyDelta } from './delta-part.js';
+import { restoreParentTimes, saveParentTimes } from './parent-times.js';
 import {
   applyAttr,
   applyDelete,
@@ -187,8 +188,11 @@ export class Applier {
     // that a later operation already changed (see docs/ARCHITECTURE.md, "replay").
     const isolate = op.kind === 'rename';
     if (isolate) await this.checkpoint();
+    const times = saveParentTimes(this.confiner.base, op);
     this.attempting = op.seq;
     const out = await this.dispatch(op);
+    // Only after the op passed confinement (a refused op touched nothing).
+    if (out.touched.length || out.structural) restoreParentTimes(times);
     if (log.debugOn) log.debug(`applied ${op.seq} ${op.kind}`, pathsOf(op));
     for (const t of out.touched) this.touched.add(t);
     if (out.structural) this.confiner.invalidate();

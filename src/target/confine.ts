@@ -6,6 +6,7 @@ import { SmrError } from '../shared/errors.js';
 import { splitSafeRelPath } from '../protocol/paths.js';
 import { TempFiles } from './temp-files.js';
 import { ModePolicy } from './mode-policy.js';
+import { AttrRefusals } from './attr-refusals.js';
 
 /** Resolves wire paths under one replica base directory, checking every parent on disk. */
 export class Confiner {
@@ -15,10 +16,14 @@ export class Confiner {
   /** Temp files of this session's transfers (see temp-files.ts). */
   readonly temps = new TempFiles();
 
-  /** `modes`: the target's rule for setuid/setgid bits (see mode-policy.ts). */
+  /**
+   * `modes`: the target's rule for setuid/setgid bits (see mode-policy.ts); `refusals`: the
+   * tally of attributes this target could not set (attr-refusals.ts).
+   */
   constructor(
     readonly base: string,
     readonly modes: ModePolicy,
+    readonly refusals: AttrRefusals = new AttrRefusals(),
   ) {}
 
   /** Forgets cached proofs; call after any operation that can change directory structure. */

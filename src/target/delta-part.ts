@@ -7,7 +7,7 @@ import path from 'node:path';
 import { applyDeltaPart, type DeltaInstruction, type Rebuilds } from '../delta/index.js';
 import type { DeltaMeta } from '../protocol/ops.js';
 import type { Confiner } from './confine.js';
-import { setAttrs, type OpOutcome } from './ops.js';
+import { endAttrs, setAttrs, type OpOutcome } from './ops.js';
 import { tempNameFor } from './temp-files.js';
 
 /** The part's instructions, literals cut from the body in order (checked to fit by the decoder). */
@@ -48,6 +48,7 @@ export async function applyDelta(
   );
   if (r.state === 'partial') return { touched: [tmp] };
   if (r.state === 'done' && r.ok) {
+    endAttrs(cf, tmp, meta);
     await fsp.rename(tmp, abs);
     cf.temps.done(tmp);
     return { touched: [abs, path.dirname(abs)] };

@@ -1,8 +1,10 @@
-// Streams a description of the replica (path, type, size, mtime, mode) in bounded batches.
+// Streams a description of the replica (path, type, size, mtime, mode, attribute stamp) in
+// bounded batches.
 import { promises as fsp, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
 import { lstatOrNull } from '../shared/fsutil.js';
+import { attrStampOf, readMetaSync } from '../fsmeta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 
 const BATCH = 1000;
@@ -30,7 +32,13 @@ export async function listTree(
       // 10,000-file replica take 0.75 s of a 2 s checksum mirror. The batch's send below yields.
       const st = lstatOrNull(abs);
       if (!st) continue;
-      const entry = { path: r, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+      const entry = {
+        path: r,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        mode: st.mode & 0o7777,
+        attrs: stampOrUndefined(abs),
+      };
       if (st.isSymbolicLink()) {
         batch.push({ ...entry, type: 'symlink', link: readlinkOrEmpty(abs) });
       } else if (st.isDirectory()) {
@@ -46,6 +54,15 @@ export async function listTree(
     }
   }
   await emit(batch);
+}
+
+/** Owner, ns mtime and xattr/ACL digest, for the mirror's attribute comparison. */
+function stampOrUndefined(abs: string): string | undefined {
+  try {
+    return attrStampOf(readMetaSync(abs));
+  } catch {
+    return undefined; // vanished meanwhile: the entry is compared without it
+  }
 }
 
 function readlinkOrEmpty(abs: string): string {

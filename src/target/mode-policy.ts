@@ -16,10 +16,13 @@ export class ModePolicy {
 
   constructor(private readonly noSuid: boolean) {}
 
-  /** The mode to set for `rel` when the source asks for `mode`. */
-  apply(rel: string, mode: number): number {
+  /**
+   * The mode to set for `rel` when the source asks for `mode`. A directory's setgid only makes
+   * new entries inherit its group (a shared group-writable directory's usual mode): it is kept.
+   */
+  apply(rel: string, mode: number, isDir = false): number {
     const m = mode & 0o7777;
-    if (!(m & SUID_SGID)) return m;
+    if (!(m & SUID_SGID) || isDir) return m;
     const why = this.noSuid
       ? 'the target runs with --no-suid'
       : m & GROUP_OR_OTHER_WRITE

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { SmrError } from '../shared/errors.js';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
+import { applyAttrsSync } from './apply-attrs.js';
 import { sha256File } from '../delta/hash.js';
 import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
 
@@ -53,8 +54,12 @@ export async function removeAny(abs: string): Promise<void> {
 }
 
 /** The mode an op asks for, after the target's setuid/setgid rule (mode-policy.ts). */
-function modeOf(cf: Confiner, meta: { p: string; mode?: number }): number | undefined {
-  return meta.mode === undefined ? undefined : cf.modes.apply(meta.p, meta.mode);
+function modeOf(
+  cf: Confiner,
+  meta: { p: string; mode?: number },
+  isDir = false,
+): number | undefined {
+  return meta.mode === undefined ? undefined : cf.modes.apply(meta.p, meta.mode, isDir);
 }
 
 /** Sets the mode and mtime an op's last part carries. */
@@ -66,6 +71,14 @@ export async function setAttrs(
   const mode = modeOf(cf, meta);
   if (mode !== undefined) await fh.chmod(mode);
   if (meta.mtime !== undefined) await fh.utimes(meta.mtime / 1000, meta.mtime / 1000);
+}
+
+/**
+ * Owner, xattrs, ACLs and the ns mtime a file's last part carries, set on `file` (its temp file
+ * before the rename, or the file itself), after setAttrs' mode and ms mtime.
+ */
+export function endAttrs(cf: Confiner, file: string, meta: FileEnd & { p: string }): void {
+  if (meta.a) applyAttrsSync(cf, file, meta.p, meta.a, meta.mode);
 }
 
 /** One part of a whole-file transfer: temp file at tx, renamed over the path by the last part. */
@@ -80,7 +93,9 @@ export async function applyPut(
   const tmp = tempNameFor(abs, meta.first ? seq : (meta.tx ?? 0));
   if (meta.first) await cf.temps.clear(abs, tmp);
   if (meta.first && meta.end && body.length <= SMALL_PUT_BYTES) {
-    const replaced = putSmallSync(tmp, abs, meta, body, modeOf(cf, meta));
+    const replaced = putSmallSync(tmp, abs, meta, body, modeOf(cf, meta), (t) =>
+      endAttrs(cf, t, meta),
+    );
     cf.temps.done(tmp);
     return { touched: [abs, path.dirname(abs)], structural: replaced };
   }
@@ -105,6 +120,7 @@ export async function applyPut(
     await fh.close();
   }
   if (!meta.end) return { touched: [tmp] };
+  endAttrs(cf, tmp, meta);
   const st = await lstatOrNull(abs);
   if (st?.isDirectory()) await removeAny(abs);
   await fsp.rename(tmp, abs);
@@ -127,6 +143,7 @@ function putSmallSync(
   meta: PutMeta,
   body: Buffer,
   mode: number | undefined,
+  attrs: (tmp: string) => void,
 ): boolean {
   const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
   try {
@@ -138,6 +155,7 @@ function putSmallSync(
   } finally {
     closeSync(fd);
   }
+  attrs(tmp);
   let isDir = false;
   try {
     isDir = lstatSync(abs).isDirectory();
@@ -181,6 +199,7 @@ export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): P
   if (meta.end && meta.sha256 !== undefined && (await sha256File(abs)) !== meta.sha256) {
     return { touched: [abs], need: meta.p };
   }
+  if (meta.end) endAttrs(cf, abs, meta);
   return { touched: [abs] };
 }
 
@@ -191,8 +210,9 @@ export async function applyMkdir(cf: Confiner, meta: MetaOf<'mkdir'>): Promise<O
   const st = await lstatOrNull(abs);
   if (st && !st.isDirectory()) await removeAny(abs);
   if (!st || !st.isDirectory()) await fsp.mkdir(abs);
-  const mode = modeOf(cf, meta);
+  const mode = modeOf(cf, meta, true);
   if (mode !== undefined) await fsp.chmod(abs, mode);
+  if (meta.a) applyAttrsSync(cf, abs, meta.p, meta.a, meta.mode);
   return { touched: [path.dirname(abs)], structural: Boolean(st && !st.isDirectory()) };
 }
 
@@ -228,11 +248,16 @@ export async function applyAttr(cf: Confiner, meta: MetaOf<'attr'>): Promise<OpO
   const abs = await cf.resolve(meta.p);
   const st = await lstatOrNull(abs);
   if (!st) return { touched: [], need: meta.p };
+  if (meta.a) {
+    // Everything in one place, in fsmeta's order (directories' ns mtimes included).
+    applyAttrsSync(cf, abs, meta.p, { ...meta.a, ns: meta.a.ns ?? nsOf(meta.mtime) }, meta.mode);
+    return { touched: [abs] };
+  }
   if (st.isSymbolicLink()) {
     if (meta.mtime !== undefined) await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
     return { touched: [abs] };
   }
-  const mode = modeOf(cf, meta);
+  const mode = modeOf(cf, meta, st.isDirectory());
   if (mode !== undefined) await fsp.chmod(abs, mode);
   if (meta.mtime !== undefined && !st.isDirectory())
     await fsp.utimes(abs, meta.mtime / 1000, meta.mtime / 1000);
@@ -250,5 +275,11 @@ export async function applySymlink(cf: Confiner, meta: MetaOf<'symlink'>): Promi
   await fsp.symlink(meta.target, abs);
   if (meta.mtime !== undefined)
     await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
+  if (meta.a) applyAttrsSync(cf, abs, meta.p, meta.a, undefined);
   return { touched: [path.dirname(abs)], structural: true };
+}
+
+/** A ms mtime as ns digits (an old source's attr op), or undefined. */
+function nsOf(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : String(BigInt(Math.round(ms * 1e6)));
 }

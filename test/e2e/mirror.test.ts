@@ -1,4 +1,5 @@
 // Mirror modes against prepared target states, verify exit codes, orphans and the safety brake.
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -34,10 +35,12 @@ function bytes(n: number, seed: string): Buffer {
   return out;
 }
 
+/** Runs `fn` and puts the file's mtime back, to the ns (fs.utimes keeps µs only). */
 async function keepStat<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const st = await fsp.stat(file);
+  const ns = (await fsp.stat(file, { bigint: true })).mtimeNs;
   const r = await fn();
-  await fsp.utimes(file, st.atime, st.mtime);
+  const at = `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
+  execFileSync('touch', ['-m', '-d', at, file]);
   return r;
 }
 

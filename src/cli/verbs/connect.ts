@@ -81,6 +81,27 @@ export const connectVerb: Verb = {
         default: 'file',
         describe: 'file: each file converges; crash: a state the whole source went through',
       })
+      .option('owner', {
+        type: 'boolean',
+        default: true,
+        describe: 'replicate numeric uid/gid (--no-owner: the target process owns what it writes)',
+      })
+      .option('xattrs', {
+        type: 'boolean',
+        default: true,
+        describe: 'replicate extended attributes (--no-xattrs to leave them out)',
+      })
+      .option('acls', {
+        type: 'boolean',
+        default: true,
+        describe: 'replicate POSIX ACLs (--no-acls to leave them out)',
+      })
+      .option('hard-links', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'keep hard links as links; not yet in this version: each name is sent as a separate file, as with --no-hard-links',
+      })
       .option('queue-limit', {
         ...sizeFlag(
           'queue-limit',
@@ -108,6 +129,10 @@ export const connectVerb: Verb = {
       compress?: string;
       consistency: 'file' | 'crash';
       insecureNoTls?: boolean;
+      owner: boolean;
+      xattrs: boolean;
+      acls: boolean;
+      hardLinks: boolean;
       queueLimit?: number;
     },
     ctx,
@@ -135,6 +160,7 @@ export const connectVerb: Verb = {
       keyFile: keyFile ? path.resolve(keyFile) : undefined,
       compress: a.compress as ConnectParams['compress'],
       insecureNoTls: a.insecureNoTls === true,
+      preserve: { owner: a.owner, xattrs: a.xattrs, acls: a.acls, hardLinks: a.hardLinks },
       watcher: a.watcher,
       queueLimit,
     });

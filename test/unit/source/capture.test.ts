@@ -32,6 +32,7 @@ describe('Capture', () => {
         expect(queued.map((e) => [e.kind, e.meta.p])).toEqual([
           ['mkdir', 'd'],
           ['put', 'd/late.txt'],
+          ['attr', 'd'], // the directory's new mtime (issue 12)
         ]),
       { timeout: (RELIST_AFTER_MS.at(-1) ?? 0) + 2000 },
     );

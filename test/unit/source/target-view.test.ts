@@ -3,13 +3,18 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initHash } from '../../../src/delta/hash.js';
 import type { JournalEntry } from '../../../src/journal/types.js';
 import type { ListEntry } from '../../../src/protocol/listing.js';
 import type { Capture } from '../../../src/source/capture.js';
 import { makeFilter } from '../../../src/source/filter.js';
 import { TargetView } from '../../../src/source/target-view.js';
 import { listAppend, testCapture } from './capture-fixture.js';
+
+// An op in a directory has capture look at that directory again (its new mtime, issue 12), and
+// so hash the files it finds there.
+beforeAll(() => initHash());
 
 function setup(): { base: string; capture: Capture; queued: JournalEntry[] } {
   const base = mkdtempSync(path.join(os.tmpdir(), 'smr-view-'));

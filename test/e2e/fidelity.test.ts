@@ -1,0 +1,192 @@
+// A faithful copy (issue 12): owner, mode bits, ns mtimes (directories and links too), xattrs and
+// ACLs replicated live and by every mirror mode, checked by an independent walk (find, getfattr)
+// and by rsync -aHAXSn. Runs as root (CI does): chown to other users needs it.
+import { execFileSync } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  cleanupAll,
+  connect,
+  smr,
+  startSource,
+  startTarget,
+  tmp,
+  waitSynced,
+  write,
+} from '../helpers/harness.js';
+import { attrDifferences, rsyncDifferences } from '../helpers/attr-walk.js';
+
+afterEach(cleanupAll);
+
+const sh = (cmd: string, ...args: string[]): string =>
+  execFileSync(cmd, args, { encoding: 'utf8' });
+
+/** A tree with every attribute this test covers. */
+async function makeTree(dir: string): Promise<void> {
+  const p = (...r: string[]) => path.join(dir, ...r);
+  await write(p('plain'), 'plain\n');
+  await write(p('owned'), 'owned by nobody\n');
+  sh('chown', '65534:65534', p('owned'));
+  await write(p('xattr'), 'with xattrs\n');
+  sh('setfattr', '-n', 'user.color', '-v', 'blue', p('xattr'));
+  sh('setfattr', '-n', 'trusted.origin', '-v', '0x00ff10', p('xattr'));
+  await write(p('acl'), 'with an acl\n');
+  sh('setfacl', '-m', 'u:65534:rw,g:100:r', p('acl'));
+  await write(p('suid'), '#!/bin/sh\n');
+  await fsp.chmod(p('suid'), 0o4755);
+  await fsp.mkdir(p('shared'));
+  sh('chown', '1234:1234', p('shared'));
+  await fsp.chmod(p('shared'), 0o2775);
+  sh('setfacl', '-d', '-m', 'u:65534:rwx', p('shared'));
+  await write(p('shared', 'inside'), 'x'.repeat(100_000));
+  sh('chown', '1234:1234', p('shared', 'inside'));
+  await fsp.mkdir(p('tmpdir'));
+  await fsp.chmod(p('tmpdir'), 0o1777);
+  await fsp.symlink('plain', p('link'));
+  sh('chown', '-h', '65534:65534', p('link'));
+  sh('touch', '-h', '-d', '2001-02-03 04:05:06.123456789', p('link'));
+  sh('touch', '-d', '2002-02-03 04:05:06.987654321', p('plain'));
+  // Directory times last: creating entries changes them.
+  sh('touch', '-d', '2003-02-03 04:05:06.111111111', p('shared'));
+  sh('touch', '-d', '2004-02-03 04:05:06.222222222', p('tmpdir'));
+}
+
+async function expectSameAttrs(src: string, dst: string): Promise<void> {
+  expect(attrDifferences(src, dst)).toEqual([]);
+  expect(rsyncDifferences(src, dst)).toEqual([]);
+}
+
+async function waitSameAttrs(src: string, dst: string): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (Date.now() < end && attrDifferences(src, dst).length)
+    await new Promise((r) => setTimeout(r, 200));
+  await expectSameAttrs(src, dst);
+}
+
+describe('attributes', () => {
+  it('are replicated by the initial mirror and by live changes without data', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await makeTree(dir);
+    await connect(s, 'app', t, dir);
+    await waitSynced(s, 'app');
+    const dst = path.join(t.root, 'app');
+    await waitSameAttrs(dir, dst);
+
+    // Attribute-only changes, live.
+    const before = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    sh('chown', '4321:4321', path.join(dir, 'plain'));
+    sh('setfattr', '-n', 'user.color', '-v', 'red', path.join(dir, 'xattr'));
+    sh('setfattr', '-x', 'trusted.origin', path.join(dir, 'xattr'));
+    sh('setfacl', '-m', 'u:4321:r', path.join(dir, 'acl'));
+    sh('setfacl', '-b', path.join(dir, 'shared'));
+    sh('touch', '-d', '2005-01-01 00:00:00.000000001', path.join(dir, 'owned'));
+    sh('chown', '-h', '4321:4321', path.join(dir, 'link'));
+    await write(path.join(dir, 'shared', 'new'), 'new file\n');
+    await waitSynced(s, 'app');
+    await waitSameAttrs(dir, dst);
+    const after = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    // Only the new file's bytes went: attribute changes carry no data.
+    expect(after.sent.bytes - before.sent.bytes).toBeLessThan(20_000);
+  });
+
+  for (const mode of ['full', 'diff', 'checksum'] as const) {
+    it(`a ${mode} mirror puts back attributes changed on the replica`, async () => {
+      const t = await startTarget();
+      const s = await startSource();
+      const dir = await tmp('smr-src-');
+      await makeTree(dir);
+      await connect(s, 'app', t, dir);
+      await waitSynced(s, 'app');
+      const dst = path.join(t.root, 'app');
+      await waitSameAttrs(dir, dst);
+      await s.stop();
+      sh('chown', '0:0', path.join(dst, 'owned'));
+      sh('setfattr', '-x', 'user.color', path.join(dst, 'xattr'));
+      sh('setfattr', '-n', 'user.extra', '-v', '1', path.join(dst, 'plain'));
+      sh('setfacl', '-b', path.join(dst, 'acl'));
+      sh('touch', '-d', '2010-01-01 00:00:00.5', path.join(dst, 'shared'));
+      sh('touch', '-h', '-d', '2010-01-01 00:00:00.5', path.join(dst, 'link'));
+      sh('touch', '-d', '2002-02-03 04:05:06.987654000', path.join(dst, 'plain'));
+      await fsp.chmod(path.join(dst, 'suid'), 0o755);
+      const s2 = await startSource(s.stateDir);
+      const r = await smr([
+        'mirror',
+        'start',
+        'app',
+        '--mode',
+        mode,
+        '--wait',
+        '--state-dir',
+        s2.stateDir,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      await waitSynced(s2, 'app');
+      await waitSameAttrs(dir, dst);
+    });
+  }
+
+  it('verify names each attribute that differs (exit 4); --fix repairs them without data', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await makeTree(dir);
+    await connect(s, 'app', t, dir);
+    await waitSynced(s, 'app');
+    const dst = path.join(t.root, 'app');
+    await waitSameAttrs(dir, dst);
+    sh('chown', '0:0', path.join(dst, 'owned'));
+    sh('setfattr', '-x', 'user.color', path.join(dst, 'xattr'));
+    sh('setfacl', '-b', path.join(dst, 'acl'));
+    sh('touch', '-d', '2010-01-01 00:00:00.5', path.join(dst, 'shared'));
+    sh('touch', '-h', '-d', '2010-01-01 00:00:00.5', path.join(dst, 'link'));
+    await fsp.chmod(path.join(dst, 'suid'), 0o755);
+    const args = ['verify', 'app', '--mode', 'checksum', '--json', '--state-dir', s.stateDir];
+    const v = await smr(args);
+    expect(v.code, v.stdout + v.stderr).toBe(4);
+    const kinds = (p: string): string[] =>
+      v.json.differences
+        .filter((d: { path: string }) => d.path === p)
+        .map((d: { kind: string }) => d.kind);
+    expect(kinds('owned')).toEqual(['owner']);
+    expect(kinds('xattr')).toEqual(['xattrs']);
+    expect(kinds('acl')).toContain('acl');
+    expect(kinds('shared')).toEqual(['mtime']);
+    expect(kinds('link')).toEqual(['mtime']);
+    expect(kinds('suid')).toEqual(['mode']);
+    expect(kinds('plain')).toEqual([]);
+    const before = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    const f = await smr([...args, '--fix']);
+    expect(f.code, f.stdout + f.stderr).toBe(0);
+    const after = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    expect(after.sent.bytes - before.sent.bytes).toBeLessThan(4096); // attributes, no file data
+    await expectSameAttrs(dir, dst);
+    expect((await smr(args)).code).toBe(0);
+  });
+
+  it('connect --no-owner --no-xattrs --no-acls leaves those out, and verify does not compare them', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await makeTree(dir);
+    await connect(s, 'app', t, dir, ['--no-owner', '--no-xattrs', '--no-acls']);
+    await waitSynced(s, 'app');
+    const dst = path.join(t.root, 'app');
+    const st = await fsp.stat(path.join(dst, 'owned'));
+    expect([st.uid, st.gid]).toEqual([0, 0]);
+    expect(sh('getfattr', '-h', '-d', '-m', '-', path.join(dst, 'xattr'))).toBe('');
+    expect(sh('getfacl', '-c', '-s', path.join(dst, 'acl'))).toBe('');
+    const v = await smr([
+      'verify',
+      'app',
+      '--mode',
+      'checksum',
+      '--json',
+      '--state-dir',
+      s.stateDir,
+    ]);
+    expect(v.code, v.stdout).toBe(0);
+  });
+});
