@@ -4,6 +4,7 @@
 #   * systemd-analyze  verifies the shipped systemd units (Linux only; Debian package: systemd)
 #   * script           runs a verb on a pseudo-terminal to test progress output (util-linux/bsdutils)
 #   * getfattr/setfacl compare and set xattrs and ACLs in the fidelity tests (attr, acl)
+#   * rsync            the fidelity tests' independent comparison (rsync -aHAXSn --numeric-ids -i)
 #   * mkfs.ext4, mount make the small loop-mounted file systems of the disk-full tests (Linux)
 # On Debian and Ubuntu it installs what is missing with apt-get (run it as root, or with sudo);
 # elsewhere it says what to install. .ci/run calls it; so can you, once, on a new machine.
@@ -28,7 +29,7 @@ if ((node_major < 20)); then
 fi
 
 # command -> Debian package
-declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl)
+declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync)
 if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount; fi
 
 missing=()
