@@ -31,6 +31,7 @@ export const options = {
   'per-dir': { type: 'string', default: '1000' },
   size: { type: 'string', default: '200' },
   tools: { type: 'string', default: 'smr,lsyncd' },
+  rate: { type: 'string', default: '0' },
   'drain-timeout': { type: 'string', default: '900' },
 };
 
@@ -40,6 +41,8 @@ export const help = `usage: node scripts/bench.mjs sustained [options]
   --per-dir N        files per directory (default 1000)
   --size BYTES       bytes per file (default 200)
   --tools LIST       smr,lsyncd (default both)
+  --rate N           files per second at most (default 0: as fast as the writer can; issue 18's
+                     load was 592k files in 180 s, about 3300/s)
   --drain-timeout S  give up waiting for the replica after S seconds (default 900)
   --no-write         do not update bench/RESULTS.md
   --keep             keep bench/work/sustained-*
@@ -51,10 +54,14 @@ const GOAL_MIB = 300;
 // (sampling, polling) never slows it down. It prints how many files it wrote.
 const WRITER = `
 const fs = require('node:fs'); const path = require('node:path');
-const [dir, seconds, perDir, size] = process.argv.slice(1);
-const end = Date.now() + Number(seconds) * 1000;
+const [dir, seconds, perDir, size, rate] = process.argv.slice(1);
+const t0 = Date.now();
+const end = t0 + Number(seconds) * 1000;
 let n = 0;
 while (Date.now() < end) {
+  // At a --rate, sleep (synchronously: this process does nothing else) until the next 50 are due.
+  const ahead = n / Number(rate) * 1000 - (Date.now() - t0);
+  if (Number(rate) > 0 && ahead > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ahead);
   const d = path.join(dir, 'd' + Math.floor(n / Number(perDir)));
   if (n % Number(perDir) === 0) fs.mkdirSync(d, { recursive: true });
   for (let i = 0; i < 50; i++, n++)
@@ -67,7 +74,7 @@ function runWriter(src, o) {
   return new Promise((resolve, reject) => {
     const p = spawn(
       process.execPath,
-      ['-e', WRITER, src, String(o.seconds), String(o.perDir), String(o.size)],
+      ['-e', WRITER, src, String(o.seconds), String(o.perDir), String(o.size), String(o.rate)],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -171,7 +178,7 @@ function render(results, o) {
 
 {{stamp}}
 
-A writer creates ${o.size}-byte files, ${o.perDir} per directory, as fast as it can for
+A writer creates ${o.size}-byte files, ${o.perDir} per directory, ${o.rate ? `at up to ${o.rate} files/s` : 'as fast as it can'} for
 ${o.seconds} s; each tool replicates them to a replica on the same machine. "Drain" is the time
 from the writer's end until the replica holds every file; the trees are then compared by an
 independent walk. The first daemon is smr's source or lsyncd itself.
@@ -196,6 +203,7 @@ export async function run(opts) {
     perDir: Number(opts['per-dir']),
     size: Number(opts.size),
     drainTimeout: Number(opts['drain-timeout']),
+    rate: Number(opts.rate),
     keep: opts.keep,
     smrVersion: JSON.parse(fs.readFileSync(path.resolve('package.json'), 'utf8')).version,
   };
