@@ -42,6 +42,30 @@ async function verbSection(verb) {
   return [`## smr ${verb}`, '', '```text', ...out, '```', ''].join('\n');
 }
 
+// `status --json`: the contract's fields, and those smr adds (marked), so scripts can rely on them.
+const STATUS_FIELDS = [
+  '`smr status NAME --json` gives one object per connection (`{"connections":[...]}` without a',
+  'NAME). Fields marked + go beyond the shared contract; more may be added, none is removed.',
+  '',
+  '| field | meaning |',
+  '| ----- | ------- |',
+  '| `name`, `target`, `path`, `targetPath` | the connection |',
+  '| `link` | `connected`, `connecting` or `disconnected` |',
+  '| `replication`, `transmit` | `on`/`off`; `started`/`paused`/`stopped` |',
+  "| `targetState` | `ok`, `remirror-required`, `reconciling` (a restart's replay is not acknowledged yet), `paused`, `error` (see `lastError`) |",
+  '| `consistency` | `file` or `crash` |',
+  '| `skipped` | `{count, reasons}`: what was not replicated, by reason (each path is also logged) |',
+  '| `mirror` | `{state, mode, filesDone, filesTotal, bytesDone, bytesTotal, percent}`; + `totalsKnown`, `deleted`, `orphans`, `error` |',
+  "| `queue` | `{ops, bytes}`; + `limit`: the queue's bound in bytes (`connect --queue-limit`, at least 32 MiB) |",
+  '| `lastCapturedSeq`, `lastAckedSeq`, `sent`, `tasks` | as the contract says |',
+  '| + `bandwidth` | the `smr limit` rate in bytes/s, or null |',
+  '| + `transport` | `{tls, compress}` |',
+  '| + `watcher` | `{backend, watchedDirs, unwatched, readyMs, missed, rescans}`; null while replication is off |',
+  '| + `restore` | the last `smr restore`: `{state, mode, to, from, filesDone, filesTotal, bytesDone, bytesTotal, percent, failed, error?}` |',
+  "| + `audit` | a verify or orphans run in progress: `{verb, mode, state: listing\\|comparing\\|fixing, entriesDone, entriesTotal, bytesDone, bytesTotal}` (totals from the target's listing) |",
+  '| `lastError` | why the target is not in line, or null |',
+];
+
 async function cliReference() {
   const overview = (await help([])).trimEnd();
   const sections = [];
@@ -71,6 +95,8 @@ async function cliReference() {
     '| 5 | task failed or was rejected |',
     '| 6 | timed out (`wait`, `queue-task --wait`, `tasks wait`, `mirror --wait`) |',
     '| 7 | authentication or permission refused |',
+    '',
+    ...STATUS_FIELDS,
     '',
     '```text',
     overview,

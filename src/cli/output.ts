@@ -20,12 +20,16 @@ export function renderError(ctx: Pick<Ctx, 'json'>, code: string, message: strin
 }
 
 /** A progress line for long waits; a no-op unless stdout is a TTY and output is for humans. */
-export function progress(ctx: Ctx, text: string): { update(t: string): void; stop(): void } {
+export function progress(
+  ctx: Ctx,
+  text: string,
+): { drawing: boolean; update(t: string): void; stop(): void } {
   // A terminal that reports no width (0 columns) makes ora erase an unbounded number of lines.
   if (!ctx.tty || ctx.json || ctx.quiet || !process.stdout.columns)
-    return { update: () => undefined, stop: () => undefined };
+    return { drawing: false, update: () => undefined, stop: () => undefined };
   const s: Ora = ora({ text, stream: process.stdout }).start();
   return {
+    drawing: true,
     update: (t) => {
       s.text = t;
     },

@@ -2,6 +2,7 @@
 // be growing (no percentage of them), and fields a daemon may lack are rendered when present.
 import { formatBytes, formatDuration, formatRate } from '../shared/units.js';
 import type { ConnectionStatus } from '../source/connection.js';
+import { auditLine } from './render-audit.js';
 
 /** A status as the CLI reads it: `skipped` is the contract's, rendered when the daemon sends it. */
 export type StatusView = ConnectionStatus & {
@@ -87,6 +88,7 @@ export function statusLines(s: StatusView): string[] {
     ...skippedLine(s),
     ...(s.watcher ? [`  ${watcherLine(s.watcher)}`] : []),
     ...(s.restore ? [`  restore ${restoreLine(s.restore)}`] : []),
+    ...(s.audit ? [`  ${auditLine(s.audit)}`] : []),
     ...(s.lastError && s.link !== 'connected' ? [`  last error: ${s.lastError}`] : []),
   ];
 }

@@ -66,6 +66,18 @@ export interface RestoreProgress {
   error?: string;
 }
 
+/** A running verify or orphans listing, in `status` as `audit`: entries and bytes compared. */
+export interface AuditProgressView {
+  verb: 'verify' | 'orphans';
+  mode: 'diff' | 'checksum';
+  /** listing: the target's entries are being read; comparing: the source is walked against them. */
+  state: 'listing' | 'comparing' | 'fixing';
+  entriesDone: number;
+  entriesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
 /** The contract's `status` object for one connection. */
 export interface ConnectionStatus {
   name: string;
@@ -94,6 +106,8 @@ export interface ConnectionStatus {
   lastError: string | null;
   /** The last restore of this connection (`smr restore`). */
   restore?: RestoreProgress;
+  /** The verify or orphans listing running now, if any. */
+  audit?: AuditProgressView;
 }
 
 /** Where a task runs. */

@@ -14,6 +14,7 @@ export type { OrphansResult, VerifyResult };
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
 import { TargetView } from './target-view.js';
+import type { AuditProgress } from './audit-progress.js';
 
 /** What verify and orphans need from a connection. */
 export interface AuditContext {
@@ -25,6 +26,8 @@ export interface AuditContext {
   mirrorActive: () => boolean;
   /** Captures what changed relative to the index, then waits until the target acknowledged it. */
   drained: (timeoutMs: number) => Promise<void>;
+  /** Where the running audit reports how far it got (status.audit). */
+  progress: AuditProgress;
 }
 
 const DRAIN_MS = 10 * 60_000;
@@ -60,6 +63,9 @@ export async function compareOnce(
 ): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
   await ctx.drained(DRAIN_MS);
   const target = await listing(ctx);
+  let bytes = 0;
+  for (const t of target.values()) if (t.type === 'file') bytes += t.size;
+  ctx.progress.listed(target.size, bytes);
   const r = await compareTrees({
     base: ctx.base,
     filter: ctx.filter,
@@ -67,6 +73,7 @@ export async function compareOnce(
     mode,
     remoteBlocks: remoteBlocks(ctx),
     attrs: ctx.capture.ledger.attrs,
+    onEntry: (n) => ctx.progress.entry(n),
   });
   for (const o of orphansOf(target, ctx.filter))
     r.differences.push({ path: o.path, kind: 'orphan', target: typeLetter(o.type) });
@@ -81,6 +88,19 @@ export async function verify(
   fix: boolean,
 ): Promise<VerifyResult> {
   refuseDuringMirror(ctx, 'verify');
+  ctx.progress.begin('verify', mode);
+  try {
+    return await verifyRun(ctx, mode, fix);
+  } finally {
+    ctx.progress.end();
+  }
+}
+
+async function verifyRun(
+  ctx: AuditContext,
+  mode: 'diff' | 'checksum',
+  fix: boolean,
+): Promise<VerifyResult> {
   const first = await compareOnce(ctx, mode);
   const result: VerifyResult = {
     name: ctx.name,
@@ -93,6 +113,7 @@ export async function verify(
   for (const d of first.differences)
     if (d.kind !== 'orphan') byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
   const paths = [...byPath.keys()];
+  ctx.progress.fixing();
   // Attribute-only differences get an `attr` op, without data; anything else is resent.
   for (const [rel, diffs] of byPath)
     ctx.capture.detach(() =>
@@ -117,14 +138,17 @@ export async function orphans(
   o: { delete: boolean; force: boolean; maxShare: number },
 ): Promise<OrphansResult> {
   refuseDuringMirror(ctx, 'orphans');
+  ctx.progress.begin('orphans', 'diff');
   await ctx.drained(DRAIN_MS);
   // Live changes go on meanwhile: the view keeps orphans under their current target names.
   const view = new TargetView(ctx.capture);
   try {
     view.listed(await ctx.link.listTarget((items) => view.add(items)));
+    ctx.progress.listed(view.entries.size, 0);
     return await orphansIn(ctx, o, view);
   } finally {
     view.close();
+    ctx.progress.end();
   }
 }
 
@@ -141,6 +165,7 @@ async function orphansIn(
     target,
     mode: 'diff',
     remoteBlocks: remoteBlocks(ctx),
+    onEntry: () => ctx.progress.entry(0),
   });
   const found = orphansOf(target, ctx.filter);
   const result: OrphansResult = {

@@ -53,6 +53,8 @@ export async function compareTrees(o: {
   remoteBlocks: (rel: string) => Promise<BlocksReply>;
   /** Owner, ns mtime, xattrs and ACLs, against the listing's stamps (entry-attrs.ts). */
   attrs?: EntryAttrs;
+  /** Called once per source entry compared, with its size when it is a file (progress). */
+  onEntry?: (bytes: number) => void;
 }): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
   const differences: Difference[] = [];
   let files = 0;
@@ -60,6 +62,7 @@ export async function compareTrees(o: {
   let bytes = 0;
   for await (const { rel, st } of scanTree(o.base, o.filter)) {
     entries++;
+    o.onEntry?.(st.isFile() ? st.size : 0);
     const t = o.target.get(rel);
     o.target.delete(rel);
     const type = entryType(st) ?? 'file'; // the scan yields files, directories and links only

@@ -1,5 +1,6 @@
 // The contract's `status` object of one connection, from its parts' state.
 import type {
+  AuditProgressView,
   ConnectionStatus,
   MirrorProgress,
   RestoreProgress,
@@ -29,6 +30,8 @@ export interface StatusParts {
   restore?: RestoreProgress;
   /** Why the queue stopped taking changes (its limit, a full disk), or null. */
   overflow: { reason: string | null };
+  /** The verify or orphans listing running now. */
+  audit?: AuditProgressView;
 }
 
 /** The target's state as the contract names it. */
@@ -72,5 +75,6 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
       s.overflow.reason ??
       (s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError),
     ...(s.restore ? { restore: { ...s.restore } } : {}),
+    ...(s.audit ? { audit: s.audit } : {}),
   };
 }

@@ -31,6 +31,7 @@ import type { AuditContext } from './audit.js';
 import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
 import { Restorer } from './restore.js';
+import { AuditProgress } from './audit-progress.js';
 import { startTimers } from './connection-timers.js';
 import { QueueOverflow } from './queue-overflow.js';
 import type { QueuedOp } from './queued-op.js';
@@ -71,6 +72,8 @@ export class Connection {
   private stopTimers: (() => void) | null = null;
   /** Why the queue stopped taking changes (its limit, a full disk), and the way back. */
   overflow!: QueueOverflow;
+  /** How far a running verify or orphans listing has got (status.audit). */
+  private readonly auditProgress = new AuditProgress();
 
   constructor(
     public cfg: ConnectionConfig,
@@ -114,14 +117,7 @@ export class Connection {
     this.watch = new ConnectionWatch({ name, base, filter, backend, capture, mirrorActive });
     const hooks = linkHooks(this, { ack: (seq) => ackOrder.ack(seq), tasks: this.tasks });
     this.link = new Link(this.journal, hooks, this.cfg.transmit, this.cfg.bandwidth);
-    this.mirror = new Mirror(
-      this.cfg.path,
-      filter,
-      this.capture,
-      this.link,
-      this.journal,
-      this.acks,
-    );
+    this.mirror = new Mirror(base, filter, capture, this.link, this.journal, this.acks);
     this.overflow = new QueueOverflow(this);
     this.restorer = new Restorer({
       name,
@@ -248,6 +244,7 @@ export class Connection {
       capture: this.capture,
       mirrorActive: () => this.mirror.active,
       drained: (ms) => drained(this, ms),
+      progress: this.auditProgress,
     };
   }
 
@@ -279,6 +276,7 @@ export class Connection {
       held: this.capture.reconciler.held,
       reconciling: this.capture.reconciler.reconciling(this.journal.ackedSeq),
       watcher: this.watch.status(),
+      audit: this.auditProgress.view(),
     });
   }
 

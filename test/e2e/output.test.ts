@@ -107,6 +107,29 @@ describe('mirror --wait', () => {
 });
 
 describe('verify --fix and orphans --delete', () => {
+  it('verify shows entries and bytes against known totals on a terminal, nothing on a pipe', async () => {
+    const src = await tmp('smr-src-');
+    // Enough blocks to hash on both sides that the comparison outlasts a few status polls.
+    for (let i = 0; i < 48; i++)
+      await write(path.join(src, `d${i % 4}`, `f${i}.bin`), Buffer.alloc(4 * 1024 * 1024, i + 1));
+    const t = await startTarget();
+    const s = await startSource();
+    await connect(s, 'web', t, src);
+    const sd = ['--state-dir', s.stateDir];
+    await waitSynced(s, 'web');
+    const r = await onTerminal(['verify', 'web', '--mode', 'checksum', ...sd]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(
+      /web: verify \(checksum\): \d+\/52 entries, [\d.]+ MiB\/192\.0 MiB, \d+%/,
+    );
+    expect(r.out).toMatch(/web: source and target match \(checksum; 48 files/);
+    const piped = await smr(['verify', 'web', ...sd]);
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).not.toMatch(/entries/);
+    // Nothing runs now: status shows no verify.
+    expect((await smr(['status', 'web', '--json', ...sd])).json.audit).toBeUndefined();
+  });
+
   it('verify --fix lists what differed first, then what the fix left', async () => {
     const src = await tmp('smr-src-');
     for (const f of ['a.txt', 'b.txt', 'c.txt']) await write(path.join(src, f), f);

@@ -25,6 +25,7 @@ async function waitMirrored(ctx: Ctx, name: string, timeoutMs: number): Promise<
   const p = progress(ctx, `${name}: mirror starting`);
   const meter = new RateMeter();
   const poll = setInterval(() => {
+    if (!p.drawing) return; // a pipe: nothing to draw
     void source(ctx, 'status', { name }).then(
       (x) => {
         const m = (x as StatusView).mirror;

@@ -2,9 +2,9 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { SmrError } from '../../shared/errors.js';
-import { formatBytes, formatDuration } from '../../shared/units.js';
+import { formatBytes } from '../../shared/units.js';
 import { source } from '../daemon-call.js';
-import { progress } from '../output.js';
+import { withAuditProgress } from '../audit-progress.js';
 import { EXIT } from '../exit-codes.js';
 import type { OrphansResult, VerifyResult } from '../../source/audit.js';
 import type { Difference } from '../../source/compare.js';
@@ -93,19 +93,9 @@ export const verifyVerb: Verb = {
       return dryRunResult(
         await source(ctx, 'dry-run', { name: a.name, operation: 'verify-fix', mode: a.mode }),
       );
-    // The daemon compares in one request and reports no totals meanwhile: say how long it has
-    // been at it rather than a percentage it cannot know.
-    const what = `verifying ${a.name} (${a.mode}${a.fix ? ', fixing' : ''}): comparing…`;
-    const p = progress(ctx, what);
-    const t0 = Date.now();
-    const tick = setInterval(() => p.update(`${what} ${formatDuration(Date.now() - t0)}`), 1000);
-    let r: VerifyResult;
-    try {
-      r = await source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix });
-    } finally {
-      clearInterval(tick);
-      p.stop();
-    }
+    const r = await withAuditProgress(ctx, a.name, () =>
+      source(ctx, 'verify', { name: a.name, mode: a.mode, fix: a.fix }),
+    );
     const text = verifyReport(r);
     if (a.report) {
       await fsp.writeFile(
@@ -160,12 +150,14 @@ export const orphansVerb: Verb = {
         }),
       );
     }
-    const r = await source(ctx, 'orphans', {
-      name: a.name,
-      delete: a.delete,
-      force: a.force,
-      maxDeletePercent: a.maxDeletePercent,
-    });
+    const r = await withAuditProgress(ctx, a.name, () =>
+      source(ctx, 'orphans', {
+        name: a.name,
+        delete: a.delete,
+        force: a.force,
+        maxDeletePercent: a.maxDeletePercent,
+      }),
+    );
     const lines = r.orphans.map((o) => `${o.type === 'd' ? 'dir ' : 'file'}  ${o.path}`);
     return { data: r, text: [orphansHead(a.name, r, Boolean(a.delete)), ...lines] };
   },
