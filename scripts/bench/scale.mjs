@@ -27,7 +27,6 @@ import {
   cpuWatch,
   treeCpuMs,
   delay,
-  freePort,
   mib,
   ms,
   peakRss,
@@ -40,12 +39,12 @@ import {
   smr,
   startProcess,
   toolVersion,
-  waitForPort,
   waitForQuiet,
   which,
   workDir,
 } from './common.mjs';
 import { defaultDirs, ensureTree } from './scale-tree.mjs';
+import { lsyncdConfig, startRsyncDaemon } from './systems.mjs';
 import { inotifyWatches } from './watch-probe.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -384,6 +383,17 @@ async function status(sstate, name) {
   return (await smr(['status', name, '--json', '--state-dir', sstate])).json;
 }
 
+/** After a restart: `wait` returns once the reconciliation's replay is acknowledged. */
+async function waitReconciled(sstate, name) {
+  await smr(['wait', name, '--timeout', '4h', '--state-dir', sstate, '--json'], {
+    timeoutMs: LONG,
+  });
+  const s = await status(sstate, name);
+  if (s.targetState !== 'ok')
+    throw new BenchError(`smr: after the restart ${name} is ${s.targetState}: ${s.lastError}`);
+  return s;
+}
+
 async function waitMirrored(sstate, name) {
   await smr(
     ['wait', name, '--for', 'mirrored', '--timeout', '4h', '--state-dir', sstate, '--json'],
@@ -398,33 +408,8 @@ async function waitMirrored(sstate, name) {
 }
 
 async function startRsyncd(dir) {
-  const root = path.join(dir, 'rsync-root');
-  fs.mkdirSync(root, { recursive: true });
-  const port = await freePort();
-  const conf = path.join(dir, 'rsyncd.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      `pid file = ${path.join(dir, 'rsyncd.pid')}`,
-      `lock file = ${path.join(dir, 'rsyncd.lock')}`,
-      `log file = ${path.join(dir, 'rsyncd.log')}`,
-      'use chroot = no',
-      `uid = ${process.getuid()}`,
-      `gid = ${process.getgid()}`,
-      '',
-      '[bench]',
-      `  path = ${root}`,
-      '  read only = no',
-      '',
-    ].join('\n'),
-  );
-  const daemon = startProcess(
-    'rsync',
-    ['--daemon', '--no-detach', `--config=${conf}`, `--port=${port}`, '--address=127.0.0.1'],
-    { logFile: path.join(dir, 'rsyncd.out') },
-  );
-  await waitForPort('127.0.0.1', port);
-  return { daemon, root, port };
+  const rs = await startRsyncDaemon(dir, path.join(dir, 'rsync-root'));
+  return { daemon: rs.handle, root: rs.root, port: rs.port };
 }
 
 /** One timed rsync run through the proxy; returns { wallMs, wire, rssKiB: {client, daemon} }. */
@@ -535,20 +520,12 @@ async function lsyncdWatchCost(dir, tree, rs, o) {
   const conf = path.join(dir, 'lsyncd.conf.lua');
   fs.writeFileSync(
     conf,
-    `settings {
-  logfile = ${JSON.stringify(log)},
-  nodaemon = true,
-  inotifyMode = "CloseWrite or Modify",
-  maxProcesses = 1,
-}
-sync {
-  default.rsync,
-  source = ${JSON.stringify(tree)},
-  target = "rsync://127.0.0.1:${rs.port}/bench/lsyncd/",
-  delay = 0,
-  rsync = { archive = true },
-}
-`,
+    lsyncdConfig({
+      log,
+      source: tree,
+      target: `rsync://127.0.0.1:${rs.port}/bench/lsyncd/`,
+      settings: '\n    maxProcesses = 1,',
+    }),
   );
   // Its startup sync then has nothing to send: the copy is made first, outside the timing.
   await runCommand('rsync', ['-a', `${tree}/`, `rsync://127.0.0.1:${rs.port}/bench/lsyncd/`], {
@@ -628,8 +605,8 @@ async function mirrorPart(tree, info, o, dir) {
     res.rsync.full = await rsyncRun(rs, rsProxy, tree, 'copy', []);
     res.rsync.full.problems = sampleCompare(tree, path.join(rs.root, 'copy'));
 
-    // (2) no-change source restart: the restart diff mirror finds nothing to send. A new process,
-    // so its peak RSS is the phase's own.
+    // (2) no-change source restart: the restart reconciles the tree with the index (no mirror
+    // runs) and finds nothing to send. A new process, so its peak RSS is the phase's own.
     step('smr no-change restart', 'mirror: smr no-change restart');
     await source.stop(120_000);
     res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
@@ -643,7 +620,7 @@ async function mirrorPart(tree, info, o, dir) {
         timeoutMs: LONG,
       });
       const readyMs = performance.now() - t0;
-      const s = await waitMirrored(sstate, 'scale');
+      const s = await waitReconciled(sstate, 'scale');
       return {
         readyMs,
         status: s,
@@ -952,10 +929,10 @@ function commentary(info, w, m) {
   if (r && m.rsync.restart)
     out.push(
       `- **No-change restart, ${ratio(r.wallMs, m.rsync.restart.wallMs)} a no-change rsync -a.** No file data was sent ` +
-        `(${fmtBytes(r.sentBytes)}), but the restart mirror asks the target for a listing of the whole replica and ` +
-        `compares it with a scan of the source: ${fmtBytes(r.wire.total)} on the wire and ${secs(r.cpu.source)} + ` +
-        `${secs(r.cpu.target)} of CPU, plus ${secs(r.readyMs)} until the daemon was ready. A durable on-disk index of what ` +
-        'the target holds (point 2, another issue) lets a restart compare the source with it instead.',
+        `(${fmtBytes(r.sentBytes)}): the restart compares a walk of the source (an lstat per entry) with the ` +
+        `index of what the target holds (docs/INDEX.md), a SQLite lookup per entry: ${fmtBytes(r.wire.total)} on the ` +
+        `wire and ${secs(r.cpu.source)} + ${secs(r.cpu.target)} of CPU, plus ${secs(r.readyMs)} until the daemon was ` +
+        'ready. rsync -a does the same lstat walk on both sides but no lookup per entry.',
     );
   const c = m.smr.checksum;
   if (c && m.rsync.checksum)
@@ -974,8 +951,8 @@ function commentary(info, w, m) {
       (native
         ? `, of which the watcher's own share is about ${mib(native.rssKiB - native.rssBeforeKiB)}`
         : '') +
-      '. The rest grows with the number of files: the known state and, during a mirror, the target listing are JS ' +
-      'objects per file (docs/ARCHITECTURE.md, "Memory"); point 2 (per-file state in the durable index) is another issue.',
+      '. Per-file state lives in the on-disk index (16 MiB page cache); what grows with the number of files is, ' +
+      'during a mirror, the target listing (about 200 bytes per file; docs/ARCHITECTURE.md, "Memory").',
   );
   if (m.latency?.smr)
     out.push(
@@ -1009,7 +986,7 @@ function sizeSection(info, w, m) {
         `smr: \`connect --mirror full\` returned after ${secs(f.connectMs)} (the target probe and the watcher ` +
           `setup: ${m.watcherStatus ? `${secs(m.watcherStatus.readyMs)} for ${count(m.watcherStatus.watchedDirs)} directory watches, backend ${m.watcherStatus.backend}` : 'n/a'}); ` +
           `the source held ${count(f.watches)} inotify watches. No-change restart: the daemon was ready after ${secs(m.smr.restart?.readyMs)}, ` +
-          `its restart mirror sent ${fmtBytes(m.smr.restart?.sentBytes)} of file data and ${fmtBytes(m.smr.restart?.wire.total)} on the wire; ` +
+          `its restart sent ${fmtBytes(m.smr.restart?.sentBytes)} of file data and ${fmtBytes(m.smr.restart?.wire.total)} on the wire; ` +
           `the checksum compare sent ${fmtBytes(m.smr.checksum?.sentBytes)} of file data. ` +
           `Peak RSS of the daemons over the whole run: source ${mib(m.final?.source)}, target ${mib(m.final?.target)}.`,
         '',

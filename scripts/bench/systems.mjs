@@ -92,18 +92,17 @@ export async function startSmr(dir, version, trace, cpuProf) {
   };
 }
 
-/** lsyncd with delay = 0 and the rsync transport to a local rsync daemon. */
-export async function startLsyncd(dir) {
-  const src = path.join(dir, 'src');
-  const replica = path.join(dir, 'replica');
-  fs.mkdirSync(src, { recursive: true });
-  fs.mkdirSync(replica, { recursive: true });
+/**
+ * An rsync daemon on loopback serving `root` as module `[bench]` (no chroot, writable, as this
+ * user): the far end of lsyncd's and of the benches' own rsync runs.
+ */
+export async function startRsyncDaemon(dir, root) {
+  fs.mkdirSync(root, { recursive: true });
   const port = await freePort();
-  const uid = process.getuid();
-  const gid = process.getgid();
-  const rsyncdConf = path.join(dir, 'rsyncd.conf');
+  const [uid, gid] = [process.getuid(), process.getgid()];
+  const conf = path.join(dir, 'rsyncd.conf');
   fs.writeFileSync(
-    rsyncdConf,
+    conf,
     [
       `pid file = ${path.join(dir, 'rsyncd.pid')}`,
       `lock file = ${path.join(dir, 'rsyncd.lock')}`,
@@ -113,34 +112,54 @@ export async function startLsyncd(dir) {
       `gid = ${gid}`,
       '',
       '[bench]',
-      `  path = ${replica}`,
+      `  path = ${root}`,
       '  read only = no',
       '',
     ].join('\n'),
   );
-  const rsyncd = startProcess(
+  const handle = startProcess(
     'rsync',
-    ['--daemon', '--no-detach', `--config=${rsyncdConf}`, `--port=${port}`, '--address=127.0.0.1'],
+    ['--daemon', '--no-detach', `--config=${conf}`, `--port=${port}`, '--address=127.0.0.1'],
     { logFile: path.join(dir, 'rsyncd.out') },
   );
   await waitForPort('127.0.0.1', port);
-  const lsyncdLog = path.join(dir, 'lsyncd.log');
-  const lsyncdConf = path.join(dir, 'lsyncd.conf.lua');
-  const conf = `settings {
-    logfile = ${JSON.stringify(lsyncdLog)},
+  const setup = `rsync daemon: \`rsync --daemon --no-detach --config=rsyncd.conf --port=PORT --address=127.0.0.1\`, module \`[bench]\` with \`use chroot = no\`, \`read only = no\`, uid/gid ${uid}/${gid}.`;
+  return { handle, port, root, setup };
+}
+
+/** lsyncd's config: default.rsync with delay = 0, archive mode, from `source` to `target`. */
+export function lsyncdConfig({ log, source, target, settings = '' }) {
+  return `settings {
+    logfile = ${JSON.stringify(log)},
     nodaemon = true,
-    inotifyMode = "CloseWrite or Modify",
+    inotifyMode = "CloseWrite or Modify",${settings}
 }
 sync {
     default.rsync,
-    source = ${JSON.stringify(src)},
-    target = "rsync://127.0.0.1:${port}/bench/",
+    source = ${JSON.stringify(source)},
+    target = ${JSON.stringify(target)},
     delay = 0,
     rsync = {
         archive = true,
     },
 }
 `;
+}
+
+/** lsyncd with delay = 0 and the rsync transport to a local rsync daemon. */
+export async function startLsyncd(dir) {
+  const src = path.join(dir, 'src');
+  const replica = path.join(dir, 'replica');
+  fs.mkdirSync(src, { recursive: true });
+  const rs = await startRsyncDaemon(dir, replica);
+  const rsyncd = rs.handle;
+  const lsyncdLog = path.join(dir, 'lsyncd.log');
+  const lsyncdConf = path.join(dir, 'lsyncd.conf.lua');
+  const conf = lsyncdConfig({
+    log: lsyncdLog,
+    source: src,
+    target: `rsync://127.0.0.1:${rs.port}/bench/`,
+  });
   fs.writeFileSync(lsyncdConf, conf);
   const lsyncd = startProcess('lsyncd', ['-nodaemon', lsyncdConf], {
     logFile: path.join(dir, 'lsyncd.out'),
@@ -156,7 +175,7 @@ sync {
       { label: 'lsyncd', handle: lsyncd },
       { label: 'rsync daemon', handle: rsyncd },
     ],
-    setup: `lsyncd config:\n\n\`\`\`lua\n${conf.replaceAll(dir, '$WORK')}\`\`\`\n\nrsync daemon: \`rsync --daemon --no-detach --config=rsyncd.conf --port=PORT --address=127.0.0.1\`, module \`[bench]\` with \`use chroot = no\`, \`read only = no\`, uid/gid ${uid}/${gid}.`,
+    setup: `lsyncd config:\n\n\`\`\`lua\n${conf.replaceAll(dir, '$WORK')}\`\`\`\n\n${rs.setup}`,
     async stop() {
       await lsyncd.stop();
       await rsyncd.stop();
