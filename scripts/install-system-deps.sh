@@ -5,6 +5,7 @@
 #   * script           runs a verb on a pseudo-terminal to test progress output (util-linux/bsdutils)
 #   * getfattr/setfacl compare and set xattrs and ACLs in the fidelity tests (attr, acl)
 #   * rsync            the fidelity tests' independent comparison (rsync -aHAXSn --numeric-ids -i)
+#   * python3          stands in for systemd's notify socket in the sd_notify test
 #   * mkfs.ext4, mount make the small loop-mounted file systems of the disk-full tests (Linux)
 # On Debian and Ubuntu it installs what is missing with apt-get (run it as root, or with sudo);
 # elsewhere it says what to install. .ci/run calls it; so can you, once, on a new machine.
@@ -14,7 +15,7 @@ check_only=0
 case "${1:-}" in
   --check) check_only=1 ;;
   -h | --help)
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
+    sed -n '2,/^set -/s/^# \{0,1\}//p' "$0"
     echo "Usage: ${0##*/} [--check]"
     exit 0
     ;;
@@ -29,7 +30,7 @@ if ((node_major < 20)); then
 fi
 
 # command -> Debian package
-declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync)
+declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync [python3]=python3)
 if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount; fi
 
 missing=()

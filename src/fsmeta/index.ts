@@ -36,3 +36,4 @@ export { readdirBytes, walkBytes, type ByteDirent, type WalkEntry } from './walk
 export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './sparse.js';
 export { metaDiff, type ComparableMeta } from './compare.js';
 export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
+export { unixDatagram } from './libc.js';

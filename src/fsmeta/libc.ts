@@ -1,5 +1,6 @@
 // The Linux system calls Node's fs lacks (l*xattr with byte paths, utimensat with nanoseconds,
-// mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate), called through koffi. This is the only
+// mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate), and the one socket call its net lacks (a
+// datagram to a unix socket, for systemd's readiness), called through koffi. This is the only
 // module that imports koffi. Calls are synchronous: each takes about a microsecond, less than a
 // thread-pool round trip, and errno is read on the same thread right after the call.
 import koffi from 'koffi';
@@ -18,6 +19,9 @@ interface Libc {
   mknod: CFunc;
   lseek: CFunc;
   fallocate: CFunc;
+  socket: CFunc;
+  sendto: CFunc;
+  close: CFunc;
 }
 
 /** Largest xattr value and name list Linux allows (XATTR_SIZE_MAX, XATTR_LIST_MAX). */
@@ -58,6 +62,11 @@ function lib(): Libc {
     mknod: f('int mknod(const uint8_t *path, uint32_t mode, uint64_t dev)'),
     lseek: f('int64_t lseek(int fd, int64_t offset, int whence)'),
     fallocate: f('int fallocate(int fd, int mode, int64_t offset, int64_t len)'),
+    socket: f('int socket(int domain, int type, int protocol)'),
+    sendto: f(
+      'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
+    ),
+    close: f('int close(int fd)'),
   };
   return libc;
 }
@@ -158,6 +167,34 @@ export function punchHole(fd: number, offset: number, length: number): void {
     lib().fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length),
     'fallocate',
   );
+}
+
+const AF_UNIX = 1;
+const SOCK_DGRAM_CLOEXEC = 2 | 0o2000000;
+const MSG_NOSIGNAL = 0x4000;
+/** sizeof(sockaddr_un.sun_path) on Linux. */
+const SUN_PATH_MAX = 108;
+
+/**
+ * Sends one datagram to a unix socket: `addr` is a path, or starts with `@` for the abstract
+ * namespace (systemd's NOTIFY_SOCKET convention).
+ */
+export function unixDatagram(addr: string, msg: Buffer): void {
+  const name = Buffer.from(addr, 'utf8');
+  if (name.length === 0 || name.length >= SUN_PATH_MAX)
+    throw new SmrError('usage', `not a unix socket address: "${addr}"`);
+  if (name[0] === 0x40) name[0] = 0; // @name: abstract, no trailing NUL counted
+  const sa = Buffer.alloc(2 + SUN_PATH_MAX);
+  if (os.endianness() === 'LE') sa.writeUInt16LE(AF_UNIX, 0);
+  else sa.writeUInt16BE(AF_UNIX, 0);
+  name.copy(sa, 2);
+  const len = 2 + name.length + (name[0] === 0 ? 0 : 1);
+  const fd = check(lib().socket(AF_UNIX, SOCK_DGRAM_CLOEXEC, 0), 'socket');
+  try {
+    check(lib().sendto(fd, msg, msg.length, MSG_NOSIGNAL, sa, len), 'sendto');
+  } finally {
+    lib().close(fd);
+  }
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {

@@ -59,3 +59,11 @@ export function waitForStop(signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', () => resolve(), { once: true });
   });
 }
+
+/** Who hears a daemon's lifecycle (systemd's Type=notify, src/cli/sd-notify.ts). */
+export interface DaemonLifecycle {
+  /** The daemon serves: its listener or control socket is up. */
+  ready(): void;
+  /** A stop signal arrived; the daemon finishes what it is doing and exits. */
+  stopping(): void;
+}

@@ -16,7 +16,7 @@ import { SourceHandlers } from './handlers.js';
 import { initHash } from '../delta/hash.js';
 import { ScheduleStore, Scheduler, type SchedulerEvent } from '../schedule/index.js';
 import { runVerb } from '../schedule/run-verb.js';
-import { installStopLatch, waitForStop } from '../shared/stop-latch.js';
+import { installStopLatch, waitForStop, type DaemonLifecycle } from '../shared/stop-latch.js';
 
 // Kept here for the target verb, which has always imported it from the source daemon.
 export { waitForStop };
@@ -37,6 +37,8 @@ export async function runSourceDaemon(opts: {
   /** Every link plaintext (benchmarks on trusted networks); the targets must say the same. */
   insecureNoTls?: boolean;
   signal?: AbortSignal;
+  /** Told when the daemon serves and when it begins to stop (systemd's Type=notify). */
+  lifecycle?: DaemonLifecycle;
 }): Promise<void> {
   installStopLatch();
   const stateDir = path.resolve(opts.stateDir);
@@ -73,12 +75,14 @@ export async function runSourceDaemon(opts: {
     });
     await scheduler.start(store, (job) => runVerb(stateDir, job));
     log.info(`source ready (state dir ${stateDir})`);
+    opts.lifecycle?.ready();
     if (opts.insecureNoTls)
       log.warn(
         '--insecure-no-tls: links are plaintext, file data crosses the network in the clear',
       );
     await waitForStop(opts.signal);
     log.info('source stopping');
+    opts.lifecycle?.stopping();
     await closeControl();
     await scheduler.stop();
     for (const c of handlers.connections.values())

@@ -13,6 +13,7 @@ import type { TargetContext } from './session.js';
 import { stopSyncfsHelper } from './sync-paths.js';
 import { checkTasksDir } from '../tasks/index.js';
 import { ModePolicy } from './mode-policy.js';
+import type { DaemonLifecycle } from '../shared/stop-latch.js';
 
 /** Options of `smr target start`. */
 export interface TargetOptions {
@@ -29,6 +30,8 @@ export interface TargetOptions {
   /** Strip setuid/setgid from every mode a source asks for (--no-suid). */
   noSuid: boolean;
   signal?: AbortSignal;
+  /** Told when the daemon listens and when it begins to stop (systemd's Type=notify). */
+  lifecycle?: DaemonLifecycle;
 }
 
 /** Runs the target daemon until SIGINT/SIGTERM. */
@@ -79,8 +82,10 @@ export async function runTargetDaemon(
       log.warn(
         '--insecure-no-tls: links are plaintext, file data crosses the network in the clear',
       );
+    o.lifecycle?.ready();
     await waitForStop(o.signal);
     log.info('target stopping');
+    o.lifecycle?.stopping();
     await server.close();
   } finally {
     stopSyncfsHelper();

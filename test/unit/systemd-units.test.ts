@@ -62,6 +62,9 @@ describe.each(UNITS)('%s', (name) => {
     expect(u.get('Service.RestartPreventExitStatus')?.[0]?.split(' ')).toEqual(['2', '7']);
     expect(u.get('Service.KillSignal')).toEqual(['SIGTERM']);
     expect(u.get('Install.WantedBy')).toEqual(['multi-user.target']);
+    // Readiness from the daemon itself (test/e2e/sd-notify.test.ts): start returns once it serves.
+    expect(u.get('Service.Type')).toEqual(['notify']);
+    expect(u.get('Service.NotifyAccess')).toEqual(['main']);
   });
 
   it('is hardened: read-only system, private /tmp, no new privileges', () => {

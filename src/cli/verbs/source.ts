@@ -2,6 +2,7 @@
 import { existingDir } from '../../config/tasks-dir.js';
 import { runSourceDaemon } from '../../source/daemon.js';
 import type { Verb } from '../verb.js';
+import { systemdLifecycle } from '../sd-notify.js';
 
 export const sourceVerb: Verb = {
   schedulable: false,
@@ -24,6 +25,7 @@ export const sourceVerb: Verb = {
       stateDir: ctx.stateDir,
       tasksDir: dir ? await existingDir(dir, '--tasks-dir') : undefined,
       insecureNoTls: a.insecureNoTls === true,
+      lifecycle: systemdLifecycle,
     });
     return null;
   },

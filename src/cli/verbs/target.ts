@@ -6,6 +6,7 @@ import { parseHostPort } from '../../source/dial.js';
 import { SmrError } from '../../shared/errors.js';
 import { targetTasksDir } from '../../config/tasks-dir.js';
 import type { Verb } from '../verb.js';
+import { systemdLifecycle } from '../sd-notify.js';
 import { hostPortFlag } from '../options.js';
 
 export const targetVerb: Verb = {
@@ -74,6 +75,7 @@ export const targetVerb: Verb = {
         allowTasks,
         tasksDir,
         noSuid: args.suid === false,
+        lifecycle: systemdLifecycle,
       },
       waitForStop,
     );
