@@ -47,34 +47,29 @@ function daemon(
   return { proc, exit: new Promise((r) => proc.once('exit', (c) => r(c))) };
 }
 
+/** Starts `args` with NOTIFY_SOCKET=addr; expects READY=1 once it serves, STOPPING=1 on SIGTERM. */
+async function readyThenStopping(args: string[], addr: string): Promise<void> {
+  const got = await notifySocket(addr);
+  const d = daemon(args, { NOTIFY_SOCKET: addr });
+  await waitUntil(() => got.includes('READY=1'), 30_000, 'READY=1');
+  d.proc.kill('SIGTERM');
+  expect(await d.exit).toBe(0);
+  await waitUntil(() => got.includes('STOPPING=1'), 10_000, 'STOPPING=1');
+  expect(got).toEqual(['READY=1', 'STOPPING=1']);
+}
+
 describe('sd_notify', () => {
   it('the source says READY=1 once serving and STOPPING=1 on SIGTERM (socket path)', async () => {
     const dir = await tmp('smr-notify-');
-    const addr = path.join(dir, 'notify.sock');
-    const got = await notifySocket(addr);
-    const d = daemon(['source', 'start', '--state-dir', path.join(dir, 'state')], {
-      NOTIFY_SOCKET: addr,
-    });
-    await waitUntil(() => got.includes('READY=1'), 30_000, 'READY=1');
-    d.proc.kill('SIGTERM');
-    expect(await d.exit).toBe(0);
-    await waitUntil(() => got.includes('STOPPING=1'), 10_000, 'STOPPING=1');
-    expect(got).toEqual(['READY=1', 'STOPPING=1']);
+    const state = path.join(dir, 'state');
+    await readyThenStopping(['source', 'start', '--state-dir', state], path.join(dir, 'n.sock'));
   });
 
   it('the target says READY=1 once listening and STOPPING=1 on SIGTERM (abstract address)', async () => {
     const dir = await tmp('smr-notify-');
-    const addr = `@smr-test-${process.pid}-${Date.now()}`;
-    const got = await notifySocket(addr);
     const key = await newKey();
     const args = ['target', 'start', '--listen', '127.0.0.1:0', '--root', path.join(dir, 'r')];
-    const d = daemon([...args, '--key-file', key, '--state-dir', path.join(dir, 'state')], {
-      NOTIFY_SOCKET: addr,
-    });
-    await waitUntil(() => got.includes('READY=1'), 30_000, 'READY=1');
-    d.proc.kill('SIGTERM');
-    expect(await d.exit).toBe(0);
-    await waitUntil(() => got.includes('STOPPING=1'), 10_000, 'STOPPING=1');
-    expect(got).toEqual(['READY=1', 'STOPPING=1']);
+    const more = ['--key-file', key, '--state-dir', path.join(dir, 'state')];
+    await readyThenStopping([...args, ...more], `@smr-test-${process.pid}-${Date.now()}`);
   });
 });
