@@ -359,6 +359,53 @@ export function peakRss(pid) {
   return statusField(pid, 'VmHWM');
 }
 
+/** Resets a live process's peak RSS (VmHWM) to its current RSS; false when not possible. */
+export function clearRefs(pid) {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The direct children of a live pid (from /proc, cheap enough to sample every few ms). */
+function childrenOf(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return s ? s.split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Samples VmHWM of every descendant of `pid` (and of `pid` itself with `self`) every
+ * `intervalMs`, keeping each process's maximum, so short-lived processes (an rsync daemon's
+ * per-connection receiver and generator) are counted. stop() gives { sumKiB, procs }.
+ */
+export function hwmSampler(pid, { intervalMs = 20, self = false } = {}) {
+  const peak = new Map();
+  const sample = () => {
+    const todo = self ? [pid] : childrenOf(pid);
+    while (todo.length) {
+      const p = todo.pop();
+      const v = peakRss(p);
+      if (v !== null) peak.set(p, Math.max(peak.get(p) ?? 0, v));
+      todo.push(...childrenOf(p));
+    }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { sumKiB: [...peak.values()].reduce((a, b) => a + b, 0), procs: peak.size };
+    },
+  };
+}
+
 /** Current resident set (VmRSS, KiB). */
 export function currentRss(pid) {
   return statusField(pid, 'VmRSS');

@@ -74,10 +74,12 @@ const {
   BenchError,
   ROOT,
   SMR: SMR_DEFAULT,
+  clearRefs,
   cpuWatch,
   delay,
   diffTrees,
   freePort,
+  hwmSampler,
   mib,
   peakRss,
   currentRss,
@@ -275,59 +277,6 @@ function compareFiles(a, b) {
     fs.closeSync(fb);
   }
   return null;
-}
-
-/** Resets a live process's peak RSS (VmHWM) to its current RSS; false when not possible. */
-function clearRefs(pid) {
-  try {
-    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function childrenOf(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return s ? s.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
-}
-
-function treeOf(pid) {
-  const out = [];
-  const todo = childrenOf(pid);
-  while (todo.length) {
-    const p = todo.pop();
-    out.push(p);
-    todo.push(...childrenOf(p));
-  }
-  return out;
-}
-
-/**
- * Samples VmHWM of every descendant of `rootPid` every `intervalMs` and keeps each process's
- * maximum (short-lived processes, e.g. the rsync daemon's per-connection receiver and generator).
- */
-function hwmSampler(rootPid, intervalMs = 20) {
-  const peak = new Map();
-  const sample = () => {
-    for (const p of treeOf(rootPid)) {
-      const v = peakRss(p);
-      if (v !== null) peak.set(p, Math.max(peak.get(p) ?? 0, v));
-    }
-  };
-  sample();
-  const timer = setInterval(sample, intervalMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return { sumKiB: [...peak.values()].reduce((a, b) => a + b, 0), procs: peak.size };
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ import {
   waitForQuiet,
   which,
   workDir,
+  clearRefs,
+  hwmSampler,
 } from './common.mjs';
 import { defaultDirs, ensureTree } from './scale-tree.mjs';
 import { lsyncdConfig, startRsyncDaemon } from './systems.mjs';
@@ -108,48 +110,6 @@ function ratio(a, b) {
 
 function count(n) {
   return Number.isFinite(n) ? n.toLocaleString('en-US') : 'n/a';
-}
-
-/** Resets a live process's peak RSS (VmHWM) to its current RSS; false when not possible. */
-function clearRefs(pid) {
-  try {
-    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function childrenOf(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return s ? s.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
-}
-
-/** Samples VmHWM of `pid` and every descendant; stop() gives the sum of the per-process peaks. */
-function treeHwm(pid, intervalMs = 50) {
-  const peak = new Map();
-  const sample = () => {
-    const todo = [pid];
-    while (todo.length) {
-      const p = todo.pop();
-      const v = peakRss(p);
-      if (v !== null) peak.set(p, Math.max(peak.get(p) ?? 0, v));
-      todo.push(...childrenOf(p));
-    }
-  };
-  sample();
-  const timer = setInterval(sample, intervalMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return [...peak.values()].reduce((a, b) => a + b, 0);
-    },
-  };
 }
 
 /** A counting TCP proxy in front of 127.0.0.1:`upstream` (mirror.mjs's proxy mode). */
@@ -418,7 +378,7 @@ async function rsyncRun(rs, proxy, tree, dest, extra) {
   const args = ['-a', ...extra, `${tree}/`, `rsync://127.0.0.1:${proxy.port}/bench/${dest}/`];
   await settle();
   clearRefs(rs.daemon.pid);
-  const hwm = treeHwm(rs.daemon.pid);
+  const hwm = hwmSampler(rs.daemon.pid, { intervalMs: 50, self: true });
   const p0 = await proxy.stats();
   const busy = cpuWatch([rs.daemon.pid, proxy.pid]);
   const d0 = treeCpuMs([rs.daemon.pid]);
@@ -433,7 +393,7 @@ async function rsyncRun(rs, proxy, tree, dest, extra) {
   const wallMs = performance.now() - t0;
   const load = busy.end();
   await delay(150);
-  const daemonKiB = hwm.stop();
+  const daemonKiB = hwm.stop().sumKiB;
   const cpuM = /bench-cpu-s=([\d.]+)\+([\d.]+)/.exec(r.stderr);
   const p1 = await proxy.stats();
   if (r.code !== 0) throw new BenchError(`rsync ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
