@@ -191,7 +191,14 @@ export async function chaosRun(o: RunOptions): Promise<RunResult> {
     if (result.wait.code === 2 && BRAKE.test(result.wait.output)) {
       // The operator's answer to a brake hold: look (the harness knows the workload made those
       // deletions) and pass it with --force; then the run is judged like any other.
-      const f = await runSmr(o.smrBin, ['mirror', 'start', NAME, '--force', '--state-dir', p.sstate]);
+      const f = await runSmr(o.smrBin, [
+        'mirror',
+        'start',
+        NAME,
+        '--force',
+        '--state-dir',
+        p.sstate,
+      ]);
       result.brake = { held: result.wait.output, forceCode: f.code };
       log(`brake held; mirror start --force exited ${f.code}: ${(f.stdout + f.stderr).trim()}`);
       const first = result.wait.ms;
