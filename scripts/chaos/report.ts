@@ -34,7 +34,7 @@ export function runLine(r: RunResult, i: number, runs: number): string {
   else if (r.diverged)
     tail = `wait 0 in ${sec(r.wait.ms)}, DIVERGED (${r.persistent ? 'still 5 s later' : 'healed within 5 s'}): ${diffs}`;
   else tail = `wait 0 in ${sec(r.wait.ms)}, trees equal`;
-  const logs = r.logsDir && failed(r) ? `\n    logs: ${r.logsDir}` : '';
+  const logs = r.logsDir && (failed(r) || r.brake) ? `\n    logs: ${r.logsDir}` : '';
   const sample = r.diffs
     .slice(0, 5)
     .map(

@@ -237,7 +237,8 @@ export async function chaosRun(o: RunOptions): Promise<RunResult> {
     await target.closeLog();
     await new Promise<void>((r) => events.end(() => r()));
   }
-  if (!failed(result) && !o.keepLogs) {
+  // A brake hold is kept too: was it deletions the workload really made? (its events.log says)
+  if (!failed(result) && !result.brake && !o.keepLogs) {
     await fsp.rm(dir, { recursive: true, force: true });
     result.logsDir = null;
   }
