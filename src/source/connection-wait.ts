@@ -61,7 +61,8 @@ export async function waitFor(
   const end = Date.now() + timeoutMs;
   // A mirror-only connection (`--no-replicate`) is mirrored all the same: the refusals are synced's.
   const synced = what === 'synced';
-  if (synced) refuse(w);
+  // The barrier's reconciliation first: it judges deletions held by the brake afresh (a hold
+  // from an earlier pass may no longer stand), then the refusals are those of the present.
   if (synced) await w.barrier();
   const seq = w.journal.lastSeq;
   for (;;) {
