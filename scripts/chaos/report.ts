@@ -16,6 +16,9 @@ export function runLine(r: RunResult, i: number, runs: number): string {
     `run ${i + 1}/${runs} seed ${r.seed}: ${r.ops} ops, kills ${k.source + k.target} ` +
     `(source ${k.source}, target ${k.target}), link faults ${cutsOf(r)} ` +
     `(reset ${c.reset}, stall ${c.stall}, stall+reset ${c['stall-reset']})`;
+  const brake = r.brake
+    ? `, BRAKE held deletions (answered with mirror start --force: exit ${r.brake.forceCode})`
+    : '';
   const temps = r.tempLeftovers ? `, ${r.tempLeftovers} temp files left` : '';
   const lost = r.targetOnly.lost.length
     ? `, TARGET-ONLY FILES LOST: ${r.targetOnly.lost.length} of ${r.targetOnly.planted}`
@@ -31,14 +34,14 @@ export function runLine(r: RunResult, i: number, runs: number): string {
   else if (r.diverged)
     tail = `wait 0 in ${sec(r.wait.ms)}, DIVERGED (${r.persistent ? 'still 5 s later' : 'healed within 5 s'}): ${diffs}`;
   else tail = `wait 0 in ${sec(r.wait.ms)}, trees equal`;
-  const logs = r.logsDir && failed(r) ? `\n    logs: ${r.logsDir}` : '';
+  const logs = r.logsDir && (failed(r) || r.brake) ? `\n    logs: ${r.logsDir}` : '';
   const sample = r.diffs
     .slice(0, 5)
     .map(
       (d) =>
         `\n    ${d.kind} ${d.path}${d.source ? ` src: ${d.source}` : ''}${d.target ? ` tgt: ${d.target}` : ''}`,
     );
-  return `${head}; ${tail}${temps}${lost}${failed(r) ? sample.join('') : ''}${logs}`;
+  return `${head}; ${tail}${brake}${temps}${lost}${failed(r) ? sample.join('') : ''}${logs}`;
 }
 
 /** wait ran and never returned 0. */
@@ -61,6 +64,9 @@ export interface Totals {
   errorSeeds: number[];
   hangs: number;
   hangSeeds: number[];
+  /** Runs where the brake held deletions and the harness passed it with --force. */
+  brakes: number;
+  brakeSeeds: number[];
   converge: { medianMs: number; meanMs: number; maxMs: number } | null;
   tempLeftoverRuns: number;
   /** Runs that planted target-only files, and those that lost some. */
@@ -99,6 +105,8 @@ export function totals(results: RunResult[], seconds: number): Totals {
     notConvergedSeeds: seedsOf(notConverged),
     hangs: seedsOf((r) => r.hang !== undefined).length,
     hangSeeds: seedsOf((r) => r.hang !== undefined),
+    brakes: seedsOf((r) => r.brake !== null).length,
+    brakeSeeds: seedsOf((r) => r.brake !== null),
     errors: seedsOf((r) => r.error !== undefined).length,
     errorSeeds: seedsOf((r) => r.error !== undefined),
     converge: waits.length
@@ -130,6 +138,7 @@ export function totalsText(t: Totals): string {
     `  link faults:  ${t.cuts.reset + t.cuts.stall + t.cuts['stall-reset']} (reset ${t.cuts.reset}, stall ${t.cuts.stall}, stall+reset ${t.cuts['stall-reset']}), ${t.cuts.perRun.toFixed(1)} per run`,
     `  divergences:  ${t.divergences} (wait returned 0, trees differ)${list(t.divergedSeeds)}`,
     `  no converge:  ${t.notConverged} (wait never returned 0)${list(t.notConvergedSeeds)}`,
+    `  brake holds:  ${t.brakes} (wait exited 2: deletions held; passed with mirror start --force, then judged)${list(t.brakeSeeds)}`,
     `  daemon hangs: ${t.hangs} (a restarted daemon never became ready)${list(t.hangSeeds)}`,
     `  harness errors: ${t.errors}${list(t.errorSeeds)}`,
     `  time to converge (smr wait after the workload): ${conv}`,

@@ -26,6 +26,8 @@ export interface MirrorProgress {
   orphans: number;
   /** Orphans deleted (a directory counts once, with its contents). */
   deleted: number;
+  /** Why the safety brake kept the orphans a `--delete-orphans` mirror was asked to delete. */
+  orphansHeld?: string;
   error?: string;
 }
 

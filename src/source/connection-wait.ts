@@ -33,6 +33,13 @@ function refuse(w: WaitParts): void {
 function mirrored(w: WaitParts): boolean {
   if (w.mirror.active || w.pending()) return false;
   const p = w.mirror.progress;
+  if (p.state === 'complete' && p.orphansHeld)
+    // The mirror was asked to delete orphans and the brake refused: not done as asked.
+    throw new SmrError(
+      'usage',
+      `${w.name}: orphans not deleted: ${p.orphansHeld}`,
+      `check the source path and the exclude rules (smr orphans ${w.name}); then smr mirror start ${w.name} --delete-orphans --force`,
+    );
   if (p.state === 'complete' || (p.state === 'idle' && w.baseline())) return true;
   const last =
     p.state === 'stopped'
@@ -54,7 +61,8 @@ export async function waitFor(
   const end = Date.now() + timeoutMs;
   // A mirror-only connection (`--no-replicate`) is mirrored all the same: the refusals are synced's.
   const synced = what === 'synced';
-  if (synced) refuse(w);
+  // The barrier's reconciliation first: it judges deletions held by the brake afresh (a hold
+  // from an earlier pass may no longer stand), then the refusals are those of the present.
   if (synced) await w.barrier();
   const seq = w.journal.lastSeq;
   for (;;) {

@@ -41,6 +41,8 @@ export function orphanStep(
     force: opts.force,
   });
   if (brake) {
+    // Asked for and refused: `mirror start --wait` and `wait --for mirrored` exit 2 with it.
+    n.progress.orphansHeld = brake;
     n.progress.error = `orphans not deleted: ${brake} (see smr orphans)`;
     log.warn(`mirror: ${n.progress.error}`);
     return null;

@@ -10,6 +10,7 @@
 // 2. Wait until those checks ran: every new name has been seen, so renames are renames.
 // 3. What is still marked and gone from the source would be deleted: counted, put to the brake
 //    (src/source/brake.ts), then hinted (deleted after their rename window), or held with the reason.
+//    Before it holds, phases 1 and 2 run once more (a directory moved during the walk).
 import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { DIRTY_CHANGED, DIRTY_UNSURE, comparePaths, type IndexedPath } from '../index/index.js';
@@ -103,24 +104,35 @@ export class Reconciler {
     const { index } = this.host.ledger;
     // Marked when events may have been lost (Capture.lost): this whole walk settles it.
     const everything = index.dirtyFlags(ROOT) !== 0;
-    const sourceEntries = await this.walk(o);
+    let sourceEntries = await this.walk(o);
     await this.host.drain();
-    const deletes = this.sweep();
+    let deletes = this.sweep();
     const brake = o.brake || this.held !== null;
-    this.held = brake
-      ? deletionBrake({
-          deletes,
-          targetEntries: index.count(),
-          sourceEntries,
-          base: this.host.base,
-          force: o.force,
-        })
-      : null;
+    // A directory moved while the walk went on, to a name the walk had already passed, looks gone
+    // until its new name is checked (its watcher event may still be on its way): before the brake
+    // holds, one more walk finds the new names, and renames are renames.
+    if (brake && this.refusal(deletes, sourceEntries, o)) {
+      sourceEntries = await this.walk(o);
+      await this.host.drain();
+      deletes = this.sweep();
+    }
+    this.held = brake ? this.refusal(deletes, sourceEntries, o) : null;
     if (!this.held) for (const rel of this.goneMarked()) this.host.hint(rel);
     await this.host.drain();
     await this.host.flushGone();
     if (everything) index.clearDirty(ROOT);
     return { deletes, sourceEntries, held: this.held };
+  }
+
+  /** Why the brake would hold `deletes` now, or null. */
+  private refusal(deletes: number, sourceEntries: number, o: ReconcileOptions): string | null {
+    return deletionBrake({
+      deletes,
+      targetEntries: this.host.ledger.index.count(),
+      sourceEntries,
+      base: this.host.base,
+      force: o.force,
+    });
   }
 
   /** Phase 1: the merged walk. Returns how many source entries it saw. */

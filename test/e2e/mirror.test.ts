@@ -399,4 +399,38 @@ describe('mirror, verify, orphans', () => {
     expect(forced.code).toBe(0);
     expect(forced.json.deleted).toBe(6);
   });
+
+  it('mirror --delete-orphans stops at the brake: exit 2 with its line, orphans kept, until --force', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const src = await tmp('smr-src-');
+    for (let i = 0; i < 4; i++) await write(path.join(src, `keep${i}.txt`), `k${i}`);
+    await connect(s, 'mo', t, src);
+    await waitSynced(s, 'mo');
+    const rep = path.join(t.root, 'mo');
+    for (let i = 0; i < 6; i++) await write(path.join(rep, `extra${i}.txt`), 'x');
+    await write(path.join(src, 'new.txt'), 'sent by the mirror all the same');
+    const sd = ['--state-dir', s.stateDir];
+    const m = await smr(['mirror', 'start', 'mo', '--delete-orphans', '--wait', ...sd]);
+    expect(m.code, m.stdout + m.stderr).toBe(2);
+    const line = /orphans not deleted: deleting 6 of 1\d target entries is more than 50%/;
+    expect(m.stderr).toMatch(line);
+    expect(m.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect((await fsp.readdir(rep)).sort()).toEqual(
+      [
+        ...[0, 1, 2, 3].map((i) => `keep${i}.txt`),
+        'new.txt',
+        ...[0, 1, 2, 3, 4, 5].map((i) => `extra${i}.txt`),
+      ].sort(),
+    );
+    // A mirror started without --wait: `wait --for mirrored` says the same.
+    expect((await smr(['mirror', 'start', 'mo', '--delete-orphans', ...sd])).code).toBe(0);
+    const w = await waitMirrored(s.stateDir, 'mo');
+    expect(w.code, w.stdout + w.stderr).toBe(2);
+    expect(w.stderr).toMatch(line);
+    expect((await fsp.readdir(rep)).length).toBe(11);
+    const f = await smr(['mirror', 'start', 'mo', '--delete-orphans', '--force', '--wait', ...sd]);
+    expect(f.code, f.stdout + f.stderr).toBe(0);
+    await expectSameTree(src, rep);
+  });
 });

@@ -79,12 +79,17 @@ describe('mirror --wait', () => {
     await write(path.join(replica, 'old/orphan2.txt'), 'y');
     const sd = ['--state-dir', s.stateDir];
     // The orphans are all the target holds: the brake keeps them unless --force.
+    // The mirror sends what differs, then the verb exits 2 with the brake's one line.
     const kept = await smr(['mirror', 'start', 'web', '--wait', '--delete-orphans', ...sd]);
-    expect(kept.stdout.split('\n')[0]).toMatch(/3 changed \(6 B\), 3 orphan\(s\) kept/);
-    expect(kept.stdout).toMatch(/orphans not deleted: deleting 3 of 3 target entries/);
+    expect(kept.code, kept.stdout + kept.stderr).toBe(2);
+    expect(kept.stderr).toMatch(
+      /^smr: web: orphans not deleted: deleting 3 of 3 target entries.*\n$/,
+    );
+    const st = await smr(['status', 'web', ...sd]);
+    expect(st.stdout).toMatch(/3 changed \(6 B\), 3 orphan\(s\) kept/);
     // No spinner and no escape codes on a pipe.
-    expect(kept.stdout).not.toContain('\r');
-    expect(kept.stdout).not.toContain('\u001b[');
+    expect(kept.stdout + kept.stderr).not.toContain('\r');
+    expect(kept.stdout + kept.stderr).not.toContain('\u001b[');
     const r = await smr(['mirror', 'start', 'web', '--wait', '--delete-orphans', '--force', ...sd]);
     expect(r.code, r.stderr).toBe(0);
     // orphan1.txt and old/ deleted (old/orphan2.txt with it).

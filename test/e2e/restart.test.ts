@@ -120,6 +120,53 @@ describe('restart reconciliation', () => {
     expect((await status(s2, 'brake')).targetState).toBe('ok');
   }, 120_000);
 
+  // With a mirror done, and without a baseline (`--mirror none`, as when the first mirror never
+  // completed): the index then knows only what capture sent, and new names count only as renames.
+  it.each(['diff', 'none'])(
+    'replays directories renamed while the source was down as renames: no brake, trees equal (--mirror %s)',
+    async (mirror) => {
+      const src = await tmp('smr-src-');
+      const N = 12;
+      const fill = async (): Promise<void> => {
+        for (let d = 0; d < N; d++)
+          for (let f = 0; f < 3; f++)
+            await write(path.join(src, `d${d}`, `f${f}.txt`), `${d}/${f}`);
+      };
+      if (mirror === 'diff') await fill();
+      const t = await startTarget();
+      let s = await startSource();
+      await connect(s, 'moved', t, src, ['--mirror', mirror]);
+      if (mirror === 'none') await fill(); // captured, so in the index
+      await waitSynced(s, 'moved');
+      await expectSameTree(src, path.join(t.root, 'moved'));
+      const replica = path.join(t.root, 'moved');
+      for (const how of ['stop', 'kill -9'] as const) {
+        if (how === 'stop') await s.stop();
+        else await s.kill();
+        // Most of the tree gets new names: in place (sorting before and after the old names), and
+        // moved below another directory; one is left where it was.
+        const names = (await fsp.readdir(src)).sort();
+        for (const [i, name] of names.slice(1).entries()) {
+          const to =
+            i % 3 === 0
+              ? `a-${how === 'stop' ? 's' : 'k'}${i}`
+              : i % 3 === 1
+                ? `z-${how === 'stop' ? 's' : 'k'}${i}`
+                : path.join(names[0] as string, `${name}-in`);
+          await fsp.rename(path.join(src, name), path.join(src, to));
+        }
+        s = await startSource(s.stateDir);
+        const w = await smr(['wait', 'moved', '--timeout', '60s', '--state-dir', s.stateDir]);
+        expect(w.code, `${how}: ${w.stdout}${w.stderr}`).toBe(0);
+        const st = await status(s, 'moved');
+        expect(st.targetState, how).toBe('ok');
+        expect(st.sent.bytes, `${how}: renames send no file data`).toBe(0);
+        await expectSameTree(src, replica);
+      }
+    },
+    120_000,
+  );
+
   it('the index survives kill -9 at any moment, and ends equal to the tree', async () => {
     const src = await tmp('smr-src-');
     for (let i = 0; i < 40; i++) await write(path.join(src, `s${i % 4}`, `f${i}.txt`), `f${i}\n`);

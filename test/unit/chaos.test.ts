@@ -8,6 +8,8 @@ import { compareTrees, divergent, summarize, walkTree } from '../../scripts/chao
 import { Workload } from '../../scripts/chaos/workload.js';
 import { planFaults } from '../../scripts/chaos/faults.js';
 import { Rng, derivedSeed } from '../../scripts/chaos/rng.js';
+import { failed, type RunResult } from '../../scripts/chaos/run.js';
+import { runLine, totals, totalsText } from '../../scripts/chaos/report.js';
 
 const dirs: string[] = [];
 async function tmp(): Promise<string> {
@@ -103,5 +105,42 @@ describe('chaos seeds', () => {
     expect(p.kills.length).toBeGreaterThanOrEqual(3);
     expect(p.cuts.length).toBeGreaterThanOrEqual(3);
     for (const x of [...p.kills, ...p.cuts]) expect(x.at).toBeLessThan(20_000);
+  });
+});
+
+describe('chaos report', () => {
+  const run = (seed: number, brake: RunResult['brake'], diverged = false): RunResult => ({
+    seed,
+    seconds: 20,
+    ops: 100,
+    faults: { kills: { source: 2, target: 1 }, cuts: { reset: 1, stall: 1, 'stall-reset': 1 } },
+    wait: { code: 0, ms: 1000, output: '' },
+    brake,
+    diverged,
+    persistent: diverged,
+    diffCounts: diverged ? { missing: 1 } : {},
+    diffs: [],
+    tempLeftovers: 0,
+    targetOnly: { planted: 2, lost: [] },
+    load: 1,
+    logsDir: brake ? `/tmp/seed-${seed}` : null,
+  });
+
+  it('counts a brake hold in its own column: not a failure, not hidden, judged like any run', () => {
+    const held = { held: 'deletions are held by the safety brake: ...', forceCode: 0 };
+    const results = [run(1, null), run(2, held), run(3, held, true)];
+    const t = totals(results, 20);
+    expect(t.brakes).toBe(2);
+    expect(t.brakeSeeds).toEqual([2, 3]);
+    expect(t.divergences).toBe(1);
+    expect(t.notConverged).toBe(0);
+    expect(failed(results[1] as RunResult)).toBe(false);
+    expect(failed(results[2] as RunResult)).toBe(true);
+    expect(totalsText(t)).toMatch(/brake holds: {2}2 .*\(seeds 2, 3\)/);
+    const line = runLine(results[1] as RunResult, 1, 3);
+    expect(line).toMatch(
+      /trees equal, BRAKE held deletions \(answered with mirror start --force: exit 0\)/,
+    );
+    expect(line).toMatch(/logs: \/tmp\/seed-2/);
   });
 });

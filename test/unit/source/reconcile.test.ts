@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initHash } from '../../../src/delta/hash.js';
 import type { JournalEntry } from '../../../src/journal/types.js';
 import type { Capture } from '../../../src/source/capture.js';
+import { Reconciler, type ReconcileHost } from '../../../src/source/reconcile.js';
 import { listAppend, testCapture } from './capture-fixture.js';
 
 beforeAll(() => initHash());
@@ -157,6 +158,42 @@ describe('reconciliation', () => {
     await new Promise((r) => setTimeout(r, 100));
     await capture.idle();
     expect(queued.map((e) => `${e.kind} ${String(e.meta.p)}`)).toEqual(['put named']);
+    expect(capture.ledger.dirtyCount()).toBe(0);
+    capture.stop();
+  });
+
+  it('a directory renamed during the walk (to a name already passed) is a rename, not deletions for the brake', async () => {
+    const { base, capture, after } = await captured(6); // d, d/f0..f5
+    writeFileSync(path.join(base, 'c'), 'sorts between b and d');
+    await capture.rescan();
+    await capture.idle();
+    writeFileSync(path.join(base, 'c'), 'changed while the source was down');
+    // The walk hints c (changed) after it has passed "b": d moves to b there, as a live workload
+    // may do while a restart's walk goes on; its watcher event has not come in yet.
+    let moved = false;
+    const host: ReconcileHost = {
+      base,
+      filter: capture.filter,
+      ledger: capture.ledger,
+      hint: (rel, force) => {
+        if (rel === 'c' && !moved) {
+          moved = true;
+          renameSync(path.join(base, 'd'), path.join(base, 'b'));
+        }
+        capture.hint(rel, force);
+      },
+      drain: () => capture.drain(),
+      flushGone: () => capture.flushGone(),
+      get backlog() {
+        return capture.backlog;
+      },
+    };
+    const r = await new Reconciler(host).restart({ unknown: 'all', brake: true });
+    await capture.idle();
+    expect(moved).toBe(true);
+    expect(r.held).toBeNull();
+    expect(r.deletes).toBe(0);
+    expect(after().sort()).toEqual(['put c', 'rename d->b', 'write c']); // put: before the restart
     expect(capture.ledger.dirtyCount()).toBe(0);
     capture.stop();
   });
