@@ -76,7 +76,7 @@ export class WorkQueue {
     } else if (this.spill && (this.spill.busy || this.paths >= this.limit)) {
       // Behind what is spilled already, so spilled hints are not overtaken for ever.
       if (!this.spill.busy) this.spilling();
-      this.spill.add(rel, force);
+      this.spillSafely(() => this.spill?.add(rel, force));
     } else this.addPath(rel, force, Date.now());
     this.kick();
   }
@@ -133,7 +133,8 @@ export class WorkQueue {
   /** Stops after the work in hand; nothing queued later runs. */
   stop(): void {
     this.stopped = true;
-    this.spill?.flush(); // hints in memory still: their marks are taken back after a restart
+    // Hints in memory still: as marks, they are taken back after a restart.
+    this.spillSafely(() => this.spill?.flush());
     if (this.timer) clearTimeout(this.timer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -156,7 +157,8 @@ export class WorkQueue {
     } finally {
       this.running = false;
       if (this.empty || this.stopped) for (const w of this.idleWaiters.splice(0)) w();
-      else if (!this.stopped) void this.loop();
+      // Only spilled work left ends the loop when the spill failed: the next hint tries again.
+      else if (this.items.size > 0) void this.loop();
     }
   }
 
@@ -233,11 +235,26 @@ export class WorkQueue {
     );
   }
 
+  /**
+   * The index cannot be written or read (a full disk): reported like a failed check, which stops
+   * the queue and remirrors on a full disk (queue-overflow.ts). The hints stay buffered meanwhile.
+   */
+  private spillSafely<T>(fn: () => T): T | [] {
+    try {
+      return fn();
+    } catch (err) {
+      this.work.failed(err as Error);
+      return [];
+    }
+  }
+
   /** Down to half its limit: takes spilled paths back (due at once: they waited), then steps. */
   private refill(): void {
-    if (!this.spill?.busy || this.paths > this.limit / 2) return;
+    const spill = this.spill;
+    if (!spill?.busy || this.paths > this.limit / 2) return;
     const due = Date.now() - MAX_DELAY_MS;
-    for (const t of this.spill.take(Math.min(REFILL_PATHS, this.limit - this.paths))) {
+    const n = Math.min(REFILL_PATHS, this.limit - this.paths);
+    for (const t of this.spillSafely(() => spill.take(n))) {
       if ('step' in t) this.addStep(t.step);
       else {
         const it = this.items.get(t.rel);

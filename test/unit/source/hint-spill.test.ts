@@ -100,6 +100,27 @@ describe('the work queue at its limit (HintSpill)', () => {
     expect(order).toEqual(['one after 100', 'two after 200']);
   });
 
+  it('an index it cannot write is reported as a failed check, not thrown into the watcher', async () => {
+    const index = openIndex();
+    const failures: Error[] = [];
+    const q = new WorkQueue(
+      {
+        check: () => new Promise(() => undefined), // capture stuck: nothing leaves the queue
+        settle: async () => undefined,
+        failed: (err) => failures.push(err),
+      },
+      new RenameWindow(),
+      new HintSpill(index),
+      LIMIT,
+    );
+    index.close(); // as a full or lost disk would make it
+    expect(() => {
+      for (const rel of names(LIMIT + 300)) q.hint(rel);
+    }).not.toThrow();
+    expect(failures.length).toBeGreaterThan(0);
+    q.stop();
+  });
+
   it('marks a stopped queue left in the index are taken back by the next one', async () => {
     const index = openIndex();
     const first = setup(index);
