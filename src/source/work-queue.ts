@@ -15,6 +15,8 @@ export const MAX_DELAY_MS = 250;
 export const MAX_QUEUED_PATHS = 8192;
 /** Spilled paths taken back per refill, once the queue is down to half its limit. */
 const REFILL_PATHS = 1024;
+/** The loop lets other I/O run at least this often. */
+const YIELD_EVERY_MS = 20;
 /** The log says the queue spills at most this often. */
 const SPILL_LOG_MS = 60_000;
 
@@ -153,7 +155,16 @@ export class WorkQueue {
   private async loop(): Promise<void> {
     this.running = true;
     try {
-      while (!this.stopped) if (!(await this.turn())) break;
+      let since = Date.now();
+      while (!this.stopped) {
+        if (!(await this.turn())) break;
+        // A backlog of ready items runs on microtasks alone (the journal writes synchronously):
+        // let I/O in now and then, or the sender's socket and its acks wait for the whole backlog.
+        if (Date.now() - since >= YIELD_EVERY_MS) {
+          await new Promise((r) => setImmediate(r));
+          since = Date.now();
+        }
+      }
     } finally {
       this.running = false;
       if (this.empty || this.stopped) for (const w of this.idleWaiters.splice(0)) w();
