@@ -10,6 +10,7 @@ import {
   cleanupAll,
   connect,
   expectSameTree,
+  smr,
   startSource,
   startTarget,
   tmp,
@@ -54,7 +55,14 @@ describe('capture backlog (issue 18)', () => {
     await fsp.rm(path.join(dir, 'burst', 'd1'), { recursive: true });
     await fsp.rename(path.join(dir, 'burst', 'd2'), path.join(dir, 'burst', 'd2-moved'));
 
-    await waitSynced(s, 'burst', '600s');
+    // The harness's waitSynced kills its `wait` after 60 s; a busy machine may need longer here.
+    const w = await smr(
+      ['wait', 'burst', '--timeout', '600s', '--state-dir', s.stateDir, '--json'],
+      {
+        timeoutMs: 660_000,
+      },
+    );
+    expect(w.code, `${w.stdout}${w.stderr}\n${s.log().slice(-3000)}`).toBe(0);
     const replica = path.join(t.root, 'burst');
     const want = await files(dir);
     expect(want.size).toBe((DIRS - 1) * PER_DIR);
