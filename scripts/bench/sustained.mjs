@@ -5,11 +5,14 @@
 // directory) as fast as it can for --seconds; every second the RSS of each daemon (and of its
 // process tree, for lsyncd's rsync children) is sampled. When the writer stops, the time until the
 // replica holds every file is the backlog's drain time; the trees are then compared by an
-// independent walk (names and contents).
+// independent walk (names and contents). smr's daemons are sampled from inside too
+// (mem-preload.mjs): JS heap in use and reserved, and Buffers outside the heap, at their peaks.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   RssSampler,
   currentRss,
@@ -49,6 +52,42 @@ export const help = `usage: node scripts/bench.mjs sustained [options]
 `;
 
 const GOAL_MIB = 300;
+const PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'mem-preload.mjs');
+
+/** Starts smr with mem-preload.mjs in its daemons (through NODE_OPTIONS, for this start only). */
+async function startSampledSmr(dir, version, memBase) {
+  const saved = { opts: process.env.NODE_OPTIONS, mem: process.env.SMR_BENCH_MEM };
+  process.env.NODE_OPTIONS = `${saved.opts ?? ''} --import=${pathToFileURL(PRELOAD).href}`.trim();
+  process.env.SMR_BENCH_MEM = memBase;
+  try {
+    return await startSmr(dir, version);
+  } finally {
+    for (const [k, v] of [
+      ['NODE_OPTIONS', saved.opts],
+      ['SMR_BENCH_MEM', saved.mem],
+    ])
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+  }
+}
+
+/** Peaks (KiB, like the RSS figures) of what mem-preload.mjs sampled in each smr daemon. */
+function memPeaks(memBase) {
+  const dir = path.dirname(memBase);
+  const out = {};
+  for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const role = /^m\.(source|target)\.\d+\.jsonl$/.exec(f)?.[1];
+    if (!role) continue;
+    const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      if (!line) continue;
+      const m = JSON.parse(line);
+      for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k] / 1024);
+    }
+    out[role] = peak;
+  }
+  return out;
+}
 
 // The writer: plain synchronous writes in a child process, so the bench's own event loop
 // (sampling, polling) never slows it down. It prints how many files it wrote.
@@ -102,14 +141,21 @@ async function drain(replica, want, timeoutS) {
 async function runTool(tool, o) {
   const dir = workDir(`sustained-${tool}`);
   say(`${tool}: starting`);
-  const sys = tool === 'smr' ? await startSmr(dir, o.smrVersion) : await startLsyncd(dir);
+  const memBase = path.join(dir, 'mem', 'm');
+  fs.mkdirSync(path.dirname(memBase), { recursive: true });
+  const sys =
+    tool === 'smr' ? await startSampledSmr(dir, o.smrVersion, memBase) : await startLsyncd(dir);
+  const load = [];
   const sampler = new RssSampler(1000);
   for (const d of sys.daemons) sampler.add(d.label, d.handle.pid);
   const first = sys.daemons[0];
   const startRss = currentRss(first.handle.pid);
   const timeline = [];
   const tick = setInterval(
-    () => timeline.push(currentRss(first.handle.pid) ?? 0),
+    () => {
+      timeline.push(currentRss(first.handle.pid) ?? 0);
+      load.push(os.loadavg()[0]);
+    },
     (o.seconds * 1000) / 6,
   );
   sampler.start();
@@ -124,6 +170,8 @@ async function runTool(tool, o) {
     sampler.stop();
     const diffs = drainS === null ? null : diffTrees(sys.src, sys.replica, 5);
     return {
+      mem: memPeaks(memBase),
+      load,
       tool,
       label: sys.label,
       files,
@@ -172,8 +220,15 @@ function render(results, o) {
     : '';
   const lines = results.map(
     (r) =>
-      `- ${r.label}: RSS every ${(o.seconds / 6).toFixed(0)} s during the writes: ${r.timeline.map((k) => mib(k)).join(', ')}`,
+      `- ${r.label}: RSS every ${(o.seconds / 6).toFixed(0)} s during the writes: ${r.timeline.map((k) => mib(k)).join(', ')}; ` +
+      `load average (1 min) then: ${r.load.map((l) => l.toFixed(1)).join(', ')}`,
   );
+  for (const r of results)
+    for (const [role, p] of Object.entries(r.mem))
+      lines.push(
+        `- ${r.label} ${role}, peaks sampled inside: heap used ${mib(p.heapUsed)}, heap reserved ` +
+          `${mib(p.heapTotal)}, external ${mib(p.external)} (of it ArrayBuffers ${mib(p.arrayBuffers)})`,
+      );
   return `## Sustained small-file writes (issue 18)
 
 {{stamp}}

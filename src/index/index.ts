@@ -3,7 +3,15 @@
 export { PathIndex } from './path-index.js';
 export { comparePaths } from './path-key.js';
 export { DEFAULT_CACHE_BYTES, SCHEMA_VERSION } from './schema.js';
-export { DIRTY_ALL, DIRTY_CHANGED, DIRTY_QUEUING, DIRTY_UNSURE } from './types.js';
+export {
+  DIRTY_ALL,
+  DIRTY_CHANGED,
+  DIRTY_QUEUING,
+  DIRTY_SPILL_A,
+  DIRTY_SPILL_B,
+  DIRTY_SPILL_FORCE,
+  DIRTY_UNSURE,
+} from './types.js';
 export type {
   BlockList,
   DirtyPath,

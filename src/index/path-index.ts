@@ -2,8 +2,8 @@
 // Synchronous, like SQLite itself: each call takes microseconds, and a batch of them inside
 // `transaction` commits once. Every error is an SmrError (sqlite.ts says which code).
 import { SmrError } from '../shared/errors.js';
-import { scan, scanChildren } from './cursors.js';
-import { DirtySet } from './dirty-set.js';
+import { keyAfter, scan, scanChildren } from './cursors.js';
+import { DirtySet, type DirtyKey } from './dirty-set.js';
 import { EntryStore, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
@@ -22,9 +22,8 @@ import {
   type Tombstone,
 } from './types.js';
 
-function withPath(r: KeyedEntry): IndexedPath {
-  return { path: fromKey(r.key), entry: r.entry };
-}
+const withPath = (r: KeyedEntry): IndexedPath => ({ path: fromKey(r.key), entry: r.entry });
+const withDirtyPath = (d: DirtyKey): DirtyPath => ({ path: fromKey(d.key), flags: d.flags });
 
 /** The subtree of a key: itself and everything below it (null: the root, i.e. everything). */
 function subtree(key: Buffer): KeyRange | null {
@@ -183,16 +182,20 @@ export class PathIndex {
 
   /** The reasons `path` is dirty for (0: it is not). */
   dirtyFlags(path: Buffer): number {
-    const key = toKey(path);
-    return this.guard(() => this.dirtySet.flags(key));
+    return this.guard(() => this.dirtySet.flags(toKey(path)));
   }
 
   /** Dirty paths with any of `flags` (default: all), in path order. Memory: one page. */
   *dirtyPaths(flags = DIRTY_ALL): Generator<DirtyPath> {
     const read = (lo: Buffer, _hi: Buffer | null, n: number) =>
       this.guard(() => this.dirtySet.page(lo, flags, n));
-    for (const d of scan(read, Buffer.alloc(0), null))
-      yield { path: fromKey(d.key), flags: d.flags };
+    for (const d of scan(read, Buffer.alloc(0), null)) yield withDirtyPath(d);
+  }
+
+  /** Up to `limit` paths marked with any of `flags`, in path order, after `after` (null: all). */
+  dirtyPage(after: Buffer | null, flags: number, limit: number): DirtyPath[] {
+    const lo = after === null ? Buffer.alloc(0) : keyAfter(toKey(after));
+    return this.guard(() => this.dirtySet.page(lo, flags, limit)).map(withDirtyPath);
   }
 
   /** How many paths are dirty with any of `flags` (default: all). */

@@ -70,6 +70,16 @@ export const DIRTY_UNSURE = 2;
 export const DIRTY_QUEUING = 4;
 /** Every dirty reason. */
 export const DIRTY_ALL = DIRTY_CHANGED | DIRTY_UNSURE | DIRTY_QUEUING;
+/**
+ * Hinted while capture's work queue was at its limit (src/source/hint-spill.ts): look at it when
+ * the queue has room. Two generations, so a step queued behind them waits for a finite set; not
+ * in DIRTY_ALL (a check's own marks are cleared with its batch, these only when taken back).
+ */
+export const DIRTY_SPILL_A = 8;
+/** The other generation of DIRTY_SPILL_A. */
+export const DIRTY_SPILL_B = 16;
+/** A spilled hint that asked for the path to be sent whole. */
+export const DIRTY_SPILL_FORCE = 32;
 
 /** The index's bookkeeping against the journal and the target. */
 export interface IndexMeta {

@@ -73,7 +73,10 @@ export class HotTail {
       return;
     }
     const data = enc.data ? this.keep(enc.data, enc.handOver) : null;
-    this.entries.push({ seq, head: enc.head, data, size: enc.size, seg, offset });
+    // The head is copied too: it is a slice of Node's shared 8 KiB pool, and kept as it is, each
+    // small record pinned a whole slab (a 16 MiB tail held 40-60 MiB of ArrayBuffers, issue 18).
+    const head = this.keep(enc.head);
+    this.entries.push({ seq, head, data, size: enc.size, seg, offset });
     this.counted += cost;
     while (this.counted > this.limit && this.count > 0) this.dropOldest();
   }

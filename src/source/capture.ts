@@ -10,6 +10,7 @@ import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import { Ledger, type Append } from './ledger.js';
 import { carried, DiskAttrs, type NotCarried } from './entry-attrs.js';
+import { HintSpill } from './hint-spill.js';
 import type { MirrorHost } from './mirror-steps.js';
 import { PathCheck, type CheckOptions } from './path-check.js';
 import type { QueuedOp } from './queued-op.js';
@@ -20,7 +21,7 @@ import { WorkQueue, type Step } from './work-queue.js';
 /** The pipeline's timing constants, where its callers and tests look for them. */
 export { RELIST_AFTER_MS } from './path-check.js';
 export { RENAME_WINDOW_MS } from './rename-window.js';
-export { MAX_DELAY_MS, QUIET_MS } from './work-queue.js';
+export { MAX_DELAY_MS, MAX_QUEUED_PATHS, QUIET_MS } from './work-queue.js';
 
 /** The directories (never the root) whose entries an op creates, renames or removes. */
 function parentsChanged(e: QueuedOp): string[] {
@@ -89,6 +90,7 @@ export class Capture implements MirrorHost {
         failed: (err) => hooks.failed(err),
       },
       this.gone,
+      new HintSpill(index),
     );
     this.reconciler = new Reconciler(this);
     this.paths = new PathCheck({

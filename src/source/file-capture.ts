@@ -145,7 +145,8 @@ async function captureSmall(
       mtime: attrs.mtimeMs,
     },
     data: buf.subarray(0, len),
-    handOver: true,
+    // Not a slice of Node's shared 8 KiB pool, which the journal's hot tail would keep alive whole.
+    handOver: buf.buffer.byteLength === buf.length,
   });
   return {
     ops: 1,

@@ -12,6 +12,19 @@ import type { QueuedOp } from '../../../src/source/queued-op.js';
 beforeAll(() => initHash());
 
 describe('captureFile', () => {
+  it("does not hand a small file's pooled buffer over to the journal (issue 18)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'smr-fcap-'));
+    writeFileSync(path.join(dir, 'f'), 'x'.repeat(200));
+    const ops: QueuedOp[] = [];
+    const append = async (e: QueuedOp) => (ops.push(e), { seq: ops.length });
+    await captureFile(path.join(dir, 'f'), 'f', undefined, append, false, 200);
+    const op = ops[0] as QueuedOp & { data: Buffer; handOver?: boolean };
+    expect(op.data.length).toBe(200);
+    // A slice of Node's shared pool: the hot tail must copy it rather than keep the slab alive.
+    expect(op.data.buffer.byteLength).toBeGreaterThan(op.data.length);
+    expect(op.handOver).toBe(false);
+  });
+
   it.each([
     ['small, whole', 100, false],
     ['large, whole', 3 * 1024 * 1024, false],
