@@ -33,6 +33,7 @@ import { ConnectionTasks } from './connection-tasks.js';
 import { Restorer } from './restore.js';
 import { startTimers } from './connection-timers.js';
 import { QueueOverflow } from './queue-overflow.js';
+import { SpaceReserve } from './space-reserve.js';
 import type { QueuedOp } from './queued-op.js';
 import { drained, waitParts } from './in-step.js';
 
@@ -122,7 +123,8 @@ export class Connection {
       this.journal,
       this.acks,
     );
-    this.overflow = new QueueOverflow(this);
+    this.overflow = new QueueOverflow(this, new SpaceReserve(dir));
+    await this.overflow.keepReserve();
     this.restorer = new Restorer({
       name,
       base,
