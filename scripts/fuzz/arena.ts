@@ -69,6 +69,15 @@ export async function dropArena(a: Arena, keep: boolean): Promise<void> {
   if (!keep) await fsp.rm(a.top, { recursive: true, force: true });
 }
 
+/**
+ * Removes a tree with rm(1), not fs.rm: hostile ops build trees deeper than PATH_MAX, which
+ * fs.rm cannot remove (ENAMETOOLONG stopped two long runs); rm walks them relative to each
+ * directory.
+ */
+export function rmTree(p: string): Promise<void> {
+  return run('rm', ['-rf', '--one-file-system', p]);
+}
+
 /** Links inside a replica that point out of it: what ops must never write through. */
 export async function plantLinks(a: Arena, replica: string): Promise<void> {
   await fsp.mkdir(replica, { recursive: true });
@@ -84,7 +93,7 @@ export async function plantLinks(a: Arena, replica: string): Promise<void> {
     const at = path.join(replica, name);
     const cur = await fsp.readlink(at).catch(() => null);
     if (cur === to) continue;
-    await fsp.rm(at, { recursive: true, force: true });
+    await rmTree(at); // hostile ops may have built a tree there deeper than PATH_MAX
     await fsp.symlink(to, at);
   }
 }

@@ -2,7 +2,6 @@
 // small file system inside a sentinel tree; rounds of hostile connections until N frames are
 // sent; canaries while it runs; then real replication into both, clean stops, and a comparison of
 // everything outside the roots with how it was before. Crashes, hangs and escapes are counted.
-import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Rng } from './rng.js';
@@ -14,6 +13,7 @@ import {
   freeBytes,
   makeArena,
   plantLinks,
+  rmTree,
   snapshot,
   strayPwns,
   type Arena,
@@ -295,17 +295,9 @@ async function keepRoom(a: Arena, targets: FuzzTarget[]): Promise<void> {
   for (const t of targets)
     for (let i = 0; i < POOL; i++) {
       const dir = path.join(t.spec.root, `fz${i}`);
-      // rm(1), not fs.rm: hostile ops build trees deeper than PATH_MAX, which fs.rm cannot remove
-      // (it stopped a long run with ENAMETOOLONG); rm walks them relative to each directory.
       for (const n of await fsp.readdir(dir).catch(() => [] as string[]))
         await rmTree(path.join(dir, n));
     }
-}
-
-function rmTree(p: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile('rm', ['-rf', '--one-file-system', p], (err) => (err ? reject(err) : resolve())),
-  );
 }
 
 function progress(r: FuzzResult, targets: FuzzTarget[], total: number): string {

@@ -215,7 +215,17 @@ export function mutateBytes(b: Buffer, rng: Rng): Buffer {
       case 5: // the length prefix
         if (out.length >= 4)
           out.writeUInt32BE(
-            rng.pick([0, 1, 4, 5, 9, 0xffffffff, out.length - 5, out.length + 1, rng.int(2 ** 32)]),
+            rng.pick([
+              0,
+              1,
+              4,
+              5,
+              9,
+              0xffffffff,
+              Math.max(0, out.length - 5),
+              out.length + 1,
+              rng.int(2 ** 32),
+            ]),
             0,
           );
         break;

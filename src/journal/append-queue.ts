@@ -27,6 +27,8 @@ export class AppendQueue {
   private pumping = false;
   /** The newest seq handed to the hot tail and to callers (readers take nothing newer). */
   published: number;
+  /** Bytes of the appends queued and not yet written (the queue limit counts them too). */
+  pendingBytes = 0;
 
   constructor(
     private readonly writer: SegmentWriter,
@@ -47,6 +49,7 @@ export class AppendQueue {
   append(entry: JournalEntry, enc: EncodedEntry): Promise<JournalRecord> {
     return new Promise<JournalRecord>((resolve, reject) => {
       this.items.push({ type: 'append', entry, enc, resolve, reject });
+      this.pendingBytes += enc.size;
       this.pump();
     });
   }
@@ -100,6 +103,7 @@ export class AppendQueue {
     try {
       written = await this.writer.write(batch.map((item) => item.enc));
     } catch (err) {
+      this.settled(batch);
       for (const item of batch) item.reject(err);
       return;
     }
@@ -115,6 +119,11 @@ export class AppendQueue {
       item.resolve(rec);
     });
     this.published = written.firstSeq + batch.length - 1;
+    this.settled(batch); // in the same turn as the hot tail and the cursor learn of them
     this.written();
+  }
+
+  private settled(batch: AppendItem[]): void {
+    for (const item of batch) this.pendingBytes -= item.enc.size;
   }
 }

@@ -125,7 +125,8 @@ export class Journal implements ReaderSource {
   /** Appends one entry; resolves once it is written to the OS (not necessarily fsynced). */
   async append(entry: JournalEntry): Promise<JournalRecord> {
     if (this.closing) throw closedError();
-    this.limit.check(() => this.cursor.unackedBytes());
+    // Queued appends count too: a burst of appends made before any is written would all pass.
+    this.limit.check(() => this.cursor.unackedBytes() + this.queue.pendingBytes);
     return this.queue.append(entry, encodeEntry(entry));
   }
 

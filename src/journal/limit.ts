@@ -4,8 +4,8 @@ import { SmrError } from '../shared/errors.js';
 
 /**
  * Thrown by an append while the un-acknowledged tail already holds `limit` bytes or more. The
- * check is made when the append is queued, against what is written, so the journal passes its
- * limit by at most the appends queued with it (one write batch, MAX_BATCH_BYTES).
+ * check is made when the append is queued, against what is written and what is queued
+ * (append-queue.ts pendingBytes), so the journal passes its limit by at most one record.
  */
 export class QueueFullError extends SmrError {
   constructor(

@@ -28,10 +28,12 @@ export function startTimers(c: TimerParts): () => void {
   // Acks arrive in the link; progress and remirror bookkeeping follow them here.
   let lastAcked = c.journal.ackedSeq;
   const ackPoll = setInterval(() => {
-    if (c.journal.ackedSeq === lastAcked && !c.mirror.active) return;
-    lastAcked = c.journal.ackedSeq;
-    c.history.trim();
-    c.mirror.onAck();
+    if (c.journal.ackedSeq !== lastAcked || c.mirror.active) {
+      lastAcked = c.journal.ackedSeq;
+      c.history.trim();
+      c.mirror.onAck();
+    }
+    // Checked on every tick, not only on an ack: the last ack may come before the mirror ends.
     if (c.cfg.remirrorRequired && c.mirror.progress.state === 'complete' && c.cfg.replicate) {
       if (c.overflow.reason) return; // the remirror that clears it comes once the queue resumes
       c.cfg.remirrorRequired = false;

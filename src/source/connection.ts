@@ -34,6 +34,7 @@ import { Restorer } from './restore.js';
 import { AuditProgress } from './audit-progress.js';
 import { startTimers } from './connection-timers.js';
 import { QueueOverflow } from './queue-overflow.js';
+import { SpaceReserve } from './space-reserve.js';
 import type { QueuedOp } from './queued-op.js';
 import { drained, waitParts } from './in-step.js';
 
@@ -118,7 +119,8 @@ export class Connection {
     const hooks = linkHooks(this, { ack: (seq) => ackOrder.ack(seq), tasks: this.tasks });
     this.link = new Link(this.journal, hooks, this.cfg.transmit, this.cfg.bandwidth);
     this.mirror = new Mirror(base, filter, capture, this.link, this.journal, this.acks);
-    this.overflow = new QueueOverflow(this);
+    this.overflow = new QueueOverflow(this, new SpaceReserve(dir));
+    await this.overflow.keepReserve();
     this.restorer = new Restorer({
       name,
       base,

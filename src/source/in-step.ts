@@ -51,7 +51,9 @@ export function whyNotInStep(c: Parts): string | null {
   if (held)
     return `deletions are held by the safety brake: ${held}; check the source path, then run smr mirror start ${name} --force to delete them`;
   const p = c.mirror.progress;
-  if (c.cfg.remirrorRequired && !c.mirror.active && p.state !== 'complete')
+  // A stopped queue (its limit, a full disk) starts its remirror by itself once it can.
+  const awaited = c.mirror.active || p.state === 'complete' || c.overflow.reason !== null;
+  if (c.cfg.remirrorRequired && !awaited)
     return `the target is remirror-required and no mirror runs (smr mirror start ${name})`;
   if (!c.capture.ledger.baseline && p.state === 'stopped' && p.error)
     return `its first mirror failed: ${p.error} (smr mirror start ${name})`;

@@ -12,6 +12,7 @@ import type { ConnectionConfig } from './connection-config.js';
 import type { Capture } from './capture.js';
 import type { Mirror } from './mirror.js';
 import type { QueuedOp } from './queued-op.js';
+import type { SpaceReserve } from './space-reserve.js';
 
 /** How often a stopped queue checks whether it can resume. */
 const RETRY_MS = 1000;
@@ -42,7 +43,16 @@ export class QueueOverflow {
   private timer: NodeJS.Timeout | null = null;
   private resuming = false;
 
-  constructor(private readonly h: OverflowParts) {}
+  constructor(
+    private readonly h: OverflowParts,
+    /** Blocks kept in the state dir, given back when it fills so acks can still be recorded. */
+    private readonly reserve: Pick<SpaceReserve, 'take' | 'release'>,
+  ) {}
+
+  /** Takes the state dir's reserve (at start, and again once a reset journal freed its space). */
+  keepReserve(): Promise<void> {
+    return this.reserve.take(this.h.cfg.name);
+  }
 
   /** True for an append refused because the queue is stopped (already logged once). */
   static isStop(err: unknown): boolean {
@@ -80,8 +90,11 @@ export class QueueOverflow {
     capture.enabled = false;
     mirror.stop();
     cfg.remirrorRequired = true;
-    this.h
-      .save()
+    // A full disk: its reserve goes first, so the record below, the index's record of the acks
+    // and the journal's ack cursor have room until the drained journal is reset.
+    const room = err instanceof QueueFullError ? Promise.resolve(false) : this.reserve.release();
+    room
+      .then(() => this.h.save())
       .catch((e: Error) => log.warn(`${cfg.name}: cannot record remirror-required: ${e.message}`));
     this.timer = setInterval(() => void this.tryResume(), RETRY_MS);
     this.timer.unref();
@@ -99,6 +112,7 @@ export class QueueOverflow {
     this.resuming = true;
     try {
       if (journal.failed) await journal.reset(journal.lastSeq + 1);
+      await this.keepReserve(); // the reset gave the journal's space back
       log.info(`${cfg.name}: the queue takes changes again; remirroring (diff) what changed`);
       this.close();
       this.h.capture.enabled = cfg.replicate;

@@ -20,6 +20,7 @@ import { TaskLog, runTaskMarker, type TaskSettings } from './task-exec.js';
 import type { TaskReport } from '../protocol/tasks.js';
 import type { FaultHeader } from '../protocol/messages.js';
 import { describeFault } from './fault.js';
+import { RequestQueue } from './request-queue.js';
 
 // Flow control of one session. A source keeps at most 8 MiB unacknowledged (its window), so a
 // well-behaved one never meets these; one that ignores its window, or sends compressed frames
@@ -27,8 +28,6 @@ import { describeFault } from './fault.js';
 /** Body bytes waiting to be applied at which the session stops reading, and resumes. */
 const QUEUE_HIGH_BYTES = 24 * 1024 * 1024;
 const QUEUE_LOW_BYTES = 8 * 1024 * 1024;
-/** Requests and listings in progress at which the session stops reading. */
-const MAX_REQUESTS = 16;
 
 /** A task marker as received. */
 type TaskOp = Extract<IncomingOp, { kind: 'task' }>;
@@ -114,7 +113,8 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       appliedSeq: counter.value,
     });
     const restore = new RestoreServe(cf); // a restore's requests, and reads of snapshots
-    sess = { peer, applier, runMarker, restore, signatures: new Map(), requests: 0 };
+    const requests = new RequestQueue(() => sess && flow(sess));
+    sess = { peer, applier, runMarker, restore, signatures: new Map(), requests };
     await pump(sess);
   } catch (err) {
     const e = asSmrError(err);
@@ -162,26 +162,16 @@ interface Sess {
   restore: RestoreServe;
   /** The last coarse signatures sent, for the mid-level requests that follow them. */
   signatures: Map<string, CoarseSignature>;
-  /** Requests and listings being answered. */
-  requests: number;
+  /** Requests and listings being answered, and waiting their turn. */
+  requests: RequestQueue;
 }
 
 /** Stops reading from the source while too much waits to be applied or answered; resumes after. */
 function flow(sess: Sess): void {
   const { peer, applier } = sess;
-  const busy = sess.requests >= MAX_REQUESTS;
+  const busy = sess.requests.full;
   if (!peer.isPaused && (busy || applier.waitingBytes >= QUEUE_HIGH_BYTES)) peer.pause();
   else if (peer.isPaused && !busy && applier.waitingBytes <= QUEUE_LOW_BYTES) peer.resume();
-}
-
-/** Counts a request or listing in progress for flow control until `work` settles. */
-function track(sess: Sess, work: Promise<unknown>): void {
-  sess.requests++;
-  flow(sess);
-  void work.finally(() => {
-    sess.requests--;
-    flow(sess);
-  });
 }
 
 function pump(sess: Sess): Promise<void> {
@@ -192,6 +182,7 @@ function pump(sess: Sess): Promise<void> {
       const e = err && asSmrError(err);
       if (e && e.code !== 'unreachable') log.warn(`session ${peer.remote} closed: ${e.message}`);
       sess.restore.close();
+      sess.requests.close();
       resolve();
     });
     peer.onFrame((f: Frame) => {
@@ -220,31 +211,35 @@ function handleFrame(sess: Sess, f: Frame): void {
     case MsgType.LIST: {
       const { reqId, from } = f.header;
       // Applying waits while the tree is walked, so the listing is the replica after `seq`.
-      const listing = applier
-        .hold(async (seq) => {
-          await listTree(await sess.restore.baseFor(from), (items) =>
-            peer.send(MsgType.LIST_ITEMS, { reqId, items: items.map(wireListItem), done: false }),
-          );
-          return seq;
-        })
-        .then(
-          (seq) => peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, seq }),
-          (err) =>
-            peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, error: String(err) }),
-        )
-        .catch(() => undefined);
-      track(sess, listing);
+      const listing = (): Promise<unknown> =>
+        applier
+          .hold(async (seq) => {
+            await listTree(await sess.restore.baseFor(from), (items) =>
+              peer.send(MsgType.LIST_ITEMS, { reqId, items: items.map(wireListItem), done: false }),
+            );
+            return seq;
+          })
+          .then(
+            (seq) => peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, seq }),
+            (err) =>
+              peer.send(MsgType.LIST_ITEMS, { reqId, items: [], done: true, error: String(err) }),
+          )
+          .catch(() => undefined);
+      sess.requests.add(listing, 64);
       return;
     }
     case MsgType.REQUEST: {
       const reqId = f.header.reqId;
-      if (sess.signatures.size > 16) sess.signatures.clear();
       const { reqId: _, ...req } = f.header;
-      const answer = sess.restore
-        .answer(req, f.body, sess.signatures)
-        .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
-        .catch(() => undefined);
-      track(sess, answer);
+      const answer = (): Promise<unknown> => {
+        if (sess.signatures.size > 16) sess.signatures.clear();
+        return sess.restore
+          .answer(req, f.body, sess.signatures)
+          .then((r) => peer.send(MsgType.REPLY, { reqId, ...r.header }, r.body))
+          .catch(() => undefined);
+      };
+      // What it holds while it waits: its body, and its header (a `sums` names many paths).
+      sess.requests.add(answer, f.body.length + JSON.stringify(req).length);
       return;
     }
     case MsgType.PING:

@@ -24,6 +24,7 @@ import {
   type TargetD,
 } from '../helpers/harness.js';
 import { mountSmallFs, smallFsUnavailable } from '../helpers/small-fs.js';
+import { RESERVE_BYTES } from '../../src/source/space-reserve.js';
 
 afterEach(cleanupAll);
 
@@ -146,12 +147,10 @@ describe('a bounded queue', () => {
   }, 60_000);
 });
 
-// Known failure since the index (issue 10) joined the journal in the state dir: once that disk is
-// full, the index's writes fail too, and after the target is back `wait` does not return (the
-// harness kills it). Until that is fixed (issue 17's note) this runs only with SMR_SOURCE_ENOSPC=1.
-const sourceEnospc = unavailable === null && process.env.SMR_SOURCE_ENOSPC === '1';
-
-describe.runIf(sourceEnospc)('a full disk under the source queue', () => {
+// The index (issue 10) shares the state dir's disk with the journal: once that disk is full, the
+// acks could not be recorded and the queue never drained, until the connection's space reserve
+// (src/source/space-reserve.ts) gave it room.
+describe.runIf(unavailable === null)('a full disk under the source queue', () => {
   it('ENOSPC on the journal: remirror-required throughout, wait never 0, converges by remirror', async () => {
     const fs = await mountSmallFs(40, 'tmpfs');
     const src = await startSource(path.join(fs.dir, 'state'));
@@ -162,9 +161,14 @@ describe.runIf(sourceEnospc)('a full disk under the source queue', () => {
     await fsp.rm(path.join(dir, 'gone.txt'));
     await fsp.rename(path.join(dir, 'old-name.txt'), path.join(dir, 'new-name.txt'));
     await stoppedThroughout(src, /^source: no space left for the queue of web: free space/);
-    expect(await fs.freeBytes()).toBeLessThan(4 * MiB);
+    // The disk filled up; then the connection's reserve was given back so acks can be recorded.
+    const reserve = path.join(src.stateDir, 'connections', 'web', 'space-reserve');
+    expect(await fsp.stat(reserve).catch(() => null)).toBeNull();
+    expect(await fs.freeBytes()).toBeLessThan(RESERVE_BYTES + 4 * MiB);
     await convergesAfter(src, t, dir);
-    // It resumed on a journal emptied when the queue had drained (the failed one was reset).
+    // It resumed on a journal emptied when the queue had drained (the failed one was reset),
+    // and took its reserve again for the next time.
     expect(src.log()).toMatch(/web: the queue takes changes again/);
+    expect((await fsp.stat(reserve)).size).toBe(RESERVE_BYTES);
   }, 300_000);
 });

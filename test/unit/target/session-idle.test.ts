@@ -94,6 +94,10 @@ describe('an idle session', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(c.s.destroyed).toBe(false);
-    expect(c.frames.filter((f) => f.type === MsgType.PONG)).toHaveLength(30);
+    // The last PONG may still be on its way on a busy machine: wait for it (or the close).
+    const pongs = () => c.frames.filter((f) => f.type === MsgType.PONG).length;
+    while (pongs() < 30 && !c.s.destroyed) await new Promise((r) => setTimeout(r, 20));
+    expect(pongs()).toBe(30);
+    expect(c.s.destroyed).toBe(false);
   });
 });
