@@ -9,6 +9,7 @@ import type { Journal } from '../journal/journal.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { Link } from './link.js';
 import type { WireOptions } from './dial.js';
+import type { SkippedStatus } from './skipped.js';
 
 /** What a status is made of. */
 export interface StatusParts {
@@ -29,6 +30,8 @@ export interface StatusParts {
   restore?: RestoreProgress;
   /** Why the queue stopped taking changes (its limit, a full disk), or null. */
   overflow: { reason: string | null };
+  /** What was not replicated, by reason (the target's prefixed `target:`). */
+  skipped: SkippedStatus;
 }
 
 /** The target's state as the contract names it. */
@@ -67,6 +70,7 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     transport: s.transport,
     tasks: { pending: s.tasksPending },
     watcher: s.watcher,
+    skipped: s.skipped,
     // A stopped queue first: it is what keeps the target from being in line.
     lastError:
       s.overflow.reason ??

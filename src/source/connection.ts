@@ -279,6 +279,7 @@ export class Connection {
       held: this.capture.reconciler.held,
       reconciling: this.capture.reconciler.reconciling(this.journal.ackedSeq),
       watcher: this.watch.status(),
+      skipped: this.capture.skipped.status(),
     });
   }
 

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { fsPath } from '../fsmeta/index.js';
 
 /** Every temp file smr writes in a replica starts with this (listings and sources skip them). */
 export const TMP_PREFIX = '.smr-tmp-';
@@ -29,7 +30,7 @@ export class TempFiles {
   private async names(dir: string): Promise<Set<string>> {
     let set = this.dirs.get(dir);
     if (!set) {
-      const all = await fsp.readdir(dir).catch(() => [] as string[]);
+      const all = await fsp.readdir(fsPath(dir)).catch(() => [] as string[]);
       set = new Set(all.filter((n) => n.startsWith(TMP_PREFIX)));
       this.dirs.set(dir, set);
     }
@@ -43,7 +44,7 @@ export class TempFiles {
     const prefix = tempPrefixFor(abs);
     for (const n of [...set]) {
       if (!n.startsWith(prefix) || path.join(dir, n) === keep) continue;
-      await fsp.rm(path.join(dir, n), { force: true });
+      await fsp.rm(fsPath(path.join(dir, n)), { force: true });
       set.delete(n);
     }
     if (keep) set.add(path.basename(keep));
