@@ -39,6 +39,11 @@ function pathsOf(op: Op): Record<string, string> {
   return op.kind === 'task' || op.kind === 'mark' ? {} : { p: op.meta.p };
 }
 
+// Whether a path of `op` holds a byte that is not UTF-8 (an escape, shared/name-bytes.ts).
+function escaped(op: Op): boolean {
+  return Object.values(pathsOf(op)).some((p) => /[\udc80-\udcff]/.test(p));
+}
+
 /** Hooks the applier needs from its session. */
 export interface ApplierHooks {
   ack(seq: number): void;
@@ -242,7 +247,9 @@ export class Applier {
       const why = unappliable(err);
       if (!why) throw err; // a disk fault (ENOSPC, EIO, ...): the session reports it, the source retries
       log.error(`seq ${op.seq}: cannot apply ${op.kind} ${describe(op)}: ${why}; skipped`);
-      this.refused(op, /ENAMETOOLONG|EILSEQ/.test(why) ? 'name' : 'op', why);
+      // A file system that takes UTF-8 names only refuses others with EILSEQ or EINVAL.
+      const name = /ENAMETOOLONG|EILSEQ/.test(why) || (/EINVAL/.test(why) && escaped(op));
+      this.refused(op, name ? 'name' : 'op', why);
       return { touched: [], structural: true }; // it may have changed something before it failed
     }
   }

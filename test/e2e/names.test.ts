@@ -205,6 +205,23 @@ describe('names as bytes', () => {
   });
 });
 
+describe('names as bytes with the chokidar watcher', () => {
+  it('cannot be reported live by chokidar: capture says so and finds them by a rescan', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const src = await tmp('smr-src-');
+    fs.writeFileSync(at(src, B('seed')), 'seed\n');
+    await connect(s, 'app', t, src, ['--watcher', 'chokidar']);
+    await waitSynced(s, 'app');
+    const dst = path.join(t.root, 'app');
+    makeTree(src);
+    await waitUntil(() => byteWalk(dst).join() === byteWalk(src).join(), 30_000, 'the tree');
+    await waitSynced(s, 'app');
+    await expectSameBytes(src, dst);
+    expect(s.log()).toMatch(/chokidar reported .*not valid UTF-8.*rescanning/);
+  });
+});
+
 describe('names as bytes in orphans and restore', () => {
   it('orphans lists and deletes a byte-named orphan; restore brings byte names back', async () => {
     const { src, dst, s } = await synced();
@@ -224,6 +241,45 @@ describe('names as bytes in orphans and restore', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(byteWalk(out)).toEqual(byteWalk(src));
     expect(rsyncDifferences(dst, out)).toEqual([]);
+  });
+});
+
+describe('a name the target cannot create', () => {
+  it('is refused loudly: a log line, status target:name, and a name difference in verify', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const src = await tmp('smr-src-');
+    fs.writeFileSync(at(src, B('seed')), 'seed\n');
+    await connect(s, 'app', t, src);
+    await waitSynced(s, 'app');
+    const dst = path.join(t.root, 'app');
+    // A path exactly as long as the source's PATH_MAX allows is too long under the replica's
+    // longer root: the target's file system refuses it (ENAMETOOLONG).
+    expect(Buffer.byteLength(dst)).toBeGreaterThan(Buffer.byteLength(src));
+    const room = 4095 - Buffer.byteLength(src) - 1;
+    const comps: string[] = [];
+    let used = 0;
+    while (room - used - (comps.length ? 1 : 0) > 255) {
+      used += (comps.length ? 1 : 0) + 200;
+      comps.push('d'.repeat(200));
+    }
+    const last = 'f'.repeat(room - used - 1);
+    const rel = [...comps, last].join('/');
+    fs.mkdirSync(path.join(src, ...comps), { recursive: true });
+    fs.writeFileSync(path.join(src, rel), 'too deep for the target\n');
+    await waitSynced(s, 'app');
+    await waitUntil(
+      async () => (await status(s, 'app')).skipped?.reasons?.['target:name'] >= 1,
+      20_000,
+      'the target reporting the name it could not create',
+    );
+    expect(t.log()).toMatch(/ENAMETOOLONG/);
+    expect(t.log()).toMatch(/f{50,}: not replicated/);
+    const v = await smr(['verify', 'app', '--json', '--state-dir', s.stateDir]);
+    expect(v.code, v.stdout + v.stderr).toBe(4);
+    expect(v.json.differences).toContainEqual({ path: rel, kind: 'name', source: 'f' });
+    const text = await smr(['verify', 'app', '--state-dir', s.stateDir]);
+    expect(text.stdout).toMatch(/name not carried/);
   });
 });
 
