@@ -6,12 +6,14 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   cleanupAll,
   connect,
   onCleanup,
+  SMR,
   smr,
   startSource,
   startTarget,
@@ -283,7 +285,86 @@ describe('a name the target cannot create', () => {
   });
 });
 
+/** A target daemon running as nobody (65534), so it cannot give files to other owners. */
+async function startUnprivilegedTarget(): Promise<{
+  addr: string;
+  root: string;
+  keyFile: string;
+  log: () => string;
+}> {
+  const home = await tmp('smr-nobody-');
+  const key = path.join(home, 'key');
+  const k = await smr(['key', 'generate', '--out', key]);
+  expect(k.code, k.stderr).toBe(0);
+  fs.mkdirSync(path.join(home, 'state'));
+  fs.mkdirSync(path.join(home, 'root'));
+  for (const p of [home, key, path.join(home, 'state'), path.join(home, 'root')])
+    fs.chownSync(p, 65534, 65534);
+  const proc = spawn(
+    process.execPath,
+    [
+      SMR,
+      'target',
+      'start',
+      '--listen',
+      '127.0.0.1:0',
+      '--root',
+      path.join(home, 'root'),
+      '--key-file',
+      key,
+      '--state-dir',
+      path.join(home, 'state'),
+    ],
+    {
+      uid: 65534,
+      gid: 65534,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: home },
+    },
+  );
+  let out = '';
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  onCleanup(async () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  const first = await new Promise<string>((ok, fail) => {
+    proc.stdout.once('data', (d: Buffer) => ok(d.toString().split('\n')[0] ?? ''));
+    proc.once('exit', () => fail(new Error(`target as nobody exited: ${out}`)));
+  });
+  const port = Number((JSON.parse(first) as { port: number }).port);
+  return { addr: `127.0.0.1:${port}`, root: path.join(home, 'root'), keyFile: key, log: () => out };
+}
+
 describe('skipped counters', () => {
+  it("show the target's refusals: an owner a non-root target cannot set", async () => {
+    const t = await startUnprivilegedTarget();
+    const s = await startSource();
+    const src = await tmp('smr-src-');
+    fs.writeFileSync(path.join(src, 'owned'), 'owned by root\n');
+    fs.chownSync(path.join(src, 'owned'), 4321, 4321);
+    const c = await smr([
+      'connect',
+      'app',
+      '--to',
+      t.addr,
+      '--path',
+      src,
+      '--key-file',
+      t.keyFile,
+      '--state-dir',
+      s.stateDir,
+    ]);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+    await waitSynced(s, 'app');
+    await waitUntil(
+      async () => (await status(s, 'app')).skipped?.reasons?.['target:owner'] >= 1,
+      20_000,
+      'the target reporting the owner it could not set',
+    );
+    expect(fs.readFileSync(path.join(t.root, 'app', 'owned'), 'utf8')).toBe('owned by root\n');
+    expect(t.log()).toMatch(/owned: not replicated: .*as uid 65534, not root/);
+  });
+
   it('count, log and verify what is not replicated', async () => {
     const t = await startTarget();
     const s = await startSource();
