@@ -12,7 +12,7 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import { log } from '../shared/log.js';
 import { fetchFile, type Ask } from './restore-fetch.js';
 import type { RestoreStep } from './restore-plan.js';
-import { fsPath } from '../fsmeta/index.js';
+import { fsPath, nameBytes } from '../fsmeta/index.js';
 
 /** Where a restore writes and how it reports. */
 export interface WriteContext {
@@ -80,7 +80,7 @@ async function writeFile(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Pro
 async function writeLink(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Promise<void> {
   const abs = absOf(ctx.dest, s.rel);
   const tmp = tempBeside(abs);
-  await fsp.symlink(fsPath(m.linkTarget ?? Buffer.from(s.t.link ?? '')), fsPath(tmp));
+  await fsp.symlink(m.linkTarget ?? nameBytes(s.t.link ?? ''), fsPath(tmp));
   try {
     applyMeta(tmp, m, s.rel);
     if (s.replace) await clear(abs);
