@@ -105,6 +105,8 @@ export interface ConnectionStatus {
   tasks: { pending: number };
   /** The watcher in use; null while replication is off. */
   watcher: WatcherStatus | null;
+  /** What was not replicated (logged once per path), by reason; the target's are `target:ATTR`. */
+  skipped: { count: number; reasons: Record<string, number> };
   lastError: string | null;
   /** The last restore of this connection (`smr restore`). */
   restore?: RestoreProgress;
@@ -148,7 +150,8 @@ export type DiffKind =
   | 'content'
   | 'owner'
   | 'xattrs'
-  | 'acl';
+  | 'acl'
+  | 'name';
 
 /** One difference between source and target. */
 export interface Difference {
@@ -171,6 +174,8 @@ export interface VerifyResult {
   bytes: number;
   /** Entries compared (files, directories, links). */
   entries?: number;
+  /** Entries not compared (a type smr does not replicate, a directory it cannot list), by why. */
+  skipped?: { count: number; reasons: Record<string, number> };
   differences: Difference[];
   fixed?: number;
   before?: Difference[];

@@ -9,6 +9,7 @@ import { FileHasher, sha256File } from './hash.js';
 import type { DeltaInstruction } from './instructions.js';
 import { OutFile, type StreamProof } from './out-file.js';
 import { FileWindow } from './reader.js';
+import { fsPath } from '../shared/name-bytes.js';
 
 /** How one part ended. */
 export type PartResult =
@@ -138,7 +139,7 @@ export async function applyDelta(
     fsync: options.fsync,
   });
   if (r.state === 'done') return { ok: r.ok, sha256: r.sha256, size: r.size };
-  const written = await fsp.stat(outPath).then(
+  const written = await fsp.stat(fsPath(outPath)).then(
     (st) => st.size,
     () => 0,
   );
@@ -171,7 +172,7 @@ async function openOut(path: string, first: boolean): Promise<FileHandle | null>
     ? C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW
     : C.O_WRONLY | C.O_NOFOLLOW;
   try {
-    return await fsp.open(path, flags, 0o600);
+    return await fsp.open(fsPath(path), flags, 0o600);
   } catch (err) {
     if (!first && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw asSmrError(err);
@@ -182,7 +183,10 @@ async function openOut(path: string, first: boolean): Promise<FileHandle | null>
 // delta fails (resend whole).
 async function openBasis(path: string): Promise<FileWindow | null> {
   try {
-    return new FileWindow(await fsp.open(path, C.O_RDONLY | C.O_NOFOLLOW), Number.MAX_SAFE_INTEGER);
+    return new FileWindow(
+      await fsp.open(fsPath(path), C.O_RDONLY | C.O_NOFOLLOW),
+      Number.MAX_SAFE_INTEGER,
+    );
   } catch {
     return null;
   }

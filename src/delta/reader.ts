@@ -4,11 +4,12 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { asSmrError } from '../shared/errors.js';
 import { IO_BUFFER_BYTES } from './limits.js';
+import { fsPath } from '../shared/name-bytes.js';
 
 /** Opens a file for reading, turning fs errors into SmrError('io'). */
 export async function openRead(path: string): Promise<FileHandle> {
   try {
-    return await fsp.open(path, 'r');
+    return await fsp.open(fsPath(path), 'r');
   } catch (err) {
     throw asSmrError(err);
   }

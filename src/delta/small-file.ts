@@ -3,6 +3,7 @@
 // stat, read, close: each microseconds of work) and on garbage-collecting a buffer per file.
 import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:fs';
 import { asSmrError } from '../shared/errors.js';
+import { fsPath } from '../shared/name-bytes.js';
 
 /** Files up to this size are read whole, synchronously. */
 export const SMALL_FILE_BYTES = 256 * 1024;
@@ -17,7 +18,7 @@ const scratch = Buffer.allocUnsafeSlow(SMALL_FILE_BYTES + 1);
 export function readSmallSync(path: string): Buffer | null {
   let fd: number;
   try {
-    fd = openSync(path, C.O_RDONLY);
+    fd = openSync(fsPath(path), C.O_RDONLY);
   } catch (err) {
     throw asSmrError(err);
   }

@@ -5,7 +5,7 @@ import { syncAclsSync, syncXattrsSync } from './apply-xattrs.js';
 import { entryTypeOf } from './entry-type.js';
 import { lutimensMtime } from './libc.js';
 import { attempt, isRefusal, whoAmI, type NotApplied } from './not-applied.js';
-import { displayPath, type FsPath } from './paths.js';
+import { displayPath, fsPath, type FsPath } from './paths.js';
 import type { AttrOptions, FileMeta, MetaAttr } from './types.js';
 import { readXattrs } from './xattr.js';
 
@@ -29,7 +29,7 @@ export interface ApplyResult {
  * caller's ordering. Refusals (not root, no ACL support) are returned, never thrown or dropped.
  */
 export function applyMetaSync(p: FsPath, want: WantedMeta, opts: AttrOptions = {}): ApplyResult {
-  const st = lstatSync(p, { bigint: true });
+  const st = lstatSync(fsPath(p), { bigint: true });
   const type = entryTypeOf(st.mode);
   if (type !== want.type) {
     throw new SmrError(
@@ -45,7 +45,7 @@ export function applyMetaSync(p: FsPath, want: WantedMeta, opts: AttrOptions = {
     mark('owner', setOwnerSync(p, want.uid, want.gid, Number(st.gid), res.notApplied));
   }
   const needsWrite = ownerLacksWrite(Number(st.uid), Number(st.mode), type);
-  if (needsWrite) chmodSync(p, Number(st.mode & 0o7777n) | 0o200);
+  if (needsWrite) chmodSync(fsPath(p), Number(st.mode & 0o7777n) | 0o200);
   // One read serves both: xattrs and ACLs are the same list to the kernel.
   const current = opts.xattrs !== false || opts.acls !== false ? readXattrs(p) : undefined;
   if (current && opts.xattrs !== false) {
@@ -76,7 +76,7 @@ export function setOwnerSync(
   out: NotApplied[],
 ): boolean {
   try {
-    lchownSync(p, uid, gid);
+    lchownSync(fsPath(p), uid, gid);
     return true;
   } catch (err) {
     if (!isRefusal(err)) throw err;
@@ -84,7 +84,7 @@ export function setOwnerSync(
   let groupSet = false;
   if (gid !== currentGid) {
     try {
-      lchownSync(p, -1, gid);
+      lchownSync(fsPath(p), -1, gid);
       groupSet = true;
     } catch (err) {
       if (!isRefusal(err)) throw err;
@@ -103,10 +103,11 @@ export function setOwnerSync(
  * drops setgid when the caller is not root and not in the file's group. True when it changed.
  */
 export function setModeSync(p: FsPath, mode: number, out: NotApplied[]): boolean {
-  const before = Number(lstatSync(p).mode & 0o7777);
+  const before = Number(lstatSync(fsPath(p)).mode & 0o7777);
   if (before === mode) return false;
-  if (!attempt('mode', `chmod ${mode.toString(8)}`, p, () => chmodSync(p, mode), out)) return false;
-  const after = Number(lstatSync(p).mode & 0o7777);
+  if (!attempt('mode', `chmod ${mode.toString(8)}`, p, () => chmodSync(fsPath(p), mode), out))
+    return false;
+  const after = Number(lstatSync(fsPath(p)).mode & 0o7777);
   if (after !== mode) {
     const reason = `chmod ${mode.toString(8)} on ${displayPath(p)} left ${after.toString(8)} (${whoAmI()})`;
     out.push({ attr: 'mode', reason });

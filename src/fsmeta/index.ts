@@ -8,7 +8,18 @@ export type {
   MetaAttr,
   Xattr,
 } from './types.js';
-export { displayPath, isUtf8, joinBytes, pathBytes, type FsPath } from './paths.js';
+export {
+  displayPath,
+  fsPath,
+  isUtf8,
+  joinBytes,
+  nameByteLength,
+  nameBytes,
+  nameFromBytes,
+  nameProblem,
+  pathBytes,
+  type FsPath,
+} from './paths.js';
 export { entryTypeOf, makeDev, splitDev } from './entry-type.js';
 export { readMetaSync, metaFromStat } from './read.js';
 export {

@@ -3,7 +3,7 @@ import { linkSync } from 'node:fs';
 import { makeDev, typeBits } from './entry-type.js';
 import { mknod } from './libc.js';
 import { isRefusal, whoAmI } from './not-applied.js';
-import { displayPath, type FsPath } from './paths.js';
+import { displayPath, fsPath, type FsPath } from './paths.js';
 import type { DeviceNumber, EntryType } from './types.js';
 
 /** Special entries makeNodeSync creates. */
@@ -47,5 +47,5 @@ export function makeNodeSync(
 
 /** A new name for an existing inode; a symlink is linked itself, never its target. */
 export function makeHardLinkSync(existing: FsPath, newPath: FsPath): void {
-  linkSync(existing, newPath);
+  linkSync(fsPath(existing), fsPath(newPath));
 }

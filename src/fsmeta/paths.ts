@@ -1,16 +1,26 @@
 // Paths as bytes: Linux names are byte strings, so every fsmeta function takes a Buffer (or a
 // string, for convenience) and never decodes a name it did not have to.
 import { SmrError } from '../shared/errors.js';
+import { nameBytes, utf8SequenceLength } from '../shared/name-bytes.js';
+
+// Names inside smr are strings with escaped bytes (shared/name-bytes.ts); these turn them to bytes.
+export {
+  fsPath,
+  isUtf8,
+  nameByteLength,
+  nameBytes,
+  nameFromBytes,
+  nameProblem,
+} from '../shared/name-bytes.js';
 
 /** A path as Node's fs accepts it; a Buffer carries any name, including non-UTF-8 bytes. */
 export type FsPath = string | Buffer;
 
 const SLASH = Buffer.from('/');
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The path as bytes (strings are taken as UTF-8, as Node's fs does). */
+/** The path as bytes (a string's escaped bytes, shared/name-bytes.ts, become those bytes). */
 export function pathBytes(p: FsPath): Buffer {
-  return typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+  return typeof p === 'string' ? nameBytes(p) : p;
 }
 
 /** The NUL-terminated C string a libc call needs; a NUL inside would silently cut the path. */
@@ -27,16 +37,6 @@ export function joinBytes(dir: FsPath, name: FsPath): Buffer {
   const n = pathBytes(name);
   if (d.length === 0) return Buffer.from(n);
   return d[d.length - 1] === 0x2f ? Buffer.concat([d, n]) : Buffer.concat([d, SLASH, n]);
-}
-
-/** True when the bytes are valid UTF-8 (the name survives a round trip through a JS string). */
-export function isUtf8(b: Buffer): boolean {
-  try {
-    strictUtf8.decode(b);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -60,20 +60,4 @@ export function displayPath(p: FsPath): string {
     }
   }
   return out;
-}
-
-// Length of the valid UTF-8 sequence starting at i, or 0 when the byte there starts none.
-function utf8SequenceLength(b: Buffer, i: number): number {
-  const first = b[i] as number;
-  if (first < 0x80) return 1;
-  const len =
-    first >= 0xc2 && first <= 0xdf
-      ? 2
-      : first >= 0xe0 && first <= 0xef
-        ? 3
-        : first >= 0xf0 && first <= 0xf4
-          ? 4
-          : 0;
-  if (len === 0 || i + len > b.length) return 0;
-  return isUtf8(b.subarray(i, i + len)) ? len : 0;
 }

@@ -2,7 +2,7 @@
 import { lstatSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { attrDigest } from './digest.js';
 import { entryTypeOf, splitDev } from './entry-type.js';
-import type { FsPath } from './paths.js';
+import { fsPath, type FsPath } from './paths.js';
 import type { AttrOptions, FileMeta } from './types.js';
 import { readXattrs, type XattrRead } from './xattr.js';
 
@@ -14,7 +14,7 @@ const NONE: XattrRead = { xattrs: [], acl: {}, ignored: [] };
  * thread-pool round trip. `xattrs: false` / `acls: false` skip reading them (the --no-* options).
  */
 export function readMetaSync(p: FsPath, opts: AttrOptions = {}): FileMeta {
-  const st = lstatSync(p, { bigint: true });
+  const st = lstatSync(fsPath(p), { bigint: true });
   return metaFromStat(p, st, opts);
 }
 
@@ -42,6 +42,6 @@ export function metaFromStat(p: FsPath, st: BigIntStats, opts: AttrOptions = {})
     attrDigest: attrDigest(xattrs, acl),
   };
   if (type === 'char' || type === 'block') meta.rdev = splitDev(st.rdev);
-  if (type === 'symlink') meta.linkTarget = readlinkSync(p, { encoding: 'buffer' });
+  if (type === 'symlink') meta.linkTarget = readlinkSync(fsPath(p), { encoding: 'buffer' });
   return meta;
 }

@@ -1,6 +1,6 @@
 // Listing and walking trees with names as bytes, so a name that is not valid UTF-8 is seen as it is.
 import { promises as fsp, type Dirent } from 'node:fs';
-import { pathBytes, type FsPath } from './paths.js';
+import { fsPath, pathBytes, type FsPath } from './paths.js';
 
 const SLASH = Buffer.from('/');
 import type { EntryType } from './types.js';
@@ -19,7 +19,7 @@ export interface WalkEntry extends ByteDirent {
 
 /** A directory's entries, names as bytes, sorted by byte order (stable across runs and hosts). */
 export async function readdirBytes(dir: FsPath): Promise<ByteDirent[]> {
-  const list = await fsp.readdir(dir, { encoding: 'buffer', withFileTypes: true });
+  const list = await fsp.readdir(fsPath(dir), { encoding: 'buffer', withFileTypes: true });
   return list
     .map((d) => ({ name: d.name, type: direntType(d) }))
     .sort((a, b) => Buffer.compare(a.name, b.name));

@@ -2,6 +2,7 @@
 // typed, or throws a protocol error that names the field and what it should have been. They build
 // fresh objects holding only the fields they know, so nothing unchecked travels further.
 import { SmrError } from '../shared/errors.js';
+import { nameByteLength, nameProblem } from '../shared/name-bytes.js';
 import { MAX_PATH_BYTES } from './limits.js';
 
 /** Validates one value found at `where`; returns it typed or throws SmrError('protocol'). */
@@ -59,17 +60,28 @@ export const sha256: Check<string> = (v, where) =>
   typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? v : refuse(where, 'a hex sha256', v);
 
 /**
- * A relative path as bytes on the wire: a non-empty, well-formed string (no lone surrogate, no
- * NUL) of at most MAX_PATH_BYTES UTF-8 bytes. What it may name (no `..`, nothing absolute, no
- * symlinked parent) is the target's confinement, checked against the disk where it is used.
+ * A relative path as bytes on the wire: a non-empty string without NUL whose lone surrogates are
+ * all escaped bytes (U+DC80..U+DCFF, docs/PROTOCOL.md "Names"), of at most MAX_PATH_BYTES bytes
+ * once those are bytes again. What it may name (no `..`, nothing absolute, no symlinked parent)
+ * is the target's confinement, checked against the disk where it is used.
  */
 export const relPath: Check<string> = (v, where) => {
   if (typeof v !== 'string' || v.length === 0) return refuse(where, 'a non-empty path', v);
-  if (v.length > MAX_PATH_BYTES || Buffer.byteLength(v) > MAX_PATH_BYTES)
+  if (v.length > MAX_PATH_BYTES)
     return refuse(where, `a path of ≤ ${MAX_PATH_BYTES} bytes`, `${v.slice(0, 40)}…`);
-  if (v.includes('\0') || /\p{Cs}/u.test(v))
+  if (v.includes('\0') || nameProblem(v) !== null)
     return refuse(where, 'a path without NUL or broken characters', v);
+  if (nameByteLength(v) > MAX_PATH_BYTES)
+    return refuse(where, `a path of ≤ ${MAX_PATH_BYTES} bytes`, `${v.slice(0, 40)}…`);
   return v;
+};
+
+/** A small tally: at most 64 keys of ≤ 64 characters, each a count. */
+export const tally: Check<Record<string, number>> = (v, where) => {
+  if (!isObject(v) || Object.keys(v).length > 64) return refuse(where, 'a tally of ≤ 64 keys', v);
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(v)) out[text(64)(k, where)] = int()(n, `${where}.${k}`);
+  return out;
 };
 
 /** `check`, or null. */

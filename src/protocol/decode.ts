@@ -2,7 +2,18 @@
 // code acts on it — types, integer ranges, string lengths, path bytes, and that what the header
 // says the body holds is there. A bad frame throws SmrError('protocol'); the peer then closes that
 // connection (with the reason logged), never the process. Pure functions: a fuzzer can drive them.
-import { bool, int, isObject, list, obj, refuse, relPath, text, type Check } from './check.js';
+import {
+  bool,
+  int,
+  isObject,
+  list,
+  obj,
+  refuse,
+  relPath,
+  tally,
+  text,
+  type Check,
+} from './check.js';
 import { listEntry, MAX_LIST_ITEMS } from './listing.js';
 import { MsgType, type Frame, type Headers, type MsgTypeCode } from './messages.js';
 import { decodeOp } from './ops.js';
@@ -38,7 +49,8 @@ const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] }
     const raw = h as { kind?: unknown; meta?: unknown };
     return { seq: s, ...decodeOp(raw.kind, raw.meta, body) };
   },
-  [MsgType.ACK]: (h) => obj({ seq: int() })(h, 'ACK'),
+  [MsgType.ACK]: (h) =>
+    obj({ seq: int() }, { refused: tally, names: list(relPath, 256) })(h, 'ACK'),
   [MsgType.NEED]: (h) => obj({ p: relPath, seq })(h, 'NEED'),
   [MsgType.LIST]: (h) => obj({ reqId }, { from: snapshotName })(h, 'LIST'),
   [MsgType.LIST_ITEMS]: (h) =>

@@ -62,7 +62,11 @@ type CommonHeaders = HandshakeHeaders & {
   [MsgType.REFUSED]: RefusedHeader;
   [MsgType.OPEN]: OpenHeader;
   [MsgType.OPENED]: { appliedSeq: number; epoch?: number; probe?: boolean };
-  [MsgType.ACK]: { seq: number };
+  /**
+   * `refused`: what the target could not do since its last ACK, by attribute or `name`; `names`:
+   * the paths among them whose names it could not create (at most 256).
+   */
+  [MsgType.ACK]: { seq: number; refused?: Record<string, number>; names?: string[] };
   [MsgType.NEED]: { p: string; seq: number };
   /** `from`: list a snapshot of the replica instead (a restore's; restore-requests.ts). */
   [MsgType.LIST]: { reqId: number; from?: string };

@@ -1,15 +1,18 @@
 // Validation of relative paths received from the wire (first line of confinement; the target
 // re-checks every component on disk).
 import { SmrError } from '../shared/errors.js';
+import { nameByteLength, nameProblem } from '../shared/name-bytes.js';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES } from './limits.js';
 
 /** Returns the components of a safe relative path ('a/b/c'), or throws path-refused. */
 export function splitSafeRelPath(p: unknown, what = 'path'): string[] {
   if (typeof p !== 'string' || p.length === 0)
     throw new SmrError('path-refused', `${what} is empty`);
-  if (Buffer.byteLength(p) > MAX_PATH_BYTES)
+  if (nameByteLength(p) > MAX_PATH_BYTES)
     throw new SmrError('path-refused', `${what} is longer than ${MAX_PATH_BYTES} bytes`);
   if (p.includes('\0')) throw new SmrError('path-refused', `${what} contains a NUL byte`);
+  const problem = nameProblem(p);
+  if (problem) throw new SmrError('path-refused', `${what} ${problem}`);
   // A backslash is an ordinary name character on POSIX, but a separator on Windows.
   if (
     p.startsWith('/') ||
@@ -30,7 +33,7 @@ export function splitSafeRelPath(p: unknown, what = 'path'): string[] {
         'give a plain relative path such as web or apps/web',
       );
     }
-    if (Buffer.byteLength(c) > MAX_NAME_BYTES)
+    if (nameByteLength(c) > MAX_NAME_BYTES)
       throw new SmrError(
         'path-refused',
         `${what} has a component longer than ${MAX_NAME_BYTES} bytes`,

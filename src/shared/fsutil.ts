@@ -1,6 +1,7 @@
 // Small durable-file helpers shared by source and target state.
-import { lstatSync, promises as fsp, constants as C, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, promises as fsp, constants as C, type Stats } from 'node:fs';
 import path from 'node:path';
+import { fsPath, nameFromBytes } from './name-bytes.js';
 
 let tmpSeq = 0;
 
@@ -32,7 +33,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return;
   let fh: fsp.FileHandle | undefined;
   try {
-    fh = await fsp.open(dir, C.O_RDONLY);
+    fh = await fsp.open(fsPath(dir), C.O_RDONLY);
     await fh.sync();
   } catch {
     // Some filesystems refuse fsync on directories; the data itself was synced already.
@@ -57,9 +58,9 @@ export async function writeJsonFile(file: string, value: unknown): Promise<void>
 }
 
 /** True when the path exists (lstat: symlinks count as existing, never followed). */
-export async function exists(p: string): Promise<boolean> {
+export async function exists(p: string | Buffer): Promise<boolean> {
   try {
-    await fsp.lstat(p);
+    await fsp.lstat(fsPath(p));
     return true;
   } catch {
     return false;
@@ -71,10 +72,26 @@ export async function exists(p: string): Promise<boolean> {
  * directory). Synchronous on purpose where it is used: an lstat takes microseconds, its
  * thread-pool round trip far longer on a busy host.
  */
-export function lstatOrNull(p: string): Stats | null {
+export function lstatOrNull(p: string | Buffer): Stats | null {
   try {
-    return lstatSync(p);
+    return lstatSync(fsPath(p));
   } catch {
     return null;
   }
+}
+
+/** A directory's names; a byte that is not UTF-8 stays an escape (shared/name-bytes.ts), not U+FFFD. */
+export async function readdirNames(dir: string | Buffer): Promise<string[]> {
+  const raw = await fsp.readdir(fsPath(dir), { encoding: 'buffer' });
+  return raw.map(nameFromBytes);
+}
+
+/** A symlink's target, its bytes kept as readdirNames keeps a name's. */
+export async function readlinkName(p: string | Buffer): Promise<string> {
+  return nameFromBytes(await fsp.readlink(fsPath(p), { encoding: 'buffer' }));
+}
+
+/** readlinkName, synchronously. */
+export function readlinkNameSync(p: string | Buffer): string {
+  return nameFromBytes(readlinkSync(fsPath(p), { encoding: 'buffer' }));
 }

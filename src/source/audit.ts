@@ -5,7 +5,7 @@ import { typeLetter, type ListEntry } from '../protocol/listing.js';
 import { blocksReply, type BlocksReply } from '../protocol/requests.js';
 import type { Capture } from './capture.js';
 import { deletionBrake } from './brake.js';
-import { compareTrees, orphansOf } from './compare.js';
+import { compareTrees, orphansOf, type Compared } from './compare.js';
 import { attributesOnly, resendAttrs } from './attr-diff.js';
 import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
 
@@ -57,10 +57,7 @@ function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<BlocksReply> 
 }
 
 /** One comparison of the whole tree (verify's, and verify --fix --dry-run's). */
-export async function compareOnce(
-  ctx: AuditContext,
-  mode: 'diff' | 'checksum',
-): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
+export async function compareOnce(ctx: AuditContext, mode: 'diff' | 'checksum'): Promise<Compared> {
   await ctx.drained(DRAIN_MS);
   const target = await listing(ctx);
   let bytes = 0;
@@ -74,6 +71,7 @@ export async function compareOnce(
     remoteBlocks: remoteBlocks(ctx),
     attrs: ctx.capture.ledger.attrs,
     onEntry: (n) => ctx.progress.entry(n),
+    skipped: ctx.capture.skipped,
   });
   for (const o of orphansOf(target, ctx.filter))
     r.differences.push({ path: o.path, kind: 'orphan', target: typeLetter(o.type) });

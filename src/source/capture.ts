@@ -16,6 +16,7 @@ import { PathCheck, type CheckOptions } from './path-check.js';
 import type { QueuedOp } from './queued-op.js';
 import { Reconciler, type ReconcileOptions, type ReconcileResult } from './reconcile.js';
 import { RenameWindow } from './rename-window.js';
+import { Skipped } from './skipped.js';
 import { WorkQueue, type Step } from './work-queue.js';
 
 /** The pipeline's timing constants, where its callers and tests look for them. */
@@ -61,6 +62,8 @@ export class Capture implements MirrorHost {
   enabled = true;
   /** When the watcher started watching (0: treat every directory as new). */
   watchingSince = 0;
+  /** What this connection did not replicate, and why (status's `skipped`). */
+  readonly skipped = new Skipped();
 
   constructor(
     readonly base: string,
@@ -102,6 +105,7 @@ export class Capture implements MirrorHost {
       watchDir: (rel) => hooks.watchDir(rel),
       watchingSince: () => this.watchingSince,
       enabled: () => this.enabled,
+      skipped: this.skipped,
     });
   }
 

@@ -1,19 +1,29 @@
 // Compares the source tree with the target's listing (and, in checksum mode, the target's block
 // hashes): the engine behind verify, orphans and the checksum mirror's decisions.
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { hashBlocks } from '../delta/index.js';
 import { typeLetter, type ListEntry } from '../protocol/listing.js';
 import type { BlocksReply } from '../protocol/requests.js';
 import { entryType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
-import { scanTree } from './scan.js';
+import { scanTree, type ScanSkip } from './scan.js';
+import type { Skipped, SkippedStatus } from './skipped.js';
 import type { Difference, DiffKind } from '../control/replies.js';
 import { attrDifferences } from './attr-diff.js';
 import type { EntryAttrs } from './entry-attrs.js';
+import { readlinkName } from '../shared/fsutil.js';
 
 /** What verify reports (the control channel's shapes). */
 export type { Difference, DiffKind };
+
+/** One comparison's outcome: differences, what was compared, what was not and why. */
+export interface Compared {
+  differences: Difference[];
+  files: number;
+  bytes: number;
+  entries: number;
+  skipped: SkippedStatus;
+}
 
 /** mtimes closer than this are equal (sub-millisecond precision is lost through utimes). */
 export const MTIME_TOLERANCE_MS = 1;
@@ -55,19 +65,27 @@ export async function compareTrees(o: {
   attrs?: EntryAttrs;
   /** Called once per source entry compared, with its size when it is a file (progress). */
   onEntry?: (bytes: number) => void;
-}): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
+  /** Which names could not be carried: such a path missing on the target is a `name` difference. */
+  skipped?: Pick<Skipped, 'nameRefused'>;
+}): Promise<Compared> {
   const differences: Difference[] = [];
   let files = 0;
   let entries = 0;
   let bytes = 0;
-  for await (const { rel, st } of scanTree(o.base, o.filter)) {
+  const skipped: SkippedStatus = { count: 0, reasons: {} };
+  const onSkip = (s: ScanSkip): void => {
+    skipped.count++;
+    skipped.reasons[s.reason] = (skipped.reasons[s.reason] ?? 0) + 1;
+  };
+  for await (const { rel, st } of scanTree(o.base, o.filter, '', onSkip)) {
     entries++;
     o.onEntry?.(st.isFile() ? st.size : 0);
     const t = o.target.get(rel);
     o.target.delete(rel);
     const type = entryType(st) ?? 'file'; // the scan yields files, directories and links only
     if (!t) {
-      differences.push({ path: rel, kind: 'missing', source: typeLetter(type) });
+      const kind = o.skipped?.nameRefused(rel) ? 'name' : 'missing';
+      differences.push({ path: rel, kind, source: typeLetter(type) });
       continue;
     }
     if (t.type !== type) {
@@ -79,7 +97,7 @@ export async function compareTrees(o: {
     const byStamp = o.attrs ? attrDifferences(o.attrs, rel, t) : null;
     if (byStamp) differences.push(...byStamp);
     if (type === 'symlink') {
-      const link = await fsp.readlink(path.join(o.base, rel)).catch(() => '');
+      const link = await readlinkName(path.join(o.base, rel)).catch(() => '');
       if (link !== t.link)
         differences.push({ path: rel, kind: 'link', source: link, target: t.link ?? '' });
       continue;
@@ -124,5 +142,5 @@ export async function compareTrees(o: {
       }
     }
   }
-  return { differences, files, bytes, entries };
+  return { differences, files, bytes, entries, skipped };
 }

@@ -39,6 +39,7 @@ export function linkHooks(
     event: (h) => o.tasks.onTargetEvent(h),
     beforeSend: (rec) => o.tasks.beforeSend(rec),
     sent: (rec) => o.tasks.sent(rec),
+    refused: (counts, names) => c.capture.skipped.fromTarget(counts, names),
     mismatch: () => c.restartStream(),
   };
 }

@@ -10,6 +10,7 @@ import type { Journal } from '../journal/journal.js';
 import type { ConnectionConfig } from './connection-config.js';
 import type { Link } from './link.js';
 import type { WireOptions } from './dial.js';
+import type { SkippedStatus } from './skipped.js';
 
 /** What a status is made of. */
 export interface StatusParts {
@@ -32,6 +33,8 @@ export interface StatusParts {
   overflow: { reason: string | null };
   /** The verify or orphans listing running now. */
   audit?: AuditProgressView;
+  /** What was not replicated, by reason (the target's prefixed `target:`). */
+  skipped: SkippedStatus;
 }
 
 /** The target's state as the contract names it. */
@@ -70,6 +73,7 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     transport: s.transport,
     tasks: { pending: s.tasksPending },
     watcher: s.watcher,
+    skipped: s.skipped,
     // A stopped queue first: it is what keeps the target from being in line.
     lastError:
       s.overflow.reason ??

@@ -279,6 +279,7 @@ export class Connection {
       reconciling: this.capture.reconciler.reconciling(this.journal.ackedSeq),
       watcher: this.watch.status(),
       audit: this.auditProgress.view(),
+      skipped: this.capture.skipped.status(),
     });
   }
 

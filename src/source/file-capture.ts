@@ -16,6 +16,7 @@ import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { WireSpan } from '../protocol/ops.js';
 import type { BlockHashes } from './ledger.js';
 import type { Emit, QueuedMeta } from './queued-op.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** Block size for change detection: small enough that a small write sends little. */
 export const CAPTURE_BLOCK = 16 * 1024;
@@ -73,7 +74,7 @@ export async function captureFile(
     return captureSmall(abs, rel, append, sizeHint, whole.stamp);
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+    fh = await fsp.open(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
   } catch (err) {
     if (
       ['ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')
@@ -109,7 +110,7 @@ async function captureSmall(
 ): Promise<FileCaptureResult | null> {
   let fd: number;
   try {
-    fd = openSync(abs, C.O_RDONLY | C.O_NOFOLLOW);
+    fd = openSync(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
   } catch (err) {
     if (
       ['ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')

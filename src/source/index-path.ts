@@ -1,15 +1,16 @@
 // The one place where capture's paths (strings, '/'-separated, relative to the connection's root)
-// become the index's paths (bytes) and back. Names are UTF-8 today; when names that are not UTF-8
-// are carried as bytes, only this module changes.
+// become the index's paths (bytes) and back. A byte of a name that is not UTF-8 is an escape in
+// the string (shared/name-bytes.ts) and that byte again in the index, so keys stay byte-exact.
+import { nameBytes, nameFromBytes } from '../fsmeta/index.js';
 
 /** The index path of a capture path. */
 export function pathKey(rel: string): Buffer {
-  return Buffer.from(rel, 'utf8');
+  return nameBytes(rel);
 }
 
 /** The capture path of an index path. */
 export function relOf(p: Buffer): string {
-  return p.toString('utf8');
+  return nameFromBytes(p);
 }
 
 /** Orders names as the index iterates them: by their bytes (a depth-first walk yields path order). */

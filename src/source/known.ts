@@ -3,6 +3,7 @@
 // a stat and an index entry live here, and so do the comparisons capture makes with them.
 import type { Stats } from 'node:fs';
 import type { IndexEntry } from '../index/index.js';
+import { nameBytes, nameFromBytes } from '../fsmeta/index.js';
 import type { EntryType } from './entry-type.js';
 
 /** One path as the index knows it. */
@@ -89,7 +90,7 @@ export function entryOf(
     dev: BigInt(st.dev),
     ino: BigInt(st.ino),
     rdev: 0n,
-    link: link === undefined ? null : Buffer.from(link, 'utf8'),
+    link: link === undefined ? null : nameBytes(link), // a target's bytes, exactly
     sha256: null,
     seq,
   };
@@ -104,7 +105,7 @@ export function knownOf(e: IndexEntry, unsure: boolean): Known {
     size: e.size,
     mtimeNs: e.mtimeNs,
     mode: e.mode & 0o7777,
-    link: e.link === null ? undefined : e.link.toString('utf8'),
+    link: e.link === null ? undefined : nameFromBytes(e.link),
     seq: e.seq,
     unsure,
     ...(e.attrDigest === null

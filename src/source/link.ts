@@ -39,6 +39,8 @@ export interface LinkHooks {
   /** Called just before a record is sent (transmit-time tasks run here), and after. */
   beforeSend(rec: JournalRecord): Promise<void>;
   sent(rec: JournalRecord): void;
+  /** The target reports what it could not do (attributes, names) since its last ACK. */
+  refused(counts: Record<string, number>, names?: string[]): void;
   /** The target's applied seq does not fit this journal: the stream must restart (new epoch). */
   mismatch(appliedSeq: number): Promise<void>;
 }
@@ -157,6 +159,7 @@ export class Link {
       lastHeard = Date.now();
       if (f.type === MsgType.ACK) {
         const seq = f.header.seq;
+        if (f.header.refused) this.hooks.refused(f.header.refused, f.header.names);
         while (inflight.length && (inflight[0] as [number, number])[0] <= seq)
           inflightBytes -= (inflight.shift() as [number, number])[1];
         acks = acks

@@ -2,7 +2,7 @@
 // the same listing and scan (mirror-plan.ts decide/differs, the checksum pass's sums, orphansOf
 // and the orphans' brake), with nothing queued. A real mirror started right after, on an
 // unchanged tree, changes exactly the paths listed here (test/e2e/dry-run.test.ts).
-import { promises as fsp, type Stats } from 'node:fs';
+import { type Stats } from 'node:fs';
 import path from 'node:path';
 import type { DryRunItem, DryRunResult } from '../control/replies.js';
 import type { ListEntry } from '../protocol/listing.js';
@@ -16,6 +16,7 @@ import { attrsDiffer } from './mirror-file.js';
 import { decide, differs, type MirrorOptions } from './mirror-plan.js';
 import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
 import { scanTree } from './scan.js';
+import { readlinkName } from '../shared/fsutil.js';
 
 const DRAIN_MS = 10 * 60_000;
 
@@ -23,7 +24,7 @@ const DRAIN_MS = 10 * 60_000;
 async function differing(base: string, rel: string, st: Stats, t: ListEntry): Promise<string[]> {
   const out: string[] = [];
   if (st.isSymbolicLink()) {
-    const link = await fsp.readlink(path.join(base, rel)).catch(() => '');
+    const link = await readlinkName(path.join(base, rel)).catch(() => '');
     if (link !== t.link) out.push('link target');
   } else if (!st.isDirectory() && st.size !== t.size) out.push('size');
   if (!st.isDirectory() && Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS) out.push('mtime');

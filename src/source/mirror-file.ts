@@ -11,6 +11,7 @@ import type { BlocksReply } from '../protocol/requests.js';
 import type { BlockHashes } from './ledger.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
 import type { Emit, QueuedMeta } from './queued-op.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** A local file hashed at the target's block size, at the capture block size, and whole. */
 export interface LocalHashes {
@@ -24,7 +25,7 @@ export interface LocalHashes {
 export async function hashForMirror(abs: string, basisBlock: number): Promise<LocalHashes | null> {
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+    fh = await fsp.open(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
   } catch {
     return null;
   }
@@ -93,7 +94,7 @@ export async function looksShifted(
     ).then((f) => decodeFine(f.body));
     reply.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const mine = new Map<number, bigint>();
-    const fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+    const fh = await fsp.open(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
     try {
       const buf = Buffer.allocUnsafe(SAMPLE_BYTES);
       for (const o of offsets) {
@@ -163,7 +164,7 @@ export async function sendRanges(
   append: Emit,
   stamp: Pick<Stats, 'mode' | 'mtimeMs'>,
 ): Promise<{ bytes: number; stat: Stats }> {
-  const fh = await fsp.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+  const fh = await fsp.open(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
   try {
     let pending: WireSpan[] = [];
     let data: Buffer[] = [];

@@ -7,7 +7,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import { StreamBlockHasher } from '../delta/index.js';
 import { blocksBlockSize } from '../protocol/limits.js';
 import type { BlocksReply } from '../protocol/requests.js';
-import { lstatOrNull } from '../shared/fsutil.js';
+import { lstatOrNull, readlinkName } from '../shared/fsutil.js';
 import { log } from '../shared/log.js';
 import type { AckWait } from './ack-waiter.js';
 import { bytesOutOfSync } from './compare.js';
@@ -28,6 +28,7 @@ import {
 } from './mirror-file.js';
 import { knownMatchesDisk, sameFile, type CheckOptions } from './path-check.js';
 import type { MirrorCursor, SendGate } from './send-gate.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** Files smaller than this are compared block by block only (a delta's round trips cost more). */
 const SHIFT_MIN_BYTES = 256 * 1024;
@@ -121,7 +122,7 @@ export class MirrorSteps {
     if (!fixed && unchanged && k && !k.unsure && knownIs(k, st, type)) return ledger.checked(rel);
     const link =
       type === 'symlink'
-        ? ((await fsp.readlink(this.host.abs(rel)).catch(() => undefined)) ?? undefined)
+        ? ((await readlinkName(this.host.abs(rel)).catch(() => undefined)) ?? undefined)
         : undefined;
     // Block hashes held describe the target's copy only if it is the content they were taken of.
     const blocks = k && !k.unsure && sameContentStamp(k, st) ? 'keep' : null;
@@ -225,7 +226,7 @@ export class MirrorSteps {
 
   private async compareAndSend(rel: string, listed: Listed): Promise<number> {
     const abs = this.host.abs(rel);
-    const st = await fsp.lstat(abs).catch(() => null);
+    const st = await fsp.lstat(fsPath(abs)).catch(() => null);
     if (!st?.isFile()) return (await this.host.resend(rel), 0);
     if (await looksShifted(abs, rel, st.size, this.remote.request)) return this.shifted(rel, st);
     // Both sides hash at once: the target's block size is a function of the size, so the local

@@ -15,7 +15,7 @@ import { decide, type MirrorOptions } from './mirror-plan.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
 import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
-import { scanTree } from './scan.js';
+import { scanTree, type ScanSkip } from './scan.js';
 import { TargetView } from './target-view.js';
 
 /** What a mirror is asked to do, and how it decides per entry (mirror-plan.ts). */
@@ -235,7 +235,8 @@ export class Mirror {
     const batch: Candidate[] = [];
     const batches: Array<Promise<void>> = [];
     let batchBytes = 0;
-    for await (const { rel, st } of scanTree(this.base, this.filter)) {
+    const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
+    for await (const { rel, st } of scanTree(this.base, this.filter, '', skip)) {
       await this.pace.gate(id);
       sourceEntries++;
       const t = target.get(rel);

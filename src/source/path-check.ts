@@ -1,16 +1,17 @@
 // Checking one path: the disk (lstat) against the known state, and the operations that bring the
 // target in line — mkdir, put/write, symlink, attr, rename (a known inode at a new name), and,
 // once a disappearance's rename window passed, delete. docs/ARCHITECTURE.md, "Capture".
-import { promises as fsp, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
-import { lstatOrNull } from '../shared/fsutil.js';
+import { lstatOrNull, readdirNames, readlinkName } from '../shared/fsutil.js';
 import { captureFile } from './file-capture.js';
 import { entryType, type EntryType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { within } from './index-path.js';
 import { knownIs, mtimeNsOf, sameContentStamp, sameInode, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
+import type { Skipped } from './skipped.js';
 import { RENAME_WINDOW_MS, type RenameWindow } from './rename-window.js';
 import { scanTree } from './scan.js';
 import type { SendGate } from './send-gate.js';
@@ -44,6 +45,8 @@ export interface CheckContext {
   watchingSince(): number;
   /** Whether live changes are captured at all. */
   enabled(): boolean;
+  /** What is not replicated (a type smr does not send, a file it cannot read): counted, logged. */
+  skipped: Skipped;
 }
 
 /** Directories changed this close before the watch began count as new (clocks, ctime granularity). */
@@ -84,7 +87,7 @@ export class PathCheck {
     gone.close(rel);
     ledger.checked(rel);
     const type = entryType(st);
-    if (!type) return; // sockets, fifos, devices are not replicated
+    if (!type) return this.c.skipped.unsupported(rel, st);
     const f = this.c.filter;
     if (type === 'dir' ? !f.dir(rel) : !f.file(rel) || underExcludedDir(f, rel)) return;
     if (!k && !o.force && !o.ancestor && !ledger.baseline && !ledger.unsureAt(rel)) {
@@ -131,7 +134,7 @@ export class PathCheck {
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) {
       const anc = parts.slice(0, i).join('/');
-      if (ledger.get(anc) && !(await fsp.lstat(this.abs(anc)).catch(() => null))) {
+      if (ledger.get(anc) && !lstatOrNull(this.abs(anc))) {
         // The ancestor gets its own rename window (its event may not have come in yet: a moved
         // directory's children can be reported gone first). Should it come back as it was (moved
         // away and back), nothing would look at this path again: look once more after it settled.
@@ -140,7 +143,7 @@ export class PathCheck {
         return;
       }
     }
-    if (await fsp.lstat(this.abs(rel)).catch(() => null)) return queue.hint(rel);
+    if (lstatOrNull(this.abs(rel))) return queue.hint(rel);
     await ledger.emit({ kind: k.type === 'dir' ? 'rmdir' : 'delete', meta: { p: rel } });
     gone.closeBelow(rel);
   }
@@ -148,8 +151,7 @@ export class PathCheck {
   /** Hints every entry of a new directory again (see checkDir); unchanged ones cost an lstat. */
   relist(rel: string): void {
     if (!this.c.enabled() || this.c.ledger.get(rel)?.type !== 'dir') return;
-    fsp
-      .readdir(this.abs(rel))
+    readdirNames(this.abs(rel))
       .then((names) => {
         for (const n of names) this.c.queue.hint(`${rel}/${n}`); // known ones too: written on unseen
       })
@@ -180,7 +182,7 @@ export class PathCheck {
       if (from === rel || within(rel, from) || within(from, rel)) continue;
       const k = ledger.get(from) as Known;
       if (k.type !== type || (type === 'file' && !sameContentStamp(k, st))) continue;
-      const there = await fsp.lstat(this.abs(from)).catch(() => null);
+      const there = lstatOrNull(this.abs(from));
       if (there && sameInode(k, there)) continue; // a hard link, not a rename
       await ledger.emit({ kind: 'rename', meta: { from, to: rel } });
       gone.close(from);
@@ -228,7 +230,7 @@ export class PathCheck {
     // mirror of a big existing tree would otherwise list every directory four more times).
     if (st.ctimeMs < this.c.watchingSince() - CTIME_SLACK_MS) return;
     if (!scanned) {
-      const names = await fsp.readdir(this.abs(rel)).catch(() => [] as string[]);
+      const names = await readdirNames(this.abs(rel)).catch(() => [] as string[]);
       for (const n of names) queue.hint(`${rel}/${n}`);
     }
     for (const ms of RELIST_AFTER_MS) queue.later(ms, () => this.relist(rel));
@@ -236,7 +238,7 @@ export class PathCheck {
 
   private async checkSymlink(rel: string, st: Stats, k: Known | undefined): Promise<void> {
     const { ledger } = this.c;
-    const target = await fsp.readlink(this.abs(rel)).catch(() => null);
+    const target = await readlinkName(this.abs(rel)).catch(() => null);
     if (target === null) return this.c.queue.hint(rel);
     if (!k || k.link !== target)
       await ledger.emit({ kind: 'symlink', meta: { p: rel, target, mtime: st.mtimeMs } });
@@ -261,10 +263,16 @@ export class PathCheck {
     }
     const prev = k ? ledger.blocks(rel) : undefined;
     const emit = (e: Parameters<Ledger['emit']>[0]) => ledger.emit(e);
-    const res = await captureFile(this.abs(rel), rel, prev, emit, false, st.size, {
-      beforePart: gate && (() => gate.beforePart()),
-      stamp: st,
-    });
+    let res;
+    try {
+      res = await captureFile(this.abs(rel), rel, prev, emit, false, st.size, {
+        beforePart: gate && (() => gate.beforePart()),
+        stamp: st,
+      });
+    } catch (err) {
+      if (this.c.skipped.unreadable(rel, err)) return;
+      throw err;
+    }
     if (!res) return this.c.queue.hint(rel); // vanished or changed type while opening: look again
     if (res.partial) {
       // A whole-file send stopped: the target keeps the parts in a temp file, and at `rel` still

@@ -11,16 +11,16 @@
 // 3. What is still marked and gone from the source would be deleted: counted, put to the brake
 //    (src/source/brake.ts), then hinted (deleted after their rename window), or held with the reason.
 //    Before it holds, phases 1 and 2 run once more (a directory moved during the walk).
-import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { DIRTY_CHANGED, DIRTY_UNSURE, comparePaths, type IndexedPath } from '../index/index.js';
-import { lstatOrNull } from '../shared/fsutil.js';
+import { lstatOrNull, readlinkNameSync } from '../shared/fsutil.js';
 import { deletionBrake } from './brake.js';
 import { entryType } from './entry-type.js';
 import type { PathFilter } from './filter.js';
 import { pathKey, relOf, within } from './index-path.js';
 import { knownIs, knownOf, sameInode } from './known.js';
 import type { Ledger } from './ledger.js';
+import type { Skipped } from './skipped.js';
 import { walkInPathOrder, type WalkEntry } from './walk.js';
 
 /** What a reconciliation works through: the capture pipeline. */
@@ -36,6 +36,8 @@ export interface ReconcileHost {
   flushGone(): Promise<void>;
   /** Items waiting in the pipeline. */
   readonly backlog: number;
+  /** What is not replicated (an unreadable directory), counted and logged. */
+  readonly skipped: Skipped;
 }
 
 /** How one reconciliation runs. */
@@ -153,6 +155,8 @@ export class Reconciler {
     for await (const d of walkInPathOrder(this.host.base, this.host.filter)) {
       const key = pathKey(d.rel);
       if ('unreadable' in d) {
+        const what = `cannot list this directory (${d.unreadable}): nothing below it is replicated`;
+        this.host.skipped.skip(d.rel || '.', 'unreadable', what);
         protect = d.rel;
         continue;
       }
@@ -220,7 +224,7 @@ export class Reconciler {
 
   private readlink(rel: string): string | undefined {
     try {
-      return readlinkSync(this.abs(rel));
+      return readlinkNameSync(this.abs(rel));
     } catch {
       return undefined;
     }

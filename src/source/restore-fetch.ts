@@ -26,6 +26,7 @@ import {
   type TargetRequest,
 } from '../protocol/requests.js';
 import { SmrError } from '../shared/errors.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** Sends one request to the target (the link's `request`). */
 export type Ask = (req: TargetRequest, body?: Buffer) => Promise<Reply>;
@@ -127,7 +128,7 @@ export async function fetchFile(
     }
   } catch (err) {
     await ask({ op: 'rdelta', id, step: 'end' }).catch(() => undefined);
-    await fsp.rm(o.out, { force: true });
+    await fsp.rm(fsPath(o.out), { force: true });
     throw err;
   }
 }

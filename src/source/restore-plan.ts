@@ -2,12 +2,12 @@
 // other direction, decided by the mirror's functions (mirror-plan.ts) with the replica as the side
 // that sends. Also what it must not do unasked: overwrite a destination file newer than the
 // replica's copy (an operator restoring from rsync or Double-Take expects to be told, not to lose it).
-import { promises as fsp, type Stats } from 'node:fs';
+import { type Stats } from 'node:fs';
 import path from 'node:path';
 import type { MirrorMode } from '../control/replies.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { sumsReply, type FileSum } from '../protocol/requests.js';
-import { lstatOrNull } from '../shared/fsutil.js';
+import { lstatOrNull, readlinkName } from '../shared/fsutil.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
 import { entryType } from './entry-type.js';
 import { makeFilter, type PathFilter } from './filter.js';
@@ -102,7 +102,7 @@ async function stepFor(dest: string, t: ListEntry, mode: MirrorMode): Promise<Re
   if (entryType(st) !== t.type)
     return { ...base, action: 'create', attrs: ['type'], replace: true };
   if (t.type === 'symlink') {
-    const link = await fsp.readlink(abs).catch(() => '');
+    const link = await readlinkName(abs).catch(() => '');
     return link === t.link ? null : { ...base, action: 'update', attrs: ['link target'] };
   }
   if (t.type === 'dir')

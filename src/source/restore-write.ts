@@ -12,6 +12,7 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import { log } from '../shared/log.js';
 import { fetchFile, type Ask } from './restore-fetch.js';
 import type { RestoreStep } from './restore-plan.js';
+import { fsPath, nameBytes } from '../fsmeta/index.js';
 
 /** Where a restore writes and how it reports. */
 export interface WriteContext {
@@ -46,7 +47,7 @@ const tempBeside = (abs: string): string =>
 
 /** Removes what is in the way of an entry of another type. */
 async function clear(abs: string): Promise<void> {
-  await fsp.rm(abs, { recursive: true, force: true });
+  await fsp.rm(fsPath(abs), { recursive: true, force: true });
 }
 
 /** Sets every attribute, saying which could not be set (not root, no ACL support). */
@@ -69,9 +70,9 @@ async function writeFile(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Pro
   try {
     applyMeta(out, m, s.rel);
     if (s.replace) await clear(abs);
-    await fsp.rename(out, abs);
+    await fsp.rename(fsPath(out), fsPath(abs));
   } finally {
-    await fsp.rm(out, { force: true });
+    await fsp.rm(fsPath(out), { force: true });
   }
   return f.literal;
 }
@@ -79,13 +80,13 @@ async function writeFile(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Pro
 async function writeLink(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Promise<void> {
   const abs = absOf(ctx.dest, s.rel);
   const tmp = tempBeside(abs);
-  await fsp.symlink(m.linkTarget ?? Buffer.from(s.t.link ?? ''), tmp);
+  await fsp.symlink(m.linkTarget ?? nameBytes(s.t.link ?? ''), fsPath(tmp));
   try {
     applyMeta(tmp, m, s.rel);
     if (s.replace) await clear(abs);
-    await fsp.rename(tmp, abs);
+    await fsp.rename(fsPath(tmp), fsPath(abs));
   } finally {
-    await fsp.rm(tmp, { force: true });
+    await fsp.rm(fsPath(tmp), { force: true });
   }
 }
 
@@ -96,7 +97,7 @@ async function one(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta | undefined
     if (s.t.type === 'dir') {
       const abs = absOf(ctx.dest, s.rel);
       if (s.replace) await clear(abs);
-      await fsp.mkdir(abs, { recursive: true });
+      await fsp.mkdir(fsPath(abs), { recursive: true });
       ctx.done(s, 0); // its attributes come last
     } else if (s.t.type === 'symlink') {
       await writeLink(ctx, s, m);
@@ -120,7 +121,7 @@ function parents(rels: string[]): string[] {
 
 /** Writes every step of the plan (in path order: a directory before what it holds). */
 export async function writeRestore(ctx: WriteContext, steps: RestoreStep[]): Promise<void> {
-  await fsp.mkdir(ctx.dest, { recursive: true });
+  await fsp.mkdir(fsPath(ctx.dest), { recursive: true });
   const rels = steps.map((s) => s.rel);
   const dirs = [
     ...new Set([...steps.filter((s) => s.t.type === 'dir').map((s) => s.rel), ...parents(rels)]),

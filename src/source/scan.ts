@@ -1,8 +1,9 @@
 // Walks a connection's source tree (filtered, links not followed), yielding entries in batches.
-import { promises as fsp, type Stats } from 'node:fs';
+import { type Stats } from 'node:fs';
 import path from 'node:path';
 import type { PathFilter } from './filter.js';
-import { lstatOrNull } from '../shared/fsutil.js';
+import { lstatOrNull, readdirNames } from '../shared/fsutil.js';
+import { unsupported } from './skipped.js';
 
 /** One source entry found by a scan. */
 export interface ScanEntry {
@@ -10,13 +11,24 @@ export interface ScanEntry {
   st: Stats;
 }
 
+/** What a scan met but does not yield: a type smr does not send, a directory it cannot list. */
+export interface ScanSkip {
+  rel: string;
+  reason: string;
+  why: string;
+}
+
 const YIELD_EVERY = 512;
 
-/** Depth-first walk of `base` (or of its subdirectory `under`); directories come before their contents. */
+/**
+ * Depth-first walk of `base` (or of its subdirectory `under`); directories come before their
+ * contents. `onSkip` hears of what is not yielded, but not of what the filter leaves out.
+ */
 export async function* scanTree(
   base: string,
   filter: PathFilter,
   under = '',
+  onSkip?: (s: ScanSkip) => void,
 ): AsyncGenerator<ScanEntry> {
   const stack: string[] = [under];
   let sinceYield = 0;
@@ -24,9 +36,13 @@ export async function* scanTree(
     const rel = stack.pop() as string;
     let names: string[];
     try {
-      names = await fsp.readdir(rel ? path.join(base, ...rel.split('/')) : base);
-    } catch {
-      continue; // vanished while walking: the watcher reports it
+      names = await readdirNames(rel ? path.join(base, ...rel.split('/')) : base);
+    } catch (err) {
+      // Vanished while walking: the watcher reports it. Anything else (EACCES) is said.
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        onSkip?.({ rel: rel || '.', reason: 'unreadable', why: `cannot list it (${code})` });
+      continue;
     }
     names.sort();
     const dirs: string[] = [];
@@ -45,6 +61,9 @@ export async function* scanTree(
         yield { rel: r, st };
       } else if (st.isFile() || st.isSymbolicLink()) {
         if (filter.file(r)) yield { rel: r, st };
+      } else if (onSkip && filter.file(r)) {
+        const [reason, what] = unsupported(st);
+        onSkip({ rel: r, reason, why: `${what} is not a type smr replicates` });
       }
     }
     for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i] as string);

@@ -2,9 +2,9 @@
 // names sorted by their bytes, a directory right before its contents. Merged with the index's
 // own walk (PathIndex.entries), a reconciliation compares the two one entry at a time, with one
 // page of each in memory whatever the size of the tree.
-import { promises as fsp, type Stats } from 'node:fs';
+import { type Stats } from 'node:fs';
 import path from 'node:path';
-import { lstatOrNull } from '../shared/fsutil.js';
+import { lstatOrNull, readdirNames } from '../shared/fsutil.js';
 import type { PathFilter } from './filter.js';
 import { compareNames } from './index-path.js';
 
@@ -39,7 +39,7 @@ async function* walkDir(
 ): AsyncGenerator<WalkEntry | Unreadable> {
   let names: string[];
   try {
-    names = await fsp.readdir(rel ? path.join(base, ...rel.split('/')) : base);
+    names = await readdirNames(rel ? path.join(base, ...rel.split('/')) : base);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     // Gone or replaced meanwhile: nothing is below it any more. Anything else (EACCES, EIO): the

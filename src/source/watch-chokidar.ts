@@ -6,6 +6,7 @@
 // Its raw events also feed the overflow count (watch-overflow.ts).
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { lstatOrNull } from '../shared/fsutil.js';
 import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import type { WatchSink, Watcher } from './watcher.js';
@@ -77,9 +78,18 @@ export async function startChokidarWatcher(
       return stats?.isDirectory() ? !filter.dir(rel) : false;
     },
   });
+  // chokidar reports names as text, a byte that is not UTF-8 as U+FFFD: such a name cannot be
+  // looked at under what it reports. A rescan lists names as bytes and finds it (loudly).
+  const hint = (rel: string): void => {
+    if (rel.includes('\uFFFD') && !lstatOrNull(path.join(base, ...rel.split('/'))))
+      sink.missed(
+        `chokidar reported ${rel}, a name that is not valid UTF-8 and that it cannot carry`,
+      );
+    else sink.hint(rel);
+  };
   w.on('all', (_event: string, p: string) => {
     const rel = toRel(base, p);
-    if (rel !== null) sink.hint(rel);
+    if (rel !== null) hint(rel);
   });
   w.on('raw', (_event: string, evPath: string | null, details: unknown) => {
     pass.note();
@@ -91,7 +101,7 @@ export async function startChokidarWatcher(
     const candidates = !evPath || fileWatch ? [watched] : [path.join(watched, evPath)];
     for (const c of candidates) {
       const rel = toRel(base, c);
-      if (rel !== null) sink.hint(rel);
+      if (rel !== null) hint(rel);
     }
   });
   w.on('error', (err: unknown) => {

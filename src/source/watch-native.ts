@@ -21,6 +21,7 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import type { PathFilter } from './filter.js';
 import type { WatchSink, Watcher, WatcherStats } from './watcher.js';
 import { sharedEventPass, type EventPass } from './watch-overflow.js';
+import { fsPath, nameFromBytes } from '../fsmeta/index.js';
 
 /** Directories listed per turn of the event loop while walking (events are read in between). */
 const DIRS_PER_TURN = 64;
@@ -177,14 +178,17 @@ export class NativeWatcher implements Watcher {
     let handle: FSWatcher;
     try {
       // fs.watch looked up at call time: the latency bench's trace preload wraps it.
-      handle = fs.watch(this.abs(rel), { persistent: true });
+      // Names as bytes: a string name would have its non-UTF-8 bytes replaced by U+FFFD.
+      handle = fs.watch(fsPath(this.abs(rel)), { persistent: true, encoding: 'buffer' });
     } catch (err) {
       if (isRoot) throw err;
       this.cannotWatch(rel, err as NodeJS.ErrnoException);
       return false;
     }
     const w: DirWatch = { rel, dev: st.dev, ino: st.ino, handle, children: new Set() };
-    handle.on('change', (type, name) => this.onEvent(w, type, name as string | null));
+    handle.on('change', (type, name: Buffer | string | null) =>
+      this.onEvent(w, type, name === null || typeof name === 'string' ? name : nameFromBytes(name)),
+    );
     handle.on('error', (err) => this.onWatchError(w, err));
     this.dirs.set(rel, w);
     if (rel) this.dirs.get(parentOf(rel))?.children.add(rel.slice(rel.lastIndexOf('/') + 1));
@@ -250,12 +254,13 @@ export class NativeWatcher implements Watcher {
     if (!this.dirs.has(rel)) return; // closed meanwhile
     let entries;
     try {
-      entries = readdirSync(this.abs(rel), { withFileTypes: true });
+      entries = readdirSync(fsPath(this.abs(rel)), { withFileTypes: true, encoding: 'buffer' });
     } catch {
       return; // gone or replaced meanwhile: the events of its parent say so
     }
     for (const e of entries) {
-      const child = rel ? `${rel}/${e.name}` : e.name;
+      const name = nameFromBytes(e.name);
+      const child = rel ? `${rel}/${name}` : name;
       if (announce) this.sink.hint(child);
       if (!e.isDirectory() || !this.filter.dir(child)) continue;
       const st = lstatOrNull(this.abs(child));

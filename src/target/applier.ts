@@ -2,6 +2,7 @@
 // are durable. Checkpoint rules (why replay is safe) are in docs/ARCHITECTURE.md.
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { displayPath, nameBytes } from '../fsmeta/index.js';
 import { Signal } from '../shared/signal.js';
 import type { DurableCounter } from '../shared/durable-counter.js';
 import type { Confiner } from './confine.js';
@@ -28,7 +29,7 @@ export type IncomingOp = Op & { seq: number; body: Buffer };
 /** The paths an op names, for a log line. */
 function describe(op: Op): string {
   return Object.values(pathsOf(op))
-    .map((p) => JSON.stringify(p.length > 200 ? `${p.slice(0, 200)}…` : p))
+    .map((p) => JSON.stringify(displayPath(nameBytes(p.length > 200 ? p.slice(0, 200) : p))))
     .join(' -> ');
 }
 
@@ -36,6 +37,11 @@ function describe(op: Op): string {
 function pathsOf(op: Op): Record<string, string> {
   if (op.kind === 'rename') return { from: op.meta.from, to: op.meta.to };
   return op.kind === 'task' || op.kind === 'mark' ? {} : { p: op.meta.p };
+}
+
+// Whether a path of `op` holds a byte that is not UTF-8 (an escape, shared/name-bytes.ts).
+function escaped(op: Op): boolean {
+  return Object.values(pathsOf(op)).some((p) => /[\udc80-\udcff]/.test(p));
 }
 
 /** Hooks the applier needs from its session. */
@@ -233,15 +239,25 @@ export class Applier {
       }
     } catch (err) {
       if (err instanceof SmrError && err.code === 'path-refused') {
-        // Never write outside the replica; skip the op, say so loudly, keep serving.
+        // Never write outside the replica; skip the op, say so loudly, count it, keep serving.
         log.error(`seq ${op.seq}: ${err.message}`);
+        this.refused(op, 'name', err.message);
         return { touched: [] };
       }
       const why = unappliable(err);
       if (!why) throw err; // a disk fault (ENOSPC, EIO, ...): the session reports it, the source retries
       log.error(`seq ${op.seq}: cannot apply ${op.kind} ${describe(op)}: ${why}; skipped`);
+      // A file system that takes UTF-8 names only refuses others with EILSEQ or EINVAL.
+      const name = /ENAMETOOLONG|EILSEQ/.test(why) || (/EINVAL/.test(why) && escaped(op));
+      this.refused(op, name ? 'name' : 'op', why);
       return { touched: [], structural: true }; // it may have changed something before it failed
     }
+  }
+
+  // An op not applied is counted (and reported to the source with the next ACK), never silent.
+  private refused(op: Op, attr: string, reason: string): void {
+    const p = Object.values(pathsOf(op))[0];
+    if (p !== undefined) this.confiner.refusals.note(p, [{ attr, reason }]);
   }
 
   /** fsyncs what changed, records the applied seq durably, then acknowledges it. */

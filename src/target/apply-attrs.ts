@@ -4,6 +4,7 @@ import { lstatSync } from 'node:fs';
 import { applyMetaSync, entryTypeOf, type Xattr } from '../fsmeta/index.js';
 import type { WireAttrs } from '../protocol/attrs.js';
 import type { Confiner } from './confine.js';
+import { fsPath } from '../fsmeta/index.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'base64');
 
@@ -18,7 +19,7 @@ export function applyAttrsSync(
   a: WireAttrs,
   mode: number | undefined,
 ): void {
-  const st = lstatSync(abs, { bigint: true });
+  const st = lstatSync(fsPath(abs), { bigint: true });
   const type = entryTypeOf(st.mode);
   const xattrs: Xattr[] = (a.x ?? []).map(([n, v]) => ({ name: b(n), value: b(v) }));
   const acl = {

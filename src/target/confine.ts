@@ -7,6 +7,7 @@ import { splitSafeRelPath } from '../protocol/paths.js';
 import { TempFiles } from './temp-files.js';
 import { ModePolicy } from './mode-policy.js';
 import { AttrRefusals } from './attr-refusals.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** Resolves wire paths under one replica base directory, checking every parent on disk. */
 export class Confiner {
@@ -41,7 +42,7 @@ export class Confiner {
       if (this.verified.has(cur)) continue;
       let st;
       try {
-        st = await fsp.lstat(cur);
+        st = await fsp.lstat(fsPath(cur));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') break; // the rest does not exist yet
         throw err;
@@ -73,14 +74,14 @@ export class Confiner {
       cur = path.join(cur, c);
       if (this.verified.has(cur)) continue;
       try {
-        await fsp.mkdir(cur);
+        await fsp.mkdir(fsPath(cur));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const st = await fsp.lstat(cur);
+        const st = await fsp.lstat(fsPath(cur));
         if (!st.isDirectory() || st.isSymbolicLink()) {
           // A file or link stands where the source has a directory: the source's view wins.
-          await fsp.rm(cur, { force: true, recursive: false });
-          await fsp.mkdir(cur);
+          await fsp.rm(fsPath(cur), { force: true, recursive: false });
+          await fsp.mkdir(fsPath(cur));
         }
       }
       this.verified.add(cur);
@@ -100,11 +101,11 @@ export async function resolveReplicaBase(
     cur = path.join(cur, c);
     let st;
     try {
-      st = await fsp.lstat(cur);
+      st = await fsp.lstat(fsPath(cur));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       if (!create) return path.join(root, ...parts);
-      await fsp.mkdir(cur);
+      await fsp.mkdir(fsPath(cur));
       continue;
     }
     if (st.isSymbolicLink() || !st.isDirectory()) {

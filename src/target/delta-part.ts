@@ -9,6 +9,7 @@ import type { DeltaMeta } from '../protocol/ops.js';
 import type { Confiner } from './confine.js';
 import { endAttrs, setAttrs, type OpOutcome } from './ops.js';
 import { tempNameFor } from './temp-files.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** The part's instructions, literals cut from the body in order (checked to fit by the decoder). */
 function* instructions(meta: DeltaMeta, body: Buffer): Generator<DeltaInstruction> {
@@ -49,12 +50,12 @@ export async function applyDelta(
   if (r.state === 'partial') return { touched: [tmp] };
   if (r.state === 'done' && r.ok) {
     endAttrs(cf, tmp, meta);
-    await fsp.rename(tmp, abs);
+    await fsp.rename(fsPath(tmp), fsPath(abs));
     cf.temps.done(tmp);
     return { touched: [abs, path.dirname(abs)] };
   }
   // No basis, no temp file, or a rebuild that is not the source's file: never left wrong.
-  await fsp.rm(tmp, { force: true });
+  await fsp.rm(fsPath(tmp), { force: true });
   cf.temps.done(tmp);
   return { touched: [], need: meta.p };
 }

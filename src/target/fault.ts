@@ -34,6 +34,7 @@ function errnoOf(err: unknown): string | null {
 export function unappliable(err: unknown): string | null {
   const errno = errnoOf(err);
   if (errno === 'ENAMETOOLONG') return 'the name is too long for the file system (ENAMETOOLONG)';
+  if (errno === 'EILSEQ') return "the file system refused the name's bytes (EILSEQ)";
   if (errno === 'EFBIG') return 'the file is too large for the file system (EFBIG)';
   if (errno === 'EINVAL') return `the file system refused it as invalid (EINVAL: ${msgOf(err)})`;
   return null;

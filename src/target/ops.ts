@@ -20,6 +20,7 @@ import { tempNameFor } from './temp-files.js';
 import { applyAttrsSync } from './apply-attrs.js';
 import { sha256File } from '../delta/hash.js';
 import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** The meta of one kind of op. */
 type MetaOf<K extends Op['kind']> = Extract<Op, { kind: K }>['meta'];
@@ -41,7 +42,7 @@ export function isErr(err: unknown, ...codes: string[]): boolean {
 
 async function lstatOrNull(p: string) {
   try {
-    return await fsp.lstat(p);
+    return await fsp.lstat(fsPath(p));
   } catch (err) {
     if (isErr(err, 'ENOENT', 'ENOTDIR')) return null;
     throw err;
@@ -50,7 +51,7 @@ async function lstatOrNull(p: string) {
 
 /** Removes whatever is at `abs` (file, link, or whole directory tree), without following links. */
 export async function removeAny(abs: string): Promise<void> {
-  await fsp.rm(abs, { recursive: true, force: true });
+  await fsp.rm(fsPath(abs), { recursive: true, force: true });
 }
 
 /** The mode an op asks for, after the target's setuid/setgid rule (mode-policy.ts). */
@@ -104,7 +105,7 @@ export async function applyPut(
     const flags = meta.first
       ? C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW
       : C.O_WRONLY | C.O_NOFOLLOW;
-    fh = await fsp.open(tmp, flags, 0o600);
+    fh = await fsp.open(fsPath(tmp), flags, 0o600);
   } catch (err) {
     // A later part whose temp file is gone (target restarted and lost it): ask for the file again.
     if (isErr(err, 'ENOENT')) return { touched: [], need: meta.p };
@@ -123,7 +124,7 @@ export async function applyPut(
   endAttrs(cf, tmp, meta);
   const st = await lstatOrNull(abs);
   if (st?.isDirectory()) await removeAny(abs);
-  await fsp.rename(tmp, abs);
+  await fsp.rename(fsPath(tmp), fsPath(abs));
   cf.temps.done(tmp);
   return { touched: [abs, path.dirname(abs)], structural: Boolean(st?.isDirectory()) };
 }
@@ -145,7 +146,7 @@ function putSmallSync(
   mode: number | undefined,
   attrs: (tmp: string) => void,
 ): boolean {
-  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+  const fd = openSync(fsPath(tmp), C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
   try {
     for (let off = 0; off < body.length;) off += writeSync(fd, body, off, body.length - off, off);
     const size = meta.size ?? 0;
@@ -158,12 +159,12 @@ function putSmallSync(
   attrs(tmp);
   let isDir = false;
   try {
-    isDir = lstatSync(abs).isDirectory();
+    isDir = lstatSync(fsPath(abs)).isDirectory();
   } catch (err) {
     if (!isErr(err, 'ENOENT', 'ENOTDIR')) throw err;
   }
-  if (isDir) rmSync(abs, { recursive: true, force: true });
-  renameSync(tmp, abs);
+  if (isDir) rmSync(fsPath(abs), { recursive: true, force: true });
+  renameSync(fsPath(tmp), fsPath(abs));
   return isDir;
 }
 
@@ -172,7 +173,7 @@ export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): P
   const abs = await cf.resolve(meta.p);
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(abs, C.O_WRONLY | C.O_NOFOLLOW);
+    fh = await fsp.open(fsPath(abs), C.O_WRONLY | C.O_NOFOLLOW);
   } catch (err) {
     // No basis to patch (missing, a link, a directory): never guess, get the whole file.
     if (isErr(err, 'ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR', 'EMLINK'))
@@ -209,9 +210,9 @@ export async function applyMkdir(cf: Confiner, meta: MetaOf<'mkdir'>): Promise<O
   await cf.ensureParent(abs);
   const st = await lstatOrNull(abs);
   if (st && !st.isDirectory()) await removeAny(abs);
-  if (!st || !st.isDirectory()) await fsp.mkdir(abs);
+  if (!st || !st.isDirectory()) await fsp.mkdir(fsPath(abs));
   const mode = modeOf(cf, meta, true);
-  if (mode !== undefined) await fsp.chmod(abs, mode);
+  if (mode !== undefined) await fsp.chmod(fsPath(abs), mode);
   if (meta.a) applyAttrsSync(cf, abs, meta.p, meta.a, meta.mode);
   return { touched: [path.dirname(abs)], structural: Boolean(st && !st.isDirectory()) };
 }
@@ -239,7 +240,7 @@ export async function applyRename(cf: Confiner, meta: MetaOf<'rename'>): Promise
     // rename(2) cannot replace a non-empty directory or change type; the source's result is `from`.
     await removeAny(to);
   }
-  await fsp.rename(from, to);
+  await fsp.rename(fsPath(from), fsPath(to));
   return { touched: [path.dirname(from), path.dirname(to)], structural: true };
 }
 
@@ -254,13 +255,14 @@ export async function applyAttr(cf: Confiner, meta: MetaOf<'attr'>): Promise<OpO
     return { touched: [abs] };
   }
   if (st.isSymbolicLink()) {
-    if (meta.mtime !== undefined) await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);
+    if (meta.mtime !== undefined)
+      await fsp.lutimes(fsPath(abs), meta.mtime / 1000, meta.mtime / 1000);
     return { touched: [abs] };
   }
   const mode = modeOf(cf, meta, st.isDirectory());
-  if (mode !== undefined) await fsp.chmod(abs, mode);
+  if (mode !== undefined) await fsp.chmod(fsPath(abs), mode);
   if (meta.mtime !== undefined && !st.isDirectory())
-    await fsp.utimes(abs, meta.mtime / 1000, meta.mtime / 1000);
+    await fsp.utimes(fsPath(abs), meta.mtime / 1000, meta.mtime / 1000);
   return { touched: [abs] };
 }
 
@@ -272,9 +274,9 @@ export async function applySymlink(cf: Confiner, meta: MetaOf<'symlink'>): Promi
     throw new SmrError('path-refused', `refusing "${meta.p}": a symlink with an empty target`);
   await cf.ensureParent(abs);
   if (await lstatOrNull(abs)) await removeAny(abs);
-  await fsp.symlink(meta.target, abs);
+  await fsp.symlink(fsPath(meta.target), fsPath(abs));
   if (meta.mtime !== undefined)
-    await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
+    await fsp.lutimes(fsPath(abs), meta.mtime / 1000, meta.mtime / 1000).catch(() => undefined);
   if (meta.a) applyAttrsSync(cf, abs, meta.p, meta.a, undefined);
   return { touched: [path.dirname(abs)], structural: true };
 }

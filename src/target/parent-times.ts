@@ -7,6 +7,7 @@ import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { setMtimeNsSync } from '../fsmeta/index.js';
 import type { Op } from '../protocol/ops.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** Directories (absolute) and the mtimes they had before an op. */
 export type SavedTimes = Array<[string, bigint]>;
@@ -37,7 +38,7 @@ export function saveParentTimes(base: string, op: Op): SavedTimes {
     const dir = i < 0 ? base : path.join(base, ...rel.slice(0, i).split('/'));
     if (out.some(([d]) => d === dir)) continue;
     try {
-      const st = lstatSync(dir, { bigint: true });
+      const st = lstatSync(fsPath(dir), { bigint: true });
       if (st.isDirectory()) out.push([dir, st.mtimeNs]);
     } catch {
       // Not there yet (the op creates it) or not a directory: nothing to keep.
@@ -50,7 +51,7 @@ export function saveParentTimes(base: string, op: Op): SavedTimes {
 export function restoreParentTimes(saved: SavedTimes): void {
   for (const [dir, ns] of saved) {
     try {
-      const st = lstatSync(dir, { bigint: true });
+      const st = lstatSync(fsPath(dir), { bigint: true });
       if (st.isDirectory() && st.mtimeNs !== ns) setMtimeNsSync(dir, ns);
     } catch {
       // Removed by the op (a tree deleted or moved away): nothing to restore.

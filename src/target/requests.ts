@@ -25,6 +25,7 @@ import {
 import type { RestoreRequest } from '../protocol/restore-requests.js';
 import type { Confiner } from './confine.js';
 import { lstatOrNull } from '../shared/fsutil.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** A reply's header (without its reqId) and body. */
 type Answer = { header: Omit<WireReplyHeader, 'reqId'>; body?: Buffer };
@@ -51,7 +52,7 @@ export async function answerRequest(
     switch (h.op) {
       case 'blocks': {
         const abs = await cf.resolve(h.p);
-        const st = await fsp.lstat(abs).catch(() => null);
+        const st = await fsp.lstat(fsPath(abs)).catch(() => null);
         if (!st?.isFile()) return { header: { exists: false } };
         const b = await hashBlocks(abs, h.blockSize ?? blocksBlockSize(st.size));
         return {
@@ -73,7 +74,7 @@ export async function answerRequest(
       }
       case 'coarse': {
         const abs = await cf.resolve(h.p);
-        const st = await fsp.lstat(abs).catch(() => null);
+        const st = await fsp.lstat(fsPath(abs)).catch(() => null);
         const sig = st?.isFile()
           ? await coarseSignature(abs, { sha256: h.sha256 !== false })
           : emptyCoarseSignature();

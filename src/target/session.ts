@@ -89,7 +89,10 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
         report,
       );
     applier = new Applier(cf, counter, {
-      ack: (seq) => void peer.send(MsgType.ACK, { seq }).catch(() => undefined),
+      ack: (seq) => {
+        const refused = cf.refusals.takeNew();
+        void peer.send(MsgType.ACK, { seq, ...refused }).catch(() => undefined);
+      },
       need: (p, seq) => {
         log.warn(
           `${who}: "${p}" has no valid basis on the target (seq ${seq}); asking for it whole`,

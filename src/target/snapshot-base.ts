@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SmrError } from '../shared/errors.js';
 import { MAX_SNAPSHOT_NAMES } from '../protocol/restore-requests.js';
+import { fsPath } from '../fsmeta/index.js';
 
 /** The folders that may hold snapshots of the replica at `base`, in the order they are searched. */
 function snapshotFolders(base: string): string[] {
@@ -13,7 +14,7 @@ function snapshotFolders(base: string): string[] {
 
 // A real directory (never a symlink: a link could lead a restore anywhere on the target).
 async function isRealDir(p: string): Promise<boolean> {
-  const st = await fsp.lstat(p).catch(() => null);
+  const st = await fsp.lstat(fsPath(p)).catch(() => null);
   return st !== null && st.isDirectory() && !st.isSymbolicLink();
 }
 
@@ -34,7 +35,7 @@ export async function snapshotNamesOf(base: string): Promise<string[]> {
   const names = new Set<string>();
   for (const folder of snapshotFolders(base)) {
     if (!(await isRealDir(folder))) continue;
-    for (const d of await fsp.readdir(folder, { withFileTypes: true }).catch(() => []))
+    for (const d of await fsp.readdir(fsPath(folder), { withFileTypes: true }).catch(() => []))
       if (d.isDirectory() && /^[A-Za-z0-9._-]{1,255}$/.test(d.name) && !d.name.endsWith('.partial'))
         names.add(d.name);
   }

@@ -14,6 +14,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp, constants as C } from 'node:fs';
 import { log } from '../shared/log.js';
+import { fsPath } from '../fsmeta/index.js';
 
 const SYNC_PARALLEL = 16;
 /** A checkpoint touching at least this many paths syncs the whole file system instead. */
@@ -136,7 +137,7 @@ export function stopSyncfsHelper(): void {
 async function fsyncPath(p: string): Promise<void> {
   let fh: fsp.FileHandle | undefined;
   try {
-    fh = await fsp.open(p, C.O_RDONLY | C.O_NOFOLLOW);
+    fh = await fsp.open(fsPath(p), C.O_RDONLY | C.O_NOFOLLOW);
     await fh.sync();
   } catch (err) {
     // Gone since (deleted or renamed later in the same batch): nothing left to make durable. Any

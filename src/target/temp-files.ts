@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { fsPath, nameBytes } from '../fsmeta/index.js';
 
 /** Every temp file smr writes in a replica starts with this (listings and sources skip them). */
 export const TMP_PREFIX = '.smr-tmp-';
@@ -14,8 +15,10 @@ export function tempNameFor(abs: string, tx: number): string {
 
 // Temp names carry a short hash of the file they build, so a transfer abandoned by a crashed
 // source (its last part never queued) can be found and removed when that file is next written.
+// The hash is of the name's bytes: names that differ only in bytes that are not UTF-8 differ here.
 function tempPrefixFor(abs: string): string {
-  return `${TMP_PREFIX}${crypto.createHash('sha256').update(path.basename(abs)).digest('hex').slice(0, 8)}-`;
+  const h = crypto.createHash('sha256').update(nameBytes(path.basename(abs)));
+  return `${TMP_PREFIX}${h.digest('hex').slice(0, 8)}-`;
 }
 
 /**
@@ -29,7 +32,7 @@ export class TempFiles {
   private async names(dir: string): Promise<Set<string>> {
     let set = this.dirs.get(dir);
     if (!set) {
-      const all = await fsp.readdir(dir).catch(() => [] as string[]);
+      const all = await fsp.readdir(fsPath(dir)).catch(() => [] as string[]);
       set = new Set(all.filter((n) => n.startsWith(TMP_PREFIX)));
       this.dirs.set(dir, set);
     }
@@ -43,7 +46,7 @@ export class TempFiles {
     const prefix = tempPrefixFor(abs);
     for (const n of [...set]) {
       if (!n.startsWith(prefix) || path.join(dir, n) === keep) continue;
-      await fsp.rm(path.join(dir, n), { force: true });
+      await fsp.rm(fsPath(path.join(dir, n)), { force: true });
       set.delete(n);
     }
     if (keep) set.add(path.basename(keep));

@@ -56,7 +56,7 @@ describe('README walkthrough', () => {
     expect(out).toMatch(/web synced/);
     expect(out).toMatch(/task \S+ succeeded/);
     expect(out).toMatch(/^\d{8}T\d{6}Z-t\S+$/m); // ls of the snapshots
-    expect(out).toMatch(/web: source and target match \(checksum; 2 files/);
+    expect(out).toMatch(/web: source and target match \(checksum; compared \d+ entries, 2 files/);
     const snaps = await fsp.readdir(path.join(work, 'try', 'replica', 'web.snapshots'));
     expect(snaps).toHaveLength(1);
     expect(

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { SmrError } from '../../shared/errors.js';
+import { displayPath, nameBytes } from '../../fsmeta/index.js';
 import { formatBytes } from '../../shared/units.js';
 import { source } from '../daemon-call.js';
 import { withAuditProgress } from '../audit-progress.js';
@@ -12,16 +13,31 @@ import { byName, type Verb } from '../verb.js';
 import { dryRunResult } from '../render-dry-run.js';
 
 function diffLine(d: Difference): string {
+  // A name's bytes that are not UTF-8 (or a newline) are shown escaped, one path per line.
+  const p = displayPath(nameBytes(d.path));
   switch (d.kind) {
     case 'missing':
-      return `missing on target  ${d.path}`;
+      return `missing on target  ${p}`;
     case 'orphan':
-      return `orphan on target   ${d.path}`;
+      return `orphan on target   ${p}`;
+    case 'name':
+      return `name not carried   ${p}  (the target could not create this name; see its log)`;
     case 'content':
-      return `content differs    ${d.path}  (${formatBytes(d.bytesOutOfSync ?? 0)} out of sync)`;
+      return `content differs    ${p}  (${formatBytes(d.bytesOutOfSync ?? 0)} out of sync)`;
     default:
-      return `${(d.kind + ' differs').padEnd(18)} ${d.path}  (source ${String(d.source)}, target ${String(d.target)})`;
+      return `${(d.kind + ' differs').padEnd(18)} ${p}  (source ${String(d.source)}, target ${String(d.target)})`;
   }
+}
+
+/** "MODE; compared N entries, F files, B; skipped M (why)". */
+function comparedLine(r: VerifyResult): string {
+  const s = r.skipped ?? { count: 0, reasons: {} };
+  const why = Object.entries(s.reasons)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const skipped = `skipped ${s.count}${why ? ` (${why})` : ''}`;
+  const entries = r.entries === undefined ? '' : `compared ${r.entries} entries, `;
+  return `${r.mode}; ${entries}${r.files} files, ${formatBytes(r.bytes)}; ${skipped}`;
 }
 
 /**
@@ -30,7 +46,7 @@ function diffLine(d: Difference): string {
  */
 export function verifyReport(r: VerifyResult): string[] {
   const found = r.before ?? r.differences;
-  const compared = `(${r.mode}; ${r.files} files, ${formatBytes(r.bytes)} compared)`;
+  const compared = `(${comparedLine(r)})`;
   const head = `${r.name}: ${found.length === 0 ? 'source and target match' : `${found.length} difference(s)`} ${compared}`;
   if (r.fixed === undefined) return [head, ...found.map(diffLine)];
   const after = r.equal
@@ -158,7 +174,9 @@ export const orphansVerb: Verb = {
         maxDeletePercent: a.maxDeletePercent,
       }),
     );
-    const lines = r.orphans.map((o) => `${o.type === 'd' ? 'dir ' : 'file'}  ${o.path}`);
+    const lines = r.orphans.map(
+      (o) => `${o.type === 'd' ? 'dir ' : 'file'}  ${displayPath(nameBytes(o.path))}`,
+    );
     return { data: r, text: [orphansHead(a.name, r, Boolean(a.delete)), ...lines] };
   },
 };

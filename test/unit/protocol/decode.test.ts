@@ -126,6 +126,31 @@ describe('decodeFrame', () => {
     expect(codeOf(() => op('delete', { p: '../x' }))).toBe('none');
   });
 
+  it('carries names that are not UTF-8 as escaped bytes, and measures paths in bytes', () => {
+    // Byte 0xff of a name is U+DCFF (surrogateescape); JSON carries it as `\udcff` both ways.
+    const wire = bytes(MsgType.OP, { seq: 1, kind: 'delete', meta: { p: 'd\udce9/f\udcff' } });
+    expect(wire.includes(Buffer.from('\\udcff'))).toBe(true);
+    const [f] = new FrameDecoder().push(wire);
+    expect(f?.header).toMatchObject({ kind: 'delete', meta: { p: 'd\udce9/f\udcff' } });
+    // 4096 escaped bytes are 4096 bytes on disk (as text they would be 3 bytes each).
+    expect(codeOf(() => op('delete', { p: '\udcff'.repeat(MAX_PATH_BYTES) }))).toBe('none');
+    expect(codeOf(() => op('delete', { p: '\udcff'.repeat(MAX_PATH_BYTES + 1) }))).toBe('protocol');
+    // A lone surrogate that stands for no byte is still refused.
+    expect(codeOf(() => op('delete', { p: 'a\udc10' }))).toBe('protocol');
+  });
+
+  it("checks an ACK's report of what the target refused", () => {
+    const ack = (h: object) => decodeFrame(MsgType.ACK, h, Buffer.alloc(0));
+    expect(ack({ seq: 3, refused: { name: 1 }, names: ['f\udcff'] }).header).toEqual({
+      seq: 3,
+      refused: { name: 1 },
+      names: ['f\udcff'],
+    });
+    expect(codeOf(() => ack({ seq: 3, refused: { name: -1 } }))).toBe('protocol');
+    expect(codeOf(() => ack({ seq: 3, refused: [] }))).toBe('protocol');
+    expect(codeOf(() => ack({ seq: 3, names: [''] }))).toBe('protocol');
+  });
+
   it('refuses an op whose ranges or literals need more bytes than its body has', () => {
     expect(codeOf(() => op('write', { p: 'f', ranges: [[0, 4]] }, Buffer.from('abc')))).toBe(
       'protocol',

@@ -48,6 +48,7 @@ function parts(
     reconciling: false,
     watcher: { backend: 'native', watchedDirs: 5, unwatched: 0, readyMs: 2, missed: 1, rescans: 1 },
     overflow: { reason: stopped },
+    skipped: { count: 0, reasons: {} },
   } satisfies StatusParts;
 }
 

@@ -187,6 +187,7 @@ describe('reconciliation', () => {
       get backlog() {
         return capture.backlog;
       },
+      skipped: capture.skipped,
     };
     const r = await new Reconciler(host).restart({ unknown: 'all', brake: true });
     await capture.idle();
