@@ -132,7 +132,8 @@ export type DiffKind =
   | 'content'
   | 'owner'
   | 'xattrs'
-  | 'acl';
+  | 'acl'
+  | 'hardlinks';
 
 /** One difference between source and target. */
 export interface Difference {

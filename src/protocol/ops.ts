@@ -61,6 +61,7 @@ export type Op =
   | { kind: 'rename'; meta: { from: string; to: string } }
   | { kind: 'attr'; meta: { p: string; mode?: number; mtime?: number; a?: WireAttrs } }
   | { kind: 'symlink'; meta: { p: string; target: string; mtime?: number; a?: WireAttrs } }
+  | { kind: 'link'; meta: { p: string; from: string } }
   | { kind: 'task'; meta: TaskMarker }
   | { kind: 'mark'; meta: Record<string, unknown> };
 
@@ -134,6 +135,7 @@ const metaOf: { [K in OpKind]: Check<Extract<Op, { kind: K }>['meta']> } = {
   rename: obj({ from: relPath, to: relPath }),
   attr: obj(p, { mode, mtime, a: wireAttrs }),
   symlink: obj({ ...p, target: text() }, { mtime, a: wireAttrs }),
+  link: obj({ ...p, from: relPath }),
   task: taskMarker,
   mark: (v, where) => (isObject(v) ? { ...v } : refuse(where, 'an object', v)),
 };

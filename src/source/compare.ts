@@ -11,6 +11,7 @@ import { scanTree } from './scan.js';
 import type { Difference, DiffKind } from '../control/replies.js';
 import { attrDifferences } from './attr-diff.js';
 import type { EntryAttrs } from './entry-attrs.js';
+import { LinkGrouping } from './link-groups.js';
 
 /** What verify reports (the control channel's shapes). */
 export type { Difference, DiffKind };
@@ -53,8 +54,11 @@ export async function compareTrees(o: {
   remoteBlocks: (rel: string) => Promise<BlocksReply>;
   /** Owner, ns mtime, xattrs and ACLs, against the listing's stamps (entry-attrs.ts). */
   attrs?: EntryAttrs;
+  /** Compare hard-link grouping (not with `connect --no-hard-links`). */
+  hardLinks?: boolean;
 }): Promise<{ differences: Difference[]; files: number; bytes: number; entries: number }> {
   const differences: Difference[] = [];
+  const links = o.hardLinks ? new LinkGrouping(o.target.values()) : null;
   let files = 0;
   let entries = 0;
   let bytes = 0;
@@ -89,6 +93,7 @@ export async function compareTrees(o: {
         target: t.mode.toString(8),
       });
     if (type === 'dir') continue;
+    if (links?.differs(st, t)) differences.push({ path: rel, kind: 'hardlinks' });
     files++;
     bytes += st.size;
     if (st.size !== t.size)

@@ -9,6 +9,7 @@ import { captureFile } from './file-capture.js';
 import { entryType, type EntryType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { within } from './index-path.js';
+import { linkToPartner } from './hard-link.js';
 import { knownIs, mtimeNsOf, sameContentStamp, sameInode, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import { RENAME_WINDOW_MS, type RenameWindow } from './rename-window.js';
@@ -29,6 +30,8 @@ export interface CheckOptions {
   gate?: SendGate;
   /** An ancestor of a path being checked: needed on the target, whatever the baseline says. */
   ancestor?: boolean;
+  /** A forced check may link to a partner sent after this seq (hard-link.ts); unset: never. */
+  linkAfter?: number;
 }
 
 /** What a path check works with. */
@@ -44,6 +47,8 @@ export interface CheckContext {
   watchingSince(): number;
   /** Whether live changes are captured at all. */
   enabled(): boolean;
+  /** Hard links kept as links (not `connect --no-hard-links`). */
+  hardLinks: boolean;
 }
 
 /** Directories changed this close before the watch began count as new (clocks, ctime granularity). */
@@ -96,6 +101,8 @@ export class PathCheck {
       if (await this.tryRename(rel, st, type)) return this.check(rel, { gate: o.gate });
     }
     const cur = ledger.get(rel);
+    const linking = { enabled: this.c.hardLinks, after: force ? o.linkAfter : -1, force };
+    if (type === 'file' && (await linkToPartner(ledger, rel, st, cur, linking))) return;
     const same = cur && sameInode(cur, st) && cur.type === type ? cur : undefined;
     if (type === 'dir') return this.checkDir(rel, st, same, o.scanned === true, force);
     if (type === 'symlink') return this.checkSymlink(rel, st, force ? undefined : same);

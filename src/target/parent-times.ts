@@ -19,6 +19,7 @@ function entriesOf(op: Op): string[] {
       return op.meta.first || op.meta.end ? [op.meta.p] : [];
     case 'mkdir':
     case 'symlink':
+    case 'link':
     case 'delete':
     case 'rmdir':
       return [op.meta.p];

@@ -17,6 +17,8 @@ function diffLine(d: Difference): string {
       return `missing on target  ${d.path}`;
     case 'orphan':
       return `orphan on target   ${d.path}`;
+    case 'hardlinks':
+      return `hard links differ  ${d.path}  (linked otherwise than on the source)`;
     case 'content':
       return `content differs    ${d.path}  (${formatBytes(d.bytesOutOfSync ?? 0)} out of sync)`;
     default:

@@ -244,6 +244,7 @@ describe('mutated valid frames (a seeded fuzz)', () => {
       Buffer.alloc(0),
     ],
     [MsgType.OP, { seq: 9, kind: 'rename', meta: { from: 'a', to: 'b' } }, Buffer.alloc(0)],
+    [MsgType.OP, { seq: 10, kind: 'link', meta: { p: 'c', from: 'b' } }, Buffer.alloc(0)],
     [
       MsgType.LIST_ITEMS,
       {
