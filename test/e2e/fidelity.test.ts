@@ -53,11 +53,46 @@ async function makeTree(dir: string): Promise<void> {
   await fsp.link(p('hl', 'one'), p('shared', 'three'));
   await write(p('hl', 'pair'), 'a pair\n');
   await fsp.link(p('hl', 'pair'), p('hl', 'pair2'));
+  makeSparse(p('sparse'), 128);
   sh('touch', '-d', '2002-02-03 04:05:06.987654321', p('plain'));
   // Directory times last: creating entries changes them.
   sh('touch', '-d', '2003-02-03 04:05:06.111111111', p('shared'));
   sh('touch', '-d', '2004-02-03 04:05:06.222222222', p('tmpdir'));
   sh('touch', '-d', '2005-02-03 04:05:06.333333333', p('hl'));
+}
+
+/** A sparse file of `mib` MiB with three 64 KiB data runs (start, middle, end). */
+function makeSparse(p: string, mib: number): void {
+  sh('truncate', '-s', `${mib}M`, p);
+  for (const at of [0, mib * 8, mib * 16 - 1])
+    sh(
+      'dd',
+      'if=/dev/urandom',
+      `of=${p}`,
+      'bs=64K',
+      'count=1',
+      `seek=${at}`,
+      'conv=notrunc',
+      'status=none',
+    );
+}
+
+/** Allocated bytes (st_blocks * 512), as du counts them. */
+async function allocated(p: string): Promise<number> {
+  return (await fsp.stat(p)).blocks * 512;
+}
+
+/** Every sparse file of the tree is as sparse on the replica (within 1 MiB) as on the source. */
+async function expectSparse(src: string, dst: string): Promise<void> {
+  for (const name of ['sparse', 'sparse2']) {
+    const a = await allocated(path.join(src, name)).catch(() => null);
+    if (a === null) continue;
+    const b = await allocated(path.join(dst, name));
+    expect(
+      Math.abs(a - b),
+      `${name}: ${a} B allocated on the source, ${b} B on the replica`,
+    ).toBeLessThan(1 << 20);
+  }
 }
 
 /** Makes `p` a file of its own with the same content and attributes (a hard link broken). */
@@ -71,6 +106,7 @@ function splitLink(p: string): void {
 async function expectSameAttrs(src: string, dst: string): Promise<void> {
   expect(attrDifferences(src, dst)).toEqual([]);
   expect(rsyncDifferences(src, dst)).toEqual([]);
+  await expectSparse(src, dst);
 }
 
 async function waitSameAttrs(src: string, dst: string): Promise<void> {
@@ -121,8 +157,13 @@ describe('attributes', () => {
     await fsp.link(path.join(dir, 'hl', 'new'), path.join(dir, 'hl', 'new2'));
     await fsp.link(path.join(dir, 'hl', 'new'), path.join(dir, 'hl', 'new3'));
     await fsp.rm(path.join(dir, 'hl', 'new'));
+    // A sparse file made live: its zero parts are not sent, and it stays sparse on the replica.
+    const beforeSparse = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    makeSparse(path.join(dir, 'sparse2'), 1024); // issue 12's 1 GiB case
     await waitSynced(s, 'app');
     await waitSameAttrs(dir, dst);
+    const afterSparse = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    expect(afterSparse.sent.bytes - beforeSparse.sent.bytes).toBeLessThan(4 << 20);
   });
 
   for (const mode of ['full', 'diff', 'checksum'] as const) {
@@ -145,6 +186,7 @@ describe('attributes', () => {
       sh('touch', '-d', '2002-02-03 04:05:06.987654000', path.join(dst, 'plain'));
       await fsp.chmod(path.join(dst, 'suid'), 0o755);
       splitLink(path.join(dst, 'hl', 'two'));
+      await fsp.rm(path.join(dst, 'sparse'));
       const s2 = await startSource(s.stateDir);
       const r = await smr([
         'mirror',
