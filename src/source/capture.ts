@@ -30,6 +30,7 @@ function parentsChanged(e: QueuedOp): string[] {
       : e.kind === 'mkdir' ||
           e.kind === 'symlink' ||
           e.kind === 'link' ||
+          e.kind === 'mknod' ||
           e.kind === 'delete' ||
           e.kind === 'rmdir'
         ? [e.meta.p]

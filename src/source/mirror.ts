@@ -237,7 +237,7 @@ export class Mirror {
     const batches: Array<Promise<void>> = [];
     let batchBytes = 0;
     const links = this.capture.hardLinks ? new LinkGrouping(target.values()) : null;
-    for await (const { rel, st } of scanTree(this.base, this.filter)) {
+    for await (const { rel, st } of scanTree(this.base, this.filter, '', true)) {
       await this.pace.gate(id);
       sourceEntries++;
       const t = target.get(rel);

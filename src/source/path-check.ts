@@ -6,7 +6,8 @@ import path from 'node:path';
 import { log } from '../shared/log.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { captureFile } from './file-capture.js';
-import { entryType, type EntryType } from './entry-type.js';
+import { entryType, isNodeKind, specialType, type EntryType } from './entry-type.js';
+import { checkSpecial } from './special.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { within } from './index-path.js';
 import { linkToPartner } from './hard-link.js';
@@ -53,7 +54,6 @@ export interface CheckContext {
 
 /** Directories changed this close before the watch began count as new (clocks, ctime granularity). */
 const CTIME_SLACK_MS = 1000;
-
 type FileStamp = Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
 
 /** Same inode, size and mtime: as far as stat can tell, nothing was written between the two. */
@@ -88,8 +88,8 @@ export class PathCheck {
     }
     gone.close(rel);
     ledger.checked(rel);
-    const type = entryType(st);
-    if (!type) return; // sockets, fifos, devices are not replicated
+    const type = entryType(st) ?? specialType(st);
+    if (!type) return; // no other types exist today
     const f = this.c.filter;
     if (type === 'dir' ? !f.dir(rel) : !f.file(rel) || underExcludedDir(f, rel)) return;
     if (!k && !o.force && !o.ancestor && !ledger.baseline && !ledger.unsureAt(rel)) {
@@ -97,6 +97,7 @@ export class PathCheck {
     }
     await this.parentsFirst(rel);
     const force = o.force === true || k?.unsure === true;
+    if (isNodeKind(type)) return checkSpecial(ledger, rel, st, type, force ? undefined : k);
     if (!force && !(k && sameInode(k, st) && k.type === type)) {
       if (await this.tryRename(rel, st, type)) return this.check(rel, { gate: o.gate });
     }

@@ -3,6 +3,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { PathFilter } from './filter.js';
 import { lstatOrNull } from '../shared/fsutil.js';
+import { specialType } from './entry-type.js';
 
 /** One source entry found by a scan. */
 export interface ScanEntry {
@@ -12,11 +13,16 @@ export interface ScanEntry {
 
 const YIELD_EVERY = 512;
 
-/** Depth-first walk of `base` (or of its subdirectory `under`); directories come before their contents. */
+/**
+ * Depth-first walk of `base` (or of its subdirectory `under`); directories come before their
+ * contents. Fifos, sockets and devices only with `specials` (the mirror sends them; nothing else
+ * may open one: a fifo's open blocks).
+ */
 export async function* scanTree(
   base: string,
   filter: PathFilter,
   under = '',
+  specials = false,
 ): AsyncGenerator<ScanEntry> {
   const stack: string[] = [under];
   let sinceYield = 0;
@@ -43,7 +49,7 @@ export async function* scanTree(
         if (!filter.dir(r)) continue;
         dirs.push(r);
         yield { rel: r, st };
-      } else if (st.isFile() || st.isSymbolicLink()) {
+      } else if (st.isFile() || st.isSymbolicLink() || (specials && specialType(st))) {
         if (filter.file(r)) yield { rel: r, st };
       }
     }

@@ -20,6 +20,7 @@ function entriesOf(op: Op): string[] {
     case 'mkdir':
     case 'symlink':
     case 'link':
+    case 'mknod':
     case 'delete':
     case 'rmdir':
       return [op.meta.p];

@@ -54,6 +54,10 @@ async function makeTree(dir: string): Promise<void> {
   await write(p('hl', 'pair'), 'a pair\n');
   await fsp.link(p('hl', 'pair'), p('hl', 'pair2'));
   makeSparse(p('sparse'), 128);
+  // Special entries: a fifo given away, and a device node (root only, as CI runs).
+  sh('mkfifo', '-m', '0640', p('fifo'));
+  sh('chown', '65534:65534', p('fifo'));
+  if (process.geteuid?.() === 0) sh('mknod', '-m', '0600', p('tty-dev'), 'c', '5', '0');
   sh('touch', '-d', '2002-02-03 04:05:06.987654321', p('plain'));
   // Directory times last: creating entries changes them.
   sh('touch', '-d', '2003-02-03 04:05:06.111111111', p('shared'));
@@ -116,7 +120,9 @@ async function waitSameAttrs(src: string, dst: string): Promise<void> {
   await expectSameAttrs(src, dst);
 }
 
-describe('attributes', () => {
+// Each test sends and hashes a 128 MiB sparse file several times over: on a busy machine that
+// takes more than the default minute.
+describe('attributes', { timeout: 180_000 }, () => {
   it('are replicated by the initial mirror and by live changes without data', async () => {
     const t = await startTarget();
     const s = await startSource();
@@ -145,6 +151,7 @@ describe('attributes', () => {
     const outside = path.join(await tmp('smr-outside-'), 'f');
     await write(outside, 'linked from outside\n');
     await fsp.link(outside, path.join(dir, 'hl', 'from-outside'));
+    sh('mkfifo', path.join(dir, 'shared', 'fifo2'));
     await waitSynced(s, 'app');
     await fsp.rm(outside); // its link count would differ from the replica's copy, rightly
     await waitSameAttrs(dir, dst);
