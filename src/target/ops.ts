@@ -255,7 +255,8 @@ export async function applyAttr(cf: Confiner, meta: MetaOf<'attr'>): Promise<OpO
   if (meta.a) {
     // Everything in one place, in fsmeta's order (directories' ns mtimes included).
     applyAttrsSync(cf, abs, meta.p, { ...meta.a, ns: meta.a.ns ?? nsOf(meta.mtime) }, meta.mode);
-    return { touched: [abs] };
+    // A fifo or device is never opened to fsync it (a fifo's open blocks): its directory is.
+    return { touched: [st.isFile() || st.isDirectory() ? abs : path.dirname(abs)] };
   }
   if (st.isSymbolicLink()) {
     if (meta.mtime !== undefined) await fsp.lutimes(abs, meta.mtime / 1000, meta.mtime / 1000);

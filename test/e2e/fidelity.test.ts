@@ -211,6 +211,25 @@ describe('attributes', { timeout: 180_000 }, () => {
     });
   }
 
+  it('attribute changes made while the source was down are caught by its restart', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await makeTree(dir);
+    await connect(s, 'app', t, dir);
+    await waitSynced(s, 'app');
+    const dst = path.join(t.root, 'app');
+    await waitSameAttrs(dir, dst);
+    await s.stop();
+    sh('chown', '4321:4321', path.join(dir, 'plain'));
+    sh('setfattr', '-n', 'user.color', '-v', 'green', path.join(dir, 'xattr'));
+    sh('setfacl', '-m', 'u:4321:r', path.join(dir, 'acl'));
+    sh('chown', '4321:4321', path.join(dir, 'fifo'));
+    const s2 = await startSource(s.stateDir);
+    await waitSynced(s2, 'app');
+    await waitSameAttrs(dir, dst);
+  });
+
   it('verify names each attribute that differs (exit 4); --fix repairs them without data', async () => {
     const t = await startTarget();
     const s = await startSource();
