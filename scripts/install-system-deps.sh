@@ -7,6 +7,7 @@
 #   * rsync            the fidelity tests' independent comparison (rsync -aHAXSn --numeric-ids -i)
 #   * python3          stands in for systemd's notify socket in the sd_notify test
 #   * mkfs.ext4, mount make the small loop-mounted file systems of the disk-full tests (Linux)
+#   * pg_ctl           a PostgreSQL cluster replicated and started on a snapshot as postgres (postgresql)
 # On Debian and Ubuntu it installs what is missing with apt-get (run it as root, or with sudo);
 # elsewhere it says what to install. .ci/run calls it; so can you, once, on a new machine.
 set -euo pipefail
@@ -32,10 +33,16 @@ fi
 # command -> Debian package
 declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync [python3]=python3)
 if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount; fi
+# Debian keeps PostgreSQL's programs off PATH, under its version: checked by that pattern.
+if [[ $(uname -s) == Linux ]]; then want['/usr/lib/postgresql/*/bin/pg_ctl']=postgresql; fi
+
+have() {
+  if [[ $1 == /* ]]; then compgen -G "$1" >/dev/null; else command -v "$1" >/dev/null 2>&1; fi
+}
 
 missing=()
 for cmd in "${!want[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+  have "$cmd" || missing+=("${want[$cmd]}")
 done
 ((${#missing[@]})) || exit 0
 

@@ -151,7 +151,8 @@ export type DiffKind =
   | 'owner'
   | 'xattrs'
   | 'acl'
-  | 'name';
+  | 'name'
+  | 'hardlinks';
 
 /** One difference between source and target. */
 export interface Difference {

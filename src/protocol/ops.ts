@@ -10,6 +10,7 @@ import {
   list,
   mode,
   obj,
+  oneOf,
   refuse,
   relPath,
   sha256,
@@ -50,6 +51,12 @@ export type DeltaOp =
 /** One part of a delta rebuild (docs/DELTA.md). */
 export type DeltaMeta = FileEnd & { p: string; first?: boolean; tx?: number; ops: DeltaOp[] };
 
+/** The special entries `mknod` creates. */
+export type NodeKind = 'fifo' | 'socket' | 'char' | 'block';
+
+/** A fifo, socket or device node (devices with their [major, minor]). */
+export type NodeMeta = { p: string; type: NodeKind; mode: number; rdev?: number[]; a?: WireAttrs };
+
 /** An operation as the target applies it: kind and checked, named fields. */
 export type Op =
   | { kind: 'put'; meta: PutMeta }
@@ -61,6 +68,8 @@ export type Op =
   | { kind: 'rename'; meta: { from: string; to: string } }
   | { kind: 'attr'; meta: { p: string; mode?: number; mtime?: number; a?: WireAttrs } }
   | { kind: 'symlink'; meta: { p: string; target: string; mtime?: number; a?: WireAttrs } }
+  | { kind: 'link'; meta: { p: string; from: string } }
+  | { kind: 'mknod'; meta: NodeMeta }
   | { kind: 'task'; meta: TaskMarker }
   | { kind: 'mark'; meta: Record<string, unknown> };
 
@@ -134,6 +143,11 @@ const metaOf: { [K in OpKind]: Check<Extract<Op, { kind: K }>['meta']> } = {
   rename: obj({ from: relPath, to: relPath }),
   attr: obj(p, { mode, mtime, a: wireAttrs }),
   symlink: obj({ ...p, target: text() }, { mtime, a: wireAttrs }),
+  link: obj({ ...p, from: relPath }),
+  mknod: obj(
+    { ...p, type: oneOf('fifo', 'socket', 'char', 'block'), mode },
+    { rdev: list(int(0, 0xffffffff), 2), a: wireAttrs },
+  ),
   task: taskMarker,
   mark: (v, where) => (isObject(v) ? { ...v } : refuse(where, 'an object', v)),
 };

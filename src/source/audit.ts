@@ -72,6 +72,7 @@ export async function compareOnce(ctx: AuditContext, mode: 'diff' | 'checksum'):
     attrs: ctx.capture.ledger.attrs,
     onEntry: (n) => ctx.progress.entry(n),
     skipped: ctx.capture.skipped,
+    hardLinks: ctx.capture.hardLinks,
   });
   for (const o of orphansOf(target, ctx.filter))
     r.differences.push({ path: o.path, kind: 'orphan', target: typeLetter(o.type) });
@@ -117,7 +118,8 @@ async function verifyRun(
     ctx.capture.detach(() =>
       attributesOnly(diffs, mode === 'checksum')
         ? resendAttrs(ctx.capture, rel)
-        : ctx.capture.resend(rel),
+        : // Linked otherwise on the target: as a link to a name the index holds, if one is.
+          ctx.capture.resend(rel, relinks(diffs)),
     );
   const second = await compareOnce(ctx, mode);
   return {
@@ -190,4 +192,9 @@ async function orphansIn(
   result.deleted = await view.deleteOrphans(ctx.filter, () => true);
   await ctx.drained(DRAIN_MS);
   return result;
+}
+
+/** A resend that may link `rel` to another name of its inode (hard-link.ts). */
+function relinks(diffs: readonly Difference[]): { linkAfter?: number } {
+  return diffs.some((d) => d.kind === 'hardlinks') ? { linkAfter: -1 } : {};
 }

@@ -29,7 +29,12 @@ function parentsChanged(e: QueuedOp): string[] {
   const entries =
     e.kind === 'rename'
       ? [e.meta.from, e.meta.to]
-      : e.kind === 'mkdir' || e.kind === 'symlink' || e.kind === 'delete' || e.kind === 'rmdir'
+      : e.kind === 'mkdir' ||
+          e.kind === 'symlink' ||
+          e.kind === 'link' ||
+          e.kind === 'mknod' ||
+          e.kind === 'delete' ||
+          e.kind === 'rmdir'
         ? [e.meta.p]
         : e.kind === 'put' && e.meta.end
           ? [e.meta.p]
@@ -64,6 +69,8 @@ export class Capture implements MirrorHost {
   watchingSince = 0;
   /** What this connection did not replicate, and why (status's `skipped`). */
   readonly skipped = new Skipped();
+  /** Hard links kept as links (not `connect --no-hard-links`). */
+  readonly hardLinks: boolean;
 
   constructor(
     readonly base: string,
@@ -80,6 +87,7 @@ export class Capture implements MirrorHost {
       new DiskAttrs((rel) => this.abs(rel), carried(hooks.attrs ?? {})),
     );
     this.ledger = ledger;
+    this.hardLinks = hooks.attrs?.noHardLinks !== true;
     // Each item the queue runs is one batch of the index (ledger.ts, docs/INDEX.md "Write order").
     // A new, moved or removed entry changes its directory's mtime: look at the directory again,
     // so its new time follows (the target keeps directory times as the source sends them).
@@ -106,6 +114,7 @@ export class Capture implements MirrorHost {
       watchingSince: () => this.watchingSince,
       enabled: () => this.enabled,
       skipped: this.skipped,
+      hardLinks: this.hardLinks,
     });
   }
 
@@ -177,7 +186,8 @@ export class Capture implements MirrorHost {
    */
   async resend(rel: string, o: CheckOptions = {}): Promise<void> {
     if (lstatOrNull(this.abs(rel))) {
-      await this.paths.check(rel, { scanned: o.scanned, gate: o.gate, force: true });
+      const { scanned, gate, linkAfter } = o;
+      await this.paths.check(rel, { scanned, gate, linkAfter, force: true });
       // Sent, or not replicated (excluded, a fifo): either way the check decided.
       if (lstatOrNull(this.abs(rel))) return;
     }

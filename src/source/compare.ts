@@ -12,6 +12,7 @@ import type { Difference, DiffKind } from '../control/replies.js';
 import { attrDifferences } from './attr-diff.js';
 import type { EntryAttrs } from './entry-attrs.js';
 import { readlinkName } from '../shared/fsutil.js';
+import { LinkGrouping } from './link-groups.js';
 
 /** What verify reports (the control channel's shapes). */
 export type { Difference, DiffKind };
@@ -67,8 +68,11 @@ export async function compareTrees(o: {
   onEntry?: (bytes: number) => void;
   /** Which names could not be carried: such a path missing on the target is a `name` difference. */
   skipped?: Pick<Skipped, 'nameRefused'>;
+  /** Compare hard-link grouping (not with `connect --no-hard-links`). */
+  hardLinks?: boolean;
 }): Promise<Compared> {
   const differences: Difference[] = [];
+  const links = o.hardLinks ? new LinkGrouping(o.target.values()) : null;
   let files = 0;
   let entries = 0;
   let bytes = 0;
@@ -110,6 +114,7 @@ export async function compareTrees(o: {
         target: t.mode.toString(8),
       });
     if (type === 'dir') continue;
+    if (links?.differs(st, t)) differences.push({ path: rel, kind: 'hardlinks' });
     files++;
     bytes += st.size;
     if (st.size !== t.size)

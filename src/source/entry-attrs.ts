@@ -18,7 +18,12 @@ export type AttrChoice = Required<AttrOptions>;
 export const ALL_ATTRS: AttrChoice = { owner: true, xattrs: true, acls: true };
 
 /** The attributes a connection's record turns off (`connect --no-owner/--no-xattrs/--no-acls`). */
-export type NotCarried = { noOwner?: boolean; noXattrs?: boolean; noAcls?: boolean };
+export type NotCarried = {
+  noOwner?: boolean;
+  noXattrs?: boolean;
+  noAcls?: boolean;
+  noHardLinks?: boolean;
+};
 
 /** What a connection carries, given what its record turns off. */
 export function carried(c: NotCarried): AttrChoice {

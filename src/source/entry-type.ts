@@ -1,15 +1,34 @@
 // The one classifier of what a path on disk is, in the vocabulary the protocol's listing uses.
 import type { Stats } from 'node:fs';
 import type { EntryType } from '../protocol/listing.js';
+import type { NodeKind } from '../protocol/ops.js';
 
 /** file, dir or symlink. */
 export type { EntryType };
 
-/** What `st` describes; null for what smr does not replicate (sockets, FIFOs, devices). */
+/** What `st` describes; null for the special entries (specialType) and anything else. */
 export function entryType(
   st: Pick<Stats, 'isFile' | 'isDirectory' | 'isSymbolicLink'>,
 ): EntryType | null {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   return st.isSymbolicLink() ? 'symlink' : null;
+}
+
+/** What the index may hold at a path: the listing's types, or a special entry (`mknod`). */
+export type KnownType = EntryType | NodeKind;
+
+/** The special entry `st` describes (fifo, socket, device), or null for anything else. */
+export function specialType(
+  st: Pick<Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>,
+): NodeKind | null {
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'char';
+  return st.isBlockDevice() ? 'block' : null;
+}
+
+/** Whether a known type is a special entry (made by `mknod`). */
+export function isNodeKind(t: KnownType): t is NodeKind {
+  return t === 'fifo' || t === 'socket' || t === 'char' || t === 'block';
 }

@@ -17,6 +17,7 @@ import type { WireSpan } from '../protocol/ops.js';
 import type { BlockHashes } from './ledger.js';
 import type { Emit, QueuedMeta } from './queued-op.js';
 import { fsPath } from '../fsmeta/index.js';
+import { appendPart } from './sparse-parts.js';
 
 /** Block size for change detection: small enough that a small write sends little. */
 export const CAPTURE_BLOCK = 16 * 1024;
@@ -53,7 +54,6 @@ async function attrsFor(fh: { stat(): Promise<Stats> }, stamp: WholeOptions['sta
   const st = stamp ?? (await fh.stat());
   return { mode: st.mode & 0o7777, mtime: st.mtimeMs };
 }
-
 type Append = Emit;
 
 /**
@@ -210,9 +210,10 @@ async function sendWhole(
         mtime: attrs.mtimeMs,
       });
     }
-    // Each part is read into a buffer of its own and handed over to the journal (no copy).
-    const rec = await append({ kind: 'put', meta, data: cur.subarray(0, curLen), handOver: true });
-    if (first && off === 0) tx = rec.seq;
+    // Each part is read into a buffer of its own and handed to the journal (no copy; zeros: none).
+    const opens = first && off === 0;
+    const seq = await appendPart(append, meta, cur.subarray(0, curLen), opens || end);
+    if (opens) tx = seq ?? tx;
     ops++;
     off += curLen;
     if (end) break;

@@ -4,11 +4,11 @@
 import type { Stats } from 'node:fs';
 import type { IndexEntry } from '../index/index.js';
 import { nameBytes, nameFromBytes } from '../fsmeta/index.js';
-import type { EntryType } from './entry-type.js';
+import type { EntryType, KnownType } from './entry-type.js';
 
 /** One path as the index knows it. */
 export interface Known {
-  type: EntryType;
+  type: KnownType;
   dev: number;
   ino: number;
   size: number;
@@ -76,7 +76,7 @@ function stampFields(st: Stats, stamp: string | undefined) {
 /** The index entry recording `st` at `seq`, with the attribute stamp last sent. */
 export function entryOf(
   st: Stats,
-  type: EntryType,
+  type: KnownType,
   seq: number,
   link?: string,
   stamp?: string,
@@ -99,7 +99,7 @@ export function entryOf(
 /** What capture knows from an index entry (types it does not replicate never get one). */
 export function knownOf(e: IndexEntry, unsure: boolean): Known {
   return {
-    type: e.type as EntryType,
+    type: e.type as KnownType,
     dev: Number(e.dev),
     ino: Number(e.ino),
     size: e.size,

@@ -12,7 +12,7 @@ import {
 } from '../index/index.js';
 import type { JournalRecord } from '../journal/types.js';
 import { log } from '../shared/log.js';
-import type { EntryType } from './entry-type.js';
+import type { KnownType } from './entry-type.js';
 import { pathKey, relOf } from './index-path.js';
 import { entryOf, knownOf, type Known } from './known.js';
 import type { QueuedOp } from './queued-op.js';
@@ -124,7 +124,7 @@ export class Ledger {
   record(
     rel: string,
     st: Stats,
-    type: EntryType,
+    type: KnownType,
     o: { link?: string; blocks: BlocksUpdate },
   ): void {
     const key = pathKey(rel);
@@ -233,6 +233,7 @@ export class Ledger {
     const carries =
       e.kind === 'mkdir' ||
       e.kind === 'symlink' ||
+      e.kind === 'mknod' ||
       e.kind === 'attr' ||
       ((e.kind === 'put' || e.kind === 'write' || e.kind === 'delta') && e.meta.end === true);
     if (!carries || e.meta.a) return;

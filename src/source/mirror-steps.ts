@@ -87,15 +87,19 @@ export class MirrorSteps {
     view: ListingView,
     gate?: SendGate,
     listed?: Listed,
+    relink = false,
   ): Promise<void> {
     const { ledger } = this.host;
     // Sent already during this mirror (a new directory's check queues its entries): not again.
-    if (send && ledger.lastSeq(rel) > sinceSeq && this.knownMatchesDisk(rel)) return;
+    if (send && !relink && ledger.lastSeq(rel) > sinceSeq && this.knownMatchesDisk(rel)) return;
     if (log.debugOn) log.debug(`mirror ${rel}: ${send ? 'send' : 'same'}`);
     // A directory's entries are the scan's own next steps: listing them here too would send them
     // as hints, outside the steps whose sizes the mirror counts against its queue bound (a full
     // mirror into an empty replica then ran twice the bound ahead and out of the hot tail).
-    if (send) return this.host.resend(rel, { scanned: true, gate });
+    // A second name of an inode this mirror sent goes as a link (hard-link.ts); `relink`: the
+    // target groups this name otherwise, so any name the index holds of its inode will do.
+    const linkAfter = relink ? -1 : sinceSeq;
+    if (send) return this.host.resend(rel, { scanned: true, gate, linkAfter });
     return this.sameAsListed(rel, st, view, listed);
   }
 

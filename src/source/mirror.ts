@@ -12,6 +12,7 @@ import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
 import { MirrorPace } from './mirror-pace.js';
 import { decide, type MirrorOptions } from './mirror-plan.js';
+import { LinkGrouping } from './link-groups.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
 import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
@@ -236,12 +237,15 @@ export class Mirror {
     const batches: Array<Promise<void>> = [];
     let batchBytes = 0;
     const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
-    for await (const { rel, st } of scanTree(this.base, this.filter, '', skip)) {
+    const links = this.capture.hardLinks ? new LinkGrouping(target.values()) : null;
+    for await (const { rel, st } of scanTree(this.base, this.filter, '', skip, true)) {
       await this.pace.gate(id);
       sourceEntries++;
       const t = target.get(rel);
       target.delete(rel);
-      const action = decide(st, t, opts);
+      // Linked otherwise on the target: sent again, as a link where a partner was sent.
+      const relink = links?.differs(st, t) === true;
+      const action = relink ? 'whole' : decide(st, t, opts);
       if (action !== 'same') this.tracker.planned(st.isFile() ? st.size : 0);
       // checksum: files of equal size are first compared by sha256, many per round trip.
       if (opts.mode === 'checksum' && action === 'blocks' && t && t.size === st.size) {
@@ -260,7 +264,7 @@ export class Mirror {
       const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
       this.pace.detachStep(id, mayQueue, async (gate) => {
         if (action === 'blocks' && t) await this.steps.blocks(rel, t);
-        else await this.steps.path(rel, action !== 'same', st, startSeq, view, gate, t);
+        else await this.steps.path(rel, action !== 'same', st, startSeq, view, gate, t, relink);
         if (action !== 'same')
           this.tracker.queuedUpTo(this.journal.lastSeq, st.isFile() ? st.size : 0);
       });

@@ -6,9 +6,11 @@ import path from 'node:path';
 import { log } from '../shared/log.js';
 import { lstatOrNull, readdirNames, readlinkName } from '../shared/fsutil.js';
 import { captureFile } from './file-capture.js';
-import { entryType, type EntryType } from './entry-type.js';
+import { entryType, isNodeKind, specialType, type EntryType } from './entry-type.js';
+import { checkSpecial } from './special.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { within } from './index-path.js';
+import { linkToPartner } from './hard-link.js';
 import { knownIs, mtimeNsOf, sameContentStamp, sameInode, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
@@ -30,6 +32,8 @@ export interface CheckOptions {
   gate?: SendGate;
   /** An ancestor of a path being checked: needed on the target, whatever the baseline says. */
   ancestor?: boolean;
+  /** A forced check may link to a partner sent after this seq (hard-link.ts); unset: never. */
+  linkAfter?: number;
 }
 
 /** What a path check works with. */
@@ -47,11 +51,12 @@ export interface CheckContext {
   enabled(): boolean;
   /** What is not replicated (a type smr does not send, a file it cannot read): counted, logged. */
   skipped: Skipped;
+  /** Hard links kept as links (not `connect --no-hard-links`). */
+  hardLinks: boolean;
 }
 
 /** Directories changed this close before the watch began count as new (clocks, ctime granularity). */
 const CTIME_SLACK_MS = 1000;
-
 type FileStamp = Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
 
 /** Same inode, size and mtime: as far as stat can tell, nothing was written between the two. */
@@ -86,7 +91,7 @@ export class PathCheck {
     }
     gone.close(rel);
     ledger.checked(rel);
-    const type = entryType(st);
+    const type = entryType(st) ?? specialType(st);
     if (!type) return this.c.skipped.unsupported(rel, st);
     const f = this.c.filter;
     if (type === 'dir' ? !f.dir(rel) : !f.file(rel) || underExcludedDir(f, rel)) return;
@@ -95,10 +100,13 @@ export class PathCheck {
     }
     await this.parentsFirst(rel);
     const force = o.force === true || k?.unsure === true;
+    if (isNodeKind(type)) return checkSpecial(ledger, rel, st, type, force ? undefined : k);
     if (!force && !(k && sameInode(k, st) && k.type === type)) {
       if (await this.tryRename(rel, st, type)) return this.check(rel, { gate: o.gate });
     }
     const cur = ledger.get(rel);
+    const linking = { enabled: this.c.hardLinks, after: force ? o.linkAfter : -1, force };
+    if (type === 'file' && (await linkToPartner(ledger, rel, st, cur, linking))) return;
     const same = cur && sameInode(cur, st) && cur.type === type ? cur : undefined;
     if (type === 'dir') return this.checkDir(rel, st, same, o.scanned === true, force);
     if (type === 'symlink') return this.checkSymlink(rel, st, force ? undefined : same);

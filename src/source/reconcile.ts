@@ -11,6 +11,7 @@
 // 3. What is still marked and gone from the source would be deleted: counted, put to the brake
 //    (src/source/brake.ts), then hinted (deleted after their rename window), or held with the reason.
 //    Before it holds, phases 1 and 2 run once more (a directory moved during the walk).
+import { type Stats } from 'node:fs';
 import path from 'node:path';
 import { DIRTY_CHANGED, DIRTY_UNSURE, comparePaths, type IndexedPath } from '../index/index.js';
 import { lstatOrNull, readlinkNameSync } from '../shared/fsutil.js';
@@ -18,7 +19,7 @@ import { deletionBrake } from './brake.js';
 import { entryType } from './entry-type.js';
 import type { PathFilter } from './filter.js';
 import { pathKey, relOf, within } from './index-path.js';
-import { knownIs, knownOf, sameInode } from './known.js';
+import { knownIs, knownOf, sameInode, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
 import { walkInPathOrder, type WalkEntry } from './walk.js';
@@ -183,6 +184,7 @@ export class Reconciler {
     const k = knownOf(row.entry, (flags & DIRTY_UNSURE) !== 0);
     let differs = !type || !knownIs(k, d.st, type) || flags !== 0;
     if (!differs && type === 'symlink') differs = this.readlink(d.rel) !== k.link;
+    if (!differs && this.restartUntil === Infinity) differs = attrsMoved(ledger, d.rel, k, d.st);
     if (differs) this.host.hint(d.rel, k.unsure);
   }
 
@@ -233,4 +235,14 @@ export class Reconciler {
   private abs(rel: string): string {
     return path.join(this.host.base, ...rel.split('/'));
   }
+}
+
+/**
+ * A chown, setfattr or setfacl made while the source was down changes the ctime alone: where the
+ * ctime passed the mtime, the attributes are read and their stamp compared with the index's.
+ */
+function attrsMoved(ledger: Ledger, rel: string, k: Known, st: Stats): boolean {
+  if (k.stamp === undefined || st.ctimeMs <= st.mtimeMs) return false;
+  const now = ledger.attrs.stamp(rel);
+  return now !== null && now !== k.stamp;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { PathFilter } from './filter.js';
 import { lstatOrNull, readdirNames } from '../shared/fsutil.js';
 import { unsupported } from './skipped.js';
+import { specialType } from './entry-type.js';
 
 /** One source entry found by a scan. */
 export interface ScanEntry {
@@ -22,13 +23,16 @@ const YIELD_EVERY = 512;
 
 /**
  * Depth-first walk of `base` (or of its subdirectory `under`); directories come before their
- * contents. `onSkip` hears of what is not yielded, but not of what the filter leaves out.
+ * contents. `onSkip` hears of what is not yielded, but not of what the filter leaves out. Fifos,
+ * sockets and devices only with `specials` (the mirror sends them; nothing else may open one: a
+ * fifo's open blocks); without, they are skipped (verify cannot compare them: it says so).
  */
 export async function* scanTree(
   base: string,
   filter: PathFilter,
   under = '',
   onSkip?: (s: ScanSkip) => void,
+  specials = false,
 ): AsyncGenerator<ScanEntry> {
   const stack: string[] = [under];
   let sinceYield = 0;
@@ -59,7 +63,7 @@ export async function* scanTree(
         if (!filter.dir(r)) continue;
         dirs.push(r);
         yield { rel: r, st };
-      } else if (st.isFile() || st.isSymbolicLink()) {
+      } else if (st.isFile() || st.isSymbolicLink() || (specials && specialType(st))) {
         if (filter.file(r)) yield { rel: r, st };
       } else if (onSkip && filter.file(r)) {
         const [reason, what] = unsupported(st);

@@ -15,7 +15,7 @@ type PathOp = Extract<WireOp, { kind: 'rename' | 'delete' | 'rmdir' }>;
 /** Ops that put something new at a path, replacing a directory the target may hold there. */
 function replaces(e: WireOp): string | null {
   if (e.kind === 'put' && e.meta.first) return e.meta.p;
-  return e.kind === 'symlink' ? e.meta.p : null;
+  return e.kind === 'symlink' || e.kind === 'link' || e.kind === 'mknod' ? e.meta.p : null;
 }
 
 /** A listing of the target plus every path-changing operation queued after it. */

@@ -12,6 +12,8 @@ import type { Op } from '../protocol/ops.js';
 import { Rebuilds } from '../delta/index.js';
 import { applyDelta } from './delta-part.js';
 import { restoreParentTimes, saveParentTimes } from './parent-times.js';
+import { applyLink } from './link-ops.js';
+import { applyMknod } from './node-ops.js';
 import {
   applyAttr,
   applyDelete,
@@ -230,6 +232,10 @@ export class Applier {
           return await applyAttr(this.confiner, op.meta);
         case 'symlink':
           return await applySymlink(this.confiner, op.meta);
+        case 'link':
+          return await applyLink(this.confiner, op.meta);
+        case 'mknod':
+          return await applyMknod(this.confiner, op.meta);
         case 'task':
           await this.checkpoint();
           if (this.hooks.task) await this.hooks.task(op);

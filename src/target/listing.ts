@@ -51,7 +51,9 @@ export async function listTree(
         batch.push({ ...entry, type: 'dir', size: 0 });
         stack.push(r);
       } else if (st.isFile()) {
-        batch.push({ ...entry, type: 'file' });
+        // Names of one inode group by it (hard links: the mirror and verify compare groups).
+        const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+        batch.push({ ...entry, type: 'file', ...(inode === undefined ? {} : { inode }) });
       }
       if (batch.length >= BATCH) {
         await emit(batch);

@@ -18,6 +18,7 @@ import { SmrError } from '../shared/errors.js';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
 import { applyAttrsSync } from './apply-attrs.js';
+import { SparseWriter } from '../fsmeta/index.js';
 import { sha256File } from '../delta/hash.js';
 import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
 import { fsPath } from '../fsmeta/index.js';
@@ -112,7 +113,8 @@ export async function applyPut(
     throw err;
   }
   try {
-    if (body.length) await fh.write(body, 0, body.length, meta.off ?? 0);
+    // Zero blocks are left as holes (rsync -S): a new temp file reads zeros there.
+    if (body.length) await new SparseWriter(fh).write(body, meta.off ?? 0);
     if (meta.end) {
       await fh.truncate(meta.size ?? 0);
       await setAttrs(cf, fh, meta);
@@ -183,9 +185,11 @@ export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): P
   try {
     const st = await fh.stat();
     if (!st.isFile()) return { touched: [], need: meta.p };
+    // In place: zero blocks are punched out, not written (the old data there must go).
+    const w = new SparseWriter(fh, { inPlace: true });
     let pos = 0;
     for (const r of meta.ranges) {
-      await fh.write(body, pos, r.length, r.offset);
+      await w.write(body.subarray(pos, pos + r.length), r.offset);
       pos += r.length;
     }
     if (meta.end) {
@@ -252,7 +256,8 @@ export async function applyAttr(cf: Confiner, meta: MetaOf<'attr'>): Promise<OpO
   if (meta.a) {
     // Everything in one place, in fsmeta's order (directories' ns mtimes included).
     applyAttrsSync(cf, abs, meta.p, { ...meta.a, ns: meta.a.ns ?? nsOf(meta.mtime) }, meta.mode);
-    return { touched: [abs] };
+    // A fifo or device is never opened to fsync it (a fifo's open blocks): its directory is.
+    return { touched: [st.isFile() || st.isDirectory() ? abs : path.dirname(abs)] };
   }
   if (st.isSymbolicLink()) {
     if (meta.mtime !== undefined)

@@ -20,6 +20,8 @@ function entriesOf(op: Op): string[] {
       return op.meta.first || op.meta.end ? [op.meta.p] : [];
     case 'mkdir':
     case 'symlink':
+    case 'link':
+    case 'mknod':
     case 'delete':
     case 'rmdir':
       return [op.meta.p];

@@ -46,15 +46,71 @@ async function makeTree(dir: string): Promise<void> {
   await fsp.symlink('plain', p('link'));
   sh('chown', '-h', '65534:65534', p('link'));
   sh('touch', '-h', '-d', '2001-02-03 04:05:06.123456789', p('link'));
+  // Hard-link groups: three names across two directories, and a pair.
+  await fsp.mkdir(p('hl'));
+  await write(p('hl', 'one'), 'linked data\n'.repeat(10_000));
+  await fsp.link(p('hl', 'one'), p('hl', 'two'));
+  await fsp.link(p('hl', 'one'), p('shared', 'three'));
+  await write(p('hl', 'pair'), 'a pair\n');
+  await fsp.link(p('hl', 'pair'), p('hl', 'pair2'));
+  makeSparse(p('sparse'), 128);
+  // Special entries: a fifo given away, and a device node (root only, as CI runs).
+  sh('mkfifo', '-m', '0640', p('fifo'));
+  sh('chown', '65534:65534', p('fifo'));
+  if (process.geteuid?.() === 0) sh('mknod', '-m', '0600', p('tty-dev'), 'c', '5', '0');
   sh('touch', '-d', '2002-02-03 04:05:06.987654321', p('plain'));
   // Directory times last: creating entries changes them.
   sh('touch', '-d', '2003-02-03 04:05:06.111111111', p('shared'));
   sh('touch', '-d', '2004-02-03 04:05:06.222222222', p('tmpdir'));
+  sh('touch', '-d', '2005-02-03 04:05:06.333333333', p('hl'));
+}
+
+/** A sparse file of `mib` MiB with three 64 KiB data runs (start, middle, end). */
+function makeSparse(p: string, mib: number): void {
+  sh('truncate', '-s', `${mib}M`, p);
+  for (const at of [0, mib * 8, mib * 16 - 1])
+    sh(
+      'dd',
+      'if=/dev/urandom',
+      `of=${p}`,
+      'bs=64K',
+      'count=1',
+      `seek=${at}`,
+      'conv=notrunc',
+      'status=none',
+    );
+}
+
+/** Allocated bytes (st_blocks * 512), as du counts them. */
+async function allocated(p: string): Promise<number> {
+  return (await fsp.stat(p)).blocks * 512;
+}
+
+/** Every sparse file of the tree is as sparse on the replica (within 1 MiB) as on the source. */
+async function expectSparse(src: string, dst: string): Promise<void> {
+  for (const name of ['sparse', 'sparse2']) {
+    const a = await allocated(path.join(src, name)).catch(() => null);
+    if (a === null) continue;
+    const b = await allocated(path.join(dst, name));
+    expect(
+      Math.abs(a - b),
+      `${name}: ${a} B allocated on the source, ${b} B on the replica`,
+    ).toBeLessThan(1 << 20);
+  }
+}
+
+/** Makes `p` a file of its own with the same content and attributes (a hard link broken). */
+function splitLink(p: string): void {
+  const dirTime = sh('stat', '-c', '%y', path.dirname(p)).trim();
+  sh('cp', '-a', p, `${p}.split`);
+  sh('mv', `${p}.split`, p);
+  sh('touch', '-d', dirTime, path.dirname(p));
 }
 
 async function expectSameAttrs(src: string, dst: string): Promise<void> {
   expect(attrDifferences(src, dst)).toEqual([]);
   expect(rsyncDifferences(src, dst)).toEqual([]);
+  await expectSparse(src, dst);
 }
 
 async function waitSameAttrs(src: string, dst: string): Promise<void> {
@@ -64,7 +120,9 @@ async function waitSameAttrs(src: string, dst: string): Promise<void> {
   await expectSameAttrs(src, dst);
 }
 
-describe('attributes', () => {
+// Each test sends and hashes a 128 MiB sparse file several times over: on a busy machine that
+// takes more than the default minute.
+describe('attributes', { timeout: 180_000 }, () => {
   it('are replicated by the initial mirror and by live changes without data', async () => {
     const t = await startTarget();
     const s = await startSource();
@@ -85,11 +143,34 @@ describe('attributes', () => {
     sh('touch', '-d', '2005-01-01 00:00:00.000000001', path.join(dir, 'owned'));
     sh('chown', '-h', '4321:4321', path.join(dir, 'link'));
     await write(path.join(dir, 'shared', 'new'), 'new file\n');
+    // Hard links made live: a new name, a new name then the first one renamed, a name whose
+    // partner is outside the connection's path (sent as a file).
+    await fsp.link(path.join(dir, 'plain'), path.join(dir, 'hl', 'plain2'));
+    await fsp.link(path.join(dir, 'hl', 'one'), path.join(dir, 'hl', 'four'));
+    await fsp.rename(path.join(dir, 'hl', 'one'), path.join(dir, 'hl', 'one-moved'));
+    const outside = path.join(await tmp('smr-outside-'), 'f');
+    await write(outside, 'linked from outside\n');
+    await fsp.link(outside, path.join(dir, 'hl', 'from-outside'));
+    sh('mkfifo', path.join(dir, 'shared', 'fifo2'));
     await waitSynced(s, 'app');
+    await fsp.rm(outside); // its link count would differ from the replica's copy, rightly
     await waitSameAttrs(dir, dst);
     const after = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
-    // Only the new file's bytes went: attribute changes carry no data.
+    // Only the new files' bytes went: attribute changes and links carry no data.
     expect(after.sent.bytes - before.sent.bytes).toBeLessThan(20_000);
+    // The first name deleted right after the link: the new name keeps the data.
+    await write(path.join(dir, 'hl', 'new'), 'x'.repeat(50_000));
+    await waitSynced(s, 'app');
+    await fsp.link(path.join(dir, 'hl', 'new'), path.join(dir, 'hl', 'new2'));
+    await fsp.link(path.join(dir, 'hl', 'new'), path.join(dir, 'hl', 'new3'));
+    await fsp.rm(path.join(dir, 'hl', 'new'));
+    // A sparse file made live: its zero parts are not sent, and it stays sparse on the replica.
+    const beforeSparse = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    makeSparse(path.join(dir, 'sparse2'), 1024); // issue 12's 1 GiB case
+    await waitSynced(s, 'app');
+    await waitSameAttrs(dir, dst);
+    const afterSparse = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    expect(afterSparse.sent.bytes - beforeSparse.sent.bytes).toBeLessThan(4 << 20);
   });
 
   for (const mode of ['full', 'diff', 'checksum'] as const) {
@@ -111,6 +192,8 @@ describe('attributes', () => {
       sh('touch', '-h', '-d', '2010-01-01 00:00:00.5', path.join(dst, 'link'));
       sh('touch', '-d', '2002-02-03 04:05:06.987654000', path.join(dst, 'plain'));
       await fsp.chmod(path.join(dst, 'suid'), 0o755);
+      splitLink(path.join(dst, 'hl', 'two'));
+      await fsp.rm(path.join(dst, 'sparse'));
       const s2 = await startSource(s.stateDir);
       const r = await smr([
         'mirror',
@@ -128,6 +211,25 @@ describe('attributes', () => {
     });
   }
 
+  it('attribute changes made while the source was down are caught by its restart', async () => {
+    const t = await startTarget();
+    const s = await startSource();
+    const dir = await tmp('smr-src-');
+    await makeTree(dir);
+    await connect(s, 'app', t, dir);
+    await waitSynced(s, 'app');
+    const dst = path.join(t.root, 'app');
+    await waitSameAttrs(dir, dst);
+    await s.stop();
+    sh('chown', '4321:4321', path.join(dir, 'plain'));
+    sh('setfattr', '-n', 'user.color', '-v', 'green', path.join(dir, 'xattr'));
+    sh('setfacl', '-m', 'u:4321:r', path.join(dir, 'acl'));
+    sh('chown', '4321:4321', path.join(dir, 'fifo'));
+    const s2 = await startSource(s.stateDir);
+    await waitSynced(s2, 'app');
+    await waitSameAttrs(dir, dst);
+  });
+
   it('verify names each attribute that differs (exit 4); --fix repairs them without data', async () => {
     const t = await startTarget();
     const s = await startSource();
@@ -143,6 +245,7 @@ describe('attributes', () => {
     sh('touch', '-d', '2010-01-01 00:00:00.5', path.join(dst, 'shared'));
     sh('touch', '-h', '-d', '2010-01-01 00:00:00.5', path.join(dst, 'link'));
     await fsp.chmod(path.join(dst, 'suid'), 0o755);
+    splitLink(path.join(dst, 'hl', 'two'));
     const args = ['verify', 'app', '--mode', 'checksum', '--json', '--state-dir', s.stateDir];
     const v = await smr(args);
     expect(v.code, v.stdout + v.stderr).toBe(4);
@@ -157,6 +260,7 @@ describe('attributes', () => {
     expect(kinds('link')).toEqual(['mtime']);
     expect(kinds('suid')).toEqual(['mode']);
     expect(kinds('plain')).toEqual([]);
+    expect(kinds('hl/two')).toEqual(['hardlinks']);
     const before = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
     const f = await smr([...args, '--fix']);
     expect(f.code, f.stdout + f.stderr).toBe(0);
@@ -166,14 +270,16 @@ describe('attributes', () => {
     expect((await smr(args)).code).toBe(0);
   });
 
-  it('connect --no-owner --no-xattrs --no-acls leaves those out, and verify does not compare them', async () => {
+  it('connect --no-owner --no-xattrs --no-acls --no-hard-links leaves those out, and verify does not compare them', async () => {
     const t = await startTarget();
     const s = await startSource();
     const dir = await tmp('smr-src-');
     await makeTree(dir);
-    await connect(s, 'app', t, dir, ['--no-owner', '--no-xattrs', '--no-acls']);
+    await connect(s, 'app', t, dir, ['--no-owner', '--no-xattrs', '--no-acls', '--no-hard-links']);
     await waitSynced(s, 'app');
     const dst = path.join(t.root, 'app');
+    expect((await fsp.stat(path.join(dst, 'hl', 'one'))).nlink).toBe(1);
+    expect((await fsp.stat(path.join(dst, 'hl', 'two'))).nlink).toBe(1);
     const st = await fsp.stat(path.join(dst, 'owned'));
     expect([st.uid, st.gid]).toEqual([0, 0]);
     expect(sh('getfattr', '-h', '-d', '-m', '-', path.join(dst, 'xattr'))).toBe('');

@@ -100,7 +100,7 @@ export const connectVerb: Verb = {
         type: 'boolean',
         default: true,
         describe:
-          'keep hard links as links; not yet in this version: each name is sent as a separate file, as with --no-hard-links',
+          'keep hard links as links (--no-hard-links sends each name as a separate file, like rsync without -H)',
       })
       .option('queue-limit', {
         ...sizeFlag(

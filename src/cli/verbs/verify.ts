@@ -22,6 +22,8 @@ function diffLine(d: Difference): string {
       return `orphan on target   ${p}`;
     case 'name':
       return `name not carried   ${p}  (the target could not create this name; see its log)`;
+    case 'hardlinks':
+      return `hard links differ  ${p}  (linked otherwise than on the source)`;
     case 'content':
       return `content differs    ${p}  (${formatBytes(d.bytesOutOfSync ?? 0)} out of sync)`;
     default:

@@ -269,6 +269,12 @@ describe('mutated valid frames (a seeded fuzz)', () => {
       Buffer.alloc(0),
     ],
     [MsgType.OP, { seq: 9, kind: 'rename', meta: { from: 'a', to: 'b' } }, Buffer.alloc(0)],
+    [MsgType.OP, { seq: 10, kind: 'link', meta: { p: 'c', from: 'b' } }, Buffer.alloc(0)],
+    [
+      MsgType.OP,
+      { seq: 11, kind: 'mknod', meta: { p: 'd', type: 'char', mode: 0o600, rdev: [5, 0] } },
+      Buffer.alloc(0),
+    ],
     [
       MsgType.LIST_ITEMS,
       {

@@ -15,9 +15,13 @@ describe('list entries', () => {
       { path: 'a/b', type: 'file', size: 5, mtimeMs: 1.25, mode: 0o640 },
       { path: 'a', type: 'dir', size: 0, mtimeMs: 2, mode: 0o755 },
       { path: 'l', type: 'symlink', size: 1, mtimeMs: 3, mode: 0o777, link: '../x' },
+      // A file with hard links carries its inode, with or without an attribute stamp.
+      { path: 'h', type: 'file', size: 1, mtimeMs: 3, mode: 0o644, inode: '2049:77' },
+      { path: 'i', type: 'file', size: 1, mtimeMs: 3, mode: 0o644, attrs: '0:0:5::', inode: '1:2' },
     ];
     for (const e of entries) expect(listEntry(wireListItem(e), 'item')).toEqual(e);
-    expect(entries.map((e) => typeLetter(e.type))).toEqual(['f', 'd', 'l']);
+    expect(entries.map((e) => typeLetter(e.type))).toEqual(['f', 'd', 'l', 'f', 'f']);
+    expect(() => listEntry(['h', 'f', 1, 3, 0o644, null, null, 'x'], 'item')).toThrow(/dev:ino/);
   });
 });
 
