@@ -2,13 +2,14 @@
 // (docs/PROTOCOL.md, `link`). Idempotent on replay, like every op (docs/ARCHITECTURE.md).
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { fsPath } from '../fsmeta/index.js';
 import type { Op } from '../protocol/ops.js';
 import type { Confiner } from './confine.js';
 import { isErr, removeAny, type OpOutcome } from './ops.js';
 
 async function lstatOrNull(p: string) {
   try {
-    return await fsp.lstat(p);
+    return await fsp.lstat(fsPath(p));
   } catch (err) {
     if (isErr(err, 'ENOENT', 'ENOTDIR')) return null;
     throw err;
@@ -34,7 +35,7 @@ export async function applyLink(
   if (here) await removeAny(abs);
   await cf.temps.clear(abs);
   try {
-    await fsp.link(from, abs);
+    await fsp.link(fsPath(from), fsPath(abs));
   } catch (err) {
     // A file system without hard links, or an inode at its link limit: the data is sent instead.
     if (isErr(err, 'EPERM', 'EMLINK', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP')) {

@@ -3,7 +3,7 @@
 // per path and counted with the attributes it could not set, never silently.
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import { entryTypeOf, makeNodeSync, splitDev } from '../fsmeta/index.js';
+import { entryTypeOf, fsPath, makeNodeSync, splitDev } from '../fsmeta/index.js';
 import type { NodeMeta } from '../protocol/ops.js';
 import { applyAttrsSync } from './apply-attrs.js';
 import type { Confiner } from './confine.js';
@@ -33,7 +33,7 @@ export async function applyMknod(cf: Confiner, meta: NodeMeta): Promise<OpOutcom
 
 function lstatOrNull(p: string) {
   try {
-    return lstatSync(p, { bigint: true });
+    return lstatSync(fsPath(p), { bigint: true });
   } catch (err) {
     if (isErr(err, 'ENOENT', 'ENOTDIR')) return null;
     throw err;
