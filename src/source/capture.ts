@@ -60,15 +60,18 @@ export class Capture implements MirrorHost {
   enabled = true;
   /** When the watcher started watching (0: treat every directory as new). */
   watchingSince = 0;
+  /** Where checks read the source: its path, or in crash mode the current cycle's snapshot. */
+  private root: string;
 
   constructor(
-    readonly base: string,
+    base: string,
     readonly filter: PathFilter,
     index: PathIndex,
     append: Append,
     lastSeq: number,
     private readonly hooks: CaptureHooks,
   ) {
+    this.root = base;
     const ledger = new Ledger(
       index,
       append,
@@ -91,8 +94,11 @@ export class Capture implements MirrorHost {
       this.gone,
     );
     this.reconciler = new Reconciler(this);
+    const root = (): string => this.root;
     this.paths = new PathCheck({
-      base,
+      get base() {
+        return root();
+      },
       filter,
       ledger: this.ledger,
       gone: this.gone,
@@ -101,6 +107,16 @@ export class Capture implements MirrorHost {
       watchingSince: () => this.watchingSince,
       enabled: () => this.enabled,
     });
+  }
+
+  /** Where checks read the source (crash mode: inside the snapshot of the running cycle). */
+  get base(): string {
+    return this.root;
+  }
+
+  /** Crash mode: from now on checks read the source inside a snapshot (run as a pipeline step). */
+  readFrom(root: string): void {
+    this.root = root;
   }
 
   /** A hint that `rel` may have changed. */
