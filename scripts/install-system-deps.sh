@@ -6,6 +6,8 @@
 #   * getfattr/setfacl compare and set xattrs and ACLs in the fidelity tests (attr, acl)
 #   * rsync            the fidelity tests' independent comparison (rsync -aHAXSn --numeric-ids -i)
 #   * mkfs.ext4, mount make the small loop-mounted file systems of the disk-full tests (Linux)
+#   * mkfs.btrfs       btrfs-progs: the crash-mode tests' loop-mounted btrfs sources (Linux)
+#   * sqlite3          the crash-mode tests' application: writes a database, checks the replica
 # On Debian and Ubuntu it installs what is missing with apt-get (run it as root, or with sudo);
 # elsewhere it says what to install. .ci/run calls it; so can you, once, on a new machine.
 set -euo pipefail
@@ -14,7 +16,7 @@ check_only=0
 case "${1:-}" in
   --check) check_only=1 ;;
   -h | --help)
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
+    sed -n '2,10s/^# \{0,1\}//p' "$0"
     echo "Usage: ${0##*/} [--check]"
     exit 0
     ;;
@@ -29,8 +31,8 @@ if ((node_major < 20)); then
 fi
 
 # command -> Debian package
-declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync)
-if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount; fi
+declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync [sqlite3]=sqlite3)
+if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount want[mkfs.btrfs]=btrfs-progs; fi
 
 missing=()
 for cmd in "${!want[@]}"; do
