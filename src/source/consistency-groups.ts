@@ -44,6 +44,10 @@ export class ConsistencyGroups {
   private readCut = 0;
   private readonly cutAt = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** A timed cycle is due (set until it begins, so a burst of hints asks for one cycle). */
+  private due = false;
+  /** An op was queued outside a cycle since the last marker (its group is open). */
+  private open = false;
   private chain: Promise<unknown> = Promise.resolve();
   private inCycle = false;
   private lastCut = 0;
@@ -76,7 +80,9 @@ export class ConsistencyGroups {
     this.switchTo(n);
     // An op queued between cycles (a rescan's, a mirror step's) belongs to the open group: close it.
     this.unsubscribe = this.capture.onEmitted((e) => {
-      if (e.kind !== 'mark' && !this.inCycle) this.schedule();
+      if (e.kind === 'mark' || this.inCycle) return;
+      this.open = true;
+      this.schedule();
     });
   }
 
@@ -91,7 +97,7 @@ export class ConsistencyGroups {
    * every change made before it. `rescan` also compares the whole snapshot with the index (the
    * barrier of `wait` and `queue-task`).
    */
-  cut(o: { rescan?: boolean } = {}): Promise<GroupMark> {
+  cut(o: { rescan?: boolean; timed?: boolean } = {}): Promise<GroupMark | null> {
     const run = this.chain.then(
       () => this.cycle(o),
       () => this.cycle(o),
@@ -133,11 +139,12 @@ export class ConsistencyGroups {
   }
 
   private schedule(delayMs = GROUP_MIN_INTERVAL_MS): void {
-    if (this.stopped || this.timer) return;
+    if (this.stopped || this.due) return;
+    this.due = true;
     const wait = Math.max(0, this.lastCut + delayMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.cut().catch((err: Error) => {
+      this.cut({ timed: true }).catch((err: Error) => {
         this.error = err.message;
         log.error(`crash mode: ${err.message}; trying again in ${RETRY_MS / 1000} s`);
         this.schedule(RETRY_MS);
@@ -146,7 +153,11 @@ export class ConsistencyGroups {
     this.timer.unref();
   }
 
-  private async cycle(o: { rescan?: boolean }): Promise<GroupMark> {
+  private async cycle(o: { rescan?: boolean; timed?: boolean }): Promise<GroupMark | null> {
+    if (o.timed) this.due = false;
+    // A timed cycle with nothing to do (an explicit cut took its hints): no snapshot, no group.
+    if (o.timed && this.pending.size === 0 && !this.open) return null;
+    this.open = false;
     const n = this.next++;
     this.lastCut = Date.now();
     this.cutAt.set(n, this.lastCut);
@@ -157,6 +168,7 @@ export class ConsistencyGroups {
       await this.snaps.take(n);
     } catch (err) {
       for (const rel of taken) this.pending.add(rel); // not lost: the next try checks them
+      this.open = true;
       throw err;
     }
     this.snapshotMs.push(performance.now() - t0);

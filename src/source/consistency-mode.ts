@@ -75,7 +75,7 @@ export class CrashMode {
   /** `wait --for group`: cuts a group and resolves once the target acknowledged it. */
   async waitGroup(journal: Pick<Journal, 'ackedSeq'>, timeoutMs: number): Promise<GroupMark> {
     const end = Date.now() + timeoutMs;
-    const mark = await this.started().cut();
+    const mark = (await this.started().cut()) as GroupMark; // not timed: always a group
     while (journal.ackedSeq < mark.seq) {
       if (Date.now() >= end)
         throw new SmrError(
