@@ -165,6 +165,7 @@ export class Connection {
     }
     this.capture.watchingSince = Date.now();
     await this.watch.start();
+    this.crash?.watching();
   }
 
   /** Persists the connection's settings. */

@@ -4,6 +4,7 @@
 import type { PathIndex } from '../index/index.js';
 import type { Journal } from '../journal/journal.js';
 import { SmrError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
 import type { Capture } from './capture.js';
 import type { ConnectionConfig } from './connection-config.js';
 import { ConsistencyGroups, type GroupMark } from './consistency-groups.js';
@@ -65,6 +66,16 @@ export class CrashMode {
       rescan: (o) => capture.rescan(o),
       markLost: () => capture.markLost(),
     };
+  }
+
+  /**
+   * The watcher is up: changes made between the first snapshot and now were hinted to nobody, so
+   * a group read from a snapshot taken now is compared with the index as a whole.
+   */
+  watching(): void {
+    this.started()
+      .cut({ rescan: true })
+      .catch((err: Error) => log.error(`crash mode: ${err.message}`));
   }
 
   /** The barrier of `wait` and `queue-task`: a group cut after the call, the whole tree compared. */
