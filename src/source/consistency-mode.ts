@@ -1,6 +1,7 @@
 // What `--consistency crash` changes in a connection, in one place: capture reads from btrfs
 // snapshots and its index ignores their devices, watcher hints wait for the next cycle, the
 // barrier cuts a group, and `wait --for group` waits for the target to acknowledge one.
+import { promises as fsp } from 'node:fs';
 import type { PathIndex } from '../index/index.js';
 import type { Journal } from '../journal/journal.js';
 import { SmrError } from '../shared/errors.js';
@@ -102,6 +103,12 @@ export class CrashMode {
   status(ackedSeq: number): GroupsStatus | undefined {
     if (!this.groups) return undefined;
     return { ...this.groups.status(ackedSeq), error: this.groups.error };
+  }
+
+  /** Deletes every snapshot of the connection and their directory (`disconnect`). */
+  async forget(): Promise<void> {
+    await this.snaps.dropAll();
+    await fsp.rmdir(this.snaps.place.dir).catch(() => undefined);
   }
 
   /** Stops cutting groups. */

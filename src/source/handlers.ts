@@ -117,6 +117,7 @@ export class SourceHandlers {
   private async disconnect(name: string): Promise<{ name: string; disconnected: true }> {
     const c = this.get(name);
     await c.stop();
+    await c.crash?.forget(); // its snapshots on the source
     this.connections.delete(c.name);
     await removeConnection(this.ctx.stateDir, c.name);
     return { name: c.name, disconnected: true };

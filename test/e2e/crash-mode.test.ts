@@ -103,6 +103,10 @@ describe('crash mode on btrfs', () => {
     expect(snaps.length).toBeLessThanOrEqual(2);
     // The replica never holds the source's snapshots.
     expect(await fsp.readdir(replica)).not.toContain('.smr-snapshots');
+    // Disconnecting deletes them.
+    const d = await smr(['disconnect', 'app', '--state-dir', s.stateDir]);
+    expect(d.code, d.stderr).toBe(0);
+    await expect(fsp.access(path.join(vol, '.smr-snapshots', 'app'))).rejects.toThrow();
   }, 120_000);
 
   it('a crash-mode connection at the subvolume root leaves the snapshots out', async () => {
