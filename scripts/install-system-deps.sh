@@ -8,6 +8,8 @@
 #   * python3          stands in for systemd's notify socket in the sd_notify test
 #   * mkfs.ext4, mount make the small loop-mounted file systems of the disk-full tests (Linux)
 #   * pg_ctl           a PostgreSQL cluster replicated and started on a snapshot as postgres (postgresql)
+#   * mkfs.btrfs       btrfs-progs: the crash-mode tests' loop-mounted btrfs sources (Linux)
+#   * sqlite3          the crash-mode tests' application: writes a database, checks the replica
 # On Debian and Ubuntu it installs what is missing with apt-get (run it as root, or with sudo);
 # elsewhere it says what to install. .ci/run calls it; so can you, once, on a new machine.
 set -euo pipefail
@@ -31,8 +33,8 @@ if ((node_major < 20)); then
 fi
 
 # command -> Debian package
-declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync [python3]=python3)
-if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount; fi
+declare -A want=([shellcheck]=shellcheck [script]=bsdutils [getfattr]=attr [setfacl]=acl [rsync]=rsync [python3]=python3 [sqlite3]=sqlite3)
+if [[ $(uname -s) == Linux ]]; then want[systemd-analyze]=systemd want[mkfs.ext4]=e2fsprogs want[mount]=mount want[mkfs.btrfs]=btrfs-progs; fi
 # Debian keeps PostgreSQL's programs off PATH, under its version: checked by that pattern.
 if [[ $(uname -s) == Linux ]]; then want['/usr/lib/postgresql/*/bin/pg_ctl']=postgresql; fi
 

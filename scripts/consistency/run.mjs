@@ -6,7 +6,8 @@
 // SQLite `PRAGMA integrity_check` and whole transactions 1..m with m ≤ what the source had
 // committed; PostgreSQL: crash recovery, pg_amcheck, the same row checks, pg_checksums.
 //
-// Options: --consistency file|crash (passed to `smr connect`; default: none, today's mode),
+// Options: --consistency file|crash (passed to `smr connect`; default: none, today's mode; crash
+// implies --btrfs; `--mode crash` is short for `--mode all --consistency crash`),
 // --kill source|target (target: kill -9 the target mid-apply first, restart it, then judge),
 // --btrfs (each sample's source directory is a subvolume of a loop-mounted btrfs image, as crash
 // mode needs; root only),
@@ -68,6 +69,12 @@ function parse(argv) {
     },
     strict: true,
   });
+  // `--mode crash|file`: every application in that consistency mode.
+  if (values.mode === 'crash' || values.mode === 'file') {
+    values.consistency = values.mode;
+    values.mode = 'all';
+  }
+  if (values.consistency === 'crash') values.btrfs = true; // crash mode needs a btrfs source
   const modes = values.mode === 'all' ? ALL : values.mode.split(',');
   const bad = modes.find((m) => !ALL.includes(m));
   if (bad) throw new Error(`unknown mode "${bad}" (one of ${ALL.join(', ')}, all)`);

@@ -131,6 +131,7 @@ export const connectionRecordSchema = z.looseObject({
   noAcls: z.boolean().optional(),
   noHardLinks: z.boolean().optional(),
   watcher: z.enum(['native', 'chokidar']).optional(),
+  consistency: z.enum(['file', 'crash']).optional(),
   bandwidth: z.number().int().positive().nullable(),
   queueLimit: z.number().int().positive().nullable().optional(),
   epoch: z.number().int().positive(),

@@ -42,6 +42,8 @@ export interface ConnectParams {
   watcher?: 'native' | 'chokidar';
   /** Bound on the queue in bytes (absent: the default, queueLimitFor in src/journal). */
   queueLimit?: number;
+  /** `file` (default) or `crash` (groups read from btrfs snapshots, applied whole). */
+  consistency?: 'file' | 'crash';
   /** What is replicated besides content and mode (`--no-owner` etc.); absent: everything. */
   preserve?: Preserve;
 }
@@ -104,7 +106,10 @@ export interface SourceMethods {
   replicate: Method<Named & { on: boolean }, ConnectionStatus>;
   transmit: Method<Named & { action: 'start' | 'stop' | 'pause' | 'resume' }, ConnectionStatus>;
   limit: Method<Named & { bandwidth: number | null }, ConnectionStatus>;
-  wait: Method<Named & { for: 'synced' | 'mirrored'; timeoutMs: number }, ConnectionStatus>;
+  wait: Method<
+    Named & { for: 'synced' | 'mirrored' | 'group'; timeoutMs: number },
+    ConnectionStatus
+  >;
   mirror: Method<
     Named & {
       action: 'start' | 'stop' | 'pause' | 'resume';

@@ -92,6 +92,19 @@ export interface ConnectionStatus {
   targetState: 'ok' | 'remirror-required' | 'reconciling' | 'paused' | 'error';
   /** What the replica is at any moment: `file` (each file converges), `crash` (a source state). */
   consistency: 'file' | 'crash';
+  /**
+   * Crash mode: the last group cut on the source, the last the target acknowledged, its snapshot's
+   * time and age (the replica's recovery point), the median snapshot time, the cycle.
+   */
+  groups?: {
+    last: number | null;
+    acked: number | null;
+    point: string | null;
+    behindMs: number | null;
+    snapshotMs: number | null;
+    intervalMs: number;
+    error: string | null;
+  };
   mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };
   /** Un-acknowledged ops and bytes, and the bound on those bytes (`connect --queue-limit`). */
   queue: { ops: number; bytes: number; limit?: number | null };

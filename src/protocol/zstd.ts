@@ -3,6 +3,7 @@
 // the size the sender declared: an authenticated peer must not be able to exhaust our memory.
 import { Decoder, Encoder } from '@toondepauw/node-zstd';
 import { SmrError } from '../shared/errors.js';
+import { MAX_BODY_BYTES } from './limits.js';
 
 // Level 1: a link compresses what it sends as it goes, speed first (ratio on text ~0.1 anyway).
 const encoder = new Encoder(1);
@@ -15,9 +16,14 @@ export function zstdCompress(data: Buffer): Buffer {
   return encoder.encodeSync(data);
 }
 
-/** Decompresses one zstd frame that must hold exactly `size` bytes. */
+/**
+ * Decompresses one zstd frame that must hold exactly `size` bytes. The walk's bound counts every
+ * compressed block as 128 KiB, but the encoder cuts compressible data into far smaller blocks (a
+ * 1 MiB part of a SQLite file: 16 blocks, "2 MiB"), so it is held to what any frame body may hold
+ * rather than to `size`; the exact size is checked after decoding.
+ */
 export function zstdDecompress(data: Buffer, size: number): Buffer {
-  if (maxContentSize(data) > size + BLOCK_MAX)
+  if (maxContentSize(data) > Math.max(size, MAX_BODY_BYTES) + BLOCK_MAX)
     throw new SmrError('protocol', 'a zstd frame would expand past its declared size');
   const out = decoder.decodeSync(data);
   if (out.length !== size)

@@ -71,15 +71,18 @@ export class Capture implements MirrorHost {
   readonly skipped = new Skipped();
   /** Hard links kept as links (not `connect --no-hard-links`). */
   readonly hardLinks: boolean;
+  /** Where checks read the source: its path, or in crash mode the current cycle's snapshot. */
+  private root: string;
 
   constructor(
-    readonly base: string,
+    base: string,
     readonly filter: PathFilter,
     index: PathIndex,
     append: Append,
     lastSeq: number,
     private readonly hooks: CaptureHooks,
   ) {
+    this.root = base;
     const ledger = new Ledger(
       index,
       append,
@@ -104,8 +107,11 @@ export class Capture implements MirrorHost {
       new HintSpill(index),
     );
     this.reconciler = new Reconciler(this);
+    const root = (): string => this.root;
     this.paths = new PathCheck({
-      base,
+      get base() {
+        return root();
+      },
       filter,
       ledger: this.ledger,
       gone: this.gone,
@@ -116,6 +122,16 @@ export class Capture implements MirrorHost {
       skipped: this.skipped,
       hardLinks: this.hardLinks,
     });
+  }
+
+  /** Where checks read the source (crash mode: inside the snapshot of the running cycle). */
+  get base(): string {
+    return this.root;
+  }
+
+  /** Crash mode: from now on checks read the source inside a snapshot (run as a pipeline step). */
+  readFrom(root: string): void {
+    this.root = root;
   }
 
   /** A hint that `rel` may have changed. */

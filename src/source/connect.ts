@@ -18,6 +18,7 @@ import { COMPRESS_NAMES } from '../protocol/compress.js';
 import { WATCHER_BACKENDS } from './watcher.js';
 import { MIN_QUEUE_LIMIT } from '../journal/journal.js';
 import { formatBytes } from '../shared/units.js';
+import { probeSnapshots, snapshotPlace, SNAPSHOT_DIR } from './consistency-snapshots.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIRRORS: ReadonlyArray<ConnectionConfig['mirror']> = ['full', 'diff', 'checksum', 'none'];
@@ -63,13 +64,17 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
   const watcher = p.watcher ?? 'native';
   if (!WATCHER_BACKENDS.includes(watcher))
     throw new SmrError('usage', `bad --watcher "${String(watcher)}"`, 'use native or chokidar');
+  const consistency = p.consistency ?? 'file';
+  if (consistency !== 'file' && consistency !== 'crash')
+    throw new SmrError('usage', `bad --consistency "${String(consistency)}"`, 'use file or crash');
+  const crashExclude = consistency === 'crash' ? await crashModeExcludes(srcPath, name) : [];
   return {
     name,
     to: p.to,
     path: srcPath,
     targetPath,
     include: p.include,
-    exclude: p.exclude,
+    exclude: [...p.exclude, ...crashExclude],
     mirror: p.mirror,
     replicate: p.replicate !== false,
     transmit: 'started',
@@ -79,11 +84,22 @@ async function configure(p: ConnectParams, taken: boolean): Promise<ConnectionCo
     ...notPreserved(p.preserve),
     bandwidth: null,
     watcher,
+    ...(consistency === 'crash' ? { consistency } : {}),
     ...(p.queueLimit ? { queueLimit: p.queueLimit } : {}),
     epoch: newEpoch(),
     remirrorRequired: p.replicate === false,
     createdAt: new Date().toISOString(),
   };
+}
+
+/**
+ * Crash mode needs the path on btrfs and a snapshot the daemon can take (made and deleted once
+ * here); the snapshots' directory is excluded when it lies inside the path.
+ */
+async function crashModeExcludes(srcPath: string, name: string): Promise<string[]> {
+  const place = await snapshotPlace(srcPath, name);
+  await probeSnapshots(place, srcPath);
+  return place.below === '' ? [`/${SNAPSHOT_DIR}/`] : [];
 }
 
 /** Adds and starts a connection; unreachable (3), key refused (7), path refused (2) record nothing. */

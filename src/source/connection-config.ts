@@ -31,6 +31,8 @@ export interface ConnectionConfig {
   bandwidth: number | null; // bytes/s, null = unlimited
   /** `connect --watcher`; connections recorded before it existed use the default, native. */
   watcher?: WatcherBackend;
+  /** `connect --consistency`; absent: file (connections recorded before crash mode). */
+  consistency?: 'file' | 'crash';
   /** `connect --queue-limit` in bytes; absent or null: the default for the free space. */
   queueLimit?: number | null;
   /** Identifies this stream to the target; a new epoch starts the target's applied seq over. */

@@ -35,6 +35,8 @@ export interface StatusParts {
   audit?: AuditProgressView;
   /** What was not replicated, by reason (the target's prefixed `target:`). */
   skipped: SkippedStatus;
+  /** Crash mode's groups (consistency-mode.ts); absent in file mode. */
+  groups?: ConnectionStatus['groups'];
 }
 
 /** The target's state as the contract names it. */
@@ -43,7 +45,7 @@ function targetState(s: StatusParts): ConnectionStatus['targetState'] {
   if (s.held) return 'error';
   if (s.cfg.transmit === 'paused') return 'paused';
   // The target reported it cannot apply (a full disk): an error even while the link is up.
-  if (s.link.targetFault) return 'error';
+  if (s.link.targetFault || s.groups?.error) return 'error';
   // Changes made while the source was down are replayed in path order, not in the order they
   // happened: until they are all applied the replica may not be a state the source went through.
   if (s.reconciling) return 'reconciling';
@@ -62,8 +64,8 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     replication: cfg.replicate ? 'on' : 'off',
     transmit: cfg.transmit,
     targetState: targetState(s),
-    // Crash mode (docs/CONSISTENCY.md) is not built yet: every connection is file-consistent.
-    consistency: 'file',
+    consistency: cfg.consistency ?? 'file',
+    ...(s.groups ? { groups: s.groups } : {}),
     mirror: { ...s.mirror },
     queue: { ...journal.stats(), limit: journal.limit.value },
     bandwidth: cfg.bandwidth,
@@ -77,7 +79,8 @@ export function connectionStatus(s: StatusParts): ConnectionStatus {
     // A stopped queue first: it is what keeps the target from being in line.
     lastError:
       s.overflow.reason ??
-      (s.held ? `deletions held by the safety brake: ${s.held}` : link.lastError),
+      (s.held ? `deletions held by the safety brake: ${s.held}` : null) ??
+      (s.groups?.error ? `crash mode: ${s.groups.error}` : link.lastError),
     ...(s.restore ? { restore: { ...s.restore } } : {}),
     ...(s.audit ? { audit: s.audit } : {}),
   };

@@ -28,7 +28,6 @@ import { Mirror, type MirrorOptions } from './mirror.js';
 import { PathHistory } from './need.js';
 import { ConnectionWatch } from './watch-connection.js';
 import type { AuditContext } from './audit.js';
-import type { TaskEntry } from './task-table.js';
 import { ConnectionTasks } from './connection-tasks.js';
 import { Restorer } from './restore.js';
 import { AuditProgress } from './audit-progress.js';
@@ -37,6 +36,7 @@ import { QueueOverflow } from './queue-overflow.js';
 import { SpaceReserve } from './space-reserve.js';
 import type { QueuedOp } from './queued-op.js';
 import { drained, waitParts } from './in-step.js';
+import { CrashMode } from './consistency-mode.js';
 
 /** Daemon-wide facts a connection needs. */
 export interface SourceContext {
@@ -67,7 +67,8 @@ export class Connection {
   history!: PathHistory;
   private acks: AckWaiter | null = null;
   private watch!: ConnectionWatch;
-  private tasks!: ConnectionTasks;
+  /** `queue-task`, `tasks`, `task-wait` (connection-tasks.ts). */
+  tasks!: ConnectionTasks;
   /** `smr restore`: the replica copied back (src/source/restore.ts). */
   restorer!: Restorer;
   private stopTimers: (() => void) | null = null;
@@ -75,6 +76,8 @@ export class Connection {
   overflow!: QueueOverflow;
   /** How far a running verify or orphans listing has got (status.audit). */
   private readonly auditProgress = new AuditProgress();
+  /** `--consistency crash`: groups read from btrfs snapshots (null: file mode). */
+  crash: CrashMode | null = null;
 
   constructor(
     public cfg: ConnectionConfig,
@@ -98,12 +101,15 @@ export class Connection {
     const ackOrder = new AckOrder(index, this.journal);
     this.history = new PathHistory(this.journal);
     const append = (e: QueuedOp) => this.overflow.append(e); // stops at the limit or a full disk
-    this.capture = new Capture(this.cfg.path, filter, index, append, this.journal.lastSeq, {
+    this.crash = await CrashMode.open(this.cfg);
+    const seen = this.crash?.index(index) ?? index;
+    this.capture = new Capture(this.cfg.path, filter, seen, append, this.journal.lastSeq, {
       watchDir: (rel) => this.watch.watchDir(rel),
       failed: (e) => this.overflow.captureFailed(e),
       attrs: this.cfg, // --no-owner, --no-xattrs, --no-acls
     });
     this.capture.onEmitted((e, seq) => this.history.observe(e, seq));
+    await this.crash?.start(this.capture);
     this.tasks = await ConnectionTasks.open(dir, {
       name: this.cfg.name,
       sourcePath: this.cfg.path,
@@ -113,12 +119,12 @@ export class Connection {
       barrier: () => this.barrier(),
     });
     const { name, path: base, watcher: backend = 'native' } = this.cfg;
-    const capture = this.capture;
+    const capture = this.crash?.watched(this.capture) ?? this.capture;
     const mirrorActive = (): boolean => this.mirror.active;
     this.watch = new ConnectionWatch({ name, base, filter, backend, capture, mirrorActive });
     const hooks = linkHooks(this, { ack: (seq) => ackOrder.ack(seq), tasks: this.tasks });
     this.link = new Link(this.journal, hooks, this.cfg.transmit, this.cfg.bandwidth);
-    this.mirror = new Mirror(base, filter, capture, this.link, this.journal, this.acks);
+    this.mirror = new Mirror(base, filter, this.capture, this.link, this.journal, this.acks);
     this.overflow = new QueueOverflow(this, new SpaceReserve(dir));
     await this.overflow.keepReserve();
     this.restorer = new Restorer({
@@ -157,6 +163,7 @@ export class Connection {
     }
     this.capture.watchingSince = Date.now();
     await this.watch.start();
+    this.crash?.watching();
   }
 
   /** Persists the connection's settings. */
@@ -228,7 +235,7 @@ export class Connection {
   /** Every change made before this call is in the queue (a reconciliation with the index). */
   async barrier(): Promise<void> {
     if (!this.capture.enabled) return;
-    await this.capture.rescan();
+    await (this.crash ? this.crash.barrier() : this.capture.rescan());
   }
 
   /** `wait --for synced|mirrored`: resolves when the target holds everything captured before the call. */
@@ -250,19 +257,6 @@ export class Connection {
     };
   }
 
-  /** `queue-task`: see ConnectionTasks. */
-  queueTask(req: Parameters<ConnectionTasks['queueTask']>[0]): Promise<TaskEntry> {
-    return this.tasks.queueTask(req);
-  }
-
-  listTasks(): TaskEntry[] {
-    return this.tasks.listTasks();
-  }
-
-  waitTask(id: string, timeoutMs: number): Promise<TaskEntry> {
-    return this.tasks.waitTask(id, timeoutMs);
-  }
-
   /** The contract's status of this connection. */
   status(): ConnectionStatus {
     const restore = this.restorer.progress;
@@ -280,12 +274,14 @@ export class Connection {
       watcher: this.watch.status(),
       audit: this.auditProgress.view(),
       skipped: this.capture.skipped.status(),
+      groups: this.crash?.status(this.journal.ackedSeq),
     });
   }
 
   /** Stops everything, finishing the operation in hand; the queue and the index stay on disk. */
   async stop(): Promise<void> {
     this.stopTimers?.();
+    this.crash?.stop();
     this.overflow?.close();
     this.mirror?.stop();
     await this.watch?.stop();

@@ -10,6 +10,7 @@ import { orphansDryRun, verifyFixDryRun } from './audit-dry-run.js';
 import { mirrorDryRun } from './mirror-dry-run.js';
 import { restoreOptions } from './restore.js';
 import { connect } from './connect.js';
+import { waitGroup } from './consistency-mode.js';
 import { removeConnection } from './connection-config.js';
 import type { Connection, SourceContext } from './connection.js';
 
@@ -48,7 +49,11 @@ export class SourceHandlers {
       transmit: (p) => this.transmit(p),
       limit: (p) => this.with(p.name, (c) => c.setBandwidth(p.bandwidth)),
       wait: (p) =>
-        this.with(p.name, (c) => c.waitFor(p.for, p.timeoutMs > 0 ? p.timeoutMs : DEFAULT_WAIT_MS)),
+        this.with(p.name, async (c) => {
+          const ms = p.timeoutMs > 0 ? p.timeoutMs : DEFAULT_WAIT_MS;
+          if (p.for === 'group') await waitGroup(c.crash, c.name, c.journal, ms);
+          else await c.waitFor(p.for, ms);
+        }),
       mirror: (p) => this.mirror(p),
       'queue-task': (p) => this.queueTask(p),
       verify: (p) => verify(this.get(p.name).audit(), p.mode, p.fix === true),
@@ -65,10 +70,10 @@ export class SourceHandlers {
         }),
       tasks: async (p) => ({
         tasks: (p.name !== undefined ? [this.get(p.name)] : [...this.connections.values()]).flatMap(
-          (c) => c.listTasks().map((t) => ({ connection: c.name, ...t })),
+          (c) => c.tasks.listTasks().map((t) => ({ connection: c.name, ...t })),
         ),
       }),
-      'task-wait': (p) => this.get(p.name).waitTask(p.id, p.timeoutMs),
+      'task-wait': (p) => this.get(p.name).tasks.waitTask(p.id, p.timeoutMs),
       'schedule-add': async (p) => {
         const job = await store.add({ name: p.job, cron: p.cron, argv: p.argv });
         await scheduler.reload();
@@ -112,6 +117,7 @@ export class SourceHandlers {
   private async disconnect(name: string): Promise<{ name: string; disconnected: true }> {
     const c = this.get(name);
     await c.stop();
+    await c.crash?.forget(); // its snapshots on the source
     this.connections.delete(c.name);
     await removeConnection(this.ctx.stateDir, c.name);
     return { name: c.name, disconnected: true };
@@ -173,13 +179,13 @@ export class SourceHandlers {
     const c = this.get(p.name);
     if (!TASK_ON.includes(p.on))
       throw new SmrError('usage', `bad --on "${p.on}"`, 'use execute, receive, queue or transmit');
-    const t = await c.queueTask({
+    const t = await c.tasks.queueTask({
       on: p.on,
       command: p.command,
       args: p.args,
       timeoutMs: p.timeoutMs,
     });
     if (!p.wait) return t;
-    return c.waitTask(t.id, p.waitTimeoutMs ?? 0);
+    return c.tasks.waitTask(t.id, p.waitTimeoutMs ?? 0);
   }
 }

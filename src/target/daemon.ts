@@ -14,6 +14,7 @@ import { stopSyncfsHelper } from './sync-paths.js';
 import { checkTasksDir } from '../tasks/index.js';
 import { ModePolicy } from './mode-policy.js';
 import type { DaemonLifecycle } from '../shared/stop-latch.js';
+import { recoverGroups } from './group-recover.js';
 
 /** Options of `smr target start`. */
 export interface TargetOptions {
@@ -73,6 +74,8 @@ export async function runTargetDaemon(
       tasks: { stateDir, allowTasks: o.allowTasks, tasksDir, replicaRoot: root },
       modes: new ModePolicy(o.noSuid),
     };
+    // Crash mode: every replica at a group boundary before any session (group-recover.ts).
+    await recoverGroups(stateDir, ctx.modes);
     const server = await listen(o.host, o.port, ctx);
     emitEvent({ event: 'listening', host: server.host, port: server.port });
     log.info(

@@ -21,6 +21,7 @@ import type { TaskReport } from '../protocol/tasks.js';
 import type { FaultHeader } from '../protocol/messages.js';
 import { describeFault } from './fault.js';
 import { RequestQueue } from './request-queue.js';
+import { GroupStage, stageDir } from './group-stage.js';
 
 // Flow control of one session. A source keeps at most 8 MiB unacknowledged (its window), so a
 // well-behaved one never meets these; one that ignores its window, or sends compressed frames
@@ -56,6 +57,7 @@ function counterFile(stateDir: string, targetPath: string): string {
 export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void> {
   let release: (() => void) | null = null;
   let applier: Applier | null = null;
+  let stage: GroupStage | null = null;
   let counter: DurableCounter | null = null;
   let sess: Sess | null = null;
   closeWhenIdle(peer, ctx.sessionIdleMs ?? SESSION_IDLE_MS);
@@ -88,11 +90,13 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
         { settings: ctx.tasks, log: taskLog, connection, base, seq: op.seq },
         report,
       );
+    // Each ack carries what the target could not apply since the last one (status's `skipped`).
+    const ack = (seq: number): void => {
+      const refused = cf.refusals.takeNew();
+      void peer.send(MsgType.ACK, { seq, ...refused }).catch(() => undefined);
+    };
     applier = new Applier(cf, counter, {
-      ack: (seq) => {
-        const refused = cf.refusals.takeNew();
-        void peer.send(MsgType.ACK, { seq, ...refused }).catch(() => undefined);
-      },
+      ack: (seq) => stage?.onApplied(seq),
       need: (p, seq) => {
         log.warn(
           `${who}: "${p}" has no valid basis on the target (seq ${seq}); asking for it whole`,
@@ -104,7 +108,19 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       failed: (err, seq) => reportFault(peer, who, describeFault(err, base, seq)),
       applied: () => sess && flow(sess),
     });
-    await peer.send(MsgType.OPENED, { appliedSeq: counter.value, epoch });
+    const a = applier;
+    stage = await GroupStage.open(
+      stageDir(ctx.stateDir, targetPath),
+      { targetPath, base, counterFile: counterFile(ctx.stateDir, targetPath), epoch },
+      counter.value,
+      {
+        enqueue: (op) => a.enqueue(op),
+        waitingBytes: () => a.waitingBytes,
+        ack,
+        failed: (err) => reportFault(peer, who, describeFault(err, base, a.appliedSeq)),
+      },
+    );
+    await peer.send(MsgType.OPENED, { appliedSeq: stage.resumeSeq, epoch });
     // Outcomes the source may have missed while it was away.
     for (const r of taskLog.all()) report(r);
     log.info(`${who}: replicating into ${base} from seq ${counter.value + 1}`);
@@ -117,7 +133,7 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
     });
     const restore = new RestoreServe(cf); // a restore's requests, and reads of snapshots
     const requests = new RequestQueue(() => sess && flow(sess));
-    sess = { peer, applier, runMarker, restore, signatures: new Map(), requests };
+    sess = { peer, applier, stage, runMarker, restore, signatures: new Map(), requests };
     await pump(sess);
   } catch (err) {
     const e = asSmrError(err);
@@ -128,6 +144,9 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       await peer.send(MsgType.REFUSED, { code: e.code, message: e.message }).catch(() => undefined);
     peer.close();
   } finally {
+    const stopped = (): boolean => applier?.failure !== null;
+    await stage?.drain(stopped);
+    await stage?.close();
     await applier?.stop();
     await counter?.close();
     release?.();
@@ -160,6 +179,8 @@ function reportFault(peer: Peer, who: string, fault: FaultHeader): void {
 interface Sess {
   peer: Peer;
   applier: Applier;
+  /** Crash mode: ops after a group marker are staged and applied a group at a time. */
+  stage: GroupStage;
   runMarker: (op: TaskOp) => Promise<void>;
   /** Answers every REQUEST, and says which directory a LIST reads (serve-restore.ts). */
   restore: RestoreServe;
@@ -207,7 +228,7 @@ function handleFrame(sess: Sess, f: Frame): void {
       if (op.kind === 'task' && op.meta.on === 'receive' && op.seq > applier.appliedSeq) {
         void runMarker(op).catch((err) => log.error(`task: ${(err as Error).message}`));
       }
-      applier.enqueue(op);
+      if (!sess.stage.accept(op)) applier.enqueue(op);
       flow(sess);
       return;
     }

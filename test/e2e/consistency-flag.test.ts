@@ -1,5 +1,6 @@
-// `--consistency`: `file` is what smr gives today and says so in status; `crash` is refused at
-// connect, with one line and nothing recorded, rather than accepted and not honoured.
+// `--consistency`: `file` says so in status; `crash` on a path that is not on btrfs (here /tmp) is
+// refused at connect, with one line and nothing recorded, rather than accepted and not honoured.
+// Crash mode itself: test/e2e/crash-mode.test.ts and test/e2e/consistency.test.ts.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +16,7 @@ import {
 afterEach(cleanupAll);
 
 describe('consistency mode', () => {
-  it('status says file; --consistency crash is refused with exit 2 and records nothing', async () => {
+  it('status says file; --consistency crash off btrfs is refused with exit 2 and records nothing', async () => {
     const t = await startTarget();
     const s = await startSource();
     const dir = await tmp('smr-src-');
@@ -34,7 +35,9 @@ describe('consistency mode', () => {
     const r = await smr([...args, '--key-file', t.keyFile ?? '', '--consistency', 'crash']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/--consistency crash is not available/);
+    expect(r.stderr).toMatch(
+      /--consistency crash needs a btrfs subvolume; see docs\/CONSISTENCY.md/,
+    );
     const all = await smr(['status', '--json', '--state-dir', s.stateDir]);
     expect(all.json.connections.map((c: { name: string }) => c.name)).toEqual(['app']);
   });

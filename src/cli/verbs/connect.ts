@@ -137,12 +137,6 @@ export const connectVerb: Verb = {
     },
     ctx,
   ) {
-    if (a.consistency === 'crash')
-      throw new SmrError(
-        'usage',
-        '--consistency crash is not available in this version of smr',
-        'use --consistency file (the default), and quiesce-and-snapshot for a copy an application can open (docs/CONSISTENCY.md)',
-      );
     const include = await patterns('--include', a.include, a.includeFrom);
     const exclude = await patterns('--exclude', a.exclude, a.excludeFrom);
     const keyFile = a.keyFile ?? ctx.config.keyFile;
@@ -163,6 +157,7 @@ export const connectVerb: Verb = {
       preserve: { owner: a.owner, xattrs: a.xattrs, acls: a.acls, hardLinks: a.hardLinks },
       watcher: a.watcher,
       queueLimit,
+      consistency: a.consistency,
     });
     return { data: s, text: statusLines(s) };
   },

@@ -1,4 +1,4 @@
-// `smr wait NAME [--for synced|mirrored] [--timeout DURATION]`.
+// `smr wait NAME [--for synced|mirrored|group] [--timeout DURATION]`.
 import { durationFlag } from '../options.js';
 import { source } from '../daemon-call.js';
 import { progress } from '../output.js';
@@ -11,12 +11,12 @@ export const waitVerb: Verb = {
   builder: (y) =>
     y
       .positional('name', { type: 'string' })
-      .option('for', { choices: ['synced', 'mirrored'] as const, default: 'synced' })
+      .option('for', { choices: ['synced', 'mirrored', 'group'] as const, default: 'synced' })
       .option(
         'timeout',
         durationFlag('timeout', 'give up after this long (exit 6), e.g. 90s, 10m; 0 = no limit'),
       ),
-  async run(a: { name: string; for: 'synced' | 'mirrored'; timeout?: number }, ctx) {
+  async run(a: { name: string; for: 'synced' | 'mirrored' | 'group'; timeout?: number }, ctx) {
     const timeoutMs = a.timeout ?? 0;
     const p = progress(ctx, `waiting for ${a.name} to be ${a.for}`);
     try {
