@@ -247,7 +247,7 @@ export class Applier {
       if (err instanceof SmrError && err.code === 'path-refused') {
         // Never write outside the replica; skip the op, say so loudly, count it, keep serving.
         log.error(`seq ${op.seq}: ${err.message}`);
-        this.refused(op, 'name', err.message);
+        this.refused(op, 'path', err.message); // not where, or not what, a replica may hold
         return { touched: [] };
       }
       const why = unappliable(err);
