@@ -22,7 +22,6 @@ export type { JournalEntry, JournalOptions, JournalReader, JournalRecord } from 
 export { JournalTrimmedError } from './reader.js';
 export { QueueFullError, queueLimitFor, MIN_QUEUE_LIMIT } from './limit.js';
 export { HOT_TAIL_BYTES } from './hot-tail.js';
-
 /** The defaults of the journal's options (options.ts). */
 export { DEFAULT_SEGMENT_BYTES, DEFAULT_SYNC_INTERVAL_MS } from './options.js';
 /** Name of the acked-seq counter file inside the journal directory. */

@@ -56,6 +56,10 @@ async function attrsFor(fh: { stat(): Promise<Stats> }, stamp: WholeOptions['sta
 }
 type Append = Emit;
 
+/** Opening failed because the path is gone or is no longer a regular file: nothing to send. */
+const notAFile = (err: unknown): boolean =>
+  ['ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
 /**
  * Reads `abs` once and queues a put (no basis) or changed-block writes (basis = `prev`, the last
  * content sent or the target's own block hashes). `verify` adds the whole-file sha256 so the target
@@ -76,10 +80,7 @@ export async function captureFile(
   try {
     fh = await fsp.open(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
   } catch (err) {
-    if (
-      ['ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')
-    )
-      return null;
+    if (notAFile(err)) return null;
     throw err;
   }
   try {
@@ -112,10 +113,7 @@ async function captureSmall(
   try {
     fd = openSync(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
   } catch (err) {
-    if (
-      ['ENOENT', 'ELOOP', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')
-    )
-      return null;
+    if (notAFile(err)) return null;
     throw err;
   }
   let buf: Buffer;

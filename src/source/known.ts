@@ -4,7 +4,7 @@
 import type { Stats } from 'node:fs';
 import type { IndexEntry } from '../index/index.js';
 import { nameBytes, nameFromBytes } from '../fsmeta/index.js';
-import type { EntryType, KnownType } from './entry-type.js';
+import { entryType, type EntryType, type KnownType } from './entry-type.js';
 
 /** One path as the index knows it. */
 export interface Known {
@@ -112,4 +112,17 @@ export function knownOf(e: IndexEntry, unsure: boolean): Known {
       ? {}
       : { stamp: `${e.uid}:${e.gid}:${e.attrDigest.toString('utf8')}` }),
   };
+}
+
+type FileStamp = Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
+
+/** Same inode, size and mtime: as far as stat can tell, nothing was written between the two. */
+export function sameFile(a: FileStamp | null, b: FileStamp): boolean {
+  return a !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/** Whether the index's state of a path is the disk's now (nothing to queue for it). */
+export function knownMatchesDisk(k: Known | undefined, st: Stats | null): boolean {
+  const type = st && entryType(st);
+  return Boolean(k && st && type && knownIs(k, st, type));
 }

@@ -15,7 +15,7 @@ import { sendDelta, type AskTarget } from './delta-send.js';
 import { fixListedAttrs } from './attr-diff.js';
 import { entryType } from './entry-type.js';
 import { CAPTURE_BLOCK, captureFile } from './file-capture.js';
-import { knownIs, sameContentStamp } from './known.js';
+import { knownIs, knownMatchesDisk, sameContentStamp, sameFile } from './known.js';
 import type { BlockHashes, Ledger } from './ledger.js';
 import {
   attrsDiffer,
@@ -26,7 +26,7 @@ import {
   sameContent,
   sendRanges,
 } from './mirror-file.js';
-import { knownMatchesDisk, sameFile, type CheckOptions } from './path-check.js';
+import { type CheckOptions } from './path-check.js';
 import type { MirrorCursor, SendGate } from './send-gate.js';
 import { fsPath } from '../fsmeta/index.js';
 

@@ -11,7 +11,7 @@ import { checkSpecial } from './special.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { within } from './index-path.js';
 import { linkToPartner } from './hard-link.js';
-import { knownIs, mtimeNsOf, sameContentStamp, sameInode, type Known } from './known.js';
+import { mtimeNsOf, sameContentStamp, sameFile, sameInode, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
 import { RENAME_WINDOW_MS, type RenameWindow } from './rename-window.js';
@@ -57,12 +57,6 @@ export interface CheckContext {
 
 /** Directories changed this close before the watch began count as new (clocks, ctime granularity). */
 const CTIME_SLACK_MS = 1000;
-type FileStamp = Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
-
-/** Same inode, size and mtime: as far as stat can tell, nothing was written between the two. */
-export function sameFile(a: FileStamp | null, b: FileStamp): boolean {
-  return a !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
-}
 
 /** The path checks of one connection's capture. */
 export class PathCheck {
@@ -299,10 +293,4 @@ export class PathCheck {
     ledger.record(rel, st, 'file', { blocks: res.hashes });
     if (!sameFile(res.stat, st)) this.c.queue.hint(rel);
   }
-}
-
-/** Whether the index's state of a path is the disk's now (nothing to queue for it). */
-export function knownMatchesDisk(k: Known | undefined, st: Stats | null): boolean {
-  const type = st && entryType(st);
-  return Boolean(k && st && type && knownIs(k, st, type));
 }
