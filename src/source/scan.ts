@@ -67,7 +67,11 @@ export async function* scanTree(
         if (filter.file(r)) yield { rel: r, st };
       } else if (onSkip && filter.file(r)) {
         const [reason, what] = unsupported(st);
-        onSkip({ rel: r, reason, why: `${what} is not a type smr replicates` });
+        onSkip({
+          rel: r,
+          reason,
+          why: `${what} is not read by this walk (only the mirror sends special entries)`,
+        });
       }
     }
     for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i] as string);
