@@ -60,7 +60,7 @@ describe('an idle session', () => {
       locks: new ReplicaLocks(),
       tasks: { stateDir: dir, allowTasks: false, tasksDir: null, replicaRoot: dir },
       modes: new ModePolicy(false),
-      sessionIdleMs: 300,
+      sessionIdleMs: 2000, // well above the time an OPEN takes (crash mode opens its group stage first)
     };
     const port = await serve(ctx);
     const first = await openReplica(port, 'web');
