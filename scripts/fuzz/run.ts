@@ -377,10 +377,13 @@ async function storm(o: FuzzOptions, a: Arena, r: FuzzResult): Promise<HostileRe
   }
 }
 
-/** Files in the targets' state dirs other than their own (counters, task logs, lock). */
+/**
+ * Files in the targets' state dirs other than their own (counters, task logs, lock, and crash
+ * mode's group stage per replica: meta.json, ops.log, redo.json).
+ */
 async function stateStrays(dirs: string[]): Promise<string[]> {
   const ok =
-    /^(target\.lock|target\.sock|target-replicas(\/[0-9a-f]{24}\.seq)?|target-tasks(\/[0-9a-f]{24}\.json)?)$/;
+    /^(target\.lock|target\.sock|target-replicas(\/[0-9a-f]{24}\.seq)?|target-tasks(\/[0-9a-f]{24}\.json)?|target-groups(\/[0-9a-f]{24}(\/(meta\.json|ops\.log|redo\.json))?)?)$/;
   const out: string[] = [];
   for (const d of dirs)
     for (const p of (await snapshot(d, new Set())).keys())
