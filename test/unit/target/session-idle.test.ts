@@ -70,7 +70,14 @@ describe('an idle session', () => {
     const busy = await openReplica(port, 'web');
     expect(busy.frames.at(-1)?.type).toBe(MsgType.REFUSED);
     await first.closed; // the idle limit closes it
-    const next = await openReplica(port, 'web');
+    // The target frees the replica once the closed session's cleanup ends (it closes the group
+    // stage, the applier and the counter first): a source reconnecting that instant is told
+    // path-busy and retries, as a real source does.
+    let next = await openReplica(port, 'web');
+    for (let i = 0; i < 50 && next.frames.at(-1)?.type === MsgType.REFUSED; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      next = await openReplica(port, 'web');
+    }
     expect(next.frames.map((f) => f.type)).toEqual([MsgType.OPENED]);
   });
 
