@@ -217,13 +217,16 @@ export async function connect(
   return r;
 }
 
+/** A failed `wait`, with the tail of the source's log. */
+function waitFailed(r: RunResult, src: Daemon): Error {
+  const tail = src.log().slice(-3000);
+  return new Error(`wait failed (${r.code}): ${r.stdout}${r.stderr}\n--- source log ---\n${tail}`);
+}
+
 /** `smr wait NAME --for synced` with a timeout; throws on failure. */
 export async function waitSynced(src: Daemon, name: string, timeout = '60s'): Promise<void> {
   const r = await smr(['wait', name, '--timeout', timeout, '--state-dir', src.stateDir, '--json']);
-  if (r.code !== 0)
-    throw new Error(
-      `wait failed (${r.code}): ${r.stdout}${r.stderr}\n--- source log ---\n${src.log().slice(-3000)}`,
-    );
+  if (r.code !== 0) throw waitFailed(r, src);
 }
 
 /**
@@ -250,10 +253,7 @@ export async function waitSyncedPastBrake(
     ]);
     if (f.code !== 0)
       throw new Error(`mirror start --force failed (${f.code}): ${f.stdout}${f.stderr}`);
-  } else if (r.code !== 0)
-    throw new Error(
-      `wait failed (${r.code}): ${r.stdout}${r.stderr}\n--- source log ---\n${src.log().slice(-3000)}`,
-    );
+  } else if (r.code !== 0) throw waitFailed(r, src);
   await waitSynced(src, name, timeout);
 }
 
