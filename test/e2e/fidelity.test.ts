@@ -14,6 +14,8 @@ import {
   tmp,
   waitSynced,
   write,
+  type Daemon,
+  type TargetD,
 } from '../helpers/harness.js';
 import { attrDifferences, rsyncDifferences } from '../helpers/attr-walk.js';
 
@@ -122,16 +124,22 @@ async function waitSameAttrs(src: string, dst: string): Promise<void> {
 
 // Each test sends and hashes a 128 MiB sparse file several times over: on a busy machine that
 // takes more than the default minute.
+/** A source and a target replicating the test tree (makeTree) as `app`, settled and compared. */
+async function replicatedTree(): Promise<{ t: TargetD; s: Daemon; dir: string; dst: string }> {
+  const t = await startTarget();
+  const s = await startSource();
+  const dir = await tmp('smr-src-');
+  await makeTree(dir);
+  await connect(s, 'app', t, dir);
+  await waitSynced(s, 'app');
+  const dst = path.join(t.root, 'app');
+  await waitSameAttrs(dir, dst);
+  return { t, s, dir, dst };
+}
+
 describe('attributes', { timeout: 180_000 }, () => {
   it('are replicated by the initial mirror and by live changes without data', async () => {
-    const t = await startTarget();
-    const s = await startSource();
-    const dir = await tmp('smr-src-');
-    await makeTree(dir);
-    await connect(s, 'app', t, dir);
-    await waitSynced(s, 'app');
-    const dst = path.join(t.root, 'app');
-    await waitSameAttrs(dir, dst);
+    const { s, dir, dst } = await replicatedTree();
 
     // Attribute-only changes, live.
     const before = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
@@ -175,14 +183,7 @@ describe('attributes', { timeout: 180_000 }, () => {
 
   for (const mode of ['full', 'diff', 'checksum'] as const) {
     it(`a ${mode} mirror puts back attributes changed on the replica`, async () => {
-      const t = await startTarget();
-      const s = await startSource();
-      const dir = await tmp('smr-src-');
-      await makeTree(dir);
-      await connect(s, 'app', t, dir);
-      await waitSynced(s, 'app');
-      const dst = path.join(t.root, 'app');
-      await waitSameAttrs(dir, dst);
+      const { s, dir, dst } = await replicatedTree();
       await s.stop();
       sh('chown', '0:0', path.join(dst, 'owned'));
       sh('setfattr', '-x', 'user.color', path.join(dst, 'xattr'));
@@ -212,14 +213,7 @@ describe('attributes', { timeout: 180_000 }, () => {
   }
 
   it('attribute changes made while the source was down are caught by its restart', async () => {
-    const t = await startTarget();
-    const s = await startSource();
-    const dir = await tmp('smr-src-');
-    await makeTree(dir);
-    await connect(s, 'app', t, dir);
-    await waitSynced(s, 'app');
-    const dst = path.join(t.root, 'app');
-    await waitSameAttrs(dir, dst);
+    const { s, dir, dst } = await replicatedTree();
     await s.stop();
     sh('chown', '4321:4321', path.join(dir, 'plain'));
     sh('setfattr', '-n', 'user.color', '-v', 'green', path.join(dir, 'xattr'));
@@ -231,14 +225,7 @@ describe('attributes', { timeout: 180_000 }, () => {
   });
 
   it('verify names each attribute that differs (exit 4); --fix repairs them without data', async () => {
-    const t = await startTarget();
-    const s = await startSource();
-    const dir = await tmp('smr-src-');
-    await makeTree(dir);
-    await connect(s, 'app', t, dir);
-    await waitSynced(s, 'app');
-    const dst = path.join(t.root, 'app');
-    await waitSameAttrs(dir, dst);
+    const { s, dir, dst } = await replicatedTree();
     sh('chown', '0:0', path.join(dst, 'owned'));
     sh('setfattr', '-x', 'user.color', path.join(dst, 'xattr'));
     sh('setfacl', '-b', path.join(dst, 'acl'));
