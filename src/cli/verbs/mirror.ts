@@ -24,17 +24,19 @@ async function waitMirrored(ctx: Ctx, name: string, timeoutMs: number): Promise<
   const started = Date.now();
   const p = progress(ctx, `${name}: mirror starting`);
   const meter = new RateMeter();
-  const poll = setInterval(() => {
-    if (!p.drawing) return; // a pipe: nothing to draw
-    void source(ctx, 'status', { name }).then(
-      (x) => {
-        const m = (x as StatusView).mirror;
-        meter.add(Date.now(), m.bytesDone);
-        p.update(mirrorProgress(name, m, meter.rate(), meter.eta(m.bytesTotal)));
-      },
-      () => undefined,
-    );
-  }, 250);
+  // On a pipe there is nothing to draw, so no status to ask for.
+  const poll = p.drawing
+    ? setInterval(() => {
+        void source(ctx, 'status', { name }).then(
+          (x) => {
+            const m = (x as StatusView).mirror;
+            meter.add(Date.now(), m.bytesDone);
+            p.update(mirrorProgress(name, m, meter.rate(), meter.eta(m.bytesTotal)));
+          },
+          () => undefined,
+        );
+      }, 250)
+    : undefined;
   let s: StatusView;
   try {
     s = (await source(ctx, 'wait', { name, for: 'mirrored', timeoutMs })) as StatusView;
