@@ -1,29 +1,16 @@
 // smr daemons and verbs as child processes for the chaos harness. Every incarnation of a daemon
 // appends its --verbose output to one log file, behind a line saying when and why it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../lib/repo-root.js';
 
 /** The smr checkout this harness belongs to (found from here, compiled or not). */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (
-      existsSync(pkg) &&
-      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'smr'
-    )
-      return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the smr checkout above the chaos harness');
-    dir = up;
-  }
-}
+export const REPO = repoRoot(import.meta.url);
 
 /** bin/smr.js of the checkout (it runs dist/: build first); `--smr` may name another build. */
-export const SMR_BIN = path.join(repoRoot(), 'bin', 'smr.js');
+export const SMR_BIN = path.join(REPO, 'bin', 'smr.js');
 
 /** What one smr verb did. */
 export interface VerbResult {

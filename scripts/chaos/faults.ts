@@ -3,7 +3,7 @@
 // proxy (resets, stalls, stalls that end in a reset).
 import type { DaemonProc } from './daemons.js';
 import type { FaultProxy } from './proxy.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../lib/rng.js';
 
 /** A kill -9 at `at` ms into the workload, the daemon started again `downMs` later. */
 export interface Kill {

@@ -2,7 +2,7 @@
 // (docs/CHAOS.md). Run i uses seed X+i; `--runs 1 --seed X --seconds S` replays one of them.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SMR_BIN, repoRoot } from './daemons.js';
+import { REPO, SMR_BIN } from './daemons.js';
 import { chaosRun, failed, type RunResult } from './run.js';
 import { runLine, totals, totalsText } from './report.js';
 
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   const seconds = num(a.seconds, 'seconds', 20);
   const seed = Math.floor(num(a.seed, 'seed', Math.floor(Math.random() * 1e6)));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const workDir = path.resolve(a.work ?? path.join(repoRoot(), 'bench', 'work', 'chaos', stamp));
+  const workDir = path.resolve(a.work ?? path.join(REPO, 'bench', 'work', 'chaos', stamp));
   const say = (s: string): void => void (a.json ? process.stderr : process.stdout).write(s + '\n');
   say(
     `chaos: ${runs} runs of ${seconds} s, seeds ${seed}..${seed + runs - 1}; run directories under ${workDir} (kept for failed runs)`,

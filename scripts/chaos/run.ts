@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DaemonProc, NotReadyError, runSmr } from './daemons.js';
 import { planFaults, playCuts, playKills, type FaultCounts, type FaultRates } from './faults.js';
 import { FaultProxy } from './proxy.js';
-import { Rng, derivedSeed } from './rng.js';
+import { Rng, derivedSeed } from '../lib/rng.js';
 import { compareTrees, countKinds, divergent, summarize, walkTree, type TreeDiff } from './tree.js';
 import { Workload } from './workload.js';
 import { lostTargetOnly, plantTargetOnly, withoutTargetOnly } from './target-only.js';

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TreeModel, join, type Kind } from './model.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../lib/rng.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

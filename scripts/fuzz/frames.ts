@@ -1,7 +1,7 @@
 // Frames a hostile but keyed source sends: ops the decoder accepts with values meant to hurt the
 // target (escapes, limits, bad deltas, bad task markers), requests and listings, and frames meant
 // to be refused (odd JSON, damaged bytes, unknown types, compressed frames gone wrong).
-import type { Rng } from './rng.js';
+import type { Rng } from '../lib/rng.js';
 import { T, compressedFrame, frame, rawFrame, zstdBomb, type CodecName } from './wire.js';
 import * as V from './values.js';
 

@@ -2,8 +2,7 @@
 // (docs/FUZZ.md). The same seed replays the same frames; a failed run keeps its directory.
 import os from 'node:os';
 import path from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../lib/repo-root.js';
 import { parseArgs } from 'node:util';
 import { fuzzRun, passed, type FuzzResult } from './run.js';
 
@@ -18,22 +17,6 @@ const USAGE = `usage: npm run fuzz -- [--frames N] [--seed X] [options]
   --keep            keep the run's directory (kept anyway when something failed)
   --json            print one JSON object with the results
 `;
-
-/** The smr checkout this harness belongs to. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (
-      existsSync(pkg) &&
-      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'smr'
-    )
-      return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the smr checkout above the fuzz harness');
-    dir = up;
-  }
-}
 
 function num(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -96,8 +79,10 @@ async function main(argv: string[]): Promise<number> {
     seed: num(a.seed, 'seed', Math.floor(Math.random() * 1e6)),
     hostile: num(a.hostile, 'hostile', 1000),
     fsMiB: num(a['fs-mib'], 'fs-mib', 512),
-    bin: path.resolve(a.smr ?? path.join(repoRoot(), 'bin', 'smr.js')),
-    work: path.resolve(a.work ?? path.join(repoRoot(), 'bench', 'work', 'fuzz', stamp)),
+    bin: path.resolve(a.smr ?? path.join(repoRoot(import.meta.url), 'bin', 'smr.js')),
+    work: path.resolve(
+      a.work ?? path.join(repoRoot(import.meta.url), 'bench', 'work', 'fuzz', stamp),
+    ),
     keep: a.keep,
     say,
   });

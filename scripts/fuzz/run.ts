@@ -4,7 +4,7 @@
 // everything outside the roots with how it was before. Crashes, hangs and escapes are counted.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Rng } from './rng.js';
+import { Rng } from '../lib/rng.js';
 import { captureClientHello } from './wire.js';
 import { FuzzTarget } from './target.js';
 import {

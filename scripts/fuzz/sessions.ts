@@ -5,7 +5,7 @@
 // connection); a round whose connection neither answers nor closes in time is a hang.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Rng } from './rng.js';
+import type { Rng } from '../lib/rng.js';
 import { Conn, T, frame, preamble, type CodecName } from './wire.js';
 import { floodOp, hostileOp, refusedFrame, request } from './frames.js';
 import * as V from './values.js';

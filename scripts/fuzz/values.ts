@@ -1,7 +1,7 @@
 // Hostile values: odd JSON a decoder must refuse, and values it must accept that the target must
 // still handle safely (paths that try to leave the replica, sizes at the file system's limits,
 // link targets outside, program names with paths).
-import type { Rng } from './rng.js';
+import type { Rng } from '../lib/rng.js';
 
 /** JSON values of the wrong type or range for nearly any field. */
 export const ODD: readonly unknown[] = [

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compareTrees, divergent, summarize, walkTree } from '../../scripts/chaos/tree.js';
 import { Workload } from '../../scripts/chaos/workload.js';
 import { planFaults } from '../../scripts/chaos/faults.js';
-import { Rng, derivedSeed } from '../../scripts/chaos/rng.js';
+import { Rng, derivedSeed } from '../../scripts/lib/rng.js';
 import { failed, type RunResult } from '../../scripts/chaos/run.js';
 import { runLine, totals, totalsText } from '../../scripts/chaos/report.js';
 

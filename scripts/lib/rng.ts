@@ -1,5 +1,5 @@
-// Seeded randomness for the fuzz harness: the same seed replays the same frames (mulberry32, as
-// test/helpers/harness.ts and the chaos harness use).
+// Seeded randomness for the chaos and fuzz harnesses: the same seed replays the same workload, the
+// same fault schedule and the same frames (mulberry32, as test/helpers/harness.ts uses).
 
 /** A seeded source of random choices. */
 export class Rng {
@@ -55,4 +55,9 @@ export class Rng {
     for (let i = 0; i < n; i++) b[i] = this.int(256);
     return b;
   }
+}
+
+/** A second, independent stream from the same seed (faults do not shift the workload's choices). */
+export function derivedSeed(seed: number, stream: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + stream * 0x27d4eb2f) >>> 0;
 }
