@@ -2,8 +2,7 @@
 import { source } from '../daemon-call.js';
 import { SmrError } from '../../shared/errors.js';
 import type { ParamsOf } from '../../control/methods.js';
-import { progress } from '../output.js';
-import { RateMeter } from '../rate-meter.js';
+import { withStatusProgress } from '../status-progress.js';
 import { mirrorOutcome, mirrorProgress, statusLines, type StatusView } from '../render-status.js';
 import { byName, type Ctx, type Verb, type VerbResult } from '../verb.js';
 import { formatDuration } from '../../shared/units.js';
@@ -22,28 +21,16 @@ export interface MirrorSummary {
 /** Waits for the mirror, showing counts, rate and time left on a terminal (nothing on a pipe). */
 async function waitMirrored(ctx: Ctx, name: string, timeoutMs: number): Promise<VerbResult> {
   const started = Date.now();
-  const p = progress(ctx, `${name}: mirror starting`);
-  const meter = new RateMeter();
-  // On a pipe there is nothing to draw, so no status to ask for.
-  const poll = p.drawing
-    ? setInterval(() => {
-        void source(ctx, 'status', { name }).then(
-          (x) => {
-            const m = (x as StatusView).mirror;
-            meter.add(Date.now(), m.bytesDone);
-            p.update(mirrorProgress(name, m, meter.rate(), meter.eta(m.bytesTotal)));
-          },
-          () => undefined,
-        );
-      }, 250)
-    : undefined;
-  let s: StatusView;
-  try {
-    s = (await source(ctx, 'wait', { name, for: 'mirrored', timeoutMs })) as StatusView;
-  } finally {
-    clearInterval(poll);
-    p.stop();
-  }
+  const s = await withStatusProgress(
+    ctx,
+    name,
+    `${name}: mirror starting`,
+    ({ mirror: m }, meter) => {
+      meter.add(Date.now(), m.bytesDone);
+      return mirrorProgress(name, m, meter.rate(), meter.eta(m.bytesTotal));
+    },
+    async () => (await source(ctx, 'wait', { name, for: 'mirrored', timeoutMs })) as StatusView,
+  );
   const m = s.mirror;
   const summary: MirrorSummary = {
     files: m.filesDone,
