@@ -16,6 +16,7 @@ import {
   write,
   type Daemon,
   type TargetD,
+  watchedPair,
 } from '../helpers/harness.js';
 import { attrDifferences, rsyncDifferences } from '../helpers/attr-walk.js';
 
@@ -126,13 +127,7 @@ async function waitSameAttrs(src: string, dst: string): Promise<void> {
 // takes more than the default minute.
 /** A source and a target replicating the test tree (makeTree) as `app`, settled and compared. */
 async function replicatedTree(): Promise<{ t: TargetD; s: Daemon; dir: string; dst: string }> {
-  const t = await startTarget();
-  const s = await startSource();
-  const dir = await tmp('smr-src-');
-  await makeTree(dir);
-  await connect(s, 'app', t, dir);
-  await waitSynced(s, 'app');
-  const dst = path.join(t.root, 'app');
+  const { t, s, src: dir, dst } = await watchedPair(makeTree);
   await waitSameAttrs(dir, dst);
   return { t, s, dir, dst };
 }

@@ -21,6 +21,8 @@ import {
   tmp,
   waitSynced,
   waitUntil,
+  watchedPair,
+  type WatchedPair,
 } from '../helpers/harness.js';
 import { rsyncDifferences } from '../helpers/attr-walk.js';
 
@@ -89,31 +91,20 @@ async function expectSameBytes(src: string, dst: string): Promise<void> {
   expect(rsyncDifferences(src, dst)).toEqual([]);
 }
 
-async function synced(): Promise<{
-  src: string;
-  dst: string;
-  s: Awaited<ReturnType<typeof startSource>>;
-}> {
-  const t = await startTarget();
-  const s = await startSource();
-  const src = await tmp('smr-src-');
-  makeTree(src);
-  await connect(s, 'app', t, src);
-  await waitSynced(s, 'app');
-  const dst = path.join(t.root, 'app');
-  await expectSameBytes(src, dst);
-  return { src, dst, s };
+/** The test tree replicated as `app`, compared. */
+async function synced(): Promise<WatchedPair> {
+  const pair = await watchedPair(makeTree);
+  await expectSameBytes(pair.src, pair.dst);
+  return pair;
 }
+
+/** One seed file replicated as `app`: the tree is then made while watched. */
+const seeded = (connectArgs: string[] = []): Promise<WatchedPair> =>
+  watchedPair((src) => fs.writeFileSync(at(src, B('seed')), 'seed\n'), { connect: connectArgs });
 
 describe('names as bytes', () => {
   it('are replicated live, by the initial mirror, and across a source restart', async () => {
-    const t = await startTarget();
-    const s = await startSource();
-    const src = await tmp('smr-src-');
-    fs.writeFileSync(at(src, B('seed')), 'seed\n');
-    await connect(s, 'app', t, src);
-    await waitSynced(s, 'app');
-    const dst = path.join(t.root, 'app');
+    const { s, src, dst } = await seeded();
 
     // Live: the whole tree appears while watched, then changes under its byte names.
     makeTree(src);
@@ -216,13 +207,7 @@ describe('names as bytes', () => {
 
 describe('names as bytes with the chokidar watcher', () => {
   it('cannot be reported live by chokidar: capture says so and finds them by a rescan', async () => {
-    const t = await startTarget();
-    const s = await startSource();
-    const src = await tmp('smr-src-');
-    fs.writeFileSync(at(src, B('seed')), 'seed\n');
-    await connect(s, 'app', t, src, ['--watcher', 'chokidar']);
-    await waitSynced(s, 'app');
-    const dst = path.join(t.root, 'app');
+    const { s, src, dst } = await seeded(['--watcher', 'chokidar']);
     makeTree(src);
     await waitUntil(() => byteWalk(dst).join() === byteWalk(src).join(), 30_000, 'the tree');
     await waitSynced(s, 'app');
@@ -255,13 +240,7 @@ describe('names as bytes in orphans and restore', () => {
 
 describe('a name the target cannot create', () => {
   it('is refused loudly: a log line, status target:name, and a name difference in verify', async () => {
-    const t = await startTarget();
-    const s = await startSource();
-    const src = await tmp('smr-src-');
-    fs.writeFileSync(at(src, B('seed')), 'seed\n');
-    await connect(s, 'app', t, src);
-    await waitSynced(s, 'app');
-    const dst = path.join(t.root, 'app');
+    const { t, s, src, dst } = await seeded();
     // A path exactly as long as the source's PATH_MAX allows is too long under the replica's
     // longer root: the target's file system refuses it (ENAMETOOLONG).
     expect(Buffer.byteLength(dst)).toBeGreaterThan(Buffer.byteLength(src));

@@ -217,6 +217,32 @@ export async function connect(
   return r;
 }
 
+/** A target and a source replicating a new directory as `name`, synced once. */
+export interface WatchedPair {
+  t: TargetD;
+  s: Daemon;
+  src: string;
+  dst: string;
+}
+
+/**
+ * Starts a target and a source, fills a new source directory (`fill`), connects it as `name` and
+ * waits until it is synced: the setup most e2e tests share.
+ */
+export async function watchedPair(
+  fill: (src: string) => void | Promise<void>,
+  o: { name?: string; connect?: string[] } = {},
+): Promise<WatchedPair> {
+  const name = o.name ?? 'app';
+  const t = await startTarget();
+  const s = await startSource();
+  const src = await tmp('smr-src-');
+  await fill(src);
+  await connect(s, name, t, src, o.connect);
+  await waitSynced(s, name);
+  return { t, s, src, dst: path.join(t.root, name) };
+}
+
 /** A failed `wait`, with the tail of the source's log. */
 function waitFailed(r: RunResult, src: Daemon): Error {
   const tail = src.log().slice(-3000);
