@@ -1,7 +1,8 @@
 // Carrying out a restore plan: directories first, then files (rebuilt by restore-fetch.ts into a
 // temp file, given every attribute, then renamed into place, so a path is never half restored)
 // and symlinks; directories' attributes last, deepest first (writing into a directory changes
-// its mtime). Each entry that cannot be restored is logged and counted; the others go on.
+// its mtime). Names of one inode on the replica become hard links of the first one restored (as
+// rsync -H does). Each entry that cannot be restored is logged and counted; the others go on.
 import crypto from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -90,7 +91,45 @@ async function writeLink(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Pro
   }
 }
 
-async function one(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta | undefined): Promise<void> {
+/** Another name for a file this restore already wrote (same inode on the replica): a link. */
+async function writeHardLink(ctx: WriteContext, s: RestoreStep, first: string): Promise<void> {
+  const abs = absOf(ctx.dest, s.rel);
+  const tmp = tempBeside(abs);
+  await fsp.link(fsPath(first), fsPath(tmp));
+  try {
+    if (s.replace) await clear(abs);
+    await fsp.rename(fsPath(tmp), fsPath(abs));
+  } finally {
+    // Left over when `abs` already was this inode (rename of one inode onto itself is a no-op).
+    await fsp.rm(fsPath(tmp), { force: true });
+  }
+}
+
+/** Restored files by the replica's inode (`dev:ino`), for the names that share one. */
+type Written = Map<string, string>;
+
+async function writeRegular(
+  ctx: WriteContext,
+  s: RestoreStep,
+  m: ReplicaMeta,
+  written: Written,
+): Promise<number> {
+  const first = s.t.inode === undefined ? undefined : written.get(s.t.inode);
+  if (first !== undefined && lstatOrNull(first)?.isFile()) {
+    await writeHardLink(ctx, s, first);
+    return 0;
+  }
+  const bytes = await writeFile(ctx, s, m);
+  if (s.t.inode !== undefined) written.set(s.t.inode, absOf(ctx.dest, s.rel));
+  return bytes;
+}
+
+async function one(
+  ctx: WriteContext,
+  s: RestoreStep,
+  m: ReplicaMeta | undefined,
+  written: Written,
+): Promise<void> {
   try {
     if (!m) throw new Error('gone from the replica since it was listed');
     if (m.type !== s.t.type) throw new Error(`now a ${m.type} on the replica`);
@@ -102,7 +141,7 @@ async function one(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta | undefined
     } else if (s.t.type === 'symlink') {
       await writeLink(ctx, s, m);
       ctx.done(s, 0);
-    } else ctx.done(s, await writeFile(ctx, s, m));
+    } else ctx.done(s, await writeRegular(ctx, s, m, written));
   } catch (err) {
     const why = asSmrError(err).message;
     log.warn(`restore: ${displayPath(s.rel)} not restored: ${why}`);
@@ -127,7 +166,8 @@ export async function writeRestore(ctx: WriteContext, steps: RestoreStep[]): Pro
     ...new Set([...steps.filter((s) => s.t.type === 'dir').map((s) => s.rel), ...parents(rels)]),
   ];
   const metas = await metasOf(ctx, [...new Set([...rels, ...dirs])]);
-  for (const s of steps) await one(ctx, s, metas.get(s.rel));
+  const written: Written = new Map();
+  for (const s of steps) await one(ctx, s, metas.get(s.rel), written);
   // Directories' attributes last, deepest first: their entries are settled by now.
   dirs.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
   for (const rel of dirs) {

@@ -68,6 +68,11 @@ const run = (state: string, ...args: string[]) =>
 describe('smr restore', () => {
   it('brings a deleted source tree back byte for byte and attribute for attribute; replication resumes', async () => {
     const { s, src, rep, state } = await replicated();
+    // A second name for a.txt: the restore must bring the pair back as one inode (rsync -H).
+    await fsp.link(path.join(src, 'data', 'a.txt'), path.join(src, 'data', 'deep', 'a-too.txt'));
+    await waitSynced(s, 'web');
+    const ino = async (root: string, rel: string) => (await fsp.stat(path.join(root, rel))).ino;
+    expect(await ino(rep, 'data/deep/a-too.txt')).toBe(await ino(rep, 'data/a.txt'));
     const replica = await attrWalk(rep);
     // The source host loses its disk: the daemon dies with it and the tree is gone.
     await s.kill();
@@ -82,6 +87,8 @@ describe('smr restore', () => {
     expect(r.json.restore.state).toBe('complete');
     expect(r.json.restore.failed).toBe(0);
     expect(attrDiff(replica, await attrWalk(src))).toEqual([]);
+    expect(await ino(src, 'data/deep/a-too.txt')).toBe(await ino(src, 'data/a.txt'));
+    expect(r.json.restore.failed).toBe(0);
     // The replica was not touched, but for this: the confirming mirror may send an entry again
     // (a restored file is a new inode to the index) and replication today carries times through
     // float milliseconds, so a replica's mtime can move by 1 µs — a drift of replication's own
