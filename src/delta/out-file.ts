@@ -1,8 +1,10 @@
 // The file a delta rebuilds: writes land at their destination offsets, staged into large writes
 // (thousands of 4 KiB instructions become a few writes) with one write in flight while the next
-// stage fills, and the bytes are hashed as they are written as long as they come in order.
+// stage fills, and the bytes are hashed as they are written as long as they come in order. The
+// file is new, so all-zero blocks are not written: they stay holes, as in the source (rsync -S).
 import type { FileHandle } from 'node:fs/promises';
 import { FileHasher } from './hash.js';
+import { zeroRuns } from '../shared/zeros.js';
 import { IO_BUFFER_BYTES, READ_AHEAD_BYTES } from './limits.js';
 import { ReadAhead, type FileWindow } from './reader.js';
 
@@ -137,9 +139,14 @@ function handled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+// Each destination range is written once into a new file (or again with the same bytes when a part
+// is replayed), so a zero block skipped reads back as zeros; the caller's truncate sets the size.
 async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < data.length;) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
+  await zeroRuns(data, position, async (part, at, zero) => {
+    if (zero) return;
+    for (let done = 0; done < part.length;) {
+      const { bytesWritten } = await fh.write(part, done, part.length - done, at + done);
+      done += bytesWritten;
+    }
+  });
 }

@@ -109,3 +109,29 @@ describe('applyDeltaPart', () => {
     expect(await fsp.readFile(victim, 'utf8')).toBe('keep');
   });
 });
+
+describe('applyDeltaPart on sparse data', () => {
+  it('leaves all-zero blocks as holes (rsync -S), from literals and basis copies alike', async () => {
+    const MiB = 1024 * 1024;
+    const data = Buffer.alloc(4 * MiB);
+    data.fill(7, 0, 4096 + 100); // a block and a bit of data, the rest of that block zeros
+    data.fill(9, 3 * MiB, 3 * MiB + 4096);
+    const basisPath = path.join(dir, `b${n}`);
+    const outPath = path.join(dir, `out${n++}`);
+    await fsp.writeFile(basisPath, data);
+    const whole = { size: data.length, sha256: sha(data) };
+    // First half as one literal (1 MiB of it zeros), second half copied from the basis.
+    const r = await applyDeltaPart(
+      [
+        { op: 'literal', dstOffset: 0, data: data.subarray(0, 2 * MiB) },
+        copy(2 * MiB, 2 * MiB, 2 * MiB),
+      ],
+      { basisPath, outPath, first: true, end: whole },
+    );
+    expect(r).toEqual({ state: 'done', ok: true, sha256: whole.sha256, size: whole.size });
+    expect((await fsp.readFile(outPath)).equals(data)).toBe(true);
+    const st = await fsp.stat(outPath);
+    // Two data blocks (and what the filesystem adds for its own bookkeeping), not 4 MiB.
+    expect(st.blocks * 512).toBeLessThan(64 * 1024);
+  });
+});
