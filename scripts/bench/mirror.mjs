@@ -96,6 +96,7 @@ const {
   which,
   workDir,
 } = common;
+const { sourceReady, spawnSmrSource, startSmrTarget } = await import('./systems.mjs');
 
 /** The smr launcher under test (`--smr-root` points at another build, e.g. a baseline commit). */
 let SMR = SMR_DEFAULT;
@@ -491,34 +492,21 @@ async function startSmrSide(dir, o) {
   const profDir = path.join(dir, 'cpuprof');
   const nodeArgs = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   await smr(['key', 'generate', '--out', key]);
-  const target = startProcess(
-    process.execPath,
-    [
-      ...nodeArgs,
-      SMR,
-      'target',
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--root',
-      root,
-      '--key-file',
-      key,
-      '--state-dir',
-      tstate,
-    ],
-    { logFile: path.join(dir, 'smr-target.log') },
-  );
-  const first = await target.waitForLine(/^\{/, { stream: 'out', what: 'listening event' });
-  const { port } = JSON.parse(first.line);
-  const source = startProcess(
-    process.execPath,
-    [...nodeArgs, SMR, 'source', 'start', '--state-dir', sstate],
-    {
-      logFile: path.join(dir, 'smr-source.log'),
-    },
-  );
-  await source.waitForLine(/"event":"ready"/, { stream: 'out', what: 'ready event' });
+  const { target, port } = await startSmrTarget({
+    root,
+    key,
+    state: tstate,
+    logFile: path.join(dir, 'smr-target.log'),
+    nodeArgs,
+    bin: SMR,
+  });
+  const source = spawnSmrSource({
+    state: sstate,
+    logFile: path.join(dir, 'smr-source.log'),
+    nodeArgs,
+    bin: SMR,
+  });
+  await sourceReady(source);
   const proxy = o.proxy ? await proxyFor(port, dir, 'smr') : null;
   const to = `127.0.0.1:${proxy ? proxy.port : port}`;
   const st = (args) => [...args, '--state-dir', sstate];

@@ -22,7 +22,6 @@ import { fileURLToPath } from 'node:url';
 import {
   BenchError,
   ROOT,
-  SMR,
   WORK,
   cpuWatch,
   treeCpuMs,
@@ -46,7 +45,13 @@ import {
   hwmSampler,
 } from './common.mjs';
 import { defaultDirs, ensureTree } from './scale-tree.mjs';
-import { lsyncdConfig, startRsyncDaemon } from './systems.mjs';
+import {
+  lsyncdConfig,
+  sourceReady,
+  spawnSmrSource,
+  startRsyncDaemon,
+  startSmrTarget,
+} from './systems.mjs';
 import { inotifyWatches } from './watch-probe.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -308,35 +313,20 @@ let daemonNodeArgs = [];
 
 async function startTarget(dir, key) {
   const root = path.join(dir, 'smr-root');
-  const target = startProcess(
-    process.execPath,
-    [
-      ...daemonNodeArgs,
-      SMR,
-      'target',
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--root',
-      root,
-      '--key-file',
-      key,
-      '--state-dir',
-      path.join(dir, 'smr-tstate'),
-    ],
-    { logFile: path.join(dir, 'smr-target.log') },
-  );
-  const first = await target.waitForLine(/^\{/, { stream: 'out', what: 'listening event' });
-  return { target, root, port: JSON.parse(first.line).port };
+  const { target, port } = await startSmrTarget({
+    root,
+    key,
+    state: path.join(dir, 'smr-tstate'),
+    logFile: path.join(dir, 'smr-target.log'),
+    nodeArgs: daemonNodeArgs,
+  });
+  return { target, root, port };
 }
 
 function startSource(dir) {
   const sstate = path.join(dir, 'smr-sstate');
-  const args = [...daemonNodeArgs, SMR, 'source', 'start', '--state-dir', sstate];
-  const source = startProcess(process.execPath, args, {
-    logFile: path.join(dir, 'smr-source.log'),
-  });
-  return { source, sstate };
+  const logFile = path.join(dir, 'smr-source.log');
+  return { source: spawnSmrSource({ state: sstate, logFile, nodeArgs: daemonNodeArgs }), sstate };
 }
 
 async function status(sstate, name) {
@@ -522,7 +512,7 @@ async function mirrorPart(tree, info, o, dir) {
     [target.pid, 'target'],
     [source.pid, 'source'],
   ]);
-  await source.waitForLine(/"event":"ready"/, { stream: 'out', what: 'ready event' });
+  await sourceReady(source);
   const smrProxy = await countingProxy(port, path.join(dir, 'proxy-smr.log'));
   const rs = await startRsyncd(dir);
   const rsProxy = await countingProxy(rs.port, path.join(dir, 'proxy-rsync.log'));
@@ -574,11 +564,7 @@ async function mirrorPart(tree, info, o, dir) {
       ({ source, sstate } = startSource(dir));
       sides.source = source;
       roles.set(source.pid, 'source (restarted)');
-      await source.waitForLine(/"event":"ready"/, {
-        stream: 'out',
-        what: 'ready event',
-        timeoutMs: LONG,
-      });
+      await sourceReady(source, LONG);
       const readyMs = performance.now() - t0;
       const s = await waitReconciled(sstate, 'scale');
       return {

@@ -8,6 +8,32 @@ import { SMR, freePort, smr, startProcess, toolVersion, waitForPort } from './co
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+/**
+ * An smr target daemon on a free loopback port, once it is listening: { target, port }.
+ * `nodeArgs` go before bin/smr.js (--cpu-prof is refused in NODE_OPTIONS); `bin` may name another
+ * build (the mirror bench's --smr-root).
+ */
+export async function startSmrTarget({ root, key, state, logFile, nodeArgs = [], env, bin = SMR }) {
+  const args = ['target', 'start', '--listen', '127.0.0.1:0', '--root', root, '--key-file', key];
+  const target = startProcess(process.execPath, [...nodeArgs, bin, ...args, '--state-dir', state], {
+    logFile,
+    env,
+  });
+  const first = await target.waitForLine(/^\{/, { stream: 'out', what: 'listening event' });
+  return { target, port: JSON.parse(first.line).port };
+}
+
+/** An smr source daemon, started (the caller waits for its ready event: a restart times it). */
+export function spawnSmrSource({ state, logFile, nodeArgs = [], env, bin = SMR }) {
+  const args = [...nodeArgs, bin, 'source', 'start', '--state-dir', state];
+  return startProcess(process.execPath, args, { logFile, env });
+}
+
+/** Waits for a source daemon's ready event. */
+export function sourceReady(source, timeoutMs) {
+  return source.waitForLine(/"event":"ready"/, { stream: 'out', what: 'ready event', timeoutMs });
+}
+
 /** smr: a target and a source daemon, one connection `bench` with --mirror none. */
 export async function startSmr(dir, version, trace, cpuProf) {
   // Daemons run as `node [NODE_ARGS] bin/smr.js ...` (--cpu-prof is refused in NODE_OPTIONS).
@@ -22,35 +48,21 @@ export async function startSmr(dir, version, trace, cpuProf) {
   const tstate = path.join(dir, 'target-state');
   fs.mkdirSync(src, { recursive: true });
   await smr(['key', 'generate', '--out', key]);
-  const target = startProcess(
-    process.execPath,
-    [
-      ...nodeArgs,
-      SMR,
-      'target',
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--root',
-      root,
-      '--key-file',
-      key,
-      '--state-dir',
-      tstate,
-    ],
-    { logFile: path.join(dir, 'target.log'), env },
-  );
-  const first = await target.waitForLine(/^\{/, { stream: 'out', what: 'listening event' });
-  const { port } = JSON.parse(first.line);
-  const source = startProcess(
-    process.execPath,
-    [...nodeArgs, SMR, 'source', 'start', '--state-dir', sstate],
-    {
-      logFile: path.join(dir, 'source.log'),
-      env,
-    },
-  );
-  await source.waitForLine(/"event":"ready"/, { stream: 'out', what: 'ready event' });
+  const { target, port } = await startSmrTarget({
+    root,
+    key,
+    state: tstate,
+    logFile: path.join(dir, 'target.log'),
+    nodeArgs,
+    env,
+  });
+  const source = spawnSmrSource({
+    state: sstate,
+    logFile: path.join(dir, 'source.log'),
+    nodeArgs,
+    env,
+  });
+  await sourceReady(source);
   const to = `127.0.0.1:${port}`;
   await smr([
     'connect',
