@@ -31,8 +31,21 @@ export interface GroupMark {
 /** What the cycles drive of the capture pipeline. */
 export type GroupCapture = Pick<
   Capture,
-  'hint' | 'enqueueStep' | 'flushGone' | 'appendInLine' | 'readFrom' | 'rescan' | 'onEmitted'
+  'hint' | 'enqueueStep' | 'flushGone' | 'ledger' | 'readFrom' | 'rescan' | 'onEmitted'
 >;
+
+/** How a group is cut (`cut`). */
+export interface CutOptions {
+  /** Also compare the whole snapshot with the index (the barrier of `wait` and `queue-task`). */
+  rescan?: boolean;
+  /** A timer's cycle: skipped when nothing is pending. */
+  timed?: boolean;
+  /**
+   * Runs in the pipeline step that closes the group, just before its marker: what it queues
+   * (a task marker) is the group's last op, so the target reaches it exactly at the group's end.
+   */
+  beforeMark?: () => Promise<void>;
+}
 
 /** The consistency groups of one crash-mode connection. */
 export class ConsistencyGroups {
@@ -94,10 +107,9 @@ export class ConsistencyGroups {
 
   /**
    * Cuts a group now (after the cycle in hand): its snapshot is taken after the call, so it holds
-   * every change made before it. `rescan` also compares the whole snapshot with the index (the
-   * barrier of `wait` and `queue-task`).
+   * every change made before it.
    */
-  cut(o: { rescan?: boolean; timed?: boolean } = {}): Promise<GroupMark | null> {
+  cut(o: CutOptions = {}): Promise<GroupMark | null> {
     const run = this.chain.then(
       () => this.cycle(o),
       () => this.cycle(o),
@@ -153,7 +165,7 @@ export class ConsistencyGroups {
     this.timer.unref();
   }
 
-  private async cycle(o: { rescan?: boolean; timed?: boolean }): Promise<GroupMark | null> {
+  private async cycle(o: CutOptions): Promise<GroupMark | null> {
     if (o.timed) this.due = false;
     // A timed cycle with nothing to do (an explicit cut took its hints): no snapshot, no group.
     if (o.timed && this.pending.size === 0 && !this.open) return null;
@@ -185,8 +197,12 @@ export class ConsistencyGroups {
       if (o.rescan) await this.capture.rescan();
       await this.capture.flushGone();
       const point = new Date(this.lastCut).toISOString();
-      const rec = await this.capture.appendInLine({ kind: 'mark', meta: { group: n, point } });
-      const mark = { group: n, seq: rec.seq, point };
+      let seq = 0;
+      await this.capture.enqueueStep(async () => {
+        await o.beforeMark?.();
+        seq = (await this.capture.ledger.emit({ kind: 'mark', meta: { group: n, point } })).seq;
+      });
+      const mark = { group: n, seq, point };
       this.marks.push(mark);
       if (this.marks.length > 10_000) this.marks.shift();
       this.error = null;
