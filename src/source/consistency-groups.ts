@@ -12,10 +12,22 @@ import type { Snapshots } from './consistency-snapshots.js';
 export const GROUP_MIN_INTERVAL_MS = 100;
 /**
  * After a snapshot, how long hints get to come in. inotify queues an event within the write that
- * causes it, so every write already in the snapshot has its event read by the event loop after
- * this; a hint for a write after the snapshot is checked in this cycle and the next.
+ * causes it, so every write already in the snapshot has its event queued by the time the snapshot
+ * returns; a hint for a write after the snapshot is checked in this cycle and the next.
  */
 export const HINT_DRAIN_MS = 25;
+
+/**
+ * Resolves after `ms` and then after one poll phase of the event loop: every event the kernel had
+ * queued when the wait began has been read (libuv reads the inotify queue until it is empty in a
+ * poll phase, and the watcher hints synchronously). A timer alone is not enough: on a loaded
+ * machine the process can be descheduled in the middle of JavaScript, and on the next turn the
+ * loop runs due timers before it polls, so the drain ended with hints still in the kernel (seen
+ * at load 10: a task saw `latest` from one snapshot and a slot file from the one before).
+ */
+function drainHints(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(() => setImmediate(resolve), ms));
+}
 /** A file modified this close before its snapshot is compared by content next time (see index). */
 const RACY_MS = 50;
 /** After a failed snapshot, the next try waits this long. */
@@ -185,7 +197,7 @@ export class ConsistencyGroups {
     }
     this.snapshotMs.push(performance.now() - t0);
     if (this.snapshotMs.length > 100) this.snapshotMs.shift();
-    await new Promise((r) => setTimeout(r, HINT_DRAIN_MS));
+    await drainHints(HINT_DRAIN_MS);
     // Hints that came in since the snapshot began may be for writes in it, or after it: both.
     for (const rel of this.pending) taken.add(rel);
     this.inCycle = true;

@@ -5,7 +5,7 @@
 // replica at a group boundary. The database-under-crashes acceptance is
 // test/e2e/consistency.test.ts; off btrfs, test/e2e/consistency-flag.test.ts.
 import { execFile } from 'node:child_process';
-import { closeSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -72,7 +72,11 @@ const pad = (n: number): string => String(n).padStart(12, '0');
 
 /**
  * Writes 1, 2, 3, ... each into slot x(i % SLOTS) and then into `latest`, in place (one 12-byte
- * pwrite each, so every instant sees whole values); stop() resolves with the last value written.
+ * pwrite each, so every state holds whole values), each write made durable (fdatasync) before the
+ * next: a crash state — which is what crash mode promises, and what a btrfs snapshot is: it
+ * holds each file's data as written back when it was taken, so writes not yet synced may be in it
+ * or not, in any mix — then never has a `latest` ahead of its slot. stop() resolves with the last
+ * value written.
  */
 function startSlotWriter(dir: string): { stop(): Promise<number> } {
   const fds = [...Array(SLOTS).keys()].map((j) => openSync(path.join(dir, `x${j}`), 'r+'));
@@ -82,8 +86,11 @@ function startSlotWriter(dir: string): { stop(): Promise<number> } {
   const done = (async () => {
     while (!stopped) {
       i++;
-      writeSync(fds[i % SLOTS] as number, pad(i), 0);
+      const slot = fds[i % SLOTS] as number;
+      writeSync(slot, pad(i), 0);
+      fdatasyncSync(slot);
       writeSync(latest, pad(i), 0);
+      fdatasyncSync(latest);
       await new Promise((r) => setTimeout(r, 1));
     }
     for (const fd of [...fds, latest]) closeSync(fd);
@@ -105,8 +112,9 @@ async function readSlots(dir: string): Promise<{ latest: number; x: number[] }> 
 }
 
 /**
- * Null when the slot writer's tree was ever in `state`: `latest` = L, and each slot holds the
- * largest value v <= L (or <= L + 1, the write in flight) with v % SLOTS its number.
+ * Null when `state` is a crash state of the slot writer: `latest` = L, slot L % SLOTS holds L (it
+ * was synced before L was written to `latest`), and every other slot the largest value v <= L with
+ * v % SLOTS its number — or, for the next slot, L + 1 (written, synced or not, after L).
  */
 function sourceStateError(state: { latest: number; x: number[] }): string | null {
   const L = state.latest;
