@@ -113,8 +113,10 @@ async function main(argv) {
   const connectExtra = o.consistency ? ['--consistency', o.consistency] : [];
   const startedAt = new Date();
   const busy = cpuWatch([]);
+  const loads = [os.loadavg()[0]];
+  const loadTimer = setInterval(() => loads.push(os.loadavg()[0]), 10_000);
   const results = {};
-  const btrfs = o.btrfs ? mountBtrfs(work, 8) : null;
+  const btrfs = o.btrfs ? mountBtrfs(work, 16) : null;
   try {
     for (const mode of o.modes) {
       const app = appFor(mode);
@@ -144,9 +146,14 @@ async function main(argv) {
         results[mode].push(r);
         say(
           `${mode} #${i + 1}: ${r.verdict} — killed at ${r.killAtMs} ms, source had ${r.source.txns} txns, ` +
-            `replica ${r.replica.txns ?? '-'}${r.replica.reason ? ` (${r.replica.reason})` : ''}`,
+            `replica ${r.replica.txns ?? '-'}${r.replica.reason ? ` (${r.replica.reason})` : ''}` +
+            `${r.rolledForward ? ', target rolled a group forward at restart' : ''}` +
+            ` [load ${os.loadavg()[0].toFixed(1)}]`,
         );
-        if (!o.keep && r.verdict === 'clean') rmrf(dir);
+        if (!o.keep && r.verdict === 'clean') {
+          rmrf(dir);
+          if (btrfs) dropSubvolume(path.join(btrfs.mnt, `${mode}-${i}`));
+        }
       }
     }
   } finally {
@@ -157,7 +164,10 @@ async function main(argv) {
     if (o.discard || (!o.keep && allClean)) rmrf(work);
     else say(`scratch kept in ${work}`);
   }
+  clearInterval(loadTimer);
   const { otherPct } = busy.end();
+  loads.sort((a, b) => a - b);
+  const load = { median: loads[loads.length >> 1], max: loads.at(-1) };
   const summary = Object.fromEntries(
     Object.entries(results).map(([mode, rs]) => [mode, summarize(rs)]),
   );
@@ -165,14 +175,22 @@ async function main(argv) {
   const exitCode = all.every((r) => r.verdict === 'clean') ? 0 : 1;
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ consistency: o.consistency ?? null, kill: o.kill, seed: o.seed, summary, results })}\n`,
+      `${JSON.stringify({ consistency: o.consistency ?? null, kill: o.kill, seed: o.seed, load, summary, results })}\n`,
     );
   } else {
-    const md = markdown(o, summary, results, startedAt, otherPct);
+    const md = markdown(o, summary, results, startedAt, otherPct, load);
     process.stdout.write(`${md}\n`);
     if (!o['no-write']) writeSection(sectionName(o), md);
   }
   return exitCode;
+}
+
+/** Deletes a sample's source subvolume and the snapshots smr left in it (the image stays small). */
+function dropSubvolume(sub) {
+  const snaps = path.join(sub, '.smr-snapshots', 'app');
+  const left = fs.existsSync(snaps) ? fs.readdirSync(snaps).map((n) => path.join(snaps, n)) : [];
+  for (const p of left) sh('btrfs', ['subvolume', 'delete', p]);
+  sh('btrfs', ['subvolume', 'delete', sub]);
 }
 
 function summarize(rs) {
@@ -185,6 +203,7 @@ function summarize(rs) {
     corrupt: count('corrupt'),
     notASourceState: count('not-a-source-state'),
     sourceBroken: count('source-broken'),
+    rolledForward: rs.filter((r) => r.rolledForward).length,
     medianLagTxns: lags.length ? lags[Math.floor(lags.length / 2)] : null,
   };
 }
@@ -193,8 +212,9 @@ function sectionName(o) {
   return `consistency-${o.consistency ?? 'watcher'}${o.kill === 'target' ? '-target-kill' : ''}`;
 }
 
-function markdown(o, summary, results, startedAt, otherPct) {
+function markdown(o, summary, results, startedAt, otherPct, load) {
   const m = machineFacts();
+  const target = o.kill === 'target' && o.consistency === 'crash';
   const title =
     o.consistency === 'crash'
       ? 'Consistency: crash mode (`--consistency crash`)'
@@ -203,18 +223,21 @@ function markdown(o, summary, results, startedAt, otherPct) {
     `## ${title}${o.kill === 'target' ? ' — target killed mid-apply' : ''}`,
     '',
     `_Run ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} on ${m.host}: ${machineLine(m)}. ` +
-      `Other programs used ${otherPct.toFixed(0)}% of the machine's CPU during the run (shared machine)._`,
+      `Other programs used ${otherPct.toFixed(0)}% of the machine's CPU during the run (shared machine); ` +
+      `load average (1 min) median ${load.median.toFixed(1)}, max ${load.max.toFixed(1)}._`,
     '',
     `Command: \`npm run consistency -- --runs ${o.runs} --mode ${o.modes.join(',')}` +
       `${o.consistency ? ` --consistency ${o.consistency}` : ''}${o.kill !== 'source' ? ` --kill ${o.kill}` : ''}` +
       `${o.btrfs ? ' --btrfs' : ''} --seed ${o.seed}\`.`,
     '',
-    '| application | samples | clean | corrupt (does not open / integrity fails) | opens, but not a state the source had | median lag of clean samples (txns) |',
-    '|---|---|---|---|---|---|',
+    '| application | samples | clean | corrupt (does not open / integrity fails) | opens, but not a state the source had | median lag of clean samples (txns) |' +
+      (target ? ' restart rolled a committed group forward |' : ''),
+    '|---|---|---|---|---|---|' + (target ? '---|' : ''),
   ];
   for (const [mode, s] of Object.entries(summary))
     lines.push(
-      `| ${mode} | ${s.runs} | ${s.clean} | ${s.corrupt} | ${s.notASourceState} | ${s.medianLagTxns ?? 'n/a'} |`,
+      `| ${mode} | ${s.runs} | ${s.clean} | ${s.corrupt} | ${s.notASourceState} | ${s.medianLagTxns ?? 'n/a'} |` +
+        (target ? ` ${s.rolledForward} of ${s.runs} |` : ''),
     );
   const bad = Object.entries(results).flatMap(([mode, rs]) =>
     rs.filter((r) => r.verdict !== 'clean').map((r) => ({ mode, ...r })),

@@ -73,5 +73,14 @@ async function judgeSample({ app, dir, key, rnd, minMs, maxMs, kill, src, live }
   else if (!replicaJ.ok) verdict = replicaJ.txns === null ? 'corrupt' : 'not-a-source-state';
   else if (replicaJ.txns > sourceJ.txns) verdict = 'not-a-source-state';
   else verdict = 'clean';
-  return { killAtMs, fed, settleMs, source: sourceJ, replica: replicaJ, verdict };
+  // A target killed after a group's commit point rolls it forward at its restart, and says so.
+  const rolledForward =
+    kill === 'target' ? rolledForwardLines(path.join(dir, 'target-restarted.log')) : null;
+  return { killAtMs, fed, settleMs, source: sourceJ, replica: replicaJ, verdict, rolledForward };
+}
+
+/** The restarted target's "group N rolled forward to seq S" lines. */
+function rolledForwardLines(logFile) {
+  const text = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+  return text.split('\n').filter((l) => /group \d+ rolled forward to seq \d+/.test(l)).length;
 }

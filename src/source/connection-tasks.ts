@@ -15,8 +15,12 @@ export interface TaskHost {
   tasksDir: string;
   journal: Journal;
   capture: Capture;
-  /** Every change made before the call is in the queue. */
-  barrier(): Promise<void>;
+  /**
+   * Every change made before the call is in the queue; then `inLine` runs as a pipeline step (in
+   * crash mode just before the marker of the group the barrier cuts, so a task marker it queues
+   * is reached by the target exactly at that group's end).
+   */
+  barrier(inLine?: () => Promise<void>): Promise<void>;
 }
 
 /** Tasks of one connection. */
@@ -73,9 +77,8 @@ export class ConnectionTasks {
       });
       return this.tasks.get(entry.id) as TaskEntry;
     }
-    await this.host.barrier();
     if (req.on === 'queue') {
-      await this.host.capture.enqueueStep(async () => {
+      await this.host.barrier(async () => {
         await this.tasks.add(entry);
       });
       this.runLocalTask(entry.id).catch((err: Error) =>
@@ -83,7 +86,7 @@ export class ConnectionTasks {
       );
       return entry;
     }
-    await this.host.capture.enqueueStep(async () => {
+    await this.host.barrier(async () => {
       // Recorded before the marker is queued: the target's report may come back before append returns.
       await this.tasks.add(entry);
       const marker: QueuedOp = {

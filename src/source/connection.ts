@@ -116,7 +116,7 @@ export class Connection {
       tasksDir: this.ctx.tasksDir,
       journal: this.journal,
       capture: this.capture,
-      barrier: () => this.barrier(),
+      barrier: (inLine) => this.barrier(inLine),
     });
     const { name, path: base, watcher: backend = 'native' } = this.cfg;
     const capture = this.crash?.watched(this.capture) ?? this.capture;
@@ -232,10 +232,14 @@ export class Connection {
     return this.mirror;
   }
 
-  /** Every change made before this call is in the queue (a reconciliation with the index). */
-  async barrier(): Promise<void> {
-    if (!this.capture.enabled) return;
-    await (this.crash ? this.crash.barrier() : this.capture.rescan());
+  /**
+   * Every change made before this call is in the queue (a reconciliation with the index); then
+   * `inLine` runs as a pipeline step (crash mode: just before the group's marker, at its boundary).
+   */
+  async barrier(inLine?: () => Promise<void>): Promise<void> {
+    if (this.crash && this.capture.enabled) return this.crash.barrier(inLine);
+    if (this.capture.enabled) await this.capture.rescan();
+    if (inLine) await this.capture.enqueueStep(inLine);
   }
 
   /** `wait --for synced|mirrored`: resolves when the target holds everything captured before the call. */

@@ -12,10 +12,22 @@ import type { Snapshots } from './consistency-snapshots.js';
 export const GROUP_MIN_INTERVAL_MS = 100;
 /**
  * After a snapshot, how long hints get to come in. inotify queues an event within the write that
- * causes it, so every write already in the snapshot has its event read by the event loop after
- * this; a hint for a write after the snapshot is checked in this cycle and the next.
+ * causes it, so every write already in the snapshot has its event queued by the time the snapshot
+ * returns; a hint for a write after the snapshot is checked in this cycle and the next.
  */
 export const HINT_DRAIN_MS = 25;
+
+/**
+ * Resolves after `ms` and then after one poll phase of the event loop: every event the kernel had
+ * queued when the wait began has been read (libuv reads the inotify queue until it is empty in a
+ * poll phase, and the watcher hints synchronously). A timer alone is not enough: on a loaded
+ * machine the process can be descheduled in the middle of JavaScript, and on the next turn the
+ * loop runs due timers before it polls, so the drain ended with hints still in the kernel (seen
+ * at load 10: a task saw `latest` from one snapshot and a slot file from the one before).
+ */
+function drainHints(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(() => setImmediate(resolve), ms));
+}
 /** A file modified this close before its snapshot is compared by content next time (see index). */
 const RACY_MS = 50;
 /** After a failed snapshot, the next try waits this long. */
@@ -31,8 +43,21 @@ export interface GroupMark {
 /** What the cycles drive of the capture pipeline. */
 export type GroupCapture = Pick<
   Capture,
-  'hint' | 'enqueueStep' | 'flushGone' | 'appendInLine' | 'readFrom' | 'rescan' | 'onEmitted'
+  'hint' | 'enqueueStep' | 'flushGone' | 'ledger' | 'readFrom' | 'rescan' | 'onEmitted'
 >;
+
+/** How a group is cut (`cut`). */
+export interface CutOptions {
+  /** Also compare the whole snapshot with the index (the barrier of `wait` and `queue-task`). */
+  rescan?: boolean;
+  /** A timer's cycle: skipped when nothing is pending. */
+  timed?: boolean;
+  /**
+   * Runs in the pipeline step that closes the group, just before its marker: what it queues
+   * (a task marker) is the group's last op, so the target reaches it exactly at the group's end.
+   */
+  beforeMark?: () => Promise<void>;
+}
 
 /** The consistency groups of one crash-mode connection. */
 export class ConsistencyGroups {
@@ -94,10 +119,9 @@ export class ConsistencyGroups {
 
   /**
    * Cuts a group now (after the cycle in hand): its snapshot is taken after the call, so it holds
-   * every change made before it. `rescan` also compares the whole snapshot with the index (the
-   * barrier of `wait` and `queue-task`).
+   * every change made before it.
    */
-  cut(o: { rescan?: boolean; timed?: boolean } = {}): Promise<GroupMark | null> {
+  cut(o: CutOptions = {}): Promise<GroupMark | null> {
     const run = this.chain.then(
       () => this.cycle(o),
       () => this.cycle(o),
@@ -153,7 +177,7 @@ export class ConsistencyGroups {
     this.timer.unref();
   }
 
-  private async cycle(o: { rescan?: boolean; timed?: boolean }): Promise<GroupMark | null> {
+  private async cycle(o: CutOptions): Promise<GroupMark | null> {
     if (o.timed) this.due = false;
     // A timed cycle with nothing to do (an explicit cut took its hints): no snapshot, no group.
     if (o.timed && this.pending.size === 0 && !this.open) return null;
@@ -173,7 +197,7 @@ export class ConsistencyGroups {
     }
     this.snapshotMs.push(performance.now() - t0);
     if (this.snapshotMs.length > 100) this.snapshotMs.shift();
-    await new Promise((r) => setTimeout(r, HINT_DRAIN_MS));
+    await drainHints(HINT_DRAIN_MS);
     // Hints that came in since the snapshot began may be for writes in it, or after it: both.
     for (const rel of this.pending) taken.add(rel);
     this.inCycle = true;
@@ -185,8 +209,12 @@ export class ConsistencyGroups {
       if (o.rescan) await this.capture.rescan();
       await this.capture.flushGone();
       const point = new Date(this.lastCut).toISOString();
-      const rec = await this.capture.appendInLine({ kind: 'mark', meta: { group: n, point } });
-      const mark = { group: n, seq: rec.seq, point };
+      let seq = 0;
+      await this.capture.enqueueStep(async () => {
+        await o.beforeMark?.();
+        seq = (await this.capture.ledger.emit({ kind: 'mark', meta: { group: n, point } })).seq;
+      });
+      const mark = { group: n, seq, point };
       this.marks.push(mark);
       if (this.marks.length > 10_000) this.marks.shift();
       this.error = null;

@@ -79,9 +79,12 @@ export class CrashMode {
       .catch((err: Error) => log.error(`crash mode: ${err.message}`));
   }
 
-  /** The barrier of `wait` and `queue-task`: a group cut after the call, the whole tree compared. */
-  async barrier(): Promise<void> {
-    await this.started().cut({ rescan: true });
+  /**
+   * The barrier of `wait` and `queue-task`: a group cut after the call, the whole tree compared;
+   * `beforeMark` queues its op (a task marker) as that group's last, at the group boundary.
+   */
+  async barrier(beforeMark?: () => Promise<void>): Promise<void> {
+    await this.started().cut({ rescan: true, beforeMark });
   }
 
   /** `wait --for group`: cuts a group and resolves once the target acknowledged it. */

@@ -77,18 +77,21 @@ export class GroupStage {
   private constructor(
     private readonly dir: string,
     private meta: StageMeta,
-    private readonly log: GroupLog,
+    /** Null until the stage directory exists (the first group marker makes it). */
+    private opened: GroupLog | null,
     private applied: number,
     private readonly hooks: StageHooks,
   ) {
-    this.staged = this.appended = Math.max(applied, log.lastSeq);
+    this.staged = this.appended = Math.max(applied, opened?.lastSeq ?? 0);
     this.fed = applied;
     this.acked = applied;
   }
 
   /**
    * Opens the stage of a replica whose applier has applied `applied`; a new `epoch` empties it.
-   * A committed group not yet applied (a redo record) is handed to the applier at once.
+   * A committed group not yet applied (a redo record) is handed to the applier at once. A replica
+   * that never carried a group (file mode) has no stage directory, and none is made here: it is
+   * made when the first group marker arrives, so a file-mode session does no stage I/O at all.
    */
   static async open(
     dir: string,
@@ -96,7 +99,8 @@ export class GroupStage {
     applied: number,
     hooks: StageHooks,
   ): Promise<GroupStage> {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!(await fsp.stat(dir).catch(() => null)))
+      return new GroupStage(dir, { ...meta, active: false }, null, applied, hooks);
     const was = await readJsonFile<StageMeta | null>(path.join(dir, 'meta.json'), null);
     const log = await GroupLog.open(path.join(dir, 'ops.log'));
     const same = was !== null && was.epoch === meta.epoch;
@@ -131,7 +135,7 @@ export class GroupStage {
       this.meta = { ...this.meta, active: true };
       this.appended = this.staged = this.fed = op.seq;
       this.pending.push(op.seq);
-      this.run(() => writeJsonFile(path.join(this.dir, 'meta.json'), this.meta));
+      this.run(() => this.activate());
       return false;
     }
     this.appended = op.seq;
@@ -170,7 +174,22 @@ export class GroupStage {
     if (this.timer) clearTimeout(this.timer);
     this.broken = true;
     await this.chain;
-    await this.log.close();
+    await this.opened?.close();
+  }
+
+  /** The log (only used from the chain, after `activate` or `open` made it). */
+  private get log(): GroupLog {
+    if (!this.opened) throw new Error('group stage used before its first group marker');
+    return this.opened;
+  }
+
+  /** The first group marker: the stage directory and its log are made, the stage recorded active. */
+  private async activate(): Promise<void> {
+    if (!this.opened) {
+      await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      this.opened = await GroupLog.open(path.join(this.dir, 'ops.log'));
+    }
+    await writeJsonFile(path.join(this.dir, 'meta.json'), this.meta);
   }
 
   /** Commits the group ending at marker `seq` (unless `write` is false: its redo is on disk). */

@@ -14,7 +14,7 @@ import { listTree } from './listing.js';
 import { wireListItem } from '../protocol/listing.js';
 import { RestoreServe } from './serve-restore.js';
 import type { CoarseSignature } from '../delta/index.js';
-import type { ReplicaLocks } from './replica-lock.js';
+import type { ReplicaHold, ReplicaLocks } from './replica-lock.js';
 import type { ModePolicy } from './mode-policy.js';
 import { TaskLog, runTaskMarker, type TaskSettings } from './task-exec.js';
 import type { TaskReport } from '../protocol/tasks.js';
@@ -55,7 +55,7 @@ function counterFile(stateDir: string, targetPath: string): string {
 
 /** Serves one authenticated peer until it closes. Never throws. */
 export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void> {
-  let release: (() => void) | null = null;
+  let hold: ReplicaHold | null = null;
   let applier: Applier | null = null;
   let stage: GroupStage | null = null;
   let counter: DurableCounter | null = null;
@@ -70,13 +70,14 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
     const connection = String(h.connection ?? '?');
     const who = `${connection}@${peer.remote}`;
     const base = await resolveReplicaBase(ctx.root, targetPath, !h.probe);
+    await ctx.locks.settled(targetPath); // a session of this path that ended, still closing
     ctx.locks.check(targetPath);
     if (h.probe) {
       await peer.send(MsgType.OPENED, { probe: true, appliedSeq: 0 });
       peer.close();
       return;
     }
-    release = ctx.locks.acquire(targetPath, who);
+    hold = ctx.locks.acquire(targetPath, who);
     await fsp.mkdir(path.join(ctx.stateDir, 'target-replicas'), { recursive: true, mode: 0o700 });
     counter = await DurableCounter.open(counterFile(ctx.stateDir, targetPath));
     const epoch = Number(h.epoch ?? 0);
@@ -144,12 +145,13 @@ export async function serveSession(peer: Peer, ctx: TargetContext): Promise<void
       await peer.send(MsgType.REFUSED, { code: e.code, message: e.message }).catch(() => undefined);
     peer.close();
   } finally {
+    hold?.ending();
     const stopped = (): boolean => applier?.failure !== null;
     await stage?.drain(stopped);
     await stage?.close();
     await applier?.stop();
     await counter?.close();
-    release?.();
+    hold?.release();
   }
 }
 

@@ -143,7 +143,7 @@ describe('opening a link', { timeout: 15_000 }, () => {
       s.on('error', () => undefined);
       const pre = Buffer.alloc(8);
       MAGIC.copy(pre, 0);
-      pre.writeUInt16BE(1, 4); // a v1 target
+      pre.writeUInt16BE(2, 4); // a v2 target: before group markers (crash mode)
       s.write(pre);
     });
     const err = await outcome(

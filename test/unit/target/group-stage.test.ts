@@ -1,7 +1,8 @@
-// Crash mode's target side on a real replica directory, real log and real durable counter: ops of
-// an open group touch nothing; a marker commits and applies the group; acks never pass a committed
-// group not yet applied; a stage "killed" at each step (closed without applying, then recovered as
-// target start does) leaves the replica at one group boundary or the next; a torn log tail is cut.
+// Crash mode's target side on a real replica directory, real log and real durable counter: a
+// stream without groups makes no stage at all; ops of an open group touch nothing; a marker commits
+// and applies the group; acks never pass a committed group not yet applied; a stage "killed" at
+// each step (closed without applying, then recovered as target start does) leaves the replica at
+// one group boundary or the next; a torn log tail is cut.
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,6 +104,25 @@ describe('group stage', () => {
     expect(await read('b.txt')).toBe('B');
     expect(s.stage.resumeSeq).toBe(5);
     await end(s);
+  });
+
+  it('makes no stage directory for a stream without groups (file mode), one at the first marker', async () => {
+    const dir = stageDir(tmp, 'app');
+    const s = await session();
+    expect(s.stage.accept(put(1, 'f.txt', 'f'))).toBe(false);
+    s.applier.enqueue(put(1, 'f.txt', 'f'));
+    await vi.waitFor(async () => expect(await read('f.txt')).toBe('f'));
+    await expect(fsp.access(dir)).rejects.toThrow(); // nothing made for a file-mode session
+    expect(s.stage.accept(mark(2, 1))).toBe(false);
+    s.applier.enqueue(mark(2, 1));
+    expect(s.stage.accept(put(3, 'g.txt', 'g'))).toBe(true);
+    await vi.waitFor(() => expect(s.acks.at(-1)).toBe(3));
+    await fsp.access(path.join(dir, 'ops.log'));
+    await end(s);
+    // The next session finds the stage active: ops stay staged until a marker.
+    const again = await session();
+    expect(again.stage.active).toBe(true);
+    await end(again);
   });
 
   it('a kill before the commit point leaves the last group; after it, recovery rolls forward', async () => {
