@@ -6,8 +6,8 @@ import { SmrError } from '../shared/errors.js';
 
 /** "SMRP": the first four bytes each side sends. */
 export const MAGIC = Buffer.from('SMRP', 'ascii');
-/** Protocol version; bump on any incompatible change. */
-export const PROTOCOL_VERSION = 2;
+/** Protocol version; bump on any incompatible change (3: the `files` op, several small files in one). */
+export const PROTOCOL_VERSION = 3;
 /** Size of the preamble. */
 export const PREAMBLE_BYTES = 8;
 

@@ -232,7 +232,7 @@ describe('bad input on the wire', () => {
       ['a wrong protocol version', Buffer.concat([rawPreamble(999), rawFrame(FRAME.HELLO, {})])],
       [
         'plaintext frames to a TLS target',
-        Buffer.concat([rawPreamble(2, { tls: false }), rawFrame(FRAME.HELLO, {})]),
+        Buffer.concat([rawPreamble(3, { tls: false }), rawFrame(FRAME.HELLO, {})]),
       ],
       [
         'frames instead of a ClientHello',

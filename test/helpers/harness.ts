@@ -470,7 +470,7 @@ export async function closedPort(): Promise<number> {
 // ---- the wire protocol, written out independently of src/ so the tests check it ----
 
 /** The 8-byte preamble: "SMRP", u16 version, u8 TLS (1) or plaintext (0), u8 keyed (1) or not. */
-export function rawPreamble(version = 2, o: { tls?: boolean; keyed?: boolean } = {}): Buffer {
+export function rawPreamble(version = 3, o: { tls?: boolean; keyed?: boolean } = {}): Buffer {
   const b = Buffer.alloc(8);
   b.write('SMRP', 0, 'ascii');
   b.writeUInt16BE(version, 4);
