@@ -19,6 +19,7 @@ import {
 } from './check.js';
 import { taskMarker, type TaskMarker } from './tasks.js';
 import { wireAttrs, type WireAttrs } from './attrs.js';
+import { filesBytes, filesMeta, type FilesMeta, type WireFilesMeta } from './files-op.js';
 
 /** Ranges or delta instructions one op may carry (a part has at most 20,000 of them). */
 export const MAX_OP_ITEMS = 100_000;
@@ -60,6 +61,7 @@ export type NodeMeta = { p: string; type: NodeKind; mode: number; rdev?: number[
 /** An operation as the target applies it: kind and checked, named fields. */
 export type Op =
   | { kind: 'put'; meta: PutMeta }
+  | { kind: 'files'; meta: FilesMeta }
   | { kind: 'write'; meta: WriteMeta }
   | { kind: 'delta'; meta: DeltaMeta }
   | { kind: 'mkdir'; meta: { p: string; mode?: number; a?: WireAttrs } }
@@ -83,7 +85,8 @@ export type WireDeltaOp = ['c', number, number, number] | ['l', number, number];
 
 /** An operation as the source queues it (and sends it): tuples where the wire has them. */
 export type WireOp =
-  | Exclude<Op, { kind: 'write' | 'delta' }>
+  | Exclude<Op, { kind: 'write' | 'delta' | 'files' }>
+  | { kind: 'files'; meta: WireFilesMeta }
   | { kind: 'write'; meta: FileEnd & { p: string; ranges: WireSpan[] } }
   | {
       kind: 'delta';
@@ -135,6 +138,7 @@ export const deltaOp: Check<DeltaOp> = (v, where) => {
 const p = { p: relPath };
 const metaOf: { [K in OpKind]: Check<Extract<Op, { kind: K }>['meta']> } = {
   put: obj(p, { ...fileEnd, off: int(), first: bool, tx: int() }),
+  files: filesMeta,
   write: obj({ ...p, ranges: list(span, MAX_OP_ITEMS) }, fileEnd),
   delta: obj({ ...p, ops: list(deltaOp, MAX_OP_ITEMS) }, { ...fileEnd, first: bool, tx: int() }),
   mkdir: obj(p, { mode, a: wireAttrs }),
@@ -161,13 +165,14 @@ export function decodeOp(kind: unknown, meta: unknown, body: Buffer): Op {
   if (!isKind(kind)) return refuse('op kind', 'a known operation kind', kind);
   const op = { kind, meta: metaOf[kind](meta, `${kind} meta`) } as Op;
   const carried = bodyBytes(op);
-  if (carried > body.length)
+  if (carried > body.length || (op.kind === 'files' && carried !== body.length))
     refuse(`${kind} meta`, `within the ${body.length} body bytes`, `${carried} bytes`);
   return op;
 }
 
 /** Body bytes an op's meta says it carries (put data is whatever the body holds). */
 function bodyBytes(op: Op): number {
+  if (op.kind === 'files') return filesBytes(op.meta);
   if (op.kind === 'write') return op.meta.ranges.reduce((n, r) => n + r.length, 0);
   if (op.kind === 'delta')
     return op.meta.ops.reduce((n, o) => n + (o.op === 'literal' ? o.length : 0), 0);

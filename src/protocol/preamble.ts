@@ -6,7 +6,7 @@ import { SmrError } from '../shared/errors.js';
 
 /** "SMRP": the first four bytes each side sends. */
 export const MAGIC = Buffer.from('SMRP', 'ascii');
-/** Protocol version; bump on any incompatible change. */
+/** Protocol version; bump on any incompatible change (3: consistency groups, the `files` op). */
 export const PROTOCOL_VERSION = 3;
 /** Size of the preamble. */
 export const PREAMBLE_BYTES = 8;

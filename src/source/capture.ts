@@ -38,8 +38,11 @@ function parentsChanged(e: QueuedOp): string[] {
         ? [e.meta.p]
         : e.kind === 'put' && e.meta.end
           ? [e.meta.p]
-          : [];
-  return entries.filter((p) => p.includes('/')).map((p) => p.slice(0, p.lastIndexOf('/')));
+          : e.kind === 'files'
+            ? e.meta.f.map((f) => f[0])
+            : [];
+  const dirs = entries.filter((p) => p.includes('/')).map((p) => p.slice(0, p.lastIndexOf('/')));
+  return dirs.length > 1 ? [...new Set(dirs)] : dirs;
 }
 
 /** What capture needs from its connection. */

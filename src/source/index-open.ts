@@ -78,8 +78,9 @@ async function markRecordsUnsure(index: PathIndex, journal: Journal, fromSeq: nu
   try {
     for (let rec = await r.next(); rec; rec = await r.next()) {
       const e = rec as unknown as QueuedOp;
-      const meta = e.meta as { p?: string; from?: string; to?: string };
-      const paths = [meta.p, meta.from, meta.to].filter((p): p is string => p !== undefined);
+      const meta = e.meta as { p?: string; from?: string; to?: string; f?: Array<[string]> };
+      const named = [meta.p, meta.from, meta.to, ...(meta.f ?? []).map((f) => f[0])]; // f: `files`
+      const paths = named.filter((p): p is string => p !== undefined);
       for (const p of paths) index.markDirty(pathKey(p), DIRTY_UNSURE);
     }
   } finally {

@@ -11,6 +11,7 @@ import {
   type PathIndex,
 } from '../index/index.js';
 import type { JournalRecord } from '../journal/types.js';
+import type { WireFile } from '../protocol/files-op.js';
 import { log } from '../shared/log.js';
 import type { KnownType } from './entry-type.js';
 import { pathKey, relOf } from './index-path.js';
@@ -30,6 +31,7 @@ export type BlocksUpdate = BlockHashes | null | 'keep';
 /** The paths a queued op names. */
 function pathsOf(e: QueuedOp): string[] {
   if (e.kind === 'rename') return [e.meta.from, e.meta.to];
+  if (e.kind === 'files') return e.meta.f.map((f) => f[0]);
   return e.kind === 'task' || e.kind === 'mark' ? [] : [e.meta.p];
 }
 
@@ -222,6 +224,11 @@ export class Ledger {
     this.marks = true;
   }
 
+  /** The attribute stamp of what the op about to be queued carries for `rel` (read by the caller). */
+  carrying(rel: string, stamp: string): void {
+    this.sentStamp.set(rel, stamp);
+  }
+
   /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
   onEmitted(fn: (e: QueuedOp, seq: number) => void): () => void {
     this.emitted.add(fn);
@@ -230,6 +237,7 @@ export class Ledger {
 
   /** Adds the entry's attributes to an op that creates it or ends its data. */
   private withAttrs(e: QueuedOp): void {
+    if (e.kind === 'files') return this.filesAttrs(e.meta.f);
     const carries =
       e.kind === 'mkdir' ||
       e.kind === 'symlink' ||
@@ -241,6 +249,16 @@ export class Ledger {
     if (!got) return;
     e.meta.a = got.a;
     this.sentStamp.set(e.meta.p, got.stamp);
+  }
+
+  /** Each file of a `files` op carries its attributes as its fifth element. */
+  private filesAttrs(files: WireFile[]): void {
+    files.forEach((f, i) => {
+      const got = f.length === 4 ? this.attrs.read(f[0]) : null;
+      if (!got) return;
+      files[i] = [f[0], f[1], f[2], f[3], got.a];
+      this.sentStamp.set(f[0], got.stamp);
+    });
   }
 
   /** Deletes and renames change which paths the target holds at once (in the index too). */

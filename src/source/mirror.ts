@@ -17,7 +17,9 @@ import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
 import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
 import { scanTree, type ScanSkip } from './scan.js';
+import { ScanBatch, sendSmallFiles } from './small-files.js';
 import { TargetView } from './target-view.js';
+import { unreachable, withLink } from './mirror-link.js';
 
 /** What a mirror is asked to do, and how it decides per entry (mirror-plan.ts). */
 export type { MirrorMode, MirrorOptions } from './mirror-plan.js';
@@ -156,15 +158,8 @@ export class Mirror {
   }
 
   /** Runs a request, waiting out a dropped link a few times. */
-  private async withLink<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.link.whenConnected(60_000);
-        return await fn();
-      } catch (err) {
-        if (attempt >= 4) throw err;
-      }
-    }
+  private withLink<T>(fn: () => Promise<T>): Promise<T> {
+    return withLink(this.link, fn);
   }
 
   /** The target's block hashes of one file; waits out a dropped link a few times. */
@@ -238,6 +233,12 @@ export class Mirror {
     let batchBytes = 0;
     const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
     const links = this.capture.hardLinks ? new LinkGrouping(target.values()) : null;
+    const small = new ScanBatch((items, bytes) =>
+      this.pace.detachStep(id, bytes, async (gate) => {
+        await sendSmallFiles(this.capture, items, startSeq, gate);
+        this.tracker.queuedUpTo(this.journal.lastSeq, bytes);
+      }),
+    );
     for await (const { rel, st } of scanTree(this.base, this.filter, '', skip, true)) {
       await this.pace.gate(id);
       sourceEntries++;
@@ -261,6 +262,9 @@ export class Mirror {
         }
         continue;
       }
+      // New small files go many per step and per record (small-files.ts), in scan order.
+      if (action === 'whole' && !relink && small.add(rel, st, this.capture.hardLinks)) continue;
+      small.flush(); // what was gathered goes before this entry
       const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
       this.pace.detachStep(id, mayQueue, async (gate) => {
         if (action === 'blocks' && t) await this.steps.blocks(rel, t);
@@ -269,6 +273,7 @@ export class Mirror {
           this.tracker.queuedUpTo(this.journal.lastSeq, st.isFile() ? st.size : 0);
       });
     }
+    small.flush();
     batches.push(this.compareBatch(id, batch));
     for (const p of batches) await p;
     const deletes = orphanStep(this.capture, this.filter, opts, view, {
@@ -287,9 +292,4 @@ export class Mirror {
     if (!this.pace.paused) this.progress.state = 'mirroring';
     this.onAck();
   }
-}
-
-/** The link dropped: the work is to be done again once it is back, not given up. */
-function unreachable(err: unknown): boolean {
-  return err instanceof SmrError && err.code === 'unreachable';
 }

@@ -12,10 +12,11 @@ import type { ListingView } from './mirror-steps.js';
 /** A queued operation that moves or removes target paths. */
 type PathOp = Extract<WireOp, { kind: 'rename' | 'delete' | 'rmdir' }>;
 
-/** Ops that put something new at a path, replacing a directory the target may hold there. */
-function replaces(e: WireOp): string | null {
-  if (e.kind === 'put' && e.meta.first) return e.meta.p;
-  return e.kind === 'symlink' || e.kind === 'link' || e.kind === 'mknod' ? e.meta.p : null;
+/** Ops that put something new at paths, replacing a directory the target may hold there. */
+function replaces(e: WireOp): string[] {
+  if (e.kind === 'put' && e.meta.first) return [e.meta.p];
+  if (e.kind === 'files') return e.meta.f.map((f) => f[0]);
+  return e.kind === 'symlink' || e.kind === 'link' || e.kind === 'mknod' ? [e.meta.p] : [];
 }
 
 /** A listing of the target plus every path-changing operation queued after it. */
@@ -102,8 +103,7 @@ export class TargetView implements ListingView {
   }
 
   private observe(e: WireOp, seq: number): void {
-    const replaced = replaces(e);
-    if (replaced !== null && (this.early || seq > this.listedSeq)) this.moved.add(replaced);
+    if (this.early || seq > this.listedSeq) for (const p of replaces(e)) this.moved.add(p);
     if (e.kind !== 'rename' && e.kind !== 'delete' && e.kind !== 'rmdir') return;
     if (this.early) this.early.push([e, seq]);
     else if (seq > this.listedSeq) this.apply(e);

@@ -14,6 +14,7 @@ import { applyDelta } from './delta-part.js';
 import { restoreParentTimes, saveParentTimes } from './parent-times.js';
 import { applyLink } from './link-ops.js';
 import { applyMknod } from './node-ops.js';
+import { filePuts, mergeOutcomes } from './files-apply.js';
 import {
   applyAttr,
   applyDelete,
@@ -38,6 +39,7 @@ function describe(op: Op): string {
 /** The paths an op names, for the debug log. */
 function pathsOf(op: Op): Record<string, string> {
   if (op.kind === 'rename') return { from: op.meta.from, to: op.meta.to };
+  if (op.kind === 'files') return { p: op.meta.files[0]?.p ?? '' };
   return op.kind === 'task' || op.kind === 'mark' ? {} : { p: op.meta.p };
 }
 
@@ -217,6 +219,12 @@ export class Applier {
       switch (op.kind) {
         case 'put':
           return await applyPut(this.confiner, op.seq, op.meta, op.body);
+        case 'files': {
+          // Each file is a put of its own: one refused is skipped and counted, the rest applied.
+          const outs: OpOutcome[] = [];
+          for (const put of filePuts(op)) outs.push(await this.dispatch(put));
+          return mergeOutcomes(outs);
+        }
         case 'delta':
           return await applyDelta(this.confiner, this.rebuilds, op.seq, op.meta, op.body);
         case 'write':

@@ -18,6 +18,8 @@ function entriesOf(op: Op): string[] {
     case 'put':
     case 'delta':
       return op.meta.first || op.meta.end ? [op.meta.p] : [];
+    case 'files':
+      return op.meta.files.map((f) => f.p);
     case 'mkdir':
     case 'symlink':
     case 'link':

@@ -1,0 +1,188 @@
+// Small files in bulk (issue 13): a mirror sends the new small files it finds many per pipeline
+// step, and many per journal record and frame (a `files` op, protocol/files-op.ts), where each
+// file used to be a step, a record, a frame and an applier turn of its own. Every file still
+// lands whole on the target (its own temp file and rename), with every attribute; anything a
+// batch cannot carry as it is (a hard link, a parent the index lacks, a file that changed or went
+// away, one with xattrs or ACLs that would swell the record) goes the ordinary way, in order.
+import { closeSync, fstatSync, openSync, readSync, constants as C, type Stats } from 'node:fs';
+import { blockHash } from '../delta/hash.js';
+import { MAX_BATCH_FILE_BYTES, MAX_BATCH_FILES, type WireFile } from '../protocol/files-op.js';
+import { fsPath } from '../fsmeta/index.js';
+import { lstatOrNull } from '../shared/fsutil.js';
+import { CAPTURE_BLOCK } from './file-capture.js';
+import { knownMatchesDisk, sameFile } from './known.js';
+import type { MirrorHost } from './mirror-steps.js';
+import type { SendGate } from './send-gate.js';
+
+/** Data one batch carries at most (one journal record, one frame). */
+export const BATCH_BYTES = 1024 * 1024;
+/** Meta JSON one batch carries at most (the journal takes 64 KiB). */
+const BATCH_META_BYTES = 48 * 1024;
+/** Files one scan batch holds (one pipeline step). */
+export const BATCH_FILES = 512;
+
+/** A file the scan found, with the stat it saw. */
+export interface SmallFileItem {
+  rel: string;
+  st: Stats;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Whether a scanned entry the mirror sends whole may go in a batch. */
+export function batchable(st: Stats, hardLinks: boolean): boolean {
+  return st.isFile() && st.size <= MAX_BATCH_FILE_BYTES && (st.nlink < 2 || !hardLinks);
+}
+
+/** One file read into the batch, waiting for its record. */
+interface Pending {
+  rel: string;
+  st: Stats;
+  len: number;
+  after: Stats;
+  hashes: bigint[];
+}
+
+/**
+ * The mirror step of one scan batch: the files are read, queued as `files` records of at most
+ * BATCH_BYTES and BATCH_META_BYTES, and recorded in the index; a file that cannot go in a batch
+ * is resent alone at its place in the order. `sinceSeq`: where this mirror's steps began.
+ */
+export async function sendSmallFiles(
+  host: MirrorHost,
+  items: SmallFileItem[],
+  sinceSeq: number,
+  gate?: SendGate,
+): Promise<void> {
+  const { ledger } = host;
+  const dirs = new Set<string>();
+  // Bytes the files from each index on may take (sizes as scanned, one more each to see the end).
+  const left = items.map((it) => it.st.size + 1);
+  for (let i = left.length - 2; i >= 0; i--) (left[i] as number) += left[i + 1] as number;
+  let buf = EMPTY;
+  let used = 0;
+  let metaBytes = 0;
+  let pending: Pending[] = [];
+  let wire: WireFile[] = [];
+  const flush = async (): Promise<void> => {
+    if (!wire.length) return;
+    const [files, data, done] = [wire, buf.subarray(0, used), pending];
+    [wire, pending, metaBytes] = [[], [], 0];
+    [buf, used] = [EMPTY, 0]; // the record keeps its buffer; the next batch gets one of its own
+    await ledger.emit({ kind: 'files', meta: { f: files }, data, handOver: true });
+    // One index transaction for the batch's entries (a commit per file was a cost of its own).
+    ledger.index.transaction(() => {
+      for (const f of done) {
+        const hashes = BigUint64Array.from(f.hashes);
+        ledger.record(f.rel, f.st, 'file', {
+          blocks: { blockSize: CAPTURE_BLOCK, size: f.len, hashes },
+        });
+        // Changed while it was read: what was sent is the stat's, the next check sends the change.
+        if (!sameFile(f.after, f.st)) host.hint(f.rel);
+      }
+    });
+  };
+  for (const [i, { rel }] of items.entries()) {
+    const abs = host.abs(rel);
+    const st = lstatOrNull(abs);
+    const k = ledger.get(rel);
+    // Sent already during this mirror (a new directory's check queues its entries): not again.
+    if (k && k.seq > sinceSeq && !k.unsure && knownMatchesDisk(k, st)) continue;
+    const attrs =
+      st && batchable(st, true) && parentsKnown(host, rel, dirs) ? ledger.attrs.read(rel) : null;
+    const plain = attrs && !attrs.a.x?.length && !attrs.a.acl?.a && !attrs.a.acl?.d;
+    if (st && plain && buf.length - used < st.size + 1) {
+      await flush();
+      buf = Buffer.allocUnsafe(Math.max(Math.min(BATCH_BYTES, left[i] as number), st.size + 1));
+    }
+    const got = st && plain ? readInto(abs, buf, used, st.size) : null;
+    if (!st || !attrs || !got) {
+      await flush();
+      await host.resend(rel, { scanned: true, gate, linkAfter: sinceSeq });
+      continue;
+    }
+    const file: WireFile = [rel, got.len, st.mode & 0o7777, st.mtimeMs, attrs.a];
+    ledger.carrying(rel, attrs.stamp);
+    wire.push(file);
+    pending.push({
+      rel,
+      st,
+      len: got.len,
+      after: got.after,
+      hashes: hashesOf(buf.subarray(used, used + got.len)),
+    });
+    used += got.len;
+    metaBytes += Buffer.byteLength(JSON.stringify(file));
+    if (metaBytes >= BATCH_META_BYTES || wire.length >= MAX_BATCH_FILES) await flush();
+  }
+  await flush();
+}
+
+/** Whether the index holds every ancestor of `rel` as a directory (else the check sends them). */
+function parentsKnown(host: MirrorHost, rel: string, known: Set<string>): boolean {
+  for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1)) {
+    const anc = rel.slice(0, i);
+    if (known.has(anc)) continue;
+    if (host.ledger.get(anc)?.type !== 'dir') return false;
+    known.add(anc);
+  }
+  return true;
+}
+
+/**
+ * Reads a small file whole into `buf` at `at` with synchronous calls (microseconds each against
+ * the page cache): null when it is gone, not a plain file any more, unreadable, or longer than
+ * `size` (it grew: the ordinary path reads it in parts).
+ */
+function readInto(
+  abs: string,
+  buf: Buffer,
+  at: number,
+  size: number,
+): { len: number; after: Stats } | null {
+  let fd: number;
+  try {
+    fd = openSync(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
+  } catch {
+    return null; // gone, replaced, unreadable: the ordinary path looks and says why
+  }
+  try {
+    const len = readSync(fd, buf, at, size + 1, 0);
+    const after = fstatSync(fd);
+    return len > size || !after.isFile() ? null : { len, after };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function hashesOf(data: Buffer): bigint[] {
+  const out: bigint[] = [];
+  for (let o = 0; o < data.length; o += CAPTURE_BLOCK)
+    out.push(blockHash(data.subarray(o, Math.min(data.length, o + CAPTURE_BLOCK))));
+  return out;
+}
+
+/** The scan's current batch of small files: one mirror step each time it is full or flushed. */
+export class ScanBatch {
+  private items: SmallFileItem[] = [];
+  private bytes = 0;
+
+  constructor(private readonly send: (items: SmallFileItem[], bytes: number) => void) {}
+
+  /** Takes a file the mirror sends whole if it may go in a batch; false: it goes alone. */
+  add(rel: string, st: Stats, hardLinks: boolean): boolean {
+    if (!batchable(st, hardLinks)) return false;
+    this.items.push({ rel, st });
+    this.bytes += st.size;
+    if (this.items.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush();
+    return true;
+  }
+
+  /** Sends what was gathered as one step. */
+  flush(): void {
+    if (!this.items.length) return;
+    const [items, bytes] = [this.items, this.bytes];
+    [this.items, this.bytes] = [[], 0];
+    this.send(items, bytes);
+  }
+}

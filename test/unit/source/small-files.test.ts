@@ -1,0 +1,99 @@
+// A mirror's small files in bulk: many files per `files` record, in scan order, with anything a
+// batch cannot carry (a hard link, a file gone since the scan) sent the ordinary way at its place
+// in the order, and every file sent recorded in the index with its block hashes.
+import { linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initHash } from '../../../src/delta/hash.js';
+import type { JournalEntry } from '../../../src/journal/types.js';
+import { ScanBatch, sendSmallFiles, type SmallFileItem } from '../../../src/source/small-files.js';
+import { listAppend, testCapture } from './capture-fixture.js';
+
+beforeAll(() => initHash());
+
+/** What was queued for paths below `d/`, as [kind, paths]. */
+function under(queued: JournalEntry[]): Array<[string, string[]]> {
+  return queued
+    .map((e): [string, string[]] => {
+      const f = (e.meta as { f?: Array<[string]> }).f;
+      return [e.kind, f ? f.map((x) => x[0]) : [String(e.meta.p)]];
+    })
+    .filter(([, ps]) => ps.some((p) => p.startsWith('d/')));
+}
+
+describe('sendSmallFiles', () => {
+  it('queues plain files many per record, the others alone, all in scan order', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
+    const queued: JournalEntry[] = [];
+    const capture = testCapture(base, listAppend(queued));
+    capture.ledger.setBaseline(true);
+    mkdirSync(path.join(base, 'd'));
+    await capture.enqueueStep(() => capture.resend('d'));
+    for (const n of ['a', 'b', 'c', 'gone', 'e'])
+      writeFileSync(path.join(base, 'd', n), n.repeat(3));
+    linkSync(path.join(base, 'd', 'c'), path.join(base, 'c-partner')); // c has two names
+    const items: SmallFileItem[] = ['a', 'b', 'c', 'gone', 'e'].map((n) => ({
+      rel: `d/${n}`,
+      st: lstatSync(path.join(base, 'd', n)),
+    }));
+    rmSync(path.join(base, 'd', 'gone')); // gone between the scan and the step
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0));
+    expect(under(queued)).toEqual([
+      ['files', ['d/a', 'd/b']],
+      ['put', ['d/c']],
+      ['delete', ['d/gone']],
+      ['files', ['d/e']],
+    ]);
+    const first = queued.find((e) => e.kind === 'files') as JournalEntry;
+    expect(first.data?.toString()).toBe('aaabbb');
+    const tuples = first.meta.f as Array<[string, number, number, number, { ns?: string }]>;
+    expect(tuples.map((t) => t.slice(0, 2))).toEqual([
+      ['d/a', 3],
+      ['d/b', 3],
+    ]);
+    expect(tuples[0]?.[4]?.ns).toMatch(/^\d+$/); // attributes carried per file
+    for (const n of ['a', 'b', 'e']) {
+      expect(capture.ledger.get(`d/${n}`)?.size).toBe(3);
+      expect(capture.ledger.blocks(`d/${n}`)?.hashes.length).toBe(1);
+      expect(capture.ledger.unsureAt(`d/${n}`)).toBe(false);
+    }
+    expect(capture.ledger.get('d/gone')).toBeUndefined();
+    capture.stop();
+  });
+
+  it('sends a file whose parent the index lacks the ordinary way (its parent first)', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
+    const queued: JournalEntry[] = [];
+    const capture = testCapture(base, listAppend(queued));
+    capture.ledger.setBaseline(true);
+    mkdirSync(path.join(base, 'd'));
+    writeFileSync(path.join(base, 'd', 'x'), 'x');
+    const items = [{ rel: 'd/x', st: lstatSync(path.join(base, 'd', 'x')) }];
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0));
+    expect(queued.slice(0, 2).map((e) => [e.kind, e.meta.p])).toEqual([
+      ['mkdir', 'd'],
+      ['put', 'd/x'],
+    ]);
+    capture.stop();
+  });
+});
+
+describe('ScanBatch', () => {
+  it('keeps order, takes only small files, and hands over a full batch at once', () => {
+    const sent: string[][] = [];
+    const b = new ScanBatch((items) => sent.push(items.map((i) => i.rel)));
+    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
+    writeFileSync(path.join(base, 'small'), 'x');
+    writeFileSync(path.join(base, 'big'), Buffer.alloc(65 * 1024));
+    const small = lstatSync(path.join(base, 'small'));
+    expect(b.add('big', lstatSync(path.join(base, 'big')), true)).toBe(false);
+    expect(b.add('dir', lstatSync(base), true)).toBe(false);
+    for (let i = 0; i < 513; i++) expect(b.add(`f${i}`, small, true)).toBe(true);
+    expect(sent.map((s) => s.length)).toEqual([512]);
+    b.flush();
+    expect(sent.map((s) => s.length)).toEqual([512, 1]);
+    expect(sent[0]?.[0]).toBe('f0');
+    expect(sent[1]).toEqual(['f512']);
+  });
+});
