@@ -7,13 +7,15 @@ import {
   entryParams,
   hashesToBlob,
 } from './entry-codec.js';
+import { fromKey } from './path-key.js';
 import type { Db, Stmt } from './sqlite.js';
-import type { BlockList, IndexEntry } from './types.js';
+import type { BlockList, IndexEntry, IndexedPath } from './types.js';
 
-/** A row as read: its key (a fresh Buffer) and its entry. */
+/** A row as read: its key (a fresh Buffer), its entry, and (pages) its dirty flags then. */
 export interface KeyedEntry {
   key: Buffer;
   entry: IndexEntry;
+  flags?: number;
 }
 
 /** Keys from `lo` (inclusive) to `hi` (exclusive). */
@@ -40,8 +42,54 @@ const SAME_INODE_SET = ENTRY_COLUMNS.split(', ')
 /** Where dev and ino sit in `entryParams`. */
 const DEV_PARAM = 6;
 
+/** The entry's columns prefixed for the lookup's join (same order as `entryParams`). */
+const PREFIXED = ENTRY_COLUMNS.split(', ')
+  .slice(1)
+  .map((c) => `e.${c}`)
+  .join(', ');
+/** Where the lookup row holds blocks_id, then block_size, size and hashes. */
+const BLOCKS_ID = 13;
+/** Where a page row holds the dirty flags (after the key and the entry's 13 columns). */
+const FLAGS_AT = 14;
+
+/** Equal column values: integers come back as BigInt, bound ones may be numbers. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === null || b === null || a === undefined || b === undefined) return a == b;
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b))
+    return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  return BigInt(a as bigint) === BigInt(b as bigint);
+}
+
+/**
+ * Whether a lookup row already holds `params` and the block hashes `blocks` asks for
+ * (undefined: keep what is held; null: none).
+ */
+function sameRow(row: unknown[], params: unknown[], blocks: BlockList | null | undefined): boolean {
+  for (let i = 0; i < params.length; i++) if (!sameValue(row[i], params[i])) return false;
+  if (blocks === undefined) return true;
+  if (blocks === null) return row[BLOCKS_ID] === null;
+  const [size, bsize, blob] = [row[BLOCKS_ID + 1], row[BLOCKS_ID + 2], row[BLOCKS_ID + 3]];
+  if (blob === null || !sameValue(size, blocks.blockSize) || !sameValue(bsize, blocks.size))
+    return false;
+  return (blob as Buffer).equals(hashesToBlob(blocks.hashes));
+}
+
+/** A row as the index hands it out: by path (its key converted in place). */
+export function withPath(r: KeyedEntry): IndexedPath {
+  return { path: fromKey(r.key), entry: r.entry, flags: r.flags };
+}
+
 function keyed(rows: unknown): KeyedEntry[] {
   return (rows as unknown[][]).map((r) => ({ key: r[0] as Buffer, entry: entryFromRow(r) }));
+}
+
+/** Page rows carry the dirty flags after the entry's columns (a walk needs no query per row). */
+function keyedWithFlags(rows: unknown): KeyedEntry[] {
+  return (rows as unknown[][]).map((r) => ({
+    key: r[0] as Buffer,
+    entry: entryFromRow(r),
+    flags: Number(r[FLAGS_AT] ?? 0),
+  }));
 }
 
 /** The entries and their block hashes. */
@@ -69,7 +117,11 @@ export class EntryStore {
     const read = (sql: string): Stmt => db.prepare(sql).raw(true).safeIntegers(true);
     const cols = ENTRY_COLUMNS;
     this.getStmt = read(`SELECT ${cols} FROM entries WHERE key = ?`);
-    this.lookupStmt = read('SELECT blocks_id, dev, ino FROM entries WHERE key = ?');
+    // The row as it is, with its block hashes: a put that would write the same is skipped.
+    this.lookupStmt = read(
+      `SELECT ${PREFIXED}, e.blocks_id, b.block_size, b.size, b.hashes FROM entries e ` +
+        'LEFT JOIN blocks b ON b.id = e.blocks_id WHERE e.key = ?',
+    );
     this.upsertStmt = db.prepare(
       `INSERT INTO entries (${cols}, blocks_id) VALUES (${'?, '.repeat(14)}?) ` +
         `ON CONFLICT (key) DO UPDATE SET ${SET_ALL}`,
@@ -99,10 +151,9 @@ export class EntryStore {
       'UPDATE entries SET key = CAST(? || substr(key, ?) AS BLOB), seq = ? ' +
         'WHERE key >= ? AND key < ?',
     );
-    this.pageStmt = read(
-      `SELECT ${cols} FROM entries WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`,
-    );
-    this.pageToEndStmt = read(`SELECT ${cols} FROM entries WHERE key >= ? ORDER BY key LIMIT ?`);
+    const paged = `SELECT e.key, ${PREFIXED}, d.flags FROM entries e LEFT JOIN dirty d ON d.key = e.key`;
+    this.pageStmt = read(`${paged} WHERE e.key >= ? AND e.key < ? ORDER BY e.key LIMIT ?`);
+    this.pageToEndStmt = read(`${paged} WHERE e.key >= ? ORDER BY e.key LIMIT ?`);
     this.byInodeStmt = read(`SELECT ${cols} FROM entries WHERE dev = ? AND ino = ? ORDER BY key`);
     this.countRangeStmt = db
       .prepare('SELECT count(*) FROM entries WHERE key >= ? AND key < ?')
@@ -125,9 +176,13 @@ export class EntryStore {
    * Inserts or replaces the entry at `key`. Block hashes: `undefined` keeps those held (a change of
    * attributes only), `null` drops them, a list replaces them; only files keep any.
    */
-  put(key: Buffer, e: IndexEntry, blocks: BlockList | null | undefined): void {
+  put(key: Buffer, e: IndexEntry, blocks: BlockList | null | undefined): boolean {
     const params = entryParams(e);
-    const old = this.lookupStmt.get(key) as [bigint | null, bigint, bigint] | undefined;
+    const row = this.lookupStmt.get(key) as unknown[] | undefined;
+    // Nothing would change (a no-change checksum mirror records every file it proved equal):
+    // no write at all, where an upsert cost WAL pages for the entry, its hashes and the inode index.
+    if (row && sameRow(row, params, e.type === 'file' ? blocks : null)) return false;
+    const old = row && [row[BLOCKS_ID], row[DEV_PARAM], row[DEV_PARAM + 1]];
     const oldBlocks = old?.[0] == null ? null : Number(old[0]);
     let blocksId = oldBlocks;
     if (e.type !== 'file' || blocks === null) {
@@ -144,6 +199,7 @@ export class EntryStore {
     } else {
       this.upsertStmt.run(key, ...params, blocksId);
     }
+    return true;
   }
 
   /** Deletes the one entry at `key` (not what lies below it); false when there was none. */
@@ -171,7 +227,7 @@ export class EntryStore {
 
   /** Up to `limit` entries from `lo` (inclusive) to `hi` (exclusive; null: the end), in key order. */
   page(lo: Buffer, hi: Buffer | null, limit: number): KeyedEntry[] {
-    return keyed(
+    return keyedWithFlags(
       hi === null ? this.pageToEndStmt.all(lo, limit) : this.pageStmt.all(lo, hi, limit),
     );
   }

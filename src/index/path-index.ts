@@ -4,7 +4,7 @@
 import { SmrError } from '../shared/errors.js';
 import { keyAfter, scan, scanChildren } from './cursors.js';
 import { DirtySet, type DirtyKey } from './dirty-set.js';
-import { EntryStore, type KeyRange, type KeyedEntry } from './entry-store.js';
+import { EntryStore, withPath, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
 import { fromKey, isWithin, subtreeEnd, toKey } from './path-key.js';
@@ -22,7 +22,6 @@ import {
   type Tombstone,
 } from './types.js';
 
-const withPath = (r: KeyedEntry): IndexedPath => ({ path: fromKey(r.key), entry: r.entry });
 const withDirtyPath = (d: DirtyKey): DirtyPath => ({ path: fromKey(d.key), flags: d.flags });
 
 /** The subtree of a key: itself and everything below it (null: the root, i.e. everything). */
@@ -82,11 +81,11 @@ export class PathIndex {
 
   /**
    * Records `entry` at `path`. Block hashes: omitted keeps those held (attributes-only change),
-   * null drops them, a list replaces them. Only files keep any.
+   * null drops them, a list replaces them; only files keep any. False: held already, not written.
    */
-  put(path: Buffer, entry: IndexEntry, blocks?: BlockList | null): void {
+  put(path: Buffer, entry: IndexEntry, blocks?: BlockList | null): boolean {
     const key = toKey(path);
-    this.idb.transaction(() => this.entriesStore.put(key, entry, blocks));
+    return this.idb.transaction(() => this.entriesStore.put(key, entry, blocks));
   }
 
   /** Forgets the one entry at `path` (deleted by the op `seq`); false when there was none. */

@@ -42,6 +42,8 @@ export interface BlockList {
 export interface IndexedPath {
   path: Buffer;
   entry: IndexEntry;
+  /** Its DIRTY_* flags when its page was read (walks: `entries`, `children`). */
+  flags?: number;
 }
 
 /** A dirty path with its reasons (DIRTY_* bits). */

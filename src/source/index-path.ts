@@ -13,11 +13,6 @@ export function relOf(p: Buffer): string {
   return nameFromBytes(p);
 }
 
-/** Orders names as the index iterates them: by their bytes (a depth-first walk yields path order). */
-export function compareNames(a: string, b: string): number {
-  return Buffer.compare(pathKey(a), pathKey(b));
-}
-
 /** Whether `rel` is `dir` or lies below it. */
 export function within(rel: string, dir: string): boolean {
   return dir === '' || rel === dir || rel.startsWith(dir + '/');

@@ -127,14 +127,16 @@ export class Ledger {
     rel: string,
     st: Stats,
     type: KnownType,
-    o: { link?: string; blocks: BlocksUpdate },
+    o: { link?: string; blocks: BlocksUpdate; stamp?: string | null },
   ): void {
     const key = pathKey(rel);
     const old = this.index.get(key);
     const seq = this.batch?.seqs.get(rel) ?? old?.seq ?? this.lastAppended;
     const sent = this.sentStamp.get(rel);
     this.sentStamp.delete(rel);
-    const entry = entryOf(st, type, seq, o.link, sent ?? this.attrs.stamp(rel) ?? undefined);
+    // `o.stamp`: the caller read the attributes just now (undefined: read them here).
+    const now = o.stamp === undefined ? this.attrs.stamp(rel) : o.stamp;
+    const entry = entryOf(st, type, seq, o.link, sent ?? now ?? undefined);
     this.index.transaction(() => {
       if (old?.type === 'dir' && type !== 'dir') this.index.deleteTree(key, seq);
       this.index.put(key, entry, o.blocks === 'keep' ? undefined : o.blocks);

@@ -15,7 +15,14 @@ import { decide, type MirrorOptions } from './mirror-plan.js';
 import { LinkGrouping } from './link-groups.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
-import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
+import {
+  SUMS_BATCH,
+  SUMS_BATCH_BYTES,
+  settleEqual,
+  splitBySums,
+  sumSizes,
+  type Candidate,
+} from './mirror-sums.js';
 import { scanTree, type ScanSkip } from './scan.js';
 import { ScanBatch, sendSmallFiles } from './small-files.js';
 import { TargetView } from './target-view.js';
@@ -147,13 +154,8 @@ export class Mirror {
     // (A step each for equal files was a tenth of the source's time in a no-change checksum mirror.)
     if (equal.length)
       this.pace.detachStep(id, 0, async () => {
-        for (const [b, mine] of equal) {
-          // One file's fault must not leave the rest of the batch unrecorded.
-          await this.steps
-            .same(b.rel, b.st, b.t, mine, since)
-            .catch((err: Error) => this.capture.failed(err));
-          this.tracker.queuedUpTo(this.journal.lastSeq, b.st.size);
-        }
+        await settleEqual(this.capture, this.steps, equal, since);
+        this.tracker.queuedUpTo(this.journal.lastSeq, sumSizes(equal));
       });
   }
 

@@ -2,9 +2,10 @@
 import { type Stats } from 'node:fs';
 import path from 'node:path';
 import type { PathFilter } from './filter.js';
-import { lstatOrNull, readdirNames } from '../shared/fsutil.js';
+import { lstatOrNull } from '../shared/fsutil.js';
 import { unsupported } from './skipped.js';
 import { specialType } from './entry-type.js';
+import { sortedNames } from './walk.js';
 
 /** One source entry found by a scan. */
 export interface ScanEntry {
@@ -40,7 +41,7 @@ export async function* scanTree(
     const rel = stack.pop() as string;
     let names: string[];
     try {
-      names = await readdirNames(rel ? path.join(base, ...rel.split('/')) : base);
+      names = sortedNames(rel ? path.join(base, ...rel.split('/')) : base);
     } catch (err) {
       // Vanished while walking: the watcher reports it. Anything else (EACCES) is said.
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
@@ -48,7 +49,6 @@ export async function* scanTree(
         onSkip?.({ rel: rel || '.', reason: 'unreadable', why: `cannot list it (${code})` });
       continue;
     }
-    names.sort();
     const dirs: string[] = [];
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;

@@ -163,6 +163,73 @@ describe('index entries', () => {
     expect(idx.getBlocks(b('h'))).toEqual(blocks(0));
   });
 
+  it('writes nothing for a put that changes nothing, and everything for one that does', () => {
+    const idx = openIndex();
+    const e = entry({ link: null, sha256: Buffer.alloc(32, 3), attrDigest: b('d') });
+    expect(idx.put(b('f'), e, blocks(3))).toBe(true);
+    idx.put(b('g'), entry({ type: 'dir', ino: 9n }));
+    const wal = (): number => fs.statSync(`${file}-wal`).size;
+    const before = wal();
+    // The same entry: with the same hashes, keeping them, and (a directory) dropping none.
+    expect(idx.put(b('f'), { ...e }, blocks(3))).toBe(false);
+    expect(idx.put(b('f'), { ...e })).toBe(false);
+    expect(idx.put(b('g'), entry({ type: 'dir', ino: 9n }), null)).toBe(false);
+    expect(wal()).toBe(before);
+    // Any field, or the hashes, differing: written.
+    const changes: Array<Partial<IndexEntry>> = [
+      { size: 11 },
+      { mtimeNs: e.mtimeNs + 1n },
+      { mode: 0o100600 },
+      { uid: 1 },
+      { gid: 2 },
+      { dev: 7n },
+      { ino: 8n },
+      { sha256: Buffer.alloc(32, 4) },
+      { sha256: null },
+      { attrDigest: b('e') },
+      { attrDigest: null },
+      { seq: 2 },
+    ];
+    for (const c of changes) {
+      expect(idx.put(b('f'), { ...e, ...c }, blocks(3)), JSON.stringify(Object.keys(c))).toBe(true);
+      expect(idx.get(b('f'))).toEqual({ ...e, ...c });
+      expect(idx.put(b('f'), e, blocks(3))).toBe(true); // back
+    }
+    expect(idx.put(b('f'), e, blocks(3, 2n))).toBe(true);
+    expect(idx.getBlocks(b('f'))).toEqual(blocks(3, 2n));
+    expect(idx.put(b('f'), e, blocks(4, 2n))).toBe(true);
+    expect(idx.put(b('f'), e, { ...blocks(4, 2n), blockSize: 4096 })).toBe(true);
+    expect(idx.getBlocks(b('f'))?.blockSize).toBe(4096);
+    expect(idx.put(b('f'), e, null)).toBe(true);
+    expect(idx.getBlocks(b('f'))).toBeNull();
+    expect(idx.put(b('f'), e, null)).toBe(false);
+    expect(idx.put(b('f'), e, blocks(1))).toBe(true);
+    expect(idx.put(b('l'), entry({ type: 'symlink', link: b('t1') }))).toBe(true);
+    expect(idx.put(b('l'), entry({ type: 'symlink', link: b('t2') }))).toBe(true);
+    expect(idx.get(b('l'))?.link).toEqual(b('t2'));
+    expect(idx.put(b('l'), entry({ type: 'symlink', link: b('t2') }))).toBe(false);
+  });
+
+  it('hands each walked entry out with its dirty flags as its page was read', () => {
+    const idx = openIndex();
+    for (const p of ['d', 'd/a', 'd/b', 'e']) idx.put(b(p), entry());
+    idx.markDirty(b('d/b'), 2);
+    idx.markDirty(b('e'), 1 | 4);
+    idx.markDirty(b('not-an-entry'), 1);
+    const flags = (it: Iterable<{ path: Buffer; flags?: number }>) =>
+      [...it].map((r) => [r.path.toString(), r.flags]);
+    expect(flags(idx.entries())).toEqual([
+      ['d', 0],
+      ['d/a', 0],
+      ['d/b', 2],
+      ['e', 5],
+    ]);
+    expect(flags(idx.children(b('d')))).toEqual([
+      ['d/a', 0],
+      ['d/b', 2],
+    ]);
+  });
+
   it('returns block hashes as an aligned copy the caller owns', () => {
     const idx = openIndex();
     idx.put(b('f'), entry(), blocks(4));

@@ -1,0 +1,139 @@
+// The checksum mirror's batched comparison on real files and a real index: a file whose content
+// differs at equal size is told apart by its sha256, and files proven equal are recorded at once
+// only while nothing is to be sent for them (unchanged since hashed, no op queued since, mode,
+// mtime and attribute stamp as the target listed them); the others are left for the per-file step.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashBlocks, type BlockHashes } from '../../../src/delta/index.js';
+import { PathIndex } from '../../../src/index/index.js';
+import type { JournalRecord } from '../../../src/journal/types.js';
+import type { FileSum } from '../../../src/protocol/requests.js';
+import { DiskAttrs } from '../../../src/source/entry-attrs.js';
+import { Ledger } from '../../../src/source/ledger.js';
+import {
+  recordEqual,
+  splitBySums,
+  sumSizes,
+  type Candidate,
+} from '../../../src/source/mirror-sums.js';
+
+let dir: string;
+let index: PathIndex;
+let ledger: Ledger;
+const abs = (rel: string): string => path.join(dir, rel);
+const host = () => ({ ledger, abs, failed: (e: Error) => expect.fail(e.message) });
+
+/** A file, and the candidate the scan and the target's listing make of it. */
+function file(rel: string, content: string, listed: Partial<Candidate['t']> = {}): Candidate {
+  writeFileSync(abs(rel), content);
+  utimesSync(abs(rel), 1_700_000_000, 1_700_000_000);
+  const st = statSync(abs(rel));
+  const attrs = ledger.attrs.stamp(rel) ?? undefined;
+  const t = {
+    path: rel,
+    type: 'file' as const,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    mode: st.mode & 0o7777,
+    attrs,
+  };
+  return { rel, st, t: { ...t, ...listed } };
+}
+
+async function hashed(c: Candidate): Promise<[Candidate, BlockHashes]> {
+  return [c, await hashBlocks(abs(c.rel), 16384)];
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'smr-sums-'));
+  index = PathIndex.open(path.join(dir, '.index.sqlite'));
+  let seq = 0;
+  const append = async (e: object) => ({ ...e, seq: ++seq, size: 0 }) as unknown as JournalRecord;
+  ledger = new Ledger(index, append, 0, new DiskAttrs(abs));
+});
+afterEach(() => {
+  index.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('splitBySums', () => {
+  it('tells a file whose content differs at equal size and mtime from equal ones', async () => {
+    const same = file('same', 'hello world');
+    const sneaky = file('sneaky', 'hello there');
+    const gone = file('gone', 'on the source only');
+    const theirs = new Map<string, FileSum | null>([
+      ['same', { size: 11, sha256: createHash('sha256').update('hello world').digest('hex') }],
+      ['sneaky', { size: 11, sha256: createHash('sha256').update('hello world').digest('hex') }],
+      ['gone', null],
+    ]);
+    const asked: string[][] = [];
+    const { equal, differ } = await splitBySums(dir, [same, sneaky, gone], async (paths) => {
+      asked.push(paths);
+      return paths.map((p) => theirs.get(p) ?? null);
+    });
+    expect(asked).toEqual([['same', 'sneaky', 'gone']]); // one round trip for the batch
+    expect(equal.map(([c]) => c.rel)).toEqual(['same']);
+    expect(equal[0]?.[1].sha256).toBe(theirs.get('same')?.sha256);
+    expect(differ.map((c) => c.rel)).toEqual(['sneaky', 'gone']);
+  });
+});
+
+describe('recordEqual', () => {
+  it('records equal, unchanged files with their block hashes, in one go', async () => {
+    const batch = [await hashed(file('a', 'aaa')), await hashed(file('b', 'bbbb'))];
+    expect(recordEqual(host(), batch, 0)).toEqual([]);
+    for (const [c, h] of batch) {
+      const k = ledger.get(c.rel);
+      expect(k).toMatchObject({ type: 'file', size: c.st.size, ino: c.st.ino, unsure: false });
+      expect(k?.stamp).toBe(ledger.attrs.stamp(c.rel));
+      expect(ledger.blocks(c.rel)).toEqual({
+        blockSize: h.blockSize,
+        size: h.size,
+        hashes: h.hashes,
+      });
+    }
+    expect(sumSizes(batch)).toBe(7);
+    // Again, as a second no-change mirror: the same rows, not written again.
+    const wal = statSync(`${index.file}-wal`).size;
+    expect(recordEqual(host(), batch, 0)).toEqual([]);
+    expect(statSync(`${index.file}-wal`).size).toBe(wal);
+  });
+
+  it('leaves for the per-file step what changed, was queued since, or differs in attributes', async () => {
+    const ok = await hashed(file('ok', 'fine'));
+    const written = await hashed(file('written', 'before'));
+    writeFileSync(abs('written'), 'after, longer');
+    const vanished = await hashed(file('vanished', 'soon gone'));
+    rmSync(abs('vanished'));
+    const mode = await hashed(file('mode', 'm', { mode: 0o600 }));
+    const mtime = await hashed(file('mtime', 't', { mtimeMs: 1_600_000_000_000 }));
+    const owner = await hashed(file('owner', 'o'));
+    owner[0].t.attrs = `12345:54321${(owner[0].t.attrs ?? '').replace(/^\d+:\d+/, '')}`;
+    const queued = await hashed(file('queued', 'q'));
+    await ledger.batched(async () => {
+      await ledger.emit({ kind: 'attr', meta: { p: 'queued', mode: 0o644 } });
+      ledger.record('queued', queued[0].st, 'file', { blocks: null });
+    });
+    const rest = recordEqual(host(), [ok, written, vanished, mode, mtime, owner, queued], 0);
+    expect(rest.map(([c]) => c.rel)).toEqual([
+      'written',
+      'vanished',
+      'mode',
+      'mtime',
+      'owner',
+      'queued',
+    ]);
+    expect(ledger.get('ok')).toBeDefined();
+    for (const rel of ['written', 'vanished', 'mode', 'mtime', 'owner'])
+      expect(ledger.get(rel), rel).toBeUndefined();
+    // Queued after the sums were asked for: the index keeps what that op says.
+    expect(ledger.lastSeq('queued')).toBe(1);
+    expect(ledger.blocks('queued')).toBeUndefined();
+    // Asked after the op: its sums describe the target after it, so it is recorded.
+    expect(recordEqual(host(), [queued], ledger.lastQueued)).toEqual([]);
+    expect(ledger.blocks('queued')?.hashes).toEqual(queued[1].hashes);
+  });
+});
