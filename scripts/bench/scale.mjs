@@ -603,6 +603,24 @@ async function mirrorPart(tree, info, o, dir) {
     step('rsync -ac', 'mirror: rsync -ac no-change');
     res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
 
+    // (3b) no-change diff mirror: lists the whole target like the checksum compare, but reads
+    // no file data; its peak RSS is what the listing and the scan cost the source.
+    step('smr diff mirror', 'mirror: smr mirror --mode diff, no change');
+    res.smr.diff = await smrPhase('no-change diff mirror', sides, smrProxy, async () => {
+      const s0 = await status(sstate, 'scale');
+      await smr(
+        ['mirror', 'start', 'scale', '--mode', 'diff', '--wait', '--json', '--state-dir', sstate],
+        { timeoutMs: LONG },
+      );
+      const s = await status(sstate, 'scale');
+      return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
+    });
+    for (const [k, v] of Object.entries(res.smr))
+      say(
+        `smr ${k}: ${(v.wallMs / 1000).toFixed(1)} s, peak RSS source ${(v.rss.source / 1024).toFixed(1)} MiB, ` +
+          `target ${(v.rss.target / 1024).toFixed(1)} MiB, other programs ${Math.round(v.otherPct ?? 0)}% CPU`,
+      );
+
     // (4) lsyncd's watch cost on the same tree.
     if (which('lsyncd')) {
       step('lsyncd startup', 'mirror: lsyncd startup on the tree');

@@ -2,11 +2,11 @@
 // make, and what their real runs would then do with each path, with nothing queued.
 import path from 'node:path';
 import type { Difference, DryRunResult, MirrorMode } from '../control/replies.js';
-import type { EntryType } from '../protocol/listing.js';
+import type { EntryType, ListEntry } from '../protocol/listing.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { compareOnce, listing, refuseDuringMirror, type AuditContext } from './audit.js';
 import { deletionBrake } from './brake.js';
-import { compareTrees, orphansOf } from './compare.js';
+import { compareTrees } from './compare.js';
 import { entryType } from './entry-type.js';
 import { dryRunResult, itemize, type ItemFacts } from './itemize.js';
 
@@ -29,15 +29,22 @@ export async function orphansDryRun(
   refuseDuringMirror(ctx, 'orphans');
   await ctx.drained(DRAIN_MS);
   const target = await listing(ctx);
-  const targetEntries = target.size;
-  const { entries } = await compareTrees({
-    base: ctx.base,
-    filter: ctx.filter,
-    target,
-    mode: 'diff',
-    remoteBlocks: () => Promise.reject(new Error('not asked in diff mode')),
-  });
-  const found = orphansOf(target, ctx.filter);
+  let found: ListEntry[];
+  let targetEntries: number;
+  let entries: number;
+  try {
+    targetEntries = target.size;
+    ({ entries } = await compareTrees({
+      base: ctx.base,
+      filter: ctx.filter,
+      target,
+      mode: 'diff',
+      remoteBlocks: () => Promise.reject(new Error('not asked in diff mode')),
+    }));
+    found = target.sortedOrphans(ctx.filter);
+  } finally {
+    target.close();
+  }
   const brake = o.delete
     ? deletionBrake({
         deletes: found.length,

@@ -1,11 +1,11 @@
 // verify and orphans: compare the source set with the replica, report each difference, and
 // (on request) fix them or delete orphans behind a safety brake.
 import { SmrError } from '../shared/errors.js';
-import { typeLetter, type ListEntry } from '../protocol/listing.js';
+import { typeLetter } from '../protocol/listing.js';
 import { blocksReply, type BlocksReply } from '../protocol/requests.js';
 import type { Capture } from './capture.js';
 import { deletionBrake } from './brake.js';
-import { compareTrees, orphansOf, type Compared } from './compare.js';
+import { compareTrees, type Compared } from './compare.js';
 import { attributesOnly, resendAttrs } from './attr-diff.js';
 import type { Difference, OrphansResult, VerifyResult } from '../control/replies.js';
 
@@ -13,6 +13,7 @@ import type { Difference, OrphansResult, VerifyResult } from '../control/replies
 export type { OrphansResult, VerifyResult };
 import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
+import { ReplicaListing } from './replica-listing.js';
 import { TargetView } from './target-view.js';
 import type { AuditProgress } from './audit-progress.js';
 
@@ -43,13 +44,16 @@ export function refuseDuringMirror(ctx: AuditContext, verb: string): void {
   }
 }
 
-/** The target's listing, by path. */
-export async function listing(ctx: AuditContext): Promise<Map<string, ListEntry>> {
-  const target = new Map<string, ListEntry>();
-  await ctx.link.listTarget((items) => {
-    for (const it of items) target.set(it.path, it);
-  });
-  return target;
+/** The target's listing, by path, on disk; the caller closes it. */
+export async function listing(ctx: AuditContext): Promise<ReplicaListing> {
+  const target = new ReplicaListing();
+  try {
+    await ctx.link.listTarget((items) => target.add(items));
+    return target;
+  } catch (err) {
+    target.close();
+    throw err;
+  }
 }
 
 function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<BlocksReply> {
@@ -60,9 +64,20 @@ function remoteBlocks(ctx: AuditContext): (rel: string) => Promise<BlocksReply> 
 export async function compareOnce(ctx: AuditContext, mode: 'diff' | 'checksum'): Promise<Compared> {
   await ctx.drained(DRAIN_MS);
   const target = await listing(ctx);
-  let bytes = 0;
-  for (const t of target.values()) if (t.type === 'file') bytes += t.size;
-  ctx.progress.listed(target.size, bytes);
+  try {
+    return await compareWith(ctx, mode, target);
+  } finally {
+    target.close();
+  }
+}
+
+async function compareWith(
+  ctx: AuditContext,
+  mode: 'diff' | 'checksum',
+  target: ReplicaListing,
+): Promise<Compared> {
+  const totals = target.totals();
+  ctx.progress.listed(totals.entries, totals.fileBytes);
   const r = await compareTrees({
     base: ctx.base,
     filter: ctx.filter,
@@ -74,7 +89,7 @@ export async function compareOnce(ctx: AuditContext, mode: 'diff' | 'checksum'):
     skipped: ctx.capture.skipped,
     hardLinks: ctx.capture.hardLinks,
   });
-  for (const o of orphansOf(target, ctx.filter))
+  for (const o of target.orphans(ctx.filter))
     r.differences.push({ path: o.path, kind: 'orphan', target: typeLetter(o.type) });
   r.differences.sort((a, b) => a.path.localeCompare(b.path) || a.kind.localeCompare(b.kind));
   return r;
@@ -144,7 +159,7 @@ export async function orphans(
   const view = new TargetView(ctx.capture);
   try {
     view.listed(await ctx.link.listTarget((items) => view.add(items)));
-    ctx.progress.listed(view.entries.size, 0);
+    ctx.progress.listed(view.entries.totals().entries, 0);
     return await orphansIn(ctx, o, view);
   } finally {
     view.close();
@@ -158,7 +173,7 @@ async function orphansIn(
   view: TargetView,
 ): Promise<OrphansResult> {
   const target = view.entries;
-  const total = target.size;
+  const total = target.totals().entries;
   const { entries } = await compareTrees({
     base: ctx.base,
     filter: ctx.filter,
@@ -167,7 +182,8 @@ async function orphansIn(
     remoteBlocks: remoteBlocks(ctx),
     onEntry: () => ctx.progress.entry(0),
   });
-  const found = orphansOf(target, ctx.filter);
+  // The reply names every orphan: those are held, sorted as before.
+  const found = target.sortedOrphans(ctx.filter);
   const result: OrphansResult = {
     name: ctx.name,
     orphans: found.map((t) => ({ path: t.path, type: typeLetter(t.type), size: t.size })),

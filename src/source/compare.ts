@@ -13,6 +13,7 @@ import { attrDifferences } from './attr-diff.js';
 import type { EntryAttrs } from './entry-attrs.js';
 import { readlinkName } from '../shared/fsutil.js';
 import { LinkGrouping } from './link-groups.js';
+import type { ListedEntries } from './replica-listing.js';
 
 /** What verify reports (the control channel's shapes). */
 export type { Difference, DiffKind };
@@ -59,7 +60,7 @@ export function orphansOf(rest: Map<string, ListEntry>, filter: PathFilter): Lis
 export async function compareTrees(o: {
   base: string;
   filter: PathFilter;
-  target: Map<string, ListEntry>;
+  target: ListedEntries & { values(): Iterable<ListEntry> };
   mode: 'diff' | 'checksum';
   remoteBlocks: (rel: string) => Promise<BlocksReply>;
   /** Owner, ns mtime, xattrs and ACLs, against the listing's stamps (entry-attrs.ts). */

@@ -26,6 +26,13 @@ export class LinkGrouping {
     }
   }
 
+  /** A grouping from the target inodes a listing already found shared (replica-listing.ts). */
+  static ofShared(shared: Iterable<string>): LinkGrouping {
+    const g = new LinkGrouping([]);
+    for (const inode of shared) g.shared.add(inode);
+    return g;
+  }
+
   /** Whether `rel` (source stat `st`, target entry `t`) is linked otherwise on the target. */
   differs(st: Pick<Stats, 'dev' | 'ino' | 'nlink' | 'isFile'>, t: ListEntry | undefined): boolean {
     if (!st.isFile() || t?.type !== 'file') return false;

@@ -9,7 +9,7 @@ import type { ListEntry } from '../protocol/listing.js';
 import { sumsReply } from '../protocol/requests.js';
 import { listing, refuseDuringMirror, type AuditContext } from './audit.js';
 import { deletionBrake } from './brake.js';
-import { MTIME_TOLERANCE_MS, orphansOf } from './compare.js';
+import { MTIME_TOLERANCE_MS } from './compare.js';
 import { entryType } from './entry-type.js';
 import { dryRunResult, itemize, type ItemFacts } from './itemize.js';
 import { attrsDiffer } from './mirror-file.js';
@@ -17,6 +17,7 @@ import { decide, differs, type MirrorOptions } from './mirror-plan.js';
 import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
 import { scanTree } from './scan.js';
 import { readlinkName } from '../shared/fsutil.js';
+import type { ReplicaListing } from './replica-listing.js';
 
 const DRAIN_MS = 10 * 60_000;
 
@@ -68,6 +69,18 @@ export async function mirrorDryRun(ctx: AuditContext, opts: MirrorOptions): Prom
   refuseDuringMirror(ctx, 'a dry run');
   await ctx.drained(DRAIN_MS);
   const target = await listing(ctx);
+  try {
+    return await dryRunWith(ctx, opts, target);
+  } finally {
+    target.close();
+  }
+}
+
+async function dryRunWith(
+  ctx: AuditContext,
+  opts: MirrorOptions,
+  target: ReplicaListing,
+): Promise<DryRunResult> {
   const targetEntries = target.size;
   const facts: ItemFacts[] = [];
   let sourceEntries = 0;
@@ -109,10 +122,10 @@ export async function mirrorDryRun(ctx: AuditContext, opts: MirrorOptions): Prom
 function orphanItems(
   ctx: AuditContext,
   opts: MirrorOptions,
-  rest: Map<string, ListEntry>,
+  rest: ReplicaListing,
   n: { targetEntries: number; sourceEntries: number },
 ): ItemFacts[] {
-  const found = orphansOf(rest, ctx.filter);
+  const found = rest.sortedOrphans(ctx.filter);
   const brake = opts.deleteOrphans
     ? deletionBrake({
         deletes: found.length,

@@ -5,7 +5,6 @@
 import { log } from '../shared/log.js';
 import { deletionBrake } from './brake.js';
 import type { Capture } from './capture.js';
-import { orphansOf } from './compare.js';
 import type { PathFilter } from './filter.js';
 import type { MirrorOptions } from './mirror-plan.js';
 import type { MirrorProgress } from './mirror-progress.js';
@@ -25,16 +24,18 @@ export function orphanStep(
   view: TargetView,
   n: { targetEntries: number; sourceEntries: number; base: string; progress: MirrorProgress },
 ): OrphanDeletion | null {
-  const found = orphansOf(view.entries, filter);
-  for (const o of found) if (capture.ledger.get(o.path)) view.entries.delete(o.path);
-  const orphans = found.filter((o) => view.entries.has(o.path));
-  log.debug(`mirror: scanned ${n.sourceEntries} entries, ${orphans.length} orphans`, {
-    orphans: orphans.slice(0, 50).map((o) => o.path),
-  });
-  n.progress.orphans = orphans.length;
+  // Known paths leave the listing; the rest are counted, never held (the listing is on disk).
+  let count = 0;
+  const some: string[] = [];
+  for (const o of view.entries.orphans(filter)) {
+    if (capture.ledger.get(o.path)) view.entries.delete(o.path);
+    else if (count++ < 50) some.push(o.path);
+  }
+  log.debug(`mirror: scanned ${n.sourceEntries} entries, ${count} orphans`, { orphans: some });
+  n.progress.orphans = count;
   if (!opts.deleteOrphans) return null;
   const brake = deletionBrake({
-    deletes: orphans.length,
+    deletes: count,
     targetEntries: n.targetEntries,
     sourceEntries: n.sourceEntries,
     base: n.base,

@@ -12,7 +12,6 @@ import type { PathFilter } from './filter.js';
 import type { Link } from './link.js';
 import { MirrorPace } from './mirror-pace.js';
 import { decide, type MirrorOptions } from './mirror-plan.js';
-import { LinkGrouping } from './link-groups.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
 import {
@@ -234,7 +233,7 @@ export class Mirror {
     const batches: Array<Promise<void>> = [];
     let batchBytes = 0;
     const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
-    const links = this.capture.hardLinks ? new LinkGrouping(target.values()) : null;
+    const links = this.capture.hardLinks ? target.linkGrouping() : null;
     const small = new ScanBatch((items, bytes) =>
       this.pace.detachStep(id, bytes, async (gate) => {
         await sendSmallFiles(this.capture, items, startSeq, gate);
@@ -244,8 +243,7 @@ export class Mirror {
     for await (const { rel, st } of scanTree(this.base, this.filter, '', skip, true)) {
       await this.pace.gate(id);
       sourceEntries++;
-      const t = target.get(rel);
-      target.delete(rel);
+      const t = target.take(rel);
       // Linked otherwise on the target: sent again, as a link where a partner was sent.
       const relink = links?.differs(st, t) === true;
       const action = relink ? 'whole' : decide(st, t, opts);

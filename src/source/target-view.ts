@@ -5,9 +5,9 @@
 import type { ListEntry } from '../protocol/listing.js';
 import type { WireOp } from '../protocol/ops.js';
 import type { Capture } from './capture.js';
-import { orphansOf } from './compare.js';
 import type { PathFilter } from './filter.js';
 import type { ListingView } from './mirror-steps.js';
+import { ReplicaListing } from './replica-listing.js';
 
 /** A queued operation that moves or removes target paths. */
 type PathOp = Extract<WireOp, { kind: 'rename' | 'delete' | 'rmdir' }>;
@@ -19,13 +19,14 @@ function replaces(e: WireOp): string[] {
   return e.kind === 'symlink' || e.kind === 'link' || e.kind === 'mknod' ? [e.meta.p] : [];
 }
 
-/** A listing of the target plus every path-changing operation queued after it. */
+/**
+ * A listing of the target plus every path-changing operation queued after it. The entries live
+ * on disk (replica-listing.ts); what stays in memory grows with the operations queued meanwhile,
+ * not with the replica.
+ */
 export class TargetView implements ListingView {
-  readonly entries = new Map<string, ListEntry>();
-  /** Paths renamed or deleted on the target since the listing (and everything below them). */
-  private moved = new Set<string>();
-  /** Directories that have (or had) listed entries below them: only those need a walk of the map. */
-  private parents = new Set<string>();
+  /** The listing; it also marks the paths renamed, deleted or replaced on the target since. */
+  readonly entries = new ReplicaListing();
   /** Operations seen before the listing said which seq it describes. */
   private early: Array<[PathOp, number]> | null = [];
   private listedSeq = 0;
@@ -37,10 +38,7 @@ export class TargetView implements ListingView {
 
   /** Adds one batch of LIST_ITEMS. */
   add(items: ListEntry[]): void {
-    for (const it of items) {
-      this.entries.set(it.path, it);
-      this.addAncestors(it.path);
-    }
+    this.entries.add(items);
   }
 
   /**
@@ -64,17 +62,14 @@ export class TargetView implements ListingView {
    * listing said which seq it describes, every such op counts.
    */
   touched(rel: string): boolean {
-    if (this.moved.size === 0 && !this.early?.length) return false;
     for (const [e] of this.early ?? []) this.remember(e);
-    if (this.moved.has(rel)) return true;
-    for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1))
-      if (this.moved.has(rel.slice(0, i))) return true;
-    return false;
+    return this.entries.markedAt(rel);
   }
 
-  /** Stops following the stream. */
+  /** Stops following the stream and drops the listing. */
   close(): void {
     this.unsubscribe();
+    this.entries.close();
   }
 
   /**
@@ -87,23 +82,20 @@ export class TargetView implements ListingView {
     return this.capture
       .enqueueStep(async () => {
         if (!stillWanted()) return;
-        const deleted = new Set<string>();
-        const candidates = orphansOf(this.entries, filter)
-          .map((t) => t.path)
-          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); // parents before their children
-        for (const rel of candidates) {
-          if (underAny(deleted, rel)) continue;
-          if (await this.capture.deleteOrphan(rel)) {
-            deleted.add(rel);
-            count++;
-          }
+        // Path order puts a directory before its contents; once it went, its subtree leaves the
+        // listing, so nothing below it is deleted again. (The walk pages past each deletion.)
+        for (const t of this.entries.orphans(filter)) {
+          if (!this.entries.has(t.path)) continue; // below one deleted already, or moved since
+          if (!(await this.capture.deleteOrphan(t.path))) continue;
+          this.entries.deleteTree(t.path);
+          count++;
         }
       })
       .then(() => count);
   }
 
   private observe(e: WireOp, seq: number): void {
-    if (this.early || seq > this.listedSeq) for (const p of replaces(e)) this.moved.add(p);
+    if (this.early || seq > this.listedSeq) for (const p of replaces(e)) this.entries.mark(p);
     if (e.kind !== 'rename' && e.kind !== 'delete' && e.kind !== 'rmdir') return;
     if (this.early) this.early.push([e, seq]);
     else if (seq > this.listedSeq) this.apply(e);
@@ -111,47 +103,15 @@ export class TargetView implements ListingView {
 
   private remember(op: PathOp): void {
     if (op.kind === 'rename') {
-      this.moved.add(op.meta.from);
-      this.moved.add(op.meta.to);
-    } else this.moved.add(op.meta.p);
+      this.entries.mark(op.meta.from);
+      this.entries.mark(op.meta.to);
+    } else this.entries.mark(op.meta.p);
   }
 
   private apply(op: PathOp): void {
     this.remember(op);
-    if (op.kind !== 'rename') return this.removeTree(op.meta.p);
-    const { from, to } = op.meta;
-    const moved = [from, ...this.below(from)]
-      .map((rel) => this.entries.get(rel))
-      .filter((it): it is ListEntry => it !== undefined);
-    this.removeTree(to); // a rename replaces what was at its destination
-    for (const it of moved) {
-      this.entries.delete(it.path);
-      const rel = to + it.path.slice(from.length);
-      this.entries.set(rel, { ...it, path: rel });
-      this.addAncestors(rel);
-    }
+    if (op.kind !== 'rename') return this.entries.deleteTree(op.meta.p);
+    // A rename replaces what was at its destination.
+    this.entries.moveTree(op.meta.from, op.meta.to);
   }
-
-  private addAncestors(rel: string): void {
-    for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1))
-      this.parents.add(rel.slice(0, i));
-  }
-
-  private removeTree(rel: string): void {
-    this.entries.delete(rel);
-    for (const k of this.below(rel)) this.entries.delete(k);
-  }
-
-  /** Listed paths strictly below `rel` (a walk of the map, only when `rel` ever had any). */
-  private below(rel: string): string[] {
-    if (!this.parents.has(rel)) return [];
-    const prefix = rel + '/';
-    return [...this.entries.keys()].filter((k) => k.startsWith(prefix));
-  }
-}
-
-function underAny(dirs: Set<string>, rel: string): boolean {
-  for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1))
-    if (dirs.has(rel.slice(0, i))) return true;
-  return false;
 }

@@ -54,8 +54,9 @@ describe('TargetView', () => {
     await capture.appendInLine({ kind: 'rename', meta: { from: 'b', to: 'z' } });
     expect([...view.entries.keys()]).toEqual(['z']);
     view.close();
-    await capture.appendInLine({ kind: 'delete', meta: { p: 'z' } });
-    expect([...view.entries.keys()]).toEqual(['z']); // closed: no longer follows
+    // Closed: it no longer follows (its listing is gone; applying the op to it would throw).
+    await expect(capture.appendInLine({ kind: 'delete', meta: { p: 'z' } })).resolves.toBeDefined();
+    expect(() => view.entries.get('z')).toThrow();
   });
 
   it('a rename replaces what was listed at its destination, subtree and all', async () => {
