@@ -33,8 +33,8 @@ export const CODEC = { zstd: 1, lz4: 2 } as const;
 /** A codec a session may agree on. */
 export type CodecName = keyof typeof CODEC;
 
-/** The 8-byte preamble: "SMRP", u16 version 2, TLS (1) or plaintext (0), keyed (1). */
-export function preamble(tlsOn: boolean, version = 2, keyed = 1): Buffer {
+/** The 8-byte preamble: "SMRP", u16 version 3, TLS (1) or plaintext (0), keyed (1). */
+export function preamble(tlsOn: boolean, version = 3, keyed = 1): Buffer {
   const b = Buffer.alloc(8);
   b.write('SMRP', 0, 'ascii');
   b.writeUInt16BE(version, 4);
