@@ -278,17 +278,22 @@ export class Ledger {
   private endBatch(b: Batch, ok: boolean): void {
     const idx = this.index;
     const next = Math.max(this.indexedSeq, this.lastAppended);
+    let unsure = false;
     idx.transaction(() => {
       for (const p of b.queued) {
         const key = pathKey(p);
         // Queued but not recorded: the target may now hold something the entry does not say.
-        if (!ok || !b.done.has(p)) idx.markDirty(key, DIRTY_UNSURE);
+        if (!ok || !b.done.has(p)) {
+          idx.markDirty(key, DIRTY_UNSURE);
+          unsure = true;
+        }
         idx.clearDirty(key, DIRTY_QUEUING);
       }
       if (ok) for (const p of b.done) idx.clearDirty(pathKey(p));
       if (next > this.indexedSeq) idx.setIndexedSeq(next);
     });
     this.indexedSeq = next;
-    if (!ok && b.queued.size) this.marks = true;
+    // Reads skip the index's marks while none are known: an unsure mark must end that.
+    if (unsure) this.marks = true;
   }
 }

@@ -91,6 +91,19 @@ describe('Ledger', () => {
     expect(marks()).toEqual({ b: DIRTY_UNSURE });
   });
 
+  it('sees an unsure mark at once when a batch that went well queued a path it did not record', async () => {
+    const l = ledger();
+    await l.batched(async () => {
+      await l.emit(put('b'));
+      l.record('b', st, 'file', { blocks: hashes });
+    });
+    expect(l.dirtyCount()).toBe(0); // no marks known: reads skip the index's marks
+    await l.batched(async () => void (await l.emit(put('b'))));
+    expect(marks()).toEqual({ b: DIRTY_UNSURE });
+    expect(l.unsureAt('b')).toBe(true);
+    expect(l.get('b')?.unsure).toBe(true);
+  });
+
   it('applies renames and deletes at once, stamping the seq; a file over a directory drops its tree', async () => {
     const l = ledger();
     const dirSt = statSync(dir);
