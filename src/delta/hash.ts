@@ -26,6 +26,12 @@ export function blockHash(buf: Uint8Array): bigint {
   return api.h64Raw(buf);
 }
 
+/** Appends the hashes of `buf`'s first `len` bytes, block by block (the last may be short). */
+export function pushBlockHashes(buf: Uint8Array, len: number, blockSize: number, out: bigint[]) {
+  for (let o = 0; o < len; o += blockSize)
+    out.push(blockHash(buf.subarray(o, Math.min(len, o + blockSize))));
+}
+
 /** Incremental sha256 with a hex digest, for hashing data while it streams past. */
 export class FileHasher {
   private readonly hash: Hash = createHash('sha256');

@@ -11,7 +11,7 @@ import {
   constants as C,
   type Stats,
 } from 'node:fs';
-import { blockHash, FileHasher } from '../delta/hash.js';
+import { blockHash, FileHasher, pushBlockHashes } from '../delta/hash.js';
 import { CHUNK_BYTES } from '../protocol/limits.js';
 import type { WireSpan } from '../protocol/ops.js';
 import type { BlockHashes } from './ledger.js';
@@ -156,8 +156,7 @@ async function captureSmall(
 }
 
 function hashChunk(buf: Buffer, len: number, out: bigint[]): void {
-  for (let o = 0; o < len; o += CAPTURE_BLOCK)
-    out.push(blockHash(buf.subarray(o, Math.min(len, o + CAPTURE_BLOCK))));
+  pushBlockHashes(buf, len, CAPTURE_BLOCK, out);
 }
 
 async function finalStat(fh: fsp.FileHandle) {

@@ -4,8 +4,8 @@
 // lands whole on the target (its own temp file and rename), with every attribute; anything a
 // batch cannot carry as it is (a hard link, a parent the index lacks, a file that changed or went
 // away, one with xattrs or ACLs that would swell the record) goes the ordinary way, in order.
+import { pushBlockHashes } from '../delta/hash.js';
 import { closeSync, fstatSync, openSync, readSync, constants as C, type Stats } from 'node:fs';
-import { blockHash } from '../delta/hash.js';
 import { MAX_BATCH_FILE_BYTES, MAX_BATCH_FILES, type WireFile } from '../protocol/files-op.js';
 import { fsPath } from '../fsmeta/index.js';
 import { lstatOrNull } from '../shared/fsutil.js';
@@ -157,8 +157,7 @@ function readInto(
 
 function hashesOf(data: Buffer): bigint[] {
   const out: bigint[] = [];
-  for (let o = 0; o < data.length; o += CAPTURE_BLOCK)
-    out.push(blockHash(data.subarray(o, Math.min(data.length, o + CAPTURE_BLOCK))));
+  pushBlockHashes(data, data.length, CAPTURE_BLOCK, out);
   return out;
 }
 
