@@ -4,6 +4,7 @@
 // memory is the bounded page cache whatever the size of the listing.
 import { SmrError } from '../shared/errors.js';
 import { nameBytes, nameFromBytes } from '../shared/name-bytes.js';
+import { ListingMerge } from './listing-merge.js';
 import { fromKey, subtreeEnd, toKey } from './path-key.js';
 import { indexError, openDatabase, type Db, type Stmt } from './sqlite.js';
 
@@ -58,9 +59,9 @@ const PAGE = 1024;
 
 const keyOf = (path: string): Buffer => toKey(nameBytes(path));
 
-function row(r: Raw): ListedRow {
+function row(r: Raw, path?: string): ListedRow {
   const out: ListedRow = {
-    path: nameFromBytes(fromKey(r.key)),
+    path: path ?? nameFromBytes(fromKey(r.key)),
     type: TYPES[r.type] ?? 'file',
     size: r.size,
     mtimeMs: r.mtime,
@@ -86,6 +87,7 @@ export class ListingStore {
   private readonly markOne: Stmt;
   private readonly isMarked: Stmt;
   private readonly addMany: (rows: readonly ListedRow[]) => void;
+  private readonly merge: ListingMerge<Raw>;
   private marks = 0;
 
   private constructor(private readonly db: Db) {
@@ -113,6 +115,11 @@ export class ListingStore {
     this.addMany = db.transaction((rows: readonly ListedRow[]) => {
       for (const r of rows) this.putRow(keyOf(r.path), r);
     });
+    const from = db.prepare('SELECT * FROM listing WHERE key >= ? ORDER BY key LIMIT ?');
+    const drop = db.transaction((keys: readonly Buffer[]) => {
+      for (const k of keys) this.delOne.run(k);
+    });
+    this.merge = new ListingMerge<Raw>({ from: (k, n) => from.all(k, n) as Raw[], drop }, PAGE);
   }
 
   /** Opens an empty listing in a new anonymous temporary database. */
@@ -136,17 +143,17 @@ export class ListingStore {
 
   /** Listed paths and the bytes of the listed files (one walk of the table). */
   totals(): { entries: number; fileBytes: number } {
-    return this.guard(() => this.countAll.get()) as { entries: number; fileBytes: number };
+    return this.read(() => this.countAll.get()) as { entries: number; fileBytes: number };
   }
 
   /** Adds (or replaces) rows, in one transaction. */
   add(rows: readonly ListedRow[]): void {
-    this.guard(() => this.addMany(rows));
+    this.write(() => this.addMany(rows));
   }
 
   /** The row of `path`, if listed. */
   get(path: string): ListedRow | undefined {
-    const r = this.guard(() => this.getOne.get(keyOf(path))) as Raw | undefined;
+    const r = this.read(() => this.getOne.get(keyOf(path))) as Raw | undefined;
     return r ? row(r) : undefined;
   }
 
@@ -157,19 +164,22 @@ export class ListingStore {
 
   /** Removes one path (not what is below it); whether it was listed. */
   delete(path: string): boolean {
-    return this.guard(() => this.delOne.run(keyOf(path)).changes) > 0;
+    return this.write(() => this.delOne.run(keyOf(path)).changes) > 0;
   }
 
-  /** Removes one path and returns its row (one statement: a scan consumes a listing so). */
+  /** Removes one path and returns its row: merged a page at a time when asked in path order. */
   take(path: string): ListedRow | undefined {
-    const r = this.guard(() => this.takeOne.get(keyOf(path))) as Raw | undefined;
-    return r ? row(r) : undefined;
+    const key = keyOf(path);
+    const r = this.merge.follows(key)
+      ? this.guard(() => this.merge.take(key))
+      : (this.write(() => this.takeOne.get(key)) as Raw | undefined);
+    return r ? row(r, path) : undefined;
   }
 
   /** Removes `path` and everything listed below it. */
   deleteTree(path: string): void {
     const key = keyOf(path);
-    this.guard(() => this.delRange.run(key, subtreeEnd(key)));
+    this.write(() => this.delRange.run(key, subtreeEnd(key)));
   }
 
   /**
@@ -179,7 +189,7 @@ export class ListingStore {
   moveTree(from: string, to: string): void {
     const [src, dst] = [keyOf(from), keyOf(to)];
     const parked = Buffer.concat([PARKED, dst]);
-    this.guard(() =>
+    this.write(() =>
       this.db.transaction(() => {
         this.rekey(src, subtreeEnd(src), (k) => Buffer.concat([parked, k.subarray(src.length)]));
         this.delRange.run(dst, subtreeEnd(dst));
@@ -191,8 +201,8 @@ export class ListingStore {
   /** Up to `limit` rows in path order (parents before their children), after `after`. */
   page(after: string, limit: number): ListedRow[] {
     const lo = after === '' ? Buffer.alloc(0) : keyOf(after);
-    const rows = this.guard(() => this.pageAfter.all(lo, limit)) as Raw[];
-    return rows.map(row);
+    const rows = this.read(() => this.pageAfter.all(lo, limit)) as Raw[];
+    return rows.map((r) => row(r));
   }
 
   /** Every row, in path order, one page in memory at a time (rows may change meanwhile). */
@@ -207,7 +217,7 @@ export class ListingStore {
 
   /** Inodes that more than one listed path shares (hard links on the replica). */
   sharedInodes(): string[] {
-    return this.guard(() => this.shared.all()) as string[];
+    return this.read(() => this.shared.all()) as string[];
   }
 
   /**
@@ -259,6 +269,22 @@ export class ListingStore {
         this.put.run({ ...r, key: to(r.key) });
       }
     }
+  }
+
+  /** Reads the table, after deleting what the merge took. */
+  private read<T>(fn: () => T): T {
+    return this.guard(() => {
+      this.merge.flush();
+      return fn();
+    });
+  }
+
+  /** Changes the table: the merge's page is read afresh. */
+  private write<T>(fn: () => T): T {
+    return this.guard(() => {
+      this.merge.invalidate();
+      return fn();
+    });
   }
 
   private guard<T>(fn: () => T): T {

@@ -22,7 +22,8 @@ import {
   sumSizes,
   type Candidate,
 } from './mirror-sums.js';
-import { scanTree, type ScanSkip } from './scan.js';
+import type { ScanSkip } from './scan.js';
+import { scanInPathOrder } from './walk.js';
 import { ScanBatch, sendSmallFiles } from './small-files.js';
 import { TargetView } from './target-view.js';
 import { unreachable, withLink } from './mirror-link.js';
@@ -240,7 +241,7 @@ export class Mirror {
         this.tracker.queuedUpTo(this.journal.lastSeq, bytes);
       }),
     );
-    for await (const { rel, st } of scanTree(this.base, this.filter, '', skip, true)) {
+    for await (const { rel, st } of scanInPathOrder(this.base, this.filter, skip, true)) {
       await this.pace.gate(id);
       sourceEntries++;
       const t = target.take(rel);

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { fsPath, nameFromBytes } from '../shared/name-bytes.js';
 import type { PathFilter } from './filter.js';
+import { specialType } from './entry-type.js';
+import type { ScanEntry, ScanSkip } from './scan.js';
+import { unsupported } from './skipped.js';
 
 /** A source entry found by the walk. */
 export interface WalkEntry {
@@ -71,6 +74,61 @@ async function* walkDir(
       yield* walkDir(base, filter, r, counter);
     } else if ((st.isFile() || st.isSymbolicLink()) && filter.file(r)) {
       yield { rel: r, st };
+    }
+  }
+}
+
+/**
+ * scan.ts's scanTree in path order: the same entries and skips, each directory's contents right
+ * after it. A mirror consumes the target's listing, which is kept in this order, beside it
+ * (index/listing-merge.ts) instead of looking each path up.
+ */
+export async function* scanInPathOrder(
+  base: string,
+  filter: PathFilter,
+  onSkip?: (s: ScanSkip) => void,
+  specials = false,
+): AsyncGenerator<ScanEntry> {
+  yield* scanDir({ base, filter, onSkip, specials, n: 0 }, '');
+}
+
+interface ScanState {
+  base: string;
+  filter: PathFilter;
+  onSkip?: ((s: ScanSkip) => void) | undefined;
+  specials: boolean;
+  n: number;
+}
+
+async function* scanDir(s: ScanState, rel: string): AsyncGenerator<ScanEntry> {
+  let names: string[];
+  try {
+    names = sortedNames(rel ? path.join(s.base, ...rel.split('/')) : s.base);
+  } catch (err) {
+    // Vanished while walking: the watcher reports it. Anything else (EACCES) is said.
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      s.onSkip?.({ rel: rel || '.', reason: 'unreadable', why: `cannot list it (${code})` });
+    return;
+  }
+  for (const name of names) {
+    const r = rel ? `${rel}/${name}` : name;
+    const st = lstatOrNull(path.join(s.base, ...r.split('/')));
+    if (!st) continue;
+    if (++s.n % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
+    if (st.isDirectory()) {
+      if (!s.filter.dir(r)) continue;
+      yield { rel: r, st };
+      yield* scanDir(s, r);
+    } else if (st.isFile() || st.isSymbolicLink() || (s.specials && specialType(st))) {
+      if (s.filter.file(r)) yield { rel: r, st };
+    } else if (s.onSkip && s.filter.file(r)) {
+      const [reason, what] = unsupported(st);
+      s.onSkip({
+        rel: r,
+        reason,
+        why: `${what} is not read by this walk (only the mirror sends special entries)`,
+      });
     }
   }
 }

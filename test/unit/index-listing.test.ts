@@ -126,4 +126,76 @@ describe('ListingStore', () => {
     s.close();
     expect(() => s.get('x')).toThrow();
   });
+
+  it('takes rows in path order a page at a time, leaving exactly the rows never asked for', () => {
+    const s = ListingStore.open();
+    const all: string[] = [];
+    for (let i = 0; i < 3000; i++) all.push(`d${String(i % 7)}/f${String(i).padStart(4, '0')}`);
+    s.add(all.map((p) => f(p)));
+    const sorted = paths(s);
+    const left: string[] = [];
+    sorted.forEach((p, i) => {
+      if (i % 5 === 0) left.push(p);
+      else expect(s.take(p)).toEqual(f(p));
+      if (i % 11 === 0) expect(s.take(`${p}x`)).toBeUndefined(); // a source path the target lacks
+    });
+    expect(paths(s)).toEqual(left);
+    expect(s.totals().entries).toBe(left.length);
+    s.close();
+  });
+
+  it('answers a take in path order as a look-up would while the listing changes under it', () => {
+    // A model (a Map) beside the store: renames, subtree deletes, adds and out-of-order takes
+    // between takes in path order, as a mirror's queued ops change the listing while it scans.
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const s = ListingStore.open();
+    const model = new Map<string, ListedRow>();
+    const put = (rows: ListedRow[]): void => {
+      s.add(rows);
+      for (const r of rows) model.set(r.path, r);
+    };
+    const rows: ListedRow[] = [];
+    for (let i = 0; i < 40; i++) {
+      rows.push(d(`a${String(i)}`));
+      for (let j = 0; j < 60; j++) rows.push(f(`a${String(i)}/b${String(j)}`));
+    }
+    put(rows);
+    const order = paths(s);
+    const under = (p: string, top: string): boolean => p === top || p.startsWith(`${top}/`);
+    for (const p of order) {
+      const op = rnd(40);
+      if (op === 0) {
+        const top = `a${String(rnd(40))}`;
+        s.deleteTree(top);
+        for (const k of [...model.keys()]) if (under(k, top)) model.delete(k);
+      } else if (op === 1) {
+        const [from, to] = [`a${String(rnd(40))}`, `a${String(rnd(40))}`];
+        if (from === to) continue;
+        s.moveTree(from, to);
+        const moved = [...model.values()].filter((r) => under(r.path, from));
+        for (const k of [...model.keys()]) if (under(k, from) || under(k, to)) model.delete(k);
+        for (const r of moved)
+          model.set(to + r.path.slice(from.length), { ...r, path: to + r.path.slice(from.length) });
+      } else if (op === 2) {
+        put([f(`a${String(rnd(40))}/b${String(rnd(80))}`)]);
+      } else if (op === 3) {
+        const q = order[rnd(order.length)] as string;
+        expect(s.take(q)).toEqual(model.get(q));
+        model.delete(q);
+      }
+      if (rnd(3) === 0) continue; // the scan does not meet every listed path
+      expect(s.take(p)).toEqual(model.get(p));
+      model.delete(p);
+    }
+    expect(paths(s)).toEqual(
+      [...model.keys()].sort((x, y) =>
+        Buffer.compare(Buffer.from(x.replaceAll('/', '\0')), Buffer.from(y.replaceAll('/', '\0'))),
+      ),
+    );
+    s.close();
+  });
 });
