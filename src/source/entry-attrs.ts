@@ -36,12 +36,28 @@ export interface ReadAttrs {
   stamp: string;
 }
 
+/** An attribute stamp with what the lstat it was read with said of the entry. */
+export interface StatStamp {
+  stamp: string;
+  type: FileMeta['type'];
+  ino: number;
+  size: number;
+  /** As Node's Stats.mtimeMs gives it, so the two compare exactly. */
+  mtimeMs: number;
+  /** Permission bits (st_mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 /** What the capture pipeline asks about attributes, per relative path. */
 export interface EntryAttrs {
   /** The attributes to send with `rel`, or null when it is gone (or carries none). */
   read(rel: string): ReadAttrs | null;
   /** Only the stamp of `rel` (null: gone). */
   stamp(rel: string): string | null;
+  /** The stamp of `rel` and its stat, from one lstat (null: gone, or no attributes read). */
+  statStamp(rel: string): StatStamp | null;
   /** Whether a target's listed stamp matches ours, for the attributes carried. */
   same(local: string, listed: string | undefined): boolean;
   /** Which carried attributes differ between our stamp and a target's listed one. */
@@ -52,11 +68,16 @@ export interface EntryAttrs {
 export const NO_ATTRS: EntryAttrs = {
   read: () => null,
   stamp: () => null,
+  statStamp: () => null,
   same: () => true,
   differing: () => [],
 };
 
 const b64 = (b: Buffer): string => b.toString('base64');
+
+// Node's Stats.mtimeMs from the same time in ns (seconds * 1e3 + ns / 1e6, as Node computes it).
+const msOf = (ns: bigint): number =>
+  Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
 
 /** Reads attributes below one base directory with fsmeta. */
 export class DiskAttrs implements EntryAttrs {
@@ -84,6 +105,22 @@ export class DiskAttrs implements EntryAttrs {
   stamp(rel: string): string | null {
     const m = this.meta(rel);
     return m ? this.stampOf(m) : null;
+  }
+
+  statStamp(rel: string): StatStamp | null {
+    const m = this.meta(rel);
+    if (!m) return null;
+    const { type, size, mode, uid, gid } = m;
+    return {
+      stamp: this.stampOf(m),
+      type,
+      ino: Number(m.ino),
+      size,
+      mtimeMs: msOf(m.mtimeNs),
+      mode,
+      uid,
+      gid,
+    };
   }
 
   // An owner not carried must not look like a change (the digest already leaves out what is not).

@@ -5,9 +5,8 @@ import type { Stats } from 'node:fs';
 import { hashBlocks, type BlockHashes } from '../delta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import type { FileSum } from '../protocol/requests.js';
-import { lstatOrNull } from '../shared/fsutil.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
-import { sameFile } from './known.js';
+import type { StatStamp } from './entry-attrs.js';
 import type { Ledger } from './ledger.js';
 import { attrsDiffer } from './mirror-file.js';
 import type { Listed, MirrorSteps } from './mirror-steps.js';
@@ -57,7 +56,6 @@ export async function splitBySums(
 /** What recording equal files needs of the capture pipeline. */
 export interface EqualHost {
   readonly ledger: Ledger;
-  abs(rel: string): string;
   failed(err: Error): void;
 }
 
@@ -96,22 +94,32 @@ export function recordEqual(
     for (const item of equal) {
       const [b, hashes] = item;
       try {
-        const st = lstatOrNull(host.abs(b.rel));
-        const changed = !st?.isFile() || !sameFile(st, b.st) || ledger.lastSeq(b.rel) > sinceSeq;
-        if (!st || changed || attrsDiffer(st, b.t)) {
+        // One lstat after the hashing, with the attribute stamp: the file as the scan saw it
+        // (so the scan's stat is what is recorded), its stamp compared with the target's.
+        const now = ledger.attrs.statStamp(b.rel);
+        const changed = !now || !unchanged(now, b.st) || ledger.lastSeq(b.rel) > sinceSeq;
+        if (!now || changed || attrsDiffer(b.st, b.t) || !listedAttrsSame(ledger, now.stamp, b.t))
           rest.push(item);
-          continue;
-        }
-        // Ours, read once: compared with the target's listed stamp, then recorded.
-        const stamp = ledger.attrs.stamp(b.rel);
-        if (stamp === null || !listedAttrsSame(ledger, stamp, b.t)) rest.push(item);
-        else ledger.record(b.rel, st, 'file', { blocks: hashes, stamp });
+        else ledger.record(b.rel, b.st, 'file', { blocks: hashes, stamp: now.stamp });
       } catch {
         rest.push(item); // the per-file step tries again, and reports what fails there
       }
     }
   });
   return rest;
+}
+
+/** Nothing the index records of a file changed since the scan's stat `st` (nor while hashing). */
+function unchanged(now: StatStamp, st: Stats): boolean {
+  return (
+    now.type === 'file' &&
+    now.ino === st.ino &&
+    now.size === st.size &&
+    now.mtimeMs === st.mtimeMs &&
+    now.mode === (st.mode & 0o7777) &&
+    now.uid === st.uid &&
+    now.gid === st.gid
+  );
 }
 
 /** Whether the target's listed attribute stamp is ours (an older target lists none). */

@@ -3,7 +3,7 @@
 // only while nothing is to be sent for them (unchanged since hashed, no op queued since, mode,
 // mtime and attribute stamp as the target listed them); the others are left for the per-file step.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -135,5 +135,12 @@ describe('recordEqual', () => {
     // Asked after the op: its sums describe the target after it, so it is recorded.
     expect(recordEqual(host(), [queued], ledger.lastQueued)).toEqual([]);
     expect(ledger.blocks('queued')?.hashes).toEqual(queued[1].hashes);
+  });
+
+  it('leaves a file whose mode changed after the scan (its content did not) to the per-file step', async () => {
+    const moved = await hashed(file('chmodded', 'same bytes'));
+    chmodSync(abs('chmodded'), 0o600);
+    expect(recordEqual(host(), [moved], 0).map(([c]) => c.rel)).toEqual(['chmodded']);
+    expect(ledger.get('chmodded')).toBeUndefined();
   });
 });
