@@ -55,6 +55,13 @@ export class ListingMerge<R extends { key: Buffer }> {
     return r;
   }
 
+  /** Runs `fn` on the table after deleting the rows taken; `changes`: it changes the table. */
+  before<T>(changes: boolean, fn: () => T): T {
+    if (changes) this.invalidate();
+    else this.flush();
+    return fn();
+  }
+
   /** Deletes the rows taken so far (before anything else reads the table). */
   flush(): void {
     if (this.pending.length === 0) return;

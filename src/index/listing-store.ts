@@ -271,20 +271,13 @@ export class ListingStore {
     }
   }
 
-  /** Reads the table, after deleting what the merge took. */
+  // Reads see the rows the merge took as deleted; a change makes it read its page afresh.
   private read<T>(fn: () => T): T {
-    return this.guard(() => {
-      this.merge.flush();
-      return fn();
-    });
+    return this.guard(() => this.merge.before(false, fn));
   }
 
-  /** Changes the table: the merge's page is read afresh. */
   private write<T>(fn: () => T): T {
-    return this.guard(() => {
-      this.merge.invalidate();
-      return fn();
-    });
+    return this.guard(() => this.merge.before(true, fn));
   }
 
   private guard<T>(fn: () => T): T {
