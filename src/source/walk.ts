@@ -81,7 +81,8 @@ async function* walkDir(
 /**
  * scan.ts's scanTree in path order: the same entries and skips, each directory's contents right
  * after it. A mirror consumes the target's listing, which is kept in this order, beside it
- * (index/listing-merge.ts) instead of looking each path up.
+ * (index/listing-merge.ts) instead of looking each path up. An explicit stack, not nested
+ * generators: those overflow the call stack a couple of thousand directories deep.
  */
 export async function* scanInPathOrder(
   base: string,
@@ -89,46 +90,47 @@ export async function* scanInPathOrder(
   onSkip?: (s: ScanSkip) => void,
   specials = false,
 ): AsyncGenerator<ScanEntry> {
-  yield* scanDir({ base, filter, onSkip, specials, n: 0 }, '');
+  const stack: Array<{ rel: string; names: string[]; next: number }> = [];
+  const enter = (rel: string): void => {
+    const names = listOrSkip(base, rel, onSkip);
+    if (names) stack.push({ rel, names, next: 0 });
+  };
+  enter('');
+  let n = 0;
+  while (stack.length) {
+    const dir = stack[stack.length - 1] as (typeof stack)[number];
+    const name = dir.names[dir.next++];
+    if (name === undefined) {
+      stack.pop();
+      continue;
+    }
+    const r = dir.rel ? `${dir.rel}/${name}` : name;
+    const st = lstatOrNull(path.join(base, ...r.split('/')));
+    if (!st) continue;
+    if (++n % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
+    if (st.isDirectory()) {
+      if (!filter.dir(r)) continue;
+      yield { rel: r, st };
+      enter(r);
+    } else if (st.isFile() || st.isSymbolicLink() || (specials && specialType(st))) {
+      if (filter.file(r)) yield { rel: r, st };
+    } else if (onSkip && filter.file(r)) {
+      const [reason, what] = unsupported(st);
+      const why = `${what} is not read by this walk (only the mirror sends special entries)`;
+      onSkip({ rel: r, reason, why });
+    }
+  }
 }
 
-interface ScanState {
-  base: string;
-  filter: PathFilter;
-  onSkip?: ((s: ScanSkip) => void) | undefined;
-  specials: boolean;
-  n: number;
-}
-
-async function* scanDir(s: ScanState, rel: string): AsyncGenerator<ScanEntry> {
-  let names: string[];
+/** A directory's names in path order; null when it is gone or cannot be listed (then said). */
+function listOrSkip(base: string, rel: string, onSkip?: (s: ScanSkip) => void): string[] | null {
   try {
-    names = sortedNames(rel ? path.join(s.base, ...rel.split('/')) : s.base);
+    return sortedNames(rel ? path.join(base, ...rel.split('/')) : base);
   } catch (err) {
     // Vanished while walking: the watcher reports it. Anything else (EACCES) is said.
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     if (code !== 'ENOENT' && code !== 'ENOTDIR')
-      s.onSkip?.({ rel: rel || '.', reason: 'unreadable', why: `cannot list it (${code})` });
-    return;
-  }
-  for (const name of names) {
-    const r = rel ? `${rel}/${name}` : name;
-    const st = lstatOrNull(path.join(s.base, ...r.split('/')));
-    if (!st) continue;
-    if (++s.n % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
-    if (st.isDirectory()) {
-      if (!s.filter.dir(r)) continue;
-      yield { rel: r, st };
-      yield* scanDir(s, r);
-    } else if (st.isFile() || st.isSymbolicLink() || (s.specials && specialType(st))) {
-      if (s.filter.file(r)) yield { rel: r, st };
-    } else if (s.onSkip && s.filter.file(r)) {
-      const [reason, what] = unsupported(st);
-      s.onSkip({
-        rel: r,
-        reason,
-        why: `${what} is not read by this walk (only the mirror sends special entries)`,
-      });
-    }
+      onSkip?.({ rel: rel || '.', reason: 'unreadable', why: `cannot list it (${code})` });
+    return null;
   }
 }
