@@ -62,7 +62,7 @@ const STATUS_FIELDS = [
   '| + `bandwidth` | the `smr limit` rate in bytes/s, or null |',
   '| + `transport` | `{tls, compress}` |',
   '| + `watcher` | `{backend, watchedDirs, unwatched, readyMs, missed, rescans}`; null while replication is off |',
-  '| + `restore` | the last `smr restore`: `{state, mode, to, from, filesDone, filesTotal, bytesDone, bytesTotal, percent, failed, error?}` |',
+  '| + `restore` | the last `smr restore`: `{state, mode, to, from, filesDone, filesTotal, bytesDone, bytesTotal, percent, failed, skipped, error?}` (`skipped`: fifos, sockets and devices the source may not make, each logged) |',
   "| + `audit` | a verify or orphans run in progress: `{verb, mode, state: listing\\|comparing\\|fixing, entriesDone, entriesTotal, bytesDone, bytesTotal}` (totals from the target's listing) |",
   '| `lastError` | why the target is not in line, or null |',
 ];

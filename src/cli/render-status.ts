@@ -68,7 +68,9 @@ function skippedLine(s: StatusView): string[] {
 export function restoreLine(r: NonNullable<StatusView['restore']>): string {
   const from = r.from ? ` from snapshot ${r.from}` : '';
   const what = `${r.filesDone}/${r.filesTotal} entries, ${formatBytes(r.bytesDone)}/${formatBytes(r.bytesTotal)}`;
-  const failed = r.failed ? `, ${r.failed} not restored` : '';
+  const failed =
+    (r.failed ? `, ${r.failed} not restored` : '') +
+    (r.skipped ? `, ${r.skipped} special(s) skipped` : '');
   const error = r.error ? `; ${r.error}` : '';
   return `${r.state} (${r.mode ?? '-'})${from} into ${r.to ?? '-'}: ${what}, ${r.percent}%${failed}${error}`;
 }

@@ -65,6 +65,8 @@ export interface RestoreProgress {
   percent: number;
   /** Entries that could not be restored (each logged with why). */
   failed: number;
+  /** Fifos, sockets and devices this source may not make (devices need root; each logged). */
+  skipped?: number;
   error?: string;
 }
 
@@ -165,7 +167,8 @@ export type DiffKind =
   | 'xattrs'
   | 'acl'
   | 'name'
-  | 'hardlinks';
+  | 'hardlinks'
+  | 'rdev';
 
 /** One difference between source and target. */
 export interface Difference {
@@ -186,8 +189,10 @@ export interface VerifyResult {
   equal: boolean;
   files: number;
   bytes: number;
-  /** Entries compared (files, directories, links). */
+  /** Entries compared (files, directories, links, fifos, sockets, devices). */
   entries?: number;
+  /** Of those, fifos, sockets and devices. */
+  specials?: number;
   /** Entries not compared (a type smr does not replicate, a directory it cannot list), by why. */
   skipped?: { count: number; reasons: Record<string, number> };
   differences: Difference[];
@@ -232,8 +237,8 @@ export type DryRunAction = 'create' | 'update' | 'delete' | 'skip';
 /** One path of a dry run (docs/DRYRUN.md): what would happen to it, and its itemized line. */
 export interface DryRunItem {
   path: string;
-  /** f file, d directory, L symlink (rsync's letters). */
-  type: 'f' | 'd' | 'L';
+  /** f file, d directory, L symlink, D device, S fifo or socket (rsync's letters). */
+  type: 'f' | 'd' | 'L' | 'D' | 'S';
   action: DryRunAction;
   /** Attributes that differ: content, size, mtime, mode, owner, group, acl, xattrs, type, link target. */
   attrs: string[];

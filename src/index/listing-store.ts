@@ -11,13 +11,15 @@ import { indexError, openDatabase, type Db, type Stmt } from './sqlite.js';
 /** What a listing says of one path (the replica's entry, as protocol/listing.ts names it). */
 export interface ListedRow {
   path: string;
-  type: 'file' | 'dir' | 'symlink';
+  type: (typeof TYPES)[number];
   size: number;
   mtimeMs: number;
   mode: number;
   link?: string;
   attrs?: string;
   inode?: string;
+  /** A device's [major, minor]. */
+  rdev?: [number, number];
 }
 
 type Raw = {
@@ -29,10 +31,15 @@ type Raw = {
   link: Buffer | null;
   attrs: string | null;
   inode: string | null;
+  rdev: string | null;
 };
 
-const TYPES = ['file', 'dir', 'symlink'] as const;
-const TYPE_CODE: Record<ListedRow['type'], number> = { file: 0, dir: 1, symlink: 2 };
+// Codes are the row's type; new types only ever appended.
+const TYPES = ['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block'] as const;
+const TYPE_CODE = Object.fromEntries(TYPES.map((t, i) => [t, i])) as Record<
+  ListedRow['type'],
+  number
+>;
 
 /** Default page cache of one listing: all of its memory beyond a page of rows. */
 export const LISTING_CACHE_BYTES = 8 * 1024 * 1024;
@@ -48,7 +55,8 @@ CREATE TABLE listing (
   mode INTEGER NOT NULL,
   link BLOB,
   attrs TEXT,
-  inode TEXT
+  inode TEXT,
+  rdev TEXT
 ) WITHOUT ROWID, STRICT`;
 
 // A subtree being moved is parked under this first byte (no key starts with it: a path's first
@@ -70,6 +78,7 @@ function row(r: Raw, path?: string): ListedRow {
   if (r.link !== null) out.link = nameFromBytes(r.link);
   if (r.attrs !== null) out.attrs = r.attrs;
   if (r.inode !== null) out.inode = r.inode;
+  if (r.rdev !== null) out.rdev = r.rdev.split(':').map(Number) as [number, number];
   return out;
 }
 
@@ -92,7 +101,7 @@ export class ListingStore {
 
   private constructor(private readonly db: Db) {
     this.put = db.prepare(
-      'INSERT OR REPLACE INTO listing VALUES (@key, @type, @size, @mtime, @mode, @link, @attrs, @inode)',
+      'INSERT OR REPLACE INTO listing VALUES (@key, @type, @size, @mtime, @mode, @link, @attrs, @inode, @rdev)',
     );
     this.countAll = db.prepare(
       'SELECT count(*) AS entries, total(CASE type WHEN 0 THEN size END) AS fileBytes FROM listing',
@@ -253,6 +262,7 @@ export class ListingStore {
       link: r.link === undefined ? null : nameBytes(r.link),
       attrs: r.attrs ?? null,
       inode: r.inode ?? null,
+      rdev: r.rdev ? r.rdev.join(':') : null,
     });
   }
 

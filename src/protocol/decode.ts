@@ -52,7 +52,7 @@ const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] }
   [MsgType.ACK]: (h) =>
     obj({ seq: int() }, { refused: tally, names: list(relPath, 256) })(h, 'ACK'),
   [MsgType.NEED]: (h) => obj({ p: relPath, seq })(h, 'NEED'),
-  [MsgType.LIST]: (h) => obj({ reqId }, { from: snapshotName })(h, 'LIST'),
+  [MsgType.LIST]: (h) => obj({ reqId }, { from: snapshotName, specials: bool })(h, 'LIST'),
   [MsgType.LIST_ITEMS]: (h) =>
     obj(
       { reqId, done: bool, items: list(listEntry, MAX_LIST_ITEMS) },

@@ -69,7 +69,7 @@ type CommonHeaders = HandshakeHeaders & {
   [MsgType.ACK]: { seq: number; refused?: Record<string, number>; names?: string[] };
   [MsgType.NEED]: { p: string; seq: number };
   /** `from`: list a snapshot of the replica instead (a restore's; restore-requests.ts). */
-  [MsgType.LIST]: { reqId: number; from?: string };
+  [MsgType.LIST]: { reqId: number; from?: string; specials?: boolean };
   [MsgType.REQUEST]: { reqId: number } & TargetRequest;
   [MsgType.EVENT]: TaskReport;
   [MsgType.PING]: Empty;

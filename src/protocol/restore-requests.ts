@@ -16,7 +16,7 @@ import {
   text,
   type Check,
 } from './check.js';
-import type { EntryType } from './listing.js';
+import { typeLetter, type ListedType, type TypeLetter } from './listing.js';
 import { MAX_BODY_BYTES } from './limits.js';
 
 /** Paths one `meta` request may name (a reply may answer fewer: ask again for the rest). */
@@ -65,7 +65,7 @@ export const restoreRequestOf = {
 
 /** Everything a restore writes for one replica entry, as fsmeta reads it (docs/FIDELITY.md). */
 export interface ReplicaMeta {
-  type: EntryType;
+  type: ListedType;
   mode: number;
   uid: number;
   gid: number;
@@ -79,7 +79,7 @@ export interface ReplicaMeta {
 
 /** One entry of a `meta` reply on the wire: bytes as base64, the ns mtime as a decimal string. */
 export type WireMeta = {
-  t: 'f' | 'd' | 'l';
+  t: TypeLetter;
   mode: number;
   uid: number;
   gid: number;
@@ -91,8 +91,15 @@ export type WireMeta = {
   ad?: string;
 };
 
-const TYPE: Record<WireMeta['t'], EntryType> = { f: 'file', d: 'dir', l: 'symlink' };
-const LETTER: Record<EntryType, WireMeta['t']> = { file: 'f', dir: 'd', symlink: 'l' };
+const TYPE: Record<TypeLetter, ListedType> = {
+  f: 'file',
+  d: 'dir',
+  l: 'symlink',
+  p: 'fifo',
+  s: 'socket',
+  c: 'char',
+  b: 'block',
+};
 const b64 =
   (max: number): Check<Buffer> =>
   (v, where) =>
@@ -110,7 +117,7 @@ const xattrPair: Check<{ name: Buffer; value: Buffer }> = (v, where) => {
 /** The wire form of one entry's attributes. */
 export function wireMeta(m: ReplicaMeta): WireMeta {
   const w: WireMeta = {
-    t: LETTER[m.type],
+    t: typeLetter(m.type),
     mode: m.mode,
     uid: m.uid,
     gid: m.gid,
@@ -128,7 +135,7 @@ export function wireMeta(m: ReplicaMeta): WireMeta {
 /** Checks one wire entry and names its fields. */
 export const replicaMeta: Check<ReplicaMeta> = (v, where) => {
   if (!isObject(v)) return refuse(where, 'an object', v);
-  const t = oneOf('f', 'd', 'l')(v.t, `${where}.t`);
+  const t = oneOf('f', 'd', 'l', 'p', 's', 'c', 'b')(v.t, `${where}.t`);
   const m: ReplicaMeta = {
     type: TYPE[t],
     mode: mode(v.mode, `${where}.mode`),
@@ -145,7 +152,7 @@ export const replicaMeta: Check<ReplicaMeta> = (v, where) => {
   return m;
 };
 
-/** A `meta` reply: one entry (null: not on the replica, or not a file, dir or link) per path answered. */
+/** A `meta` reply: one entry (null: not on the replica, or of a type not listed) per path answered. */
 export function metaReply(body: Buffer, asked: number): Array<ReplicaMeta | null> {
   let parsed: unknown;
   try {

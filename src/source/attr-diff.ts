@@ -5,7 +5,7 @@ import type { Stats } from 'node:fs';
 import type { ListEntry } from '../protocol/listing.js';
 import type { EntryAttrs } from './entry-attrs.js';
 import { lstatOrNull } from '../shared/fsutil.js';
-import { entryType } from './entry-type.js';
+import { knownType } from './entry-type.js';
 import type { Listed, MirrorHost } from './mirror-steps.js';
 import { knownIs } from './known.js';
 
@@ -58,7 +58,7 @@ export function attributesOnly(diffs: readonly Difference[], checksum: boolean):
 /** Sends the attributes of `rel` as they are on disk now (an `attr` op, no data). */
 export async function resendAttrs(host: MirrorHost, rel: string): Promise<void> {
   const st = lstatOrNull(host.abs(rel));
-  const type = st ? entryType(st) : undefined;
+  const type = st ? knownType(st) : undefined;
   if (!st || !type) return host.resend(rel);
   const { ledger } = host;
   const mode = type === 'symlink' ? undefined : st.mode & 0o7777;

@@ -2,16 +2,24 @@
 // make, and what their real runs would then do with each path, with nothing queued.
 import path from 'node:path';
 import type { Difference, DryRunResult, MirrorMode } from '../control/replies.js';
-import type { EntryType, ListEntry } from '../protocol/listing.js';
+import type { ListedType, ListEntry } from '../protocol/listing.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { compareOnce, listing, refuseDuringMirror, type AuditContext } from './audit.js';
 import { deletionBrake } from './brake.js';
 import { compareTrees } from './compare.js';
-import { entryType } from './entry-type.js';
+import { knownType } from './entry-type.js';
 import { dryRunResult, itemize, type ItemFacts } from './itemize.js';
 
 const DRAIN_MS = 10 * 60_000;
-const TYPE_OF: Record<string, EntryType> = { f: 'file', d: 'dir', l: 'symlink' };
+const TYPE_OF: Record<string, ListedType> = {
+  f: 'file',
+  d: 'dir',
+  l: 'symlink',
+  p: 'fifo',
+  s: 'socket',
+  c: 'char',
+  b: 'block',
+};
 // verify's difference kinds, as the attributes a dry run names.
 const ATTR_OF: Partial<Record<Difference['kind'], string>> = {
   size: 'size',
@@ -19,6 +27,7 @@ const ATTR_OF: Partial<Record<Difference['kind'], string>> = {
   mode: 'mode',
   link: 'link target',
   content: 'content',
+  rdev: 'device',
 };
 
 /** What `orphans --delete` (with `force` and its brake) would delete now; changes nothing. */
@@ -72,7 +81,7 @@ export async function orphansDryRun(
 function fixItem(ctx: AuditContext, rel: string, diffs: Difference[]): ItemFacts {
   const st = lstatOrNull(path.join(ctx.base, ...rel.split('/')));
   const first = diffs[0] as Difference;
-  const type = (st && entryType(st)) ?? TYPE_OF[String(first.source)] ?? 'file';
+  const type = (st && knownType(st)) ?? TYPE_OF[String(first.source)] ?? 'file';
   if (first.kind === 'orphan') {
     const reason = 'only on the target: left to smr orphans --delete';
     return { path: rel, type: TYPE_OF[String(first.target)] ?? type, action: 'skip', reason };

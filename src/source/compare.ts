@@ -1,10 +1,11 @@
 // Compares the source tree with the target's listing (and, in checksum mode, the target's block
 // hashes): the engine behind verify, orphans and the checksum mirror's decisions.
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { hashBlocks } from '../delta/index.js';
-import { typeLetter, type ListEntry } from '../protocol/listing.js';
+import { isSpecialType, typeLetter, type ListEntry } from '../protocol/listing.js';
 import type { BlocksReply } from '../protocol/requests.js';
-import { entryType } from './entry-type.js';
+import { knownType } from './entry-type.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
 import { scanTree, type ScanSkip } from './scan.js';
 import type { Skipped, SkippedStatus } from './skipped.js';
@@ -13,6 +14,7 @@ import { attrDifferences } from './attr-diff.js';
 import type { EntryAttrs } from './entry-attrs.js';
 import { readlinkName } from '../shared/fsutil.js';
 import { LinkGrouping } from './link-groups.js';
+import { rdevDiffers, rdevText } from './rdev.js';
 import type { ListedEntries } from './replica-listing.js';
 
 /** What verify reports (the control channel's shapes). */
@@ -24,6 +26,8 @@ export interface Compared {
   files: number;
   bytes: number;
   entries: number;
+  /** Of the entries, fifos, sockets and devices. */
+  specials: number;
   skipped: SkippedStatus;
 }
 
@@ -77,17 +81,18 @@ export async function compareTrees(o: {
   let files = 0;
   let entries = 0;
   let bytes = 0;
+  let specials = 0;
   const skipped: SkippedStatus = { count: 0, reasons: {} };
   const onSkip = (s: ScanSkip): void => {
     skipped.count++;
     skipped.reasons[s.reason] = (skipped.reasons[s.reason] ?? 0) + 1;
   };
-  for await (const { rel, st } of scanTree(o.base, o.filter, '', onSkip)) {
+  for await (const { rel, st } of scanTree(o.base, o.filter, '', onSkip, true)) {
     entries++;
     o.onEntry?.(st.isFile() ? st.size : 0);
     const t = o.target.get(rel);
     o.target.delete(rel);
-    const type = entryType(st) ?? 'file'; // the scan yields files, directories and links only
+    const type = knownType(st) ?? 'file'; // the scan yields no other type
     if (!t) {
       const kind = o.skipped?.nameRefused(rel) ? 'name' : 'missing';
       differences.push({ path: rel, kind, source: typeLetter(type) });
@@ -115,6 +120,11 @@ export async function compareTrees(o: {
         target: t.mode.toString(8),
       });
     if (type === 'dir') continue;
+    if (isSpecialType(type)) {
+      specials++;
+      differences.push(...specialDifferences(rel, st, t, byStamp !== null));
+      continue;
+    }
     if (links?.differs(st, t)) differences.push({ path: rel, kind: 'hardlinks' });
     files++;
     bytes += st.size;
@@ -148,5 +158,22 @@ export async function compareTrees(o: {
       }
     }
   }
-  return { differences, files, bytes, entries, skipped };
+  return { differences, files, bytes, entries, specials, skipped };
+}
+
+/** A fifo's, socket's or device's differences beyond type, mode and stamp: device number, mtime. */
+function specialDifferences(rel: string, st: Stats, t: ListEntry, stamped: boolean): Difference[] {
+  const out: Difference[] = [];
+  if (rdevDiffers(st, t)) {
+    const target = t.rdev?.join(':') ?? 'none';
+    out.push({ path: rel, kind: 'rdev', source: rdevText(st), target });
+  }
+  if (!stamped && Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS)
+    out.push({
+      path: rel,
+      kind: 'mtime',
+      source: new Date(st.mtimeMs).toISOString(),
+      target: new Date(t.mtimeMs).toISOString(),
+    });
+  return out;
 }

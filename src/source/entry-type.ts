@@ -28,6 +28,22 @@ export function specialType(
   return st.isBlockDevice() ? 'block' : null;
 }
 
+/** What `st` is, special entries included; null for a type smr does not replicate. */
+export function knownType(
+  st: Pick<
+    Stats,
+    | 'isFile'
+    | 'isDirectory'
+    | 'isSymbolicLink'
+    | 'isFIFO'
+    | 'isSocket'
+    | 'isCharacterDevice'
+    | 'isBlockDevice'
+  >,
+): KnownType | null {
+  return entryType(st) ?? specialType(st);
+}
+
 /** Whether a known type is a special entry (made by `mknod`). */
 export function isNodeKind(t: KnownType): t is NodeKind {
   return t === 'fifo' || t === 'socket' || t === 'char' || t === 'block';

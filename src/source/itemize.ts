@@ -4,7 +4,7 @@
 // X the type, and each later column one attribute that differs (`+` on all of them: created).
 import type { DryRunAction, DryRunItem, DryRunResult } from '../control/replies.js';
 import { displayPath } from '../fsmeta/index.js';
-import type { EntryType } from '../protocol/listing.js';
+import type { ListedType } from '../protocol/listing.js';
 import { formatBytes } from '../shared/units.js';
 
 /** Which way data goes: `<` to the target (mirror, verify --fix), `>` from it (restore). */
@@ -13,14 +13,23 @@ export type Direction = '<' | '>';
 /** What one item says, before it has its line. */
 export interface ItemFacts {
   path: string;
-  type: EntryType;
+  type: ListedType;
   action: DryRunAction;
   attrs?: string[];
   bytes?: number;
   reason?: string;
 }
 
-const LETTER: Record<EntryType, DryRunItem['type']> = { file: 'f', dir: 'd', symlink: 'L' };
+// rsync's letters: D a device, S a special file (fifo, socket).
+const LETTER: Record<ListedType, DryRunItem['type']> = {
+  file: 'f',
+  dir: 'd',
+  symlink: 'L',
+  char: 'D',
+  block: 'D',
+  fifo: 'S',
+  socket: 'S',
+};
 // Column order after Y and X, as rsync prints them (u, the access time, is never carried).
 const COLUMNS: Array<[string, string]> = [
   ['c', 'content'],

@@ -4,7 +4,7 @@
 import type { Stats } from 'node:fs';
 import type { IndexEntry } from '../index/index.js';
 import { nameBytes, nameFromBytes } from '../fsmeta/index.js';
-import { entryType, type EntryType, type KnownType } from './entry-type.js';
+import { entryType, type KnownType } from './entry-type.js';
 
 /** One path as the index knows it. */
 export interface Known {
@@ -53,7 +53,7 @@ export function sameContentStamp(k: Known, st: Stamp): boolean {
 }
 
 /** Everything capture compares is equal: inode, type, mode, and (files) size and mtime. */
-export function knownIs(k: Known, st: Stamp, type: EntryType): boolean {
+export function knownIs(k: Known, st: Stamp, type: KnownType): boolean {
   return (
     k.type === type &&
     sameInode(k, st) &&

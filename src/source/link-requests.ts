@@ -25,7 +25,8 @@ export class LinkRequests {
     from?: string,
   ): Promise<number | undefined> {
     const reqId = this.nextReq++;
-    const head = from === undefined ? { reqId } : { reqId, from };
+    // Fifos, sockets and devices too: a target that predates them ignores the flag.
+    const head = from === undefined ? { reqId, specials: true } : { reqId, from, specials: true };
     return new Promise((resolve, reject) => {
       const done = (err?: Error | null, seq?: number): void => (err ? reject(err) : resolve(seq));
       this.lists.set(reqId, { onItems, done });

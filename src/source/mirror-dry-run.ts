@@ -10,11 +10,12 @@ import { sumsReply } from '../protocol/requests.js';
 import { listing, refuseDuringMirror, type AuditContext } from './audit.js';
 import { deletionBrake } from './brake.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
-import { entryType } from './entry-type.js';
+import { knownType } from './entry-type.js';
 import { dryRunResult, itemize, type ItemFacts } from './itemize.js';
 import { attrsDiffer } from './mirror-file.js';
 import { decide, differs, type MirrorOptions } from './mirror-plan.js';
 import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
+import { rdevDiffers } from './rdev.js';
 import { scanTree } from './scan.js';
 import { readlinkName } from '../shared/fsutil.js';
 import type { ReplicaListing } from './replica-listing.js';
@@ -30,12 +31,13 @@ async function differing(base: string, rel: string, st: Stats, t: ListEntry): Pr
   } else if (!st.isDirectory() && st.size !== t.size) out.push('size');
   if (!st.isDirectory() && Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS) out.push('mtime');
   if (!st.isSymbolicLink() && (st.mode & 0o7777) !== t.mode) out.push('mode');
+  if (rdevDiffers(st, t)) out.push('device');
   return out;
 }
 
 /** The item for a source entry the mirror sends (`whole`) or compares (`blocks`). */
 async function sentItem(base: string, rel: string, st: Stats, t?: ListEntry): Promise<ItemFacts> {
-  const type = entryType(st) ?? 'file';
+  const type = knownType(st) ?? 'file';
   const bytes = type === 'file' ? st.size : 0;
   if (!t) return { path: rel, type, action: 'create', bytes };
   if (t.type !== type) return { path: rel, type, action: 'create', attrs: ['type'], bytes };
@@ -86,7 +88,7 @@ async function dryRunWith(
   let sourceEntries = 0;
   let batch: Candidate[] = [];
   let batchBytes = 0;
-  for await (const { rel, st } of scanTree(ctx.base, ctx.filter)) {
+  for await (const { rel, st } of scanTree(ctx.base, ctx.filter, '', undefined, true)) {
     sourceEntries++;
     const t = target.get(rel);
     target.delete(rel);
@@ -94,7 +96,7 @@ async function dryRunWith(
     if (action === 'same') {
       if (opts.newerOnly && t && differs(st, t, { mode: opts.mode })) {
         const reason = 'not newer than the target (--newer-only)';
-        facts.push({ path: rel, type: entryType(st) ?? 'file', action: 'skip', reason });
+        facts.push({ path: rel, type: knownType(st) ?? 'file', action: 'skip', reason });
       }
       continue;
     }

@@ -2,9 +2,10 @@
 // or compare its blocks. Pure decisions; mirror.ts carries them out.
 import type { Stats } from 'node:fs';
 import type { MirrorMode } from '../control/replies.js';
-import type { ListEntry } from '../protocol/listing.js';
+import { isSpecialType, type ListEntry } from '../protocol/listing.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
-import { entryType } from './entry-type.js';
+import { knownType } from './entry-type.js';
+import { rdevDiffers } from './rdev.js';
 
 /** full, diff or checksum. */
 export type { MirrorMode };
@@ -24,7 +25,17 @@ export interface MirrorOptions {
  */
 export type SentEntry = Pick<
   Stats,
-  'size' | 'mtimeMs' | 'mode' | 'isFile' | 'isDirectory' | 'isSymbolicLink'
+  | 'size'
+  | 'mtimeMs'
+  | 'mode'
+  | 'rdev'
+  | 'isFile'
+  | 'isDirectory'
+  | 'isSymbolicLink'
+  | 'isFIFO'
+  | 'isSocket'
+  | 'isCharacterDevice'
+  | 'isBlockDevice'
 >;
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
@@ -33,7 +44,7 @@ export function decide(
   t: ListEntry | undefined,
   opts: MirrorOptions,
 ): 'same' | 'whole' | 'blocks' {
-  if (!t || t.type !== entryType(st)) return 'whole';
+  if (!t || t.type !== knownType(st)) return 'whole';
   if (!st.isFile()) return differs(st, t, opts) ? 'whole' : 'same';
   if (opts.mode === 'full') return 'whole';
   if (opts.newerOnly && st.mtimeMs - t.mtimeMs <= MTIME_TOLERANCE_MS) return 'same';
@@ -44,7 +55,7 @@ export function decide(
 
 /** Whether a source entry differs from the target's listing enough to be sent. */
 export function differs(st: SentEntry, t: ListEntry | undefined, opts: MirrorOptions): boolean {
-  const type = entryType(st);
+  const type = knownType(st);
   if (!t || t.type !== type) return true;
   // A directory's mtime changes with every entry (not replicated yet); its mode is its own: a
   // chmod made while the source was down must reach the target by any mirror mode.
@@ -52,5 +63,8 @@ export function differs(st: SentEntry, t: ListEntry | undefined, opts: MirrorOpt
   if (opts.mode === 'full') return true;
   const mtimeDiff = Math.abs(st.mtimeMs - t.mtimeMs) > MTIME_TOLERANCE_MS;
   if (opts.newerOnly) return st.mtimeMs - t.mtimeMs > MTIME_TOLERANCE_MS;
+  // A fifo, socket or device: made again (mknod) when its mode, device number or mtime differ.
+  if (type !== null && isSpecialType(type))
+    return mtimeDiff || (st.mode & 0o7777) !== t.mode || rdevDiffers(st, t);
   return st.size !== t.size || mtimeDiff || (type === 'file' && (st.mode & 0o7777) !== t.mode);
 }

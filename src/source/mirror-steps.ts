@@ -13,7 +13,7 @@ import type { AckWait } from './ack-waiter.js';
 import { bytesOutOfSync } from './compare.js';
 import { sendDelta, type AskTarget } from './delta-send.js';
 import { fixListedAttrs } from './attr-diff.js';
-import { entryType } from './entry-type.js';
+import { knownType } from './entry-type.js';
 import { CAPTURE_BLOCK, captureFile } from './file-capture.js';
 import { knownIs, knownMatchesDisk, sameContentStamp, sameFile } from './known.js';
 import type { BlockHashes, Ledger } from './ledger.js';
@@ -120,9 +120,9 @@ export class MirrorSteps {
     if (view.touched(rel) || (k !== undefined && k.seq > view.seq)) return this.host.hint(rel);
     // Owner, ns mtime, xattrs or ACLs differ on the target: an attr op, then recorded below.
     const fixed = await fixListedAttrs(this.host, rel, st, listed);
-    const type = entryType(st) ?? 'file';
+    const type = knownType(st) ?? 'file';
     const now = lstatOrNull(this.host.abs(rel));
-    const unchanged = now !== null && entryType(now) === type && knownIsStat(now, st);
+    const unchanged = now !== null && knownType(now) === type && knownIsStat(now, st);
     if (!fixed && unchanged && k && !k.unsure && knownIs(k, st, type)) return ledger.checked(rel);
     const link =
       type === 'symlink'

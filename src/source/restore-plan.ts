@@ -5,11 +5,12 @@
 import { type Stats } from 'node:fs';
 import path from 'node:path';
 import type { MirrorMode } from '../control/replies.js';
-import type { ListEntry } from '../protocol/listing.js';
+import { makeDev, splitDev } from '../fsmeta/index.js';
+import { isSpecialType, type ListEntry } from '../protocol/listing.js';
 import { sumsReply, type FileSum } from '../protocol/requests.js';
 import { lstatOrNull, readlinkName } from '../shared/fsutil.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
-import { entryType } from './entry-type.js';
+import { knownType } from './entry-type.js';
 import { makeFilter, type PathFilter } from './filter.js';
 import type { ItemFacts } from './itemize.js';
 import { decide, type SentEntry } from './mirror-plan.js';
@@ -59,20 +60,36 @@ function sent(t: ListEntry): SentEntry {
     isFile: () => t.type === 'file',
     isDirectory: () => t.type === 'dir',
     isSymbolicLink: () => t.type === 'symlink',
+    isFIFO: () => t.type === 'fifo',
+    isSocket: () => t.type === 'socket',
+    isCharacterDevice: () => t.type === 'char',
+    isBlockDevice: () => t.type === 'block',
+    rdev: t.rdev ? Number(makeDev({ major: t.rdev[0], minor: t.rdev[1] })) : 0,
   };
 }
 
 /** The destination entry as the mirror's decisions read the receiving side's listing. */
 function local(rel: string, st: Stats): ListEntry {
-  const type = entryType(st) ?? 'file';
-  return { path: rel, type, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+  const type = knownType(st) ?? 'file';
+  const l: ListEntry = {
+    path: rel,
+    type,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    mode: st.mode & 0o7777,
+  };
+  if (type !== 'char' && type !== 'block') return l;
+  const d = splitDev(BigInt(st.rdev));
+  return { ...l, rdev: [d.major, d.minor] };
 }
 
 function attrsOf(t: ListEntry, l: ListEntry): string[] {
   const out: string[] = [];
+  const timed = t.type === 'file' || isSpecialType(t.type);
   if (t.type === 'file' && t.size !== l.size) out.push('size');
-  if (t.type === 'file' && Math.abs(t.mtimeMs - l.mtimeMs) > MTIME_TOLERANCE_MS) out.push('mtime');
+  if (timed && Math.abs(t.mtimeMs - l.mtimeMs) > MTIME_TOLERANCE_MS) out.push('mtime');
   if (t.type !== 'symlink' && t.mode !== l.mode) out.push('mode');
+  if (t.rdev?.join(':') !== l.rdev?.join(':')) out.push('device');
   return out;
 }
 
@@ -99,7 +116,7 @@ async function stepFor(dest: string, t: ListEntry, mode: MirrorMode): Promise<Re
   const base = { rel: t.path, t, bytes, replace: false };
   if (!st) return { ...base, action: 'create', attrs: [] };
   const l = local(t.path, st);
-  if (entryType(st) !== t.type)
+  if (knownType(st) !== t.type)
     return { ...base, action: 'create', attrs: ['type'], replace: true };
   if (t.type === 'symlink') {
     const link = await readlinkName(abs).catch(() => '');
@@ -176,10 +193,10 @@ export async function planRestore(
   }
   const kept: ItemFacts[] = [];
   if (o.only.length === 0 && lstatOrNull(o.dest)?.isDirectory())
-    for await (const { rel, st } of scanTree(o.dest, filter))
+    for await (const { rel, st } of scanTree(o.dest, filter, '', undefined, true))
       if (!list.has(rel)) {
         const reason = 'only on the source: kept';
-        kept.push({ path: rel, type: entryType(st) ?? 'file', action: 'skip', reason });
+        kept.push({ path: rel, type: knownType(st) ?? 'file', action: 'skip', reason });
       }
   const stepped = new Set(steps.map((s) => s.rel));
   return { steps, newer: newer.filter((p) => stepped.has(p)), kept };

@@ -2,11 +2,13 @@
 // temp file, given every attribute, then renamed into place, so a path is never half restored)
 // and symlinks; directories' attributes last, deepest first (writing into a directory changes
 // its mtime). Names of one inode on the replica become hard links of the first one restored (as
-// rsync -H does). Each entry that cannot be restored is logged and counted; the others go on.
+// rsync -H does); fifos, sockets and devices are made with mknod (as rsync -D does). Each entry
+// that cannot be restored is logged and counted; the others go on.
 import crypto from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { applyMetaSync, displayPath } from '../fsmeta/index.js';
+import { applyMetaSync, displayPath, makeNodeSync } from '../fsmeta/index.js';
+import { isSpecialType } from '../protocol/listing.js';
 import { metaReply, MAX_META_PATHS, type ReplicaMeta } from '../protocol/restore-requests.js';
 import { asSmrError } from '../shared/errors.js';
 import { lstatOrNull } from '../shared/fsutil.js';
@@ -26,6 +28,8 @@ export interface WriteContext {
   done: (step: RestoreStep, bytes: number) => void;
   /** One entry failed (logged already). */
   failed: (step: RestoreStep, why: string) => void;
+  /** One special entry this process may not make (a device, not as root; logged already). */
+  skipped: (step: RestoreStep, why: string) => void;
 }
 
 /** Every attribute of the replica's `paths`, asking as often as replies fill up. */
@@ -91,6 +95,28 @@ async function writeLink(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): Pro
   }
 }
 
+/**
+ * A fifo, socket or device node, made beside its place and renamed into it (whatever stood there
+ * is replaced). Returns why it was not made (devices need root), or null.
+ */
+function writeNode(ctx: WriteContext, s: RestoreStep, m: ReplicaMeta): string | null {
+  if (!isSpecialType(s.t.type)) throw new Error(`not a special entry: ${s.t.type}`);
+  const abs = absOf(ctx.dest, s.rel);
+  const tmp = tempBeside(abs);
+  const rdev = s.t.rdev && { major: s.t.rdev[0], minor: s.t.rdev[1] };
+  const made = makeNodeSync(tmp, s.t.type, m.mode, rdev);
+  if ('skipped' in made) return made.skipped.replace(displayPath(tmp), displayPath(s.rel));
+  try {
+    applyMeta(tmp, m, s.rel);
+    // A directory in the way goes first (rename cannot replace one); anything else is replaced.
+    if (s.replace && lstatOrNull(abs)?.isDirectory()) rmSync(fsPath(abs), { recursive: true });
+    renameSync(fsPath(tmp), fsPath(abs));
+  } finally {
+    rmSync(fsPath(tmp), { force: true });
+  }
+  return null;
+}
+
 /** Another name for a file this restore already wrote (same inode on the replica): a link. */
 async function writeHardLink(ctx: WriteContext, s: RestoreStep, first: string): Promise<void> {
   const abs = absOf(ctx.dest, s.rel);
@@ -141,6 +167,12 @@ async function one(
     } else if (s.t.type === 'symlink') {
       await writeLink(ctx, s, m);
       ctx.done(s, 0);
+    } else if (isSpecialType(s.t.type)) {
+      const why = writeNode(ctx, s, m);
+      if (why) {
+        log.warn(`restore: ${displayPath(s.rel)} skipped: ${why}`);
+        ctx.skipped(s, why);
+      } else ctx.done(s, 0);
     } else ctx.done(s, await writeRegular(ctx, s, m, written));
   } catch (err) {
     const why = asSmrError(err).message;

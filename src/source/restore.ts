@@ -60,6 +60,7 @@ const IDLE: RestoreProgress = {
   bytesTotal: 0,
   percent: 0,
   failed: 0,
+  skipped: 0,
 };
 
 /** One connection's restores, one at a time. */
@@ -151,6 +152,7 @@ export class Restorer {
             if (bytes) log.debug(`restore: ${s.rel}: ${bytes} literal bytes`);
           },
           failed: () => pr.failed++,
+          skipped: () => (pr.skipped = (pr.skipped ?? 0) + 1),
         },
         p.steps,
       );

@@ -1,19 +1,23 @@
 // Streams a description of the replica (path, type, size, mtime, mode, attribute stamp) in
-// bounded batches.
-import { promises as fsp } from 'node:fs';
+// bounded batches; fifos, sockets and devices (with their device number) when asked.
+import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
 import { lstatOrNull, readlinkNameSync } from '../shared/fsutil.js';
-import { attrStampOf, readMetaSync } from '../fsmeta/index.js';
+import { attrStampOf, readMetaSync, splitDev } from '../fsmeta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
 
 const BATCH = 1000;
 
-/** Walks `base` without following links and hands batches to `emit` (which may apply back-pressure). */
+/**
+ * Walks `base` without following links and hands batches to `emit` (which may apply back-pressure).
+ * `specials`: fifos, sockets and devices too (the peer asked for them: docs/PROTOCOL.md).
+ */
 export async function listTree(
   base: string,
   emit: (items: ListEntry[]) => Promise<void>,
+  specials = false,
 ): Promise<void> {
   let batch: ListEntry[] = [];
   const stack: string[] = [''];
@@ -54,6 +58,9 @@ export async function listTree(
         // Names of one inode group by it (hard links: the mirror and verify compare groups).
         const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
         batch.push({ ...entry, type: 'file', ...(inode === undefined ? {} : { inode }) });
+      } else if (specials) {
+        const s = special(st);
+        if (s) batch.push({ ...entry, size: 0, ...s });
       }
       if (batch.length >= BATCH) {
         await emit(batch);
@@ -62,6 +69,17 @@ export async function listTree(
     }
   }
   await emit(batch);
+}
+
+/** A fifo's, socket's or device's type (and a device's number), read without opening it. */
+function special(st: Stats): Pick<ListEntry, 'type' | 'rdev'> | null {
+  if (st.isFIFO()) return { type: 'fifo' };
+  if (st.isSocket()) return { type: 'socket' };
+  const type = st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : null;
+  if (!type) return null;
+  // As the source reads it (special.ts), so both ends split the same number.
+  const d = splitDev(BigInt(st.rdev));
+  return { type, rdev: [d.major, d.minor] };
 }
 
 /** Owner, ns mtime and xattr/ACL digest, for the mirror's attribute comparison. */

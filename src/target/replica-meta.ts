@@ -9,7 +9,7 @@ import {
 } from '../protocol/restore-requests.js';
 import type { Confiner } from './confine.js';
 
-/** The attributes of one entry, or null when it is gone or not a file, directory or symlink. */
+/** The attributes of one entry, or null when it is gone. */
 async function metaOf(cf: Confiner, rel: string): Promise<WireMeta | null> {
   let abs: string;
   try {
@@ -18,9 +18,8 @@ async function metaOf(cf: Confiner, rel: string): Promise<WireMeta | null> {
     return null; // refused by confinement: as good as absent, and said so by the listing
   }
   try {
-    const m = readMetaSync(abs);
-    if (m.type !== 'file' && m.type !== 'dir' && m.type !== 'symlink') return null;
-    const entry: ReplicaMeta = { ...m, type: m.type };
+    // Every listed type (fifos, sockets and devices too: a restore makes them with these).
+    const entry: ReplicaMeta = readMetaSync(abs);
     return wireMeta(entry);
   } catch {
     return null; // vanished since it was listed

@@ -235,13 +235,20 @@ function handleFrame(sess: Sess, f: Frame): void {
       return;
     }
     case MsgType.LIST: {
-      const { reqId, from } = f.header;
+      const { reqId, from, specials } = f.header;
       // Applying waits while the tree is walked, so the listing is the replica after `seq`.
       const listing = (): Promise<unknown> =>
         applier
           .hold(async (seq) => {
-            await listTree(await sess.restore.baseFor(from), (items) =>
-              peer.send(MsgType.LIST_ITEMS, { reqId, items: items.map(wireListItem), done: false }),
+            await listTree(
+              await sess.restore.baseFor(from),
+              (items) =>
+                peer.send(MsgType.LIST_ITEMS, {
+                  reqId,
+                  items: items.map(wireListItem),
+                  done: false,
+                }),
+              specials === true,
             );
             return seq;
           })

@@ -351,7 +351,7 @@ describe('skipped counters', () => {
     expect(t.log()).toMatch(/owned: not replicated: .*as uid 65534, not root/);
   });
 
-  it('a socket is replicated; verify, which cannot compare one, says it skipped it', async () => {
+  it('a socket is replicated, and verify compares it', async () => {
     const t = await startTarget();
     const s = await startSource();
     const src = await tmp('smr-src-');
@@ -371,7 +371,7 @@ describe('skipped counters', () => {
     );
     await waitSynced(s, 'app');
     expect((await status(s, 'app')).skipped.count).toBe(0);
-    // A mirror sends it again (listings do not carry special entries) and counts nothing.
+    // A mirror finds it listed as it is on the source, and counts nothing.
     const m = await smr([
       'mirror',
       'start',
@@ -384,11 +384,14 @@ describe('skipped counters', () => {
     ]);
     expect(m.code, m.stdout + m.stderr).toBe(0);
     expect((await status(s, 'app')).skipped.count).toBe(0);
-    // verify compares files, directories and links: the socket is said to be skipped, not equal.
+    // verify compares it like any entry (listings carry special entries): nothing skipped.
     const v = await smr(['verify', 'app', '--json', '--state-dir', s.stateDir]);
     expect(v.code, v.stdout).toBe(0);
-    expect(v.json.skipped).toEqual({ count: 1, reasons: { socket: 1 } });
+    expect(v.json.skipped).toEqual({ count: 0, reasons: {} });
+    expect(v.json.specials).toBe(1);
+    fs.chmodSync(path.join(t.root, 'app', 'sock'), 0o700);
     const vt = await smr(['verify', 'app', '--state-dir', s.stateDir]);
-    expect(vt.stdout).toMatch(/skipped 1 \(socket 1\)/);
+    expect(vt.code, vt.stdout).toBe(4);
+    expect(vt.stdout).toMatch(/mode differs +sock/);
   });
 });

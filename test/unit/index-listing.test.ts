@@ -44,6 +44,40 @@ describe('ListingStore', () => {
     s.close();
   });
 
+  it('keeps special entries and a device number', () => {
+    const s = ListingStore.open();
+    const c: ListedRow = {
+      path: 'c',
+      type: 'char',
+      size: 0,
+      mtimeMs: 3,
+      mode: 0o620,
+      rdev: [1, 3],
+    };
+    const p: ListedRow = {
+      path: 'p',
+      type: 'fifo',
+      size: 0,
+      mtimeMs: 4,
+      mode: 0o600,
+      attrs: '1:2:3::',
+    };
+    const k: ListedRow = { path: 'k', type: 'socket', size: 0, mtimeMs: 5, mode: 0o755 };
+    const b: ListedRow = {
+      path: 'b',
+      type: 'block',
+      size: 0,
+      mtimeMs: 6,
+      mode: 0o660,
+      rdev: [7, 0],
+    };
+    s.add([c, p, k, b]);
+    expect([...s.rows()]).toEqual([b, c, k, p]);
+    s.moveTree('c', 'd');
+    expect(s.get('d')).toEqual({ ...c, path: 'd' });
+    s.close();
+  });
+
   it('pages in the index path order: depth first, a directory right before its contents', () => {
     const s = ListingStore.open();
     s.add([f('a/b'), f('a-b'), d('a'), f('a.b'), f('é'), f('z'), f('a/b/c'), f('a0')]);

@@ -75,6 +75,13 @@ describe('decodeFrame', () => {
     expect(r.header).toEqual({ reqId: 2, sums: [{ size: 5, sha256: sha }, null] });
   });
 
+  it('LIST: asks for special entries with a boolean, and nothing else', () => {
+    const h = (header: object) => decodeFrame(MsgType.LIST, header, Buffer.alloc(0)).header;
+    expect(h({ reqId: 1, specials: true })).toEqual({ reqId: 1, specials: true });
+    expect(h({ reqId: 1 })).toEqual({ reqId: 1 });
+    expect(codeOf(() => h({ reqId: 1, specials: 'yes' }))).toBe('protocol');
+  });
+
   it('drops fields it does not know', () => {
     const f = decodeFrame(
       MsgType.ACK,

@@ -23,6 +23,43 @@ describe('list entries', () => {
     expect(entries.map((e) => typeLetter(e.type))).toEqual(['f', 'd', 'l', 'f', 'f']);
     expect(() => listEntry(['h', 'f', 1, 3, 0o644, null, null, 'x'], 'item')).toThrow(/dev:ino/);
   });
+
+  it('carry fifos, sockets and devices, a device with its [major, minor]', () => {
+    const entries: ListEntry[] = [
+      { path: 'p', type: 'fifo', size: 0, mtimeMs: 1, mode: 0o640, attrs: '1:2:3::' },
+      { path: 's', type: 'socket', size: 0, mtimeMs: 1, mode: 0o755 },
+      { path: 'c', type: 'char', size: 0, mtimeMs: 1, mode: 0o620, rdev: [1, 3] },
+      {
+        path: 'b',
+        type: 'block',
+        size: 0,
+        mtimeMs: 1,
+        mode: 0o660,
+        attrs: '0:0:1::',
+        rdev: [259, 70000],
+      },
+    ];
+    for (const e of entries) expect(listEntry(wireListItem(e), 'item')).toEqual(e);
+    expect(entries.map((e) => typeLetter(e.type))).toEqual(['p', 's', 'c', 'b']);
+    // The device number sits last, after a null inode: an 8-tuple of before still reads the same.
+    expect(wireListItem(entries[2] as ListEntry)).toEqual([
+      'c',
+      'c',
+      0,
+      1,
+      0o620,
+      null,
+      null,
+      null,
+      [1, 3],
+    ]);
+    expect(listEntry(['h', 'f', 1, 3, 0o644, null, null, '1:2'], 'item').inode).toBe('1:2');
+    expect(() => listEntry(['c', 'c', 0, 1, 0o620, null, null, null, [1]], 'item')).toThrow(
+      /major, minor/,
+    );
+    expect(() => listEntry(['c', 'c', 0, 1, 0o620, null, null, null, [-1, 2]], 'item')).toThrow();
+    expect(() => listEntry(['x', 'x', 0, 1, 0o620], 'item')).toThrow(/f\|d\|l\|p\|s\|c\|b/);
+  });
 });
 
 describe('replies', () => {

@@ -27,6 +27,36 @@ const t = (o: Partial<ListEntry> = {}): ListEntry => ({
 
 const diff: MirrorOptions = { mode: 'diff' };
 
+/** A stat of a fifo or a device (major 1, minor `minor`). */
+function node(kind: 'fifo' | 'char', mode = 0o640, mtimeMs = 1000, minor = 3): Stats {
+  return {
+    ...st('file', 0, mtimeMs, mode),
+    isFile: () => false,
+    isFIFO: () => kind === 'fifo',
+    isSocket: () => false,
+    isCharacterDevice: () => kind === 'char',
+    isBlockDevice: () => false,
+    rdev: (1 << 8) | minor,
+  } as Stats;
+}
+
+describe('decide: special entries', () => {
+  const fifo = t({ type: 'fifo', size: 0, mode: 0o640 });
+  const dev = t({ type: 'char', size: 0, mode: 0o640, rdev: [1, 3] });
+
+  it('leaves an equal one alone and makes one again when type, mode, mtime or number differ', () => {
+    expect(decide(node('fifo'), fifo, diff)).toBe('same');
+    expect(decide(node('char'), dev, diff)).toBe('same');
+    expect(decide(node('fifo'), undefined, diff)).toBe('whole');
+    expect(decide(node('fifo'), dev, diff)).toBe('whole');
+    expect(decide(node('fifo'), t({ size: 0, mode: 0o640 }), diff)).toBe('whole');
+    expect(decide(node('fifo', 0o600), fifo, diff)).toBe('whole');
+    expect(decide(node('fifo', 0o640, 9000), fifo, diff)).toBe('whole');
+    expect(decide(node('char', 0o640, 1000, 5), dev, diff)).toBe('whole');
+    expect(decide(node('fifo'), fifo, { mode: 'full' })).toBe('whole');
+  });
+});
+
 describe('decide', () => {
   it('sends whole what the target lacks or has as another type', () => {
     expect(decide(st('file'), undefined, diff)).toBe('whole');
