@@ -18,7 +18,7 @@ import {
 import { linkHooks } from './connection-hooks.js';
 import { makeFilter } from './filter.js';
 import { openIndex, recoverIndex } from './index-open.js';
-import { afterRestart } from './restart.js';
+import { afterRestart, restartPassCovers } from './restart.js';
 import { Link } from './link.js';
 import { wireOptions } from './dial.js';
 import { connectionStatus } from './connection-status.js';
@@ -233,12 +233,13 @@ export class Connection {
   }
 
   /**
-   * Every change made before this call is in the queue (a reconciliation with the index); then
-   * `inLine` runs as a pipeline step (crash mode: just before the group's marker, at its boundary).
+   * Every change made before this call is queued (a reconciliation, or the restart's: restart.ts);
+   * then `inLine` runs as a pipeline step (crash mode: just before the group's boundary marker).
    */
   async barrier(inLine?: () => Promise<void>): Promise<void> {
     if (this.crash && this.capture.enabled) return this.crash.barrier(inLine);
-    if (this.capture.enabled) await this.capture.rescan();
+    if (this.capture.enabled && !(await restartPassCovers(this.watch, this.capture.reconciler)))
+      await this.capture.rescan();
     if (inLine) await this.capture.enqueueStep(inLine);
   }
 

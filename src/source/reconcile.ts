@@ -74,6 +74,7 @@ export class Reconciler {
   private chain: Promise<unknown> = Promise.resolve();
   /** The restart's reconciliation runs (Infinity) or its ops are unacknowledged up to this seq. */
   private restartUntil: number | null = null;
+  private restartPass: Promise<ReconcileResult> | null = null;
 
   constructor(private readonly host: ReconcileHost) {}
 
@@ -84,11 +85,19 @@ export class Reconciler {
    */
   async restart(o: ReconcileOptions): Promise<ReconcileResult> {
     this.restartUntil = Infinity;
+    const pass = this.run(o);
+    this.restartPass = pass;
     try {
-      return await this.run(o);
+      return await pass;
     } finally {
+      this.restartPass = null;
       this.restartUntil = this.host.ledger.lastQueued;
     }
+  }
+
+  /** The restart's reconciliation while it runs, or null (restart-barrier.ts). */
+  get runningRestart(): Promise<ReconcileResult> | null {
+    return this.restartPass;
   }
 
   /** Whether the restart's reconciliation runs or awaits acknowledgement (`acked`: the target's seq). */

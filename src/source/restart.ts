@@ -5,6 +5,8 @@
 import { log } from '../shared/log.js';
 import type { Connection } from './connection.js';
 import type { Recovered } from './index-open.js';
+import type { Reconciler } from './reconcile.js';
+import type { ConnectionWatch } from './watch-connection.js';
 
 /** Runs a restarted connection's reconciliation, then the mirror it owes, if any. */
 export async function afterRestart(
@@ -24,4 +26,36 @@ export async function afterRestart(
   else if (!capture.ledger.baseline && c.cfg.mirror !== 'none')
     // The first mirror never completed: it is run again, comparing (what is there stays).
     c.mirror.start({ mode: c.cfg.mirror === 'checksum' ? 'checksum' : 'diff' });
+}
+
+// A barrier (`wait`, `queue-task`, verify) asked for while the restart's reconciliation runs takes
+// that pass as its own walk instead of walking the tree once more. The barrier promises that every
+// change completed before the call is queued. The restart's pass begins after every directory is
+// watched and compares every path with the index: a change made before the pass reached its path
+// is found by the walk; one made after, by the watcher's event. So when the watcher reported
+// nothing since it started until after the call (its queued events read), nothing changed since
+// the pass began, and the pass is the walk the barrier needs. Anything else — a report, a
+// directory not watched, a backend that holds events back, deletions held by the brake, a pass
+// that failed — and the barrier walks as before.
+
+/** Turns of the event loop with a poll phase between: every event the kernel queued is read. */
+async function readQueuedEvents(): Promise<void> {
+  // A setImmediate runs after the current turn's poll; the second, after a whole turn's poll.
+  for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * True when a barrier asked for now is met by the running restart pass, once that has ended (its
+ * hints queued, its deletions done). False: the barrier walks itself.
+ */
+export async function restartPassCovers(
+  watch: Pick<ConnectionWatch, 'reports' | 'complete'>,
+  reconciler: Pick<Reconciler, 'runningRestart' | 'held'>,
+): Promise<boolean> {
+  const pass = reconciler.runningRestart;
+  if (pass === null || !watch.complete || watch.reports !== 0) return false;
+  const res = await pass.catch(() => null);
+  if (res === null || res.held !== null || reconciler.held !== null) return false;
+  await readQueuedEvents();
+  return watch.complete && watch.reports === 0;
 }

@@ -25,6 +25,7 @@ export class ConnectionWatch {
   private watcher: Watcher | null = null;
   private readyMs = 0;
   private readonly missed: MissedChanges;
+  private reported = 0;
 
   constructor(private readonly d: ConnectionWatchDeps) {
     this.missed = new MissedChanges({
@@ -41,17 +42,20 @@ export class ConnectionWatch {
   async start(): Promise<void> {
     const { capture } = this.d;
     const t0 = Date.now();
+    this.reported = 0;
     this.watcher = await startWatcher({
       base: this.d.base,
       filter: this.d.filter,
       backend: this.d.backend,
       sink: {
         hint: (rel) => {
+          this.reported++;
           if (capture.enabled) capture.hint(rel);
         },
         // Marked at once, so no `wait` says synced before the rescan (which may wait for a
         // mirror's end) has looked at everything again.
         missed: (why) => {
+          this.reported++;
           capture.markLost();
           this.missed.request(why);
         },
@@ -70,6 +74,20 @@ export class ConnectionWatch {
   /** True while a watcher runs (replication on, and its start succeeded). */
   get watching(): boolean {
     return this.watcher !== null;
+  }
+
+  /** What the watcher reported since it started (hints and misses): 0, it saw nothing happen. */
+  get reports(): number {
+    return this.reported;
+  }
+
+  /**
+   * Whether every change below the base reaches capture as soon as its event is read: the native
+   * backend (chokidar holds some events back) with every directory watched.
+   */
+  get complete(): boolean {
+    const s = this.watcher?.stats();
+    return s?.backend === 'native' && s.unwatched === 0;
   }
 
   /** Capture learned of a directory: make sure it is watched. */

@@ -259,6 +259,8 @@ export class NativeWatcher implements Watcher {
       return; // gone or replaced meanwhile: the events of its parent say so
     }
     for (const e of entries) {
+      // At start (nothing announced) only directories matter: a file's name is not even decoded.
+      if (!announce && !e.isDirectory()) continue;
       const name = nameFromBytes(e.name);
       const child = rel ? `${rel}/${name}` : name;
       if (announce) this.sink.hint(child);
