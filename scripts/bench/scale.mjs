@@ -70,6 +70,7 @@ export const options = {
   'quiet-wait': { type: 'string', default: '60' },
   'clean-trees': { type: 'boolean', default: false },
   profile: { type: 'boolean', default: false },
+  'full-only': { type: 'boolean', default: false },
 };
 
 export const help = `usage: npm run bench -- scale [options]
@@ -85,6 +86,8 @@ export const help = `usage: npm run bench -- scale [options]
   --clean-trees     remove the generated trees (bench/work/scale) at the end
   --profile         run the smr daemons under node --cpu-prof and show where their CPU went in
                     each timed phase (written to the section "scale-profile")
+  --full-only       in the mirror part, only the initial full mirror and its rsync -a (no restart,
+                    checksum, diff, lsyncd or latency phases): quicker runs while working on it
   --no-write, --keep, --nice=N   as for every bench
 
 @parcel/watcher is measured when installed (it is not a dependency of smr):
@@ -554,82 +557,84 @@ async function mirrorPart(tree, info, o, dir) {
     step('rsync -a', `mirror: rsync -a of ${count(info.files)} files`);
     res.rsync.full = await rsyncRun(rs, rsProxy, tree, 'copy', []);
     res.rsync.full.problems = sampleCompare(tree, path.join(rs.root, 'copy'));
+    // --full-only: the later phases are skipped.
+    if (!o.fullOnly) {
+      // (2) no-change source restart: the restart reconciles the tree with the index (no mirror
+      // runs) and finds nothing to send. A new process, so its peak RSS is the phase's own.
+      step('smr no-change restart', 'mirror: smr no-change restart');
+      await source.stop(120_000);
+      res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
+        const t0 = performance.now();
+        ({ source, sstate } = startSource(dir));
+        sides.source = source;
+        roles.set(source.pid, 'source (restarted)');
+        await sourceReady(source, LONG);
+        const readyMs = performance.now() - t0;
+        const s = await waitReconciled(sstate, 'scale');
+        return {
+          readyMs,
+          status: s,
+          sentBytes: s.sent.bytes,
+          watches: inotifyWatches(source.pid).watches,
+        };
+      });
+      step('rsync -a no-change', 'mirror: rsync -a no-change');
+      res.rsync.restart = await rsyncRun(rs, rsProxy, tree, 'copy', []);
 
-    // (2) no-change source restart: the restart reconciles the tree with the index (no mirror
-    // runs) and finds nothing to send. A new process, so its peak RSS is the phase's own.
-    step('smr no-change restart', 'mirror: smr no-change restart');
-    await source.stop(120_000);
-    res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
-      const t0 = performance.now();
-      ({ source, sstate } = startSource(dir));
-      sides.source = source;
-      roles.set(source.pid, 'source (restarted)');
-      await sourceReady(source, LONG);
-      const readyMs = performance.now() - t0;
-      const s = await waitReconciled(sstate, 'scale');
-      return {
-        readyMs,
-        status: s,
-        sentBytes: s.sent.bytes,
-        watches: inotifyWatches(source.pid).watches,
-      };
-    });
-    step('rsync -a no-change', 'mirror: rsync -a no-change');
-    res.rsync.restart = await rsyncRun(rs, rsProxy, tree, 'copy', []);
+      // (3) no-change checksum compare.
+      step('smr checksum compare', 'mirror: smr mirror --mode checksum, no change');
+      res.smr.checksum = await smrPhase('no-change checksum compare', sides, smrProxy, async () => {
+        const s0 = await status(sstate, 'scale');
+        await smr(
+          [
+            'mirror',
+            'start',
+            'scale',
+            '--mode',
+            'checksum',
+            '--wait',
+            '--json',
+            '--state-dir',
+            sstate,
+          ],
+          {
+            timeoutMs: LONG,
+          },
+        );
+        const s = await status(sstate, 'scale');
+        return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
+      });
+      step('rsync -ac', 'mirror: rsync -ac no-change');
+      res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
 
-    // (3) no-change checksum compare.
-    step('smr checksum compare', 'mirror: smr mirror --mode checksum, no change');
-    res.smr.checksum = await smrPhase('no-change checksum compare', sides, smrProxy, async () => {
-      const s0 = await status(sstate, 'scale');
-      await smr(
-        [
-          'mirror',
-          'start',
-          'scale',
-          '--mode',
-          'checksum',
-          '--wait',
-          '--json',
-          '--state-dir',
-          sstate,
-        ],
-        {
-          timeoutMs: LONG,
-        },
-      );
-      const s = await status(sstate, 'scale');
-      return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
-    });
-    step('rsync -ac', 'mirror: rsync -ac no-change');
-    res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
+      // (3b) no-change diff mirror: lists the whole target like the checksum compare, but reads
+      // no file data; its peak RSS is what the listing and the scan cost the source.
+      step('smr diff mirror', 'mirror: smr mirror --mode diff, no change');
+      res.smr.diff = await smrPhase('no-change diff mirror', sides, smrProxy, async () => {
+        const s0 = await status(sstate, 'scale');
+        await smr(
+          ['mirror', 'start', 'scale', '--mode', 'diff', '--wait', '--json', '--state-dir', sstate],
+          { timeoutMs: LONG },
+        );
+        const s = await status(sstate, 'scale');
+        return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
+      });
+      for (const [k, v] of Object.entries(res.smr))
+        say(
+          `smr ${k}: ${(v.wallMs / 1000).toFixed(1)} s, peak RSS source ${(v.rss.source / 1024).toFixed(1)} MiB, ` +
+            `target ${(v.rss.target / 1024).toFixed(1)} MiB, other programs ${Math.round(v.otherPct ?? 0)}% CPU`,
+        );
 
-    // (3b) no-change diff mirror: lists the whole target like the checksum compare, but reads
-    // no file data; its peak RSS is what the listing and the scan cost the source.
-    step('smr diff mirror', 'mirror: smr mirror --mode diff, no change');
-    res.smr.diff = await smrPhase('no-change diff mirror', sides, smrProxy, async () => {
-      const s0 = await status(sstate, 'scale');
-      await smr(
-        ['mirror', 'start', 'scale', '--mode', 'diff', '--wait', '--json', '--state-dir', sstate],
-        { timeoutMs: LONG },
-      );
-      const s = await status(sstate, 'scale');
-      return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
-    });
-    for (const [k, v] of Object.entries(res.smr))
-      say(
-        `smr ${k}: ${(v.wallMs / 1000).toFixed(1)} s, peak RSS source ${(v.rss.source / 1024).toFixed(1)} MiB, ` +
-          `target ${(v.rss.target / 1024).toFixed(1)} MiB, other programs ${Math.round(v.otherPct ?? 0)}% CPU`,
-      );
-
-    // (4) lsyncd's watch cost on the same tree.
-    if (which('lsyncd')) {
-      step('lsyncd startup', 'mirror: lsyncd startup on the tree');
-      res.lsyncd = await lsyncdWatchCost(dir, tree, rs, o);
+      // (4) lsyncd's watch cost on the same tree.
+      if (which('lsyncd')) {
+        step('lsyncd startup', 'mirror: lsyncd startup on the tree');
+        res.lsyncd = await lsyncdWatchCost(dir, tree, rs, o);
+      }
+      // (5) live latency (part 3) runs while everything is up.
+      phase = 'latency';
+      if (o.parts.includes('latency'))
+        res.latency = await latencyPart(tree, root, rs.root, o, res.lsyncd);
     }
-    // (5) live latency (part 3) runs while everything is up.
-    phase = 'latency';
-    if (o.parts.includes('latency'))
-      res.latency = await latencyPart(tree, root, rs.root, o, res.lsyncd);
     res.watcherStatus = (await status(sstate, 'scale')).watcher;
     res.final = { source: peakRss(source.pid), target: peakRss(target.pid) };
   } catch (err) {
@@ -1016,7 +1021,13 @@ export async function run(opts) {
   const sizes = (opts.files ? [opts.files] : opts.sizes.split(',')).map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 100))
     throw new BenchError('--files/--sizes: whole numbers ≥ 100');
-  const o = { parts, writes: Number(opts.writes), seed: Number(opts.seed), profile: opts.profile };
+  const o = {
+    parts,
+    writes: Number(opts.writes),
+    seed: Number(opts.seed),
+    profile: opts.profile,
+    fullOnly: opts['full-only'],
+  };
   quietWaitS = Number(opts['quiet-wait']);
   const sections = [];
   for (const files of sizes) {
