@@ -71,6 +71,7 @@ export const options = {
   'clean-trees': { type: 'boolean', default: false },
   profile: { type: 'boolean', default: false },
   'restart-only': { type: 'boolean', default: false },
+  'full-only': { type: 'boolean', default: false },
 };
 
 export const help = `usage: npm run bench -- scale [options]
@@ -88,6 +89,8 @@ export const help = `usage: npm run bench -- scale [options]
                     each timed phase (written to the section "scale-profile")
   --restart-only    in the mirror part, stop after the no-change restart (and its rsync -a):
                     no checksum or diff mirror, no lsyncd, no latency part
+  --full-only       in the mirror part, only the initial full mirror and its rsync -a (no restart,
+                    checksum, diff, lsyncd or latency phases): quicker runs while working on it
   --no-write, --keep, --nice=N   as for every bench
 
 @parcel/watcher is measured when installed (it is not a dependency of smr):
@@ -558,30 +561,33 @@ async function mirrorPart(tree, info, o, dir) {
     res.rsync.full = await rsyncRun(rs, rsProxy, tree, 'copy', []);
     res.rsync.full.problems = sampleCompare(tree, path.join(rs.root, 'copy'));
 
+    // --full-only ends the mirror part here, --restart-only after the restart.
+    const later = !o.restartOnly && !o.fullOnly;
     // (2) no-change source restart: the restart reconciles the tree with the index (no mirror
     // runs) and finds nothing to send. A new process, so its peak RSS is the phase's own.
-    step('smr no-change restart', 'mirror: smr no-change restart');
-    await source.stop(120_000);
-    res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
-      const t0 = performance.now();
-      ({ source, sstate } = startSource(dir));
-      sides.source = source;
-      roles.set(source.pid, 'source (restarted)');
-      await sourceReady(source, LONG);
-      const readyMs = performance.now() - t0;
-      const s = await waitReconciled(sstate, 'scale');
-      return {
-        readyMs,
-        status: s,
-        sentBytes: s.sent.bytes,
-        watches: inotifyWatches(source.pid).watches,
-      };
-    });
-    step('rsync -a no-change', 'mirror: rsync -a no-change');
-    res.rsync.restart = await rsyncRun(rs, rsProxy, tree, 'copy', []);
+    if (!o.fullOnly) {
+      step('smr no-change restart', 'mirror: smr no-change restart');
+      await source.stop(120_000);
+      res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
+        const t0 = performance.now();
+        ({ source, sstate } = startSource(dir));
+        sides.source = source;
+        roles.set(source.pid, 'source (restarted)');
+        await sourceReady(source, LONG);
+        const readyMs = performance.now() - t0;
+        const s = await waitReconciled(sstate, 'scale');
+        return {
+          readyMs,
+          status: s,
+          sentBytes: s.sent.bytes,
+          watches: inotifyWatches(source.pid).watches,
+        };
+      });
+      step('rsync -a no-change', 'mirror: rsync -a no-change');
+      res.rsync.restart = await rsyncRun(rs, rsProxy, tree, 'copy', []);
+    }
 
-    // --restart-only: the mirror part ends with the restart.
-    if (!o.restartOnly) {
+    if (later) {
       // (3) no-change checksum compare.
       step('smr checksum compare', 'mirror: smr mirror --mode checksum, no change');
       res.smr.checksum = await smrPhase('no-change checksum compare', sides, smrProxy, async () => {
@@ -628,13 +634,13 @@ async function mirrorPart(tree, info, o, dir) {
       );
 
     // (4) lsyncd's watch cost on the same tree.
-    if (which('lsyncd') && !o.restartOnly) {
+    if (which('lsyncd') && later) {
       step('lsyncd startup', 'mirror: lsyncd startup on the tree');
       res.lsyncd = await lsyncdWatchCost(dir, tree, rs, o);
     }
     // (5) live latency (part 3) runs while everything is up.
     phase = 'latency';
-    if (o.parts.includes('latency') && !o.restartOnly)
+    if (o.parts.includes('latency') && later)
       res.latency = await latencyPart(tree, root, rs.root, o, res.lsyncd);
     res.watcherStatus = (await status(sstate, 'scale')).watcher;
     res.final = { source: peakRss(source.pid), target: peakRss(target.pid) };
@@ -1028,6 +1034,7 @@ export async function run(opts) {
     seed: Number(opts.seed),
     profile: opts.profile,
     restartOnly: opts['restart-only'],
+    fullOnly: opts['full-only'],
   };
   quietWaitS = Number(opts['quiet-wait']);
   const sections = [];

@@ -134,13 +134,18 @@ export class Ledger {
     const seq = this.batch?.seqs.get(rel) ?? old?.seq ?? this.lastAppended;
     const sent = this.sentStamp.get(rel);
     this.sentStamp.delete(rel);
-    // `o.stamp`: the caller read the attributes just now (undefined: read them here).
-    const now = o.stamp === undefined ? this.attrs.stamp(rel) : o.stamp;
-    const entry = entryOf(st, type, seq, o.link, sent ?? now ?? undefined);
-    this.index.transaction(() => {
-      if (old?.type === 'dir' && type !== 'dir') this.index.deleteTree(key, seq);
-      this.index.put(key, entry, o.blocks === 'keep' ? undefined : o.blocks);
-    });
+    // `o.stamp`: the caller read the attributes just now (undefined: read them here, unless the
+    // stamp of what was sent is known: a small-file mirror read every file's attributes twice).
+    const now = sent !== undefined ? sent : o.stamp === undefined ? this.attrs.stamp(rel) : o.stamp;
+    const entry = entryOf(st, type, seq, o.link, now ?? undefined);
+    const blocks = o.blocks === 'keep' ? undefined : o.blocks;
+    // A savepoint only where two writes must go together (one per file was a cost of its own).
+    if (old?.type !== 'dir' || type === 'dir') this.index.put(key, entry, blocks);
+    else
+      this.index.transaction(() => {
+        this.index.deleteTree(key, seq);
+        this.index.put(key, entry, blocks);
+      });
     this.batch?.done.add(rel);
   }
 
@@ -286,7 +291,7 @@ export class Ledger {
         if (!ok || !b.done.has(p)) {
           idx.markDirty(key, DIRTY_UNSURE);
           unsure = true;
-        }
+        } else continue; // recorded: every mark goes below
         idx.clearDirty(key, DIRTY_QUEUING);
       }
       if (ok) for (const p of b.done) idx.clearDirty(pathKey(p));

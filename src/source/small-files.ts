@@ -8,7 +8,6 @@ import { pushBlockHashes } from '../delta/hash.js';
 import { closeSync, fstatSync, openSync, readSync, constants as C, type Stats } from 'node:fs';
 import { MAX_BATCH_FILE_BYTES, MAX_BATCH_FILES, type WireFile } from '../protocol/files-op.js';
 import { fsPath } from '../fsmeta/index.js';
-import { lstatOrNull } from '../shared/fsutil.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
 import { knownMatchesDisk, sameFile } from './known.js';
 import type { MirrorHost } from './mirror-steps.js';
@@ -82,21 +81,23 @@ export async function sendSmallFiles(
       }
     });
   };
-  for (const [i, { rel }] of items.entries()) {
+  for (const [i, { rel, st }] of items.entries()) {
     const abs = host.abs(rel);
-    const st = lstatOrNull(abs);
+    // The scan's stat (taken moments ago) stands for the file: the read's fstat tells whether it
+    // changed since, and a change is hinted like one during the read (a second lstat per file
+    // was a cost of its own). Gone or replaced, the read fails and the ordinary path looks.
     const k = ledger.get(rel);
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (k && k.seq > sinceSeq && !k.unsure && knownMatchesDisk(k, st)) continue;
     const attrs =
-      st && batchable(st, true) && parentsKnown(host, rel, dirs) ? ledger.attrs.read(rel) : null;
+      batchable(st, true) && parentsKnown(host, rel, dirs) ? ledger.attrs.read(rel) : null;
     const plain = attrs && !attrs.a.x?.length && !attrs.a.acl?.a && !attrs.a.acl?.d;
-    if (st && plain && buf.length - used < st.size + 1) {
+    if (plain && buf.length - used < st.size + 1) {
       await flush();
       buf = Buffer.allocUnsafe(Math.max(Math.min(BATCH_BYTES, left[i] as number), st.size + 1));
     }
-    const got = st && plain ? readInto(abs, buf, used, st.size) : null;
-    if (!st || !attrs || !got) {
+    const got = plain ? readInto(abs, buf, used, st.size) : null;
+    if (!attrs || !got) {
       await flush();
       await host.resend(rel, { scanned: true, gate, linkAfter: sinceSeq });
       continue;
@@ -150,6 +151,8 @@ function readInto(
     const len = readSync(fd, buf, at, size + 1, 0);
     const after = fstatSync(fd);
     return len > size || !after.isFile() ? null : { len, after };
+  } catch {
+    return null; // a directory now (EISDIR), or a read error: the ordinary path says why
   } finally {
     closeSync(fd);
   }

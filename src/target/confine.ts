@@ -64,6 +64,15 @@ export class Confiner {
     return path.join(this.base, ...parts);
   }
 
+  /**
+   * A directory op made `abs` (`made`), or found it a real directory: proven, and when made, it
+   * holds no temp files (not listed when its first file lands).
+   */
+  madeDir(abs: string, made: boolean): void {
+    this.verified.add(abs);
+    if (made) this.temps.empty(abs);
+  }
+
   /** Creates the missing parents of `abs` (already resolved) one component at a time. */
   async ensureParent(abs: string): Promise<void> {
     const dir = path.dirname(abs);

@@ -1,23 +1,19 @@
 // Applying one operation to the replica. Every function is idempotent when replayed after a crash
 // (see the replay rules in docs/ARCHITECTURE.md); none follows a symlink.
 import {
-  closeSync,
-  fchmodSync,
-  ftruncateSync,
-  futimesSync,
+  chmodSync,
   lstatSync,
-  openSync,
-  renameSync,
-  rmSync,
-  writeSync,
+  mkdirSync,
   promises as fsp,
   constants as C,
+  type Stats,
 } from 'node:fs';
 import path from 'node:path';
 import { SmrError } from '../shared/errors.js';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
 import { applyAttrsSync } from './apply-attrs.js';
+import { putSmallSync } from './small-put.js';
 import { SparseWriter } from '../fsmeta/index.js';
 import { sha256File } from '../delta/hash.js';
 import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
@@ -95,9 +91,16 @@ export async function applyPut(
   const tmp = tempNameFor(abs, meta.first ? seq : (meta.tx ?? 0));
   if (meta.first) await cf.temps.clear(abs, tmp);
   if (meta.first && meta.end && body.length <= SMALL_PUT_BYTES) {
-    const replaced = putSmallSync(tmp, abs, meta, body, modeOf(cf, meta), (t) =>
-      endAttrs(cf, t, meta),
-    );
+    const replaced = putSmallSync({
+      tmp,
+      abs,
+      body,
+      size: meta.size ?? 0,
+      mode: modeOf(cf, meta),
+      mtime: meta.mtime,
+      a: meta.a,
+      attrs: (t) => endAttrs(cf, t, meta),
+    });
     cf.temps.done(tmp);
     return { touched: [abs, path.dirname(abs)], structural: replaced };
   }
@@ -131,44 +134,12 @@ export async function applyPut(
   return { touched: [abs, path.dirname(abs)], structural: Boolean(st?.isDirectory()) };
 }
 
-/** Whole files up to this size land through synchronous calls (see putSmallSync). */
-const SMALL_PUT_BYTES = 256 * 1024;
-
 /**
- * A whole small file in one op: temp file written, attributes set, renamed into place, all with
- * synchronous calls. Each takes microseconds against the page cache, where the same nine calls
- * through the thread pool cost a round trip each: in a mirror of 10,000 small files that waiting
- * was the target's largest cost. Returns true when a directory stood at `abs` and was replaced.
+ * Whole files up to this size land through synchronous calls (small-put.ts): each takes
+ * microseconds against the page cache, where the same calls through the thread pool cost a round
+ * trip each (in a mirror of 10,000 small files that waiting was the target's largest cost).
  */
-function putSmallSync(
-  tmp: string,
-  abs: string,
-  meta: PutMeta,
-  body: Buffer,
-  mode: number | undefined,
-  attrs: (tmp: string) => void,
-): boolean {
-  const fd = openSync(fsPath(tmp), C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
-  try {
-    for (let off = 0; off < body.length;) off += writeSync(fd, body, off, body.length - off, off);
-    const size = meta.size ?? 0;
-    if (size !== body.length) ftruncateSync(fd, size);
-    if (mode !== undefined) fchmodSync(fd, mode);
-    if (meta.mtime !== undefined) futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
-  } finally {
-    closeSync(fd);
-  }
-  attrs(tmp);
-  let isDir = false;
-  try {
-    isDir = lstatSync(fsPath(abs)).isDirectory();
-  } catch (err) {
-    if (!isErr(err, 'ENOENT', 'ENOTDIR')) throw err;
-  }
-  if (isDir) rmSync(fsPath(abs), { recursive: true, force: true });
-  renameSync(fsPath(tmp), fsPath(abs));
-  return isDir;
-}
+const SMALL_PUT_BYTES = 256 * 1024;
 
 /** Changed blocks written in place; the last record sets size, mode and mtime. */
 export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): Promise<OpOutcome> {
@@ -208,17 +179,34 @@ export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): P
   return { touched: [abs] };
 }
 
-/** mkdir (with parents); a non-directory in the way is replaced. */
+/**
+ * mkdir (with parents); a non-directory in the way is replaced. Synchronous calls (a mirror
+ * creates every directory of the tree; each call through the thread pool cost a round trip),
+ * and the directory made or found is known to the confiner as real and free of temp files, so
+ * its files' puts look at it no further.
+ */
 export async function applyMkdir(cf: Confiner, meta: MetaOf<'mkdir'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
-  const st = await lstatOrNull(abs);
+  const st = lstatSyncOrNull(abs);
   if (st && !st.isDirectory()) await removeAny(abs);
-  if (!st || !st.isDirectory()) await fsp.mkdir(fsPath(abs));
-  const mode = modeOf(cf, meta, true);
-  if (mode !== undefined) await fsp.chmod(fsPath(abs), mode);
+  const made = !st?.isDirectory();
+  if (made) mkdirSync(fsPath(abs));
+  // applyAttrsSync sets the mode itself (after the owner, which may clear setgid).
+  const mode = meta.a ? undefined : modeOf(cf, meta, true);
+  if (mode !== undefined) chmodSync(fsPath(abs), mode);
   if (meta.a) applyAttrsSync(cf, abs, meta.p, meta.a, meta.mode);
+  cf.madeDir(abs, made);
   return { touched: [path.dirname(abs)], structural: Boolean(st && !st.isDirectory()) };
+}
+
+function lstatSyncOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(fsPath(p));
+  } catch (err) {
+    if (isErr(err, 'ENOENT', 'ENOTDIR')) return null;
+    throw err;
+  }
 }
 
 /** Deletes a file, link or directory tree; absent is fine (replay). */

@@ -52,6 +52,11 @@ export class TempFiles {
     if (keep) set.add(path.basename(keep));
   }
 
+  /** `dir` was just created: it holds no temp files. */
+  empty(dir: string): void {
+    this.dirs.set(dir, new Set());
+  }
+
   /** A temp file was renamed into place or removed. */
   done(tmp: string): void {
     this.dirs.get(path.dirname(tmp))?.delete(path.basename(tmp));

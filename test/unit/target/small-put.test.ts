@@ -1,0 +1,109 @@
+// Whole small files through applyPut's synchronous way (target/small-put.ts): as root, owner,
+// mode and the ns mtime set on the descriptor; a temp file that picked up xattrs (a leftover of
+// an earlier attempt, a directory's default ACL) is cleaned by the general attribute path; a
+// directory in the way is replaced; not root, what cannot be set is counted.
+import {
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { log } from '../../../src/shared/log.js';
+import { Confiner } from '../../../src/target/confine.js';
+import { ModePolicy } from '../../../src/target/mode-policy.js';
+import { applyPut } from '../../../src/target/ops.js';
+import { tempNameFor } from '../../../src/target/temp-files.js';
+import { run, toolAcl, toolXattrs } from '../fsmeta-tools.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  vi.restoreAllMocks();
+});
+
+function replica(): { base: string; cf: Confiner } {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-put-'));
+  dirs.push(base);
+  return { base, cf: new Confiner(base, new ModePolicy(false)) };
+}
+
+const NS = '1700000000123456789';
+const plain = { uid: 4321, gid: 4322, ns: NS, x: [], acl: {} };
+
+function put(cf: Confiner, seq: number, p: string, data: string, a: object = plain) {
+  const body = Buffer.from(data);
+  const meta = { p, off: 0, first: true, end: true, size: body.length, mode: 0o640 };
+  return applyPut(cf, seq, { ...meta, mtime: 1700000000123, a }, body);
+}
+
+describe('a small whole file', () => {
+  it('as root lands with owner, mode and the ns mtime, and no temp file left', async () => {
+    const { base, cf } = replica();
+    await put(cf, 1, 'f', 'hello');
+    const st = lstatSync(path.join(base, 'f'), { bigint: true });
+    expect(readFileSync(path.join(base, 'f'), 'utf8')).toBe('hello');
+    expect([Number(st.uid), Number(st.gid), Number(st.mode & 0o7777n)]).toEqual([
+      4321, 4322, 0o640,
+    ]);
+    expect(st.mtimeNs).toBe(BigInt(NS));
+    expect(run('ls', ['-A', base]).trim()).toBe('f');
+    expect(cf.refusals.total).toBe(0);
+  });
+
+  it('loses the xattrs a leftover temp file of the same seq had', async () => {
+    const { base, cf } = replica();
+    const tmp = tempNameFor(path.join(base, 'f'), 7);
+    writeFileSync(tmp, 'old');
+    run('setfattr', ['-n', 'user.stale', '-v', '1', tmp]);
+    await put(cf, 7, 'f', 'new');
+    expect(toolXattrs(path.join(base, 'f')).has('user.stale')).toBe(false);
+    expect(readFileSync(path.join(base, 'f'), 'utf8')).toBe('new');
+  });
+
+  it("loses the access ACL its directory's default ACL gave it", async () => {
+    const { base, cf } = replica();
+    mkdirSync(path.join(base, 'd'));
+    run('setfacl', ['-d', '-m', 'u:4321:rwx', path.join(base, 'd')]);
+    await put(cf, 1, 'd/f', 'x');
+    expect(toolAcl(path.join(base, 'd')).some((l) => l.startsWith('default:user:4321'))).toBe(true);
+    expect(toolXattrs(path.join(base, 'd', 'f')).has('system.posix_acl_access')).toBe(false);
+    const st = lstatSync(path.join(base, 'd', 'f'));
+    expect(st.mode & 0o7777).toBe(0o640);
+  });
+
+  it('replaces a directory that stands at its path', async () => {
+    const { base, cf } = replica();
+    mkdirSync(path.join(base, 'f', 'sub'), { recursive: true });
+    writeFileSync(path.join(base, 'f', 'sub', 'g'), 'g');
+    const out = await put(cf, 1, 'f', 'file now');
+    expect(out.structural).toBe(true);
+    expect(readFileSync(path.join(base, 'f'), 'utf8')).toBe('file now');
+  });
+
+  it('not root: the owner it may not set is counted, the rest lands', async () => {
+    const { base, cf } = replica();
+    chownSync(base, 65534, 65534);
+    vi.spyOn(log, 'warn').mockImplementation(() => undefined);
+    const groups = process.getgroups!();
+    process.setgroups!([65534]);
+    process.setegid!(65534);
+    process.seteuid!(65534);
+    try {
+      await put(cf, 1, 'f', 'x');
+    } finally {
+      process.seteuid!(0);
+      process.setegid!(0);
+      process.setgroups!(groups);
+    }
+    const st = lstatSync(path.join(base, 'f'), { bigint: true });
+    expect(Number(st.uid)).toBe(65534);
+    expect(st.mtimeNs).toBe(BigInt(NS));
+    expect(cf.refusals.counts.owner).toBe(1);
+  });
+});
