@@ -133,7 +133,7 @@ export class Connection {
       filter,
       link: this.link,
       stopMirror: () => this.mirror.active && this.mirror.stop(),
-      holdCapture: () => this.capture.holdHints(),
+      capture: this.capture,
       confirm: () => this.confirmRestore(),
     });
     this.stopTimers = startTimers(this);

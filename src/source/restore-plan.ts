@@ -5,11 +5,12 @@
 import { type Stats } from 'node:fs';
 import path from 'node:path';
 import type { MirrorMode } from '../control/replies.js';
-import { makeDev, splitDev } from '../fsmeta/index.js';
+import { attrStampOf, makeDev, readMetaSync, splitDev } from '../fsmeta/index.js';
 import { isSpecialType, type ListEntry } from '../protocol/listing.js';
 import { sumsReply, type FileSum } from '../protocol/requests.js';
 import { lstatOrNull, readlinkName } from '../shared/fsutil.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
+import type { EntryAttrs } from './entry-attrs.js';
 import { knownType } from './entry-type.js';
 import { makeFilter, type PathFilter } from './filter.js';
 import type { ItemFacts } from './itemize.js';
@@ -41,7 +42,12 @@ export interface RestoreStep {
   bytes: number;
   /** Something of another type is in the way: it is removed first. */
   replace: boolean;
+  /** Only attributes differ (owner, xattrs, ACLs...): they are set in place, no data moves. */
+  metaOnly?: boolean;
 }
+
+/** Which attributes of the replica's stamps count (the connection's --no-owner/-xattrs/-acls). */
+export type AttrCompare = Pick<EntryAttrs, 'differing'>;
 
 /** The whole plan: the steps, destination files newer than the replica, and what is kept. */
 export interface RestorePlan {
@@ -108,8 +114,25 @@ function selected(list: Map<string, ListEntry>, only: string[], filter: PathFilt
   return all.filter((t) => pick.file(t.path) || (t.type === 'dir' && dirs.has(t.path)));
 }
 
+/**
+ * Owner, xattrs and ACLs (and a directory's or symlink's mtime) of the destination entry that
+ * differ from the replica's listed stamp, as rsync -aAX would set them; [] when the listing
+ * carries no stamp (an older target). A file's and a special's mtime is decide()'s.
+ */
+function stampDiffers(abs: string, t: ListEntry, attrs: AttrCompare): string[] {
+  if (t.attrs === undefined) return [];
+  const local = attrStampOf(readMetaSync(abs, { xattrs: true, acls: true }));
+  const timed = t.type === 'dir' || t.type === 'symlink';
+  return attrs.differing(local, t.attrs).filter((a) => timed || a !== 'mtime');
+}
+
 /** The step for one replica entry, or null when the destination already has it. */
-async function stepFor(dest: string, t: ListEntry, mode: MirrorMode): Promise<RestoreStep | null> {
+async function stepFor(
+  dest: string,
+  t: ListEntry,
+  mode: MirrorMode,
+  attrs: AttrCompare,
+): Promise<RestoreStep | null> {
   const abs = path.join(dest, ...t.path.split('/'));
   const st = lstatOrNull(abs);
   const bytes = t.type === 'file' ? t.size : 0;
@@ -118,14 +141,20 @@ async function stepFor(dest: string, t: ListEntry, mode: MirrorMode): Promise<Re
   const l = local(t.path, st);
   if (knownType(st) !== t.type)
     return { ...base, action: 'create', attrs: ['type'], replace: true };
+  const meta = stampDiffers(abs, t, attrs);
+  const metaOnly = meta.length
+    ? { ...base, action: 'update' as const, attrs: meta, bytes: 0, metaOnly: true }
+    : null;
   if (t.type === 'symlink') {
     const link = await readlinkName(abs).catch(() => '');
-    return link === t.link ? null : { ...base, action: 'update', attrs: ['link target'] };
+    return link === t.link ? metaOnly : { ...base, action: 'update', attrs: ['link target'] };
   }
   if (t.type === 'dir')
-    return t.mode === l.mode ? null : { ...base, action: 'update', attrs: ['mode'] };
+    return t.mode === l.mode ? metaOnly : { ...base, action: 'update', attrs: ['mode', ...meta] };
   const d = decide(sent(t), l, { mode });
-  return d === 'same' ? null : { ...base, action: 'update', attrs: attrsOf(t, l) };
+  return d === 'same'
+    ? metaOnly
+    : { ...base, action: 'update', attrs: [...attrsOf(t, l), ...meta] };
 }
 
 /** Checksum mode: files equal in size and sha256 on both sides are dropped (only attrs differ). */
@@ -138,14 +167,14 @@ async function byContent(
   const batch: Array<Candidate & { s: RestoreStep }> = [];
   const flush = async (): Promise<void> => {
     const { equal, differ } = await splitBySums(dest, batch.splice(0), sums);
-    for (const c of differ)
-      out.push({
-        ...(c as (typeof batch)[0]).s,
-        attrs: ['content', ...(c as (typeof batch)[0]).s.attrs],
-      });
+    for (const c of differ) {
+      const s = (c as (typeof batch)[0]).s;
+      out.push({ ...s, attrs: ['content', ...s.attrs], metaOnly: false });
+    }
     for (const [c] of equal) {
       const s = (c as (typeof batch)[0]).s;
-      if (s.attrs.length) out.push({ ...s, bytes: 0 });
+      // The same data: whatever else differs is set in place.
+      if (s.attrs.length) out.push({ ...s, bytes: 0, metaOnly: true });
     }
   };
   for (const s of steps) {
@@ -170,6 +199,7 @@ export async function planRestore(
   list: Map<string, ListEntry>,
   filter: PathFilter,
   o: RestoreOptions,
+  attrs: AttrCompare,
 ): Promise<RestorePlan> {
   const wanted = selected(list, o.only, filter).sort((a, b) =>
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
@@ -177,7 +207,7 @@ export async function planRestore(
   let steps: RestoreStep[] = [];
   const newer: string[] = [];
   for (const t of wanted) {
-    const s = await stepFor(o.dest, t, o.mode);
+    const s = await stepFor(o.dest, t, o.mode, attrs);
     if (!s) continue;
     steps.push(s);
     const st = lstatOrNull(path.join(o.dest, ...t.path.split('/')));

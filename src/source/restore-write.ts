@@ -159,6 +159,14 @@ async function one(
   try {
     if (!m) throw new Error('gone from the replica since it was listed');
     if (m.type !== s.t.type) throw new Error(`now a ${m.type} on the replica`);
+    if (s.metaOnly && s.t.type !== 'dir') {
+      // Same data, other owner/xattrs/ACLs: set in place (a directory's come last, as ever).
+      const abs = absOf(ctx.dest, s.rel);
+      applyMeta(abs, m, s.rel);
+      if (s.t.type === 'file' && s.t.inode !== undefined) written.set(s.t.inode, abs);
+      ctx.done(s, 0);
+      return;
+    }
     if (s.t.type === 'dir') {
       const abs = absOf(ctx.dest, s.rel);
       if (s.replace) await clear(abs);

@@ -10,7 +10,13 @@ import type { PathFilter } from './filter.js';
 import { dryRunResult, itemize } from './itemize.js';
 import type { Link } from './link.js';
 import type { Ask } from './restore-fetch.js';
-import { planRestore, type RestoreOptions, type RestorePlan } from './restore-plan.js';
+import type { Capture } from './capture.js';
+import {
+  planRestore,
+  type AttrCompare,
+  type RestoreOptions,
+  type RestorePlan,
+} from './restore-plan.js';
 import { writeRestore } from './restore-write.js';
 
 export type { RestoreOptions };
@@ -24,8 +30,9 @@ export interface RestoreHost {
   link: Link;
   /** Stops a running mirror (a restore supersedes it). */
   stopMirror: () => void;
-  /** Holds capture; the returned function lets it go (false: dropping what it held). */
-  holdCapture: () => (requeue?: boolean) => void;
+  /** holdHints holds capture, the returned function lets it go (false: dropping what it held);
+   * ledger.attrs tells which attributes the connection carries (restore sets those). */
+  capture: Pick<Capture, 'holdHints'> & { ledger: { attrs: AttrCompare } };
   /** After a live restore: capture watches again and a diff mirror confirms; resolves when done. */
   confirm: () => Promise<void>;
 }
@@ -77,7 +84,7 @@ export class Restorer {
     await this.host.link.listTarget((items) => {
       for (const it of items) list.set(it.path, it);
     }, o.from);
-    return planRestore(this.ask, list, this.host.filter, o);
+    return planRestore(this.ask, list, this.host.filter, o, this.host.capture.ledger.attrs);
   }
 
   private refusal(o: RestoreOptions, p: RestorePlan): string | null {
@@ -134,7 +141,7 @@ export class Restorer {
   }
 
   private async run(o: RestoreOptions, p: RestorePlan, live: boolean): Promise<void> {
-    const release = live ? this.host.holdCapture() : null;
+    const release = live ? this.host.capture.holdHints() : null;
     const pr = this.progress;
     try {
       await writeRestore(
