@@ -17,7 +17,7 @@ import type { WireSpan } from '../protocol/ops.js';
 import type { BlockHashes } from './ledger.js';
 import type { Emit, QueuedMeta } from './queued-op.js';
 import { fsPath } from '../fsmeta/index.js';
-import { appendPart } from './sparse-parts.js';
+import { appendPart, holeBeyond } from './sparse-parts.js';
 
 /** Block size for change detection: small enough that a small write sends little. */
 export const CAPTURE_BLOCK = 16 * 1024;
@@ -277,6 +277,7 @@ async function sendChanged(
       const same = bs === CAPTURE_BLOCK ? hashes[i] : blockHash(block);
       if (i < basis.hashes.length && basis.hashes[i] === same && basisLen === block.length)
         continue;
+      if (holeBeyond(block, off + o, basis.size)) continue; // rsync -S
       const at = off + o;
       const last = pending[pending.length - 1];
       if (last && last[0] + last[1] === at) last[1] += block.length;

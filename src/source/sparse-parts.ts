@@ -24,3 +24,13 @@ export async function appendPart(
   });
   return rec.seq;
 }
+
+/**
+ * Whether a changed block of a delta need not be sent: all zeros at or past the end of the
+ * target's copy, which the final record's truncate to the new size extends with a hole there.
+ * (A file that grew sparsely after it was captured small went as all its zeros: 1 GiB for a
+ * `truncate -s 1G` caught between its create and its resize.)
+ */
+export function holeBeyond(block: Buffer, at: number, basisSize: number): boolean {
+  return at >= basisSize && isAllZero(block);
+}

@@ -174,6 +174,20 @@ describe('attributes', { timeout: 180_000 }, () => {
     await waitSameAttrs(dir, dst);
     const afterSparse = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
     expect(afterSparse.sent.bytes - beforeSparse.sent.bytes).toBeLessThan(4 << 20);
+    // Captured while empty, then grown sparsely (as a `truncate -s` caught between its create
+    // and its resize): the delta sends the data, not the zeros past the replica's end (it sent
+    // the whole 1 GiB before).
+    await write(path.join(dir, 'grown'), '');
+    await waitSynced(s, 'app');
+    const beforeGrow = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    makeSparse(path.join(dir, 'grown'), 1024);
+    await waitSynced(s, 'app');
+    await waitSameAttrs(dir, dst);
+    const afterGrow = (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json;
+    expect(afterGrow.sent.bytes - beforeGrow.sent.bytes).toBeLessThan(4 << 20);
+    expect(await allocated(path.join(dst, 'grown'))).toBeLessThan(
+      (await allocated(path.join(dir, 'grown'))) + (1 << 20),
+    );
   });
 
   for (const mode of ['full', 'diff', 'checksum'] as const) {
