@@ -118,11 +118,7 @@ export class Ledger {
     }
   }
 
-  /**
-   * Records what the target now holds at `rel`: this stat, of this type, with the attributes last
-   * sent for it (or, when none were sent, those on disk now). A directory replaced by something
-   * else takes what was below it along.
-   */
+  /** What the target now holds at `rel` (a directory replaced takes what was below it along). */
   record(
     rel: string,
     st: Stats,
@@ -134,8 +130,7 @@ export class Ledger {
     const seq = this.batch?.seqs.get(rel) ?? old?.seq ?? this.lastAppended;
     const sent = this.sentStamp.get(rel);
     this.sentStamp.delete(rel);
-    // `o.stamp`: the caller read the attributes just now (undefined: read them here, unless the
-    // stamp of what was sent is known: a small-file mirror read every file's attributes twice).
+    // The attributes last sent, else `o.stamp` (read by the caller just now), else read here.
     const now = sent !== undefined ? sent : o.stamp === undefined ? this.attrs.stamp(rel) : o.stamp;
     const entry = entryOf(st, type, seq, o.link, now ?? undefined);
     const blocks = o.blocks === 'keep' ? undefined : o.blocks;
