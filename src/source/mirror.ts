@@ -265,7 +265,10 @@ export class Mirror {
       }
       // New small files go many per step and per record (small-files.ts), in scan order.
       if (action === 'whole' && !relink && small.add(rel, st, this.capture.hardLinks)) continue;
-      small.flush(); // what was gathered goes before this entry
+      // What was gathered goes before this entry; a directory (in path order above none of it,
+      // its files' parents queued before them) may precede the batch: flushed at every one, a
+      // tree of ~10 files per directory went ~10 files per batch, not 512.
+      if (!st.isDirectory()) small.flush();
       const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
       this.pace.detachStep(id, mayQueue, async (gate) => {
         if (action === 'blocks' && t) await this.steps.blocks(rel, t);
