@@ -19,7 +19,6 @@ import {
   SUMS_BATCH_BYTES,
   settleEqual,
   splitBySums,
-  sumSizes,
   type Candidate,
 } from './mirror-sums.js';
 import type { ScanSkip } from './scan.js';
@@ -155,7 +154,7 @@ export class Mirror {
     if (equal.length)
       this.pace.detachStep(id, 0, async () => {
         await settleEqual(this.capture, this.steps, equal, since);
-        this.tracker.queuedUpTo(this.journal.lastSeq, sumSizes(equal));
+        for (const [b] of equal) this.tracker.queuedUpTo(this.journal.lastSeq, b.st.size);
       });
   }
 
@@ -238,7 +237,7 @@ export class Mirror {
     const small = new ScanBatch((items, bytes) =>
       this.pace.detachStep(id, bytes, async (gate) => {
         await sendSmallFiles(this.capture, items, startSeq, gate);
-        this.tracker.queuedUpTo(this.journal.lastSeq, bytes);
+        for (const f of items) this.tracker.queuedUpTo(this.journal.lastSeq, f.st.size); // per file
       }),
     );
     for await (const { rel, st } of scanInPathOrder(this.base, this.filter, skip, true)) {
