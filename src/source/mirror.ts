@@ -19,7 +19,6 @@ import {
   SUMS_BATCH_BYTES,
   settleEqual,
   splitBySums,
-  sumSizes,
   type Candidate,
 } from './mirror-sums.js';
 import type { ScanSkip } from './scan.js';
@@ -155,7 +154,7 @@ export class Mirror {
     if (equal.length)
       this.pace.detachStep(id, 0, async () => {
         await settleEqual(this.capture, this.steps, equal, since);
-        this.tracker.queuedUpTo(this.journal.lastSeq, sumSizes(equal));
+        for (const [b] of equal) this.tracker.queuedUpTo(this.journal.lastSeq, b.st.size);
       });
   }
 
@@ -238,7 +237,7 @@ export class Mirror {
     const small = new ScanBatch((items, bytes) =>
       this.pace.detachStep(id, bytes, async (gate) => {
         await sendSmallFiles(this.capture, items, startSeq, gate);
-        this.tracker.queuedUpTo(this.journal.lastSeq, bytes);
+        for (const f of items) this.tracker.queuedUpTo(this.journal.lastSeq, f.st.size); // per file
       }),
     );
     for await (const { rel, st } of scanInPathOrder(this.base, this.filter, skip, true)) {
@@ -265,7 +264,10 @@ export class Mirror {
       }
       // New small files go many per step and per record (small-files.ts), in scan order.
       if (action === 'whole' && !relink && small.add(rel, st, this.capture.hardLinks)) continue;
-      small.flush(); // what was gathered goes before this entry
+      // What was gathered goes before this entry; a directory (in path order above none of it,
+      // its files' parents queued before them) may precede the batch: flushed at every one, a
+      // tree of ~10 files per directory went ~10 files per batch, not 512.
+      if (!st.isDirectory()) small.flush();
       const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
       this.pace.detachStep(id, mayQueue, async (gate) => {
         if (action === 'blocks' && t) await this.steps.blocks(rel, t);
