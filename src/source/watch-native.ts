@@ -14,7 +14,7 @@
 //   therefore ends up watched under its new name, with both names hinted.
 // - A pass of events big enough for the kernel's queue to have overflowed is reported to the sink
 //   as a miss (watch-overflow.ts): capture then rescans the tree.
-import fs, { readdirSync, type FSWatcher, type Stats } from 'node:fs';
+import fs, { readdirSync, realpathSync, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
 import { lstatOrNull } from '../shared/fsutil.js';
@@ -271,6 +271,17 @@ export class NativeWatcher implements Watcher {
   }
 }
 
+// A connection's path may be a symlink to its directory (/srv/data -> /mnt/disk1/data), as the
+// mirror and capture follow it: the tree is watched where it is. (The root was lstat'ed, so such a
+// path fell back to chokidar, a watch per file: 1 GiB and every inotify watch at 1M files.)
+function rootDir(base: string): string {
+  try {
+    return nameFromBytes(realpathSync(fsPath(base), { encoding: 'buffer' }));
+  } catch {
+    return base; // gone or unreadable: start() says so
+  }
+}
+
 /** Starts a native watcher on `base` (throws when the root itself cannot be watched). */
 export async function startNativeWatcher(
   base: string,
@@ -278,7 +289,7 @@ export async function startNativeWatcher(
   sink: WatchSink,
   pass?: EventPass,
 ): Promise<NativeWatcher> {
-  const w = new NativeWatcher(base, filter, sink, pass ?? sharedEventPass());
+  const w = new NativeWatcher(rootDir(base), filter, sink, pass ?? sharedEventPass());
   try {
     await w.start();
   } catch (err) {

@@ -1,7 +1,7 @@
 // The native watcher on a real directory: which hints it gives, which directories it watches, and
 // when it reports a possible loss. (The chokidar backend is exercised end to end in
 // test/e2e/watcher.test.ts.)
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -61,6 +61,17 @@ describe('native watcher', () => {
     for (let i = 0; i < 50; i++) writeFileSync(path.join(base, 'a', `f${i}`), 'x');
     const p = await watchTree(base, undefined, ['skip/**']);
     expect(p.w.stats()).toEqual({ backend: 'native', watchedDirs: 5, unwatched: 0 });
+  });
+
+  it('watches the directory a symlinked root points to, and names changes relative to the root', async () => {
+    const real = tree();
+    mkdirSync(path.join(real, 'a'));
+    const link = path.join(tree(), 'data');
+    symlinkSync(real, link);
+    const p = await watchTree(link);
+    expect(p.w.stats()).toEqual({ backend: 'native', watchedDirs: 2, unwatched: 0 });
+    writeFileSync(path.join(link, 'a', 'new.txt'), 'x');
+    await expectHinted(p, 'a/new.txt');
   });
 
   it('hints both names of a renamed file', async () => {
