@@ -62,6 +62,11 @@ const TYPE: Record<string, ListedType> = Object.fromEntries(
   Object.entries(LETTER).map(([t, l]) => [l, t as ListedType]),
 );
 
+/** The entry type of a wire letter (undefined: not one). */
+export function letterType(letter: string): ListedType | undefined {
+  return TYPE[letter];
+}
+
 /** The wire letter of an entry type (also what verify and orphans report). */
 export function typeLetter(t: ListedType): TypeLetter {
   return LETTER[t];

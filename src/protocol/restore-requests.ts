@@ -16,7 +16,7 @@ import {
   text,
   type Check,
 } from './check.js';
-import { typeLetter, type ListedType, type TypeLetter } from './listing.js';
+import { letterType, typeLetter, type ListedType, type TypeLetter } from './listing.js';
 import { MAX_BODY_BYTES } from './limits.js';
 
 /** Paths one `meta` request may name (a reply may answer fewer: ask again for the rest). */
@@ -91,15 +91,6 @@ export type WireMeta = {
   ad?: string;
 };
 
-const TYPE: Record<TypeLetter, ListedType> = {
-  f: 'file',
-  d: 'dir',
-  l: 'symlink',
-  p: 'fifo',
-  s: 'socket',
-  c: 'char',
-  b: 'block',
-};
 const b64 =
   (max: number): Check<Buffer> =>
   (v, where) =>
@@ -137,7 +128,7 @@ export const replicaMeta: Check<ReplicaMeta> = (v, where) => {
   if (!isObject(v)) return refuse(where, 'an object', v);
   const t = oneOf('f', 'd', 'l', 'p', 's', 'c', 'b')(v.t, `${where}.t`);
   const m: ReplicaMeta = {
-    type: TYPE[t],
+    type: letterType(t) as ListedType,
     mode: mode(v.mode, `${where}.mode`),
     uid: id32(v.uid, `${where}.uid`),
     gid: id32(v.gid, `${where}.gid`),

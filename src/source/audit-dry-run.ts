@@ -2,7 +2,7 @@
 // make, and what their real runs would then do with each path, with nothing queued.
 import path from 'node:path';
 import type { Difference, DryRunResult, MirrorMode } from '../control/replies.js';
-import type { ListedType, ListEntry } from '../protocol/listing.js';
+import { letterType, type ListEntry } from '../protocol/listing.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { compareOnce, listing, refuseDuringMirror, type AuditContext } from './audit.js';
 import { deletionBrake } from './brake.js';
@@ -11,15 +11,6 @@ import { knownType } from './entry-type.js';
 import { dryRunResult, itemize, type ItemFacts } from './itemize.js';
 
 const DRAIN_MS = 10 * 60_000;
-const TYPE_OF: Record<string, ListedType> = {
-  f: 'file',
-  d: 'dir',
-  l: 'symlink',
-  p: 'fifo',
-  s: 'socket',
-  c: 'char',
-  b: 'block',
-};
 // verify's difference kinds, as the attributes a dry run names.
 const ATTR_OF: Partial<Record<Difference['kind'], string>> = {
   size: 'size',
@@ -81,10 +72,10 @@ export async function orphansDryRun(
 function fixItem(ctx: AuditContext, rel: string, diffs: Difference[]): ItemFacts {
   const st = lstatOrNull(path.join(ctx.base, ...rel.split('/')));
   const first = diffs[0] as Difference;
-  const type = (st && knownType(st)) ?? TYPE_OF[String(first.source)] ?? 'file';
+  const type = (st && knownType(st)) ?? letterType(String(first.source)) ?? 'file';
   if (first.kind === 'orphan') {
     const reason = 'only on the target: left to smr orphans --delete';
-    return { path: rel, type: TYPE_OF[String(first.target)] ?? type, action: 'skip', reason };
+    return { path: rel, type: letterType(String(first.target)) ?? type, action: 'skip', reason };
   }
   const bytes = type === 'file' ? (st?.size ?? 0) : 0;
   if (diffs.some((d) => d.kind === 'missing')) return { path: rel, type, action: 'create', bytes };
