@@ -1,6 +1,6 @@
 // The one classifier of what a path on disk is, in the vocabulary the protocol's listing uses.
 import type { Stats } from 'node:fs';
-import type { EntryType } from '../protocol/listing.js';
+import { isSpecialType, type EntryType } from '../protocol/listing.js';
 import type { NodeKind } from '../protocol/ops.js';
 
 /** file, dir or symlink. */
@@ -28,23 +28,22 @@ export function specialType(
   return st.isBlockDevice() ? 'block' : null;
 }
 
+/** The type tests of a Stats that tell every kind of entry apart. */
+export type TypeTests = Pick<
+  Stats,
+  | 'isFile'
+  | 'isDirectory'
+  | 'isSymbolicLink'
+  | 'isFIFO'
+  | 'isSocket'
+  | 'isCharacterDevice'
+  | 'isBlockDevice'
+>;
+
 /** What `st` is, special entries included; null for a type smr does not replicate. */
-export function knownType(
-  st: Pick<
-    Stats,
-    | 'isFile'
-    | 'isDirectory'
-    | 'isSymbolicLink'
-    | 'isFIFO'
-    | 'isSocket'
-    | 'isCharacterDevice'
-    | 'isBlockDevice'
-  >,
-): KnownType | null {
+export function knownType(st: TypeTests): KnownType | null {
   return entryType(st) ?? specialType(st);
 }
 
-/** Whether a known type is a special entry (made by `mknod`). */
-export function isNodeKind(t: KnownType): t is NodeKind {
-  return t === 'fifo' || t === 'socket' || t === 'char' || t === 'block';
-}
+/** Whether a known type is a special entry (made by `mknod`): the listing's own test. */
+export const isNodeKind: (t: KnownType) => t is NodeKind = isSpecialType;

@@ -4,7 +4,7 @@ import type { Stats } from 'node:fs';
 import type { MirrorMode } from '../control/replies.js';
 import { isSpecialType, type ListEntry } from '../protocol/listing.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
-import { knownType } from './entry-type.js';
+import { knownType, type TypeTests } from './entry-type.js';
 import { rdevDiffers } from './rdev.js';
 
 /** full, diff or checksum. */
@@ -23,20 +23,7 @@ export interface MirrorOptions {
  * What the decisions read of the entry being sent: an lstat of a source path for a mirror, the
  * replica's entry for a restore (restore-plan.ts), which is a mirror in the other direction.
  */
-export type SentEntry = Pick<
-  Stats,
-  | 'size'
-  | 'mtimeMs'
-  | 'mode'
-  | 'rdev'
-  | 'isFile'
-  | 'isDirectory'
-  | 'isSymbolicLink'
-  | 'isFIFO'
-  | 'isSocket'
-  | 'isCharacterDevice'
-  | 'isBlockDevice'
->;
+export type SentEntry = Pick<Stats, 'size' | 'mtimeMs' | 'mode' | 'rdev'> & TypeTests;
 
 /** What a mirror does with one source entry: nothing, send it whole, or compare its blocks. */
 export function decide(
