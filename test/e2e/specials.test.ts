@@ -85,6 +85,11 @@ function expectSameWalk(a: Map<string, string>, b: Map<string, string>): void {
   expect(Object.fromEntries([...b].sort())).toEqual(Object.fromEntries([...a].sort()));
 }
 
+/** The trusted.kind xattr the tree puts on its block device (read with getfattr). */
+function kindXattr(p: string): string {
+  return sh('getfattr', '--absolute-names', '--only-values', '-n', 'trusted.kind', p);
+}
+
 describe('fifos, sockets and device nodes', () => {
   it('are replicated, verified, repaired by verify --fix, orphaned, and restored exactly', async () => {
     const { s, src, dst } = await watchedPair(makeTree, { name: 'sp' });
@@ -96,16 +101,7 @@ describe('fifos, sockets and device nodes', () => {
     expect(source.get('sock')).toMatch(/^socket\|/);
     expect(source.get('dev/loop-like')).toMatch(/^block special file\|7:0\|660\|0\|0\|/);
     expectSameWalk(source, await statWalk(dst));
-    expect(
-      sh(
-        'getfattr',
-        '--absolute-names',
-        '--only-values',
-        '-n',
-        'trusted.kind',
-        rep('dev', 'loop-like'),
-      ),
-    ).toBe('device');
+    expect(kindXattr(rep('dev', 'loop-like'))).toBe('device');
 
     // Replicated as they are: verify compares them, and counts them.
     const v0 = await run('verify', 'sp');
@@ -194,16 +190,7 @@ describe('fifos, sockets and device nodes', () => {
     expect(r.code, r.stdout + r.stderr + s2.log().slice(-3000)).toBe(0);
     expect(r.json.restore).toMatchObject({ state: 'complete', failed: 0, skipped: 0 });
     expectSameWalk(replica, await statWalk(src));
-    expect(
-      sh(
-        'getfattr',
-        '--absolute-names',
-        '--only-values',
-        '-n',
-        'trusted.kind',
-        path.join(src, 'dev', 'loop-like'),
-      ),
-    ).toBe('device');
+    expect(kindXattr(path.join(src, 'dev', 'loop-like'))).toBe('device');
     await waitSynced(s2, 'sp');
     expect((await run('verify', 'sp')).code).toBe(0);
   });
