@@ -14,13 +14,8 @@ import { MirrorPace } from './mirror-pace.js';
 import { decide, type MirrorOptions } from './mirror-plan.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
-import {
-  SUMS_BATCH,
-  SUMS_BATCH_BYTES,
-  settleEqual,
-  splitBySums,
-  type Candidate,
-} from './mirror-sums.js';
+import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
+import { settleEqual } from './mirror-equal.js';
 import type { ScanSkip } from './scan.js';
 import { scanInPathOrder } from './walk.js';
 import { ScanBatch, sendSmallFiles } from './small-files.js';

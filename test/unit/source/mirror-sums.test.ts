@@ -13,12 +13,8 @@ import type { JournalRecord } from '../../../src/journal/types.js';
 import type { FileSum } from '../../../src/protocol/requests.js';
 import { DiskAttrs } from '../../../src/source/entry-attrs.js';
 import { Ledger } from '../../../src/source/ledger.js';
-import {
-  recordEqual,
-  splitBySums,
-  sumSizes,
-  type Candidate,
-} from '../../../src/source/mirror-sums.js';
+import { recordEqual } from '../../../src/source/mirror-equal.js';
+import { splitBySums, sumSizes, type Candidate } from '../../../src/source/mirror-sums.js';
 
 let dir: string;
 let index: PathIndex;
