@@ -10,7 +10,10 @@ const CODE = new Map(TYPES.map((t, i) => [t, i + 1]));
 
 /** The columns an entry is read with, in the order `entryFromRow` expects. */
 export const ENTRY_COLUMNS =
-  'key, type, size, mtime_ns, mode, uid, gid, dev, ino, rdev, link, sha256, attr_digest, seq';
+  'key, type, size, mtime_ns, mode, uid, gid, dev, ino, rdev, link, sha256, attr_digest, seq, ctime_ns';
+
+/** How many columns `ENTRY_COLUMNS` names (the key included). */
+export const ENTRY_COLUMN_COUNT = ENTRY_COLUMNS.split(', ').length;
 
 /** Values bound for an entry, in the order of `ENTRY_COLUMNS` after the key. */
 export function entryParams(e: IndexEntry): unknown[] {
@@ -33,6 +36,7 @@ export function entryParams(e: IndexEntry): unknown[] {
     e.sha256,
     e.attrDigest,
     e.seq,
+    e.ctimeNs,
   ];
 }
 
@@ -52,6 +56,7 @@ export function entryFromRow(r: unknown[]): IndexEntry {
     sha256: (r[11] as Buffer | null) ?? null,
     attrDigest: (r[12] as Buffer | null) ?? null,
     seq: Number(r[13]),
+    ctimeNs: r[14] as bigint,
   };
 }
 

@@ -2,6 +2,7 @@
 // renames are one statement each over a key range: SQLite moves the rows, not JavaScript.
 import {
   ENTRY_COLUMNS,
+  ENTRY_COLUMN_COUNT,
   blocksFromRow,
   entryFromRow,
   entryParams,
@@ -47,10 +48,10 @@ const PREFIXED = ENTRY_COLUMNS.split(', ')
   .slice(1)
   .map((c) => `e.${c}`)
   .join(', ');
-/** Where the lookup row holds blocks_id, then block_size, size and hashes. */
-const BLOCKS_ID = 13;
-/** Where a page row holds the dirty flags (after the key and the entry's 13 columns). */
-const FLAGS_AT = 14;
+/** Where the lookup row holds blocks_id, then block_size, size and hashes (after the columns). */
+const BLOCKS_ID = ENTRY_COLUMN_COUNT - 1;
+/** Where a page row holds the dirty flags (after the key and the entry's columns). */
+const FLAGS_AT = ENTRY_COLUMN_COUNT;
 
 /** Equal column values: integers come back as BigInt, bound ones may be numbers. */
 function sameValue(a: unknown, b: unknown): boolean {
@@ -123,7 +124,7 @@ export class EntryStore {
         'LEFT JOIN blocks b ON b.id = e.blocks_id WHERE e.key = ?',
     );
     this.upsertStmt = db.prepare(
-      `INSERT INTO entries (${cols}, blocks_id) VALUES (${'?, '.repeat(14)}?) ` +
+      `INSERT INTO entries (${cols}, blocks_id) VALUES (${'?, '.repeat(ENTRY_COLUMN_COUNT)}?) ` +
         `ON CONFLICT (key) DO UPDATE SET ${SET_ALL}`,
     );
     this.updateSameInodeStmt = db.prepare(`UPDATE entries SET ${SAME_INODE_SET} WHERE key = ?`);

@@ -4,7 +4,7 @@ import { SmrError } from '../shared/errors.js';
 import type { Db } from './sqlite.js';
 
 /** The schema this code reads and writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Default SQLite page cache: the index's memory is this plus a little, whatever its size. */
 export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
@@ -32,7 +32,8 @@ CREATE TABLE entries (
   sha256 BLOB,
   attr_digest BLOB,
   seq INTEGER NOT NULL,
-  blocks_id INTEGER
+  blocks_id INTEGER,
+  ctime_ns INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID, STRICT;
 CREATE INDEX entries_inode ON entries (dev, ino);
 CREATE TABLE blocks (
@@ -65,10 +66,26 @@ export function configure(db: Db, cacheBytes: number, readonly: boolean): void {
   db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
 }
 
-/** Creates the tables in a new file; refuses a file written by another schema version. */
+// Each step takes a file from the version before it to its own. Version 2 (issue 13): the ctime
+// the attributes were read at, 0 in rows written before it (their attributes are read once more).
+const UPGRADES: Record<number, string> = {
+  2: 'ALTER TABLE entries ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;',
+};
+
+/**
+ * Creates the tables in a new file and brings an older one up to this version in one transaction;
+ * refuses a file written by a newer version (or by something else).
+ */
 export function ensureSchema(db: Db, readonly: boolean): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
+  if (version >= 1 && version < SCHEMA_VERSION && !readonly) {
+    db.transaction(() => {
+      for (let v = version + 1; v <= SCHEMA_VERSION; v++) db.exec(UPGRADES[v] as string);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+    return;
+  }
   if (version === 0 && !readonly) {
     const tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck();
     if ((tables.get() as number) === 0) {

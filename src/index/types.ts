@@ -28,6 +28,12 @@ export interface IndexEntry {
   attrDigest: Buffer | null;
   /** The journal seq of the last operation queued for this path (0: none, e.g. found in place). */
   seq: number;
+  /**
+   * Status-change time in ns as stat gave it when `attrDigest` and the owner were last read, if it
+   * was then old enough to prove them (0: unknown). An attribute change always moves the ctime, so
+   * an equal ctime now means the stored attributes still hold: no xattr/ACL read is needed.
+   */
+  ctimeNs: bigint;
 }
 
 /** Block hashes of a file's content as last sent (same shape as capture's BlockHashes). */

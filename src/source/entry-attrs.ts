@@ -30,15 +30,28 @@ export function carried(c: NotCarried): AttrChoice {
   return { owner: !c.noOwner, xattrs: !c.noXattrs, acls: !c.noAcls };
 }
 
-/** One entry's attributes as sent, and its stamp. */
+/**
+ * An attribute stamp and what tells later whether it still holds: the time its read began
+ * (Date.now(), for known.ts provingCtime), or the ctime the index already proved it with.
+ */
+export interface HeldStamp {
+  stamp: string;
+  at?: number;
+  ctimeNs?: bigint;
+}
+
+/** One entry's attributes as sent, and its stamp (read at `at`). */
 export interface ReadAttrs {
   a: WireAttrs;
   stamp: string;
+  at: number;
 }
 
 /** An attribute stamp with what the lstat it was read with said of the entry. */
 export interface StatStamp {
   stamp: string;
+  /** Date.now() as the read began. */
+  at: number;
   type: FileMeta['type'];
   ino: number;
   size: number;
@@ -62,6 +75,13 @@ export interface EntryAttrs {
   same(local: string, listed: string | undefined): boolean;
   /** Which carried attributes differ between our stamp and a target's listed one. */
   differing(local: string, listed: string | undefined): StampAttr[];
+}
+
+/** The stamp of `rel` read now, with the time the read began. */
+export function readHeld(attrs: EntryAttrs, rel: string): HeldStamp | null {
+  const at = Date.now();
+  const stamp = attrs.stamp(rel);
+  return stamp === null ? null : { stamp, at };
 }
 
 /** No attributes at all (a pipeline without a tree on disk: unit tests). */
@@ -89,6 +109,7 @@ export class DiskAttrs implements EntryAttrs {
   ) {}
 
   read(rel: string): ReadAttrs | null {
+    const at = Date.now();
     const m = this.meta(rel);
     if (!m) return null;
     const a: WireAttrs = { ns: String(m.mtimeNs) };
@@ -99,7 +120,7 @@ export class DiskAttrs implements EntryAttrs {
       if (m.acl.access) a.acl.a = b64(m.acl.access);
       if (m.acl.default) a.acl.d = b64(m.acl.default);
     }
-    return { a, stamp: this.stampOf(m) };
+    return { a, stamp: this.stampOf(m), at };
   }
 
   stamp(rel: string): string | null {
@@ -108,11 +129,13 @@ export class DiskAttrs implements EntryAttrs {
   }
 
   statStamp(rel: string): StatStamp | null {
+    const at = Date.now();
     const m = this.meta(rel);
     if (!m) return null;
     const { type, size, mode, uid, gid } = m;
     return {
       stamp: this.stampOf(m),
+      at,
       type,
       ino: Number(m.ino),
       size,

@@ -23,6 +23,8 @@ export interface Known {
   unsure: boolean;
   /** Owner, ns mtime and xattr/ACL digests last sent (entry-attrs.ts); absent: not carried. */
   stamp?: string;
+  /** The ctime (ctimeNsOf) that proves `stamp` still holds (0n: none does; read it again). */
+  ctimeNs: bigint;
 }
 
 /** The stat fields capture compares. */
@@ -35,6 +37,38 @@ export type Stamp = Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs' | 'mode'>;
  */
 export function mtimeNsOf(st: Pick<Stats, 'mtimeMs'>): bigint {
   return BigInt(Math.round(st.mtimeMs * 1e6));
+}
+
+/** A stat's ctime in ns, the same function of Node's double as mtimeNsOf. */
+export function ctimeNsOf(st: Pick<Stats, 'ctimeMs'>): bigint {
+  return BigInt(Math.round(st.ctimeMs * 1e6));
+}
+
+/**
+ * How long before an attribute read a ctime must be to prove what was read. File systems stamp
+ * ctimes from a coarse clock (a tick of 1-10 ms), so a change in the tick of a ctime can leave it
+ * equal; a ctime older than the read by more than this cannot hide a later change (git's "racy
+ * clean" rule). Generous, against clocks stepped by a little.
+ */
+const RACY_NS = 2_000_000_000n;
+
+/**
+ * The ctime to keep with attributes read at `readAt` (Date.now() before the read) for an entry
+ * whose stat is `st`: its ctime if that is old enough to prove them, else 0n (not proven).
+ */
+export function provingCtime(st: Pick<Stats, 'ctimeMs'>, readAt: number): bigint {
+  const c = ctimeNsOf(st);
+  return c + RACY_NS < BigInt(Math.floor(readAt)) * 1_000_000n ? c : 0n;
+}
+
+/** Whether the same inode's ctime now is the one that proved its stored attribute stamp. */
+export function stampProven(
+  k: Pick<Known, 'stamp' | 'ctimeNs' | 'dev' | 'ino'>,
+  st: Pick<Stats, 'ctimeMs' | 'dev' | 'ino'>,
+): boolean {
+  return (
+    k.stamp !== undefined && k.ctimeNs !== 0n && sameInode(k, st) && ctimeNsOf(st) === k.ctimeNs
+  );
 }
 
 /** The stored mtime as Node's milliseconds (what ops carry). */
@@ -73,13 +107,14 @@ function stampFields(st: Stats, stamp: string | undefined) {
   return { uid: Number(uid), gid: Number(gid), attrDigest: Buffer.from(rest.join(':'), 'utf8') };
 }
 
-/** The index entry recording `st` at `seq`, with the attribute stamp last sent. */
+/** The index entry recording `st` at `seq`, with the attribute stamp last sent and its ctime. */
 export function entryOf(
   st: Stats,
   type: KnownType,
   seq: number,
   link?: string,
   stamp?: string,
+  ctimeNs = 0n,
 ): IndexEntry {
   return {
     type,
@@ -93,6 +128,7 @@ export function entryOf(
     link: link === undefined ? null : nameBytes(link), // a target's bytes, exactly
     sha256: null,
     seq,
+    ctimeNs: stamp === undefined ? 0n : ctimeNs,
   };
 }
 
@@ -108,6 +144,7 @@ export function knownOf(e: IndexEntry, unsure: boolean): Known {
     link: e.link === null ? undefined : nameFromBytes(e.link),
     seq: e.seq,
     unsure,
+    ctimeNs: e.ctimeNs,
     ...(e.attrDigest === null
       ? {}
       : { stamp: `${e.uid}:${e.gid}:${e.attrDigest.toString('utf8')}` }),

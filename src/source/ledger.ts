@@ -15,9 +15,9 @@ import type { WireFile } from '../protocol/files-op.js';
 import { log } from '../shared/log.js';
 import type { KnownType } from './entry-type.js';
 import { pathKey, relOf } from './index-path.js';
-import { entryOf, knownOf, type Known } from './known.js';
-import type { QueuedOp } from './queued-op.js';
-import { NO_ATTRS, type EntryAttrs } from './entry-attrs.js';
+import { entryOf, knownOf, provingCtime, type Known } from './known.js';
+import { pathsOf, type QueuedOp } from './queued-op.js';
+import { NO_ATTRS, readHeld, type EntryAttrs, type HeldStamp } from './entry-attrs.js';
 
 /** Appends one operation to the journal. */
 export type Append = (e: QueuedOp) => Promise<JournalRecord>;
@@ -27,13 +27,6 @@ export type BlockHashes = BlockList;
 
 /** How a record treats the block hashes held: replace them, drop them, or keep them. */
 export type BlocksUpdate = BlockHashes | null | 'keep';
-
-/** The paths a queued op names. */
-function pathsOf(e: QueuedOp): string[] {
-  if (e.kind === 'rename') return [e.meta.from, e.meta.to];
-  if (e.kind === 'files') return e.meta.f.map((f) => f[0]);
-  return e.kind === 'task' || e.kind === 'mark' ? [] : [e.meta.p];
-}
 
 /** One pipeline item's work on the index (see batched). */
 interface Batch {
@@ -55,7 +48,7 @@ export class Ledger {
   private isBaseline: boolean;
   private emitted = new Set<(e: QueuedOp, seq: number) => void>();
   /** The attribute stamp each op queued last carried, until its path is recorded. */
-  private sentStamp = new Map<string, string>();
+  private sentStamp = new Map<string, HeldStamp>();
 
   /** `attrs`: reads the owner, xattrs, ACLs and ns mtime that entries carry (entry-attrs.ts). */
   constructor(
@@ -123,7 +116,7 @@ export class Ledger {
     rel: string,
     st: Stats,
     type: KnownType,
-    o: { link?: string; blocks: BlocksUpdate; stamp?: string | null },
+    o: { link?: string; blocks: BlocksUpdate; stamp?: HeldStamp | null },
   ): void {
     const key = pathKey(rel);
     const old = this.index.get(key);
@@ -131,8 +124,9 @@ export class Ledger {
     const sent = this.sentStamp.get(rel);
     this.sentStamp.delete(rel);
     // The attributes last sent, else `o.stamp` (read by the caller just now), else read here.
-    const now = sent !== undefined ? sent : o.stamp === undefined ? this.attrs.stamp(rel) : o.stamp;
-    const entry = entryOf(st, type, seq, o.link, now ?? undefined);
+    const now = sent ?? (o.stamp === undefined ? readHeld(this.attrs, rel) : o.stamp);
+    const ctime = now ? (now.ctimeNs ?? provingCtime(st, now.at ?? 0)) : 0n;
+    const entry = entryOf(st, type, seq, o.link, now?.stamp, ctime);
     const blocks = o.blocks === 'keep' ? undefined : o.blocks;
     // A savepoint only where two writes must go together (one per file was a cost of its own).
     if (old?.type !== 'dir' || type === 'dir') this.index.put(key, entry, blocks);
@@ -227,8 +221,8 @@ export class Ledger {
   }
 
   /** The attribute stamp of what the op about to be queued carries for `rel` (read by the caller). */
-  carrying(rel: string, stamp: string): void {
-    this.sentStamp.set(rel, stamp);
+  carrying(rel: string, held: HeldStamp): void {
+    this.sentStamp.set(rel, { stamp: held.stamp, at: held.at, ctimeNs: held.ctimeNs });
   }
 
   /** Calls `fn` with every operation queued from now on; returns the unsubscribe function. */
@@ -250,7 +244,7 @@ export class Ledger {
     const got = this.attrs.read(e.meta.p);
     if (!got) return;
     e.meta.a = got.a;
-    this.sentStamp.set(e.meta.p, got.stamp);
+    this.carrying(e.meta.p, got);
   }
 
   /** Each file of a `files` op carries its attributes as its fifth element. */
@@ -259,7 +253,7 @@ export class Ledger {
       const got = f.length === 4 ? this.attrs.read(f[0]) : null;
       if (!got) return;
       files[i] = [f[0], f[1], f[2], f[3], got.a];
-      this.sentStamp.set(f[0], got.stamp);
+      this.carrying(f[0], got);
     });
   }
 

@@ -2,7 +2,9 @@
 // nothing is to be sent for them, the rest left to the per-file step (MirrorSteps.same).
 import type { Stats } from 'node:fs';
 import type { BlockHashes } from '../delta/index.js';
-import type { StatStamp } from './entry-attrs.js';
+import { lstatOrNull } from '../shared/fsutil.js';
+import type { HeldStamp, StatStamp } from './entry-attrs.js';
+import { stampProven } from './known.js';
 import type { Ledger } from './ledger.js';
 import { attrsDiffer } from './mirror-file.js';
 import type { Candidate } from './mirror-sums.js';
@@ -11,6 +13,7 @@ import type { Listed, MirrorSteps } from './mirror-steps.js';
 /** What recording equal files needs of the capture pipeline. */
 export interface EqualHost {
   readonly ledger: Ledger;
+  abs(rel: string): string;
   failed(err: Error): void;
 }
 
@@ -49,13 +52,10 @@ export function recordEqual(
     for (const item of equal) {
       const [b, hashes] = item;
       try {
-        // One lstat after the hashing, with the attribute stamp: the file as the scan saw it
-        // (so the scan's stat is what is recorded), its stamp compared with the target's.
-        const now = ledger.attrs.statStamp(b.rel);
-        const changed = !now || !unchanged(now, b.st) || ledger.lastSeq(b.rel) > sinceSeq;
-        if (!now || changed || attrsDiffer(b.st, b.t) || !listedAttrsSame(ledger, now.stamp, b.t))
+        const held = heldIfUnchanged(host, b, sinceSeq);
+        if (!held || attrsDiffer(b.st, b.t) || !listedAttrsSame(ledger, held.stamp, b.t))
           rest.push(item);
-        else ledger.record(b.rel, b.st, 'file', { blocks: hashes, stamp: now.stamp });
+        else ledger.record(b.rel, b.st, 'file', { blocks: hashes, stamp: held });
       } catch {
         rest.push(item); // the per-file step tries again, and reports what fails there
       }
@@ -64,8 +64,43 @@ export function recordEqual(
   return rest;
 }
 
+/**
+ * One lstat after the hashing: the file as the scan saw it (so the scan's stat is what is
+ * recorded) and no op queued for it since `sinceSeq`, with its attribute stamp — the index's,
+ * where its ctime proves it still holds (no xattr/ACL read), else read with a second lstat.
+ * Null: changed, queued since, or gone.
+ */
+function heldIfUnchanged(host: EqualHost, b: Candidate, sinceSeq: number): HeldStamp | null {
+  const { ledger } = host;
+  const k = ledger.get(b.rel);
+  if ((k?.seq ?? 0) > sinceSeq) return null;
+  const st = lstatOrNull(host.abs(b.rel));
+  if (!st || !unchanged(statFields(st), b.st)) return null;
+  if (k?.stamp !== undefined && stampProven(k, st)) return { stamp: k.stamp, ctimeNs: k.ctimeNs };
+  const now = ledger.attrs.statStamp(b.rel);
+  return now && unchanged(now, b.st) ? now : null;
+}
+
+/** The fields `unchanged` compares, from a plain lstat. */
+function statFields(st: Stats): StatFields {
+  const type = st.isFile() ? 'file' : 'other';
+  return {
+    type,
+    ino: st.ino,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+  };
+}
+
+type StatFields = Pick<StatStamp, 'ino' | 'size' | 'mtimeMs' | 'mode' | 'uid' | 'gid'> & {
+  type: string;
+};
+
 /** Nothing the index records of a file changed since the scan's stat `st` (nor while hashing). */
-function unchanged(now: StatStamp, st: Stats): boolean {
+function unchanged(now: StatFields, st: Stats): boolean {
   return (
     now.type === 'file' &&
     now.ino === st.ino &&

@@ -13,3 +13,10 @@ export type QueuedMeta<K extends WireOp['kind']> = Extract<WireOp, { kind: K }>[
 
 /** Appends one operation; resolves with its seq. */
 export type Emit = (e: QueuedOp) => Promise<{ seq: number }>;
+
+/** The paths a queued op names. */
+export function pathsOf(e: QueuedOp): string[] {
+  if (e.kind === 'rename') return [e.meta.from, e.meta.to];
+  if (e.kind === 'files') return e.meta.f.map((f) => f[0]);
+  return e.kind === 'task' || e.kind === 'mark' ? [] : [e.meta.p];
+}

@@ -19,7 +19,7 @@ import { deletionBrake } from './brake.js';
 import { entryType } from './entry-type.js';
 import type { PathFilter } from './filter.js';
 import { pathKey, relOf, within } from './index-path.js';
-import { knownIs, knownOf, sameInode, type Known } from './known.js';
+import { knownIs, knownOf, sameInode, stampProven, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
 import { walkInPathOrder, type WalkEntry } from './walk.js';
@@ -248,11 +248,14 @@ export class Reconciler {
 }
 
 /**
- * A chown, setfattr or setfacl made while the source was down changes the ctime alone: where the
- * ctime passed the mtime, the attributes are read and their stamp compared with the index's.
+ * A chown, setfattr or setfacl made while the source was down changes the ctime alone. The
+ * ctime the index proved the stamp with, unchanged, says nothing moved; without one (rows of an
+ * older index, or written moments after a change), a ctime past the mtime has the attributes read
+ * and their stamp compared with the index's.
  */
 function attrsMoved(ledger: Ledger, rel: string, k: Known, st: Stats): boolean {
-  if (k.stamp === undefined || st.ctimeMs <= st.mtimeMs) return false;
+  if (k.stamp === undefined || stampProven(k, st)) return false;
+  if (k.ctimeNs === 0n && st.ctimeMs <= st.mtimeMs) return false;
   const now = ledger.attrs.stamp(rel);
   return now !== null && now !== k.stamp;
 }

@@ -103,7 +103,7 @@ export async function sendSmallFiles(
       continue;
     }
     const file: WireFile = [rel, got.len, st.mode & 0o7777, st.mtimeMs, attrs.a];
-    ledger.carrying(rel, attrs.stamp);
+    ledger.carrying(rel, attrs);
     wire.push(file);
     pending.push({
       rel,

@@ -222,8 +222,25 @@ describe('attributes', { timeout: 180_000 }, () => {
   }
 
   it('attribute changes made while the source was down are caught by its restart', async () => {
-    const { s, dir, dst } = await replicatedTree();
+    // A tree older than the mirror by more than 2 s: the index keeps each stamp with the ctime
+    // that proves it (docs/INDEX.md, ctime_ns), and the restart trusts an unchanged ctime.
+    const aged = async (d: string): Promise<void> => {
+      await makeTree(d);
+      await new Promise((r) => setTimeout(r, 2100));
+    };
+    const { s, src: dir, dst } = await watchedPair(aged);
+    await waitSameAttrs(dir, dst);
     await s.stop();
+    const index = execFileSync('find', [s.stateDir, '-name', 'index.sqlite'], { encoding: 'utf8' });
+    const proven = execFileSync(
+      'sqlite3',
+      [
+        index.trim(),
+        "SELECT count(*) FROM entries WHERE ctime_ns != 0 AND key = CAST('plain' AS BLOB)",
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(proven.trim()).toBe('1');
     sh('chown', '4321:4321', path.join(dir, 'plain'));
     sh('setfattr', '-n', 'user.color', '-v', 'green', path.join(dir, 'xattr'));
     sh('setfacl', '-m', 'u:4321:r', path.join(dir, 'acl'));

@@ -27,7 +27,8 @@ const p = (s) => Buffer.from(s, 'latin1');
 function entry(n, i) {
   return { type: i % 17 ? 'file' : 'dir', size: n * 1000 + i, mtimeNs: BigInt(n) * 1000000007n + BigInt(i),
     mode: 0o100644, uid: n % 5, gid: i % 3, dev: 7n, ino: BigInt(n) * 1000n + BigInt(i), rdev: 0n,
-    link: null, sha256: i % 3 ? null : Buffer.alloc(32, n % 251), attrDigest: null, seq: n };
+    link: null, sha256: i % 3 ? null : Buffer.alloc(32, n % 251), attrDigest: null, seq: n,
+    ctimeNs: BigInt(n) * 7n };
 }
 function blocks(n, i) {
   const hashes = new BigUint64Array(1 + ((n + i) % 300));

@@ -46,6 +46,7 @@ function entry(over: Partial<IndexEntry> = {}): IndexEntry {
     sha256: null,
     attrDigest: null,
     seq: 1,
+    ctimeNs: 0n,
     ...over,
   };
 }
@@ -291,6 +292,34 @@ describe('index entries', () => {
     })();
     expect(err?.code).toBe('journal-corrupt');
     expect(err?.message).toMatch(/schema version 7/);
+  });
+
+  it('brings a version 1 file up to date, its rows kept and their ctime unknown', () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const raw = openDatabase(file, false);
+    // Version 1 as it was written: the entries table without ctime_ns (the other tables as now).
+    raw.exec(
+      'CREATE TABLE entries (key BLOB PRIMARY KEY, type INTEGER NOT NULL, size INTEGER NOT NULL, ' +
+        'mtime_ns INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL, ' +
+        'gid INTEGER NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL, rdev INTEGER NOT NULL, ' +
+        'link BLOB, sha256 BLOB, attr_digest BLOB, seq INTEGER NOT NULL, blocks_id INTEGER) ' +
+        'WITHOUT ROWID, STRICT; CREATE INDEX entries_inode ON entries (dev, ino); ' +
+        'CREATE TABLE blocks (id INTEGER PRIMARY KEY, block_size INTEGER NOT NULL, ' +
+        'size INTEGER NOT NULL, hashes BLOB NOT NULL) STRICT; ' +
+        'CREATE TABLE dirty (key BLOB PRIMARY KEY, flags INTEGER NOT NULL) WITHOUT ROWID, STRICT; ' +
+        'CREATE TABLE tombstones (key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID, STRICT; ' +
+        'CREATE INDEX tombstones_seq ON tombstones (seq); ' +
+        'CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID, STRICT; ' +
+        "INSERT INTO entries VALUES (x'66', 1, 5, 123, 33188, 7, 8, 1, 2, 0, NULL, NULL, NULL, 4, NULL); " +
+        'PRAGMA user_version = 1;',
+    );
+    raw.close();
+    const idx = openIndex();
+    expect(idx.get(b('f'))).toMatchObject({ size: 5, mtimeNs: 123n, uid: 7, seq: 4, ctimeNs: 0n });
+    idx.put(b('g'), entry({ ctimeNs: 99n }));
+    idx.close();
+    opened.splice(0);
+    expect(openIndex().get(b('g'))?.ctimeNs).toBe(99n);
   });
 
   it('opens read-only for readers, refusing writes', () => {

@@ -46,6 +46,7 @@ function entry(seq: number): IndexEntry {
     sha256: null,
     attrDigest: null,
     seq,
+    ctimeNs: 0n,
   };
 }
 

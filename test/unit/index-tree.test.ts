@@ -41,6 +41,7 @@ function entry(seq: number, ino = BigInt(seq), type: IndexEntry['type'] = 'file'
     sha256: null,
     attrDigest: null,
     seq,
+    ctimeNs: 0n,
   };
 }
 

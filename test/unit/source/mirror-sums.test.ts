@@ -6,12 +6,13 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashBlocks, type BlockHashes } from '../../../src/delta/index.js';
 import { PathIndex } from '../../../src/index/index.js';
 import type { JournalRecord } from '../../../src/journal/types.js';
 import type { FileSum } from '../../../src/protocol/requests.js';
 import { DiskAttrs } from '../../../src/source/entry-attrs.js';
+import { ctimeNsOf } from '../../../src/source/known.js';
 import { Ledger } from '../../../src/source/ledger.js';
 import { recordEqual } from '../../../src/source/mirror-equal.js';
 import { splitBySums, sumSizes, type Candidate } from '../../../src/source/mirror-sums.js';
@@ -38,6 +39,9 @@ function file(rel: string, content: string, listed: Partial<Candidate['t']> = {}
   };
   return { rel, st, t: { ...t, ...listed } };
 }
+
+/** Longer than a file system's ctime tick. */
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 25));
 
 async function hashed(c: Candidate): Promise<[Candidate, BlockHashes]> {
   return [c, await hashBlocks(abs(c.rel), 16384)];
@@ -131,6 +135,40 @@ describe('recordEqual', () => {
     // Asked after the op: its sums describe the target after it, so it is recorded.
     expect(recordEqual(host(), [queued], ledger.lastQueued)).toEqual([]);
     expect(ledger.blocks('queued')?.hashes).toEqual(queued[1].hashes);
+  });
+
+  it('takes the stamp whose ctime the index kept, and reads it again once the ctime moved', async () => {
+    const c = await hashed(file('proved', 'bytes'));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // Read 3 s after the file's last change: its ctime is old enough to prove what was read.
+      vi.setSystemTime(Date.now() + 3000);
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(ledger.get('proved')?.ctimeNs).toBe(ctimeNsOf(statSync(abs('proved'))));
+      const reads = vi.spyOn(ledger.attrs, 'statStamp');
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(reads).not.toHaveBeenCalled();
+      // A chmod to the same mode moves the ctime alone: the stamp is read again (and still equal).
+      // (A real pause first: ctimes tick coarsely, and the clock's jump above is only Date's.)
+      await tick();
+      chmodSync(abs('proved'), 0o644);
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(reads).toHaveBeenCalledTimes(1);
+      // Moved again, and the target listed other attributes: left to the per-file step.
+      await tick();
+      chmodSync(abs('proved'), 0o644);
+      c[0].t.attrs = `12345:54321${(c[0].t.attrs ?? '').replace(/^\d+:\d+/, '')}`;
+      expect(recordEqual(host(), [c], 0).map(([x]) => x.rel)).toEqual(['proved']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps no ctime for attributes read in the same moments as the last change', async () => {
+    const c = await hashed(file('fresh', 'bytes'));
+    expect(recordEqual(host(), [c], 0)).toEqual([]);
+    expect(ledger.get('fresh')).toMatchObject({ ctimeNs: 0n });
+    expect(ledger.get('fresh')?.stamp).toBeDefined();
   });
 
   it('leaves a file whose mode changed after the scan (its content did not) to the per-file step', async () => {
