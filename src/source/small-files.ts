@@ -20,11 +20,14 @@ const BATCH_META_BYTES = 48 * 1024;
 /** Files one scan batch holds (one pipeline step). */
 export const BATCH_FILES = 512;
 
-/** A file the scan found, with the stat it saw. */
+/** A file the scan found, with the stat it saw; or a new directory, sent by `alone` in order. */
 export interface SmallFileItem {
   rel: string;
   st: Stats;
 }
+
+/** Sends one item that goes the ordinary way (a new directory), at its place in the order. */
+export type SendAlone = (rel: string, st: Stats) => Promise<void>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -52,11 +55,12 @@ export async function sendSmallFiles(
   items: SmallFileItem[],
   sinceSeq: number,
   gate?: SendGate,
+  alone?: SendAlone,
 ): Promise<void> {
   const { ledger } = host;
   const dirs = new Set<string>();
   // Bytes the files from each index on may take (sizes as scanned, one more each to see the end).
-  const left = items.map((it) => it.st.size + 1);
+  const left = items.map((it) => (it.st.isFile() ? it.st.size + 1 : 0));
   for (let i = left.length - 2; i >= 0; i--) (left[i] as number) += left[i + 1] as number;
   let buf = EMPTY;
   let used = 0;
@@ -82,6 +86,12 @@ export async function sendSmallFiles(
     });
   };
   for (const [i, { rel, st }] of items.entries()) {
+    // A new directory: its mkdir may go before the files gathered so far (none lies below it,
+    // in path order), as it did as a step of its own; its own files come after it.
+    if (st.isDirectory() && alone) {
+      await alone(rel, st);
+      continue;
+    }
     const abs = host.abs(rel);
     // The scan's stat (taken moments ago) stands for the file: the read's fstat tells whether it
     // changed since, and a change is hinted like one during the read (a second lstat per file
@@ -171,11 +181,15 @@ export class ScanBatch {
 
   constructor(private readonly send: (items: SmallFileItem[], bytes: number) => void) {}
 
-  /** Takes a file the mirror sends whole if it may go in a batch; false: it goes alone. */
+  /**
+   * Takes a file the mirror sends whole if it may go in a batch, or a directory new to the
+   * target (sent by the batch's `alone`: a pipeline step, a work-queue turn and an index batch
+   * per directory were a cost of their own); false: it goes alone.
+   */
   add(rel: string, st: Stats, hardLinks: boolean): boolean {
-    if (!batchable(st, hardLinks)) return false;
+    if (!batchable(st, hardLinks) && !st.isDirectory()) return false;
     this.items.push({ rel, st });
-    this.bytes += st.size;
+    if (st.isFile()) this.bytes += st.size;
     if (this.items.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush();
     return true;
   }
