@@ -243,7 +243,8 @@ export class Mirror {
     for await (const { rel, st } of scanInPathOrder(this.base, this.filter, skip, true)) {
       await this.pace.gate(id);
       sourceEntries++;
-      const t = target.take(rel);
+      // (An empty listing stays empty: no look-up per entry in a mirror into an empty replica.)
+      const t = targetEntries === 0 ? undefined : target.take(rel);
       // Linked otherwise on the target: sent again, as a link where a partner was sent.
       const relink = links?.differs(st, t) === true;
       const action = relink ? 'whole' : decide(st, t, opts);
