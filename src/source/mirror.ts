@@ -1,6 +1,7 @@
 // Mirror: brings the whole target copy in line with the source. The target's listing is compared
 // with a scan of the source; each differing path becomes a step in the capture pipeline, so mirror
 // data travels in the same ordered stream as live replication and neither can reorder the other.
+import type { Stats } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { Journal } from '../journal/journal.js';
@@ -231,14 +232,19 @@ export class Mirror {
     const links = this.capture.hardLinks ? target.linkGrouping() : null;
     const small = new ScanBatch((items, bytes) =>
       this.pace.detachStep(id, bytes, async (gate) => {
-        await sendSmallFiles(this.capture, items, startSeq, gate);
-        for (const f of items) this.tracker.queuedUpTo(this.journal.lastSeq, f.st.size); // per file
+        const alone = (rel: string, st: Stats) =>
+          this.steps.path(rel, true, st, startSeq, view, gate);
+        await sendSmallFiles(this.capture, items, startSeq, gate, alone);
+        for (const f of items)
+          // per entry (a directory counts no bytes)
+          this.tracker.queuedUpTo(this.journal.lastSeq, f.st.isFile() ? f.st.size : 0);
       }),
     );
     for await (const { rel, st } of scanInPathOrder(this.base, this.filter, skip, true)) {
       await this.pace.gate(id);
       sourceEntries++;
-      const t = target.take(rel);
+      // (An empty listing stays empty: no look-up per entry in a mirror into an empty replica.)
+      const t = targetEntries === 0 ? undefined : target.take(rel);
       // Linked otherwise on the target: sent again, as a link where a partner was sent.
       const relink = links?.differs(st, t) === true;
       const action = relink ? 'whole' : decide(st, t, opts);
@@ -257,12 +263,13 @@ export class Mirror {
         }
         continue;
       }
-      // New small files go many per step and per record (small-files.ts), in scan order.
-      if (action === 'whole' && !relink && small.add(rel, st, this.capture.hardLinks)) continue;
-      // What was gathered goes before this entry; a directory (in path order above none of it,
-      // its files' parents queued before them) may precede the batch: flushed at every one, a
-      // tree of ~10 files per directory went ~10 files per batch, not 512.
-      if (!st.isDirectory()) small.flush();
+      // New small files go many per step and per record (small-files.ts), in scan order, and
+      // with them the directories the target lacks (nothing listed there).
+      const bulk = action === 'whole' && !relink && (t === undefined || !st.isDirectory());
+      if (bulk && small.add(rel, st, this.capture.hardLinks)) continue;
+      // What was gathered goes before this entry (new directories ride in the batch, so a tree
+      // of ~10 files per directory still goes up to 512 entries per batch).
+      small.flush();
       const mayQueue = action === 'same' || !st.isFile() ? 0 : st.size;
       this.pace.detachStep(id, mayQueue, async (gate) => {
         if (action === 'blocks' && t) await this.steps.blocks(rel, t);

@@ -12,6 +12,7 @@ import { CAPTURE_BLOCK } from './file-capture.js';
 import { knownMatchesDisk, sameFile } from './known.js';
 import type { MirrorHost } from './mirror-steps.js';
 import type { SendGate } from './send-gate.js';
+import type { ReadAttrs } from './entry-attrs.js';
 
 /** Data one batch carries at most (one journal record, one frame). */
 export const BATCH_BYTES = 1024 * 1024;
@@ -20,11 +21,14 @@ const BATCH_META_BYTES = 48 * 1024;
 /** Files one scan batch holds (one pipeline step). */
 export const BATCH_FILES = 512;
 
-/** A file the scan found, with the stat it saw. */
+/** A file the scan found, with the stat it saw; or a new directory, sent by `alone` in order. */
 export interface SmallFileItem {
   rel: string;
   st: Stats;
 }
+
+/** Sends one item that goes the ordinary way (a new directory), at its place in the order. */
+export type SendAlone = (rel: string, st: Stats) => Promise<void>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -52,11 +56,12 @@ export async function sendSmallFiles(
   items: SmallFileItem[],
   sinceSeq: number,
   gate?: SendGate,
+  alone?: SendAlone,
 ): Promise<void> {
   const { ledger } = host;
   const dirs = new Set<string>();
   // Bytes the files from each index on may take (sizes as scanned, one more each to see the end).
-  const left = items.map((it) => it.st.size + 1);
+  const left = items.map((it) => (it.st.isFile() ? it.st.size + 1 : 0));
   for (let i = left.length - 2; i >= 0; i--) (left[i] as number) += left[i + 1] as number;
   let buf = EMPTY;
   let used = 0;
@@ -81,40 +86,61 @@ export async function sendSmallFiles(
       }
     });
   };
-  for (const [i, { rel, st }] of items.entries()) {
-    const abs = host.abs(rel);
+  // What one item needs that cannot be done at once (a flush, a resend), or null: it is queued.
+  type Later = (() => Promise<void>) | null;
+  const resend =
+    (rel: string): Later =>
+    async () => {
+      await flush();
+      await host.resend(rel, { scanned: true, gate, linkAfter: sinceSeq });
+    };
+  // Reads file `i` into the batch: the flush it fills, or its resend when the read failed.
+  const place = (i: number, attrs: ReadAttrs): Later => {
+    const { rel, st } = items[i] as SmallFileItem;
     // The scan's stat (taken moments ago) stands for the file: the read's fstat tells whether it
     // changed since, and a change is hinted like one during the read (a second lstat per file
     // was a cost of its own). Gone or replaced, the read fails and the ordinary path looks.
-    const k = ledger.get(rel);
-    // Sent already during this mirror (a new directory's check queues its entries): not again.
-    if (k && k.seq > sinceSeq && !k.unsure && knownMatchesDisk(k, st)) continue;
-    const attrs =
-      batchable(st, true) && parentsKnown(host, rel, dirs) ? ledger.attrs.read(rel) : null;
-    const plain = attrs && !attrs.a.x?.length && !attrs.a.acl?.a && !attrs.a.acl?.d;
-    if (plain && buf.length - used < st.size + 1) {
-      await flush();
-      buf = Buffer.allocUnsafe(Math.max(Math.min(BATCH_BYTES, left[i] as number), st.size + 1));
-    }
-    const got = plain ? readInto(abs, buf, used, st.size) : null;
-    if (!attrs || !got) {
-      await flush();
-      await host.resend(rel, { scanned: true, gate, linkAfter: sinceSeq });
-      continue;
-    }
+    const got = readInto(host.abs(rel), buf, used, st.size);
+    if (!got) return resend(rel);
     const file: WireFile = [rel, got.len, st.mode & 0o7777, st.mtimeMs, attrs.a];
     ledger.carrying(rel, attrs);
     wire.push(file);
-    pending.push({
-      rel,
-      st,
-      len: got.len,
-      after: got.after,
-      hashes: hashesOf(buf.subarray(used, used + got.len)),
-    });
+    const hashes = hashesOf(buf.subarray(used, used + got.len));
+    pending.push({ rel, st, len: got.len, after: got.after, hashes });
     used += got.len;
     metaBytes += Buffer.byteLength(JSON.stringify(file));
-    if (metaBytes >= BATCH_META_BYTES || wire.length >= MAX_BATCH_FILES) await flush();
+    return metaBytes >= BATCH_META_BYTES || wire.length >= MAX_BATCH_FILES ? flush : null;
+  };
+  const decide = (i: number): Later => {
+    const { rel, st } = items[i] as SmallFileItem;
+    // A new directory: its mkdir may go before the files gathered so far (none lies below it,
+    // in path order), as it did as a step of its own; its own files come after it.
+    if (st.isDirectory() && alone) return () => alone(rel, st);
+    const k = ledger.get(rel);
+    // Sent already during this mirror (a new directory's check queues its entries): not again.
+    if (k && k.seq > sinceSeq && !k.unsure && knownMatchesDisk(k, st)) return null;
+    const attrs =
+      batchable(st, true) && parentsKnown(host, rel, dirs) ? ledger.attrs.read(rel) : null;
+    const plain = attrs && !attrs.a.x?.length && !attrs.a.acl?.a && !attrs.a.acl?.d;
+    if (!attrs || !plain) return resend(rel);
+    if (buf.length - used >= st.size + 1) return place(i, attrs);
+    return async () => {
+      await flush();
+      buf = Buffer.allocUnsafe(Math.max(Math.min(BATCH_BYTES, left[i] as number), st.size + 1));
+      await place(i, attrs)?.();
+    };
+  };
+  for (let i = 0; i < items.length;) {
+    // Items are decided in runs, each inside one read transaction of the index: a look-up on
+    // its own is a transaction of its own (~7 µs of locking, against under 1 µs inside one).
+    const later = ledger.index.transaction(() => {
+      while (i < items.length) {
+        const l = decide(i++);
+        if (l) return l;
+      }
+      return null;
+    });
+    if (later) await later();
   }
   await flush();
 }
@@ -171,11 +197,15 @@ export class ScanBatch {
 
   constructor(private readonly send: (items: SmallFileItem[], bytes: number) => void) {}
 
-  /** Takes a file the mirror sends whole if it may go in a batch; false: it goes alone. */
+  /**
+   * Takes a file the mirror sends whole if it may go in a batch, or a directory new to the
+   * target (sent by the batch's `alone`: a pipeline step, a work-queue turn and an index batch
+   * per directory were a cost of their own); false: it goes alone.
+   */
   add(rel: string, st: Stats, hardLinks: boolean): boolean {
-    if (!batchable(st, hardLinks)) return false;
+    if (!batchable(st, hardLinks) && !st.isDirectory()) return false;
     this.items.push({ rel, st });
-    this.bytes += st.size;
+    if (st.isFile()) this.bytes += st.size;
     if (this.items.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush();
     return true;
   }

@@ -30,6 +30,8 @@ export class TargetView implements ListingView {
   /** Operations seen before the listing said which seq it describes. */
   private early: Array<[PathOp, number]> | null = [];
   private listedSeq = 0;
+  /** The listing held nothing: no op can move or replace a listed entry, none is followed. */
+  private empty = false;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly capture: Capture) {
@@ -49,6 +51,9 @@ export class TargetView implements ListingView {
     this.listedSeq = seq ?? Math.max(0, ...(this.early ?? []).map(([, s]) => s));
     for (const [e, s] of this.early ?? []) if (s > this.listedSeq) this.apply(e);
     this.early = null;
+    // (Rows come only before this point: an empty listing stays empty. A mirror into an empty
+    // replica then marked every path it sent, a write to the listing's table per file.)
+    this.empty = this.entries.size === 0;
   }
 
   /** The seq the listing describes the target after. */
@@ -95,6 +100,7 @@ export class TargetView implements ListingView {
   }
 
   private observe(e: WireOp, seq: number): void {
+    if (this.empty) return;
     if (this.early || seq > this.listedSeq) for (const p of replaces(e)) this.entries.mark(p);
     if (e.kind !== 'rename' && e.kind !== 'delete' && e.kind !== 'rmdir') return;
     if (this.early) this.early.push([e, seq]);

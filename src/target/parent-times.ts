@@ -37,10 +37,14 @@ function entriesOf(op: Op): string[] {
 /** The mtimes of the directories holding the entries `op` may change, read now. */
 export function saveParentTimes(base: string, op: Op): SavedTimes {
   const out: SavedTimes = [];
+  // (A `files` op names up to 1,024 entries, most in a few directories: each is looked at once.)
+  const seen = new Set<string>();
   for (const rel of entriesOf(op)) {
     const i = rel.lastIndexOf('/');
-    const dir = i < 0 ? base : path.join(base, ...rel.slice(0, i).split('/'));
-    if (out.some(([d]) => d === dir)) continue;
+    const parent = i < 0 ? '' : rel.slice(0, i);
+    if (seen.has(parent)) continue;
+    seen.add(parent);
+    const dir = i < 0 ? base : path.join(base, ...parent.split('/'));
     try {
       const st = lstatSync(fsPath(dir), { bigint: true });
       if (st.isDirectory()) out.push([dir, st.mtimeNs]);

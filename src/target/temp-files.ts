@@ -21,6 +21,9 @@ function tempPrefixFor(abs: string): string {
   return `${TMP_PREFIX}${h.digest('hex').slice(0, 8)}-`;
 }
 
+/** Length of tempPrefixFor's result: TMP_PREFIX, 8 hex digits, '-'. */
+const PREFIX_LENGTH = TMP_PREFIX.length + 9;
+
 /**
  * Temp files per directory, as one session knows them: a directory is listed once (leftovers of
  * earlier sessions), then temps are tracked as they are created and renamed. Listing the
@@ -43,7 +46,8 @@ export class TempFiles {
   async clear(abs: string, keep?: string): Promise<void> {
     const dir = path.dirname(abs);
     const set = await this.names(dir);
-    const prefix = tempPrefixFor(abs);
+    // `keep` is named after `abs` (tempNameFor): its name holds the prefix, no second sha256.
+    const prefix = keep ? path.basename(keep).slice(0, PREFIX_LENGTH) : tempPrefixFor(abs);
     for (const n of [...set]) {
       if (!n.startsWith(prefix) || path.join(dir, n) === keep) continue;
       await fsp.rm(fsPath(path.join(dir, n)), { force: true });

@@ -77,6 +77,25 @@ describe('sendSmallFiles', () => {
     ]);
     capture.stop();
   });
+
+  it('sends a new directory of the batch through `alone`, before its files', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
+    const queued: JournalEntry[] = [];
+    const capture = testCapture(base, listAppend(queued));
+    capture.ledger.setBaseline(true);
+    mkdirSync(path.join(base, 'd'));
+    for (const n of ['a', 'b']) writeFileSync(path.join(base, 'd', n), n);
+    const items = ['d', 'd/a', 'd/b'].map((rel) => ({ rel, st: lstatSync(path.join(base, rel)) }));
+    const alone: string[] = [];
+    const send = (rel: string) => (alone.push(rel), capture.resend(rel, { scanned: true }));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0, undefined, send));
+    expect(alone).toEqual(['d']);
+    expect(under(queued)).toEqual([['files', ['d/a', 'd/b']]]);
+    expect(queued.find((e) => e.kind === 'mkdir')?.meta.p).toBe('d');
+    expect(capture.ledger.get('d')?.type).toBe('dir');
+    expect(capture.ledger.unsureAt('d')).toBe(false);
+    capture.stop();
+  });
 });
 
 describe('ScanBatch', () => {
@@ -88,12 +107,12 @@ describe('ScanBatch', () => {
     writeFileSync(path.join(base, 'big'), Buffer.alloc(65 * 1024));
     const small = lstatSync(path.join(base, 'small'));
     expect(b.add('big', lstatSync(path.join(base, 'big')), true)).toBe(false);
-    expect(b.add('dir', lstatSync(base), true)).toBe(false);
+    expect(b.add('dir', lstatSync(base), true)).toBe(true); // a new directory rides along
     for (let i = 0; i < 513; i++) expect(b.add(`f${i}`, small, true)).toBe(true);
     expect(sent.map((s) => s.length)).toEqual([512]);
     b.flush();
-    expect(sent.map((s) => s.length)).toEqual([512, 1]);
-    expect(sent[0]?.[0]).toBe('f0');
-    expect(sent[1]).toEqual(['f512']);
+    expect(sent.map((s) => s.length)).toEqual([512, 2]);
+    expect(sent[0]?.slice(0, 2)).toEqual(['dir', 'f0']);
+    expect(sent[1]).toEqual(['f511', 'f512']);
   });
 });

@@ -94,4 +94,19 @@ describe('TargetView', () => {
     expect(view.seq).toBe(1);
     view.close();
   });
+  it('follows no ops once an empty listing completed (nothing listed can move), else marks them', async () => {
+    const { capture } = setup();
+    const put = { kind: 'put', meta: { p: 'a', first: true, end: true, size: 0 } } as const;
+    const empty = new TargetView(capture);
+    empty.listed(0);
+    await capture.appendInLine(put);
+    expect(empty.touched('a')).toBe(false); // no write to the listing's table per op sent
+    empty.close();
+    const listed = new TargetView(capture);
+    listed.add([f('b')]);
+    listed.listed(1);
+    await capture.appendInLine(put);
+    expect(listed.touched('a')).toBe(true);
+    listed.close();
+  });
 });
