@@ -1,6 +1,6 @@
 // Streams a description of the replica (path, type, size, mtime, mode, attribute stamp) in
 // bounded batches; fifos, sockets and devices (with their device number) when asked.
-import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
 import { readlinkNameSync } from '../shared/fsutil.js';
@@ -23,18 +23,18 @@ export async function listTree(
   const stack: string[] = [''];
   while (stack.length) {
     const rel = stack.pop() as string;
-    let dir;
+    let names: Buffer[];
     try {
-      // Names as bytes ('buffer': the types know only text encodings): a name that is not UTF-8
-      // is listed as the escaped string the source holds for it, never as U+FFFD.
-      dir = await fsp.opendir(fsPath(rel ? path.join(base, rel) : base), {
-        encoding: 'buffer' as BufferEncoding,
-      });
+      // Names as bytes: a name that is not UTF-8 is listed as the escaped string the source holds
+      // for it, never as U+FFFD. A whole directory at once, synchronously: iterating an opendir
+      // cost ~15 µs per entry (a promise and a Dirent each), four times the readdir; a directory's
+      // names are held meanwhile, as the source's scan holds them to sort them.
+      names = readdirSync(fsPath(rel ? path.join(base, rel) : base), { encoding: 'buffer' });
     } catch {
       continue; // vanished or unreadable: the next mirror or verify will see it
     }
-    for await (const d of dir) {
-      const name = nameFromBytes(d.name as unknown as Buffer);
+    for (const bytes of names) {
+      const name = nameFromBytes(bytes);
       if (name.startsWith(TMP_PREFIX)) continue;
       const r = rel ? `${rel}/${name}` : name;
       const abs = path.join(base, r);
