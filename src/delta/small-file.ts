@@ -52,8 +52,9 @@ function readSmall(path: string, flags: number, fileOnly: boolean): Buffer | 'la
       if (n === scratch.length) return 'large'; // grew past the limit while read: the streaming path
       // A read short of what was asked ends at the end of the file; once it reaches the size
       // fstat gave, that is the end (a regular file reads short nowhere else), so no second
-      // read to see 0 bytes: it was a fifth of the system calls per small file.
-      if (r === 0 || n >= st.size) return scratch.subarray(0, n);
+      // read to see 0 bytes: it was a fifth of the system calls per small file. A size of 0
+      // proves nothing (pseudo-files say 0 and have content): read on until a read gives 0.
+      if (r === 0 || (st.size > 0 && n >= st.size)) return scratch.subarray(0, n);
     }
   } catch (err) {
     throw asSmrError(err);
