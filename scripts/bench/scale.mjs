@@ -72,6 +72,7 @@ export const options = {
   profile: { type: 'boolean', default: false },
   'restart-only': { type: 'boolean', default: false },
   'full-only': { type: 'boolean', default: false },
+  'checksum-only': { type: 'boolean', default: false },
 };
 
 export const help = `usage: npm run bench -- scale [options]
@@ -91,6 +92,8 @@ export const help = `usage: npm run bench -- scale [options]
                     no checksum or diff mirror, no lsyncd, no latency part
   --full-only       in the mirror part, only the initial full mirror and its rsync -a (no restart,
                     checksum, diff, lsyncd or latency phases): quicker runs while working on it
+  --checksum-only   in the mirror part, the initial full mirror then the no-change checksum
+                    compare and its rsync -ac (no restart, diff, lsyncd or latency phases)
   --no-write, --keep, --nice=N   as for every bench
 
 @parcel/watcher is measured when installed (it is not a dependency of smr):
@@ -562,10 +565,10 @@ async function mirrorPart(tree, info, o, dir) {
     res.rsync.full.problems = sampleCompare(tree, path.join(rs.root, 'copy'));
 
     // --full-only ends the mirror part here, --restart-only after the restart.
-    const later = !o.restartOnly && !o.fullOnly;
+    const later = !o.restartOnly && !o.fullOnly && !o.checksumOnly;
     // (2) no-change source restart: the restart reconciles the tree with the index (no mirror
     // runs) and finds nothing to send. A new process, so its peak RSS is the phase's own.
-    if (!o.fullOnly) {
+    if (!o.fullOnly && !o.checksumOnly) {
       step('smr no-change restart', 'mirror: smr no-change restart');
       await source.stop(120_000);
       res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
@@ -587,7 +590,7 @@ async function mirrorPart(tree, info, o, dir) {
       res.rsync.restart = await rsyncRun(rs, rsProxy, tree, 'copy', []);
     }
 
-    if (later) {
+    if (later || o.checksumOnly) {
       // (3) no-change checksum compare.
       step('smr checksum compare', 'mirror: smr mirror --mode checksum, no change');
       res.smr.checksum = await smrPhase('no-change checksum compare', sides, smrProxy, async () => {
@@ -613,7 +616,8 @@ async function mirrorPart(tree, info, o, dir) {
       });
       step('rsync -ac', 'mirror: rsync -ac no-change');
       res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
-
+    }
+    if (later) {
       // (3b) no-change diff mirror: lists the whole target like the checksum compare, but reads
       // no file data; its peak RSS is what the listing and the scan cost the source.
       step('smr diff mirror', 'mirror: smr mirror --mode diff, no change');
@@ -1037,6 +1041,7 @@ export async function run(opts) {
     profile: opts.profile,
     restartOnly: opts['restart-only'],
     fullOnly: opts['full-only'],
+    checksumOnly: opts['checksum-only'],
   };
   quietWaitS = Number(opts['quiet-wait']);
   const sections = [];

@@ -1,7 +1,7 @@
 // Flat block hashes for real-time capture: hash a file's fixed blocks after each change and send
 // only the blocks whose hash moved since the last state sent (no round trip: both states are local).
 import { SmrError } from '../shared/errors.js';
-import { blockHash, FileHasher, initHash } from './hash.js';
+import { blockHash, FileHasher, initHash, sha256Hex } from './hash.js';
 import { IO_BUFFER_BYTES, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './limits.js';
 import type { ByteRange } from './ranges.js';
 import { openRead, ReadAhead } from './reader.js';
@@ -54,7 +54,7 @@ function hashBuffer(buf: Buffer, blockSize: number): BlockHashes {
   const hashes = new BigUint64Array(Math.ceil(buf.length / blockSize));
   for (let i = 0, off = 0; off < buf.length; i++, off += blockSize)
     hashes[i] = blockHash(buf.subarray(off, Math.min(off + blockSize, buf.length)));
-  return { size: buf.length, blockSize, hashes, sha256: new FileHasher().update(buf).digest() };
+  return { size: buf.length, blockSize, hashes, sha256: sha256Hex(buf) };
 }
 
 // Reads are whole blocks, so only the last read of the file can end in a short block.

@@ -1,11 +1,12 @@
 // Hash primitives: xxh64 for blocks (fast, ~5 GB/s in wasm) and sha256 for whole files (the proof
 // that a rebuilt file equals its source).
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import xxhashWasm from 'xxhash-wasm';
 import { SmrError } from '../shared/errors.js';
+import { lstatOrNull } from '../shared/fsutil.js';
 import { IO_BUFFER_BYTES } from './limits.js';
 import { openRead, ReadAhead } from './reader.js';
-import { readSmallSync } from './small-file.js';
+import { readSmallFileSync, readSmallSync } from './small-file.js';
 
 type XXHash = Awaited<ReturnType<typeof xxhashWasm>>;
 
@@ -30,6 +31,11 @@ export function blockHash(buf: Uint8Array): bigint {
 export function pushBlockHashes(buf: Uint8Array, len: number, blockSize: number, out: bigint[]) {
   for (let o = 0; o < len; o += blockSize)
     out.push(blockHash(buf.subarray(o, Math.min(len, o + blockSize))));
+}
+
+/** Hex sha256 of bytes in memory, in one call (no Hash object per small file). */
+export function sha256Hex(buf: Uint8Array): string {
+  return oneShotHash('sha256', buf, 'hex');
 }
 
 /** Incremental sha256 with a hex digest, for hashing data while it streams past. */
@@ -93,7 +99,24 @@ export class StreamBlockHasher {
 /** sha256 of a whole file, streamed through fixed buffers (the next read overlaps the hashing). */
 export async function sha256File(path: string): Promise<string> {
   const small = readSmallSync(path);
-  if (small) return new FileHasher().update(small).digest();
+  if (small) return sha256Hex(small);
+  return sha256Large(path);
+}
+
+/**
+ * Size and sha256 of `path` when it is a regular file, else null (a symlink is not followed, a
+ * fifo not waited on). A small file costs one open, fstat, read and close.
+ */
+export async function fileSha256(path: string): Promise<{ size: number; sha256: string } | null> {
+  const small = readSmallFileSync(path);
+  if (small === 'not-file') return null;
+  if (small !== 'large') return { size: small.length, sha256: sha256Hex(small) };
+  // Large: streamed from a new open, as before this file's fast path (an lstat, then the read).
+  const st = lstatOrNull(path);
+  return st?.isFile() ? { size: st.size, sha256: await sha256Large(path) } : null;
+}
+
+async function sha256Large(path: string): Promise<string> {
   const hasher = new FileHasher();
   const fh = await openRead(path);
   // Sized to the file (see hashBlocks): small files must not cost two 2 MiB buffers each.

@@ -1,6 +1,13 @@
 // The delta engine's public surface: block hashes for capture, hierarchical signatures, delta
 // build/apply, the whole-vs-delta decision and the wire encoding of signatures.
-export { blockHash, FileHasher, initHash, sha256File, StreamBlockHasher } from './hash.js';
+export {
+  blockHash,
+  FileHasher,
+  fileSha256,
+  initHash,
+  sha256File,
+  StreamBlockHasher,
+} from './hash.js';
 export { changedBlocks, hashBlocks, type BlockHashes } from './blocks.js';
 export {
   coarseSignature,

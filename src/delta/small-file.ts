@@ -16,20 +16,45 @@ const scratch = Buffer.allocUnsafeSlow(SMALL_FILE_BYTES + 1);
  * view of a shared buffer, valid only until the next call: use it before any await.
  */
 export function readSmallSync(path: string): Buffer | null {
+  const r = readSmall(path, C.O_RDONLY, false);
+  return r === 'large' ? null : (r as Buffer);
+}
+
+/**
+ * readSmallSync of a regular file only: 'not-file' when `path` is a symlink (not followed), a
+ * directory, a fifo (opened without waiting for a writer), a socket or a device (never read), or
+ * is gone. One open and fstat, where an lstat before readSmallSync cost a sixth system call per
+ * file.
+ */
+export function readSmallFileSync(path: string): Buffer | 'large' | 'not-file' {
+  return readSmall(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, true);
+}
+
+function readSmall(path: string, flags: number, fileOnly: boolean): Buffer | 'large' | 'not-file' {
   let fd: number;
   try {
-    fd = openSync(fsPath(path), C.O_RDONLY);
+    fd = openSync(fsPath(path), flags);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ELOOP: a symlink under O_NOFOLLOW; ENXIO: a socket, or a fifo with no writer; ENOENT and
+    // ENOTDIR: gone, or a parent is no longer a directory.
+    if (fileOnly && ['ELOOP', 'ENXIO', 'ENOENT', 'ENOTDIR'].includes(code ?? '')) return 'not-file';
     throw asSmrError(err);
   }
   try {
-    if (fstatSync(fd).size > SMALL_FILE_BYTES) return null;
+    const st = fstatSync(fd);
+    if (fileOnly && !st.isFile()) return 'not-file';
+    if (st.size > SMALL_FILE_BYTES) return 'large';
     let n = 0;
     for (;;) {
       const r = readSync(fd, scratch, n, scratch.length - n, n);
-      if (r === 0) return scratch.subarray(0, n);
       n += r;
-      if (n === scratch.length) return null; // grew past the limit while read: the streaming path
+      if (n === scratch.length) return 'large'; // grew past the limit while read: the streaming path
+      // A read short of what was asked ends at the end of the file; once it reaches the size
+      // fstat gave, that is the end (a regular file reads short nowhere else), so no second
+      // read to see 0 bytes: it was a fifth of the system calls per small file. A size of 0
+      // proves nothing (pseudo-files say 0 and have content): read on until a read gives 0.
+      if (r === 0 || (st.size > 0 && n >= st.size)) return scratch.subarray(0, n);
     }
   } catch (err) {
     throw asSmrError(err);

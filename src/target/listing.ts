@@ -1,10 +1,10 @@
 // Streams a description of the replica (path, type, size, mtime, mode, attribute stamp) in
 // bounded batches; fifos, sockets and devices (with their device number) when asked.
-import { promises as fsp, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
-import { lstatOrNull, readlinkNameSync } from '../shared/fsutil.js';
-import { attrStampOf, readMetaSync, splitDev } from '../fsmeta/index.js';
+import { readlinkNameSync } from '../shared/fsutil.js';
+import { attrStampOf, metaFromStat, splitDev } from '../fsmeta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
 
@@ -23,31 +23,33 @@ export async function listTree(
   const stack: string[] = [''];
   while (stack.length) {
     const rel = stack.pop() as string;
-    let dir;
+    let names: Buffer[];
     try {
-      // Names as bytes ('buffer': the types know only text encodings): a name that is not UTF-8
-      // is listed as the escaped string the source holds for it, never as U+FFFD.
-      dir = await fsp.opendir(fsPath(rel ? path.join(base, rel) : base), {
-        encoding: 'buffer' as BufferEncoding,
-      });
+      // Names as bytes: a name that is not UTF-8 is listed as the escaped string the source holds
+      // for it, never as U+FFFD. A whole directory at once, synchronously: iterating an opendir
+      // cost ~15 µs per entry (a promise and a Dirent each), four times the readdir; a directory's
+      // names are held meanwhile, as the source's scan holds them to sort them.
+      names = readdirSync(fsPath(rel ? path.join(base, rel) : base), { encoding: 'buffer' });
     } catch {
       continue; // vanished or unreadable: the next mirror or verify will see it
     }
-    for await (const d of dir) {
-      const name = nameFromBytes(d.name as unknown as Buffer);
+    for (const bytes of names) {
+      const name = nameFromBytes(bytes);
       if (name.startsWith(TMP_PREFIX)) continue;
       const r = rel ? `${rel}/${name}` : name;
       const abs = path.join(base, r);
       // Synchronous: microseconds each, where a thread-pool round trip per entry made listing a
       // 10,000-file replica take 0.75 s of a 2 s checksum mirror. The batch's send below yields.
-      const st = lstatOrNull(abs);
+      // One bigint lstat serves both the entry and its attribute stamp (a second lstat per entry
+      // was a fifth of the listing's time).
+      const st = lstatBig(abs);
       if (!st) continue;
       const entry = {
         path: r,
-        size: st.size,
-        mtimeMs: st.mtimeMs,
-        mode: st.mode & 0o7777,
-        attrs: stampOrUndefined(abs),
+        size: Number(st.size),
+        mtimeMs: msOfNs(st.mtimeNs),
+        mode: Number(st.mode & 0o7777n),
+        attrs: stampOrUndefined(abs, st),
       };
       if (st.isSymbolicLink()) {
         batch.push({ ...entry, type: 'symlink', link: readlinkOrEmpty(abs) });
@@ -56,7 +58,7 @@ export async function listTree(
         stack.push(r);
       } else if (st.isFile()) {
         // Names of one inode group by it (hard links: the mirror and verify compare groups).
-        const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+        const inode = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
         batch.push({ ...entry, type: 'file', ...(inode === undefined ? {} : { inode }) });
       } else if (specials) {
         const s = special(st);
@@ -72,23 +74,46 @@ export async function listTree(
 }
 
 /** A fifo's, socket's or device's type (and a device's number), read without opening it. */
-function special(st: Stats): Pick<ListEntry, 'type' | 'rdev'> | null {
+function special(st: BigIntStats): Pick<ListEntry, 'type' | 'rdev'> | null {
   if (st.isFIFO()) return { type: 'fifo' };
   if (st.isSocket()) return { type: 'socket' };
   const type = st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : null;
   if (!type) return null;
   // As the source reads it (special.ts), so both ends split the same number.
-  const d = splitDev(BigInt(st.rdev));
+  const d = splitDev(st.rdev);
   return { type, rdev: [d.major, d.minor] };
 }
 
 /** Owner, ns mtime and xattr/ACL digest, for the mirror's attribute comparison. */
-function stampOrUndefined(abs: string): string | undefined {
+function stampOrUndefined(abs: string, st: BigIntStats): string | undefined {
   try {
-    return attrStampOf(readMetaSync(abs));
+    return attrStampOf(metaFromStat(abs, st));
   } catch {
     return undefined; // vanished meanwhile: the entry is compared without it
   }
+}
+
+function lstatBig(abs: string): BigIntStats | null {
+  try {
+    return lstatSync(fsPath(abs), { bigint: true });
+  } catch {
+    return null; // vanished meanwhile
+  }
+}
+
+/**
+ * The mtime in ms as a number, as Node's own (non-bigint) Stats computes it from seconds and
+ * nanoseconds (sec * 1e3 + nsec / 1e6), so the listing says exactly what an lstat would.
+ */
+export function msOfNs(ns: bigint): number {
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) {
+    // Before 1970: the kernel's nanoseconds count up from a second below (floor, not truncation).
+    sec -= 1n;
+    nsec += 1_000_000_000n;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
 }
 
 function readlinkOrEmpty(abs: string): string {

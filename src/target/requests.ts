@@ -10,8 +10,8 @@ import {
   encodeFine,
   encodeMid,
   fineSignature,
+  fileSha256,
   hashBlocks,
-  sha256File,
   midSignature,
   type CoarseSignature,
 } from '../delta/index.js';
@@ -24,7 +24,6 @@ import {
 } from '../protocol/requests.js';
 import type { RestoreRequest } from '../protocol/restore-requests.js';
 import type { Confiner } from './confine.js';
-import { lstatOrNull } from '../shared/fsutil.js';
 import { fsPath } from '../fsmeta/index.js';
 
 /** A reply's header (without its reqId) and body. */
@@ -101,9 +100,11 @@ export async function answerRequest(
   }
 }
 
-/** Size and sha256 of a regular file in the replica; null for anything else. */
+/**
+ * Size and sha256 of a regular file in the replica; null for anything else. (fileSha256 opens
+ * without following a symlink and checks the type on the open file: no lstat first.)
+ */
 async function fileSum(cf: Confiner, p: string): Promise<FileSum | null> {
   const abs = await cf.resolve(p).catch(() => null);
-  const st = abs ? lstatOrNull(abs) : null;
-  return abs && st?.isFile() ? { size: st.size, sha256: await sha256File(abs) } : null;
+  return abs ? fileSha256(abs) : null;
 }

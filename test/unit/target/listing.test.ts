@@ -2,12 +2,20 @@
 // them (an older source does not know their letters), devices with their number. Runs as root
 // (CI does): mknod of a device needs it.
 import { execFileSync } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  promises as fsp,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ListEntry } from '../../../src/protocol/listing.js';
 import { listTree } from '../../../src/target/listing.js';
+import { attrStampOf, readMetaSync } from '../../../src/fsmeta/index.js';
 
 let dir = '';
 afterEach(async () => {
@@ -38,5 +46,35 @@ describe('listTree', () => {
     expect(all.get('p')?.rdev).toBeUndefined();
     expect(all.get('p')?.attrs).toMatch(/^0:0:\d+:/);
     expect(all.get('c')).toMatchObject({ type: 'char', mode: 0o620, rdev: [1, 3] });
+  });
+
+  it('says of each entry what an lstat and readMetaSync say (one bigint lstat serves both)', async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-list-'));
+    // Times with sub-ms parts, before 1970 and far ahead: the ms a Stats computes, exactly.
+    const times = [1.5e9 + 0.123456789, 1234567890.25, -12345.678901, 4102444800.000001, 0];
+    times.forEach((t, i) => {
+      const f = path.join(dir, `f${i}`);
+      writeFileSync(f, 'x'.repeat(i * 100));
+      utimesSync(f, t, t);
+    });
+    linkSync(path.join(dir, 'f1'), path.join(dir, 'hard'));
+    symlinkSync('f0', path.join(dir, 'ln'));
+    await fsp.mkdir(path.join(dir, 'd'));
+    const all = await list(dir, false);
+    expect([...all.keys()].sort()).toEqual(['d', 'f0', 'f1', 'f2', 'f3', 'f4', 'hard', 'ln']);
+    for (const [rel, e] of all) {
+      const abs = path.join(dir, rel);
+      const st = lstatSync(abs);
+      expect(e.mtimeMs).toBe(st.mtimeMs);
+      expect(e.mode).toBe(st.mode & 0o7777);
+      if (e.type === 'file') expect(e.size).toBe(st.size);
+      expect(e.attrs).toBe(attrStampOf(readMetaSync(abs)));
+    }
+    expect(all.get('f1')?.inode).toBe(all.get('hard')?.inode);
+    expect(all.get('f1')?.inode).toBe(
+      `${lstatSync(path.join(dir, 'f1')).dev}:${lstatSync(path.join(dir, 'f1')).ino}`,
+    );
+    expect(all.get('f0')?.inode).toBeUndefined();
+    expect(all.get('ln')).toMatchObject({ type: 'symlink', link: 'f0' });
   });
 });
