@@ -1,0 +1,88 @@
+// walkInPathOrder: the restart's walk of the source, merged with the index by key.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PathIndex, type IndexEntry } from '../../../src/index/index.js';
+import { makeFilter } from '../../../src/source/filter.js';
+import { pathKey } from '../../../src/source/index-path.js';
+import { walkInPathOrder } from '../../../src/source/walk.js';
+
+const entry: IndexEntry = {
+  type: 'file',
+  size: 0,
+  mtimeNs: 0n,
+  mode: 0,
+  uid: 0,
+  gid: 0,
+  dev: 0n,
+  ino: 0n,
+  rdev: 0n,
+  link: null,
+  sha256: null,
+  attrDigest: null,
+  seq: 0,
+};
+
+let dirs: string[] = [];
+const tmp = (what: string): string => {
+  const d = mkdtempSync(path.join(tmpdir(), `smr-walk-${what}-`));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  // rm(1): Node's recursive rmSync overflows the stack on the deep tree below.
+  for (const d of dirs) execFileSync('rm', ['-rf', d]);
+  dirs = [];
+});
+
+describe('walkInPathOrder', () => {
+  it("yields the index's key order, each entry's key its path's", () => {
+    const dir = tmp('order');
+    for (const d of ['a', 'a/b', 'a0', 'skipme']) mkdirSync(path.join(dir, d));
+    for (const p of ['a/b/c', 'a/x', 'a-b', 'a.b', 'a0/y', 'skipme/k', 'é', 'Z'])
+      writeFileSync(path.join(dir, p), p);
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/a/`), Buffer.of(0xff, 0xe9)]), 'odd');
+    const got = [...walkInPathOrder(`${dir}/`, makeFilter([], ['skipme/']))];
+    const rels = got.map((e) => e.rel);
+    expect(rels).not.toContain('skipme/k');
+    expect(rels).toContain('a/\udcff\udce9');
+    // The index's own order of the same paths is the walk's, and so are its keys.
+    const index = PathIndex.open(path.join(tmp('index'), 'index.sqlite'));
+    for (const e of got) {
+      if (!('key' in e)) throw new Error(`unreadable: ${e.rel}`);
+      // The key is the path's bytes with each '/' a 0x00 (names that are not UTF-8 included).
+      expect(e.key.map((b) => (b === 0 ? 0x2f : b))).toEqual(pathKey(e.rel));
+      index.put(pathKey(e.rel), entry);
+    }
+    // The index hands its entries out in the walk's order, keyed alike.
+    expect([...index.keyedEntries()].map((r) => r.key)).toEqual(
+      got.map((e) => ('key' in e ? e.key : null)),
+    );
+    index.close();
+  });
+
+  it('walks a tree 3,000 directories deep, saying what lies past PATH_MAX', () => {
+    const dir = tmp('deep');
+    // Past PATH_MAX only relative steps reach: perl (Debian's essential perl-base) mkdirs and
+    // chdirs 3,000 times in one process.
+    execFileSync('perl', ['-e', 'for (1..3000) { mkdir "d" or die $!; chdir "d" or die $! }'], {
+      cwd: dir,
+    });
+    const got = [...walkInPathOrder(dir, makeFilter([], []))];
+    const walked = got.filter((e) => 'st' in e);
+    // Each level right after its parent, down to the deepest path lstat can take...
+    walked.forEach((e, i) =>
+      expect(e.rel).toBe(Array.from({ length: i + 1 }, () => 'd').join('/')),
+    );
+    expect(`${dir}/${walked[walked.length - 1]?.rel}`.length).toBeLessThan(4096);
+    expect(walked.length).toBeGreaterThan(1900);
+    // ...and the next one is said, not silently left out (nor taken for deleted).
+    const last = got[got.length - 1];
+    expect(last).toEqual({
+      rel: `${walked[walked.length - 1]?.rel}/d`,
+      unreadable: 'ENAMETOOLONG',
+    });
+  });
+});
