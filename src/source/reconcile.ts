@@ -159,7 +159,7 @@ export class Reconciler {
     const { ledger } = this.host;
     const rows = ledger.index.keyedEntries();
     let row = rows.next().value as KeyedEntry | undefined;
-    let protect: string | null = null; // an unreadable directory: nothing below it is gone
+    let protect: string | null = null; // an unreadable entry: nothing at or below it is gone
     let goneDir: string | null = null; // a gone directory: its entries go with it
     let seen = 0;
     let steps = 0;
@@ -170,23 +170,28 @@ export class Reconciler {
       ledger.markChanged(rel);
       goneDir = r.entry.type === 'dir' ? rel : null;
     };
+    // Index rows before `key` that the walk did not see are gone; then: how the next row compares.
+    const upTo = (key: Buffer): number => {
+      for (; row; row = rows.next().value as KeyedEntry | undefined) {
+        const c = Buffer.compare(row.key, key);
+        if (c >= 0) return c;
+        gone(row);
+      }
+      return 1;
+    };
     for (const d of walkInPathOrder(this.host.base, this.host.filter)) {
       // The walk is synchronous: events, acks and the pipeline get their turns here.
       if (++steps % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
       if ('unreadable' in d) {
+        upTo(d.key); // judged under the protection before this one
         const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
         this.host.skipped.skip(d.rel || '.', 'unreadable', what);
         protect = d.rel;
         continue;
       }
       seen++;
-      let c = -1;
-      while (row && (c = Buffer.compare(row.key, d.key)) < 0) {
-        gone(row);
-        row = rows.next().value as KeyedEntry | undefined;
-      }
-      if (row && c === 0) {
-        this.compare(row, d);
+      if (upTo(d.key) === 0) {
+        this.compare(row as KeyedEntry, d);
         row = rows.next().value as KeyedEntry | undefined;
       } else this.diskOnly(d, o);
       if (this.host.backlog > MAX_BACKLOG) await this.host.drain();

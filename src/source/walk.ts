@@ -26,6 +26,8 @@ export interface WalkEntry {
 export interface Unreadable {
   rel: string;
   unreadable: string;
+  /** Its index key, as WalkEntry's. */
+  key: Buffer;
 }
 
 const YIELD_EVERY = 512;
@@ -83,8 +85,9 @@ export function* walkInPathOrder(
   const root = path.normalize(base);
   const prefix = root.endsWith('/') ? root : `${root}/`;
   const stack: Level[] = [];
-  const enter = (rel: string, keyPrefix: Buffer): Unreadable | null => {
+  const enter = (rel: string, key: Buffer): Unreadable | null => {
     try {
+      const keyPrefix = key.length ? Buffer.concat([key, SEP]) : key;
       stack.push({ rel, keyPrefix, names: sortedNameBytes(rel ? prefix + rel : root), next: 0 });
       return null;
     } catch (err) {
@@ -92,7 +95,7 @@ export function* walkInPathOrder(
       // Gone or replaced meanwhile: nothing is below it any more. Anything else (EACCES, EIO): the
       // walk cannot say what is there, so nothing below it may be taken for deleted.
       if (rel !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
-      return { rel, unreadable: code };
+      return { rel, unreadable: code, key };
     }
   };
   const rootUnreadable = enter('', Buffer.alloc(0));
@@ -111,12 +114,13 @@ export function* walkInPathOrder(
     if (st === null) continue;
     if (typeof st === 'string') {
       // Said, and what the index holds there is not taken for gone (unless filtered out anyway).
-      if (filter.dir(rel) || filter.file(rel)) yield { rel, unreadable: st };
+      const key = Buffer.concat([dir.keyPrefix, nb]);
+      if (filter.dir(rel) || filter.file(rel)) yield { rel, unreadable: st, key };
     } else if (st.isDirectory()) {
       if (!filter.dir(rel)) continue;
       const key = Buffer.concat([dir.keyPrefix, nb]);
       yield { rel, st, key };
-      const unreadable = enter(rel, Buffer.concat([key, SEP]));
+      const unreadable = enter(rel, key);
       if (unreadable) yield unreadable;
     } else if ((st.isFile() || st.isSymbolicLink()) && filter.file(rel)) {
       yield { rel, st, key: Buffer.concat([dir.keyPrefix, nb]) };

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PathIndex, type IndexEntry } from '../../../src/index/index.js';
 import { makeFilter } from '../../../src/source/filter.js';
 import { pathKey } from '../../../src/source/index-path.js';
+import { Reconciler, type ReconcileHost } from '../../../src/source/reconcile.js';
 import { walkInPathOrder } from '../../../src/source/walk.js';
 
 const entry: IndexEntry = {
@@ -51,15 +52,13 @@ describe('walkInPathOrder', () => {
     // The index's own order of the same paths is the walk's, and so are its keys.
     const index = PathIndex.open(path.join(tmp('index'), 'index.sqlite'));
     for (const e of got) {
-      if (!('key' in e)) throw new Error(`unreadable: ${e.rel}`);
+      if ('unreadable' in e) throw new Error(`unreadable: ${e.rel}`);
       // The key is the path's bytes with each '/' a 0x00 (names that are not UTF-8 included).
       expect(e.key.map((b) => (b === 0 ? 0x2f : b))).toEqual(pathKey(e.rel));
       index.put(pathKey(e.rel), entry);
     }
     // The index hands its entries out in the walk's order, keyed alike.
-    expect([...index.keyedEntries()].map((r) => r.key)).toEqual(
-      got.map((e) => ('key' in e ? e.key : null)),
-    );
+    expect([...index.keyedEntries()].map((r) => r.key)).toEqual(got.map((e) => e.key));
     index.close();
   });
 
@@ -80,9 +79,42 @@ describe('walkInPathOrder', () => {
     expect(walked.length).toBeGreaterThan(1900);
     // ...and the next one is said, not silently left out (nor taken for deleted).
     const last = got[got.length - 1];
+    const deepest = walked[walked.length - 1]?.rel ?? '';
     expect(last).toEqual({
-      rel: `${walked[walked.length - 1]?.rel}/d`,
+      rel: `${deepest}/d`,
       unreadable: 'ENAMETOOLONG',
+      key: pathKey(`${deepest}/d`).map((b) => (b === 0x2f ? 0 : b)),
     });
+  });
+
+  it('keeps what the index holds at names past PATH_MAX: neither is taken for deleted', async () => {
+    const dir = tmp('long');
+    // A directory just short of PATH_MAX, holding two names that lie past it.
+    const depth = Math.floor((4095 - dir.length) / 2);
+    const script = `for (1..${depth}) { mkdir "d" or die $!; chdir "d" or die $! } for ("x", "y") { open(my $f, ">", $_) or die $! }`;
+    execFileSync('perl', ['-e', script], { cwd: dir });
+    const deep = Array.from({ length: depth }, () => 'd').join('/');
+    const index = PathIndex.open(path.join(tmp('index'), 'index.sqlite'));
+    // What was sent before the tree moved this deep: the directories and the two files.
+    for (let i = 1; i <= depth; i++)
+      index.put(pathKey(deep.slice(0, 2 * i - 1)), { ...entry, type: 'dir' });
+    for (const n of ['x', 'y']) index.put(pathKey(`${deep}/${n}`), entry);
+    const marked: string[] = [];
+    const skipped: string[] = [];
+    const host = {
+      base: dir,
+      filter: makeFilter([], []),
+      ledger: { index, markChanged: (rel: string) => marked.push(rel), lastQueued: 0 },
+      hint: () => undefined,
+      drain: () => Promise.resolve(),
+      flushGone: () => Promise.resolve(),
+      backlog: 0,
+      skipped: { skip: (rel: string) => skipped.push(rel) },
+    } as unknown as ReconcileHost;
+    const r = await new Reconciler(host).run({ unknown: 'all', brake: true });
+    expect(skipped).toEqual([`${deep}/x`, `${deep}/y`]);
+    expect(marked).toEqual([]);
+    expect(r.deletes).toBe(0);
+    index.close();
   });
 });
