@@ -1,7 +1,7 @@
 // Walks a connection's source tree in the index's path order: depth first, each directory's
 // names sorted by their bytes, a directory right before its contents. Merged with the index's
-// own walk (PathIndex.entries), a reconciliation compares the two one entry at a time, with one
-// page of each in memory whatever the size of the tree.
+// own walk (PathIndex.keyedEntries), a reconciliation compares the two one entry at a time, with
+// one page of each in memory whatever the size of the tree.
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { lstatOrNull } from '../shared/fsutil.js';
@@ -73,9 +73,9 @@ const SEP = Buffer.of(0);
 /**
  * Every file, directory and symlink below `base` (filtered, links not followed), in path order,
  * each lstat'ed when the walk reaches it. Synchronous (the caller yields to the event loop: a
- * restart's reconciliation every YIELD_EVERY entries), with an explicit stack: nested generators
- * overflowed the call stack a couple of thousand directories deep, and their await per entry
- * and per level cost more than the lstat.
+ * reconciliation every 512 entries), with an explicit stack: nested generators overflowed the
+ * call stack a couple of thousand directories deep, and their await per entry and per level
+ * cost more than the lstat.
  */
 export function* walkInPathOrder(
   base: string,
