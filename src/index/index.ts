@@ -1,7 +1,8 @@
 // The index's public surface: the durable per-connection index of what the target holds
 // (docs/INDEX.md), its shapes, and the path order it iterates in.
 export { PathIndex } from './path-index.js';
-export { comparePaths } from './path-key.js';
+export type { KeyedEntry } from './entry-store.js';
+export { comparePaths, fromKey } from './path-key.js';
 export { DEFAULT_CACHE_BYTES, SCHEMA_VERSION } from './schema.js';
 export {
   DIRTY_ALL,

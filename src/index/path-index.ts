@@ -2,7 +2,7 @@
 // Synchronous, like SQLite itself: each call takes microseconds, and a batch of them inside
 // `transaction` commits once. Every error is an SmrError (sqlite.ts says which code).
 import { SmrError } from '../shared/errors.js';
-import { keyAfter, scan, scanChildren } from './cursors.js';
+import { keyAfter, scan, scanChildren, type PageReader } from './cursors.js';
 import { DirtySet, type DirtyKey } from './dirty-set.js';
 import { EntryStore, withPath, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
@@ -35,6 +35,8 @@ export class PathIndex {
   private readonly dirtySet: DirtySet;
   private readonly tombstones: Tombstones;
   private readonly metaStore: MetaStore;
+  private readonly readPage: PageReader<KeyedEntry> = (lo, hi, n) =>
+    this.guard(() => this.entriesStore.page(lo, hi, n));
 
   private constructor(private readonly idb: IndexDb) {
     this.entriesStore = new EntryStore(idb.db);
@@ -134,10 +136,7 @@ export class PathIndex {
 
   /** The entries directly inside the directory `dir` (empty: the root), in path order. */
   *children(dir: Buffer): Generator<IndexedPath> {
-    const key = toKey(dir);
-    const read = (lo: Buffer, hi: Buffer | null, n: number): KeyedEntry[] =>
-      this.guard(() => this.entriesStore.page(lo, hi, n));
-    for (const r of scanChildren(read, key)) yield withPath(r);
+    for (const r of scanChildren(this.readPage, toKey(dir))) yield withPath(r);
   }
 
   /**
@@ -147,13 +146,14 @@ export class PathIndex {
   *entries(opts: { under?: Buffer; after?: Buffer } = {}): Generator<IndexedPath> {
     const range = subtree(toKey(opts.under ?? Buffer.alloc(0)));
     let lo = range?.lo ?? Buffer.alloc(0);
-    if (opts.after) {
-      const after = Buffer.concat([toKey(opts.after), Buffer.of(0)]);
-      if (Buffer.compare(after, lo) > 0) lo = after;
-    }
-    const read = (from: Buffer, hi: Buffer | null, n: number): KeyedEntry[] =>
-      this.guard(() => this.entriesStore.page(from, hi, n));
-    for (const r of scan(read, lo, range?.hi ?? null)) yield withPath(r);
+    const after = opts.after && keyAfter(toKey(opts.after));
+    if (after && Buffer.compare(after, lo) > 0) lo = after;
+    for (const r of scan(this.readPage, lo, range?.hi ?? null)) yield withPath(r);
+  }
+
+  /** entries(), keyed as stored (path-key.ts) instead of by path: Buffer.compare orders them. */
+  *keyedEntries(): Generator<KeyedEntry> {
+    yield* scan(this.readPage, Buffer.alloc(0), null);
   }
 
   /** Every path holding this inode (hard links, or the old name of a renamed file). */

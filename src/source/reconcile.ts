@@ -13,12 +13,12 @@
 //    Before it holds, phases 1 and 2 run once more (a directory moved during the walk).
 import { type Stats } from 'node:fs';
 import path from 'node:path';
-import { DIRTY_CHANGED, DIRTY_UNSURE, comparePaths, type IndexedPath } from '../index/index.js';
+import { DIRTY_CHANGED, DIRTY_UNSURE, fromKey, type KeyedEntry } from '../index/index.js';
 import { lstatOrNull, readlinkNameSync } from '../shared/fsutil.js';
 import { deletionBrake } from './brake.js';
 import { entryType } from './entry-type.js';
 import type { PathFilter } from './filter.js';
-import { pathKey, relOf, within } from './index-path.js';
+import { relOf, within } from './index-path.js';
 import { knownIs, knownOf, sameInode, stampProven, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
@@ -66,6 +66,9 @@ const ROOT = Buffer.alloc(0);
 
 /** Checks queued while the walk goes on, at most (the walk waits for the pipeline beyond this). */
 const MAX_BACKLOG = 2000;
+
+/** Source entries walked between two turns of the event loop. */
+const YIELD_EVERY = 512;
 
 /** Reconciliations of one connection, one at a time. */
 export class Reconciler {
@@ -147,50 +150,62 @@ export class Reconciler {
     });
   }
 
-  /** Phase 1: the merged walk. Returns how many source entries it saw. */
+  /**
+   * Phase 1: the merged walk. Returns how many source entries it saw. Both sides in key order
+   * (the walk builds each entry's key from its name's bytes): one Buffer.compare per step, with
+   * no path converted on either side but the few that are hinted or gone.
+   */
   private async walk(o: ReconcileOptions): Promise<number> {
     const { ledger } = this.host;
-    const rows = ledger.index.entries();
-    let row = rows.next().value as IndexedPath | undefined;
-    let protect: string | null = null; // an unreadable directory: nothing below it is gone
+    const rows = ledger.index.keyedEntries();
+    let row = rows.next().value as KeyedEntry | undefined;
+    let protect: string | null = null; // an unreadable entry: nothing at or below it is gone
     let goneDir: string | null = null; // a gone directory: its entries go with it
     let seen = 0;
-    const gone = (r: IndexedPath): void => {
-      const rel = relOf(r.path);
+    let steps = 0;
+    const gone = (r: KeyedEntry): void => {
+      const rel = relOf(fromKey(r.key));
       if (rel === '' || (protect !== null && within(rel, protect))) return;
       if (goneDir !== null && within(rel, goneDir)) return;
       ledger.markChanged(rel);
       goneDir = r.entry.type === 'dir' ? rel : null;
     };
-    for await (const d of walkInPathOrder(this.host.base, this.host.filter)) {
-      const key = pathKey(d.rel);
+    // Index rows before `key` that the walk did not see are gone; then: how the next row compares.
+    const upTo = (key: Buffer): number => {
+      for (; row; row = rows.next().value as KeyedEntry | undefined) {
+        const c = Buffer.compare(row.key, key);
+        if (c >= 0) return c;
+        gone(row);
+      }
+      return 1;
+    };
+    for (const d of walkInPathOrder(this.host.base, this.host.filter)) {
+      // The walk is synchronous: events, acks and the pipeline get their turns here.
+      if (++steps % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
       if ('unreadable' in d) {
-        const what = `cannot list this directory (${d.unreadable}): nothing below it is replicated`;
+        upTo(d.key); // judged under the protection before this one
+        const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
         this.host.skipped.skip(d.rel || '.', 'unreadable', what);
         protect = d.rel;
         continue;
       }
       seen++;
-      while (row && comparePaths(row.path, key) < 0) {
-        gone(row);
-        row = rows.next().value as IndexedPath | undefined;
-      }
-      if (row && row.path.equals(key)) {
-        this.compare(row, d);
-        row = rows.next().value as IndexedPath | undefined;
+      if (upTo(d.key) === 0) {
+        this.compare(row as KeyedEntry, d);
+        row = rows.next().value as KeyedEntry | undefined;
       } else this.diskOnly(d, o);
       if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
     }
-    for (; row; row = rows.next().value as IndexedPath | undefined) gone(row);
+    for (; row; row = rows.next().value as KeyedEntry | undefined) gone(row);
     return seen;
   }
 
   /** On both sides: hinted when anything capture compares differs, or the target is unsure. */
-  private compare(row: IndexedPath, d: WalkEntry): void {
+  private compare(row: KeyedEntry, d: WalkEntry): void {
     const { ledger } = this.host;
     const type = entryType(d.st);
     // Read with the entry's page: a query per entry was a tenth of a no-change restart.
-    const flags = row.flags ?? ledger.index.dirtyFlags(row.path);
+    const flags = row.flags ?? ledger.index.dirtyFlags(fromKey(row.key));
     const k = knownOf(row.entry, (flags & DIRTY_UNSURE) !== 0);
     let differs = !type || !knownIs(k, d.st, type) || flags !== 0;
     if (!differs && type === 'symlink') differs = this.readlink(d.rel) !== k.link;

@@ -1,8 +1,8 @@
 // Walks a connection's source tree in the index's path order: depth first, each directory's
 // names sorted by their bytes, a directory right before its contents. Merged with the index's
-// own walk (PathIndex.entries), a reconciliation compares the two one entry at a time, with one
-// page of each in memory whatever the size of the tree.
-import { readdirSync, type Stats } from 'node:fs';
+// own walk (PathIndex.keyedEntries), a reconciliation compares the two one entry at a time, with
+// one page of each in memory whatever the size of the tree.
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { fsPath, nameFromBytes } from '../shared/name-bytes.js';
@@ -15,12 +15,19 @@ import { unsupported } from './skipped.js';
 export interface WalkEntry {
   rel: string;
   st: Stats;
+  /** Its index key (path-key.ts: the path's bytes, each '/' a 0x00): compared with the index's. */
+  key: Buffer;
 }
 
-/** A directory the walk could not list: what the index holds below it must not count as gone. */
+/**
+ * A directory the walk could not list, or a name it could not lstat: what the index holds there
+ * and below must not count as gone.
+ */
 export interface Unreadable {
   rel: string;
   unreadable: string;
+  /** Its index key, as WalkEntry's. */
+  key: Buffer;
 }
 
 const YIELD_EVERY = 512;
@@ -31,49 +38,92 @@ const YIELD_EVERY = 512;
  * directories, two walks), and sorting names as strings turned each into bytes per comparison.
  */
 export function sortedNames(dir: string): string[] {
+  return sortedNameBytes(dir).map(nameFromBytes);
+}
+
+function sortedNameBytes(dir: string): Buffer[] {
   const raw = readdirSync(fsPath(dir), { encoding: 'buffer' });
-  raw.sort(Buffer.compare);
-  return raw.map(nameFromBytes);
+  return raw.sort(Buffer.compare);
 }
 
-/** Every file, directory and symlink below `base` (filtered, links not followed), in path order. */
-export async function* walkInPathOrder(
-  base: string,
-  filter: PathFilter,
-): AsyncGenerator<WalkEntry | Unreadable> {
-  const counter = { n: 0 };
-  yield* walkDir(base, filter, '', counter);
-}
-
-async function* walkDir(
-  base: string,
-  filter: PathFilter,
-  rel: string,
-  counter: { n: number },
-): AsyncGenerator<WalkEntry | Unreadable> {
-  let names: string[];
+/**
+ * What lstat says of a walked name: null when it is gone meanwhile, the error's code when it
+ * cannot be read (ENAMETOOLONG past PATH_MAX, EACCES): such an entry is not silently left out.
+ */
+function lstatEntry(p: string): Stats | string | null {
   try {
-    names = sortedNames(rel ? path.join(base, ...rel.split('/')) : base);
+    return lstatSync(fsPath(p));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    // Gone or replaced meanwhile: nothing is below it any more. Anything else (EACCES, EIO): the
-    // walk cannot say what is there, so nothing below it may be taken for deleted.
-    if (rel !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return;
-    yield { rel, unreadable: code };
-    return;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? null : code;
   }
-  for (const name of names) {
-    const r = rel ? `${rel}/${name}` : name;
+}
+
+/** A directory being listed by walkInPathOrder. */
+interface Level {
+  rel: string;
+  /** Its key followed by the separator (empty for the root): a child's key is this + its name. */
+  keyPrefix: Buffer;
+  names: Buffer[];
+  next: number;
+}
+
+const SEP = Buffer.of(0);
+
+/**
+ * Every file, directory and symlink below `base` (filtered, links not followed), in path order,
+ * each lstat'ed when the walk reaches it. Synchronous (the caller yields to the event loop: a
+ * reconciliation every 512 entries), with an explicit stack: nested generators overflowed the
+ * call stack a couple of thousand directories deep, and their await per entry and per level
+ * cost more than the lstat.
+ */
+export function* walkInPathOrder(
+  base: string,
+  filter: PathFilter,
+): Generator<WalkEntry | Unreadable> {
+  // A name from readdir is never '', '.' or '..': a child's path is its parent's plus '/name'.
+  const root = path.normalize(base);
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const stack: Level[] = [];
+  const enter = (rel: string, key: Buffer): Unreadable | null => {
+    try {
+      const keyPrefix = key.length ? Buffer.concat([key, SEP]) : key;
+      stack.push({ rel, keyPrefix, names: sortedNameBytes(rel ? prefix + rel : root), next: 0 });
+      return null;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      // Gone or replaced meanwhile: nothing is below it any more. Anything else (EACCES, EIO): the
+      // walk cannot say what is there, so nothing below it may be taken for deleted.
+      if (rel !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
+      return { rel, unreadable: code, key };
+    }
+  };
+  const rootUnreadable = enter('', Buffer.alloc(0));
+  if (rootUnreadable) yield rootUnreadable;
+  while (stack.length) {
+    const dir = stack[stack.length - 1] as Level;
+    const nb = dir.names[dir.next++];
+    if (nb === undefined) {
+      stack.pop();
+      continue;
+    }
+    const name = nameFromBytes(nb);
+    const rel = dir.rel ? `${dir.rel}/${name}` : name;
     // Synchronous: microseconds each, where the thread-pool round trip cost far more per entry.
-    const st = lstatOrNull(path.join(base, ...r.split('/')));
-    if (!st) continue;
-    if (++counter.n % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
-    if (st.isDirectory()) {
-      if (!filter.dir(r)) continue;
-      yield { rel: r, st };
-      yield* walkDir(base, filter, r, counter);
-    } else if ((st.isFile() || st.isSymbolicLink()) && filter.file(r)) {
-      yield { rel: r, st };
+    const st = lstatEntry(prefix + rel);
+    if (st === null) continue;
+    if (typeof st === 'string') {
+      // Said, and what the index holds there is not taken for gone (unless filtered out anyway).
+      const key = Buffer.concat([dir.keyPrefix, nb]);
+      if (filter.dir(rel) || filter.file(rel)) yield { rel, unreadable: st, key };
+    } else if (st.isDirectory()) {
+      if (!filter.dir(rel)) continue;
+      const key = Buffer.concat([dir.keyPrefix, nb]);
+      yield { rel, st, key };
+      const unreadable = enter(rel, key);
+      if (unreadable) yield unreadable;
+    } else if ((st.isFile() || st.isSymbolicLink()) && filter.file(rel)) {
+      yield { rel, st, key: Buffer.concat([dir.keyPrefix, nb]) };
     }
   }
 }
