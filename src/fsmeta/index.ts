@@ -21,7 +21,7 @@ export {
   type FsPath,
 } from './paths.js';
 export { entryTypeOf, makeDev, splitDev } from './entry-type.js';
-export { readMetaSync, metaFromStat } from './read.js';
+export { readMetaSync, metaFromStat, msOfNs } from './read.js';
 export {
   getXattr,
   listXattrNames,

@@ -45,3 +45,19 @@ export function metaFromStat(p: FsPath, st: BigIntStats, opts: AttrOptions = {})
   if (type === 'symlink') meta.linkTarget = readlinkSync(fsPath(p), { encoding: 'buffer' });
   return meta;
 }
+
+/**
+ * The mtime in ms as a number, as Node's own (non-bigint) Stats computes it from seconds and
+ * nanoseconds (sec * 1e3 + nsec / 1e6), so a time read with `bigint: true` compares exactly with
+ * an lstat's (the target's listing, the source's attribute stamps).
+ */
+export function msOfNs(ns: bigint): number {
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) {
+    // Before 1970: the kernel's nanoseconds count up from a second below (floor, not truncation).
+    sec -= 1n;
+    nsec += 1_000_000_000n;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
+}

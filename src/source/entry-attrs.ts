@@ -4,6 +4,7 @@
 import {
   attrStampOf,
   displayPath,
+  msOfNs,
   readMetaSync,
   type AttrOptions,
   type FileMeta,
@@ -95,10 +96,6 @@ export const NO_ATTRS: EntryAttrs = {
 
 const b64 = (b: Buffer): string => b.toString('base64');
 
-// Node's Stats.mtimeMs from the same time in ns (seconds * 1e3 + ns / 1e6, as Node computes it).
-const msOf = (ns: bigint): number =>
-  Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
-
 /** Reads attributes below one base directory with fsmeta. */
 export class DiskAttrs implements EntryAttrs {
   private warned = new Set<string>();
@@ -139,7 +136,7 @@ export class DiskAttrs implements EntryAttrs {
       type,
       ino: Number(m.ino),
       size,
-      mtimeMs: msOf(m.mtimeNs),
+      mtimeMs: msOfNs(m.mtimeNs),
       mode,
       uid,
       gid,

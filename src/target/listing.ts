@@ -4,7 +4,7 @@ import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
 import { readlinkNameSync } from '../shared/fsutil.js';
-import { attrStampOf, metaFromStat, splitDev } from '../fsmeta/index.js';
+import { attrStampOf, metaFromStat, msOfNs, splitDev } from '../fsmeta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
 
@@ -99,21 +99,6 @@ function lstatBig(abs: string): BigIntStats | null {
   } catch {
     return null; // vanished meanwhile
   }
-}
-
-/**
- * The mtime in ms as a number, as Node's own (non-bigint) Stats computes it from seconds and
- * nanoseconds (sec * 1e3 + nsec / 1e6), so the listing says exactly what an lstat would.
- */
-export function msOfNs(ns: bigint): number {
-  let sec = ns / 1_000_000_000n;
-  let nsec = ns % 1_000_000_000n;
-  if (nsec < 0n) {
-    // Before 1970: the kernel's nanoseconds count up from a second below (floor, not truncation).
-    sec -= 1n;
-    nsec += 1_000_000_000n;
-  }
-  return Number(sec) * 1e3 + Number(nsec) / 1e6;
 }
 
 function readlinkOrEmpty(abs: string): string {
