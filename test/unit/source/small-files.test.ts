@@ -22,12 +22,18 @@ function under(queued: JournalEntry[]): Array<[string, string[]]> {
     .filter(([, ps]) => ps.some((p) => p.startsWith('d/')));
 }
 
+/** A capture over a new directory, its mirror done once (the index's baseline), and its queue. */
+function mirrored() {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
+  const queued: JournalEntry[] = [];
+  const capture = testCapture(base, listAppend(queued));
+  capture.ledger.setBaseline(true);
+  return { base, queued, capture };
+}
+
 describe('sendSmallFiles', () => {
   it('queues plain files many per record, the others alone, all in scan order', async () => {
-    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
-    const queued: JournalEntry[] = [];
-    const capture = testCapture(base, listAppend(queued));
-    capture.ledger.setBaseline(true);
+    const { base, queued, capture } = mirrored();
     mkdirSync(path.join(base, 'd'));
     await capture.enqueueStep(() => capture.resend('d'));
     for (const n of ['a', 'b', 'c', 'gone', 'e'])
@@ -63,10 +69,7 @@ describe('sendSmallFiles', () => {
   });
 
   it('sends a file whose parent the index lacks the ordinary way (its parent first)', async () => {
-    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
-    const queued: JournalEntry[] = [];
-    const capture = testCapture(base, listAppend(queued));
-    capture.ledger.setBaseline(true);
+    const { base, queued, capture } = mirrored();
     mkdirSync(path.join(base, 'd'));
     writeFileSync(path.join(base, 'd', 'x'), 'x');
     const items = [{ rel: 'd/x', st: lstatSync(path.join(base, 'd', 'x')) }];
@@ -79,10 +82,7 @@ describe('sendSmallFiles', () => {
   });
 
   it('sends a new directory of the batch through `alone`, before its files', async () => {
-    const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-'));
-    const queued: JournalEntry[] = [];
-    const capture = testCapture(base, listAppend(queued));
-    capture.ledger.setBaseline(true);
+    const { base, queued, capture } = mirrored();
     mkdirSync(path.join(base, 'd'));
     for (const n of ['a', 'b']) writeFileSync(path.join(base, 'd', n), n);
     const items = ['d', 'd/a', 'd/b'].map((rel) => ({ rel, st: lstatSync(path.join(base, rel)) }));
