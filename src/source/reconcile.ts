@@ -23,6 +23,7 @@ import { knownIs, knownOf, sameInode, stampProven, type Known } from './known.js
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
 import { walkInPathOrder, type WalkEntry } from './walk.js';
+import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** What a reconciliation works through: the capture pipeline. */
 export interface ReconcileHost {
@@ -66,9 +67,6 @@ const ROOT = Buffer.alloc(0);
 
 /** Checks queued while the walk goes on, at most (the walk waits for the pipeline beyond this). */
 const MAX_BACKLOG = 2000;
-
-/** Source entries walked between two turns of the event loop. */
-const YIELD_EVERY = 512;
 
 /** Reconciliations of one connection, one at a time. */
 export class Reconciler {
@@ -181,7 +179,7 @@ export class Reconciler {
     };
     for (const d of walkInPathOrder(this.host.base, this.host.filter)) {
       // The walk is synchronous: events, acks and the pipeline get their turns here.
-      if (++steps % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
+      if (++steps % YIELD_EVERY === 0) await nextTurn();
       if ('unreadable' in d) {
         upTo(d.key); // judged under the protection before this one
         const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;

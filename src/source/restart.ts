@@ -3,6 +3,7 @@
 // through the brake; then a mirror if one is owed. The target is never listed for it, so a file
 // someone put into the replica survives any number of restarts.
 import { log } from '../shared/log.js';
+import { nextTurn } from '../shared/yield.js';
 import type { Connection } from './connection.js';
 import type { Recovered } from './index-open.js';
 import type { Reconciler } from './reconcile.js';
@@ -41,7 +42,7 @@ export async function afterRestart(
 /** Turns of the event loop with a poll phase between: every event the kernel queued is read. */
 async function readQueuedEvents(): Promise<void> {
   // A setImmediate runs after the current turn's poll; the second, after a whole turn's poll.
-  for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 2; i++) await nextTurn();
 }
 
 /**

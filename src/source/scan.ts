@@ -6,6 +6,7 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import { unsupported } from './skipped.js';
 import { specialType } from './entry-type.js';
 import { sortedNames } from './walk.js';
+import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** One source entry found by a scan. */
 export interface ScanEntry {
@@ -19,8 +20,6 @@ export interface ScanSkip {
   reason: string;
   why: string;
 }
-
-const YIELD_EVERY = 512;
 
 /**
  * Depth-first walk of `base` (or of its subdirectory `under`); directories come before their
@@ -57,7 +56,7 @@ export async function* scanTree(
       if (!st) continue;
       if (++sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
-        await new Promise((r) => setImmediate(r)); // let I/O in: a huge directory must not stall the daemon
+        await nextTurn(); // let I/O in: a huge directory must not stall the daemon
       }
       if (st.isDirectory()) {
         if (!filter.dir(r)) continue;

@@ -10,6 +10,7 @@ import type { PathFilter } from './filter.js';
 import { specialType } from './entry-type.js';
 import type { ScanEntry, ScanSkip } from './scan.js';
 import { unsupported } from './skipped.js';
+import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** A source entry found by the walk. */
 export interface WalkEntry {
@@ -29,8 +30,6 @@ export interface Unreadable {
   /** Its index key, as WalkEntry's. */
   key: Buffer;
 }
-
-const YIELD_EVERY = 512;
 
 /**
  * A directory's names in path order (by their bytes), read synchronously: an await on the thread
@@ -157,7 +156,7 @@ export async function* scanInPathOrder(
     const r = dir.rel ? `${dir.rel}/${name}` : name;
     const st = lstatOrNull(path.join(base, ...r.split('/')));
     if (!st) continue;
-    if (++n % YIELD_EVERY === 0) await new Promise((ok) => setImmediate(ok));
+    if (++n % YIELD_EVERY === 0) await nextTurn();
     if (st.isDirectory()) {
       if (!filter.dir(r)) continue;
       yield { rel: r, st };
