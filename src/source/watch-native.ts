@@ -17,9 +17,11 @@
 import fs, { readdirSync, realpathSync, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
+import { nextTurn } from '../shared/yield.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import type { PathFilter } from './filter.js';
 import type { WatchSink, Watcher, WatcherStats } from './watcher.js';
+import { WatchFailures } from './watch-failures.js';
 import { sharedEventPass, type EventPass } from './watch-overflow.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
 
@@ -56,8 +58,7 @@ export class NativeWatcher implements Watcher {
   private walking: Promise<void> = Promise.resolve();
   private walkRunning = false;
   private closed = false;
-  private unwatched = 0;
-  private readonly failures = new Map<string, number>();
+  private readonly failures = new WatchFailures();
   private readonly stopListening: () => void;
   private rootId: string | null = null;
 
@@ -98,13 +99,13 @@ export class NativeWatcher implements Watcher {
   }
 
   stats(): WatcherStats {
-    return { backend: 'native', watchedDirs: this.dirs.size, unwatched: this.unwatched };
+    return { backend: 'native', watchedDirs: this.dirs.size, unwatched: this.failures.count };
   }
 
   /** Resolves once no directory is waiting to be listed (tests, and start). */
   async settled(): Promise<void> {
     while (this.walkRunning || this.reconcileScheduled) {
-      await (this.walkRunning ? this.walking : new Promise((r) => setImmediate(r)));
+      await (this.walkRunning ? this.walking : nextTurn());
     }
   }
 
@@ -182,7 +183,7 @@ export class NativeWatcher implements Watcher {
       handle = fs.watch(fsPath(this.abs(rel)), { persistent: true, encoding: 'buffer' });
     } catch (err) {
       if (isRoot) throw err;
-      this.cannotWatch(rel, err as NodeJS.ErrnoException);
+      this.failures.note(rel, err as NodeJS.ErrnoException);
       return false;
     }
     const w: DirWatch = { rel, dev: st.dev, ino: st.ino, handle, children: new Set() };
@@ -193,21 +194,6 @@ export class NativeWatcher implements Watcher {
     this.dirs.set(rel, w);
     if (rel) this.dirs.get(parentOf(rel))?.children.add(rel.slice(rel.lastIndexOf('/') + 1));
     return true;
-  }
-
-  private cannotWatch(rel: string, err: NodeJS.ErrnoException): void {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return; // gone already: its parent says so
-    this.unwatched++;
-    const code = err.code ?? 'error';
-    const n = (this.failures.get(code) ?? 0) + 1;
-    this.failures.set(code, n);
-    // Every failure counts; the log says the first of each kind and then every power of ten.
-    if (Number.isInteger(Math.log10(n)))
-      log.warn(
-        `watcher: cannot watch ${rel} (${err.message}); ${n} director${n === 1 ? 'y' : 'ies'} ` +
-          `unwatched for ${code} so far: changes there are found only by the periodic rescan` +
-          (code === 'ENOSPC' ? ' (raise fs.inotify.max_user_watches)' : ''),
-      );
   }
 
   private onWatchError(w: DirWatch, err: Error): void {
@@ -242,7 +228,7 @@ export class NativeWatcher implements Watcher {
         const next = this.toList.pop();
         if (!next) return;
         this.listOne(next.rel, next.announce);
-        if (++n % DIRS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+        if (++n % DIRS_PER_TURN === 0) await nextTurn();
       }
     } finally {
       this.walkRunning = false;
