@@ -50,6 +50,8 @@ export interface ReconcileOptions {
   brake: boolean;
   /** `--force`: the brake lets everything through. */
   force?: boolean;
+  /** Hears of each directory right before the walk lists it (a restart places the watches). */
+  beforeList?: (rel: string, st: Stats) => void;
 }
 
 /** What a reconciliation found. */
@@ -177,7 +179,7 @@ export class Reconciler {
       }
       return 1;
     };
-    for (const d of walkInPathOrder(this.host.base, this.host.filter)) {
+    for (const d of walkInPathOrder(this.host.base, this.host.filter, o.beforeList)) {
       // The walk is synchronous: events, acks and the pipeline get their turns here.
       if (++steps % YIELD_EVERY === 0) await nextTurn();
       if ('unreadable' in d) {

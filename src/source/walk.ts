@@ -74,17 +74,20 @@ const SEP = Buffer.of(0);
  * each lstat'ed when the walk reaches it. Synchronous (the caller yields to the event loop: a
  * reconciliation every 512 entries), with an explicit stack: nested generators overflowed the
  * call stack a couple of thousand directories deep, and their await per entry and per level
- * cost more than the lstat.
+ * cost more than the lstat. `beforeList` hears of each directory below the root right before it
+ * is listed (a restart's walk places the watcher's watches: watched, then listed).
  */
 export function* walkInPathOrder(
   base: string,
   filter: PathFilter,
+  beforeList?: (rel: string, st: Stats) => void,
 ): Generator<WalkEntry | Unreadable> {
   // A name from readdir is never '', '.' or '..': a child's path is its parent's plus '/name'.
   const root = path.normalize(base);
   const prefix = root.endsWith('/') ? root : `${root}/`;
   const stack: Level[] = [];
-  const enter = (rel: string, key: Buffer): Unreadable | null => {
+  const enter = (rel: string, key: Buffer, st?: Stats): Unreadable | null => {
+    if (st) beforeList?.(rel, st);
     try {
       const keyPrefix = key.length ? Buffer.concat([key, SEP]) : key;
       stack.push({ rel, keyPrefix, names: sortedNameBytes(rel ? prefix + rel : root), next: 0 });
@@ -119,7 +122,7 @@ export function* walkInPathOrder(
       if (!filter.dir(rel)) continue;
       const key = Buffer.concat([dir.keyPrefix, nb]);
       yield { rel, st, key };
-      const unreadable = enter(rel, key);
+      const unreadable = enter(rel, key, st);
       if (unreadable) yield unreadable;
     } else if ((st.isFile() || st.isSymbolicLink()) && filter.file(rel)) {
       yield { rel, st, key: Buffer.concat([dir.keyPrefix, nb]) };

@@ -43,10 +43,7 @@ export function nativeUnavailable(platform = process.platform): string | null {
   return platform === 'linux' ? null : `it is built on inotify and this is ${platform}`;
 }
 
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? '' : rel.slice(0, i);
-}
+const parentOf = (rel: string): string => rel.slice(0, Math.max(rel.lastIndexOf('/'), 0));
 
 /** Per-directory watches of one tree. */
 export class NativeWatcher implements Watcher {
@@ -75,14 +72,28 @@ export class NativeWatcher implements Watcher {
     );
   }
 
-  /** Watches the root, then every directory below it; resolves once all are watched. */
-  async start(): Promise<void> {
+  /**
+   * Watches the root, then every directory below it; resolves once all are watched. `deferred`:
+   * the root alone; a restart's walk, which lists every directory anyway, watches each right
+   * before listing it (place, the order kept here), and the tree is listed once, not twice.
+   */
+  async start(deferred = false): Promise<void> {
     const st = lstatOrNull(this.base);
     if (!st?.isDirectory()) throw new Error(`${this.base} is not a directory`);
     this.rootId = `${st.dev}:${st.ino}`;
     this.addWatch('', st, true);
-    this.list('', false);
+    if (!deferred) this.list('', false);
     await this.walking;
+  }
+
+  /** A deferred start's walk is about to list `rel`, lstat'ed as `st`: it is watched first. */
+  place(rel: string, st: Stats): void {
+    if (!this.closed && rel) this.addWatch(rel, st, false);
+  }
+
+  /** A deferred start's walk failed: each watched directory listed watches those below it. */
+  placeRest(): void {
+    if (!this.closed) for (const rel of [...this.dirs.keys()]) this.list(rel, false);
   }
 
   async close(): Promise<void> {
@@ -268,16 +279,17 @@ function rootDir(base: string): string {
   }
 }
 
-/** Starts a native watcher on `base` (throws when the root itself cannot be watched). */
+/** Starts a native watcher on `base` (throws when the root itself cannot be watched); see start. */
 export async function startNativeWatcher(
   base: string,
   filter: PathFilter,
   sink: WatchSink,
   pass?: EventPass,
+  deferred = false,
 ): Promise<NativeWatcher> {
   const w = new NativeWatcher(rootDir(base), filter, sink, pass ?? sharedEventPass());
   try {
-    await w.start();
+    await w.start(deferred);
   } catch (err) {
     await w.close();
     throw err;

@@ -4,6 +4,7 @@
 // Node's own fs.watch: watch-native.ts) and `chokidar` (the portable fallback, a watch per file
 // and per directory: watch-chokidar.ts). bench/RESULTS.md ("Scale", "Watchers alone") has the
 // measurements that picked `native`.
+import type { Stats } from 'node:fs';
 import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import { nativeUnavailable, startNativeWatcher } from './watch-native.js';
@@ -37,6 +38,10 @@ export interface Watcher {
   /** Makes sure a directory capture learned of is watched (a no-op when it already is). */
   watchDir(rel: string): void;
   stats(): WatcherStats;
+  /** After a deferred start: the walk is about to list `rel` (lstat'ed as `st`); watch it first. */
+  place?(rel: string, st: Stats): void;
+  /** After a deferred start whose walk did not finish: watch every directory not yet watched. */
+  placeRest?(): void;
 }
 
 /** What startWatcher needs. */
@@ -46,6 +51,11 @@ export interface WatcherOptions {
   /** The backend asked for; `native` falls back to chokidar (logged) where it cannot run. */
   backend: WatcherBackend;
   sink: WatchSink;
+  /**
+   * Native only: watch the root alone and resolve; the caller's walk then calls place for each
+   * directory before listing it (a restart's reconciliation), or placeRest when it fails.
+   */
+  deferred?: boolean;
 }
 
 /** Watches `base` recursively; resolves once every directory below it is watched. */
@@ -54,7 +64,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
     let why = nativeUnavailable();
     if (!why) {
       try {
-        return await startNativeWatcher(o.base, o.filter, o.sink);
+        return await startNativeWatcher(o.base, o.filter, o.sink, undefined, o.deferred);
       } catch (err) {
         why = (err as Error).message;
       }

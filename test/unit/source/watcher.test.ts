@@ -12,6 +12,7 @@ import {
   type NativeWatcher,
 } from '../../../src/source/watch-native.js';
 import { EventPass, overflowThreshold } from '../../../src/source/watch-overflow.js';
+import { walkInPathOrder } from '../../../src/source/walk.js';
 
 interface Probe {
   base: string;
@@ -176,6 +177,38 @@ describe('native watcher', () => {
     await vi.waitFor(() => expect([...hints]).toEqual(expect.arrayContaining(during)));
     writeFileSync(path.join(base, 'd599/s/after.txt'), 'x');
     await vi.waitFor(() => expect(hints.has('d599/s/after.txt')).toBe(true));
+  });
+
+  it('started deferred, watches the directories a walk places before listing them, or the rest', async () => {
+    const base = tree();
+    for (const d of ['a', 'a/b', 'c', 'skip']) mkdirSync(path.join(base, d));
+    const filter = makeFilter([], ['skip/**']);
+    const start = async (): Promise<Probe> => {
+      const hints = new Set<string>();
+      const sink = { hint: (r: string) => hints.add(r), missed: () => undefined };
+      const w = await startNativeWatcher(base, filter, sink, new EventPass(null), true);
+      open.unshift(() => w.close());
+      return { base, hints, missed: [], w };
+    };
+    const p = await start();
+    expect(p.w.stats().watchedDirs).toBe(1); // the root alone
+    // A restart's walk: each directory watched right before it is listed, and so all of them.
+    const walk = walkInPathOrder(base, filter, (rel, st) => p.w.place(rel, st));
+    expect([...walk].map((e) => e.rel)).toEqual(['a', 'a/b', 'c']);
+    expect(p.w.stats()).toEqual({ backend: 'native', watchedDirs: 4, unwatched: 0 });
+    writeFileSync(path.join(base, 'a/b/new.txt'), 'x');
+    await expectHinted(p, 'a/b/new.txt');
+    // A walk that stopped part way ('a' placed, 'a/b' and 'c' not): placeRest watches the rest.
+    const q = await start();
+    const part = walkInPathOrder(base, filter, (rel, st) => q.w.place(rel, st));
+    part.next();
+    part.next();
+    expect(q.w.stats().watchedDirs).toBe(2);
+    q.w.placeRest();
+    await q.w.settled();
+    expect(q.w.stats().watchedDirs).toBe(4);
+    writeFileSync(path.join(base, 'c/new.txt'), 'x');
+    await expectHinted(q, 'c/new.txt');
   });
 
   it('reports a possible overflow when one read brings the queue limit of events', async () => {
