@@ -140,19 +140,19 @@ export class Connection {
     this.capture.enabled = this.cfg.replicate;
     // A vanished source path (a lost disk) keeps the link up, so `smr restore` can bring it back.
     if (this.cfg.replicate)
-      await this.startWatching().catch((err: Error) =>
+      await this.startWatching(plan === 'restart' && !this.crash).catch((err: Error) =>
         log.error(`${this.name}: ${err.message}; smr restore ${this.name} brings it back`),
       );
     this.link.start();
     if (plan !== 'restart') {
       if (plan.mirror) this.mirror.start(plan.mirror);
     } else
-      afterRestart(this, recovered).catch((err: Error) =>
+      afterRestart(this, recovered, this.watch).catch((err: Error) =>
         log.error(`${this.name}: reconciliation: ${err.message}`),
       );
   }
 
-  private async startWatching(): Promise<void> {
+  private async startWatching(deferred = false): Promise<void> {
     try {
       await fsp.access(this.cfg.path);
     } catch {
@@ -162,7 +162,7 @@ export class Connection {
       );
     }
     this.capture.watchingSince = Date.now();
-    await this.watch.start();
+    await this.watch.start(deferred);
     this.crash?.watching();
   }
 

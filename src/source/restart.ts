@@ -13,15 +13,23 @@ import type { ConnectionWatch } from './watch-connection.js';
 export async function afterRestart(
   c: Pick<Connection, 'cfg' | 'capture' | 'mirror' | 'name'>,
   r: Recovered,
+  watch: Pick<ConnectionWatch, 'place' | 'endDeferred'>,
 ): Promise<void> {
   if (!c.cfg.replicate) return; // remirror-required: `replicate on` mirrors
   const { capture } = c;
   for (const rel of r.tombstones) capture.detach(() => capture.redoRemoval(rel));
-  // Without a baseline a path the index lacks may simply never have been sent: only renames count.
-  const res = await capture.reconciler.restart({
-    unknown: capture.ledger.baseline ? 'all' : 'renames',
-    brake: true,
-  });
+  let res;
+  try {
+    // Without a baseline a path the index lacks may never have been sent: only renames count.
+    res = await capture.reconciler.restart({
+      unknown: capture.ledger.baseline ? 'all' : 'renames',
+      brake: true,
+      // The watcher, started deferred, watches each directory as this walk comes to list it.
+      beforeList: (rel, st) => watch.place(rel, st),
+    });
+  } finally {
+    watch.endDeferred(res !== undefined);
+  }
   if (res.held) log.warn(`${c.name}: deletions held: ${res.held}`);
   if (c.cfg.remirrorRequired) c.mirror.start({ mode: 'diff' });
   else if (!capture.ledger.baseline && c.cfg.mirror !== 'none')
@@ -31,13 +39,13 @@ export async function afterRestart(
 
 // A barrier (`wait`, `queue-task`, verify) asked for while the restart's reconciliation runs takes
 // that pass as its own walk instead of walking the tree once more. The barrier promises that every
-// change completed before the call is queued. The restart's pass begins after every directory is
-// watched and compares every path with the index: a change made before the pass reached its path
-// is found by the walk; one made after, by the watcher's event. So when the watcher reported
-// nothing since it started until after the call (its queued events read), nothing changed since
-// the pass began, and the pass is the walk the barrier needs. Anything else — a report, a
-// directory not watched, a backend that holds events back, deletions held by the brake, a pass
-// that failed — and the barrier walks as before.
+// change completed before the call is queued. The restart's pass watches each directory right
+// before it lists it (or begins once all are watched) and compares every path with the index: a
+// change made before the pass reached its path is found by the walk; one made after, by the
+// watcher's event. So when the watcher reported nothing since it started until after the call
+// (its queued events read), nothing changed since the pass began, and the pass is the walk the
+// barrier needs. Anything else — a report, a directory not watched, a backend that holds events
+// back, deletions held by the brake, a pass that failed — and the barrier walks as before.
 
 /** Turns of the event loop with a poll phase between: every event the kernel queued is read. */
 async function readQueuedEvents(): Promise<void> {

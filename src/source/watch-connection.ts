@@ -1,5 +1,6 @@
 // One connection's watching: the watcher of its recorded backend feeding capture's hints, and the
 // rescans its reports of lost events call for. Started and closed with replication.
+import type { Stats } from 'node:fs';
 import type { Capture } from './capture.js';
 import type { PathFilter } from './filter.js';
 import type { WatcherStatus } from '../control/replies.js';
@@ -26,6 +27,9 @@ export class ConnectionWatch {
   private readyMs = 0;
   private readonly missed: MissedChanges;
   private reported = 0;
+  /** Started deferred, and the restart's walk has not ended yet. */
+  private deferred = false;
+  private startedAt = 0;
 
   constructor(private readonly d: ConnectionWatchDeps) {
     this.missed = new MissedChanges({
@@ -38,15 +42,21 @@ export class ConnectionWatch {
     });
   }
 
-  /** Starts watching; resolves once every directory is watched. */
-  async start(): Promise<void> {
+  /**
+   * Starts watching; resolves once every directory is watched, or (`deferred`, a restart) once the
+   * root is: the restart's walk then watches each directory as it lists it (place, endDeferred).
+   * Not in crash mode: the first group it cuts once watching assumes every directory watched.
+   */
+  async start(deferred = false): Promise<void> {
     const { capture } = this.d;
-    const t0 = Date.now();
+    const t0 = (this.startedAt = Date.now());
     this.reported = 0;
+    this.deferred = deferred;
     this.watcher = await startWatcher({
       base: this.d.base,
       filter: this.d.filter,
       backend: this.d.backend,
+      deferred,
       sink: {
         hint: (rel) => {
           this.reported++;
@@ -62,6 +72,20 @@ export class ConnectionWatch {
       },
     });
     this.readyMs = Date.now() - t0;
+  }
+
+  /** After a deferred start: the restart's walk is about to list `rel`; it is watched first. */
+  place(rel: string, st: Stats): void {
+    if (this.deferred) this.watcher?.place?.(rel, st);
+  }
+
+  /** The restart's walk ended; when it did not finish (`walked` false) the watcher goes on alone. */
+  endDeferred(walked: boolean): void {
+    if (!this.deferred) return;
+    // status: ready once the pass that watched every directory ended
+    if (walked) this.readyMs = Date.now() - this.startedAt;
+    else this.watcher?.placeRest?.();
+    this.deferred = false;
   }
 
   /** Stops watching (replication off); a later start watches again. */
