@@ -219,7 +219,14 @@ describe('restart reconciliation', () => {
       process.stderr.write(`restart (${how}) on 10,000 unchanged files: synced after ${ms} ms\n`);
       expect(st.sent.bytes, how).toBe(0);
       expect(st.targetState).toBe('ok');
+      // The restart's walk placed the watches (the watcher started with the root alone).
+      expect(st.watcher?.watchedDirs, how).toBe(101);
     }
+    // ... and they see what changes after it, deep in the tree.
+    await fsp.mkdir(path.join(src, 'd57', 'new'));
+    await fsp.writeFile(path.join(src, 'd57', 'new', 'after.txt'), 'after the restart\n');
+    await fsp.writeFile(path.join(src, 'd99', 'f3.txt'), 'changed after the restart\n');
+    await waitSynced(s, 'big', '120s');
     await expectSameTree(src, path.join(t.root, 'big'));
   }, 240_000);
 
