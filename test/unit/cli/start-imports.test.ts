@@ -50,12 +50,15 @@ describe('CLI start-up imports', () => {
     }
   });
 
-  it('the options flags use, and `target start`, do not load zod or the source daemon', () => {
+  it('the options flags use, and `target start`, load neither zod nor the source daemon; no daemon loads execa', () => {
     for (const entry of ['cli/options.ts', 'cli/verbs/target.ts']) {
       const got = closure(entry);
       expect(got.has('zod'), `${entry} loads zod`).toBe(false);
       expect(got.has('source/daemon.ts'), `${entry} loads source/daemon`).toBe(false);
     }
+    // execa runs tasks; a daemon loads it with the first one.
+    for (const entry of ['cli/verbs/target.ts', 'cli/verbs/source.ts'])
+      expect(closure(entry).has('execa'), `${entry} loads execa`).toBe(false);
     expect(closure('cli/verbs/target.ts').has('target/daemon.ts')).toBe(true);
   });
 });
