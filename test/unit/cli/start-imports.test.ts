@@ -56,6 +56,8 @@ describe('CLI start-up imports', () => {
       expect(got.has('zod'), `${entry} loads zod`).toBe(false);
       expect(got.has('source/daemon.ts'), `${entry} loads source/daemon`).toBe(false);
     }
+    // A fresh source has no connection record to check against the schema.
+    expect(closure('cli/verbs/source.ts').has('zod'), 'source start loads zod').toBe(false);
     // execa runs tasks; a daemon loads it with the first one.
     for (const entry of ['cli/verbs/target.ts', 'cli/verbs/source.ts'])
       expect(closure(entry).has('execa'), `${entry} loads execa`).toBe(false);
