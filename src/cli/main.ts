@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { SmrError, asSmrError } from '../shared/errors.js';
 import { setLogLevel } from '../shared/log.js';
-import { loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/load.js';
 import { defaultStateDir } from '../config/state-dir.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { render, renderError } from './output.js';

@@ -1,15 +1,21 @@
-// Flags whose values the config schema checks (durations, rates, addresses) — checked while yargs
-// parses, so a bad value stops the verb before it acts: `mirror start web --wait --timeout 1y`
-// exits 2 at once instead of after the whole mirror.
+// Flags whose values the config schema's parsers check (durations, rates, addresses) — checked
+// while yargs parses, so a bad value stops the verb before it acts: `mirror start web --wait
+// --timeout 1y` exits 2 at once instead of after the whole mirror. The parsers come from
+// config/values.ts, not the zod schema: same parsers, same messages, without loading zod per call.
 import type { Options } from 'yargs';
 import { SmrError } from '../shared/errors.js';
-import { parseDuration, parseRate, parseSize } from '../shared/units.js';
-import { checkValue, type ValueKind } from '../config/schema.js';
+import { TEXT_PARSERS, textProblem, type TextKind } from '../config/values.js';
 
-/** Throws the usage error for `--name VALUE` unless the schema accepts it as `kind`. */
-export function checkFlag(kind: ValueKind, name: string, value: unknown): void {
-  const problem = checkValue(kind, value);
-  if (problem) throw new SmrError('usage', `--${name}: ${problem}`);
+/** Parses `--name TEXT` as `kind`; throws the usage error naming what is wrong. */
+function parseFlag<K extends TextKind>(
+  kind: K,
+  name: string,
+  text: string,
+): ReturnType<(typeof TEXT_PARSERS)[K]> {
+  const parse = TEXT_PARSERS[kind] as (t: string) => ReturnType<(typeof TEXT_PARSERS)[K]>;
+  const problem = textProblem(parse, text);
+  if (problem !== null) throw new SmrError('usage', `--${name}: ${problem}`);
+  return parse(text);
 }
 
 function single(name: string, v: unknown): string {
@@ -26,8 +32,7 @@ export function durationFlag(name: string, describe: string, dflt?: string): Opt
     coerce: (v: unknown): number | undefined => {
       if (v === undefined) return undefined;
       const text = single(name, v);
-      checkFlag('duration', name, text);
-      return parseDuration(text);
+      return parseFlag('duration', name, text);
     },
   };
 }
@@ -40,8 +45,7 @@ export function rateFlag(name: string, describe: string): Options {
     coerce: (v: unknown): number | null => {
       const text = single(name, v);
       if (text === 'off') return null;
-      checkFlag('rate', name, text);
-      return parseRate(text);
+      return parseFlag('rate', name, text);
     },
   };
 }
@@ -54,8 +58,7 @@ export function sizeFlag(name: string, describe: string): Options {
     coerce: (v: unknown): number | undefined => {
       if (v === undefined) return undefined;
       const text = single(name, v);
-      checkFlag('size', name, text);
-      return parseSize(text);
+      return parseFlag('size', name, text);
     },
   };
 }
@@ -68,7 +71,7 @@ export function hostPortFlag(name: string, describe: string): Options {
     coerce: (v: unknown): string | undefined => {
       if (v === undefined) return undefined;
       const text = single(name, v);
-      checkFlag('hostPort', name, text);
+      parseFlag('hostPort', name, text);
       return text;
     },
   };

@@ -1,5 +1,6 @@
 // Rendering: exactly one JSON object with --json, plain lines otherwise, ora spinners only on a TTY.
-import ora, { type Ora } from 'ora';
+// ora is imported only when a spinner is drawn: loading it cost every call ~60 ms, scripts included.
+import type { Ora } from 'ora';
 import type { Ctx, VerbResult } from './verb.js';
 
 /** Prints a verb's result. */
@@ -27,12 +28,25 @@ export function progress(
   // A terminal that reports no width (0 columns) makes ora erase an unbounded number of lines.
   if (!ctx.tty || ctx.json || ctx.quiet || !process.stdout.columns)
     return { drawing: false, update: () => undefined, stop: () => undefined };
-  const s: Ora = ora({ text, stream: process.stdout }).start();
+  let spinner: Ora | undefined;
+  let shown = text;
+  let stopped = false;
+  void import('ora').then(
+    ({ default: ora }) => {
+      // The wait may be over (or the text changed) before the module is loaded.
+      if (!stopped) spinner = ora({ text: shown, stream: process.stdout }).start();
+    },
+    () => undefined, // no spinner is no worse than a pipe
+  );
   return {
     drawing: true,
     update: (t) => {
-      s.text = t;
+      shown = t;
+      if (spinner) spinner.text = t;
     },
-    stop: () => s.stop(),
+    stop: () => {
+      stopped = true;
+      spinner?.stop();
+    },
   };
 }

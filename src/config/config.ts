@@ -1,11 +1,11 @@
 // Finding, parsing and validating smr's config file (cosmiconfig finds .smrrc, .smrrc.json,
 // .smrrc.yaml, smr.config.js, ... or --config FILE). JSON and YAML are parsed here with `yaml`, which
 // keeps every node's position: a syntax error and a bad value both name file, line and column.
-// Returns data or throws SmrError; never prints.
+// Returns data or throws SmrError; never prints. Finding the file is load.ts's part: this module
+// (zod and yaml with it) is loaded only once there is a file to parse or a record to check.
 import path from 'node:path';
-import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { SmrError, asSmrError } from '../shared/errors.js';
+import { SmrError } from '../shared/errors.js';
 import {
   check,
   configSchema,
@@ -17,9 +17,10 @@ import {
 import { closest } from './suggest.js';
 
 export type { ConnectionRecord, SmrConfig } from './schema.js';
+export { loadConfig } from './load.js';
 
 /** A parsed JSON/YAML file and what maps its nodes back to lines and columns. */
-interface Parsed {
+export interface Parsed {
   doc: Document;
   lines: LineCounter;
   /** Where smr's settings sit in the document (['smr'] in package.json). */
@@ -27,7 +28,7 @@ interface Parsed {
 }
 
 /** Parses JSON or YAML text (YAML 1.2: `no` is a string, not false); SmrError with line:col. */
-function parseText(file: string, text: string): Parsed {
+export function parseText(file: string, text: string): Parsed {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const err = doc.errors[0];
@@ -100,33 +101,4 @@ export function validateConnectionRecord(value: unknown, file: string): Connecti
     `connection record ${lines.join('; ')}`,
     'restore it from a backup, or remove its directory and connect again',
   );
-}
-
-/** Loads the config named by --config, or searches for one from the current directory up. */
-export async function loadConfig(
-  file?: string,
-): Promise<{ config: SmrConfig; filepath: string | null }> {
-  const parsed = new Map<string, Parsed>();
-  const load: Loader = (filepath, content) => {
-    const p = parseText(filepath, content);
-    parsed.set(filepath, p);
-    return p.doc.toJS() as unknown;
-  };
-  const explorer = cosmiconfig('smr', {
-    searchStrategy: 'global',
-    loaders: { '.json': load, '.yaml': load, '.yml': load, noExt: load },
-  });
-  let res;
-  try {
-    res = file ? await explorer.load(file) : await explorer.search();
-  } catch (err) {
-    if (err instanceof SmrError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EACCES' || e.code === 'EPERM') throw asSmrError(err);
-    const what = file ? `cannot read config ${file}` : 'cannot search for a config file';
-    throw new SmrError('config', `${what}: ${e.message.split('\n')[0]}`);
-  }
-  if (!res || res.isEmpty) return { config: {}, filepath: res?.filepath ?? null };
-  const config = validateConfig(res.config, res.filepath, parsed.get(res.filepath));
-  return { config, filepath: res.filepath };
 }

@@ -3,8 +3,7 @@
 // only; the rest of src/config turns its issues into messages and its JSON Schema into the sample
 // file `smr init` writes and the config section of docs/CONFIG.md.
 import { z } from 'zod';
-import { parseDuration, parseRate, parseSize } from '../shared/units.js';
-import { parseHostPortText } from './host-port.js';
+import { TEXT_PARSERS, textProblem } from './values.js';
 
 /** One thing wrong with a value, at a key path, in words a user can act on. */
 export interface ConfigIssue {
@@ -17,15 +16,11 @@ export interface ConfigIssue {
 /** Validation's answer: the typed value, or every issue found. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; issues: ConfigIssue[] };
 
-/** A text value checked by one of shared/units' parsers (they throw SmrError with a hint). */
+/** A text value checked by one of the parsers of values.ts (they throw SmrError with a hint). */
 function parsedText(parse: (t: string) => unknown): z.ZodString {
   return z.string().superRefine((text, ctx) => {
-    try {
-      parse(text);
-    } catch (err) {
-      const e = err as Error & { hint?: string };
-      ctx.addIssue({ code: 'custom', message: e.hint ? `${e.message}; ${e.hint}` : e.message });
-    }
+    const problem = textProblem(parse, text);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   });
 }
 
@@ -33,10 +28,10 @@ const path = z.string().min(1, 'must not be empty');
 
 /** Value types shared by the config file, flags and connection records. */
 export const VALUE_TYPES = {
-  duration: parsedText(parseDuration),
-  size: parsedText(parseSize),
-  rate: parsedText(parseRate),
-  hostPort: parsedText(parseHostPortText),
+  duration: parsedText(TEXT_PARSERS.duration),
+  size: parsedText(TEXT_PARSERS.size),
+  rate: parsedText(TEXT_PARSERS.rate),
+  hostPort: parsedText(TEXT_PARSERS.hostPort),
   path,
   glob: z
     .string()

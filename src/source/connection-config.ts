@@ -4,7 +4,6 @@ import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../shared/fsutil.js';
 import { readKeyFile } from '../shared/key.js';
 import type { CompressName } from '../protocol/compress.js';
-import { validateConnectionRecord } from '../config/config.js';
 import type { WatcherBackend } from './watcher.js';
 
 /** What `connect` records, plus switches the verbs change later. */
@@ -55,7 +54,10 @@ export async function loadConnections(stateDir: string): Promise<ConnectionConfi
   for (const n of names.sort()) {
     const file = path.join(dir, n, 'connection.json');
     const c = await readJsonFile<unknown>(file, null);
-    if (c !== null) out.push(validateConnectionRecord(c, file) as ConnectionConfig);
+    if (c === null) continue;
+    // The schema (zod, yaml) is loaded only when there is a record: not at a fresh source's start.
+    const { validateConnectionRecord } = await import('../config/config.js');
+    out.push(validateConnectionRecord(c, file) as ConnectionConfig);
   }
   return out;
 }

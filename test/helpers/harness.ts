@@ -8,6 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { generateKey, writeKeyFile } from '../../src/shared/key.js';
 import { diffDigests, treeDigest } from '../../src/shared/tree-digest.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -182,12 +183,15 @@ export async function startSource(stateDir?: string, extra: string[] = []): Prom
   return startDaemon(['source', 'start', ...extra], stateDir ?? (await tmp('smr-sstate-')));
 }
 
-/** Writes a new key file and returns its path. */
+/**
+ * Writes a new key file and returns its path. In-process, with the functions `smr key generate`
+ * calls: every target start spawned that verb (~0.3 s of CPU each); tests of the verb itself
+ * (cli-verbs, names, permission) still spawn it.
+ */
 export async function newKey(): Promise<string> {
   const dir = await tmp('smr-key-');
   const file = path.join(dir, 'key');
-  const r = await smr(['key', 'generate', '--out', file]);
-  if (r.code !== 0) throw new Error(`key generate failed: ${r.stderr}`);
+  await writeKeyFile(file, generateKey());
   return file;
 }
 

@@ -1,7 +1,7 @@
 // `smr target start`: the target daemon, in the foreground.
 import path from 'node:path';
 import { runTargetDaemon } from '../../target/daemon.js';
-import { waitForStop } from '../../source/daemon.js';
+import { waitForStop } from '../../shared/stop-latch.js';
 import { parseHostPort } from '../../source/dial.js';
 import { SmrError } from '../../shared/errors.js';
 import { targetTasksDir } from '../../config/tasks-dir.js';
