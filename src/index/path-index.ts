@@ -167,8 +167,7 @@ export class PathIndex {
 
   /** How many entries there are, within `under` (itself included) when given. */
   count(under?: Buffer): number {
-    const range = subtree(toKey(under ?? Buffer.alloc(0)));
-    return this.guard(() => this.entriesStore.count(range));
+    return this.guard(() => this.entriesStore.count(subtree(toKey(under ?? Buffer.alloc(0)))));
   }
 
   /** Adds reasons (DIRTY_* bits, default DIRTY_CHANGED) to look at `path` again. */
@@ -234,13 +233,17 @@ export class PathIndex {
    * Records the target's acknowledgement up to `seq`, forgets the tombstones it covers, and makes
    * every earlier commit durable (one fsync). Call it before the journal trims up to `seq`, and
    * outside a batch: then no power loss can take from the index what the journal no longer holds.
+   * `soon`: the fsync runs in the thread pool, the promise resolves once it is done (durableSoon).
    */
-  setAckedSeq(seq: number): void {
-    this.idb.durable(() => {
+  setAckedSeq(seq: number): void;
+  setAckedSeq(seq: number, soon: true): Promise<void>;
+  setAckedSeq(seq: number, soon = false): void | Promise<void> {
+    const ack = (): void => {
       const acked = Math.max(seq, this.metaStore.read().ackedSeq);
       this.metaStore.set('ackedSeq', acked); // written even when unchanged: the commit must sync
       this.tombstones.trim(acked);
-    });
+    };
+    return soon ? this.idb.durableSoon(ack) : this.idb.durable(ack);
   }
 
   /** Records which connection epoch the index describes (its rows are kept). */
@@ -264,9 +267,8 @@ export class PathIndex {
   }
 
   /**
-   * A new stream (epoch) begins while the entries are kept as evidence of what smr put on the
-   * target: each is marked DIRTY_UNSURE (the target's state is no longer known), its seq becomes
-   * 0, tombstones go (their seqs belong to the old stream), and the seqs and baseline start over.
+   * A new stream (epoch) begins, the entries kept as evidence of what smr put on the target: each
+   * DIRTY_UNSURE (the target's state is unknown) with seq 0; tombstones, seqs and baseline reset.
    */
   restartStream(epoch: number): void {
     this.idb.transaction(() => {
@@ -284,9 +286,7 @@ export class PathIndex {
 
   private startStream(epoch: number): void {
     this.metaStore.set('epoch', epoch);
-    this.metaStore.set('indexedSeq', 0);
-    this.metaStore.set('ackedSeq', 0);
-    this.metaStore.set('baseline', 0);
+    for (const k of ['indexedSeq', 'ackedSeq', 'baseline'] as const) this.metaStore.set(k, 0);
   }
 
   /** SQLite's full integrity check: the problems found (none: an empty list). */
