@@ -14,8 +14,8 @@ export interface DirtyKey {
 export class DirtySet {
   private readonly markStmt: Stmt;
   private readonly flagsStmt: Stmt;
-  private readonly setStmt: Stmt;
-  private readonly removeStmt: Stmt;
+  private readonly removeOnlyStmt: Stmt;
+  private readonly takeBitsStmt: Stmt;
   private readonly pageStmt: Stmt;
   private readonly countStmt: Stmt;
   private readonly copyRangeStmt: Stmt;
@@ -28,8 +28,12 @@ export class DirtySet {
     const merge = 'ON CONFLICT (key) DO UPDATE SET flags = flags | excluded.flags';
     this.markStmt = db.prepare(`INSERT INTO dirty (key, flags) VALUES (?, ?) ${merge}`);
     this.flagsStmt = db.prepare('SELECT flags FROM dirty WHERE key = ?').pluck();
-    this.setStmt = db.prepare('UPDATE dirty SET flags = ? WHERE key = ?');
-    this.removeStmt = db.prepare('DELETE FROM dirty WHERE key = ?');
+    // Unmarking is one statement when the row holds no other reasons (a batch's end clears a
+    // path's every mark: a look-up first was a statement per path of its own).
+    this.removeOnlyStmt = db.prepare('DELETE FROM dirty WHERE key = ? AND (flags & ~?) = 0');
+    this.takeBitsStmt = db.prepare(
+      'UPDATE dirty SET flags = flags & ~? WHERE key = ? AND (flags & ?) != 0',
+    );
     this.pageStmt = db
       .prepare('SELECT key, flags FROM dirty WHERE key >= ? AND flags & ? ORDER BY key LIMIT ?')
       .raw(true);
@@ -59,9 +63,7 @@ export class DirtySet {
 
   /** Takes reasons off a key; it leaves the set when none is left. */
   unmark(key: Buffer, flags: number): void {
-    const left = this.flags(key) & ~flags;
-    if (left === 0) this.removeStmt.run(key);
-    else this.setStmt.run(left, key);
+    if (this.removeOnlyStmt.run(key, flags).changes === 0) this.takeBitsStmt.run(flags, key, flags);
   }
 
   /** Up to `limit` keys from `lo` (inclusive) with any of `flags`, in key order. */

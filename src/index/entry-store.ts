@@ -8,8 +8,9 @@ import {
   entryParams,
   hashesToBlob,
 } from './entry-codec.js';
-import { fromKey } from './path-key.js';
+import { fromKey, subtreeEnd } from './path-key.js';
 import type { Db, Stmt } from './sqlite.js';
+import type { Tombstones } from './tombstones.js';
 import type { BlockList, IndexEntry, IndexedPath } from './types.js';
 
 /** A row as read: its key (a fresh Buffer), its entry, and (pages) its dirty flags then. */
@@ -73,6 +74,20 @@ function sameRow(row: unknown[], params: unknown[], blocks: BlockList | null | u
   if (blob === null || !sameValue(size, blocks.blockSize) || !sameValue(bsize, blocks.size))
     return false;
   return (blob as Buffer).equals(hashesToBlob(blocks.hashes));
+}
+
+/** An entry to record and its block hashes (as `put` takes them). */
+export interface Built {
+  entry: IndexEntry;
+  blocks?: BlockList | null;
+}
+
+/** A row as `lookup` reads it: the entry's columns but the key, then its block hashes. */
+export type HeldRow = unknown[];
+
+/** The entry of a `lookup` row. */
+export function heldEntry(row: HeldRow): IndexEntry {
+  return entryFromRow([null, ...row]); // entryFromRow skips the key it expects first
 }
 
 /** A row as the index hands it out: by path (its key converted in place). */
@@ -173,13 +188,24 @@ export class EntryStore {
     return r ? blocksFromRow(r[0], r[1], r[2]) : null;
   }
 
+  /** The row at `key` as `put` compares it (null: none): one look-up serves a caller and its put. */
+  lookup(key: Buffer): HeldRow | null {
+    return (this.lookupStmt.get(key) as HeldRow | undefined) ?? null;
+  }
+
   /**
    * Inserts or replaces the entry at `key`. Block hashes: `undefined` keeps those held (a change of
-   * attributes only), `null` drops them, a list replaces them; only files keep any.
+   * attributes only), `null` drops them, a list replaces them; only files keep any. `held`: the
+   * row `lookup` found there just now, in the same transaction (undefined: looked up here).
    */
-  put(key: Buffer, e: IndexEntry, blocks: BlockList | null | undefined): boolean {
+  put(
+    key: Buffer,
+    e: IndexEntry,
+    blocks: BlockList | null | undefined,
+    held?: HeldRow | null,
+  ): boolean {
     const params = entryParams(e);
-    const row = this.lookupStmt.get(key) as unknown[] | undefined;
+    const row = (held === undefined ? this.lookup(key) : held) ?? undefined;
     // Nothing would change (a no-change checksum mirror records every file it proved equal):
     // no write at all, where an upsert cost WAL pages for the entry, its hashes and the inode index.
     if (row && sameRow(row, params, e.type === 'file' ? blocks : null)) return false;
@@ -201,6 +227,27 @@ export class EntryStore {
       this.upsertStmt.run(key, ...params, blocksId);
     }
     return true;
+  }
+
+  /**
+   * put() of the entry `make` builds from the one held at `key` (null: none), read once for both.
+   * A non-directory over a directory deletes everything below it first, tombstoned at its seq.
+   */
+  putOver(
+    key: Buffer,
+    i: number,
+    make: (i: number, old: IndexEntry | null) => Built,
+    tombstones: Tombstones,
+  ): void {
+    let held = this.lookup(key);
+    const old = held && heldEntry(held);
+    const { entry, blocks } = make(i, old);
+    if (old?.type === 'dir' && entry.type !== 'dir') {
+      const range = key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
+      if (this.deleteRange(range) > 0) tombstones.add(key, entry.seq);
+      held = null;
+    }
+    this.put(key, entry, blocks, held);
   }
 
   /** Deletes the one entry at `key` (not what lies below it); false when there was none. */

@@ -4,7 +4,7 @@
 import { SmrError } from '../shared/errors.js';
 import { keyAfter, scan, scanChildren, type PageReader } from './cursors.js';
 import { DirtySet, type DirtyKey } from './dirty-set.js';
-import { EntryStore, withPath, type KeyRange, type KeyedEntry } from './entry-store.js';
+import { EntryStore, withPath, type Built, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
 import { fromKey, isWithin, subtreeEnd, toKey } from './path-key.js';
@@ -71,14 +71,12 @@ export class PathIndex {
 
   /** The entry at `path`, or null. */
   get(path: Buffer): IndexEntry | null {
-    const key = toKey(path);
-    return this.guard(() => this.entriesStore.get(key));
+    return this.guard(() => this.entriesStore.get(toKey(path)));
   }
 
   /** The block hashes held for the file at `path`, or null. */
   getBlocks(path: Buffer): BlockList | null {
-    const key = toKey(path);
-    return this.guard(() => this.entriesStore.getBlocks(key));
+    return this.guard(() => this.entriesStore.getBlocks(toKey(path)));
   }
 
   /**
@@ -86,8 +84,16 @@ export class PathIndex {
    * null drops them, a list replaces them; only files keep any. False: held already, not written.
    */
   put(path: Buffer, entry: IndexEntry, blocks?: BlockList | null): boolean {
-    const key = toKey(path);
-    return this.idb.transaction(() => this.entriesStore.put(key, entry, blocks));
+    return this.idb.transaction(() => this.entriesStore.put(toKey(path), entry, blocks));
+  }
+
+  /**
+   * Records one entry per path in one transaction, no savepoint each (EntryStore.putOver): `make`
+   * gets the entry held at path `i` (null: none) and returns what to record (blocks as in `put`).
+   */
+  putEach(paths: readonly Buffer[], make: (i: number, old: IndexEntry | null) => Built): void {
+    const [store, ts] = [this.entriesStore, this.tombstones];
+    this.idb.transaction(() => paths.forEach((p, i) => store.putOver(toKey(p), i, make, ts)));
   }
 
   /** Forgets the one entry at `path` (deleted by the op `seq`); false when there was none. */
@@ -119,10 +125,8 @@ export class PathIndex {
     const tk = toKey(to);
     if (fk.equals(tk)) return 0;
     if (fk.length === 0 || tk.length === 0 || isWithin(to, from) || isWithin(from, to)) {
-      throw new SmrError(
-        'usage',
-        `index: cannot rename ${JSON.stringify(from.toString())} to ${JSON.stringify(to.toString())}`,
-      );
+      const [a, b] = [from, to].map((p) => JSON.stringify(p.toString()));
+      throw new SmrError('usage', `index: cannot rename ${a} to ${b}`);
     }
     return this.idb.transaction(() => {
       const src = subtree(fk) as KeyRange;
@@ -163,20 +167,18 @@ export class PathIndex {
 
   /** How many entries there are, within `under` (itself included) when given. */
   count(under?: Buffer): number {
-    const range = subtree(toKey(under ?? Buffer.alloc(0)));
-    return this.guard(() => this.entriesStore.count(range));
+    return this.guard(() => this.entriesStore.count(subtree(toKey(under ?? Buffer.alloc(0)))));
   }
 
   /** Adds reasons (DIRTY_* bits, default DIRTY_CHANGED) to look at `path` again. */
   markDirty(path: Buffer, flags = DIRTY_CHANGED): void {
-    const key = toKey(path);
-    this.guard(() => this.dirtySet.mark(key, flags));
+    this.guard(() => this.dirtySet.mark(toKey(path), flags));
   }
 
   /** Takes reasons (default: all) off `path`. */
   clearDirty(path: Buffer, flags = DIRTY_ALL): void {
-    const key = toKey(path);
-    this.idb.transaction(() => this.dirtySet.unmark(key, flags));
+    // (No savepoint: each of unmark's statements leaves the marks whole on its own.)
+    this.guard(() => this.dirtySet.unmark(toKey(path), flags));
   }
 
   /** The reasons `path` is dirty for (0: it is not). */
@@ -214,9 +216,7 @@ export class PathIndex {
   *tombstonesAbove(seq: number): Generator<Tombstone> {
     const read = (lo: Buffer, _hi: Buffer | null, n: number) =>
       this.guard(() => this.tombstones.page(seq, lo, n));
-    for (const t of scan(read, Buffer.alloc(0), null)) {
-      yield { path: fromKey(t.key), seq: t.seq };
-    }
+    for (const t of scan(read, Buffer.alloc(0), null)) yield { path: fromKey(t.key), seq: t.seq };
   }
 
   /** The epoch and seqs the index is in step with. */
@@ -233,13 +233,17 @@ export class PathIndex {
    * Records the target's acknowledgement up to `seq`, forgets the tombstones it covers, and makes
    * every earlier commit durable (one fsync). Call it before the journal trims up to `seq`, and
    * outside a batch: then no power loss can take from the index what the journal no longer holds.
+   * `soon`: the fsync runs in the thread pool, the promise resolves once it is done (durableSoon).
    */
-  setAckedSeq(seq: number): void {
-    this.idb.durable(() => {
+  setAckedSeq(seq: number): void;
+  setAckedSeq(seq: number, soon: true): Promise<void>;
+  setAckedSeq(seq: number, soon = false): void | Promise<void> {
+    const ack = (): void => {
       const acked = Math.max(seq, this.metaStore.read().ackedSeq);
       this.metaStore.set('ackedSeq', acked); // written even when unchanged: the commit must sync
       this.tombstones.trim(acked);
-    });
+    };
+    return soon ? this.idb.durableSoon(ack) : this.idb.durable(ack);
   }
 
   /** Records which connection epoch the index describes (its rows are kept). */
@@ -263,9 +267,8 @@ export class PathIndex {
   }
 
   /**
-   * A new stream (epoch) begins while the entries are kept as evidence of what smr put on the
-   * target: each is marked DIRTY_UNSURE (the target's state is no longer known), its seq becomes
-   * 0, tombstones go (their seqs belong to the old stream), and the seqs and baseline start over.
+   * A new stream (epoch) begins, the entries kept as evidence of what smr put on the target: each
+   * DIRTY_UNSURE (the target's state is unknown) with seq 0; tombstones, seqs and baseline reset.
    */
   restartStream(epoch: number): void {
     this.idb.transaction(() => {
@@ -283,9 +286,7 @@ export class PathIndex {
 
   private startStream(epoch: number): void {
     this.metaStore.set('epoch', epoch);
-    this.metaStore.set('indexedSeq', 0);
-    this.metaStore.set('ackedSeq', 0);
-    this.metaStore.set('baseline', 0);
+    for (const k of ['indexedSeq', 'ackedSeq', 'baseline'] as const) this.metaStore.set(k, 0);
   }
 
   /** SQLite's full integrity check: the problems found (none: an empty list). */

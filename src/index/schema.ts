@@ -12,6 +12,14 @@ export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
 /** After a checkpoint the WAL file is cut back to this size, so one big batch does not stay. */
 const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
+/**
+ * WAL pages between automatic checkpoints (SQLite's default is 1,000). Each checkpoint fsyncs the
+ * WAL and the database on the main thread; a full mirror commits tens of thousands of small
+ * batches rewriting the same few pages, so a longer WAL copies each page once per checkpoint and
+ * syncs a tenth as often (measured: 465 fsyncs down to 141 for 110k entries in 10k directories).
+ */
+const WAL_CHECKPOINT_PAGES = 10_000;
+
 // entries: clustered on the key (WITHOUT ROWID) so a subtree is one run of pages and iteration is
 // a sequential read. Block hashes live apart (blocks, by a rowid the entry points to): renaming a
 // subtree rewrites the small entry rows, never the hashes, and reading an entry skips them.
@@ -64,6 +72,7 @@ export function configure(db: Db, cacheBytes: number, readonly: boolean): void {
   if (mode !== 'wal') throw new SmrError('io', `index ${db.name}: cannot use WAL (got ${mode})`);
   db.pragma('synchronous = NORMAL');
   db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
+  db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
 }
 
 // Each step takes a file from the version before it to its own. Version 2 (issue 13): the ctime

@@ -27,7 +27,7 @@ export class AckOrder {
     try {
       while (this.pending > this.journal.ackedSeq) {
         const seq = this.pending;
-        this.index.setAckedSeq(seq);
+        await this.index.setAckedSeq(seq, true); // (its fsync in the thread pool)
         await this.journal.ack(seq);
       }
     } finally {

@@ -28,6 +28,12 @@ export type BlockHashes = BlockList;
 /** How a record treats the block hashes held: replace them, drop them, or keep them. */
 export type BlocksUpdate = BlockHashes | null | 'keep';
 
+/** What `record` is told besides the path, its stat and type. */
+export type RecordOptions = { link?: string; blocks: BlocksUpdate; stamp?: HeldStamp | null };
+
+/** One path's state for `recordAll` (what `record` takes). */
+export type Recorded = { rel: string; st: Stats; type: KnownType } & RecordOptions;
+
 /** One pipeline item's work on the index (see batched). */
 interface Batch {
   /** Paths ops were queued for, marked DIRTY_QUEUING before their first append. */
@@ -112,30 +118,27 @@ export class Ledger {
   }
 
   /** What the target now holds at `rel` (a directory replaced takes what was below it along). */
-  record(
-    rel: string,
-    st: Stats,
-    type: KnownType,
-    o: { link?: string; blocks: BlocksUpdate; stamp?: HeldStamp | null },
-  ): void {
-    const key = pathKey(rel);
-    const old = this.index.get(key);
-    const seq = this.batch?.seqs.get(rel) ?? old?.seq ?? this.lastAppended;
-    const sent = this.sentStamp.get(rel);
-    this.sentStamp.delete(rel);
-    // The attributes last sent, else `o.stamp` (read by the caller just now), else read here.
-    const now = sent ?? (o.stamp === undefined ? readHeld(this.attrs, rel) : o.stamp);
-    const ctime = now ? (now.ctimeNs ?? provingCtime(st, now.at ?? 0)) : 0n;
-    const entry = entryOf(st, type, seq, o.link, now?.stamp, ctime);
-    const blocks = o.blocks === 'keep' ? undefined : o.blocks;
-    // A savepoint only where two writes must go together (one per file was a cost of its own).
-    if (old?.type !== 'dir' || type === 'dir') this.index.put(key, entry, blocks);
-    else
-      this.index.transaction(() => {
-        this.index.deleteTree(key, seq);
-        this.index.put(key, entry, blocks);
-      });
-    this.batch?.done.add(rel);
+  record(rel: string, st: Stats, type: KnownType, o: RecordOptions): void {
+    this.recordAll([{ rel, st, type, ...o }]);
+  }
+
+  /** record() of many paths in one index transaction: one look-up and no savepoint per path. */
+  recordAll(list: readonly Recorded[]): void {
+    this.index.putEach(
+      list.map((r) => pathKey(r.rel)),
+      (i, old) => {
+        const { rel, st, type, link, blocks, stamp } = list[i] as Recorded;
+        const seq = this.batch?.seqs.get(rel) ?? old?.seq ?? this.lastAppended;
+        const sent = this.sentStamp.get(rel);
+        this.sentStamp.delete(rel);
+        // The attributes last sent, else `stamp` (read by the caller just now), else read here.
+        const now = sent ?? (stamp === undefined ? readHeld(this.attrs, rel) : stamp);
+        const ctime = now ? (now.ctimeNs ?? provingCtime(st, now.at ?? 0)) : 0n;
+        const entry = entryOf(st, type, seq, link, now?.stamp, ctime);
+        return { entry, blocks: blocks === 'keep' ? undefined : blocks };
+      },
+    );
+    for (const r of list) this.batch?.done.add(r.rel);
   }
 
   /** The target may hold something else at `rel`: resend it whole, never as a delta. */

@@ -75,16 +75,15 @@ export async function sendSmallFiles(
     [buf, used] = [EMPTY, 0]; // the record keeps its buffer; the next batch gets one of its own
     await ledger.emit({ kind: 'files', meta: { f: files }, data, handOver: true });
     // One index transaction for the batch's entries (a commit per file was a cost of its own).
-    ledger.index.transaction(() => {
-      for (const f of done) {
+    ledger.recordAll(
+      done.map((f) => {
         const hashes = BigUint64Array.from(f.hashes);
-        ledger.record(f.rel, f.st, 'file', {
-          blocks: { blockSize: CAPTURE_BLOCK, size: f.len, hashes },
-        });
-        // Changed while it was read: what was sent is the stat's, the next check sends the change.
-        if (!sameFile(f.after, f.st)) host.hint(f.rel);
-      }
-    });
+        const blocks = { blockSize: CAPTURE_BLOCK, size: f.len, hashes };
+        return { rel: f.rel, st: f.st, type: 'file', blocks };
+      }),
+    );
+    // Changed while it was read: what was sent is the stat's, the next check sends the change.
+    for (const f of done) if (!sameFile(f.after, f.st)) host.hint(f.rel);
   };
   // What one item needs that cannot be done at once (a flush, a resend), or null: it is queued.
   type Later = (() => Promise<void>) | null;

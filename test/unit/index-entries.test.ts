@@ -231,6 +231,37 @@ describe('index entries', () => {
     ]);
   });
 
+  it('records many entries at once, each built from the one held (a directory replaced drops its tree)', () => {
+    const idx = openIndex();
+    idx.put(b('d'), entry({ type: 'dir', seq: 2 }));
+    idx.put(b('d/x'), entry({ seq: 2 }), blocks(1));
+    idx.put(b('k'), entry({ seq: 3 }), blocks(2));
+    const seen: Array<number | null> = [];
+    const paths = [b('d'), b('k'), b('n')];
+    idx.putEach(paths, (i, old) => {
+      seen.push(old?.seq ?? null);
+      if (i === 1) return { entry: entry({ seq: 9, size: 4 }) }; // blocks omitted: kept
+      return { entry: entry({ seq: 9, ino: BigInt(i + 5) }), blocks: blocks(1, 7n) };
+    });
+    expect(seen).toEqual([2, 3, null]);
+    expect([...idx.entries()].map((r) => [r.path.toString(), r.entry.type, r.entry.seq])).toEqual([
+      ['d', 'file', 9],
+      ['k', 'file', 9],
+      ['n', 'file', 9],
+    ]);
+    expect([...idx.tombstonesAbove(0)].map((t) => `${t.path}@${t.seq}`)).toEqual(['d@9']);
+    expect(idx.getBlocks(b('k'))).toEqual(blocks(2));
+    expect(idx.getBlocks(b('n'))).toEqual(blocks(1, 7n));
+    // A failure part-way commits none of them.
+    expect(() =>
+      idx.putEach([b('p'), b('q')], (i) => {
+        if (i === 1) throw new Error('boom');
+        return { entry: entry() };
+      }),
+    ).toThrow('boom');
+    expect(idx.get(b('p'))).toBeNull();
+  });
+
   it('returns block hashes as an aligned copy the caller owns', () => {
     const idx = openIndex();
     idx.put(b('f'), entry(), blocks(4));

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   DIRTY_CHANGED,
   DIRTY_QUEUING,
@@ -146,6 +146,25 @@ describe('index tombstones and meta', () => {
     expect(idx.count()).toBe(0);
     expect(idx.dirtyCount()).toBe(0);
     expect([...idx.tombstonesAbove(0)]).toEqual([]);
+  });
+});
+
+describe('index acks', () => {
+  it('records an ack at once and resolves once the WAL is fsynced in the thread pool', async () => {
+    idx.put(b('a'), entry(1));
+    idx.put(b('b'), entry(2));
+    idx.deleteTree(b('a'), 5);
+    idx.deleteTree(b('b'), 8);
+    const synced = vi.spyOn(fs, 'fdatasync');
+    const done = idx.setAckedSeq(6, true);
+    expect(idx.meta().ackedSeq).toBe(6); // committed before the fsync returns
+    expect([...idx.tombstonesAbove(0)].map((t) => t.path.toString())).toEqual(['b']);
+    await done;
+    expect(synced).toHaveBeenCalledTimes(1);
+    synced.mockRestore();
+    expect(() => idx.transaction(() => idx.setAckedSeq(7, true))).toThrow(/durable commit/);
+    reopen();
+    expect(idx.meta().ackedSeq).toBe(6);
   });
 });
 
