@@ -65,16 +65,17 @@ export function recordEqual(
 }
 
 /**
- * One lstat after the hashing: the file as the scan saw it (so the scan's stat is what is
- * recorded) and no op queued for it since `sinceSeq`, with its attribute stamp — the index's,
- * where its ctime proves it still holds (no xattr/ACL read), else read with a second lstat.
- * Null: changed, queued since, or gone.
+ * The file as the scan saw it when hashed (so the scan's stat is what is recorded: the stat taken
+ * on the open file after the read, `b.seen`, else one lstat now) and no op queued for it since
+ * `sinceSeq`, with its attribute stamp — the index's, where its ctime proves it still holds (no
+ * xattr/ACL read), else read with a second lstat. Null: changed, queued since, or gone. (A change
+ * after the hashing is the watcher's, or the next mirror's: the index records what was hashed.)
  */
 function heldIfUnchanged(host: EqualHost, b: Candidate, sinceSeq: number): HeldStamp | null {
   const { ledger } = host;
   const k = ledger.get(b.rel);
   if ((k?.seq ?? 0) > sinceSeq) return null;
-  const st = lstatOrNull(host.abs(b.rel));
+  const st = b.seen ?? lstatOrNull(host.abs(b.rel));
   if (!st || !unchanged(statFields(st), b.st)) return null;
   if (k?.stamp !== undefined && stampProven(k, st)) return { stamp: k.stamp, ctimeNs: k.ctimeNs };
   const now = ledger.attrs.statStamp(b.rel);

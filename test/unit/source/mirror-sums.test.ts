@@ -79,6 +79,24 @@ describe('splitBySums', () => {
     expect(equal[0]?.[1].sha256).toBe(theirs.get('same')?.sha256);
     expect(differ.map((c) => c.rel)).toEqual(['sneaky', 'gone']);
   });
+
+  it('keeps the stat of the open file after hashing it, which shows a change since the scan', async () => {
+    const kept = file('kept', 'unchanged');
+    const later = file('later', 'written after the scan');
+    writeFileSync(abs('later'), 'written after the scan'); // same bytes, a new mtime
+    const theirs = (p: string): FileSum => {
+      const body = p === 'kept' ? 'unchanged' : 'written after the scan';
+      return { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+    };
+    const { equal } = await splitBySums(dir, [kept, later], async (paths) => paths.map(theirs));
+    expect(equal.map(([c]) => c.rel)).toEqual(['kept', 'later']);
+    expect(kept.seen).toMatchObject({ ino: kept.st.ino, mtimeMs: kept.st.mtimeMs });
+    expect(later.seen?.mtimeMs).not.toBe(later.st.mtimeMs);
+    // Equal on the target, but not the file the scan saw: left to the per-file step.
+    expect(recordEqual(host(), equal, 0).map(([c]) => c.rel)).toEqual(['later']);
+    expect(ledger.get('kept')).toMatchObject({ ino: kept.st.ino, size: 9 });
+    expect(ledger.get('later')).toBeUndefined();
+  });
 });
 
 describe('recordEqual', () => {
