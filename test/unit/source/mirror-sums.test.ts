@@ -182,6 +182,28 @@ describe('recordEqual', () => {
     }
   });
 
+  it('writes nothing for a row that holds it all, and block hashes that changed under the same stat', async () => {
+    const c = await hashed(file('kept', 'bytes'));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3000); // the ctime proves the stamp read
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(ledger.get('kept')?.ctimeNs).not.toBe(0n);
+      const record = vi.spyOn(ledger, 'record');
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(record).not.toHaveBeenCalled();
+      // The index's hashes describe other content (rewritten at equal size and mtime): replaced.
+      const other: BlockHashes = { ...c[1], hashes: BigUint64Array.from([123n]) };
+      expect(recordEqual(host(), [[c[0], other]], 0)).toEqual([]);
+      expect(ledger.blocks('kept')?.hashes).toEqual(other.hashes);
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(ledger.blocks('kept')?.hashes).toEqual(c[1].hashes);
+      expect(record).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('keeps no ctime for attributes read in the same moments as the last change', async () => {
     const c = await hashed(file('fresh', 'bytes'));
     expect(recordEqual(host(), [c], 0)).toEqual([]);
