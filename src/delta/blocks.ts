@@ -1,11 +1,12 @@
 // Flat block hashes for real-time capture: hash a file's fixed blocks after each change and send
 // only the blocks whose hash moved since the last state sent (no round trip: both states are local).
+import type { Stats } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { blockHash, FileHasher, initHash, sha256Hex } from './hash.js';
 import { IO_BUFFER_BYTES, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './limits.js';
 import type { ByteRange } from './ranges.js';
 import { openRead, ReadAhead } from './reader.js';
-import { readSmallSync } from './small-file.js';
+import { readSmallStat, readSmallSync } from './small-file.js';
 
 /** A file's state as capture remembers it: xxh64 per fixed block, plus its whole-file sha256. */
 export interface BlockHashes {
@@ -47,6 +48,21 @@ export async function hashBlocks(path: string, blockSize: number): Promise<Block
     await reader.settle();
     await fh.close();
   }
+}
+
+/**
+ * hashBlocks of a small regular file expected to hold `size` bytes, with its stat taken on the
+ * open file after the read (small-file.ts readSmallStat): what was hashed is what that stat
+ * describes. Null: take hashBlocks (not small, not a regular file, or not `size` bytes). Needs
+ * initHash() resolved.
+ */
+export function hashSmallStat(
+  path: string,
+  blockSize: number,
+  size: number,
+): { blocks: BlockHashes; st: Stats } | null {
+  const r = readSmallStat(path, size);
+  return r && { blocks: hashBuffer(r.buf, blockSize), st: r.st };
 }
 
 /** hashBlocks of content already in memory (initHash() must have resolved). */

@@ -8,7 +8,7 @@ export {
   sha256File,
   StreamBlockHasher,
 } from './hash.js';
-export { changedBlocks, hashBlocks, type BlockHashes } from './blocks.js';
+export { changedBlocks, hashBlocks, hashSmallStat, type BlockHashes } from './blocks.js';
 export {
   coarseSignature,
   emptyCoarseSignature,

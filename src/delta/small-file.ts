@@ -1,7 +1,7 @@
 // Small files read whole with synchronous calls into one shared buffer. A checksum compare of a
 // tree of small files (median 7 KiB) spent most of its time on thread-pool round trips (open,
 // stat, read, close: each microseconds of work) and on garbage-collecting a buffer per file.
-import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { asSmrError } from '../shared/errors.js';
 import { fsPath } from '../shared/name-bytes.js';
 
@@ -28,6 +28,45 @@ export function readSmallSync(path: string): Buffer | null {
  */
 export function readSmallFileSync(path: string): Buffer | 'large' | 'not-file' {
   return readSmall(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, true);
+}
+
+/**
+ * A small regular file's whole content and its stat taken on the open file after the read, for a
+ * caller that expects `size` bytes (a scan's stat): open (not following a symlink), read, fstat,
+ * close. Where readSmallSync then an lstat made five system calls per file (the checksum mirror
+ * proving an equal file unchanged since hashed), this makes four, none of them a path walk but
+ * the open. The stat describes the content read (its size is the bytes read); comparing it with
+ * the expected stat is the caller's. Null whenever that is not at hand (the caller takes the
+ * general path): not a regular file, `size` or the file over SMALL_FILE_BYTES, a size after the
+ * read other than the bytes read, or any error. The content is a view of the shared buffer: use
+ * it before any await.
+ */
+export function readSmallStat(path: string, size: number): { buf: Buffer; st: Stats } | null {
+  if (size > SMALL_FILE_BYTES) return null;
+  let fd: number;
+  try {
+    fd = openSync(fsPath(path), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY);
+  } catch {
+    return null;
+  }
+  try {
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, scratch, n, scratch.length - n, n);
+      n += r;
+      if (n === scratch.length) return null;
+      // Reading stops at the expected size (no read to see 0 bytes); the fstat below tells whether
+      // that was the end. A size of 0 proves nothing (pseudo-files): read on until a read gives 0.
+      if (r === 0 || (size > 0 && n >= size)) break;
+    }
+    // After the read: a file that grew, shrank or was written while read shows it here.
+    const st = fstatSync(fd);
+    return st.isFile() && st.size === n ? { buf: scratch.subarray(0, n), st } : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readSmall(path: string, flags: number, fileOnly: boolean): Buffer | 'large' | 'not-file' {

@@ -4,7 +4,7 @@ import type { Stats } from 'node:fs';
 import type { BlockHashes } from '../delta/index.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import type { HeldStamp, StatStamp } from './entry-attrs.js';
-import { stampProven } from './known.js';
+import { knownIs, stampProven, type Known } from './known.js';
 import type { Ledger } from './ledger.js';
 import { attrsDiffer } from './mirror-file.js';
 import type { Candidate } from './mirror-sums.js';
@@ -52,9 +52,11 @@ export function recordEqual(
     for (const item of equal) {
       const [b, hashes] = item;
       try {
-        const held = heldIfUnchanged(host, b, sinceSeq);
+        const k = ledger.get(b.rel);
+        const held = heldIfUnchanged(host, b, k, sinceSeq);
         if (!held || attrsDiffer(b.st, b.t) || !listedAttrsSame(ledger, held.stamp, b.t))
           rest.push(item);
+        else if (recorded(ledger, b, k, held, hashes)) ledger.checked(b.rel);
         else ledger.record(b.rel, b.st, 'file', { blocks: hashes, stamp: held });
       } catch {
         rest.push(item); // the per-file step tries again, and reports what fails there
@@ -65,20 +67,52 @@ export function recordEqual(
 }
 
 /**
- * One lstat after the hashing: the file as the scan saw it (so the scan's stat is what is
- * recorded) and no op queued for it since `sinceSeq`, with its attribute stamp — the index's,
- * where its ctime proves it still holds (no xattr/ACL read), else read with a second lstat.
- * Null: changed, queued since, or gone.
+ * The file as the scan saw it when hashed (so the scan's stat is what is recorded: the stat taken
+ * on the open file after the read, `b.seen`, else one lstat now) and no op queued for it since
+ * `sinceSeq`, with its attribute stamp — the index's, where its ctime proves it still holds (no
+ * xattr/ACL read), else read with a second lstat. Null: changed, queued since, or gone. (A change
+ * after the hashing is the watcher's, or the next mirror's: the index records what was hashed.)
  */
-function heldIfUnchanged(host: EqualHost, b: Candidate, sinceSeq: number): HeldStamp | null {
+function heldIfUnchanged(
+  host: EqualHost,
+  b: Candidate,
+  k: Known | undefined,
+  sinceSeq: number,
+): HeldStamp | null {
   const { ledger } = host;
-  const k = ledger.get(b.rel);
   if ((k?.seq ?? 0) > sinceSeq) return null;
-  const st = lstatOrNull(host.abs(b.rel));
+  const st = b.seen ?? lstatOrNull(host.abs(b.rel));
   if (!st || !unchanged(statFields(st), b.st)) return null;
   if (k?.stamp !== undefined && stampProven(k, st)) return { stamp: k.stamp, ctimeNs: k.ctimeNs };
   const now = ledger.attrs.statStamp(b.rel);
   return now && unchanged(now, b.st) ? now : null;
+}
+
+/**
+ * Whether the index holds already what recording an equal file would write (ledger.record): the
+ * scan's stat, the stamp its ctime proves, and these block hashes — the steady state of a
+ * no-change checksum mirror. Then nothing is recorded: the index's own comparison (before its
+ * write) comes after two more look-ups and a savepoint per file. The block hashes are compared:
+ * content rewritten at equal size and mtime must replace them.
+ */
+function recorded(
+  ledger: Ledger,
+  b: Candidate,
+  k: Known | undefined,
+  held: HeldStamp,
+  mine: BlockHashes,
+): boolean {
+  if (!k || k.unsure || !knownIs(k, b.st, 'file')) return false;
+  // A stamp read afresh (not proven by the ctime held) may be recorded with a new ctime.
+  if (held.ctimeNs === undefined || held.stamp !== k.stamp || held.ctimeNs !== k.ctimeNs)
+    return false;
+  const have = ledger.blocks(b.rel);
+  if (!have || have.blockSize !== mine.blockSize || have.size !== mine.size) return false;
+  const a = have.hashes;
+  const m = mine.hashes;
+  if (a.length !== m.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== m[i]) return false;
+  return true;
 }
 
 /** The fields `unchanged` compares, from a plain lstat. */

@@ -2,7 +2,7 @@
 // compared with a local pass that also yields the block hashes later changes need.
 import path from 'node:path';
 import type { Stats } from 'node:fs';
-import { hashBlocks, type BlockHashes } from '../delta/index.js';
+import { hashBlocks, hashSmallStat, initHash, type BlockHashes } from '../delta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import type { FileSum } from '../protocol/requests.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
@@ -12,6 +12,11 @@ export interface Candidate {
   rel: string;
   st: Stats;
   t: ListEntry;
+  /**
+   * The file's stat taken on the open file just after its content was hashed (small files): proof
+   * that what was hashed is what the scan saw, with no second lstat (mirror-equal.ts).
+   */
+  seen?: Stats;
 }
 
 /** One `sums` request covers this many files... */
@@ -31,11 +36,9 @@ export async function splitBySums(
 ): Promise<{ equal: Array<[Candidate, BlockHashes]>; differ: Candidate[] }> {
   const reply = ask(batch.map((b) => b.rel));
   reply.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  await initHash();
   const local: Array<BlockHashes | null> = [];
-  for (const b of batch)
-    local.push(
-      await hashBlocks(path.join(base, ...b.rel.split('/')), CAPTURE_BLOCK).catch(() => null),
-    );
+  for (const b of batch) local.push(hashSmall(base, b) ?? (await hashAny(base, b.rel)));
   const sums = await reply;
   const equal: Array<[Candidate, BlockHashes]> = [];
   const differ: Candidate[] = [];
@@ -47,6 +50,19 @@ export async function splitBySums(
     else differ.push(b);
   });
   return { equal, differ };
+}
+
+/** A small file's hashes, its stat after the read kept in `b.seen`; null: take hashAny. */
+function hashSmall(base: string, b: Candidate): BlockHashes | null {
+  const r = hashSmallStat(path.join(base, ...b.rel.split('/')), CAPTURE_BLOCK, b.st.size);
+  if (!r) return null;
+  b.seen = r.st;
+  return r.blocks;
+}
+
+/** Any file's hashes (streamed when large); null when it cannot be read. */
+function hashAny(base: string, rel: string): Promise<BlockHashes | null> {
+  return hashBlocks(path.join(base, ...rel.split('/')), CAPTURE_BLOCK).catch(() => null);
 }
 
 /** Bytes of the files of a batch (progress counts them once the batch is settled). */

@@ -79,6 +79,24 @@ describe('splitBySums', () => {
     expect(equal[0]?.[1].sha256).toBe(theirs.get('same')?.sha256);
     expect(differ.map((c) => c.rel)).toEqual(['sneaky', 'gone']);
   });
+
+  it('keeps the stat of the open file after hashing it, which shows a change since the scan', async () => {
+    const kept = file('kept', 'unchanged');
+    const later = file('later', 'written after the scan');
+    writeFileSync(abs('later'), 'written after the scan'); // same bytes, a new mtime
+    const theirs = (p: string): FileSum => {
+      const body = p === 'kept' ? 'unchanged' : 'written after the scan';
+      return { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+    };
+    const { equal } = await splitBySums(dir, [kept, later], async (paths) => paths.map(theirs));
+    expect(equal.map(([c]) => c.rel)).toEqual(['kept', 'later']);
+    expect(kept.seen).toMatchObject({ ino: kept.st.ino, mtimeMs: kept.st.mtimeMs });
+    expect(later.seen?.mtimeMs).not.toBe(later.st.mtimeMs);
+    // Equal on the target, but not the file the scan saw: left to the per-file step.
+    expect(recordEqual(host(), equal, 0).map(([c]) => c.rel)).toEqual(['later']);
+    expect(ledger.get('kept')).toMatchObject({ ino: kept.st.ino, size: 9 });
+    expect(ledger.get('later')).toBeUndefined();
+  });
 });
 
 describe('recordEqual', () => {
@@ -159,6 +177,28 @@ describe('recordEqual', () => {
       chmodSync(abs('proved'), 0o644);
       c[0].t.attrs = `12345:54321${(c[0].t.attrs ?? '').replace(/^\d+:\d+/, '')}`;
       expect(recordEqual(host(), [c], 0).map(([x]) => x.rel)).toEqual(['proved']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('writes nothing for a row that holds it all, and block hashes that changed under the same stat', async () => {
+    const c = await hashed(file('kept', 'bytes'));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3000); // the ctime proves the stamp read
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(ledger.get('kept')?.ctimeNs).not.toBe(0n);
+      const record = vi.spyOn(ledger, 'record');
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(record).not.toHaveBeenCalled();
+      // The index's hashes describe other content (rewritten at equal size and mtime): replaced.
+      const other: BlockHashes = { ...c[1], hashes: BigUint64Array.from([123n]) };
+      expect(recordEqual(host(), [[c[0], other]], 0)).toEqual([]);
+      expect(ledger.blocks('kept')?.hashes).toEqual(other.hashes);
+      expect(recordEqual(host(), [c], 0)).toEqual([]);
+      expect(ledger.blocks('kept')?.hashes).toEqual(c[1].hashes);
+      expect(record).toHaveBeenCalledTimes(2);
     } finally {
       vi.useRealTimers();
     }

@@ -77,4 +77,16 @@ describe('listTree', () => {
     expect(all.get('f0')?.inode).toBeUndefined();
     expect(all.get('ln')).toMatchObject({ type: 'symlink', link: 'f0' });
   });
+
+  it('lists nested directories the same whether the base ends with a separator or not', async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-list-'));
+    await fsp.mkdir(path.join(dir, 'a', 'b'), { recursive: true });
+    writeFileSync(path.join(dir, 'a', 'b', 'f'), 'deep');
+    writeFileSync(path.join(dir, 'top'), 'x');
+    const plain = await list(dir, false);
+    expect([...plain.keys()].sort()).toEqual(['a', 'a/b', 'a/b/f', 'top']);
+    expect(plain.get('a/b/f')).toMatchObject({ type: 'file', size: 4 });
+    expect(plain.get('a/b')).toMatchObject({ type: 'dir', size: 0 });
+    expect(await list(`${dir}/`, false)).toEqual(plain);
+  });
 });
