@@ -15,6 +15,7 @@ import {
 } from '../../src/config/schema.js';
 import { closest } from '../../src/config/suggest.js';
 import { SmrError } from '../../src/shared/errors.js';
+import { CONNECTION_RECORD } from '../helpers/records.js';
 
 function file(name: string, text: string): string {
   const p = path.join(mkdtempSync(path.join(os.tmpdir(), 'smr-config-')), name);
@@ -122,23 +123,7 @@ describe('value types shared with flags and connection records', () => {
   });
 
   it('keeps unknown keys of a connection record but checks known ones', () => {
-    const rec = {
-      name: 'web',
-      to: '127.0.0.1:6320',
-      path: '/srv/web',
-      targetPath: 'web',
-      include: [],
-      exclude: ['*.tmp'],
-      mirror: 'diff',
-      replicate: true,
-      transmit: 'started',
-      keyFile: null,
-      bandwidth: null,
-      epoch: 7,
-      remirrorRequired: false,
-      createdAt: '2026-01-01T00:00:00Z',
-      addedByANewerVersion: 1,
-    };
+    const rec = { ...CONNECTION_RECORD, addedByANewerVersion: 1 };
     expect(check(connectionRecordSchema, rec).ok).toBe(true);
     const bad = check(connectionRecordSchema, { ...rec, replicate: 'yes' });
     expect(bad.ok).toBe(false);

@@ -5,23 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConnections } from '../../../src/source/connection-config.js';
+import { CONNECTION_RECORD } from '../../helpers/records.js';
 
-const REC = {
-  name: 'web',
-  to: '127.0.0.1:6320',
-  path: '/srv/web',
-  targetPath: 'web',
-  include: [],
-  exclude: ['*.tmp'],
-  mirror: 'diff',
-  replicate: true,
-  transmit: 'started',
-  keyFile: null,
-  bandwidth: null,
-  epoch: 7,
-  remirrorRequired: false,
-  createdAt: '2026-01-01T00:00:00Z',
-};
+const REC = CONNECTION_RECORD;
 
 function stateWith(records: Record<string, unknown>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smr-records-'));
