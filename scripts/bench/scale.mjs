@@ -557,6 +557,9 @@ async function mirrorPart(tree, info, o, dir) {
       );
       const connectMs = performance.now() - t0;
       const s = await waitMirrored(sstate, 'scale');
+      // The watcher as connect started it: a restart's watcher counts its ready time until the
+      // restart's walk, which places its watches, ends (read at the end, it would be that one).
+      res.watcherStatus = s.watcher;
       return { connectMs, status: s, watches: inotifyWatches(source.pid).watches };
     });
     res.smr.full.problems = sampleCompare(tree, path.join(root, 'scale'));
@@ -646,7 +649,7 @@ async function mirrorPart(tree, info, o, dir) {
     phase = 'latency';
     if (o.parts.includes('latency') && later)
       res.latency = await latencyPart(tree, root, rs.root, o, res.lsyncd);
-    res.watcherStatus = (await status(sstate, 'scale')).watcher;
+    res.watcherStatus ??= (await status(sstate, 'scale')).watcher;
     res.final = { source: peakRss(source.pid), target: peakRss(target.pid) };
   } catch (err) {
     // Kept, with how far the run got: a 1M-file run may fail where a 100k one does not.
