@@ -50,15 +50,9 @@ export function readSmallStat(path: string, size: number): { buf: Buffer; st: St
     return null;
   }
   try {
-    let n = 0;
-    for (;;) {
-      const r = readSync(fd, scratch, n, scratch.length - n, n);
-      n += r;
-      if (n === scratch.length) return null;
-      // Reading stops at the expected size (no read to see 0 bytes); the fstat below tells whether
-      // that was the end. A size of 0 proves nothing (pseudo-files): read on until a read gives 0.
-      if (r === 0 || (size > 0 && n >= size)) break;
-    }
+    // Reading stops at the expected size; the fstat below tells whether that was the end.
+    const n = readUpTo(fd, size);
+    if (n === null) return null;
     // After the read: a file that grew, shrank or was written while read shows it here.
     const st = fstatSync(fd);
     return st.isFile() && st.size === n ? { buf: scratch.subarray(0, n), st } : null;
@@ -84,20 +78,29 @@ function readSmall(path: string, flags: number, fileOnly: boolean): Buffer | 'la
     const st = fstatSync(fd);
     if (fileOnly && !st.isFile()) return 'not-file';
     if (st.size > SMALL_FILE_BYTES) return 'large';
-    let n = 0;
-    for (;;) {
-      const r = readSync(fd, scratch, n, scratch.length - n, n);
-      n += r;
-      if (n === scratch.length) return 'large'; // grew past the limit while read: the streaming path
-      // A read short of what was asked ends at the end of the file; once it reaches the size
-      // fstat gave, that is the end (a regular file reads short nowhere else), so no second
-      // read to see 0 bytes: it was a fifth of the system calls per small file. A size of 0
-      // proves nothing (pseudo-files say 0 and have content): read on until a read gives 0.
-      if (r === 0 || (st.size > 0 && n >= st.size)) return scratch.subarray(0, n);
-    }
+    const n = readUpTo(fd, st.size);
+    return n === null ? 'large' : scratch.subarray(0, n); // null: grew past the limit while read
   } catch (err) {
     throw asSmrError(err);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Reads `fd` into the shared buffer until `size` bytes or the end; the bytes read, or null when
+ * the file holds more than SMALL_FILE_BYTES. A read short of what was asked ends at the end of
+ * the file; once it reaches `size` (the file's stat), that is the end (a regular file reads short
+ * nowhere else), so no second read to see 0 bytes: it was a fifth of the system calls per small
+ * file. A size of 0 proves nothing (pseudo-files say 0 and have content): read on until a read
+ * gives 0.
+ */
+function readUpTo(fd: number, size: number): number | null {
+  let n = 0;
+  for (;;) {
+    const r = readSync(fd, scratch, n, scratch.length - n, n);
+    n += r;
+    if (n === scratch.length) return null;
+    if (r === 0 || (size > 0 && n >= size)) return n;
   }
 }
