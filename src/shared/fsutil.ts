@@ -1,5 +1,12 @@
 // Small durable-file helpers shared by source and target state.
-import { lstatSync, readlinkSync, promises as fsp, constants as C, type Stats } from 'node:fs';
+import {
+  lstatSync,
+  readlinkSync,
+  promises as fsp,
+  constants as C,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { fsPath, nameFromBytes } from './name-bytes.js';
 
@@ -75,6 +82,15 @@ export async function exists(p: string | Buffer): Promise<boolean> {
 export function lstatOrNull(p: string | Buffer): Stats | null {
   try {
     return lstatSync(fsPath(p));
+  } catch {
+    return null;
+  }
+}
+
+/** lstatOrNull with nanosecond times (`bigint: true`): one stat for an entry and its stamp. */
+export function lstatBigOrNull(p: string | Buffer): BigIntStats | null {
+  try {
+    return lstatSync(fsPath(p), { bigint: true });
   } catch {
     return null;
   }

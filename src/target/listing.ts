@@ -1,9 +1,9 @@
 // Streams a description of the replica (path, type, size, mtime, mode, attribute stamp) in
 // bounded batches; fifos, sockets and devices (with their device number) when asked.
-import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { readdirSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { TMP_PREFIX } from './temp-files.js';
-import { readlinkNameSync } from '../shared/fsutil.js';
+import { lstatBigOrNull, readlinkNameSync } from '../shared/fsutil.js';
 import { attrStampOf, metaFromStat, msOfNs, splitDev } from '../fsmeta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
@@ -45,8 +45,8 @@ export async function listTree(
       // 10,000-file replica take 0.75 s of a 2 s checksum mirror. The batch's send below yields.
       // One bigint lstat serves both the entry and its attribute stamp (a second lstat per entry
       // was a fifth of the listing's time).
-      const st = lstatBig(abs);
-      if (!st) continue;
+      const st = lstatBigOrNull(abs);
+      if (!st) continue; // vanished meanwhile
       const entry = entryOf(r, abs, st, specials);
       if (!entry) continue;
       batch.push(entry);
@@ -99,14 +99,6 @@ function stampOrUndefined(abs: string, st: BigIntStats): string | undefined {
     return attrStampOf(metaFromStat(abs, st));
   } catch {
     return undefined; // vanished meanwhile: the entry is compared without it
-  }
-}
-
-function lstatBig(abs: string): BigIntStats | null {
-  try {
-    return lstatSync(fsPath(abs), { bigint: true });
-  } catch {
-    return null; // vanished meanwhile
   }
 }
 
