@@ -43,9 +43,13 @@ function ownArgs(argv: string[]): string[] {
 export async function main(argv: string[]): Promise<number> {
   const own = ownArgs(argv);
   const wantsJson = own.includes('--json');
-  // yargs prints --version as text; scripts asking for JSON get one object, like every verb.
-  if (own.includes('--version') && wantsJson) {
-    process.stdout.write(JSON.stringify({ version: VERSION, node: process.versions.node }) + '\n');
+  // --version wins over everything else on the line (as yargs has it), so it is answered before
+  // the verbs are loaded: text as yargs prints it, or one JSON object like every verb's --json.
+  if (own.includes('--version')) {
+    const out = wantsJson
+      ? JSON.stringify({ version: VERSION, node: process.versions.node })
+      : VERSION;
+    process.stdout.write(out + '\n');
     return EXIT.ok;
   }
   let outcome: { result?: VerbResult | null; error?: unknown; ctx?: Ctx } = {};
