@@ -82,6 +82,16 @@ export interface AuditProgressView {
   bytesTotal: number;
 }
 
+/** Crash mode's consistency groups as status shows them (source/consistency-groups.ts). */
+export interface GroupsStatus {
+  last: number | null;
+  acked: number | null;
+  point: string | null;
+  behindMs: number | null;
+  snapshotMs: number | null;
+  intervalMs: number;
+}
+
 /** The contract's `status` object for one connection. */
 export interface ConnectionStatus {
   name: string;
@@ -98,15 +108,7 @@ export interface ConnectionStatus {
    * Crash mode: the last group cut on the source, the last the target acknowledged, its snapshot's
    * time and age (the replica's recovery point), the median snapshot time, the cycle.
    */
-  groups?: {
-    last: number | null;
-    acked: number | null;
-    point: string | null;
-    behindMs: number | null;
-    snapshotMs: number | null;
-    intervalMs: number;
-    error: string | null;
-  };
+  groups?: GroupsStatus & { error: string | null };
   mirror: Omit<MirrorProgress, 'orphans' | 'error'> & { orphans?: number; error?: string };
   /** Un-acknowledged ops and bytes, and the bound on those bytes (`connect --queue-limit`). */
   queue: { ops: number; bytes: number; limit?: number | null };

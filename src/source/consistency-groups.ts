@@ -7,6 +7,7 @@ import { lstatSync } from 'node:fs';
 import { log } from '../shared/log.js';
 import type { Capture } from './capture.js';
 import type { Snapshots } from './consistency-snapshots.js';
+import type { GroupsStatus } from '../control/replies.js';
 
 /** At most one group this often: at 50-200 ms writers kept their throughput (docs/CONSISTENCY.md). */
 export const GROUP_MIN_INTERVAL_MS = 100;
@@ -131,14 +132,7 @@ export class ConsistencyGroups {
   }
 
   /** The last group closed on the source, and the last the target acknowledged (by `ackedSeq`). */
-  status(ackedSeq: number): {
-    last: number | null;
-    acked: number | null;
-    point: string | null;
-    behindMs: number | null;
-    snapshotMs: number | null;
-    intervalMs: number;
-  } {
+  status(ackedSeq: number): GroupsStatus {
     while (this.marks.length > 1 && (this.marks[1] as GroupMark).seq <= ackedSeq)
       this.marks.shift();
     const first = this.marks[0];
