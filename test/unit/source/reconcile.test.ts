@@ -198,4 +198,18 @@ describe('reconciliation', () => {
     expect(capture.ledger.dirtyCount()).toBe(0);
     capture.stop();
   });
+
+  it('a pass that finds nothing gone never counts the index (the brake has nothing to weigh)', async () => {
+    const { capture, after } = await captured(3);
+    const index = capture.ledger.index;
+    const count = index.count.bind(index);
+    let counted = 0;
+    index.count = (under) => (counted++, count(under));
+    const r = await capture.reconciler.restart({ unknown: 'all', brake: true });
+    await capture.idle();
+    expect(r).toEqual({ deletes: 0, sourceEntries: 4, held: null });
+    expect(after()).toEqual([]);
+    expect(counted).toBe(0);
+    capture.stop();
+  });
 });
