@@ -23,7 +23,9 @@ import { relOf, within } from './index-path.js';
 import { ctimeProves, knownIs, knownOf, sameInode } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
-import { walkInPathOrder, type WalkEntry } from './walk.js';
+import type { WalkStat } from './stat-pool.js';
+import type { WalkEntry } from './walk.js';
+import { walkInChunks } from './walk-chunks.js';
 import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** What a reconciliation works through: the capture pipeline. */
@@ -183,23 +185,26 @@ export class Reconciler {
       }
       return 1;
     };
-    for (const d of walkInPathOrder(this.host.base, this.host.filter, o.beforeList)) {
-      // The walk is synchronous: events, acks and the pipeline get their turns here.
-      if (++steps % YIELD_EVERY === 0) await nextTurn();
-      if ('unreadable' in d) {
-        upTo(d.key); // judged under the protection before this one
-        const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
-        this.host.skipped.skip(d.rel || '.', 'unreadable', what);
-        protect = d.rel;
-        continue;
+    // A chunk's entries are merged while the next chunk is stat'ed (walk-chunks.ts).
+    const chunks = walkInChunks(this.host.base, this.host.filter, o.beforeList);
+    for await (const chunk of chunks)
+      for (const d of chunk) {
+        // A chunk stat'ed inline comes at once: events, acks and the pipeline get turns here.
+        if (++steps % YIELD_EVERY === 0) await nextTurn();
+        if ('unreadable' in d) {
+          upTo(d.key); // judged under the protection before this one
+          const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
+          this.host.skipped.skip(d.rel || '.', 'unreadable', what);
+          protect = d.rel;
+          continue;
+        }
+        seen++;
+        if (upTo(d.key) === 0) {
+          this.compare(row as StampRow, d);
+          row = rows.next().value as StampRow | undefined;
+        } else this.diskOnly(d, o);
+        if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
       }
-      seen++;
-      if (upTo(d.key) === 0) {
-        this.compare(row as StampRow, d);
-        row = rows.next().value as StampRow | undefined;
-      } else this.diskOnly(d, o);
-      if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
-    }
     for (; row; row = rows.next().value as StampRow | undefined) gone(row);
     return seen;
   }
@@ -271,7 +276,7 @@ export class Reconciler {
  * older index, or written moments after a change), a ctime past the mtime has the attributes read
  * and their stamp compared with the index's.
  */
-function attrsMoved(ledger: Ledger, rel: string, row: StampRow, st: Stats): boolean {
+function attrsMoved(ledger: Ledger, rel: string, row: StampRow, st: WalkStat): boolean {
   if (!row.stamped || ctimeProves(row, st)) return false;
   if (row.ctimeNs === 0n && st.ctimeMs <= st.mtimeMs) return false;
   // The stamp itself, with the whole entry, only for the few rows it is compared for.

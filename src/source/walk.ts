@@ -8,6 +8,7 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import { fsPath, nameFromBytes } from '../shared/name-bytes.js';
 import type { PathFilter } from './filter.js';
 import { specialType } from './entry-type.js';
+import type { WalkStat } from './stat-pool.js';
 import type { ScanEntry, ScanSkip } from './scan.js';
 import { unsupported } from './skipped.js';
 import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
@@ -15,7 +16,8 @@ import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 /** A source entry found by the walk. */
 export interface WalkEntry {
   rel: string;
-  st: Stats;
+  /** A Stats, or (walkInChunks) what a comparison reads of one. */
+  st: WalkStat;
   /** Its index key (path-key.ts: the path's bytes, each '/' a 0x00): compared with the index's. */
   key: Buffer;
 }
