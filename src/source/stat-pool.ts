@@ -136,7 +136,7 @@ export class StatPool {
     if (this.worker || this.broken) return this.worker;
     try {
       const w = new Worker(WORKER, { eval: true });
-      w.unref(); // never what keeps the process up
+      w.unref(); // idle, never what keeps the process up (ask holds it while a batch is out)
       w.on('message', (r: Reply) => this.settle(r.id, r));
       w.on('error', () => this.close());
       w.on('exit', () => this.close());
@@ -153,6 +153,7 @@ export class StatPool {
     const joined = Buffer.concat(paths.flatMap((p) => [p, nul]));
     return new Promise((ok) => {
       this.waiting.set(id, ok);
+      w.ref();
       w.postMessage({ id, bytes: joined, n: paths.length });
     });
   }
@@ -160,6 +161,7 @@ export class StatPool {
   private settle(id: number, r: Reply | null): void {
     const ok = this.waiting.get(id);
     this.waiting.delete(id);
+    if (this.waiting.size === 0) this.worker?.unref();
     ok?.(r);
   }
 
