@@ -1,7 +1,7 @@
 // walkInChunks: the reconciliation's walk, its lstats on a worker thread (StatPool), yields what
 // walkInPathOrder yields — the same entries, order, keys, skips and numbers — in chunks.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,5 +94,25 @@ describe('walkInChunks', () => {
     const filter = makeFilter([], []);
     const got = await chunked(dir, filter, pool);
     expect(seen(got.out)).toEqual(seen([...walkInPathOrder(dir, filter)]));
+  });
+
+  it('a name the listing called a file and lstat finds a directory (replaced since) is yielded, not listed', async () => {
+    const dir = tmp('raced');
+    writeFileSync(path.join(dir, 'f'), '');
+    mkdirSync(path.join(dir, 'g'));
+    const real = new StatPool();
+    // The pool's lstat of f sees what a rename of a directory over it would leave there.
+    const dirStat = lstatSync(path.join(dir, 'g'));
+    const pool = {
+      many: async (paths: Buffer[]) => (await real.many(paths)).map(() => dirStat),
+      close: () => real.close(),
+    } as unknown as StatPool;
+    const got = await chunked(dir, makeFilter([], []), pool);
+    expect(got.out.map((e) => ('st' in e ? [e.rel, e.st.isDirectory()] : e.rel))).toEqual([
+      ['f', true],
+      ['g', true],
+    ]);
+    // Its parent's watch reports the replacement (that watches and lists it); the walk does not.
+    expect(got.listed).toEqual(['g']);
   });
 });
