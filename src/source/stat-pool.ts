@@ -60,6 +60,17 @@ export function lstatResult(p: string | Buffer): StatResult {
   }
 }
 
+/** The lstats of `n` NUL-ended paths, on this thread. */
+function inline(joined: Buffer, n: number): StatResult[] {
+  const out: StatResult[] = [];
+  for (let i = 0, start = 0; i < n; i++) {
+    const end = joined.indexOf(0, start);
+    out.push(lstatResult(joined.subarray(start, end)));
+    start = end + 1;
+  }
+  return out;
+}
+
 // The worker, as source text: it must run from dist/ and under the tests' TypeScript alike, and
 // needs nothing but fs. Paths arrive as one Buffer, each path's bytes ended by a NUL.
 const WORKER = `
@@ -107,15 +118,15 @@ export class StatPool {
 
   constructor(private readonly inlineFirst = 4096) {}
 
-  /** The lstat of each path (its bytes), in the order given. */
-  async many(paths: Buffer[]): Promise<StatResult[]> {
-    this.asked += paths.length;
+  /** The lstat of each of `n` paths, given as their bytes each followed by a NUL, in order. */
+  async many(joined: Buffer, n: number): Promise<StatResult[]> {
+    this.asked += n;
     const w = this.asked > this.inlineFirst ? this.start() : null;
-    const reply = w && (await this.ask(w, paths));
-    if (!reply) return paths.map(lstatResult);
+    const reply = w && (await this.ask(w, joined, n));
+    if (!reply) return inline(joined, n);
     const { out, codes } = reply;
     let code = 0;
-    return paths.map((_, i) => {
+    return Array.from({ length: n }, (_, i) => {
       const o = i * FIELDS;
       if (out[o] === 0) return null;
       if (out[o] === 2) return codes[code++] ?? 'error';
@@ -147,14 +158,13 @@ export class StatPool {
     return this.worker;
   }
 
-  private ask(w: Worker, paths: Buffer[]): Promise<Reply | null> {
+  private ask(w: Worker, joined: Buffer, n: number): Promise<Reply | null> {
     const id = this.nextId++;
-    const nul = Buffer.of(0);
-    const joined = Buffer.concat(paths.flatMap((p) => [p, nul]));
+    // Copied, not moved: a worker that fails leaves its batch to be done inline, from these.
     return new Promise((ok) => {
       this.waiting.set(id, ok);
       w.ref();
-      w.postMessage({ id, bytes: joined, n: paths.length });
+      w.postMessage({ id, bytes: joined, n });
     });
   }
 

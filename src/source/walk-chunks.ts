@@ -29,11 +29,12 @@ interface Level {
   next: number;
 }
 
-/** A chunk in path order; `waiting` names where the StatPool's results go. */
+/** A chunk in path order; `waiting` names where the StatPool's results go, in order. */
 interface Chunk {
   out: Array<Out | null>;
   waiting: Array<{ at: number; rel: string; key: Buffer }>;
-  paths: Buffer[];
+  /** The waiting names' paths as the pool takes them: each path's bytes, then a NUL. */
+  parts: Buffer[];
 }
 
 class ChunkWalk {
@@ -65,7 +66,7 @@ class ChunkWalk {
 
   /** The next chunk of up to CHUNK entries, null once the walk is over. */
   fill(): Chunk | null {
-    const c: Chunk = { out: [], waiting: [], paths: [] };
+    const c: Chunk = { out: [], waiting: [], parts: [] };
     while (this.stack.length && c.out.length < CHUNK) {
       const dir = this.stack[this.stack.length - 1] as Level;
       const d = dir.names[dir.next++];
@@ -76,14 +77,14 @@ class ChunkWalk {
       const name = nameFromBytes(d.name);
       const rel = dir.rel ? `${dir.rel}/${name}` : name;
       const key = Buffer.concat([dir.keyPrefix, d.name]);
-      const bytes = Buffer.concat([dir.dirBytes, d.name]);
       if (!d.isDirectory()) {
         // Its lstat comes later, from the pool; its place in the order is kept.
         c.waiting.push({ at: c.out.length, rel, key });
-        c.paths.push(bytes);
+        c.parts.push(dir.dirBytes, d.name, SEP); // joined once for the whole chunk
         c.out.push(null);
         continue;
       }
+      const bytes = Buffer.concat([dir.dirBytes, d.name]);
       const st = lstatResult(bytes) as Stats | string | null;
       const e = this.judge(rel, key, st);
       if (e) c.out.push(e);
@@ -97,7 +98,8 @@ class ChunkWalk {
 
   /** The chunk's entries once the pool's lstats are in. */
   async resolve(c: Chunk, pool: StatPool): Promise<Out[]> {
-    const stats = c.paths.length ? await pool.many(c.paths) : [];
+    const n = c.waiting.length;
+    const stats = n ? await pool.many(Buffer.concat(c.parts), n) : [];
     c.waiting.forEach((w, i) => (c.out[w.at] = this.judge(w.rel, w.key, stats[i] ?? null)));
     return c.out.filter((e): e is Out => e !== null);
   }

@@ -104,7 +104,7 @@ describe('walkInChunks', () => {
     // The pool's lstat of f sees what a rename of a directory over it would leave there.
     const dirStat = lstatSync(path.join(dir, 'g'));
     const pool = {
-      many: async (paths: Buffer[]) => (await real.many(paths)).map(() => dirStat),
+      many: async (joined: Buffer, n: number) => (await real.many(joined, n)).map(() => dirStat),
       close: () => real.close(),
     } as unknown as StatPool;
     const got = await chunked(dir, makeFilter([], []), pool);
