@@ -7,6 +7,8 @@ import type { BlockList, EntryType, IndexEntry } from './types.js';
 
 const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block'];
 const CODE = new Map(TYPES.map((t, i) => [t, i + 1]));
+/** Entry types by their stored code minus one (stamp-rows.ts decodes with it too). */
+export { TYPES as ENTRY_TYPES };
 
 /** The columns an entry is read with, in the order `entryFromRow` expects. */
 export const ENTRY_COLUMNS =

@@ -7,6 +7,7 @@ import { DirtySet, type DirtyKey } from './dirty-set.js';
 import { EntryStore, withPath, type Built, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
+import { StampRows, type StampRow } from './stamp-rows.js';
 import { fromKey, isWithin, subtreeEnd, toKey } from './path-key.js';
 import { Tombstones } from './tombstones.js';
 import {
@@ -25,9 +26,8 @@ import {
 const withDirtyPath = (d: DirtyKey): DirtyPath => ({ path: fromKey(d.key), flags: d.flags });
 
 /** The subtree of a key: itself and everything below it (null: the root, i.e. everything). */
-function subtree(key: Buffer): KeyRange | null {
-  return key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
-}
+const subtree = (key: Buffer): KeyRange | null =>
+  key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
 
 /** The index of one connection. */
 export class PathIndex {
@@ -155,9 +155,9 @@ export class PathIndex {
     for (const r of scan(this.readPage, lo, range?.hi ?? null)) yield withPath(r);
   }
 
-  /** entries(), keyed as stored (path-key.ts) instead of by path: Buffer.compare orders them. */
-  *keyedEntries(): Generator<KeyedEntry> {
-    yield* scan(this.readPage, Buffer.alloc(0), null);
+  /** In path order, keyed as stored (path-key.ts), what a reconciliation compares. One page. */
+  *keyedStamps(): Generator<StampRow> {
+    yield* scan(new StampRows(this.idb).page, Buffer.alloc(0), null);
   }
 
   /** Every path holding this inode (hard links, or the old name of a renamed file). */

@@ -66,9 +66,15 @@ export function stampProven(
   k: Pick<Known, 'stamp' | 'ctimeNs' | 'dev' | 'ino'>,
   st: Pick<Stats, 'ctimeMs' | 'dev' | 'ino'>,
 ): boolean {
-  return (
-    k.stamp !== undefined && k.ctimeNs !== 0n && sameInode(k, st) && ctimeNsOf(st) === k.ctimeNs
-  );
+  return k.stamp !== undefined && ctimeProves(k, st);
+}
+
+/** stampProven without the stamp's value: a stored proving ctime, and the same inode's now. */
+export function ctimeProves(
+  k: Pick<Known, 'ctimeNs' | 'dev' | 'ino'>,
+  st: Pick<Stats, 'ctimeMs' | 'dev' | 'ino'>,
+): boolean {
+  return k.ctimeNs !== 0n && sameInode(k, st) && ctimeNsOf(st) === k.ctimeNs;
 }
 
 /** The stored mtime as Node's milliseconds (what ops carry). */
@@ -81,13 +87,16 @@ export function sameInode(k: Pick<Known, 'dev' | 'ino'>, st: Pick<Stats, 'dev' |
   return k.dev === st.dev && k.ino === st.ino;
 }
 
+/** What knownIs compares (an index page row for a reconciliation has these and no more). */
+export type KnownStat = Pick<Known, 'type' | 'dev' | 'ino' | 'size' | 'mtimeNs' | 'mode'>;
+
 /** Same size and mtime: as far as stat can tell, the content queued is the content on disk. */
-export function sameContentStamp(k: Known, st: Stamp): boolean {
+export function sameContentStamp(k: Pick<Known, 'size' | 'mtimeNs'>, st: Stamp): boolean {
   return k.size === st.size && k.mtimeNs === mtimeNsOf(st);
 }
 
 /** Everything capture compares is equal: inode, type, mode, and (files) size and mtime. */
-export function knownIs(k: Known, st: Stamp, type: KnownType): boolean {
+export function knownIs(k: KnownStat, st: Stamp, type: KnownType): boolean {
   return (
     k.type === type &&
     sameInode(k, st) &&

@@ -13,16 +13,19 @@
 //    Before it holds, phases 1 and 2 run once more (a directory moved during the walk).
 import { type Stats } from 'node:fs';
 import path from 'node:path';
-import { DIRTY_CHANGED, DIRTY_UNSURE, fromKey, type KeyedEntry } from '../index/index.js';
+import { DIRTY_CHANGED, DIRTY_UNSURE, fromKey, type StampRow } from '../index/index.js';
 import { lstatOrNull, readlinkNameSync } from '../shared/fsutil.js';
+import { nameFromBytes } from '../shared/name-bytes.js';
 import { deletionBrake } from './brake.js';
 import { entryType } from './entry-type.js';
 import type { PathFilter } from './filter.js';
 import { relOf, within } from './index-path.js';
-import { knownIs, knownOf, sameInode, stampProven, type Known } from './known.js';
+import { ctimeProves, knownIs, knownOf, sameInode } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
-import { walkInPathOrder, type WalkEntry } from './walk.js';
+import type { WalkStat } from './stat-pool.js';
+import type { WalkEntry } from './walk.js';
+import { walkInChunks } from './walk-chunks.js';
 import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** What a reconciliation works through: the capture pipeline. */
@@ -141,6 +144,9 @@ export class Reconciler {
 
   /** Why the brake would hold `deletes` now, or null. */
   private refusal(deletes: number, sourceEntries: number, o: ReconcileOptions): string | null {
+    // Nothing to delete is never held: the count of every entry (a scan of the whole table, 1.5%
+    // of a no-change restart) is taken only when there is something to weigh it against.
+    if (deletes === 0) return null;
     return deletionBrake({
       deletes,
       targetEntries: this.host.ledger.index.count(),
@@ -157,60 +163,62 @@ export class Reconciler {
    */
   private async walk(o: ReconcileOptions): Promise<number> {
     const { ledger } = this.host;
-    const rows = ledger.index.keyedEntries();
-    let row = rows.next().value as KeyedEntry | undefined;
+    const rows = ledger.index.keyedStamps();
+    let row = rows.next().value as StampRow | undefined;
     let protect: string | null = null; // an unreadable entry: nothing at or below it is gone
     let goneDir: string | null = null; // a gone directory: its entries go with it
     let seen = 0;
     let steps = 0;
-    const gone = (r: KeyedEntry): void => {
+    const gone = (r: StampRow): void => {
       const rel = relOf(fromKey(r.key));
       if (rel === '' || (protect !== null && within(rel, protect))) return;
       if (goneDir !== null && within(rel, goneDir)) return;
       ledger.markChanged(rel);
-      goneDir = r.entry.type === 'dir' ? rel : null;
+      goneDir = r.type === 'dir' ? rel : null;
     };
     // Index rows before `key` that the walk did not see are gone; then: how the next row compares.
     const upTo = (key: Buffer): number => {
-      for (; row; row = rows.next().value as KeyedEntry | undefined) {
+      for (; row; row = rows.next().value as StampRow | undefined) {
         const c = Buffer.compare(row.key, key);
         if (c >= 0) return c;
         gone(row);
       }
       return 1;
     };
-    for (const d of walkInPathOrder(this.host.base, this.host.filter, o.beforeList)) {
-      // The walk is synchronous: events, acks and the pipeline get their turns here.
-      if (++steps % YIELD_EVERY === 0) await nextTurn();
-      if ('unreadable' in d) {
-        upTo(d.key); // judged under the protection before this one
-        const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
-        this.host.skipped.skip(d.rel || '.', 'unreadable', what);
-        protect = d.rel;
-        continue;
+    // A chunk's entries are merged while the next chunk is stat'ed (walk-chunks.ts).
+    const chunks = walkInChunks(this.host.base, this.host.filter, o.beforeList);
+    for await (const chunk of chunks)
+      for (const d of chunk) {
+        // A chunk stat'ed inline comes at once: events, acks and the pipeline get turns here.
+        if (++steps % YIELD_EVERY === 0) await nextTurn();
+        if ('unreadable' in d) {
+          upTo(d.key); // judged under the protection before this one
+          const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
+          this.host.skipped.skip(d.rel || '.', 'unreadable', what);
+          protect = d.rel;
+          continue;
+        }
+        seen++;
+        if (upTo(d.key) === 0) {
+          this.compare(row as StampRow, d);
+          row = rows.next().value as StampRow | undefined;
+        } else this.diskOnly(d, o);
+        if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
       }
-      seen++;
-      if (upTo(d.key) === 0) {
-        this.compare(row as KeyedEntry, d);
-        row = rows.next().value as KeyedEntry | undefined;
-      } else this.diskOnly(d, o);
-      if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
-    }
-    for (; row; row = rows.next().value as KeyedEntry | undefined) gone(row);
+    for (; row; row = rows.next().value as StampRow | undefined) gone(row);
     return seen;
   }
 
   /** On both sides: hinted when anything capture compares differs, or the target is unsure. */
-  private compare(row: KeyedEntry, d: WalkEntry): void {
-    const { ledger } = this.host;
+  private compare(row: StampRow, d: WalkEntry): void {
     const type = entryType(d.st);
-    // Read with the entry's page: a query per entry was a tenth of a no-change restart.
-    const flags = row.flags ?? ledger.index.dirtyFlags(fromKey(row.key));
-    const k = knownOf(row.entry, (flags & DIRTY_UNSURE) !== 0);
-    let differs = !type || !knownIs(k, d.st, type) || flags !== 0;
-    if (!differs && type === 'symlink') differs = this.readlink(d.rel) !== k.link;
-    if (!differs && this.restartUntil === Infinity) differs = attrsMoved(ledger, d.rel, k, d.st);
-    if (differs) this.host.hint(d.rel, k.unsure);
+    // The flags come with the row's page: a query per entry was a tenth of a no-change restart.
+    let differs = !type || !knownIs(row, d.st, type) || row.flags !== 0;
+    if (!differs && type === 'symlink')
+      differs = this.readlink(d.rel) !== (row.link === null ? undefined : nameFromBytes(row.link));
+    if (!differs && this.restartUntil === Infinity)
+      differs = attrsMoved(this.host.ledger, d.rel, row, d.st);
+    if (differs) this.host.hint(d.rel, (row.flags & DIRTY_UNSURE) !== 0);
   }
 
   /** Only on disk: new (when unknown paths count), or the new name of a path the index holds. */
@@ -268,9 +276,12 @@ export class Reconciler {
  * older index, or written moments after a change), a ctime past the mtime has the attributes read
  * and their stamp compared with the index's.
  */
-function attrsMoved(ledger: Ledger, rel: string, k: Known, st: Stats): boolean {
-  if (k.stamp === undefined || stampProven(k, st)) return false;
-  if (k.ctimeNs === 0n && st.ctimeMs <= st.mtimeMs) return false;
+function attrsMoved(ledger: Ledger, rel: string, row: StampRow, st: WalkStat): boolean {
+  if (!row.stamped || ctimeProves(row, st)) return false;
+  if (row.ctimeNs === 0n && st.ctimeMs <= st.mtimeMs) return false;
+  // The stamp itself, with the whole entry, only for the few rows it is compared for.
+  const held = ledger.index.get(fromKey(row.key));
+  if (!held) return true; // gone from the index meanwhile: capture's check says what to do
   const now = ledger.attrs.stamp(rel);
-  return now !== null && now !== k.stamp;
+  return now !== null && now !== knownOf(held, false).stamp;
 }

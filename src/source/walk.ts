@@ -1,6 +1,6 @@
 // Walks a connection's source tree in the index's path order: depth first, each directory's
 // names sorted by their bytes, a directory right before its contents. Merged with the index's
-// own walk (PathIndex.keyedEntries), a reconciliation compares the two one entry at a time, with
+// own walk (PathIndex.keyedStamps), a reconciliation compares the two one entry at a time, with
 // one page of each in memory whatever the size of the tree.
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { lstatOrNull } from '../shared/fsutil.js';
 import { fsPath, nameFromBytes } from '../shared/name-bytes.js';
 import type { PathFilter } from './filter.js';
 import { specialType } from './entry-type.js';
+import type { WalkStat } from './stat-pool.js';
 import type { ScanEntry, ScanSkip } from './scan.js';
 import { unsupported } from './skipped.js';
 import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
@@ -15,7 +16,8 @@ import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 /** A source entry found by the walk. */
 export interface WalkEntry {
   rel: string;
-  st: Stats;
+  /** A Stats, or (walkInChunks) what a comparison reads of one. */
+  st: WalkStat;
   /** Its index key (path-key.ts: the path's bytes, each '/' a 0x00): compared with the index's. */
   key: Buffer;
 }

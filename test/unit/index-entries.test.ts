@@ -5,7 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PathIndex, type BlockList, type IndexEntry } from '../../src/index/index.js';
+import {
+  DIRTY_UNSURE,
+  PathIndex,
+  fromKey,
+  type BlockList,
+  type IndexEntry,
+} from '../../src/index/index.js';
 import { openDatabase } from '../../src/index/sqlite.js';
 import { SmrError } from '../../src/shared/errors.js';
 
@@ -360,5 +366,54 @@ describe('index entries', () => {
     expect(ro.get(b('f'))).not.toBeNull();
     expect(() => ro.put(b('g'), entry())).toThrow(SmrError);
     expect(() => PathIndex.open(path.join(dir, 'nope.db'), { readonly: true })).toThrow(SmrError);
+  });
+
+  it('keyedStamps: each entry in key order with the fields a reconciliation compares, and its flags', () => {
+    const i = openIndex();
+    const big = 0xffff_ffff_ffff_fff0n; // read back unsigned, then as Node's Stats hold it
+    i.put(b('d'), entry({ type: 'dir', mode: 0o40755, size: 4096, ino: 7n }));
+    i.put(b('d/f'), entry({ attrDigest: b('x'), ctimeNs: 1_700_000_001_000_000_000n }));
+    i.put(b('d/l'), entry({ type: 'symlink', mode: 0o120777, link: latin('t\xff'), dev: big }));
+    i.markDirty(b('d/l'), DIRTY_UNSURE);
+    const rows = [...i.keyedStamps()];
+    expect(rows.map((r) => fromKey(r.key).toString('latin1'))).toEqual(['d', 'd/f', 'd/l']);
+    expect(rows.map(({ key: _k, ...r }) => r)).toEqual([
+      {
+        type: 'dir',
+        size: 4096,
+        mtimeNs: 1_700_000_000_123_456_789n,
+        mode: 0o755,
+        dev: 2049,
+        ino: 7,
+        link: null,
+        stamped: false,
+        ctimeNs: 0n,
+        flags: 0,
+      },
+      {
+        type: 'file',
+        size: 10,
+        mtimeNs: 1_700_000_000_123_456_789n,
+        mode: 0o644,
+        dev: 2049,
+        ino: 1,
+        link: null,
+        stamped: true,
+        ctimeNs: 1_700_000_001_000_000_000n,
+        flags: 0,
+      },
+      {
+        type: 'symlink',
+        size: 10,
+        mtimeNs: 1_700_000_000_123_456_789n,
+        mode: 0o777,
+        dev: Number(big),
+        ino: 1,
+        link: latin('t\xff'),
+        stamped: false,
+        ctimeNs: 0n,
+        flags: DIRTY_UNSURE,
+      },
+    ]);
   });
 });
