@@ -18,7 +18,7 @@ import {
 import { linkHooks } from './connection-hooks.js';
 import { makeFilter } from './filter.js';
 import { openIndex, recoverIndex } from './index-open.js';
-import { afterRestart, restartPassCovers } from './restart.js';
+import { restartPassCovers, startAfterRestart } from './restart.js';
 import { Link } from './link.js';
 import { wireOptions } from './dial.js';
 import { connectionStatus } from './connection-status.js';
@@ -72,6 +72,7 @@ export class Connection {
   /** `smr restore`: the replica copied back (src/source/restore.ts). */
   restorer!: Restorer;
   private stopTimers: (() => void) | null = null;
+  private stopping = false;
   /** Why the queue stopped taking changes (its limit, a full disk), and the way back. */
   overflow!: QueueOverflow;
   /** How far a running verify or orphans listing has got (status.audit). */
@@ -146,10 +147,7 @@ export class Connection {
     this.link.start();
     if (plan !== 'restart') {
       if (plan.mirror) this.mirror.start(plan.mirror);
-    } else
-      afterRestart(this, recovered, this.watch).catch((err: Error) =>
-        log.error(`${this.name}: reconciliation: ${err.message}`),
-      );
+    } else startAfterRestart(this, recovered, this.watch, () => this.stopping);
   }
 
   private async startWatching(deferred = false): Promise<void> {
@@ -285,6 +283,7 @@ export class Connection {
 
   /** Stops everything, finishing the operation in hand; the queue and the index stay on disk. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopTimers?.();
     this.crash?.stop();
     this.overflow?.close();

@@ -37,6 +37,19 @@ export async function afterRestart(
     c.mirror.start({ mode: c.cfg.mirror === 'checksum' ? 'checksum' : 'diff' });
 }
 
+/** afterRestart in the background; a pass cut short by the daemon's stop is no failure to report. */
+export function startAfterRestart(
+  c: Parameters<typeof afterRestart>[0],
+  r: Recovered,
+  watch: Parameters<typeof afterRestart>[2],
+  stopping: () => boolean,
+): void {
+  afterRestart(c, r, watch).catch((err: Error) => {
+    // A stop closes the index under a running pass; the next start reconciles again.
+    if (!stopping()) log.error(`${c.name}: reconciliation: ${err.message}`);
+  });
+}
+
 // A barrier (`wait`, `queue-task`, verify) asked for while the restart's reconciliation runs takes
 // that pass as its own walk instead of walking the tree once more. The barrier promises that every
 // change completed before the call is queued. The restart's pass watches each directory right

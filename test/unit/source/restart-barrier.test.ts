@@ -1,8 +1,9 @@
 // When a barrier may take the running restart reconciliation as its own walk (restart.ts): only
 // when the watcher reported nothing from its start until the events queued at the call were read.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ReconcileResult } from '../../../src/source/reconcile.js';
-import { restartPassCovers } from '../../../src/source/restart.js';
+import { restartPassCovers, startAfterRestart } from '../../../src/source/restart.js';
+import { log } from '../../../src/shared/log.js';
 
 const DONE: ReconcileResult = { deletes: 0, sourceEntries: 10, held: null };
 
@@ -49,5 +50,35 @@ describe('restartPassCovers', () => {
     held.reconciler.held = 'too many';
     expect(await held.covers()).toBe(false);
     expect(await parts(Promise.reject(new Error('EIO'))).covers()).toBe(false);
+  });
+});
+
+describe('startAfterRestart', () => {
+  /** A connection whose restart pass fails (as it does when stop() closes the index under it). */
+  function failing() {
+    const c = {
+      name: 'web',
+      cfg: { replicate: true },
+      capture: {
+        reconciler: { restart: () => Promise.reject(new Error('database connection is not open')) },
+      },
+    };
+    const watch = { place: () => undefined, endDeferred: () => undefined };
+    return { c: c as never, watch: watch as never };
+  }
+
+  it('reports a failed pass, and not one cut short by the stop', async () => {
+    const error = vi.spyOn(log, 'error').mockImplementation(() => undefined);
+    try {
+      for (const stopping of [false, true]) {
+        error.mockClear();
+        const { c, watch } = failing();
+        startAfterRestart(c, { tombstones: [] } as never, watch, () => stopping);
+        await new Promise((ok) => setImmediate(ok));
+        expect(error.mock.calls.length, `stopping ${stopping}`).toBe(stopping ? 0 : 1);
+      }
+    } finally {
+      error.mockRestore();
+    }
   });
 });
