@@ -14,6 +14,7 @@ import {
   smr,
   startSource,
   startTarget,
+  status,
   tmp,
   waitSynced,
   waitUntil,
@@ -189,9 +190,7 @@ describe('quiesce and snapshot with the shipped templates', () => {
     expect(await lines()).toEqual([]);
     expect((await smr(['transmit', 'start', 'app', '--state-dir', s.stateDir])).code).toBe(0);
     await waitUntil(
-      async () =>
-        (await smr(['status', 'app', '--json', '--state-dir', s.stateDir])).json?.link ===
-        'connected',
+      async () => (await status(s, 'app')).link === 'connected',
       20_000,
       'the link to come back',
     );
