@@ -379,7 +379,8 @@ export function prng(seed: number): () => number {
 export async function status(src: Daemon, name: string): Promise<any> {
   // In-process, as the verb calls it (see daemonWait); the JSON round trip is what --json prints.
   try {
-    return JSON.parse(JSON.stringify(await callSource(src.stateDir, 'status', { name })));
+    const st = await callSource(src.stateDir, 'status', { name }, { timeoutMs: 60_000 });
+    return JSON.parse(JSON.stringify(st));
   } catch (err) {
     const e = err as { code?: string; message?: string };
     throw new Error(`status failed (${e.code ?? 'error'}): ${e.message ?? String(err)}`);
