@@ -20,8 +20,11 @@ const CONNECT = MODE === 'file' ? [] : ['--consistency', 'crash', '--btrfs'];
 // its own seed; `npm run consistency` is where the hundreds are.
 /** Source deaths per journal mode. */
 const SOURCE_RUNS = sized(2, 3);
-/** Target deaths per journal mode. */
-const TARGET_RUNS = sized(1, 2);
+/**
+ * Target deaths per journal mode: not shrunk. With one, the test passed with the target's group
+ * staging switched off (every op applied as it came); the source deaths above caught it.
+ */
+const TARGET_RUNS = 2;
 
 interface Judgement {
   ok: boolean;
