@@ -204,7 +204,9 @@ describe('restart reconciliation', () => {
     }
     // The writer may delete most of this small tree while the source is down: the brake then
     // holds the restart's deletions, and the answer is an operator's `mirror start --force`.
-    await waitSyncedPastBrake(s, 'crash', '60s');
+    await waitSyncedPastBrake(s, 'crash', '60s').catch((err: Error) => {
+      throw new Error(`seed ${SEED}: ${err.message}`);
+    });
     await expectSameTree(src, path.join(t.root, 'crash'));
     await s.stop();
     expect(await indexAgainstTree(indexFile(s, 'crash'), src), `seed ${SEED}`).toEqual([]);
