@@ -210,7 +210,7 @@ describe('restart reconciliation', () => {
     await expectSameTree(src, path.join(t.root, 'crash'));
     await s.stop();
     expect(await indexAgainstTree(indexFile(s, 'crash'), src), `seed ${SEED}`).toEqual([]);
-  }, 120_000);
+  }, 240_000); // test:long's rounds on a loaded machine
 
   it(`reconciles an unchanged ${BIG_DIRS * 100}-file tree without sending file data`, async () => {
     const src = await tmp('smr-src-');
