@@ -8,7 +8,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const SLOW_FIRST = [
   'mirror', // 74
   'capture-backlog', // 61
-  'consistency', // ~60 at npm test's sizes
+  'consistency', // ~75 at npm test's sizes
   'fidelity', // 56
   'restart', // ~55 at npm test's sizes
   'names', // 46
