@@ -11,10 +11,20 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/harness.js';
+import { sized } from '../helpers/scale.js';
 
 const MODE = process.env.SMR_CONSISTENCY ?? 'crash';
 // Crash mode needs a source that can snapshot: the harness puts each source on a btrfs loop mount.
 const CONNECT = MODE === 'file' ? [] : ['--consistency', 'crash', '--btrfs'];
+// Samples (test/helpers/scale.ts): npm test's, then test:long's. Each is a random kill moment of
+// its own seed; `npm run consistency` is where the hundreds are.
+/** Source deaths per journal mode. */
+const SOURCE_RUNS = sized(2, 3);
+/**
+ * Target deaths per journal mode: not shrunk. With one, the test passed with the target's group
+ * staging switched off (every op applied as it came); the source deaths above caught it.
+ */
+const TARGET_RUNS = 2;
 
 interface Judgement {
   ok: boolean;
@@ -79,11 +89,11 @@ function failures(report: Report): string[] {
 describe(`${MODE === 'file' ? 'file' : 'crash'}-mode replica after simulated crashes`, () => {
   for (const mode of ['sqlite-wal', 'sqlite-rollback']) {
     it(`${mode}: every source death leaves a replica that is a state the source had`, async () => {
-      const r = await harness(['--mode', mode, '--runs', '3', ...CONNECT]);
+      const r = await harness(['--mode', mode, '--runs', String(SOURCE_RUNS), ...CONNECT]);
       expect(r.report, `the harness did not judge anything:\n${r.err.slice(-2000)}`).not.toBeNull();
       const report = r.report as Report;
       const samples = report.results[mode] ?? [];
-      expect(samples).toHaveLength(3);
+      expect(samples).toHaveLength(SOURCE_RUNS);
       // The source's own files are the reference: they must always be sound.
       for (const s of samples) expect(s.source.ok, s.source.reason ?? '').toBe(true);
       expect(failures(report)).toEqual([]);
@@ -96,15 +106,15 @@ describe(`${MODE === 'file' ? 'file' : 'crash'}-mode replica after simulated cra
       '--mode',
       'sqlite-wal,sqlite-rollback',
       '--runs',
-      '2',
+      String(TARGET_RUNS),
       '--kill',
       'target',
       ...CONNECT,
     ]);
     expect(r.report, `the harness did not judge anything:\n${r.err.slice(-2000)}`).not.toBeNull();
     const report = r.report as Report;
-    expect(report.results['sqlite-wal']).toHaveLength(2);
-    expect(report.results['sqlite-rollback']).toHaveLength(2);
+    expect(report.results['sqlite-wal']).toHaveLength(TARGET_RUNS);
+    expect(report.results['sqlite-rollback']).toHaveLength(TARGET_RUNS);
     expect(failures(report)).toEqual([]);
     expect(r.code).toBe(0);
   }, 300_000);

@@ -25,10 +25,17 @@ import {
 } from '../helpers/harness.js';
 import { mountSmallFs, smallFsUnavailable } from '../helpers/small-fs.js';
 import { RESERVE_BYTES } from '../../src/source/space-reserve.js';
+import { sized } from '../helpers/scale.js';
 
 afterEach(cleanupAll);
 
 const MiB = 1024 * 1024;
+/**
+ * 3 MiB writes of random data in an outage (test/helpers/scale.ts): npm test's, then test:long's.
+ * 16 (48 MiB) still exceed the smallest --queue-limit (32 MiB) by more than the journal's largest
+ * batch (8 MiB), and the 40 MiB file system of the disk-full case.
+ */
+const WRITES = sized(16, 24);
 const unavailable = await smallFsUnavailable();
 if (unavailable) console.log(`source disk-full test skipped: ${unavailable}`);
 
@@ -114,8 +121,9 @@ describe('a bounded queue', () => {
       peak = Math.max(peak, st.queue.bytes);
       peakDisk = Math.max(peakDisk, await duBytes(journal));
     };
-    // 24 x 3 MiB of random data rewritten over 12 files: 72 MiB, more than twice the limit.
-    await churn(dir, 24, 3 * MiB, sample);
+    // WRITES x 3 MiB of random data rewritten over 12 files: more than the limit and a batch.
+    expect(WRITES * 3 * MiB).toBeGreaterThan(limit + batch);
+    await churn(dir, WRITES, 3 * MiB, sample);
     await fsp.rm(path.join(dir, 'gone.txt'));
     await fsp.rename(path.join(dir, 'old-name.txt'), path.join(dir, 'new-name.txt'));
     await write(path.join(dir, 'while-stopped.txt'), 'written while the queue was stopped\n');
@@ -157,7 +165,7 @@ describe.runIf(unavailable === null)('a full disk under the source queue', () =>
     // A limit far above the disk: it is the disk that fills.
     const { t, dir } = await replicated(src, ['--queue-limit', '1GiB']);
     await t.stop();
-    await churn(dir, 24, 3 * MiB, async () => undefined);
+    await churn(dir, WRITES, 3 * MiB, async () => undefined);
     await fsp.rm(path.join(dir, 'gone.txt'));
     await fsp.rename(path.join(dir, 'old-name.txt'), path.join(dir, 'new-name.txt'));
     await stoppedThroughout(src, /^source: no space left for the queue of web: free space/);

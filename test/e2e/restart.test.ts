@@ -25,10 +25,24 @@ import {
   write,
   type Daemon,
 } from '../helpers/harness.js';
+import { sized } from '../helpers/scale.js';
 
 afterEach(cleanupAll);
 
 const SEED = Number(process.env.SMR_RESTART_SEED ?? Math.floor(Math.random() * 1e6));
+
+// Sizes (test/helpers/scale.ts): npm test's, then test:long's.
+/** Restarts a target-only file survives: one kill -9 and one clean stop at least. */
+const KEEP_ROUNDS = sized(2, 4);
+/** Source kills under a writer. */
+const KILL_ROUNDS = sized(3, 5);
+/**
+ * Directories of 100 files in the unchanged tree. 30 (3,000 entries) still crosses the batches of
+ * the restart's walk several times over: a turn of the event loop every 512 entries
+ * (src/shared/yield.ts), index cursors of 512 rows (src/index/cursors.ts); and the first mirror's
+ * pipeline of 2,000 items (src/source/mirror-pace.ts).
+ */
+const BIG_DIRS = sized(30, 100);
 
 function indexFile(s: Daemon, name: string): string {
   return path.join(s.stateDir, 'connections', name, 'index.sqlite');
@@ -67,7 +81,7 @@ describe('restart reconciliation', () => {
     await waitSynced(s, 'keep');
     const replica = path.join(t.root, 'keep');
     await write(path.join(replica, 'notes', 'by-hand.txt'), 'an operator put this here');
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < KEEP_ROUNDS; round++) {
       if (round % 2) await s.stop();
       else await s.kill();
       // Changes while down: a new file, a deleted one, a renamed directory.
@@ -176,7 +190,7 @@ describe('restart reconciliation', () => {
     await connect(s, 'crash', t, src);
     await waitSynced(s, 'crash');
     const rnd = prng(SEED);
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < KILL_ROUNDS; round++) {
       const ctx = `seed ${SEED}, round ${round}`;
       const w = startWriter(src, { seed: SEED + round, durationMs: 2000, maxBigBytes: 4 << 20 });
       await sleep(100 + rnd() * 1700);
@@ -190,15 +204,17 @@ describe('restart reconciliation', () => {
     }
     // The writer may delete most of this small tree while the source is down: the brake then
     // holds the restart's deletions, and the answer is an operator's `mirror start --force`.
-    await waitSyncedPastBrake(s, 'crash', '60s');
+    await waitSyncedPastBrake(s, 'crash', '60s').catch((err: Error) => {
+      throw new Error(`seed ${SEED}: ${err.message}`);
+    });
     await expectSameTree(src, path.join(t.root, 'crash'));
     await s.stop();
     expect(await indexAgainstTree(indexFile(s, 'crash'), src), `seed ${SEED}`).toEqual([]);
-  }, 120_000);
+  }, 240_000); // test:long's rounds on a loaded machine
 
-  it('reconciles an unchanged 10,000-file tree without sending file data', async () => {
+  it(`reconciles an unchanged ${BIG_DIRS * 100}-file tree without sending file data`, async () => {
     const src = await tmp('smr-src-');
-    for (let d = 0; d < 100; d++) {
+    for (let d = 0; d < BIG_DIRS; d++) {
       await fsp.mkdir(path.join(src, `d${d}`));
       for (let f = 0; f < 100; f++)
         await fsp.writeFile(path.join(src, `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`);
@@ -216,16 +232,22 @@ describe('restart reconciliation', () => {
       const ms = Date.now() - t0;
       const st = await status(s, 'big');
       // Reported, not asserted (a shared machine): how long start, walk and wait took.
-      process.stderr.write(`restart (${how}) on 10,000 unchanged files: synced after ${ms} ms\n`);
+      process.stderr.write(
+        `restart (${how}) on ${BIG_DIRS * 100} unchanged files: synced after ${ms} ms\n`,
+      );
       expect(st.sent.bytes, how).toBe(0);
       expect(st.targetState).toBe('ok');
       // The restart's walk placed the watches (the watcher started with the root alone).
-      expect(st.watcher?.watchedDirs, how).toBe(101);
+      expect(st.watcher?.watchedDirs, how).toBe(BIG_DIRS + 1);
     }
     // ... and they see what changes after it, deep in the tree.
-    await fsp.mkdir(path.join(src, 'd57', 'new'));
-    await fsp.writeFile(path.join(src, 'd57', 'new', 'after.txt'), 'after the restart\n');
-    await fsp.writeFile(path.join(src, 'd99', 'f3.txt'), 'changed after the restart\n');
+    const mid = `d${Math.floor(BIG_DIRS * 0.57)}`;
+    await fsp.mkdir(path.join(src, mid, 'new'));
+    await fsp.writeFile(path.join(src, mid, 'new', 'after.txt'), 'after the restart\n');
+    await fsp.writeFile(
+      path.join(src, `d${BIG_DIRS - 1}`, 'f3.txt'),
+      'changed after the restart\n',
+    );
     await waitSynced(s, 'big', '120s');
     await expectSameTree(src, path.join(t.root, 'big'));
   }, 240_000);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { callSource } from '../../src/control/client.js';
 import { generateKey, writeKeyFile } from '../../src/shared/key.js';
 import { diffDigests, treeDigest } from '../../src/shared/tree-digest.js';
 
@@ -247,6 +248,10 @@ export async function watchedPair(
   return { t, s, src, dst: path.join(t.root, name) };
 }
 
+// `wait` stays a spawned verb (status below is called in-process): called in-process it reached
+// the daemon sooner after a restart, and restart.test.ts's kill -9 test then stalled 3 times in 9
+// runs with "N path(s) to look at again" for 60 s (0 in 7 spawned). Kept as it was until that
+// stall is explained in src.
 /** A failed `wait`, with the tail of the source's log. */
 function waitFailed(r: RunResult, src: Daemon): Error {
   const tail = src.log().slice(-3000);
@@ -353,12 +358,18 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** `smr status NAME --json` of a source; throws on a non-zero exit. */
+/** `smr status NAME --json` of a source; throws on an error. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function status(src: Daemon, name: string): Promise<any> {
-  const r = await smr(['status', name, '--json', '--state-dir', src.stateDir]);
-  if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stdout}${r.stderr}`);
-  return r.json;
+  // In-process, as the verb calls it: a spawned `smr status` cost ~0.4 s of CPU and tests poll it
+  // in loops. The JSON round trip is what --json prints; cli-verbs and output test the verb.
+  try {
+    const st = await callSource(src.stateDir, 'status', { name }, { timeoutMs: 60_000 });
+    return JSON.parse(JSON.stringify(st));
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    throw new Error(`status failed (${e.code ?? 'error'}): ${e.message ?? String(err)}`);
+  }
 }
 
 /** Total bytes of the regular files below `dir` (links not followed). */

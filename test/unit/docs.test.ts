@@ -2,7 +2,7 @@
 // code generates, the README links only files that ship, and install-system-deps.sh names what a
 // machine lacks.
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +47,21 @@ describe('README', () => {
     expect(readFileSync(path.join(ROOT, '.ci/run'), 'utf8')).toContain(
       'bash scripts/install-system-deps.sh',
     );
+  });
+
+  it('runs every file that takes a workload size from test/helpers/scale.ts under test:long', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const long = pkg.scripts['test:long'] ?? '';
+    expect(long).toMatch(/SMR_LONG=1 vitest run /);
+    expect(readme).toContain('npm run test:long');
+    const e2e = path.join(ROOT, 'test', 'e2e');
+    const sized = readdirSync(e2e).filter((f) =>
+      readFileSync(path.join(e2e, f), 'utf8').includes("from '../helpers/scale.js'"),
+    );
+    expect(sized.length).toBeGreaterThan(0);
+    for (const f of sized) expect(long.split(' '), f).toContain(`test/e2e/${f}`);
   });
 });
 
