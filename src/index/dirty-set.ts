@@ -2,6 +2,7 @@
 // at its limit, the watcher overflowed), or not described truly by the index (a batch was being
 // queued when the process stopped). On disk like the entries, so a million of them cost no memory.
 import type { KeyRange } from './entry-store.js';
+import { subtreeEnd } from './path-key.js';
 import type { Db, Stmt } from './sqlite.js';
 
 /** A dirty key with its reasons. */
@@ -20,6 +21,8 @@ export class DirtySet {
   private readonly countStmt: Stmt;
   private readonly copyRangeStmt: Stmt;
   private readonly removeRangeStmt: Stmt;
+  private readonly takeRangeBitsStmt: Stmt;
+  private readonly removeEmptyRangeStmt: Stmt;
   private readonly markEntriesAboveStmt: Stmt;
   private readonly clearStmt: Stmt;
   private readonly promoteStmt: Stmt;
@@ -44,6 +47,12 @@ export class DirtySet {
         `WHERE key >= ? AND key < ? ${merge}`,
     );
     this.removeRangeStmt = db.prepare('DELETE FROM dirty WHERE key >= ? AND key < ?');
+    this.takeRangeBitsStmt = db.prepare(
+      'UPDATE dirty SET flags = flags & ~? WHERE key >= ? AND key < ? AND (flags & ?) != 0',
+    );
+    this.removeEmptyRangeStmt = db.prepare(
+      'DELETE FROM dirty WHERE key >= ? AND key < ? AND flags = 0',
+    );
     this.markEntriesAboveStmt = db.prepare(
       `INSERT INTO dirty (key, flags) SELECT key, ? FROM entries WHERE seq > ? ${merge}`,
     );
@@ -81,6 +90,17 @@ export class DirtySet {
   moveRange(range: KeyRange, from: Buffer, to: Buffer): void {
     this.copyRangeStmt.run(to, from.length + 1, range.lo, range.hi);
     this.removeRangeStmt.run(range.lo, range.hi);
+  }
+
+  /**
+   * Takes reasons off `key` and every key below it (a deleted subtree: the target holds nothing
+   * there, and the checks pending below it are dropped as covered by its delete, so no check
+   * would ever clear them); keys left with no reason leave the set.
+   */
+  unmarkTree(key: Buffer, flags: number): void {
+    const [lo, hi] = [key, subtreeEnd(key)];
+    if (this.takeRangeBitsStmt.run(flags, lo, hi, flags).changes > 0)
+      this.removeEmptyRangeStmt.run(lo, hi);
   }
 
   /** Marks every entry whose seq is above `seq`; returns how many entries were. */

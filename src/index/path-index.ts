@@ -106,12 +106,13 @@ export class PathIndex {
     });
   }
 
-  /** Forgets `path` and everything below it (deleted by the op `seq`); returns how many. */
+  /** Forgets `path` and all below it (deleted by the op `seq`), marks too; returns how many. */
   deleteTree(path: Buffer, seq: number): number {
     const key = toKey(path);
     return this.idb.transaction(() => {
       const n = this.entriesStore.deleteRange(subtree(key));
       if (n > 0) this.tombstones.add(key, seq);
+      if (key.length > 0) this.dirtySet.unmarkTree(key, DIRTY_CHANGED | DIRTY_UNSURE);
       return n;
     });
   }
@@ -204,10 +205,7 @@ export class PathIndex {
     return this.guard(() => this.dirtySet.count(flags));
   }
 
-  /**
-   * Marks DIRTY_UNSURE every entry last touched by an op after `seq`: after a power loss took
-   * the journal's tail, those ops may never reach the target. Returns how many.
-   */
+  /** Marks DIRTY_UNSURE each entry touched by an op after `seq` (a power loss took them). */
   markUnsureAbove(seq: number): number {
     return this.guard(() => this.dirtySet.markEntriesAbove(seq, DIRTY_UNSURE));
   }

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   DIRTY_CHANGED,
   DIRTY_QUEUING,
+  DIRTY_SPILL_A,
   DIRTY_UNSURE,
   PathIndex,
   type IndexEntry,
@@ -90,6 +91,23 @@ describe('index dirty paths', () => {
     const unsure = [...idx.dirtyPaths(DIRTY_UNSURE)];
     expect(unsure.length).toBe(PAGE_ROWS + 2);
     expect(unsure.every((d) => d.flags === DIRTY_UNSURE)).toBe(true);
+  });
+
+  it('drops the changed and unsure marks of a deleted subtree, and keeps every other', () => {
+    // A check pending below a deleted directory is dropped as covered by its delete (capture's
+    // rename windows close below it): a mark left there would hold `wait` until the next rescan.
+    idx.put(b('a'), { ...entry(1), type: 'dir' });
+    idx.put(b('a/x'), entry(2));
+    idx.markDirty(b('a'), DIRTY_QUEUING);
+    idx.markDirty(b('a/x'), DIRTY_CHANGED);
+    idx.markDirty(b('a/y/z'), DIRTY_UNSURE | DIRTY_SPILL_A); // no entry: marks alone go too
+    idx.markDirty(b('ab'), DIRTY_CHANGED); // a sibling, outside the subtree
+    expect(idx.deleteTree(b('a'), 3)).toBe(2);
+    expect(idx.dirtyFlags(b('a'))).toBe(DIRTY_QUEUING); // the op's own batch settles it
+    expect(idx.dirtyFlags(b('a/x'))).toBe(0);
+    expect(idx.dirtyFlags(b('a/y/z'))).toBe(DIRTY_SPILL_A); // a spilled hint is still looked at
+    expect(idx.dirtyFlags(b('ab'))).toBe(DIRTY_CHANGED);
+    expect(idx.dirtyCount()).toBe(2);
   });
 
   it('marks unsure every entry touched after a seq (a lost journal tail)', () => {
