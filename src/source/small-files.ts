@@ -5,9 +5,17 @@
 // batch cannot carry as it is (a hard link, a parent the index lacks, a file that changed or went
 // away, one with xattrs or ACLs that would swell the record) goes the ordinary way, in order.
 import { pushBlockHashes } from '../delta/hash.js';
-import { closeSync, fstatSync, openSync, readSync, constants as C, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  constants as C,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 import { MAX_BATCH_FILE_BYTES, MAX_BATCH_FILES, type WireFile } from '../protocol/files-op.js';
-import { fsPath } from '../fsmeta/index.js';
+import { fsPath, hasXattrsFd, msOfNs } from '../fsmeta/index.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
 import { knownMatchesDisk, sameFile } from './known.js';
 import type { MirrorHost } from './mirror-steps.js';
@@ -42,7 +50,8 @@ interface Pending {
   rel: string;
   st: Stats;
   len: number;
-  after: Stats;
+  /** Whether the read's fstat still saw the scan's file (else it is hinted after the record). */
+  same: boolean;
   hashes: bigint[];
 }
 
@@ -83,7 +92,7 @@ export async function sendSmallFiles(
       }),
     );
     // Changed while it was read: what was sent is the stat's, the next check sends the change.
-    for (const f of done) if (!sameFile(f.after, f.st)) host.hint(f.rel);
+    for (const f of done) if (!f.same) host.hint(f.rel);
   };
   // What one item needs that cannot be done at once (a flush, a resend), or null: it is queued.
   type Later = (() => Promise<void>) | null;
@@ -93,19 +102,24 @@ export async function sendSmallFiles(
       await flush();
       await host.resend(rel, { scanned: true, gate, linkAfter: sinceSeq });
     };
-  // Reads file `i` into the batch: the flush it fills, or its resend when the read failed.
-  const place = (i: number, attrs: ReadAttrs): Later => {
+  // Reads file `i` into the batch: the flush it fills, or its resend when the read failed or the
+  // file carries what a batch does not (xattrs, ACLs).
+  const place = (i: number): Later => {
     const { rel, st } = items[i] as SmallFileItem;
     // The scan's stat (taken moments ago) stands for the file: the read's fstat tells whether it
-    // changed since, and a change is hinted like one during the read (a second lstat per file
-    // was a cost of its own). Gone or replaced, the read fails and the ordinary path looks.
-    const got = readInto(host.abs(rel), buf, used, st.size);
-    if (!got) return resend(rel);
+    // changed since, and a change is hinted like one during the read. Its attributes come from
+    // that fstat and the descriptor (a second lstat and a name list read by path per file were
+    // a cost of their own). Gone or replaced, the read fails and the ordinary path looks.
+    const got = readInto(host.abs(rel), buf, used, st.size, (after, at, named) =>
+      ledger.attrs.fromStat(rel, after, at, named),
+    );
+    const attrs = got?.attrs;
+    if (!got || !attrs || attrs.a.x?.length || attrs.a.acl?.a || attrs.a.acl?.d) return resend(rel);
     const file: WireFile = [rel, got.len, st.mode & 0o7777, st.mtimeMs, attrs.a];
     ledger.carrying(rel, attrs);
     wire.push(file);
     const hashes = hashesOf(buf.subarray(used, used + got.len));
-    pending.push({ rel, st, len: got.len, after: got.after, hashes });
+    pending.push({ rel, st, len: got.len, same: sameFile(got.after, st), hashes });
     used += got.len;
     metaBytes += Buffer.byteLength(JSON.stringify(file));
     return metaBytes >= BATCH_META_BYTES || wire.length >= MAX_BATCH_FILES ? flush : null;
@@ -118,15 +132,12 @@ export async function sendSmallFiles(
     const k = ledger.get(rel);
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (k && k.seq > sinceSeq && !k.unsure && knownMatchesDisk(k, st)) return null;
-    const attrs =
-      batchable(st, true) && parentsKnown(host, rel, dirs) ? ledger.attrs.read(rel) : null;
-    const plain = attrs && !attrs.a.x?.length && !attrs.a.acl?.a && !attrs.a.acl?.d;
-    if (!attrs || !plain) return resend(rel);
-    if (buf.length - used >= st.size + 1) return place(i, attrs);
+    if (!batchable(st, true) || !parentsKnown(host, rel, dirs)) return resend(rel);
+    if (buf.length - used >= st.size + 1) return place(i);
     return async () => {
       await flush();
       buf = Buffer.allocUnsafe(Math.max(Math.min(BATCH_BYTES, left[i] as number), st.size + 1));
-      await place(i, attrs)?.();
+      await place(i)?.();
     };
   };
   for (let i = 0; i < items.length;) {
@@ -155,17 +166,24 @@ function parentsKnown(host: MirrorHost, rel: string, known: Set<string>): boolea
   return true;
 }
 
+/** What read() of one file found: its length, what its fstat said, its attributes. */
+interface Read {
+  len: number;
+  /** The fstat's identity, size and mtime, as the scan's Stats gives them. */
+  after: Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
+  attrs: ReadAttrs | null;
+}
+
+/** The attributes of the file read, from its fstat (`named`: whether it has xattr names). */
+type AttrsOf = (st: BigIntStats, at: number, named: () => boolean) => ReadAttrs | null;
+
 /**
  * Reads a small file whole into `buf` at `at` with synchronous calls (microseconds each against
- * the page cache): null when it is gone, not a plain file any more, unreadable, or longer than
- * `size` (it grew: the ordinary path reads it in parts).
+ * the page cache), and its attributes from the same descriptor: null when it is gone, not a
+ * plain file any more, unreadable, or longer than `size` (it grew: the ordinary path reads it in
+ * parts).
  */
-function readInto(
-  abs: string,
-  buf: Buffer,
-  at: number,
-  size: number,
-): { len: number; after: Stats } | null {
+function readInto(abs: string, buf: Buffer, at: number, size: number, attrs: AttrsOf): Read | null {
   let fd: number;
   try {
     fd = openSync(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
@@ -174,8 +192,11 @@ function readInto(
   }
   try {
     const len = readSync(fd, buf, at, size + 1, 0);
-    const after = fstatSync(fd);
-    return len > size || !after.isFile() ? null : { len, after };
+    const readAt = Date.now();
+    const st = fstatSync(fd, { bigint: true });
+    if (len > size || !st.isFile()) return null;
+    const after = { ino: Number(st.ino), size: Number(st.size), mtimeMs: msOfNs(st.mtimeNs) };
+    return { len, after, attrs: attrs(st, readAt, () => hasXattrsFd(fd)) };
   } catch {
     return null; // a directory now (EISDIR), or a read error: the ordinary path says why
   } finally {

@@ -1,12 +1,22 @@
 // A mirror's small files in bulk: many files per `files` record, in scan order, with anything a
 // batch cannot carry (a hard link, a file gone since the scan) sent the ordinary way at its place
 // in the order, and every file sent recorded in the index with its block hashes.
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHash } from '../../../src/delta/hash.js';
 import type { JournalEntry } from '../../../src/journal/types.js';
+import type { WireAttrs } from '../../../src/protocol/attrs.js';
 import { ScanBatch, sendSmallFiles, type SmallFileItem } from '../../../src/source/small-files.js';
 import { listAppend, testCapture } from './capture-fixture.js';
 
@@ -65,6 +75,37 @@ describe('sendSmallFiles', () => {
       expect(capture.ledger.unsureAt(`d/${n}`)).toBe(false);
     }
     expect(capture.ledger.get('d/gone')).toBeUndefined();
+    capture.stop();
+  });
+
+  it("takes a batched file's attributes from its read (the stamp the index keeps is the disk's)", async () => {
+    const { base, queued, capture } = mirrored();
+    mkdirSync(path.join(base, 'd'));
+    await capture.enqueueStep(() => capture.resend('d'));
+    for (const n of ['a', 'x', 'b']) writeFileSync(path.join(base, 'd', n), n);
+    chownSync(path.join(base, 'd', 'b'), 4321, 4322);
+    execFileSync('setfattr', ['-n', 'user.k', '-v', 'v', path.join(base, 'd', 'x')]);
+    const items = ['d/a', 'd/x', 'd/b'].map((rel) => ({
+      rel,
+      st: lstatSync(path.join(base, rel)),
+    }));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0));
+    // The file with an xattr goes the ordinary way, with it; the others in the batch.
+    expect(under(queued)).toEqual([
+      ['files', ['d/a']],
+      ['put', ['d/x']],
+      ['files', ['d/b']],
+    ]);
+    const put = queued.find((e) => e.kind === 'put');
+    expect((put?.meta.a as { x?: unknown[] }).x).toHaveLength(1);
+    const last = queued.filter((e) => e.kind === 'files').at(-1) as JournalEntry;
+    const [, , , , a] = (last.meta.f as Array<[string, number, number, number, WireAttrs]>)[0]!;
+    const st = lstatSync(path.join(base, 'd', 'b'), { bigint: true });
+    expect([a.uid, a.gid, a.ns, a.x, a.acl]).toEqual([4321, 4322, String(st.mtimeNs), [], {}]);
+    for (const n of ['a', 'x', 'b']) {
+      const k = capture.ledger.get(`d/${n}`);
+      expect(k?.stamp).toBe(capture.ledger.attrs.stamp(`d/${n}`));
+    }
     capture.stop();
   });
 
