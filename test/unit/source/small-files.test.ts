@@ -139,6 +139,56 @@ describe('sendSmallFiles', () => {
   });
 });
 
+describe('sendSmallFiles, new directories older than the watch', () => {
+  it('queues their mkdirs in the step and records them with the batch, not through `alone`', async () => {
+    const { base, queued, capture } = mirrored();
+    capture.watchingSince = Date.now() + 120_000; // every directory is older than the watch
+    mkdirSync(path.join(base, 'd', 'e'), { recursive: true, mode: 0o750 });
+    for (const n of ['d/a', 'd/e/b']) writeFileSync(path.join(base, n), n);
+    const rels = ['d', 'd/a', 'd/e', 'd/e/b'];
+    const items = rels.map((rel) => ({ rel, st: lstatSync(path.join(base, rel)) }));
+    const alone: string[] = [];
+    const send = (rel: string) => (alone.push(rel), capture.resend(rel, { scanned: true }));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0, undefined, send));
+    expect(alone).toEqual([]);
+    const tree = queued.filter((e) => e.meta.p === 'd' || e.kind === 'files' || e.kind === 'mkdir');
+    expect(
+      tree.map((e) => (e.kind === 'files' ? 'files' : `${e.kind} ${String(e.meta.p)}`)),
+    ).toEqual(['mkdir d', 'mkdir d/e', 'files']);
+    expect(under(queued)).toEqual([
+      ['mkdir', ['d/e']],
+      ['files', ['d/a', 'd/e/b']],
+    ]);
+    const mk = queued.find((e) => e.kind === 'mkdir');
+    expect([mk?.meta.mode, typeof (mk?.meta.a as { ns?: string })?.ns]).toEqual([0o750, 'string']);
+    for (const rel of rels) {
+      const k = capture.ledger.get(rel);
+      expect([rel, k?.type, capture.ledger.unsureAt(rel)]).toEqual([
+        rel,
+        rel.endsWith('a') || rel.endsWith('b') ? 'file' : 'dir',
+        false,
+      ]);
+      expect(k?.stamp).toBe(capture.ledger.attrs.stamp(rel));
+    }
+    capture.stop();
+  });
+
+  it('sends one the index already holds through `alone` (its check decides)', async () => {
+    const { base, queued, capture } = mirrored();
+    capture.watchingSince = Date.now() + 120_000;
+    mkdirSync(path.join(base, 'd'));
+    await capture.enqueueStep(() => capture.resend('d'));
+    const before = queued.length;
+    const items = [{ rel: 'd', st: lstatSync(path.join(base, 'd')) }];
+    const alone: string[] = [];
+    const send = (rel: string) => (alone.push(rel), capture.resend(rel, { scanned: true }));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0, undefined, send));
+    expect(alone).toEqual(['d']);
+    expect(queued.length).toBeGreaterThan(before);
+    capture.stop();
+  });
+});
+
 describe('ScanBatch', () => {
   it('keeps order, takes only small files, and hands over a full batch at once', () => {
     const sent: string[][] = [];
