@@ -13,9 +13,11 @@ type CFunc = (...args: unknown[]) => unknown;
 interface Libc {
   lgetxattr: CFunc;
   llistxattr: CFunc;
+  flistxattr: CFunc;
   lsetxattr: CFunc;
   lremovexattr: CFunc;
   utimensat: CFunc;
+  futimens: CFunc;
   mknod: CFunc;
   lseek: CFunc;
   fallocate: CFunc;
@@ -54,11 +56,13 @@ function lib(): Libc {
       'intptr_t lgetxattr(const uint8_t *path, const uint8_t *name, _Out_ uint8_t *value, size_t size)',
     ),
     llistxattr: f('intptr_t llistxattr(const uint8_t *path, _Out_ uint8_t *list, size_t size)'),
+    flistxattr: f('intptr_t flistxattr(int fd, uint8_t *list, size_t size)'),
     lsetxattr: f(
       'int lsetxattr(const uint8_t *path, const uint8_t *name, const uint8_t *value, size_t size, int flags)',
     ),
     lremovexattr: f('int lremovexattr(const uint8_t *path, const uint8_t *name)'),
     utimensat: f('int utimensat(int dirfd, const uint8_t *path, const uint8_t *times, int flags)'),
+    futimens: f('int futimens(int fd, const uint8_t *times)'),
     mknod: f('int mknod(const uint8_t *path, uint32_t mode, uint64_t dev)'),
     lseek: f('int64_t lseek(int fd, int64_t offset, int whence)'),
     fallocate: f('int fallocate(int fd, int mode, int64_t offset, int64_t len)'),
@@ -137,6 +141,20 @@ export function lremovexattr(p: FsPath, name: Buffer): void {
 
 /** Sets the mtime to the nanosecond, leaving atime alone; never follows a symlink. */
 export function lutimensMtime(p: FsPath, mtimeNs: bigint): void {
+  const times = mtimeTimes(mtimeNs);
+  check(lib().utimensat(AT_FDCWD, cString(p), times, AT_SYMLINK_NOFOLLOW), 'utimensat', p);
+}
+
+/**
+ * lutimensMtime on an open descriptor (a new file's temp file before its rename): no path walk,
+ * and the file set is the one written, whatever its name meets meanwhile.
+ */
+export function futimensMtime(fd: number, mtimeNs: bigint): void {
+  check(lib().futimens(fd, mtimeTimes(mtimeNs)), 'futimens');
+}
+
+// The two timespecs of utimensat/futimens: atime left alone (UTIME_OMIT), mtime set.
+function mtimeTimes(mtimeNs: bigint): Buffer {
   const sec = floorDiv(mtimeNs, 1_000_000_000n);
   const times = Buffer.alloc(32);
   const le = os.endianness() === 'LE';
@@ -146,7 +164,15 @@ export function lutimensMtime(p: FsPath, mtimeNs: bigint): void {
   put(UTIME_OMIT, 8);
   put(sec, 16);
   put(mtimeNs - sec * 1_000_000_000n, 24);
-  check(lib().utimensat(AT_FDCWD, cString(p), times, AT_SYMLINK_NOFOLLOW), 'utimensat', p);
+  return times;
+}
+
+/**
+ * Bytes of the xattr name list of an open file (0: it has none), without reading the list: the
+ * size query of flistxattr. Throws like Node's fs (ENOTSUP where the file system has no xattrs).
+ */
+export function flistxattrSize(fd: number): number {
+  return check(lib().flistxattr(fd, null, 0), 'flistxattr');
 }
 
 /** mknod(2): `mode` includes the file type bits (S_IFIFO, S_IFCHR, ...). */

@@ -1,6 +1,6 @@
 // Extended attributes of an entry itself (never a symlink's target), names and values as bytes.
 import { ACL_ACCESS, ACL_DEFAULT } from './acl.js';
-import { lgetxattr, llistxattr, lremovexattr, lsetxattr } from './libc.js';
+import { flistxattrSize, lgetxattr, llistxattr, lremovexattr, lsetxattr } from './libc.js';
 import { pathBytes, type FsPath } from './paths.js';
 import type { Acls, Xattr } from './types.js';
 
@@ -40,6 +40,16 @@ export function listXattrNames(p: FsPath): Buffer[] {
     start = i + 1;
   }
   return names;
+}
+
+/** Whether an open file has any xattr name at all (ACLs included); false without xattr support. */
+export function hasXattrsFd(fd: number): boolean {
+  try {
+    return flistxattrSize(fd) > 0;
+  } catch (err) {
+    if (isUnsupported(err)) return false;
+    throw err;
+  }
 }
 
 /** One xattr value, or undefined when the entry has no such name. */

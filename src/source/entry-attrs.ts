@@ -1,9 +1,11 @@
 // The attributes capture sends with an entry (owner, ns mtime, xattrs, ACLs: protocol/attrs.ts),
 // read with fsmeta, and the stamp that tells an attribute-only change (chown, setfattr, setfacl,
 // touch) apart. Which of them a connection carries is its --no-owner/--no-xattrs/--no-acls.
+import type { BigIntStats } from 'node:fs';
 import {
   attrStampOf,
   displayPath,
+  metaFromStat,
   msOfNs,
   readMetaSync,
   type AttrOptions,
@@ -68,6 +70,12 @@ export interface StatStamp {
 export interface EntryAttrs {
   /** The attributes to send with `rel`, or null when it is gone (or carries none). */
   read(rel: string): ReadAttrs | null;
+  /**
+   * read() from a stat the caller took at `at` (an open file's fstat): `named` tells whether the
+   * entry has xattr names at all, asked only when xattrs or ACLs are carried; with none, nothing
+   * more is read (else it is read() by path).
+   */
+  fromStat(rel: string, st: BigIntStats, at: number, named: () => boolean): ReadAttrs | null;
   /** Only the stamp of `rel` (null: gone). */
   stamp(rel: string): string | null;
   /** The stamp of `rel` and its stat, from one lstat (null: gone, or no attributes read). */
@@ -88,6 +96,7 @@ export function readHeld(attrs: EntryAttrs, rel: string): HeldStamp | null {
 /** No attributes at all (a pipeline without a tree on disk: unit tests). */
 export const NO_ATTRS: EntryAttrs = {
   read: () => null,
+  fromStat: () => null,
   stamp: () => null,
   statStamp: () => null,
   same: () => true,
@@ -108,7 +117,10 @@ export class DiskAttrs implements EntryAttrs {
   read(rel: string): ReadAttrs | null {
     const at = Date.now();
     const m = this.meta(rel);
-    if (!m) return null;
+    return m ? this.attrsOf(m, at) : null;
+  }
+
+  private attrsOf(m: FileMeta, at: number): ReadAttrs {
     const a: WireAttrs = { ns: String(m.mtimeNs) };
     if (this.choice.owner) Object.assign(a, { uid: m.uid, gid: m.gid });
     if (this.choice.xattrs) a.x = m.xattrs.map((x) => [b64(x.name), b64(x.value)]);
@@ -118,6 +130,13 @@ export class DiskAttrs implements EntryAttrs {
       if (m.acl.default) a.acl.d = b64(m.acl.default);
     }
     return { a, stamp: this.stampOf(m), at };
+  }
+
+  fromStat(rel: string, st: BigIntStats, at: number, named: () => boolean): ReadAttrs | null {
+    const { xattrs, acls } = this.choice;
+    if ((xattrs || acls) && named()) return this.read(rel);
+    // No names: what read() would find is no xattrs and no ACLs, so none are read.
+    return this.attrsOf(metaFromStat(this.abs(rel), st, { xattrs: false, acls: false }), at);
   }
 
   stamp(rel: string): string | null {

@@ -39,6 +39,8 @@ export interface MirrorHost {
   abs(rel: string): string;
   hint(rel: string): void;
   watchDir(rel: string): void;
+  /** When the watcher started watching (Date.now(); 0: not yet). */
+  readonly watchingSince: number;
   resend(rel: string, o?: CheckOptions): Promise<void>;
 }
 

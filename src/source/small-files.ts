@@ -5,9 +5,17 @@
 // batch cannot carry as it is (a hard link, a parent the index lacks, a file that changed or went
 // away, one with xattrs or ACLs that would swell the record) goes the ordinary way, in order.
 import { pushBlockHashes } from '../delta/hash.js';
-import { closeSync, fstatSync, openSync, readSync, constants as C, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  constants as C,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 import { MAX_BATCH_FILE_BYTES, MAX_BATCH_FILES, type WireFile } from '../protocol/files-op.js';
-import { fsPath } from '../fsmeta/index.js';
+import { fsPath, hasXattrsFd, msOfNs } from '../fsmeta/index.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
 import { knownMatchesDisk, sameFile } from './known.js';
 import type { MirrorHost } from './mirror-steps.js';
@@ -18,6 +26,8 @@ import type { ReadAttrs } from './entry-attrs.js';
 export const BATCH_BYTES = 1024 * 1024;
 /** Meta JSON one batch carries at most (the journal takes 64 KiB). */
 const BATCH_META_BYTES = 48 * 1024;
+/** A directory older than the watch by this much needs none of a new one's relists. */
+const SETTLED_DIR_MS = 60_000;
 /** Files one scan batch holds (one pipeline step). */
 export const BATCH_FILES = 512;
 
@@ -42,7 +52,8 @@ interface Pending {
   rel: string;
   st: Stats;
   len: number;
-  after: Stats;
+  /** Whether the read's fstat still saw the scan's file (else it is hinted after the record). */
+  same: boolean;
   hashes: bigint[];
 }
 
@@ -68,22 +79,28 @@ export async function sendSmallFiles(
   let metaBytes = 0;
   let pending: Pending[] = [];
   let wire: WireFile[] = [];
+  // New directories whose mkdir is queued, recorded with the next flush's files.
+  let made: SmallFileItem[] = [];
   const flush = async (): Promise<void> => {
-    if (!wire.length) return;
-    const [files, data, done] = [wire, buf.subarray(0, used), pending];
-    [wire, pending, metaBytes] = [[], [], 0];
-    [buf, used] = [EMPTY, 0]; // the record keeps its buffer; the next batch gets one of its own
-    await ledger.emit({ kind: 'files', meta: { f: files }, data, handOver: true });
+    if (!wire.length && !made.length) return;
+    const [files, data, done, dirsMade] = [wire, buf.subarray(0, used), pending, made];
+    [wire, pending, metaBytes, made] = [[], [], 0, []];
+    if (files.length) {
+      [buf, used] = [EMPTY, 0]; // the record keeps its buffer; the next batch gets one of its own
+      await ledger.emit({ kind: 'files', meta: { f: files }, data, handOver: true });
+    }
     // One index transaction for the batch's entries (a commit per file was a cost of its own).
-    ledger.recordAll(
-      done.map((f) => {
+    const dirEntries = dirsMade.map((d) => ({ ...d, type: 'dir' as const, blocks: null }));
+    ledger.recordAll([
+      ...dirEntries,
+      ...done.map((f) => {
         const hashes = BigUint64Array.from(f.hashes);
         const blocks = { blockSize: CAPTURE_BLOCK, size: f.len, hashes };
-        return { rel: f.rel, st: f.st, type: 'file', blocks };
+        return { rel: f.rel, st: f.st, type: 'file' as const, blocks };
       }),
-    );
+    ]);
     // Changed while it was read: what was sent is the stat's, the next check sends the change.
-    for (const f of done) if (!sameFile(f.after, f.st)) host.hint(f.rel);
+    for (const f of done) if (!f.same) host.hint(f.rel);
   };
   // What one item needs that cannot be done at once (a flush, a resend), or null: it is queued.
   type Later = (() => Promise<void>) | null;
@@ -93,40 +110,55 @@ export async function sendSmallFiles(
       await flush();
       await host.resend(rel, { scanned: true, gate, linkAfter: sinceSeq });
     };
-  // Reads file `i` into the batch: the flush it fills, or its resend when the read failed.
-  const place = (i: number, attrs: ReadAttrs): Later => {
+  // Reads file `i` into the batch: the flush it fills, or its resend when the read failed or the
+  // file carries what a batch does not (xattrs, ACLs).
+  const place = (i: number): Later => {
     const { rel, st } = items[i] as SmallFileItem;
     // The scan's stat (taken moments ago) stands for the file: the read's fstat tells whether it
-    // changed since, and a change is hinted like one during the read (a second lstat per file
-    // was a cost of its own). Gone or replaced, the read fails and the ordinary path looks.
-    const got = readInto(host.abs(rel), buf, used, st.size);
-    if (!got) return resend(rel);
+    // changed since, and a change is hinted like one during the read. Its attributes come from
+    // that fstat and the descriptor (a second lstat and a name list read by path per file were
+    // a cost of their own). Gone or replaced, the read fails and the ordinary path looks.
+    const got = readInto(host.abs(rel), buf, used, st.size, (after, at, named) =>
+      ledger.attrs.fromStat(rel, after, at, named),
+    );
+    const attrs = got?.attrs;
+    if (!got || !attrs || attrs.a.x?.length || attrs.a.acl?.a || attrs.a.acl?.d) return resend(rel);
     const file: WireFile = [rel, got.len, st.mode & 0o7777, st.mtimeMs, attrs.a];
     ledger.carrying(rel, attrs);
     wire.push(file);
     const hashes = hashesOf(buf.subarray(used, used + got.len));
-    pending.push({ rel, st, len: got.len, after: got.after, hashes });
+    pending.push({ rel, st, len: got.len, same: sameFile(got.after, st), hashes });
     used += got.len;
     metaBytes += Buffer.byteLength(JSON.stringify(file));
     return metaBytes >= BATCH_META_BYTES || wire.length >= MAX_BATCH_FILES ? flush : null;
+  };
+  // A directory new to the index, as its forced check would send it (mkdir, watch), but recorded
+  // with the batch: a step, three lstats, index look-ups and a commit of its own per directory
+  // were 17% of the source's full mirror of a tree of ten files per directory.
+  const mkdir = async (rel: string, st: Stats): Promise<void> => {
+    await ledger.emit({ kind: 'mkdir', meta: { p: rel, mode: st.mode & 0o7777 } });
+    made.push({ rel, st });
+    dirs.add(rel);
+    host.watchDir(rel);
   };
   const decide = (i: number): Later => {
     const { rel, st } = items[i] as SmallFileItem;
     // A new directory: its mkdir may go before the files gathered so far (none lies below it,
     // in path order), as it did as a step of its own; its own files come after it.
-    if (st.isDirectory() && alone) return () => alone(rel, st);
     const k = ledger.get(rel);
+    if (st.isDirectory() && alone) {
+      if (!k && plainNewDir(host, rel, st, dirs)) return () => mkdir(rel, st);
+      // Its check may look for an ancestor whose mkdir is queued: recorded first.
+      return made.length ? () => flush().then(() => alone(rel, st)) : () => alone(rel, st);
+    }
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (k && k.seq > sinceSeq && !k.unsure && knownMatchesDisk(k, st)) return null;
-    const attrs =
-      batchable(st, true) && parentsKnown(host, rel, dirs) ? ledger.attrs.read(rel) : null;
-    const plain = attrs && !attrs.a.x?.length && !attrs.a.acl?.a && !attrs.a.acl?.d;
-    if (!attrs || !plain) return resend(rel);
-    if (buf.length - used >= st.size + 1) return place(i, attrs);
+    if (!batchable(st, true) || !parentsKnown(host, rel, dirs)) return resend(rel);
+    if (buf.length - used >= st.size + 1) return place(i);
     return async () => {
       await flush();
       buf = Buffer.allocUnsafe(Math.max(Math.min(BATCH_BYTES, left[i] as number), st.size + 1));
-      await place(i, attrs)?.();
+      await place(i)?.();
     };
   };
   for (let i = 0; i < items.length;) {
@@ -144,6 +176,15 @@ export async function sendSmallFiles(
   await flush();
 }
 
+/**
+ * Whether a new directory may go without its check: its ancestors are known, and it was there
+ * well before the watch began (a newer one is listed again shortly after its mkdir, which only
+ * its check arranges: path-check.ts, checkDir).
+ */
+function plainNewDir(host: MirrorHost, rel: string, st: Stats, known: Set<string>): boolean {
+  return st.ctimeMs < host.watchingSince - SETTLED_DIR_MS && parentsKnown(host, rel, known);
+}
+
 /** Whether the index holds every ancestor of `rel` as a directory (else the check sends them). */
 function parentsKnown(host: MirrorHost, rel: string, known: Set<string>): boolean {
   for (let i = rel.indexOf('/'); i > 0; i = rel.indexOf('/', i + 1)) {
@@ -155,17 +196,24 @@ function parentsKnown(host: MirrorHost, rel: string, known: Set<string>): boolea
   return true;
 }
 
+/** What read() of one file found: its length, what its fstat said, its attributes. */
+interface Read {
+  len: number;
+  /** The fstat's identity, size and mtime, as the scan's Stats gives them. */
+  after: Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
+  attrs: ReadAttrs | null;
+}
+
+/** The attributes of the file read, from its fstat (`named`: whether it has xattr names). */
+type AttrsOf = (st: BigIntStats, at: number, named: () => boolean) => ReadAttrs | null;
+
 /**
  * Reads a small file whole into `buf` at `at` with synchronous calls (microseconds each against
- * the page cache): null when it is gone, not a plain file any more, unreadable, or longer than
- * `size` (it grew: the ordinary path reads it in parts).
+ * the page cache), and its attributes from the same descriptor: null when it is gone, not a
+ * plain file any more, unreadable, or longer than `size` (it grew: the ordinary path reads it in
+ * parts).
  */
-function readInto(
-  abs: string,
-  buf: Buffer,
-  at: number,
-  size: number,
-): { len: number; after: Stats } | null {
+function readInto(abs: string, buf: Buffer, at: number, size: number, attrs: AttrsOf): Read | null {
   let fd: number;
   try {
     fd = openSync(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
@@ -174,8 +222,11 @@ function readInto(
   }
   try {
     const len = readSync(fd, buf, at, size + 1, 0);
-    const after = fstatSync(fd);
-    return len > size || !after.isFile() ? null : { len, after };
+    const readAt = Date.now();
+    const st = fstatSync(fd, { bigint: true });
+    if (len > size || !st.isFile()) return null;
+    const after = { ino: Number(st.ino), size: Number(st.size), mtimeMs: msOfNs(st.mtimeNs) };
+    return { len, after, attrs: attrs(st, readAt, () => hasXattrsFd(fd)) };
   } catch {
     return null; // a directory now (EISDIR), or a read error: the ordinary path says why
   } finally {

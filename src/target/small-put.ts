@@ -17,7 +17,7 @@ import {
   writeSync,
   constants as C,
 } from 'node:fs';
-import { fsPath, listXattrNames, setMtimeNsSync } from '../fsmeta/index.js';
+import { fsPath, futimensMtime, hasXattrsFd } from '../fsmeta/index.js';
 import type { WireAttrs } from '../protocol/attrs.js';
 
 /** What the fast way needs of one file. */
@@ -50,6 +50,7 @@ function direct(a: WireAttrs | undefined): boolean {
  */
 export function putSmallSync(f: SmallPut): boolean {
   const fast = direct(f.a);
+  let general = !fast && f.a !== undefined;
   const fd = openSync(fsPath(f.tmp), C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
   try {
     const { body } = f;
@@ -58,18 +59,19 @@ export function putSmallSync(f: SmallPut): boolean {
     // chown clears setuid/setgid: it goes before the chmod.
     if (fast && f.a?.uid !== undefined) fchownSync(fd, f.a.uid, f.a.gid ?? -1);
     if (f.mode !== undefined) fchmodSync(fd, f.mode);
-    // (The ns mtime, when carried, is set last, by path: Node has no futimens with ns.)
-    if (f.mtime !== undefined && !(fast && f.a?.ns !== undefined))
+    // A temp file left by an earlier attempt, or one that inherited xattrs: the general way, by
+    // path after the close (it sets the ns mtime itself). The question is put to the descriptor:
+    // by path it was a path walk and a name list read per file.
+    const wantsList = f.a !== undefined && (f.a.x !== undefined || f.a.acl !== undefined);
+    if (fast && wantsList && hasXattrsFd(fd)) general = true;
+    // The mtime last, on the descriptor too (the ns one by path was 7% of a target's mirror).
+    if (!general && fast && f.a?.ns !== undefined) futimensMtime(fd, BigInt(f.a.ns));
+    else if (f.mtime !== undefined && !(fast && f.a?.ns !== undefined))
       futimesSync(fd, f.mtime / 1000, f.mtime / 1000);
   } finally {
     closeSync(fd);
   }
-  if (f.a) {
-    // A temp file left by an earlier attempt, or one that inherited xattrs: the general way.
-    const wantsList = f.a.x !== undefined || f.a.acl !== undefined;
-    if (!fast || (wantsList && listXattrNames(f.tmp).length > 0)) f.attrs(f.tmp);
-    else if (f.a.ns !== undefined) setMtimeNsSync(f.tmp, BigInt(f.a.ns));
-  }
+  if (general) f.attrs(f.tmp);
   return renameOver(f.tmp, f.abs);
 }
 

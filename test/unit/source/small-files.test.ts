@@ -1,12 +1,22 @@
 // A mirror's small files in bulk: many files per `files` record, in scan order, with anything a
 // batch cannot carry (a hard link, a file gone since the scan) sent the ordinary way at its place
 // in the order, and every file sent recorded in the index with its block hashes.
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHash } from '../../../src/delta/hash.js';
 import type { JournalEntry } from '../../../src/journal/types.js';
+import type { WireAttrs } from '../../../src/protocol/attrs.js';
 import { ScanBatch, sendSmallFiles, type SmallFileItem } from '../../../src/source/small-files.js';
 import { listAppend, testCapture } from './capture-fixture.js';
 
@@ -68,6 +78,37 @@ describe('sendSmallFiles', () => {
     capture.stop();
   });
 
+  it("takes a batched file's attributes from its read (the stamp the index keeps is the disk's)", async () => {
+    const { base, queued, capture } = mirrored();
+    mkdirSync(path.join(base, 'd'));
+    await capture.enqueueStep(() => capture.resend('d'));
+    for (const n of ['a', 'x', 'b']) writeFileSync(path.join(base, 'd', n), n);
+    chownSync(path.join(base, 'd', 'b'), 4321, 4322);
+    execFileSync('setfattr', ['-n', 'user.k', '-v', 'v', path.join(base, 'd', 'x')]);
+    const items = ['d/a', 'd/x', 'd/b'].map((rel) => ({
+      rel,
+      st: lstatSync(path.join(base, rel)),
+    }));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0));
+    // The file with an xattr goes the ordinary way, with it; the others in the batch.
+    expect(under(queued)).toEqual([
+      ['files', ['d/a']],
+      ['put', ['d/x']],
+      ['files', ['d/b']],
+    ]);
+    const put = queued.find((e) => e.kind === 'put');
+    expect((put?.meta.a as { x?: unknown[] }).x).toHaveLength(1);
+    const last = queued.filter((e) => e.kind === 'files').at(-1) as JournalEntry;
+    const [, , , , a] = (last.meta.f as Array<[string, number, number, number, WireAttrs]>)[0]!;
+    const st = lstatSync(path.join(base, 'd', 'b'), { bigint: true });
+    expect([a.uid, a.gid, a.ns, a.x, a.acl]).toEqual([4321, 4322, String(st.mtimeNs), [], {}]);
+    for (const n of ['a', 'x', 'b']) {
+      const k = capture.ledger.get(`d/${n}`);
+      expect(k?.stamp).toBe(capture.ledger.attrs.stamp(`d/${n}`));
+    }
+    capture.stop();
+  });
+
   it('sends a file whose parent the index lacks the ordinary way (its parent first)', async () => {
     const { base, queued, capture } = mirrored();
     mkdirSync(path.join(base, 'd'));
@@ -94,6 +135,56 @@ describe('sendSmallFiles', () => {
     expect(queued.find((e) => e.kind === 'mkdir')?.meta.p).toBe('d');
     expect(capture.ledger.get('d')?.type).toBe('dir');
     expect(capture.ledger.unsureAt('d')).toBe(false);
+    capture.stop();
+  });
+});
+
+describe('sendSmallFiles, new directories older than the watch', () => {
+  it('queues their mkdirs in the step and records them with the batch, not through `alone`', async () => {
+    const { base, queued, capture } = mirrored();
+    capture.watchingSince = Date.now() + 120_000; // every directory is older than the watch
+    mkdirSync(path.join(base, 'd', 'e'), { recursive: true, mode: 0o750 });
+    for (const n of ['d/a', 'd/e/b']) writeFileSync(path.join(base, n), n);
+    const rels = ['d', 'd/a', 'd/e', 'd/e/b'];
+    const items = rels.map((rel) => ({ rel, st: lstatSync(path.join(base, rel)) }));
+    const alone: string[] = [];
+    const send = (rel: string) => (alone.push(rel), capture.resend(rel, { scanned: true }));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0, undefined, send));
+    expect(alone).toEqual([]);
+    const tree = queued.filter((e) => e.meta.p === 'd' || e.kind === 'files' || e.kind === 'mkdir');
+    expect(
+      tree.map((e) => (e.kind === 'files' ? 'files' : `${e.kind} ${String(e.meta.p)}`)),
+    ).toEqual(['mkdir d', 'mkdir d/e', 'files']);
+    expect(under(queued)).toEqual([
+      ['mkdir', ['d/e']],
+      ['files', ['d/a', 'd/e/b']],
+    ]);
+    const mk = queued.find((e) => e.kind === 'mkdir');
+    expect([mk?.meta.mode, typeof (mk?.meta.a as { ns?: string })?.ns]).toEqual([0o750, 'string']);
+    for (const rel of rels) {
+      const k = capture.ledger.get(rel);
+      expect([rel, k?.type, capture.ledger.unsureAt(rel)]).toEqual([
+        rel,
+        rel.endsWith('a') || rel.endsWith('b') ? 'file' : 'dir',
+        false,
+      ]);
+      expect(k?.stamp).toBe(capture.ledger.attrs.stamp(rel));
+    }
+    capture.stop();
+  });
+
+  it('sends one the index already holds through `alone` (its check decides)', async () => {
+    const { base, queued, capture } = mirrored();
+    capture.watchingSince = Date.now() + 120_000;
+    mkdirSync(path.join(base, 'd'));
+    await capture.enqueueStep(() => capture.resend('d'));
+    const before = queued.length;
+    const items = [{ rel: 'd', st: lstatSync(path.join(base, 'd')) }];
+    const alone: string[] = [];
+    const send = (rel: string) => (alone.push(rel), capture.resend(rel, { scanned: true }));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, 0, undefined, send));
+    expect(alone).toEqual(['d']);
+    expect(queued.length).toBeGreaterThan(before);
     capture.stop();
   });
 });

@@ -56,6 +56,12 @@ describe('a small whole file', () => {
     expect(cf.refusals.total).toBe(0);
   });
 
+  it('sets an ns mtime before 1970 on the descriptor exactly (the floor of its seconds)', async () => {
+    const { base, cf } = replica();
+    await put(cf, 1, 'f', 'old', { ...plain, ns: '-1500000001' });
+    expect(lstatSync(path.join(base, 'f'), { bigint: true }).mtimeNs).toBe(-1500000001n);
+  });
+
   it('loses the xattrs a leftover temp file of the same seq had', async () => {
     const { base, cf } = replica();
     const tmp = tempNameFor(path.join(base, 'f'), 7);
