@@ -101,8 +101,8 @@ describe('settleSame', () => {
 
   it('leaves to the per-entry step what the index lacks, and what an op or a rename since the listing touched', async () => {
     const e = await indexed('kept', 'bytes');
-    writeFileSync(abs('new'), 'x');
-    expect(await settle([entry('new'), e])).toEqual(['new']);
+    writeFileSync(abs('added'), 'x');
+    expect(await settle([entry('added'), e])).toEqual(['added']);
     expect(await settle([e], view(['kept']))).toEqual(['kept']);
     // An op queued for it after the listing (and recorded: the index row matches the scan).
     await ledger.batched(async () => {
@@ -140,6 +140,21 @@ describe('settleSame', () => {
     // Recorded without a proving ctime: an attribute stamp listed must be compared by the step.
     expect(await settle([d])).toEqual(d.t.attrs === undefined ? [] : ['d']);
     expect(await settle([{ ...d, t: { ...d.t, attrs: undefined } }])).toEqual([]);
+  });
+
+  it('reads the index rows of a batch in path order; a path asked out of order goes the per-entry way', async () => {
+    mkdirSync(abs('d'));
+    const files = ['a', 'd/x', 'd/y', 'e', 'f'];
+    const items: SameEntry[] = [];
+    for (const f of files) items.push(await indexed(f, `content of ${f}`));
+    const gets = vi.spyOn(ledger, 'get');
+    expect(await settle(items)).toEqual([]);
+    expect(gets).toHaveBeenCalledTimes(1); // the first; the rest from one page of the index
+    // Paths between them that the index lacks, or an index row the batch skips, change nothing.
+    writeFileSync(abs('d/new'), 'n');
+    const [a, dx, dy, e, f] = items as [SameEntry, SameEntry, SameEntry, SameEntry, SameEntry];
+    expect(await settle([a, entry('d/new'), dy, f])).toEqual(['d/new']);
+    expect(await settle([dx, a, e])).toEqual(['a']); // out of path order: not met, left to the step
   });
 
   it('reports a failing entry and settles the rest', async () => {
