@@ -55,15 +55,10 @@ export function recordEqual(
   const { ledger } = host;
   const rest: Array<[Candidate, BlockHashes]> = [];
   ledger.index.transaction(() => {
-    // Each record below writes its own row only: the rows the cursor read ahead stay current.
-    const known = indexCursor(
-      ledger,
-      equal.map(([b]) => b),
-    );
     for (const item of equal) {
       const [b, hashes] = item;
       try {
-        const k = known(b.rel);
+        const k = ledger.get(b.rel);
         const held = heldIfUnchanged(host, b, k, sinceSeq);
         if (!held || attrsDiffer(b.st, b.t) || !listedAttrsSame(ledger, held.stamp, b.t))
           rest.push(item);
@@ -252,29 +247,24 @@ function knownSame(
 }
 
 /**
- * Ledger.get for a batch's paths, asked in path order (the scan's, the index's key order): the
- * rows are read a page at a time by one cursor, where a look-up per entry was a fifth of a
- * no-change diff mirror's source time. A path the cursor passed without meeting is not indexed
- * (every key between the last path asked and it was read); one asked at or before the last (out
- * of order) is looked up alone. Callers keep the index unchanged but for the rows of the paths
- * already asked.
+ * The index's entries of a batch's paths, read a page at a time in path order (the scan's): a
+ * look-up per entry was a fifth of a no-change diff mirror's source time. Ledger.get's answer for
+ * each path asked in ascending order; a path it does not meet (asked out of order too) reads as
+ * not indexed, which leaves that entry to the per-entry step.
  */
 function indexCursor(
   ledger: Ledger,
-  items: ReadonlyArray<{ rel: string }>,
+  items: readonly SameEntry[],
 ): (rel: string) => Known | undefined {
   const first = items[0]?.rel;
-  if (first === undefined) return (rel) => ledger.get(rel);
-  const start = pathKey(first);
-  let last = start;
+  if (first === undefined) return () => undefined;
   let rows: Iterator<IndexedPath> | null = null;
   let row: IteratorResult<IndexedPath> | null = null;
   return (rel) => {
-    const p = pathKey(rel);
-    if (comparePaths(p, last) <= 0) return ledger.get(rel);
-    last = p;
-    rows ??= ledger.index.entries({ after: start });
+    if (rel === first) return ledger.get(rel);
+    rows ??= ledger.index.entries({ after: pathKey(first) });
     row ??= rows.next();
+    const p = pathKey(rel);
     while (!row.done && comparePaths(row.value.path, p) < 0) row = rows.next();
     if (row.done || !row.value.path.equals(p)) return undefined;
     return knownOf(row.value.entry, ((row.value.flags ?? 0) & DIRTY_UNSURE) !== 0);
