@@ -255,7 +255,8 @@ export class Mirror {
         }
         continue;
       }
-      if (action === 'same' && t) {
+      // (Not in checksum mode, where only directories are 'same': measured slower at 100k files.)
+      if (action === 'same' && t && opts.mode !== 'checksum') {
         small.flush();
         same.add(rel, st, t);
         continue;
