@@ -4,11 +4,8 @@
 // 13). What the scan never meets stays in the table: the orphans. Memory: one page of rows and
 // one page of keys to delete, whatever the size of the listing.
 
-/** A row as the merge reads it: its key first (rows are read raw, as arrays: no object each). */
-export type KeyedRow = readonly [Buffer, ...unknown[]];
-
 /** What the merge reads and deletes of a table keyed by path keys (index/path-key.ts). */
-export interface MergeSource<R extends KeyedRow> {
+export interface MergeSource<R extends { key: Buffer }> {
   /** Up to `limit` rows keyed `key` or after it, in key order. */
   from(key: Buffer, limit: number): R[];
   /** Deletes the rows of these keys (one transaction). */
@@ -20,7 +17,7 @@ export interface MergeSource<R extends KeyedRow> {
 const FIRST_PAGE = 32;
 
 /** A cursor over a listing that takes rows out for keys asked in ascending order. */
-export class ListingMerge<R extends KeyedRow> {
+export class ListingMerge<R extends { key: Buffer }> {
   private buf: R[] = [];
   private pos = 0;
   private more = false;
@@ -44,14 +41,14 @@ export class ListingMerge<R extends KeyedRow> {
     this.last = key;
     if (this.stale) this.refill(key);
     for (;;) {
-      while (this.pos < this.buf.length && Buffer.compare((this.buf[this.pos] as R)[0], key) < 0)
+      while (this.pos < this.buf.length && Buffer.compare((this.buf[this.pos] as R).key, key) < 0)
         this.pos++;
       if (this.pos < this.buf.length || !this.more) break;
       this.size = Math.min(this.maxPage, this.size * 2);
       this.refill(key);
     }
     const r = this.buf[this.pos];
-    if (r === undefined || !r[0].equals(key)) return undefined;
+    if (r === undefined || !r.key.equals(key)) return undefined;
     this.pos++;
     this.pending.push(key);
     if (this.pending.length >= this.maxPage) this.flush();

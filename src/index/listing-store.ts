@@ -22,18 +22,17 @@ export interface ListedRow {
   rdev?: [number, number];
 }
 
-// A row as read: the columns in table order (raw mode builds no object per row; the merge reads all).
-type Raw = [
-  key: Buffer,
-  type: number,
-  size: number,
-  mtime: number,
-  mode: number,
-  link: Buffer | null,
-  attrs: string | null,
-  inode: string | null,
-  rdev: string | null,
-];
+type Raw = {
+  key: Buffer;
+  type: number;
+  size: number;
+  mtime: number;
+  mode: number;
+  link: Buffer | null;
+  attrs: string | null;
+  inode: string | null;
+  rdev: string | null;
+};
 
 // Codes are the row's type; new types only ever appended.
 const TYPES = ['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block'] as const;
@@ -69,18 +68,17 @@ const PAGE = 1024;
 const keyOf = (path: string): Buffer => toKey(nameBytes(path));
 
 function row(r: Raw, path?: string): ListedRow {
-  const [key, type, size, mtimeMs, mode, link, attrs, inode, rdev] = r;
   const out: ListedRow = {
-    path: path ?? nameFromBytes(fromKey(key)),
-    type: TYPES[type] ?? 'file',
-    size,
-    mtimeMs,
-    mode,
+    path: path ?? nameFromBytes(fromKey(r.key)),
+    type: TYPES[r.type] ?? 'file',
+    size: r.size,
+    mtimeMs: r.mtime,
+    mode: r.mode,
   };
-  if (link !== null) out.link = nameFromBytes(link);
-  if (attrs !== null) out.attrs = attrs;
-  if (inode !== null) out.inode = inode;
-  if (rdev !== null) out.rdev = rdev.split(':').map(Number) as [number, number];
+  if (r.link !== null) out.link = nameFromBytes(r.link);
+  if (r.attrs !== null) out.attrs = r.attrs;
+  if (r.inode !== null) out.inode = r.inode;
+  if (r.rdev !== null) out.rdev = r.rdev.split(':').map(Number) as [number, number];
   return out;
 }
 
@@ -102,18 +100,20 @@ export class ListingStore {
   private marks = 0;
 
   private constructor(private readonly db: Db) {
-    // Positional: binding a named object per row cost more than the insert itself.
-    this.put = db.prepare('INSERT OR REPLACE INTO listing VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const raw = (sql: string): Stmt => db.prepare(sql).raw(true);
+    this.put = db.prepare(
+      'INSERT OR REPLACE INTO listing VALUES (@key, @type, @size, @mtime, @mode, @link, @attrs, @inode, @rdev)',
+    );
     this.countAll = db.prepare(
       'SELECT count(*) AS entries, total(CASE type WHEN 0 THEN size END) AS fileBytes FROM listing',
     );
-    this.getOne = raw('SELECT * FROM listing WHERE key = ?');
+    this.getOne = db.prepare('SELECT * FROM listing WHERE key = ?');
     this.delOne = db.prepare('DELETE FROM listing WHERE key = ?');
-    this.takeOne = raw('DELETE FROM listing WHERE key = ? RETURNING *');
+    this.takeOne = db.prepare('DELETE FROM listing WHERE key = ? RETURNING *');
     this.delRange = db.prepare('DELETE FROM listing WHERE key >= ? AND key < ?');
-    this.pageAfter = raw('SELECT * FROM listing WHERE key > ? ORDER BY key LIMIT ?');
-    this.pageFrom = raw('SELECT * FROM listing WHERE key >= ? AND key < ? ORDER BY key LIMIT ?');
+    this.pageAfter = db.prepare('SELECT * FROM listing WHERE key > ? ORDER BY key LIMIT ?');
+    this.pageFrom = db.prepare(
+      'SELECT * FROM listing WHERE key >= ? AND key < ? ORDER BY key LIMIT ?',
+    );
     this.shared = db
       .prepare(
         'SELECT inode FROM listing WHERE inode IS NOT NULL GROUP BY inode HAVING count(*) > 1',
@@ -124,7 +124,7 @@ export class ListingStore {
     this.addMany = db.transaction((rows: readonly ListedRow[]) => {
       for (const r of rows) this.putRow(keyOf(r.path), r);
     });
-    const from = raw('SELECT * FROM listing WHERE key >= ? ORDER BY key LIMIT ?');
+    const from = db.prepare('SELECT * FROM listing WHERE key >= ? ORDER BY key LIMIT ?');
     const drop = db.transaction((keys: readonly Buffer[]) => {
       for (const k of keys) this.delOne.run(k);
     });
@@ -253,17 +253,17 @@ export class ListingStore {
   }
 
   private putRow(key: Buffer, r: ListedRow): void {
-    this.put.run(
+    this.put.run({
       key,
-      TYPE_CODE[r.type],
-      r.size,
-      r.mtimeMs,
-      r.mode,
-      r.link === undefined ? null : nameBytes(r.link),
-      r.attrs ?? null,
-      r.inode ?? null,
-      r.rdev ? r.rdev.join(':') : null,
-    );
+      type: TYPE_CODE[r.type],
+      size: r.size,
+      mtime: r.mtimeMs,
+      mode: r.mode,
+      link: r.link === undefined ? null : nameBytes(r.link),
+      attrs: r.attrs ?? null,
+      inode: r.inode ?? null,
+      rdev: r.rdev ? r.rdev.join(':') : null,
+    });
   }
 
   /**
@@ -275,8 +275,8 @@ export class ListingStore {
       const page = this.pageFrom.all(lo, hi, PAGE) as Raw[];
       if (page.length === 0) return;
       for (const r of page) {
-        this.delOne.run(r[0]);
-        this.put.run(to(r[0]), ...r.slice(1));
+        this.delOne.run(r.key);
+        this.put.run({ ...r, key: to(r.key) });
       }
     }
   }
