@@ -73,6 +73,7 @@ export const options = {
   'restart-only': { type: 'boolean', default: false },
   'full-only': { type: 'boolean', default: false },
   'checksum-only': { type: 'boolean', default: false },
+  'diff-only': { type: 'boolean', default: false },
 };
 
 export const help = `usage: npm run bench -- scale [options]
@@ -94,6 +95,8 @@ export const help = `usage: npm run bench -- scale [options]
                     checksum, diff, lsyncd or latency phases): quicker runs while working on it
   --checksum-only   in the mirror part, the initial full mirror then the no-change checksum
                     compare and its rsync -ac (no restart, diff, lsyncd or latency phases)
+  --diff-only       in the mirror part, the initial full mirror then the no-change diff mirror
+                    (with --checksum-only too: the checksum compare, then the diff mirror)
   --no-write, --keep, --nice=N   as for every bench
 
 @parcel/watcher is measured when installed (it is not a dependency of smr):
@@ -568,10 +571,10 @@ async function mirrorPart(tree, info, o, dir) {
     res.rsync.full.problems = sampleCompare(tree, path.join(rs.root, 'copy'));
 
     // --full-only ends the mirror part here, --restart-only after the restart.
-    const later = !o.restartOnly && !o.fullOnly && !o.checksumOnly;
+    const later = !o.restartOnly && !o.fullOnly && !o.checksumOnly && !o.diffOnly;
     // (2) no-change source restart: the restart reconciles the tree with the index (no mirror
     // runs) and finds nothing to send. A new process, so its peak RSS is the phase's own.
-    if (!o.fullOnly && !o.checksumOnly) {
+    if (!o.fullOnly && !o.checksumOnly && !o.diffOnly) {
       step('smr no-change restart', 'mirror: smr no-change restart');
       await source.stop(120_000);
       res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
@@ -620,7 +623,7 @@ async function mirrorPart(tree, info, o, dir) {
       step('rsync -ac', 'mirror: rsync -ac no-change');
       res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
     }
-    if (later) {
+    if (later || o.diffOnly) {
       // (3b) no-change diff mirror: lists the whole target like the checksum compare, but reads
       // no file data; its peak RSS is what the listing and the scan cost the source.
       step('smr diff mirror', 'mirror: smr mirror --mode diff, no change');
@@ -1045,6 +1048,7 @@ export async function run(opts) {
     restartOnly: opts['restart-only'],
     fullOnly: opts['full-only'],
     checksumOnly: opts['checksum-only'],
+    diffOnly: opts['diff-only'],
   };
   quietWaitS = Number(opts['quiet-wait']);
   const sections = [];

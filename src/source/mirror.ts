@@ -5,7 +5,6 @@ import type { Stats } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { Journal } from '../journal/journal.js';
-import { blocksReply, sumsReply, type BlocksReply } from '../protocol/requests.js';
 import type { AckWait } from './ack-waiter.js';
 import type { Capture } from './capture.js';
 import { orphanStep } from './mirror-orphans.js';
@@ -16,12 +15,12 @@ import { decide, type MirrorOptions } from './mirror-plan.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
 import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
-import { settleEqual } from './mirror-equal.js';
+import { SameBatch, settleEqual, settleSame } from './mirror-equal.js';
 import type { ScanSkip } from './scan.js';
 import { scanInPathOrder } from './walk.js';
 import { ScanBatch, sendSmallFiles } from './small-files.js';
 import { TargetView } from './target-view.js';
-import { unreachable, withLink } from './mirror-link.js';
+import { remoteBlocks, remoteSums, unreachable } from './mirror-link.js';
 
 /** What a mirror is asked to do, and how it decides per entry (mirror-plan.ts). */
 export type { MirrorMode, MirrorOptions } from './mirror-plan.js';
@@ -46,7 +45,7 @@ export class Mirror {
     acks: AckWait,
   ) {
     this.steps = new MirrorSteps(capture, acks, {
-      blocks: (p) => this.fetchRemote(p),
+      blocks: (p) => remoteBlocks(link, p),
       request: (req, body) => link.request(req, body),
     });
     this.pace = new MirrorPace(
@@ -138,8 +137,7 @@ export class Mirror {
     if (batch.length === 0 || id !== this.pace.runId) return;
     // The target's sums describe it after what was queued before they were asked for.
     const since = this.capture.ledger.lastQueued;
-    const ask = async (paths: string[]) =>
-      sumsReply(await this.withLink(() => this.link.request({ op: 'sums', paths })), paths.length);
+    const ask = (paths: string[]) => remoteSums(this.link, paths);
     const { equal, differ } = await splitBySums(this.base, batch, ask);
     for (const b of differ)
       this.pace.detachStep(id, b.st.size, async () => {
@@ -152,18 +150,6 @@ export class Mirror {
         await settleEqual(this.capture, this.steps, equal, since);
         for (const [b] of equal) this.tracker.queuedUpTo(this.journal.lastSeq, b.st.size);
       });
-  }
-
-  /** Runs a request, waiting out a dropped link a few times. */
-  private withLink<T>(fn: () => Promise<T>): Promise<T> {
-    return withLink(this.link, fn);
-  }
-
-  /** The target's block hashes of one file; waits out a dropped link a few times. */
-  private fetchRemote(rel: string): Promise<BlocksReply> {
-    return this.withLink(async () =>
-      blocksReply(await this.link.request({ op: 'blocks', p: rel })),
-    );
   }
 
   private async run(id: number, opts: MirrorOptions): Promise<void> {
@@ -230,6 +216,12 @@ export class Mirror {
     let batchBytes = 0;
     const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
     const links = this.capture.hardLinks ? target.linkGrouping() : null;
+    // Entries found equal go many per step; whatever is queued next waits for those before it.
+    const same = new SameBatch((items) =>
+      this.pace.detachStep(id, 0, () =>
+        settleSame(this.capture, this.steps, view, items, startSeq),
+      ),
+    );
     const small = new ScanBatch((items, bytes) =>
       this.pace.detachStep(id, bytes, async (gate) => {
         const alone = (rel: string, st: Stats) =>
@@ -263,6 +255,13 @@ export class Mirror {
         }
         continue;
       }
+      // (Not in checksum mode, where only directories are 'same': measured slower at 100k files.)
+      if (action === 'same' && t && opts.mode !== 'checksum') {
+        small.flush();
+        same.add(rel, st, t);
+        continue;
+      }
+      same.flush();
       // New small files go many per step and per record (small-files.ts), in scan order, and
       // with them the directories the target lacks (nothing listed there).
       const bulk = action === 'whole' && !relink && (t === undefined || !st.isDirectory());
@@ -279,6 +278,7 @@ export class Mirror {
       });
     }
     small.flush();
+    same.flush();
     batches.push(this.compareBatch(id, batch));
     for (const p of batches) await p;
     const deletes = orphanStep(this.capture, this.filter, opts, view, {
