@@ -50,8 +50,11 @@ class PackedStat implements WalkStat {
 /** Numbers per path in a reply: status (0 gone, 1 stat, 2 error), then PackedStat's fields. */
 const FIELDS = 7;
 
-/** lstatEntry's rule: gone meanwhile is null; any other failure is its code (not left out). */
-export function lstatResult(p: string | Buffer): StatResult {
+/**
+ * What lstat says of a walked name: null when it is gone meanwhile, the error's code when it
+ * cannot be read (ENAMETOOLONG past PATH_MAX, EACCES): such an entry is not silently left out.
+ */
+export function lstatResult(p: string | Buffer): Stats | string | null {
   try {
     return lstatSync(p);
   } catch (err) {

@@ -85,7 +85,7 @@ class ChunkWalk {
         continue;
       }
       const bytes = Buffer.concat([dir.dirBytes, d.name]);
-      const st = lstatResult(bytes) as Stats | string | null;
+      const st = lstatResult(bytes);
       const e = this.judge(rel, key, st);
       if (e) c.out.push(e);
       if (e && typeof st === 'object' && st?.isDirectory()) {

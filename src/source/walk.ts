@@ -2,13 +2,13 @@
 // names sorted by their bytes, a directory right before its contents. Merged with the index's
 // own walk (PathIndex.keyedStamps), a reconciliation compares the two one entry at a time, with
 // one page of each in memory whatever the size of the tree.
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { fsPath, nameFromBytes } from '../shared/name-bytes.js';
 import type { PathFilter } from './filter.js';
 import { specialType } from './entry-type.js';
-import type { WalkStat } from './stat-pool.js';
+import { lstatResult, type WalkStat } from './stat-pool.js';
 import type { ScanEntry, ScanSkip } from './scan.js';
 import { unsupported } from './skipped.js';
 import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
@@ -45,19 +45,6 @@ export function sortedNames(dir: string): string[] {
 function sortedNameBytes(dir: string): Buffer[] {
   const raw = readdirSync(fsPath(dir), { encoding: 'buffer' });
   return raw.sort(Buffer.compare);
-}
-
-/**
- * What lstat says of a walked name: null when it is gone meanwhile, the error's code when it
- * cannot be read (ENAMETOOLONG past PATH_MAX, EACCES): such an entry is not silently left out.
- */
-function lstatEntry(p: string): Stats | string | null {
-  try {
-    return lstatSync(fsPath(p));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    return code === 'ENOENT' || code === 'ENOTDIR' ? null : code;
-  }
 }
 
 /** A directory being listed by walkInPathOrder. */
@@ -114,7 +101,7 @@ export function* walkInPathOrder(
     const name = nameFromBytes(nb);
     const rel = dir.rel ? `${dir.rel}/${name}` : name;
     // Synchronous: microseconds each, where the thread-pool round trip cost far more per entry.
-    const st = lstatEntry(prefix + rel);
+    const st = lstatResult(fsPath(prefix + rel));
     if (st === null) continue;
     if (typeof st === 'string') {
       // Said, and what the index holds there is not taken for gone (unless filtered out anyway).
