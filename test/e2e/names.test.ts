@@ -80,10 +80,23 @@ function byteWalk(dir: string): string[] {
   return out.sort();
 }
 
+/**
+ * Whether the two walks agree now. An entry that vanishes mid-walk (the target's temp file,
+ * renamed into place between readdir and lstat) means "not settled yet", not a test failure.
+ */
+function sameNow(src: string, dst: string): boolean {
+  try {
+    return byteWalk(src).join('\n') === byteWalk(dst).join('\n');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
 async function expectSameBytes(src: string, dst: string): Promise<void> {
   // The replica settles a moment after the ack for the last directory times; poll the walk.
   await waitUntil(
-    () => byteWalk(src).join('\n') === byteWalk(dst).join('\n'),
+    () => sameNow(src, dst),
     20_000,
     'same names',
   ).catch(() => undefined);
@@ -209,7 +222,7 @@ describe('names as bytes with the chokidar watcher', () => {
   it('cannot be reported live by chokidar: capture says so and finds them by a rescan', async () => {
     const { s, src, dst } = await seeded(['--watcher', 'chokidar']);
     makeTree(src);
-    await waitUntil(() => byteWalk(dst).join() === byteWalk(src).join(), 30_000, 'the tree');
+    await waitUntil(() => sameNow(src, dst), 30_000, 'the tree');
     await waitSynced(s, 'app');
     await expectSameBytes(src, dst);
     expect(s.log()).toMatch(/chokidar reported .*not valid UTF-8.*rescanning/);
