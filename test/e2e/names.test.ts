@@ -95,11 +95,7 @@ function sameNow(src: string, dst: string): boolean {
 
 async function expectSameBytes(src: string, dst: string): Promise<void> {
   // The replica settles a moment after the ack for the last directory times; poll the walk.
-  await waitUntil(
-    () => sameNow(src, dst),
-    20_000,
-    'same names',
-  ).catch(() => undefined);
+  await waitUntil(() => sameNow(src, dst), 20_000, 'same names').catch(() => undefined);
   expect(byteWalk(dst)).toEqual(byteWalk(src));
   expect(rsyncDifferences(src, dst)).toEqual([]);
 }
