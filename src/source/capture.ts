@@ -38,9 +38,11 @@ function parentsChanged(e: QueuedOp): string[] {
         ? [e.meta.p]
         : e.kind === 'put' && e.meta.end
           ? [e.meta.p]
-          : e.kind === 'files'
-            ? e.meta.f.map((f) => f[0])
-            : [];
+          : // Not a `files` op: only a mirror's scan queues one, for files that were there when
+            // their directory's time was read (its mkdir, or the listing), so the time still holds;
+            // an entry changed since has an event of its own, whose op looks at the directory.
+            // (A check per directory after its files was 8% of a 100k-file mirror's source CPU.)
+            [];
   const dirs = entries.filter((p) => p.includes('/')).map((p) => p.slice(0, p.lastIndexOf('/')));
   return dirs.length > 1 ? [...new Set(dirs)] : dirs;
 }

@@ -65,8 +65,7 @@ export class Ledger {
   ) {
     const meta = index.meta();
     this.lastAppended = lastSeq;
-    this.indexedSeq = meta.indexedSeq;
-    this.isBaseline = meta.baseline;
+    [this.indexedSeq, this.isBaseline] = [meta.indexedSeq, meta.baseline];
     this.marks = index.dirtyCount() > 0;
   }
 
@@ -191,19 +190,24 @@ export class Ledger {
     }
   }
 
+  /** emit()'s DIRTY_QUEUING mark made ahead, in one commit for the paths of several ops. */
+  premark(paths: readonly string[]): void {
+    const b = this.batch;
+    const fresh = b ? paths.filter((p) => !b.queued.has(p)) : [];
+    if (!b || !fresh.length) return; // (outside a batch emit() makes a batch of its own)
+    this.index.transaction(() => {
+      for (const p of fresh) this.index.markDirty(pathKey(p), DIRTY_QUEUING);
+    });
+    for (const p of fresh) b.queued.add(p);
+  }
+
   /** Queues one operation (inside a batch; alone, it is its own batch). */
   async emit(e: QueuedOp): Promise<JournalRecord> {
     const b = this.batch;
     if (!b) return this.batched(() => this.emit(e));
     this.withAttrs(e);
     const paths = pathsOf(e);
-    const fresh = paths.filter((p) => !b.queued.has(p));
-    if (fresh.length) {
-      this.index.transaction(() => {
-        for (const p of fresh) this.index.markDirty(pathKey(p), DIRTY_QUEUING);
-      });
-      for (const p of fresh) b.queued.add(p);
-    }
+    this.premark(paths);
     const rec = await this.append(e);
     this.lastAppended = Math.max(this.lastAppended, rec.seq);
     if (log.debugOn) log.debug(`queued ${rec.seq} ${e.kind}`, { paths });

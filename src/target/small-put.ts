@@ -35,13 +35,18 @@ export interface SmallPut {
   attrs: (tmp: string) => void;
 }
 
+// Asked once: geteuid(2) per file was 2% of a target's mirror, and a daemon never changes it.
+let root = process.geteuid?.() === 0;
+
+/** Asks geteuid(2) again: for a process that changed its effective uid (tests do). */
+export function euidChanged(): void {
+  root = process.geteuid?.() === 0;
+}
+
 // Whether the descriptor-based way sets everything `a` asks: as root (no refusals, chmod keeps
 // setgid) and no xattrs or ACLs to write (a plain file of a `files` op, or a put without them).
 function direct(a: WireAttrs | undefined): boolean {
-  return (
-    process.geteuid?.() === 0 &&
-    (a === undefined || (!a.x?.length && a.acl?.a === undefined && !a.acl?.d))
-  );
+  return root && (a === undefined || (!a.x?.length && a.acl?.a === undefined && !a.acl?.d));
 }
 
 /**

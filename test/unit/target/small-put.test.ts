@@ -18,6 +18,7 @@ import { log } from '../../../src/shared/log.js';
 import { Confiner } from '../../../src/target/confine.js';
 import { ModePolicy } from '../../../src/target/mode-policy.js';
 import { applyPut } from '../../../src/target/ops.js';
+import { euidChanged } from '../../../src/target/small-put.js';
 import { tempNameFor } from '../../../src/target/temp-files.js';
 import { run, toolAcl, toolXattrs } from '../fsmeta-tools.js';
 
@@ -100,12 +101,14 @@ describe('a small whole file', () => {
     process.setgroups!([65534]);
     process.setegid!(65534);
     process.seteuid!(65534);
+    euidChanged();
     try {
       await put(cf, 1, 'f', 'x');
     } finally {
       process.seteuid!(0);
       process.setegid!(0);
       process.setgroups!(groups);
+      euidChanged();
     }
     const st = lstatSync(path.join(base, 'f'), { bigint: true });
     expect(Number(st.uid)).toBe(65534);
