@@ -43,20 +43,25 @@ type Reply = Packed | { error: string };
 // stampFromRow's (stamp-rows.ts): the same expressions on the same values.
 const WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
-const Database = require(w.sqlite);
-let credit = ${AHEAD};
-let from = Buffer.from(w.from);
-let over = false;
 let stmt;
+let failed = null;
+try {
+  // Opened while the main thread reads the first pages itself: ready once it is told where to go on.
+  const Database = require(w.sqlite);
+  const db = new Database(w.file, { readonly: true, fileMustExist: true });
+  db.pragma('mmap_size = 0');
+  stmt = db.prepare(w.sql).raw(true).safeIntegers(true);
+} catch (err) {
+  failed = err;
+}
+let credit = ${AHEAD};
+let from = null;
+let over = false;
 function pump() {
-  while (credit > 0 && !over) {
+  while (from !== null && credit > 0 && !over) {
     credit--;
     try {
-      if (!stmt) {
-        const db = new Database(w.file, { readonly: true, fileMustExist: true });
-        db.pragma('mmap_size = 0');
-        stmt = db.prepare(w.sql).raw(true).safeIntegers(true);
-      }
+      if (failed) throw failed;
       const rows = stmt.all(from, ${PAGE});
       const n = rows.length;
       const ends = new Uint32Array(n);
@@ -91,8 +96,11 @@ function pump() {
     }
   }
 }
-parentPort.on('message', () => { credit++; pump(); });
-pump();
+parentPort.on('message', (m) => {
+  if (typeof m === 'number') credit += m;
+  else from = Buffer.from(m.from);
+  pump();
+});
 `;
 
 /**
@@ -110,6 +118,8 @@ export class StampsAhead {
   /** Rows the worker read (the rest were read on this thread). */
   fromWorker = 0;
   private worker: Worker | null = null;
+  /** The worker was told where its pages start. */
+  private told = false;
   private broken = false;
   private readonly pages: Array<Reply | null> = [];
   private wake: (() => void) | null = null;
@@ -156,7 +166,9 @@ export class StampsAhead {
 
   /** The page from `from`, here or from the worker; moves `from` on. */
   private async page(from: Buffer): Promise<StampRow[]> {
-    const w = this.read >= this.inlineRows ? this.start(from) : null;
+    const w = this.read >= this.inlineRows ? this.start() : null;
+    if (w && !this.told) w.postMessage({ from });
+    this.told ||= w !== null;
     const got = w && (await this.take());
     if (got && !('error' in got)) {
       w.postMessage(1); // room for one more page ahead
@@ -172,13 +184,15 @@ export class StampsAhead {
     const last = rows[rows.length - 1];
     this.from = rows.length < PAGE || !last ? null : keyAfter(last.key);
     this.read += rows.length;
+    // More than a page: the worker starts now, so it is up by the time the pages here are read.
+    if (this.from !== null) this.start();
     return rows;
   }
 
-  private start(from: Buffer): Worker | null {
+  private start(): Worker | null {
     if (this.worker || this.broken) return this.worker;
     try {
-      const workerData = { sqlite: SQLITE_MODULE, file: this.idb.file, sql: STAMP_ROWS_SQL, from };
+      const workerData = { sqlite: SQLITE_MODULE, file: this.idb.file, sql: STAMP_ROWS_SQL };
       const w = new Worker(WORKER, { eval: true, workerData });
       w.on('message', (r: Reply) => this.arrive(r));
       w.on('error', (err: Error) => this.arrive({ error: err.message }));
