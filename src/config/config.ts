@@ -6,18 +6,12 @@
 import path from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { SmrError } from '../shared/errors.js';
-import {
-  check,
-  configSchema,
-  connectionRecordSchema,
-  type ConfigIssue,
-  type ConnectionRecord,
-  type SmrConfig,
-} from './schema.js';
-import { closest } from './suggest.js';
+import { check, configSchema, type ConfigIssue, type SmrConfig } from './schema.js';
+import { issueLine } from './record.js';
 
 export type { ConnectionRecord, SmrConfig } from './schema.js';
 export { loadConfig } from './load.js';
+export { keyPath, validateConnectionRecord } from './record.js';
 
 /** A parsed JSON/YAML file and what maps its nodes back to lines and columns. */
 export interface Parsed {
@@ -64,21 +58,9 @@ function positionOf(p: Parsed, at: Array<string | number>, key: boolean): string
   return `:${line}:${col}`;
 }
 
-/** Writes a key path the way a user would: target.listen, include[2]. */
-export function keyPath(at: Array<string | number>): string {
-  return at.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
-}
-
 /** One line per issue: file:line:col: key.path: what is wrong (did you mean ...). */
 function describeIssue(file: string, parsed: Parsed | undefined, i: ConfigIssue): string {
-  const where = `${file}${parsed ? positionOf(parsed, i.path, Boolean(i.unknownKey)) : ''}`;
-  if (!i.unknownKey) return `${where}: "${keyPath(i.path)}" ${i.message}`;
-  const { key, known } = i.unknownKey;
-  const guess = closest(key, known);
-  const hint = guess
-    ? `did you mean "${keyPath([...i.path.slice(0, -1), guess])}"?`
-    : `known here: ${known.join(', ')}`;
-  return `${where}: unknown setting "${keyPath(i.path)}"; ${hint}`;
+  return issueLine(`${file}${parsed ? positionOf(parsed, i.path, Boolean(i.unknownKey)) : ''}`, i);
 }
 
 /** Validates a loaded config value; throws one SmrError naming every issue. */
@@ -89,16 +71,4 @@ export function validateConfig(value: unknown, file: string, parsed?: Parsed): S
   const lines = r.issues.slice(0, 5).map((i) => describeIssue(file, parsed, i));
   const more = r.issues.length > 5 ? ` (and ${r.issues.length - 5} more)` : '';
   throw new SmrError('config', lines.join('; ') + more, 'see docs/CONFIG.md or `smr init`');
-}
-
-/** Validates a connection record read from `file`; SmrError('config') naming every bad key. */
-export function validateConnectionRecord(value: unknown, file: string): ConnectionRecord {
-  const r = check(connectionRecordSchema, value);
-  if (r.ok) return r.value;
-  const lines = r.issues.slice(0, 5).map((i) => describeIssue(file, undefined, i));
-  throw new SmrError(
-    'config',
-    `connection record ${lines.join('; ')}`,
-    'restore it from a backup, or remove its directory and connect again',
-  );
 }

@@ -3,7 +3,7 @@
 // datagram to a unix socket, for systemd's readiness), called through koffi. This is the only
 // module that imports koffi. Calls are synchronous: each takes about a microsecond, less than a
 // thread-pool round trip, and errno is read on the same thread right after the call.
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import util from 'node:util';
 import { SmrError } from '../shared/errors.js';
@@ -38,6 +38,20 @@ export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
 
 let libc: Libc | undefined;
+/** What this module uses of koffi (required at run time, so typed here). */
+interface Koffi {
+  load(path: null): { func(decl: string): unknown };
+  errno(): number;
+}
+let koffiModule: Koffi | undefined;
+
+/**
+ * koffi, required on first use: most runs of a daemon (a no-change restart) make no call here, and
+ * loading it was ~0.04 s of every start. Every errno read follows a call, so it is loaded by then.
+ */
+function koffi(): Koffi {
+  return (koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi);
+}
 
 // Bound on first use, so importing fsmeta on another platform fails only when a call is made.
 function lib(): Libc {
@@ -49,7 +63,7 @@ function lib(): Libc {
     );
   }
   // The process image already links libc: no file name to guess (glibc or musl).
-  const l = koffi.load(null);
+  const l = koffi().load(null);
   const f = (decl: string): CFunc => l.func(decl) as unknown as CFunc;
   libc = {
     lgetxattr: f(
@@ -77,7 +91,7 @@ function lib(): Libc {
 
 /** An error shaped like Node's own fs errors (code, errno, syscall, path), so callers treat both alike. */
 export function errnoError(syscall: string, path?: FsPath): NodeJS.ErrnoException {
-  const errno = koffi.errno();
+  const errno = koffi().errno();
   const code = util.getSystemErrorName(-errno);
   const where = path === undefined ? '' : ` '${displayPath(path)}'`;
   const err: NodeJS.ErrnoException = new Error(`${code}: ${syscall}${where}`);
@@ -108,7 +122,7 @@ function readSized(
 ): Buffer {
   const first = Number(call(scratch, SCRATCH));
   if (first !== -1) return Buffer.from(scratch.subarray(0, first));
-  while (koffi.errno() === os.constants.errno.ERANGE) {
+  while (koffi().errno() === os.constants.errno.ERANGE) {
     const size = check(call(null, 0), syscall, p);
     const buf = Buffer.alloc(Math.min(size, XATTR_MAX));
     const n = Number(call(buf, buf.length));
@@ -183,7 +197,7 @@ export function mknod(p: FsPath, mode: number, rdev: bigint): void {
 /** lseek(2) with any whence; returns -1 instead of throwing for ENXIO (no data/hole past offset). */
 export function lseek(fd: number, offset: number, whence: number): number {
   const n = Number(lib().lseek(fd, offset, whence));
-  if (n === -1 && koffi.errno() === os.constants.errno.ENXIO) return -1;
+  if (n === -1 && koffi().errno() === os.constants.errno.ENXIO) return -1;
   return check(n, 'lseek');
 }
 

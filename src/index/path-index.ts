@@ -7,7 +7,7 @@ import { DirtySet, type DirtyKey } from './dirty-set.js';
 import { EntryStore, withPath, type Built, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
-import { StampRows, type StampRow } from './stamp-rows.js';
+import { StampsAhead } from './stamps-ahead.js';
 import { fromKey, isWithin, subtreeEnd, toKey } from './path-key.js';
 import { Tombstones } from './tombstones.js';
 import {
@@ -156,9 +156,9 @@ export class PathIndex {
     for (const r of scan(this.readPage, lo, range?.hi ?? null)) yield withPath(r);
   }
 
-  /** In path order, keyed as stored (path-key.ts), what a reconciliation compares. One page. */
-  *keyedStamps(): Generator<StampRow> {
-    yield* scan(new StampRows(this.idb).page, Buffer.alloc(0), null);
+  /** What a reconciliation compares, in key order (path-key.ts), read ahead (stamps-ahead.ts). */
+  stampsAhead(inlineRows?: number): StampsAhead {
+    return new StampsAhead(this.idb, inlineRows);
   }
 
   /** Every path holding this inode (hard links, or the old name of a renamed file). */

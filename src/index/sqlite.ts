@@ -1,7 +1,11 @@
 // The one module that imports better-sqlite3: opening a database file, and the types and error
 // mapping the rest of src/index uses. SQLite errors become SmrErrors with a code the CLI maps.
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { SmrError } from '../shared/errors.js';
+
+/** better-sqlite3's entry file, for a worker thread that opens the index itself. */
+export const SQLITE_MODULE = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /** An open SQLite connection. */
 export type Db = Database.Database;

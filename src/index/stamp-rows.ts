@@ -30,19 +30,18 @@ export interface StampRow {
   flags: number;
 }
 
+/** A page of rows from a key on (stamps-ahead.ts's worker runs it too). */
+export const STAMP_ROWS_SQL =
+  'SELECT e.key, e.type, e.size, e.mtime_ns, e.mode, e.dev, e.ino, e.link, ' +
+  'e.attr_digest IS NOT NULL, e.ctime_ns, d.flags FROM entries e ' +
+  'LEFT JOIN dirty d ON d.key = e.key WHERE e.key >= ? ORDER BY e.key LIMIT ?';
+
 /** Reads StampRows in key order. */
 export class StampRows {
   private readonly pageStmt: Stmt;
 
   constructor(private readonly idb: IndexDb) {
-    this.pageStmt = idb.db
-      .prepare(
-        'SELECT e.key, e.type, e.size, e.mtime_ns, e.mode, e.dev, e.ino, e.link, ' +
-          'e.attr_digest IS NOT NULL, e.ctime_ns, d.flags FROM entries e ' +
-          'LEFT JOIN dirty d ON d.key = e.key WHERE e.key >= ? ORDER BY e.key LIMIT ?',
-      )
-      .raw(true)
-      .safeIntegers(true);
+    this.pageStmt = idb.db.prepare(STAMP_ROWS_SQL).raw(true).safeIntegers(true);
   }
 
   /** Up to `limit` rows from `lo` (inclusive) to the end, in key order (a cursors.ts reader). */

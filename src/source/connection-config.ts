@@ -55,8 +55,8 @@ export async function loadConnections(stateDir: string): Promise<ConnectionConfi
     const file = path.join(dir, n, 'connection.json');
     const c = await readJsonFile<unknown>(file, null);
     if (c === null) continue;
-    // The schema (zod, yaml) is loaded only when there is a record: not at a fresh source's start.
-    const { validateConnectionRecord } = await import('../config/config.js');
+    // The schema (zod) is loaded only when there is a record: not at a fresh source's start.
+    const { validateConnectionRecord } = await import('../config/record.js');
     out.push(validateConnectionRecord(c, file) as ConnectionConfig);
   }
   return out;

@@ -163,8 +163,9 @@ export class Reconciler {
    */
   private async walk(o: ReconcileOptions): Promise<number> {
     const { ledger } = this.host;
-    const rows = ledger.index.keyedStamps();
-    let row = rows.next().value as StampRow | undefined;
+    // Read ahead on a worker; each chunk's rows are in before it is merged (cover).
+    const rows = ledger.index.stampsAhead();
+    let row: StampRow | undefined;
     let protect: string | null = null; // an unreadable entry: nothing at or below it is gone
     let goneDir: string | null = null; // a gone directory: its entries go with it
     let seen = 0;
@@ -178,7 +179,7 @@ export class Reconciler {
     };
     // Index rows before `key` that the walk did not see are gone; then: how the next row compares.
     const upTo = (key: Buffer): number => {
-      for (; row; row = rows.next().value as StampRow | undefined) {
+      for (; row; row = rows.next()) {
         const c = Buffer.compare(row.key, key);
         if (c >= 0) return c;
         gone(row);
@@ -187,25 +188,35 @@ export class Reconciler {
     };
     // A chunk's entries are merged while the next chunk is stat'ed (walk-chunks.ts).
     const chunks = walkInChunks(this.host.base, this.host.filter, o.beforeList);
-    for await (const chunk of chunks)
-      for (const d of chunk) {
-        // A chunk stat'ed inline comes at once: events, acks and the pipeline get turns here.
-        if (++steps % YIELD_EVERY === 0) await nextTurn();
-        if ('unreadable' in d) {
-          upTo(d.key); // judged under the protection before this one
-          const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
-          this.host.skipped.skip(d.rel || '.', 'unreadable', what);
-          protect = d.rel;
-          continue;
+    try {
+      for await (const chunk of chunks) {
+        const last = chunk[chunk.length - 1];
+        if (last) await rows.cover(last.key);
+        row ??= rows.next(); // undefined before: none was read yet, or none is left
+        for (const d of chunk) {
+          // A chunk stat'ed inline comes at once: events, acks and the pipeline get turns here.
+          if (++steps % YIELD_EVERY === 0) await nextTurn();
+          if ('unreadable' in d) {
+            upTo(d.key); // judged under the protection before this one
+            const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
+            this.host.skipped.skip(d.rel || '.', 'unreadable', what);
+            protect = d.rel;
+            continue;
+          }
+          seen++;
+          if (upTo(d.key) === 0) {
+            this.compare(row as StampRow, d);
+            row = rows.next();
+          } else this.diskOnly(d, o);
+          if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
         }
-        seen++;
-        if (upTo(d.key) === 0) {
-          this.compare(row as StampRow, d);
-          row = rows.next().value as StampRow | undefined;
-        } else this.diskOnly(d, o);
-        if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
       }
-    for (; row; row = rows.next().value as StampRow | undefined) gone(row);
+      // What the walk did not reach is gone, a page at a time.
+      do for (row ??= rows.next(); row; row = rows.next()) gone(row);
+      while (await rows.more());
+    } finally {
+      rows.close();
+    }
     return seen;
   }
 

@@ -124,6 +124,8 @@ export class StatPool {
   /** The lstat of each of `n` paths, given as their bytes each followed by a NUL, in order. */
   async many(joined: Buffer, n: number): Promise<StatResult[]> {
     this.asked += n;
+    // Started half-way through the inline part: its start-up overlaps the lstats still done here.
+    if (this.asked * 2 > this.inlineFirst) this.start();
     const w = this.asked > this.inlineFirst ? this.start() : null;
     const reply = w && (await this.ask(w, joined, n));
     if (!reply) return inline(joined, n);

@@ -1,6 +1,6 @@
 // Walks a connection's source tree in the index's path order: depth first, each directory's
 // names sorted by their bytes, a directory right before its contents. Merged with the index's
-// own walk (PathIndex.keyedStamps), a reconciliation compares the two one entry at a time, with
+// own walk (PathIndex.stampsAhead), a reconciliation compares the two one entry at a time, with
 // one page of each in memory whatever the size of the tree.
 import { readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';

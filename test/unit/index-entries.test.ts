@@ -13,6 +13,7 @@ import {
   type IndexEntry,
 } from '../../src/index/index.js';
 import { openDatabase } from '../../src/index/sqlite.js';
+import { allStamps } from '../helpers/stamps.js';
 import { SmrError } from '../../src/shared/errors.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -368,14 +369,18 @@ describe('index entries', () => {
     expect(() => PathIndex.open(path.join(dir, 'nope.db'), { readonly: true })).toThrow(SmrError);
   });
 
-  it('keyedStamps: each entry in key order with the fields a reconciliation compares, and its flags', () => {
+  it('stampsAhead: each entry in key order with the fields a reconciliation compares, and its flags', async () => {
     const i = openIndex();
     const big = 0xffff_ffff_ffff_fff0n; // read back unsigned, then as Node's Stats hold it
     i.put(b('d'), entry({ type: 'dir', mode: 0o40755, size: 4096, ino: 7n }));
     i.put(b('d/f'), entry({ attrDigest: b('x'), ctimeNs: 1_700_000_001_000_000_000n }));
     i.put(b('d/l'), entry({ type: 'symlink', mode: 0o120777, link: latin('t\xff'), dev: big }));
     i.markDirty(b('d/l'), DIRTY_UNSURE);
-    const rows = [...i.keyedStamps()];
+    const { rows } = await allStamps(i);
+    // The worker's packed rows are the same, field for field (BigInts, unsigned dev, link bytes).
+    const ahead = await allStamps(i, 0);
+    expect(ahead.fromWorker).toBe(3);
+    expect(ahead.rows).toEqual(rows);
     expect(rows.map((r) => fromKey(r.key).toString('latin1'))).toEqual(['d', 'd/f', 'd/l']);
     expect(rows.map(({ key: _k, ...r }) => r)).toEqual([
       {
@@ -415,5 +420,34 @@ describe('index entries', () => {
         flags: DIRTY_UNSURE,
       },
     ]);
+  });
+  it('stampsAhead: pages past the first rows come from the worker, or from here when it fails', async () => {
+    const i = openIndex();
+    const names = Array.from({ length: 2500 }, (_, n) => b(`d${n % 7}/f${n}`));
+    i.putEach(names, (n) => ({ entry: entry({ ino: BigInt(n + 1), size: n }) }));
+    i.markDirty(b('d3/f1000'), DIRTY_UNSURE);
+    const inline = await allStamps(i, Infinity);
+    expect(inline.rows).toHaveLength(2500);
+    expect(inline.fromWorker).toBe(0);
+    for (const first of [0, 1000, 4096]) {
+      const got = await allStamps(i, first);
+      expect(got.rows).toEqual(inline.rows);
+      expect(got.fromWorker).toBe(Math.max(0, 2500 - Math.ceil(first / 1024) * 1024));
+    }
+    // cover(key) buffers past the key: the row after the one merged at `key` is there too.
+    const ahead = i.stampsAhead(0);
+    const key = inline.rows[1500]?.key as Buffer;
+    await ahead.cover(key);
+    let r = ahead.next();
+    while (r && Buffer.compare(r.key, key) <= 0) r = ahead.next();
+    expect(r?.key).toEqual(inline.rows[1501]?.key);
+    ahead.close();
+    // A worker that cannot open the file (it was moved away under the open connection): every
+    // row is still read, here.
+    fs.renameSync(file, `${file}.moved`);
+    const moved = await allStamps(i, 0);
+    expect(moved.fromWorker).toBe(0);
+    expect(moved.rows).toEqual(inline.rows);
+    fs.renameSync(`${file}.moved`, file);
   });
 });

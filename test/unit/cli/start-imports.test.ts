@@ -63,4 +63,14 @@ describe('CLI start-up imports', () => {
       expect(closure(entry).has('execa'), `${entry} loads execa`).toBe(false);
     expect(closure('cli/verbs/target.ts').has('target/daemon.ts')).toBe(true);
   });
+
+  it("a source's start loads no koffi, and checks its connection records without yaml", () => {
+    // A no-change restart reads no attribute beyond lstat: koffi is required with the first call.
+    expect(closure('cli/verbs/source.ts').has('koffi'), 'source start loads koffi').toBe(false);
+    expect(closure('source/daemon.ts').has('koffi'), 'the source daemon loads koffi').toBe(false);
+    // loadConnections imports config/record.ts for every record: the schema, not the YAML parser.
+    const record = closure('config/record.ts');
+    expect(record.has('yaml'), 'the record check loads yaml').toBe(false);
+    expect(record.has('zod'), 'sanity check of the walk').toBe(true);
+  });
 });

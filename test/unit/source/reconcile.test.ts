@@ -4,8 +4,9 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initHash } from '../../../src/delta/hash.js';
+import { PathIndex, type StampsAhead } from '../../../src/index/index.js';
 import type { JournalEntry } from '../../../src/journal/types.js';
 import type { Capture } from '../../../src/source/capture.js';
 import { listAppend, testCapture } from './capture-fixture.js';
@@ -198,6 +199,53 @@ describe('reconciliation', () => {
     expect(r).toEqual({ deletes: 0, sourceEntries: 4, held: null });
     expect(after()).toEqual([]);
     expect(counted).toBe(0);
+    capture.stop();
+  });
+  it('past the rows read here, merges the rows its worker reads ahead: every change is found', async () => {
+    const { base, capture, after } = await captured(4500);
+    // d/f998 and d/f999 sort last: rows past the first 4,096, read by the worker.
+    writeFileSync(path.join(base, 'd', 'f999'), 'changed while down');
+    rmSync(path.join(base, 'd', 'f998'));
+    rmSync(path.join(base, 'd', 'f10')); // early: a row read here
+    writeFileSync(path.join(base, 'z'), 'new, after the last row');
+    const made: StampsAhead[] = [];
+    const real = PathIndex.prototype.stampsAhead;
+    const spy = vi.spyOn(PathIndex.prototype, 'stampsAhead').mockImplementation(function (
+      this: PathIndex,
+      n?: number,
+    ) {
+      const a = real.call(this, n);
+      made.push(a);
+      return a;
+    });
+    // Only what differs is looked at again: an entry merged with the wrong row would be too.
+    const hinted: string[] = [];
+    const orig = capture.hint.bind(capture);
+    const hint = vi.spyOn(capture, 'hint').mockImplementation((rel: string, force?: boolean) => {
+      hinted.push(rel);
+      orig(rel, force);
+    });
+    try {
+      const r = await capture.reconciler.restart({ unknown: 'all', brake: true });
+      await capture.idle();
+      expect(r).toEqual({ deletes: 2, sourceEntries: 4500, held: null });
+    } finally {
+      spy.mockRestore();
+      hint.mockRestore();
+    }
+    // (d/f999 may be queued by the check of d, hinted first, before the walk comes to it.)
+    const changed = ['d', 'd/f10', 'd/f998', 'd/f999', 'z'];
+    expect(hinted.filter((rel) => !changed.includes(rel))).toEqual([]);
+    expect(made.length).toBeGreaterThan(0);
+    expect(made[0]?.fromWorker).toBeGreaterThan(0);
+    expect(after().sort()).toEqual([
+      'attr d',
+      'delete d/f10',
+      'delete d/f998',
+      'put z',
+      'write d/f999',
+    ]);
+    expect(capture.ledger.dirtyCount()).toBe(0);
     capture.stop();
   });
 });
