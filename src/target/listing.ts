@@ -7,6 +7,7 @@ import { TMP_PREFIX } from './temp-files.js';
 import { lstatBigOrNull, readlinkNameSync } from '../shared/fsutil.js';
 import { attrStampOf, metaFromStat, msOfNs, splitDev } from '../fsmeta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
+import { nextTurn } from '../shared/yield.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
 
 const BATCH = 1000;
@@ -74,6 +75,10 @@ export async function listTree(
     if (batch.length >= BATCH) {
       await emit(batch);
       batch = [];
+      // A turn of the event loop between batches: the source merges them with its scan as they
+      // come and asks for sums meanwhile, which wait for this thread (a send that fits in the
+      // socket's buffer resolves at once, so the walk would otherwise hold it to the end).
+      await nextTurn();
     }
   }
   await emit(batch);
