@@ -56,7 +56,7 @@ const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] }
   [MsgType.LIST_ITEMS]: (h) =>
     obj(
       { reqId, done: bool, items: list(listEntry, MAX_LIST_ITEMS) },
-      { error: text(), seq: int(), ordered: bool },
+      { error: text(), seq: int() },
     )(h, 'LIST_ITEMS'),
   [MsgType.REQUEST]: (h) => ({ ...obj({ reqId })(h, 'REQUEST'), ...targetRequest(h, 'REQUEST') }),
   [MsgType.REPLY]: (h) => replyHeader(h, 'REPLY'),

@@ -77,13 +77,8 @@ type CommonHeaders = HandshakeHeaders & {
   [MsgType.FAULT]: FaultHeader;
 };
 
-/**
- * The end of a listing: `seq` says which applied seq it describes, `error` why it failed.
- * `ordered`: the target lists in path order (index/path-key.ts), each batch after the ones before,
- * so the source may merge a batch with its scan before the rest arrives; a target that predates it
- * never says so, and its listing is used once complete.
- */
-type ListEnd = { reqId: number; done: boolean; error?: string; seq?: number; ordered?: boolean };
+/** The end of a listing: `seq` says which applied seq it describes, `error` why it failed. */
+type ListEnd = { reqId: number; done: boolean; error?: string; seq?: number };
 
 /** Every header as a sender writes it. OP carries a journal record's kind and meta as queued. */
 export type WireHeaders = CommonHeaders & {

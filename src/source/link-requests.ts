@@ -6,11 +6,8 @@ import type { ListEntry } from '../protocol/listing.js';
 import type { Reply, TargetRequest } from '../protocol/requests.js';
 import type { Peer } from '../protocol/peer.js';
 
-/** A batch of a listing; `ordered`: the target said it lists in path order (messages.ts). */
-export type OnListItems = (items: ListEntry[], ordered: boolean) => void;
-
 type ListWaiter = {
-  onItems: OnListItems;
+  onItems: (items: ListEntry[]) => void;
   done: (err?: Error, seq?: number) => void;
 };
 type ReplyWaiter = { resolve: (r: Reply) => void; reject: (e: Error) => void };
@@ -22,7 +19,11 @@ export class LinkRequests {
   private nextReq = 1;
 
   /** Streams the target's listing (of the replica, or of its snapshot `from`) to `onItems`. */
-  list(peer: Peer, onItems: OnListItems, from?: string): Promise<number | undefined> {
+  list(
+    peer: Peer,
+    onItems: (items: ListEntry[]) => void,
+    from?: string,
+  ): Promise<number | undefined> {
     const reqId = this.nextReq++;
     // Fifos, sockets and devices too: a target that predates them ignores the flag.
     const head = from === undefined ? { reqId, specials: true } : { reqId, from, specials: true };
@@ -46,7 +47,7 @@ export class LinkRequests {
   onListItems(f: FrameOf<typeof MsgType.LIST_ITEMS>): void {
     const w = this.lists.get(f.header.reqId);
     if (!w) return;
-    w.onItems(f.header.items, f.header.ordered === true);
+    w.onItems(f.header.items);
     if (!f.header.done) return;
     this.lists.delete(f.header.reqId);
     const err = f.header.error;

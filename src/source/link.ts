@@ -5,6 +5,7 @@ import { SmrError, asSmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { Signal } from '../shared/signal.js';
 import { MsgType, type FaultHeader, type Frame } from '../protocol/messages.js';
+import type { ListEntry } from '../protocol/listing.js';
 import type { Reply, TargetRequest } from '../protocol/requests.js';
 import type { TaskReport } from '../protocol/tasks.js';
 import type { Peer } from '../protocol/peer.js';
@@ -12,7 +13,7 @@ import type { Journal, JournalRecord } from '../journal/journal.js';
 import { dial, type OpenRequest, type WireOptions } from './dial.js';
 import { RateLimiter } from './rate-limit.js';
 import { TargetFaultState } from './target-fault.js';
-import { LinkRequests, type OnListItems } from './link-requests.js';
+import { LinkRequests } from './link-requests.js';
 import type { LinkState, TransmitState } from '../control/replies.js';
 
 /** Bytes sent but not yet acknowledged, at most. */
@@ -240,7 +241,7 @@ export class Link {
    * Streams the target's listing of the replica (or of its snapshot `from`, for a restore) to
    * `onItems`; needs a live connection.
    */
-  listTarget(onItems: OnListItems, from?: string): Promise<number | undefined> {
+  listTarget(onItems: (items: ListEntry[]) => void, from?: string): Promise<number | undefined> {
     const peer = this.peer;
     if (!peer || this.state !== 'connected')
       return Promise.reject(new SmrError('unreachable', 'not connected to the target'));

@@ -55,16 +55,10 @@ export function recordEqual(
   const { ledger } = host;
   const rest: Array<[Candidate, BlockHashes]> = [];
   ledger.index.transaction(() => {
-    // In scan order (path order), the batch's index rows are read a page at a time. (Not else:
-    // the cursor reads a path asked out of order as not indexed, which here would record it.)
-    const items = equal.map(([b]) => b);
-    const known = inPathOrder(items)
-      ? indexCursor(ledger, items)
-      : (rel: string) => ledger.get(rel);
     for (const item of equal) {
       const [b, hashes] = item;
       try {
-        const k = known(b.rel);
+        const k = ledger.get(b.rel);
         const held = heldIfUnchanged(host, b, k, sinceSeq);
         if (!held || attrsDiffer(b.st, b.t) || !listedAttrsSame(ledger, held.stamp, b.t))
           rest.push(item);
@@ -252,29 +246,15 @@ function knownSame(
   }
 }
 
-/** Whether the paths of `items` ascend in path order (indexCursor can answer each). */
-function inPathOrder(items: readonly { rel: string }[]): boolean {
-  for (let i = 1; i < items.length; i++)
-    if (
-      comparePaths(
-        pathKey((items[i - 1] as { rel: string }).rel),
-        pathKey((items[i] as { rel: string }).rel),
-      ) >= 0
-    )
-      return false;
-  return true;
-}
-
 /**
  * The index's entries of a batch's paths, read a page at a time in path order (the scan's): a
- * look-up per entry was a fifth of a no-change diff mirror's source time (and, in recordEqual,
- * 9% of a no-change checksum mirror's). Ledger.get's answer for
+ * look-up per entry was a fifth of a no-change diff mirror's source time. Ledger.get's answer for
  * each path asked in ascending order; a path it does not meet (asked out of order too) reads as
  * not indexed, which leaves that entry to the per-entry step.
  */
 function indexCursor(
   ledger: Ledger,
-  items: readonly { rel: string }[],
+  items: readonly SameEntry[],
 ): (rel: string) => Known | undefined {
   const first = items[0]?.rel;
   if (first === undefined) return () => undefined;

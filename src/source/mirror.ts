@@ -20,7 +20,6 @@ import type { ScanSkip } from './scan.js';
 import { scanInPathOrder } from './walk.js';
 import { ScanBatch, sendSmallFiles } from './small-files.js';
 import { TargetView } from './target-view.js';
-import type { LinkGrouping } from './link-groups.js';
 import { remoteBlocks, remoteSums, unreachable } from './mirror-link.js';
 
 /** What a mirror is asked to do, and how it decides per entry (mirror-plan.ts). */
@@ -163,8 +162,7 @@ export class Mirror {
         // A target that goes away while the listing or the scan goes on is waited for, then
         // asked again: a mirror given up there (stopped, its error counted as done) left the
         // replica's orphans and stale files for good (docs/CHAOS.md, cause D).
-        await this.startListing(id, view);
-        return await this.scanAndSend(id, opts, view);
+        if (await this.listInto(id, view)) return await this.scanAndSend(id, opts, view);
       } catch (err) {
         if (!unreachable(err) || id !== this.pace.runId) throw err;
         log.debug(`mirror: the target went away (${(err as Error).message}); listing again`);
@@ -187,8 +185,8 @@ export class Mirror {
       this.progress.error = `deletions held: ${r.held} (smr mirror start --force)`;
   }
 
-  /** Drains the queue, then asks for the target's listing into `view` (TargetView.list). */
-  private async startListing(id: number, view: TargetView): Promise<void> {
+  /** Drains the queue, then lists the target into `view`; false when the link dropped meanwhile. */
+  private async listInto(id: number, view: TargetView): Promise<boolean> {
     // The listing should describe the target after everything already queued (anything else
     // would be sent again), so drain first.
     const drainTo = this.journal.lastSeq;
@@ -196,20 +194,28 @@ export class Mirror {
       await this.pace.gate(id);
       await this.pace.change.wait(200);
     }
-    view.list(this.link, this.journal.ackedSeq);
+    try {
+      view.listed(await this.link.listTarget((items) => view.add(items)));
+      return true;
+    } catch (err) {
+      if (unreachable(err)) return false;
+      throw err;
+    }
   }
 
   private async scanAndSend(id: number, opts: MirrorOptions, view: TargetView): Promise<void> {
     const target = view.entries;
     await this.pace.gate(id);
     this.progress.state = 'mirroring';
+    const targetEntries = target.size;
+    log.debug(`mirror: target lists ${targetEntries} entries`);
     const startSeq = this.journal.lastSeq;
     let sourceEntries = 0;
     const batch: Candidate[] = [];
     const batches: Array<Promise<void>> = [];
     let batchBytes = 0;
     const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
-    let links: LinkGrouping | null = null; // once the whole listing is in, if a name needs it
+    const links = this.capture.hardLinks ? target.linkGrouping() : null;
     // Entries found equal go many per step; whatever is queued next waits for those before it.
     const same = new SameBatch((items) =>
       this.pace.detachStep(id, 0, () =>
@@ -229,12 +235,9 @@ export class Mirror {
     for await (const { rel, st } of scanInPathOrder(this.base, this.filter, skip, true)) {
       await this.pace.gate(id);
       sourceEntries++;
-      // The listing still arriving: wait until it has gone past `rel` (in path order, as the scan).
-      if (!target.covers(rel)) await target.until(rel);
-      const t = target.takeListed(rel);
+      // (An empty listing stays empty: no look-up per entry in a mirror into an empty replica.)
+      const t = targetEntries === 0 ? undefined : target.take(rel);
       // Linked otherwise on the target: sent again, as a link where a partner was sent.
-      if (!links && this.capture.hardLinks && st.isFile() && (st.nlink > 1 || t?.inode))
-        links = await target.linkGroupingOnceComplete();
       const relink = links?.differs(st, t) === true;
       const action = relink ? 'whole' : decide(st, t, opts);
       if (action !== 'same') this.tracker.planned(st.isFile() ? st.size : 0);
@@ -278,9 +281,6 @@ export class Mirror {
     same.flush();
     batches.push(this.compareBatch(id, batch));
     for (const p of batches) await p;
-    await target.untilComplete(); // (its error, if it failed: run() lists again)
-    const targetEntries = target.arrivedEntries;
-    log.debug(`mirror: target listed ${targetEntries} entries`);
     const deletes = orphanStep(this.capture, this.filter, opts, view, {
       targetEntries,
       sourceEntries,

@@ -1,11 +1,9 @@
 // The target's listing as the source holds it while a mirror, verify or orphans run: on disk
 // (index/listing-store.ts), one entry read back at a time, so the source's memory does not grow
 // with the replica. Map-like where the comparisons only look up and consume paths.
-import { comparePaths } from '../index/index.js';
 import { ListingStore } from '../index/listing-store.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
-import { pathKey } from './index-path.js';
 import { LinkGrouping } from './link-groups.js';
 
 /** What a tree comparison reads of a listing: look a path up, consume it (compare.ts). */
@@ -20,112 +18,10 @@ const PAGE = 1024;
 /** One listing of the replica, by path. */
 export class ReplicaListing implements ListedEntries {
   private readonly store = ListingStore.open();
-  /** Every batch so far came in path order (LIST_ITEMS `ordered`). */
-  private ordered = true;
-  /** The path of the last entry arrived (in path order: every path up to it has arrived). */
-  private frontier: Buffer | null = null;
-  /** The listing ended: true once complete, its error once failed. */
-  private ended: true | Error | null = null;
-  /** Wakes those waiting for more of the listing (covers()). */
-  private wake: (() => void) | null = null;
-  private arrived: Promise<void> | null = null;
-  /** Target inodes listed so far, and how many listed names each has (hard links). */
-  private readonly inodes = new Map<string, number>();
-  private closed = false;
-  /** Entries arrived (rows the scan took out since included). */
-  private count = 0;
 
-  /**
-   * Adds one batch of LIST_ITEMS. `ordered`: the target lists in path order, so this batch
-   * follows every one before it (a listing is taken as in order only if every batch says so).
-   */
-  add(items: readonly ListEntry[], ordered = false): void {
-    if (this.closed) return; // a listing still arriving for a mirror that ended
+  /** Adds one batch of LIST_ITEMS. */
+  add(items: readonly ListEntry[]): void {
     this.store.add(items);
-    this.count += items.length;
-    for (const e of items)
-      if (e.inode !== undefined) this.inodes.set(e.inode, (this.inodes.get(e.inode) ?? 0) + 1);
-    this.ordered &&= ordered;
-    const last = items[items.length - 1];
-    if (last) this.frontier = pathKey(last.path);
-    this.notify();
-  }
-
-  /** The listing is complete (every batch has arrived). */
-  complete(): void {
-    this.ended ??= true;
-    this.notify();
-  }
-
-  /** The listing failed: whoever waits for more of it gets `err`. */
-  fail(err: Error): void {
-    this.ended ??= err;
-    this.notify();
-  }
-
-  /** Entries the listing brought, whether the scan took them out since or not. */
-  get arrivedEntries(): number {
-    return this.count;
-  }
-
-  /** Whether the listing is complete. */
-  get isComplete(): boolean {
-    return this.ended === true;
-  }
-
-  /**
-   * Whether what the listing holds of `rel` is final: the listing is complete, or it comes in
-   * path order and has gone past `rel` (so `rel` is listed already or not at all).
-   */
-  covers(rel: string): boolean {
-    if (this.ended === true) return true;
-    if (this.ended) throw this.ended;
-    if (!this.ordered || this.frontier === null) return false;
-    return comparePaths(this.frontier, pathKey(rel)) >= 0;
-  }
-
-  /** Resolves once covers(`rel`); rejects if the listing fails first. */
-  async until(rel: string): Promise<void> {
-    while (!this.covers(rel)) await this.more();
-  }
-
-  /** Resolves once the listing is complete; rejects if it fails first. */
-  async untilComplete(): Promise<void> {
-    while (this.ended !== true) {
-      if (this.ended) throw this.ended;
-      await this.more();
-    }
-  }
-
-  /**
-   * The entry of `rel`, taken out (a scan met it), once covers(`rel`). (An empty listing stays
-   * empty: no look-up per entry in a mirror into an empty replica.)
-   */
-  takeListed(rel: string): ListEntry | undefined {
-    return this.ended === true && this.count === 0 ? undefined : this.store.take(rel);
-  }
-
-  /**
-   * Hard-link grouping against the whole listing as it arrived, once complete, held: the inodes
-   * the replica shares. Counted as the rows arrived, so rows a scan took out since still count.
-   */
-  async linkGroupingOnceComplete(): Promise<LinkGrouping> {
-    await this.untilComplete();
-    const shared: string[] = [];
-    for (const [inode, n] of this.inodes) if (n > 1) shared.push(inode);
-    return LinkGrouping.ofShared(shared);
-  }
-
-  private more(): Promise<void> {
-    this.arrived ??= new Promise<void>((resolve) => (this.wake = resolve));
-    return this.arrived;
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    this.arrived = null;
-    wake?.();
   }
 
   get(rel: string): ListEntry | undefined {
@@ -209,8 +105,6 @@ export class ReplicaListing implements ListedEntries {
 
   /** Drops the listing's table. */
   close(): void {
-    this.closed = true;
-    this.fail(new Error('the listing was closed'));
     this.store.close();
   }
 }

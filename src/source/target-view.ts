@@ -5,7 +5,6 @@
 import type { ListEntry } from '../protocol/listing.js';
 import type { WireOp } from '../protocol/ops.js';
 import type { Capture } from './capture.js';
-import type { Link } from './link.js';
 import type { PathFilter } from './filter.js';
 import type { ListingView } from './mirror-steps.js';
 import { ReplicaListing } from './replica-listing.js';
@@ -39,29 +38,9 @@ export class TargetView implements ListingView {
     this.unsubscribe = capture.onEmitted((e, seq) => this.observe(e, seq));
   }
 
-  /**
-   * The seq the target had applied, at least, when asked for the listing (acked before it was
-   * asked): until the listing says which seq it describes, `seq` says this one, which no later
-   * answer can be below. (A mirror merges the listing with its scan while it still arrives.)
-   */
-  floorSeq = 0;
-
-  /**
-   * Asks the target for its listing into this view (`floorSeq`: the seq it had acked then). A
-   * scan may merge what has arrived while the rest still comes (ReplicaListing.covers); the end,
-   * or the link's error, is the entries' (ReplicaListing.untilComplete).
-   */
-  list(link: Pick<Link, 'listTarget'>, floorSeq: number): void {
-    this.floorSeq = floorSeq;
-    link
-      .listTarget((items, ordered) => this.add(items, ordered))
-      .then((seq) => this.listed(seq))
-      .catch((err: Error) => this.entries.fail(err));
-  }
-
-  /** Adds one batch of LIST_ITEMS (`ordered`: in path order, replica-listing.ts). */
-  add(items: ListEntry[], ordered = false): void {
-    this.entries.add(items, ordered);
+  /** Adds one batch of LIST_ITEMS. */
+  add(items: ListEntry[]): void {
+    this.entries.add(items);
   }
 
   /**
@@ -74,14 +53,12 @@ export class TargetView implements ListingView {
     this.early = null;
     // (Rows come only before this point: an empty listing stays empty. A mirror into an empty
     // replica then marked every path it sent, a write to the listing's table per file.)
-    // (Counted as they arrived: a scan merged with the listing may have taken them all out.)
-    this.empty = this.entries.arrivedEntries === 0;
-    this.entries.complete();
+    this.empty = this.entries.size === 0;
   }
 
-  /** The seq the listing describes the target after (floorSeq until it has said). */
+  /** The seq the listing describes the target after. */
   get seq(): number {
-    return this.early ? this.floorSeq : this.listedSeq;
+    return this.listedSeq;
   }
 
   /**

@@ -247,7 +247,6 @@ function handleFrame(sess: Sess, f: Frame): void {
                   reqId,
                   items: items.map(wireListItem),
                   done: false,
-                  ordered: true, // listTree lists in path order
                 }),
               specials === true,
             );

@@ -155,25 +155,6 @@ describe('recordEqual', () => {
     expect(ledger.blocks('queued')?.hashes).toEqual(queued[1].hashes);
   });
 
-  it('reads a batch in path order with one index cursor, and still sees what was queued since', async () => {
-    const before = [await hashed(file('a', 'one')), await hashed(file('c', 'three'))];
-    expect(recordEqual(host(), before, 0)).toEqual([]); // indexed, as a mirror before
-    const a = await hashed(file('a', 'one'));
-    const b = await hashed(file('b', 'two'));
-    const queued = await hashed(file('bq', 'q'));
-    const c = await hashed(file('c', 'three'));
-    await ledger.batched(async () => {
-      await ledger.emit({ kind: 'attr', meta: { p: 'bq', mode: 0o644 } });
-      ledger.record('bq', queued[0].st, 'file', { blocks: null });
-    });
-    // Path order: 'a', 'b', 'bq', 'c' (the cursor answers each from its page of rows).
-    const rest = recordEqual(host(), [a, b, queued, c], 0);
-    expect(rest.map(([x]) => x.rel)).toEqual(['bq']);
-    expect(ledger.blocks('bq')).toBeUndefined();
-    expect(ledger.blocks('b')?.hashes).toEqual(b[1].hashes);
-    expect(ledger.get('c')).toMatchObject({ size: 5, unsure: false });
-  });
-
   it('takes the stamp whose ctime the index kept, and reads it again once the ctime moved', async () => {
     const c = await hashed(file('proved', 'bytes'));
     vi.useFakeTimers({ toFake: ['Date'] });

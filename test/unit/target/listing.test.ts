@@ -15,8 +15,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ListEntry } from '../../../src/protocol/listing.js';
 import { listTree } from '../../../src/target/listing.js';
-import { attrStampOf, nameBytes, readMetaSync } from '../../../src/fsmeta/index.js';
-import { comparePaths } from '../../../src/index/index.js';
+import { attrStampOf, readMetaSync } from '../../../src/fsmeta/index.js';
 
 let dir = '';
 afterEach(async () => {
@@ -89,38 +88,5 @@ describe('listTree', () => {
     expect(plain.get('a/b/f')).toMatchObject({ type: 'file', size: 4 });
     expect(plain.get('a/b')).toMatchObject({ type: 'dir', size: 0 });
     expect(await list(`${dir}/`, false)).toEqual(plain);
-  });
-
-  it('lists in path order, batch after batch, so a source can merge it as it arrives', async () => {
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-list-'));
-    // Names whose string order, byte order and path order disagree: 'a' before 'a-b' before 'a.b'
-    // by bytes, but 'a/…' before all of them ('/' ranks first in path order), 'B' before 'a'.
-    for (const d of ['a', 'a/z', 'a.b', 'B']) await fsp.mkdir(path.join(dir, d));
-    for (const f of ['a-b', 'a/y', 'a/z/1', 'a.b/0', 'B/x', 'é', 'e'])
-      writeFileSync(path.join(dir, f), f);
-    // A name that is not UTF-8 (byte 0xff): its place is by its byte, after every ASCII name.
-    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.of(0x66, 0xff)]), 'x');
-    // Enough entries for several batches (1,000 each).
-    await fsp.mkdir(path.join(dir, 'many'));
-    for (let i = 0; i < 2500; i++) writeFileSync(path.join(dir, 'many', `n${i}`), '');
-    const batches: string[][] = [];
-    await listTree(dir, async (items) => void batches.push(items.map((e) => e.path)), false);
-    expect(batches.length).toBeGreaterThan(2);
-    const order = batches.flat();
-    const keys = order.map((p) => nameBytes(p));
-    for (let i = 1; i < keys.length; i++)
-      expect(comparePaths(keys[i - 1] as Buffer, keys[i] as Buffer), order[i]).toBeLessThan(0);
-    expect(order.slice(0, 9)).toEqual([
-      'B',
-      'B/x',
-      'a',
-      'a/y',
-      'a/z',
-      'a/z/1',
-      'a-b',
-      'a.b',
-      'a.b/0',
-    ]);
-    expect(order).toHaveLength(13 + 2500);
   });
 });
