@@ -643,7 +643,8 @@ async function mirrorPart(tree, info, o, dir) {
     }
     for (const [k, v] of Object.entries(res.smr))
       say(
-        `smr ${k}: ${(v.wallMs / 1000).toFixed(1)} s, peak RSS source ${(v.rss.source / 1024).toFixed(1)} MiB, ` +
+        `smr ${k}: ${(v.wallMs / 1000).toFixed(1)} s, CPU source ${secs(v.cpu.source)} + target ${secs(v.cpu.target)}, ` +
+          `peak RSS source ${(v.rss.source / 1024).toFixed(1)} MiB, ` +
           `target ${(v.rss.target / 1024).toFixed(1)} MiB, other programs ${Math.round(v.otherPct ?? 0)}% CPU`,
       );
 
