@@ -449,6 +449,15 @@ async function whileAlive(sides, fn) {
 /** Timed smr phases on the profiles' clock, for --profile. */
 const windows = [];
 
+/**
+ * A daemon's peak RSS over the whole run: each phase resets the peak (and the restart is a new
+ * process), so the largest of the phases' peaks and of what was left at the end.
+ */
+function runPeak(m, side) {
+  const phases = [m.smr.full, m.smr.restart, m.smr.checksum, m.smr.diff].filter(Boolean);
+  return Math.max(...phases.map((x) => x.rss[side]), m.final?.[side] ?? 0);
+}
+
 /** Runs `fn` (a phase of smr) with both daemons' peaks reset, the proxy counted and time taken. */
 async function smrPhase(label, sides, proxy, fn) {
   await settle();
@@ -981,7 +990,7 @@ function sizeSection(info, w, m) {
           `the source held ${count(f.watches)} inotify watches. No-change restart: the daemon was ready after ${secs(m.smr.restart?.readyMs)}, ` +
           `its restart sent ${fmtBytes(m.smr.restart?.sentBytes)} of file data and ${fmtBytes(m.smr.restart?.wire.total)} on the wire; ` +
           `the checksum compare sent ${fmtBytes(m.smr.checksum?.sentBytes)} of file data. ` +
-          `Peak RSS of the daemons over the whole run: source ${mib(m.final?.source)}, target ${mib(m.final?.target)}.`,
+          `Peak RSS of the daemons over the whole run: source ${mib(runPeak(m, 'source'))}, target ${mib(runPeak(m, 'target'))}.`,
         '',
       );
     if (m.lsyncd)
