@@ -47,7 +47,7 @@ let koffiModule: Koffi | undefined;
 
 /**
  * koffi, required on first use: most runs of a daemon (a no-change restart) make no call here, and
- * loading it was ~0.04 s of every start. Every errno read follows a call, so it is loaded by then.
+ * loading it was 0.01–0.03 s of CPU at every start. Every errno read follows a call, so it is loaded by then.
  */
 function koffi(): Koffi {
   return (koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi);

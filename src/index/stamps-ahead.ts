@@ -105,8 +105,9 @@ parentPort.on('message', (m) => {
 
 /**
  * The index's StampRows in key order: `next()` hands out the rows buffered (undefined: none is),
- * `cover(key)` makes sure they reach past `key`, `more()` reads one more page. The first `inlineRows` are read on this thread (a small
- * index never starts a worker); call `close()` when done.
+ * `cover(key)` makes sure they reach past `key`, `more()` reads one more page. The first
+ * `inlineRows` are read on this thread (a small index never starts a worker); call `close()` when
+ * done.
  */
 export class StampsAhead {
   private readonly reader: StampRows;

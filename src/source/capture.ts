@@ -26,25 +26,32 @@ export { MAX_DELAY_MS, MAX_QUEUED_PATHS, QUIET_MS } from './work-queue.js';
 
 /** The directories (never the root) whose entries an op creates, renames or removes. */
 function parentsChanged(e: QueuedOp): string[] {
-  const entries =
-    e.kind === 'rename'
-      ? [e.meta.from, e.meta.to]
-      : e.kind === 'mkdir' ||
-          e.kind === 'symlink' ||
-          e.kind === 'link' ||
-          e.kind === 'mknod' ||
-          e.kind === 'delete' ||
-          e.kind === 'rmdir'
-        ? [e.meta.p]
-        : e.kind === 'put' && e.meta.end
-          ? [e.meta.p]
-          : // Not a `files` op: only a mirror's scan queues one, for files that were there when
-            // their directory's time was read (its mkdir, or the listing), so the time still holds;
-            // an entry changed since has an event of its own, whose op looks at the directory.
-            // (A check per directory after its files was 8% of a 100k-file mirror's source CPU.)
-            [];
+  const entries = entriesChanged(e);
   const dirs = entries.filter((p) => p.includes('/')).map((p) => p.slice(0, p.lastIndexOf('/')));
   return dirs.length > 1 ? [...new Set(dirs)] : dirs;
+}
+
+/** The entries an op creates, renames or removes, as its directory's check must see them. */
+function entriesChanged(e: QueuedOp): string[] {
+  switch (e.kind) {
+    case 'rename':
+      return [e.meta.from, e.meta.to];
+    case 'mkdir':
+    case 'symlink':
+    case 'link':
+    case 'mknod':
+    case 'delete':
+    case 'rmdir':
+      return [e.meta.p];
+    case 'put':
+      return e.meta.end ? [e.meta.p] : [];
+    default:
+      // Not a `files` op either: only a mirror's scan queues one, for files that were there when
+      // their directory's time was read (its mkdir, or the listing), so the time still holds;
+      // an entry changed since has an event of its own, whose op looks at the directory.
+      // (A check per directory after its files was 8% of a 100k-file mirror's source CPU.)
+      return [];
+  }
 }
 
 /** What capture needs from its connection. */
