@@ -739,8 +739,10 @@ function profileTables(profDir, roles, wins, top = 8) {
   if (!fs.existsSync(profDir)) return 'No CPU profiles were written.';
   const per = new Map(); // label -> role -> summary
   for (const f of fs.readdirSync(profDir).filter((n) => n.endsWith('.cpuprofile'))) {
-    const pid = Number(f.split('.')[3]);
-    const role = roles.get(pid) ?? `pid ${pid}`;
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: a worker thread writes its own file.
+    const [pid, thread] = f.split('.').slice(3, 5).map(Number);
+    const name = roles.get(pid) ?? `pid ${pid}`;
+    const role = thread === 0 ? name : `${name} worker thread ${thread}`;
     for (const [label, b] of summarizeProfile(path.join(profDir, f), wins)) {
       if (!per.has(label)) per.set(label, new Map());
       per.get(label).set(role, b);
