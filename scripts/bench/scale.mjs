@@ -68,6 +68,7 @@ export const options = {
   writes: { type: 'string', default: '200' },
   seed: { type: 'string', default: '1' },
   'quiet-wait': { type: 'string', default: '60' },
+  'no-warm': { type: 'boolean', default: false },
   'clean-trees': { type: 'boolean', default: false },
   profile: { type: 'boolean', default: false },
   'restart-only': { type: 'boolean', default: false },
@@ -86,6 +87,8 @@ export const help = `usage: npm run bench -- scale [options]
   --seed N          tree generator seed (default 1)
   --quiet-wait S    before each timed phase, wait up to S seconds for other programs to use
                     under 25% of the CPU (default 60; 0: do not wait)
+  --no-warm         do not read what a timed phase reads into the page cache before it (by
+                    default each tool's phase starts with the tree, and its copy, all cached)
   --clean-trees     remove the generated trees (bench/work/scale) at the end
   --profile         run the smr daemons under node --cpu-prof and show where their CPU went in
                     each timed phase (written to the section "scale-profile")
@@ -214,9 +217,28 @@ function syncDisks() {
 }
 
 let quietWaitS = 60;
+let warmCache = true;
 
-/** Before a timed phase: no writeback pending and, within --quiet-wait, a quiet machine. */
-async function settle() {
+/**
+ * Reads every file under each path (names, inodes and content) into the page cache. Before each
+ * timed phase, for both tools alike, what that phase reads: the phases ran in turn on whatever
+ * the last one left cached, and at 1M files (3.5 GiB a copy) smr's full mirror, first, read a
+ * tree about half in the page cache while rsync -a, next, found it all there.
+ */
+async function warm(paths) {
+  for (const p of paths) {
+    if (!fs.existsSync(p)) continue;
+    const script = 'find "$1" -type f -print0 | xargs -0 -r -P2 -n 2000 cat > /dev/null';
+    await runCommand('sh', ['-c', script, 'sh', p], { timeoutMs: LONG });
+  }
+}
+
+/**
+ * Before a timed phase: what it reads cached (unless --no-warm), no writeback pending and, within
+ * --quiet-wait, a quiet machine.
+ */
+async function settle(reads = []) {
+  if (warmCache) await warm(reads);
   syncDisks();
   if (quietWaitS > 0)
     await waitForQuiet({ maxOtherPct: 25, windowMs: 2000, maxWaitMs: quietWaitS * 1000 });
@@ -382,7 +404,7 @@ async function startRsyncd(dir) {
 async function rsyncRun(rs, proxy, tree, dest, extra) {
   const time = which('time') ?? (fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null);
   const args = ['-a', ...extra, `${tree}/`, `rsync://127.0.0.1:${proxy.port}/bench/${dest}/`];
-  await settle();
+  await settle([tree, path.join(rs.root, dest)]);
   clearRefs(rs.daemon.pid);
   const hwm = hwmSampler(rs.daemon.pid, { intervalMs: 50, self: true });
   const p0 = await proxy.stats();
@@ -459,8 +481,8 @@ function runPeak(m, side) {
 }
 
 /** Runs `fn` (a phase of smr) with both daemons' peaks reset, the proxy counted and time taken. */
-async function smrPhase(label, sides, proxy, fn) {
-  await settle();
+async function smrPhase(label, sides, proxy, fn, reads) {
+  await settle(reads);
   clearRefs(sides.source.pid);
   clearRefs(sides.target.pid);
   const p0 = await proxy.stats();
@@ -543,6 +565,8 @@ async function mirrorPart(tree, info, o, dir) {
   const rsProxy = await countingProxy(rs.port, path.join(dir, 'proxy-rsync.log'));
   const res = { smr: {}, rsync: {}, error: null };
   const sides = { source, target };
+  // What a compare reads: the tree and smr's replica (rsyncRun warms rsync's copy).
+  const replicaReads = [tree, path.join(root, 'scale')];
   let phase = 'start';
   const step = (name, msg) => {
     phase = name;
@@ -551,33 +575,39 @@ async function mirrorPart(tree, info, o, dir) {
   try {
     // (1) initial full mirror into an empty copy; connect also starts the watcher.
     step('smr initial full mirror', `mirror: smr full mirror of ${count(info.files)} files`);
-    res.smr.full = await smrPhase('initial full mirror', sides, smrProxy, async () => {
-      const t0 = performance.now();
-      await smr(
-        [
-          'connect',
-          'scale',
-          '--to',
-          `127.0.0.1:${smrProxy.port}`,
-          '--path',
-          tree,
-          '--key-file',
-          key,
-          '--mirror',
-          'full',
-          '--json',
-          '--state-dir',
-          sstate,
-        ],
-        { timeoutMs: LONG },
-      );
-      const connectMs = performance.now() - t0;
-      const s = await waitMirrored(sstate, 'scale');
-      // The watcher as connect started it: a restart's watcher counts its ready time until the
-      // restart's walk, which places its watches, ends (read at the end, it would be that one).
-      res.watcherStatus = s.watcher;
-      return { connectMs, status: s, watches: inotifyWatches(source.pid).watches };
-    });
+    res.smr.full = await smrPhase(
+      'initial full mirror',
+      sides,
+      smrProxy,
+      async () => {
+        const t0 = performance.now();
+        await smr(
+          [
+            'connect',
+            'scale',
+            '--to',
+            `127.0.0.1:${smrProxy.port}`,
+            '--path',
+            tree,
+            '--key-file',
+            key,
+            '--mirror',
+            'full',
+            '--json',
+            '--state-dir',
+            sstate,
+          ],
+          { timeoutMs: LONG },
+        );
+        const connectMs = performance.now() - t0;
+        const s = await waitMirrored(sstate, 'scale');
+        // The watcher as connect started it: a restart's watcher counts its ready time until the
+        // restart's walk, which places its watches, ends (read at the end, it would be that one).
+        res.watcherStatus = s.watcher;
+        return { connectMs, status: s, watches: inotifyWatches(source.pid).watches };
+      },
+      [tree],
+    );
     res.smr.full.problems = sampleCompare(tree, path.join(root, 'scale'));
     step('rsync -a', `mirror: rsync -a of ${count(info.files)} files`);
     res.rsync.full = await rsyncRun(rs, rsProxy, tree, 'copy', []);
@@ -590,21 +620,27 @@ async function mirrorPart(tree, info, o, dir) {
     if (!o.fullOnly && !o.checksumOnly && !o.diffOnly) {
       step('smr no-change restart', 'mirror: smr no-change restart');
       await source.stop(120_000);
-      res.smr.restart = await smrPhase('no-change restart', sides, smrProxy, async () => {
-        const t0 = performance.now();
-        ({ source, sstate } = startSource(dir));
-        sides.source = source;
-        roles.set(source.pid, 'source (restarted)');
-        await sourceReady(source, LONG);
-        const readyMs = performance.now() - t0;
-        const s = await waitReconciled(sstate, 'scale');
-        return {
-          readyMs,
-          status: s,
-          sentBytes: s.sent.bytes,
-          watches: inotifyWatches(source.pid).watches,
-        };
-      });
+      res.smr.restart = await smrPhase(
+        'no-change restart',
+        sides,
+        smrProxy,
+        async () => {
+          const t0 = performance.now();
+          ({ source, sstate } = startSource(dir));
+          sides.source = source;
+          roles.set(source.pid, 'source (restarted)');
+          await sourceReady(source, LONG);
+          const readyMs = performance.now() - t0;
+          const s = await waitReconciled(sstate, 'scale');
+          return {
+            readyMs,
+            status: s,
+            sentBytes: s.sent.bytes,
+            watches: inotifyWatches(source.pid).watches,
+          };
+        },
+        [tree],
+      );
       step('rsync -a no-change', 'mirror: rsync -a no-change');
       res.rsync.restart = await rsyncRun(rs, rsProxy, tree, 'copy', []);
     }
@@ -612,27 +648,33 @@ async function mirrorPart(tree, info, o, dir) {
     if (later || o.checksumOnly) {
       // (3) no-change checksum compare.
       step('smr checksum compare', 'mirror: smr mirror --mode checksum, no change');
-      res.smr.checksum = await smrPhase('no-change checksum compare', sides, smrProxy, async () => {
-        const s0 = await status(sstate, 'scale');
-        await smr(
-          [
-            'mirror',
-            'start',
-            'scale',
-            '--mode',
-            'checksum',
-            '--wait',
-            '--json',
-            '--state-dir',
-            sstate,
-          ],
-          {
-            timeoutMs: LONG,
-          },
-        );
-        const s = await status(sstate, 'scale');
-        return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
-      });
+      res.smr.checksum = await smrPhase(
+        'no-change checksum compare',
+        sides,
+        smrProxy,
+        async () => {
+          const s0 = await status(sstate, 'scale');
+          await smr(
+            [
+              'mirror',
+              'start',
+              'scale',
+              '--mode',
+              'checksum',
+              '--wait',
+              '--json',
+              '--state-dir',
+              sstate,
+            ],
+            {
+              timeoutMs: LONG,
+            },
+          );
+          const s = await status(sstate, 'scale');
+          return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
+        },
+        replicaReads,
+      );
       step('rsync -ac', 'mirror: rsync -ac no-change');
       res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
     }
@@ -640,15 +682,31 @@ async function mirrorPart(tree, info, o, dir) {
       // (3b) no-change diff mirror: lists the whole target like the checksum compare, but reads
       // no file data; its peak RSS is what the listing and the scan cost the source.
       step('smr diff mirror', 'mirror: smr mirror --mode diff, no change');
-      res.smr.diff = await smrPhase('no-change diff mirror', sides, smrProxy, async () => {
-        const s0 = await status(sstate, 'scale');
-        await smr(
-          ['mirror', 'start', 'scale', '--mode', 'diff', '--wait', '--json', '--state-dir', sstate],
-          { timeoutMs: LONG },
-        );
-        const s = await status(sstate, 'scale');
-        return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
-      });
+      res.smr.diff = await smrPhase(
+        'no-change diff mirror',
+        sides,
+        smrProxy,
+        async () => {
+          const s0 = await status(sstate, 'scale');
+          await smr(
+            [
+              'mirror',
+              'start',
+              'scale',
+              '--mode',
+              'diff',
+              '--wait',
+              '--json',
+              '--state-dir',
+              sstate,
+            ],
+            { timeoutMs: LONG },
+          );
+          const s = await status(sstate, 'scale');
+          return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
+        },
+        replicaReads,
+      );
     }
     for (const [k, v] of Object.entries(res.smr))
       say(
@@ -1041,6 +1099,12 @@ function sizeSection(info, w, m) {
         `Other programs used ${Math.round(Math.min(...busy))}–${Math.round(Math.max(...busy))}% of the machine's CPU during the timed phases (100% = every core busy).`,
         '',
       );
+    out.push(
+      warmCache
+        ? 'Before each timed phase of either tool, the files it reads (the tree, and for a compare or a no-change rsync its own copy) were read into the page cache.'
+        : 'Run with --no-warm: each phase found cached whatever the phases before it left there.',
+      '',
+    );
   }
   return out.join('\n');
 }
@@ -1067,6 +1131,7 @@ export async function run(opts) {
     diffOnly: opts['diff-only'],
   };
   quietWaitS = Number(opts['quiet-wait']);
+  warmCache = !opts['no-warm'];
   const sections = [];
   for (const files of sizes) {
     const dirs = opts.dirs ? Number(opts.dirs) : defaultDirs(files);
