@@ -2,6 +2,8 @@
 // add` parses a job's command with it too, without running it, to refuse a bad job at once.
 import yargs, { type Argv } from 'yargs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { INSTALL_ROOT } from '../shared/self.js';
 import type { Verb } from './verb.js';
 import { verbsFor } from './verbs/index.js';
 
@@ -9,8 +11,9 @@ import { verbsFor } from './verbs/index.js';
 class UsageAbort extends Error {}
 
 /** The package's version (package.json). */
-export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
-  .version;
+export const VERSION = (
+  createRequire(import.meta.url)(path.join(INSTALL_ROOT, 'package.json')) as { version: string }
+).version;
 
 /** What parsing found: a usage error, or the verb that matched (its handler was called). */
 export interface Parsed {

@@ -6,13 +6,10 @@ import { generateKey } from '../../shared/key.js';
 import { diffDigests, treeDigest } from '../../shared/tree-digest.js';
 import { callSource } from '../../control/client.js';
 import { spawnDaemon, type ChildDaemon } from '../spawn-daemon.js';
-import { fileURLToPath } from 'node:url';
+import { INSTALL_ROOT } from '../../shared/self.js';
 import type { Verb } from '../verb.js';
 
-const SNAPSHOT_TASK = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../templates/tasks/snapshot-copy.sh',
-);
+const SNAPSHOT_TASK = path.join(INSTALL_ROOT, 'templates', 'tasks', 'snapshot-copy.sh');
 
 export const demoVerb: Verb = {
   schedulable: false,

@@ -1,12 +1,12 @@
 // `smr templates list` and `smr templates copy NAME DEST`: the shipped scripts and units.
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SmrError } from '../../shared/errors.js';
+import { INSTALL_ROOT } from '../../shared/self.js';
 import type { Verb } from '../verb.js';
 import { table } from '../table.js';
 
-const TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates');
+const TEMPLATES = path.join(INSTALL_ROOT, 'templates');
 
 interface TemplateInfo {
   name: string;
