@@ -229,10 +229,7 @@ export interface FstatatPlan {
   at: { dev: number; ino: number; mode: number; size: number; mtime: number; ctime: number };
 }
 
-export function fstatatPlan(
-  platform = process.platform,
-  arch = process.arch,
-): FstatatPlan | null {
+export function fstatatPlan(platform = process.platform, arch = process.arch): FstatatPlan | null {
   if (platform !== 'linux' || (arch !== 'x64' && arch !== 'arm64')) return null;
   const x64 = arch === 'x64';
   return {
