@@ -1,12 +1,10 @@
-// lstat of many paths at once, on a worker thread once a walk is big enough to pay for one. A
+// The stats of a walk's names, taken on a worker thread (dir-lister.ts runs this code there). A
 // reconciliation's walk spent a fifth of its time in lstat and a good part of its garbage
 // collection on the four Date objects Node builds per Stats, all on the main thread while the
-// second core sat idle; the worker does both and hands back the few numbers a comparison reads,
-// packed in one Float64Array per batch. Exactness: each number is the one Node's own Stats hold
-// (the worker reads them from a Stats), so a comparison sees the same values either way.
+// second core sat idle; the worker takes them and hands back the few numbers a comparison reads,
+// packed in one Float64Array per directory. Exactness: each number is the one Node's own Stats
+// hold, so a comparison sees the same values either way.
 import { lstatSync, type Stats } from 'node:fs';
-import { Worker } from 'node:worker_threads';
-import { fstatatPlan, type FstatatPlan } from '../fsmeta/index.js';
 
 /** What a walk's comparisons read of an lstat (a Stats has all of it). */
 export type WalkStat = Pick<
@@ -49,7 +47,7 @@ class PackedStat implements WalkStat {
 }
 
 /** Numbers per path in a reply: status (0 gone, 1 stat, 2 error), then PackedStat's fields. */
-const FIELDS = 7;
+export const FIELDS = 7;
 
 /**
  * What lstat says of a walked name: null when it is gone meanwhile, the error's code when it
@@ -64,31 +62,22 @@ export function lstatResult(p: string | Buffer): Stats | string | null {
   }
 }
 
-/** The lstats of `n` NUL-ended paths, on this thread. */
-function inline(joined: Buffer, n: number): StatResult[] {
-  const out: StatResult[] = [];
-  for (let i = 0, start = 0; i < n; i++) {
-    const end = joined.indexOf(0, start);
-    out.push(lstatResult(joined.subarray(start, end)));
-    start = end + 1;
-  }
-  return out;
-}
-
-// The worker, as source text: it must run from dist/ and under the tests' TypeScript alike, and
-// needs nothing but fs (and koffi, when fstatatPlan gives one). Paths arrive as one Buffer, each
-// path's bytes ended by a NUL. With a plan, the names of one directory are fstatat'ed relative to
-// its fd (opened once per run of names in it, closed at the message's end): no path resolved
+// The worker's stat code, as source text: it must run from dist/ and under the tests' TypeScript
+// alike, and needs nothing but fs (and koffi, when fstatatPlan gives one). statNames takes paths
+// as one Buffer, each path's bytes ended by a NUL. With a plan, the names of one directory are
+// fstatat'ed relative to its fd (opened once per run of names in it, closed at the end): no path resolved
 // from the root per name, and no Stats with its Dates built; a 1M-entry walk's stats took 30%
 // less time so. Each number is computed as Node computes its Stats' (a u64 to the nearest double;
 // sec * 1e3 + nsec / 1e6 for the ms), so the two paths give equal values (stat-pool.test.ts).
 // Where the plan cannot serve (no plan, koffi fails to load, a path of PATH_MAX bytes or more, a
 // directory that opens with an error other than gone) the name is lstat'ed as before.
-const WORKER = `
+export const STAT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { lstatSync } = require('node:fs');
+const { lstatSync, readdirSync } = require('node:fs');
 const { getSystemErrorName } = require('node:util');
 const F = ${FIELDS};
+const NUL = Buffer.of(0);
+const SLASH = Buffer.from('/');
 let at = null;
 try { at = workerData.plan && statAt(workerData.plan); } catch { at = null; }
 function statAt(p) {
@@ -99,11 +88,10 @@ function statAt(p) {
   const o = p.at;
   const u64 = (k) => buf.readUInt32LE(k) + buf.readUInt32LE(k + 4) * 4294967296;
   const ms = (k) => (buf.readUInt32LE(k) + buf.readInt32LE(k + 4) * 4294967296) * 1e3 + buf.readUInt32LE(k + 8) / 1e6;
-  const NUL = Buffer.of(0);
   return {
     // A directory's fd; -2 when gone (its names are too), -3 when it must be lstat'ed by path.
     open(dir) {
-      const fd = open(Buffer.concat([dir.length ? dir : Buffer.from('/'), NUL]), p.dirFlags);
+      const fd = open(Buffer.concat([dir.length ? dir : SLASH, NUL]), p.dirFlags);
       if (fd >= 0) return fd;
       const code = getSystemErrorName(-koffi.errno());
       return code === 'ENOENT' || code === 'ENOTDIR' ? -2 : -3;
@@ -132,8 +120,8 @@ function lstatInto(p, out, i, codes) {
     if (code !== 'ENOENT' && code !== 'ENOTDIR') { out[i] = 2; codes.push(code); }
   }
 }
-parentPort.on('message', ({ id, bytes, n }) => {
-  const paths = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+// The stats of n NUL-ended paths in one Buffer, packed: F numbers each, error codes in order.
+function statNames(paths, n) {
   const out = new Float64Array(n * F);
   const codes = [];
   let dir = null, fd = -3;
@@ -151,94 +139,18 @@ parentPort.on('message', ({ id, bytes, n }) => {
     start = end + 1;
   }
   if (at) at.close(fd);
-  parentPort.postMessage({ id, out, codes }, [out.buffer]);
-});
+  return { out, codes };
+}
 `;
 
-interface Reply {
-  id: number;
-  out: Float64Array;
-  codes: string[];
-}
-
-/**
- * lstat of batches of paths, in order. Inline until `inlineFirst` paths were asked for (a small
- * tree never starts a thread); then on a worker. A worker that cannot start or fails has its
- * batches, and every later one, done inline: the results are the same, only slower.
- */
-export class StatPool {
-  private worker: Worker | null = null;
-  private broken = false;
-  private asked = 0;
-  private nextId = 0;
-  private readonly waiting = new Map<number, (r: Reply | null) => void>();
-
-  constructor(
-    private readonly inlineFirst = 4096,
-    /** How the worker stats (fstatatPlan); null: Node's lstat, as inline. */
-    private readonly plan: FstatatPlan | null = fstatatPlan(),
-  ) {}
-
-  /** The lstat of each of `n` paths, given as their bytes each followed by a NUL, in order. */
-  async many(joined: Buffer, n: number): Promise<StatResult[]> {
-    this.asked += n;
-    // Started half-way through the inline part: its start-up overlaps the lstats still done here.
-    if (this.asked * 2 > this.inlineFirst) this.start();
-    const w = this.asked > this.inlineFirst ? this.start() : null;
-    const reply = w && (await this.ask(w, joined, n));
-    if (!reply) return inline(joined, n);
-    const { out, codes } = reply;
-    let code = 0;
-    return Array.from({ length: n }, (_, i) => {
-      const o = i * FIELDS;
-      if (out[o] === 0) return null;
-      if (out[o] === 2) return codes[code++] ?? 'error';
-      const f = (k: number): number => out[o + k] as number;
-      return new PackedStat(f(1), f(2), f(3), f(4), f(5), f(6));
-    });
-  }
-
-  /** Ends the worker (batches still waiting are done inline). */
-  close(): void {
-    this.broken = true;
-    void this.worker?.terminate();
-    this.worker = null;
-    this.fail();
-  }
-
-  private start(): Worker | null {
-    if (this.worker || this.broken) return this.worker;
-    try {
-      const w = new Worker(WORKER, { eval: true, workerData: { plan: this.plan } });
-      w.unref(); // idle, never what keeps the process up (ask holds it while a batch is out)
-      w.on('message', (r: Reply) => this.settle(r.id, r));
-      w.on('error', () => this.close());
-      w.on('exit', () => this.close());
-      this.worker = w;
-    } catch {
-      this.broken = true;
-    }
-    return this.worker;
-  }
-
-  private ask(w: Worker, joined: Buffer, n: number): Promise<Reply | null> {
-    const id = this.nextId++;
-    // Copied, not moved: a worker that fails leaves its batch to be done inline, from these.
-    return new Promise((ok) => {
-      this.waiting.set(id, ok);
-      w.ref();
-      w.postMessage({ id, bytes: joined, n });
-    });
-  }
-
-  private settle(id: number, r: Reply | null): void {
-    const ok = this.waiting.get(id);
-    this.waiting.delete(id);
-    if (this.waiting.size === 0) this.worker?.unref();
-    ok?.(r);
-  }
-
-  private fail(): void {
-    for (const id of [...this.waiting.keys()]) this.settle(id, null);
-  }
+/** The StatResults of `n` names as a worker packed them. */
+export function unpackStats(out: Float64Array, codes: string[], n: number): StatResult[] {
+  let code = 0;
+  return Array.from({ length: n }, (_, i) => {
+    const o = i * FIELDS;
+    if (out[o] === 0) return null;
+    if (out[o] === 2) return codes[code++] ?? 'error';
+    const f = (k: number): number => out[o + k] as number;
+    return new PackedStat(f(1), f(2), f(3), f(4), f(5), f(6));
+  });
 }

@@ -20,7 +20,7 @@ import { log } from '../shared/log.js';
 import { nextTurn } from '../shared/yield.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import type { PathFilter } from './filter.js';
-import type { WatchSink, Watcher, WatcherStats } from './watcher.js';
+import type { DirId, WatchSink, Watcher, WatcherStats } from './watcher.js';
 import { WatchFailures } from './watch-failures.js';
 import { sharedEventPass, type EventPass } from './watch-overflow.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
@@ -87,7 +87,7 @@ export class NativeWatcher implements Watcher {
   }
 
   /** A deferred start's walk is about to list `rel`, lstat'ed as `st`: it is watched first. */
-  place(rel: string, st: Stats): void {
+  place(rel: string, st: DirId): void {
     if (!this.closed && rel) this.addWatch(rel, st, false);
   }
 
@@ -183,7 +183,7 @@ export class NativeWatcher implements Watcher {
    * added. A watch that cannot be added is logged and counted (the periodic rescan is then the only
    * way changes in that directory are found); on the root it throws.
    */
-  private addWatch(rel: string, st: Stats, isRoot: boolean): boolean {
+  private addWatch(rel: string, st: DirId, isRoot: boolean): boolean {
     const old = this.dirs.get(rel);
     if (old && old.dev === st.dev && old.ino === st.ino) return false;
     if (old) this.closeTree(rel);

@@ -1,10 +1,10 @@
-// StatPool's worker: its fstatat through koffi (fsmeta/libc.ts, fstatatPlan) relative to each
-// directory's fd gives every number a walk compares exactly as Node's own lstat gives it —
-// nanosecond and pre-1970 mtimes, sizes past 4 GiB, non-UTF-8 names — and says gone and
-// unreadable names as lstat does.
+// The stat worker (stat-pool.ts, run by DirLister): its fstatat through koffi (fsmeta/libc.ts,
+// fstatatPlan) relative to each directory's fd gives every number a walk compares exactly as
+// Node's own lstat gives it — nanosecond and pre-1970 mtimes, sizes past 4 GiB, non-UTF-8 names.
 import { execFileSync } from 'node:child_process';
 import {
   lstatSync,
+  readdirSync,
   mkdirSync,
   mkdtempSync,
   rmSync,
@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fstatatPlan, setMtimeNsSync } from '../../../src/fsmeta/index.js';
-import { StatPool, type StatResult } from '../../../src/source/stat-pool.js';
+import { DirLister, listInline } from '../../../src/source/dir-lister.js';
+import type { StatResult } from '../../../src/source/stat-pool.js';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -31,53 +32,51 @@ function numbers(st: StatResult): unknown {
   return [...FIELDS.map((k) => st[k]), st.isFile(), st.isDirectory(), st.isSymbolicLink()];
 }
 
-async function statAll(pool: StatPool, paths: Buffer[]): Promise<unknown[]> {
-  const joined = Buffer.concat(paths.flatMap((p) => [p, Buffer.of(0)]));
-  return (await pool.many(joined, paths.length)).map(numbers);
+/** A listing's names and what a comparison reads of each one's stat. */
+async function listed(lister: DirLister, dir: string): Promise<unknown> {
+  const l = await lister.list(Buffer.from(dir));
+  if ('error' in l) return l;
+  return l.names.map((n, i) => [n.toString('hex'), numbers(l.stats[i] ?? null)]);
 }
 
-describe('StatPool', () => {
-  it("gives, on its worker, each number Node's lstat gives", async () => {
+describe('the stat worker', () => {
+  it("gives, through DirLister's worker, each number Node's lstat gives", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'smr-statpool-'));
     dirs.push(dir);
-    const names: Buffer[] = [];
-    const add = (rel: string | Buffer): Buffer => {
-      const p = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(rel)]);
-      names.push(p);
-      return p;
-    };
-    mkdirSync(path.join(dir, 'sub'));
+    const at = (rel: string): string => path.join(dir, rel);
+    mkdirSync(at('sub'));
     for (let i = 0; i < 40; i++) {
-      const p = add(`sub/f${i}`);
-      writeFileSync(p, 'x'.repeat(i));
+      writeFileSync(at(`sub/f${i}`), 'x'.repeat(i));
       // Nanoseconds a double of milliseconds cannot hold exactly: Node's rounding must be matched.
-      setMtimeNsSync(p, 1_765_000_000_123_456_789n + BigInt(i) * 7_919n);
+      setMtimeNsSync(at(`sub/f${i}`), 1_765_000_000_123_456_789n + BigInt(i) * 7_919n);
     }
-    writeFileSync(add('sub/old'), '');
-    setMtimeNsSync(path.join(dir, 'sub/old'), -315_619_199_876_543_211n); // 1960: tv_sec < 0
-    writeFileSync(add('big'), '');
-    truncateSync(path.join(dir, 'big'), 5 * 2 ** 30 + 3); // sparse: a size past 32 bits
-    add('sub');
-    symlinkSync('sub/f1', add('link'));
-    execFileSync('mkfifo', [add('fifo')]);
-    writeFileSync(add(Buffer.from([0x6e, 0xff, 0xe9])), 'not UTF-8');
-    add('gone'); // never made: null, as lstat's ENOENT
-    add('big/under'); // below a file: null, as lstat's ENOTDIR
-    add('nodir/x'); // in a directory that is not there
-    names.push(Buffer.from('/usr')); // a name in '/' (its directory's path is empty)
+    writeFileSync(at('sub/old'), '');
+    setMtimeNsSync(at('sub/old'), -315_619_199_876_543_211n); // 1960: tv_sec < 0
+    writeFileSync(at('big'), '');
+    truncateSync(at('big'), 5 * 2 ** 30 + 3); // sparse: a size past 32 bits
+    symlinkSync('sub/f1', at('link'));
+    execFileSync('mkfifo', [at('fifo')]);
+    writeFileSync(Buffer.from([...Buffer.from(`${dir}/n`), 0xff, 0xe9]), 'not UTF-8');
 
-    const want = names.map((p) => numbers(lstatSyncOrNull(p)));
-    expect(want.filter((w) => w === null)).toHaveLength(3);
-    expect(await statAll(new StatPool(Infinity), names)).toEqual(want); // inline: lstat itself
-    for (const plan of [fstatatPlan(), null]) {
-      const pool = new StatPool(0, plan);
-      try {
-        expect(await statAll(pool, names)).toEqual(want);
-        expect(await statAll(pool, names.slice().reverse())).toEqual(want.slice().reverse());
-      } finally {
-        pool.close();
+    for (const d of [dir, at('sub')]) {
+      const want = await listed(new DirLister(Infinity), d); // inline: Node's lstat itself
+      const names = readdirSync(d, { encoding: 'buffer' }).sort(Buffer.compare);
+      expect(want).toEqual(names.map((n) => [n.toString('hex'), numbers(lstatAt(d, n))]));
+      for (const plan of [fstatatPlan(), null]) {
+        const lister = new DirLister(0, plan);
+        try {
+          expect(await listed(lister, d)).toEqual(want);
+        } finally {
+          lister.close();
+        }
       }
     }
+    // A directory that is not there, or is no directory, says so.
+    const lister = new DirLister(0);
+    expect(await listed(lister, at('gone'))).toEqual({ error: 'ENOENT' });
+    expect(await listed(lister, at('big'))).toEqual({ error: 'ENOTDIR' });
+    lister.close();
+    expect(listInline(Buffer.from(at('gone')))).toEqual({ error: 'ENOENT' });
   });
 
   it('knows struct stat where it reads it, and nothing elsewhere', () => {
@@ -88,10 +87,6 @@ describe('StatPool', () => {
   });
 });
 
-function lstatSyncOrNull(p: Buffer): ReturnType<typeof lstatSync> | null {
-  try {
-    return lstatSync(p);
-  } catch {
-    return null;
-  }
+function lstatAt(dir: string, name: Buffer): StatResult {
+  return lstatSync(Buffer.concat([Buffer.from(`${dir}/`), name]));
 }
