@@ -14,7 +14,7 @@
 //   therefore ends up watched under its new name, with both names hinted.
 // - A pass of events big enough for the kernel's queue to have overflowed is reported to the sink
 //   as a miss (watch-overflow.ts): capture then rescans the tree.
-import fs, { readdirSync, realpathSync, type FSWatcher, type Stats } from 'node:fs';
+import fs, { readdirSync, realpathSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
 import { nextTurn } from '../shared/yield.js';

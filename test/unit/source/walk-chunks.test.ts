@@ -2,7 +2,7 @@
 // yields what walkInPathOrder yields — the same entries, order, keys, skips and numbers — in
 // chunks, and asks for no directory's listing before beforeList heard of it (watched, then listed).
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
