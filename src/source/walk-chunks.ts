@@ -124,14 +124,22 @@ class ChunkWalk {
     return sub.listing;
   }
 
-  /** Asks for the directories the walk reaches next, in path order, up to AHEAD of them. */
+  /**
+   * Asks for the directories the walk reaches next, in path order, up to AHEAD of them; once
+   * fewer than half that many are asked and not yet reached, so they go to the worker in batches.
+   */
   private askAhead(): void {
+    const todo: Sub[] = [];
     let asked = 0;
-    for (let d = this.stack.length - 1; d >= 0 && asked < AHEAD; d--) {
+    for (let d = this.stack.length - 1; d >= 0 && todo.length + asked < AHEAD; d--) {
       const level = this.stack[d] as Level;
-      for (let s = level.nextSub; s < level.subs.length && asked < AHEAD; s++, asked++)
-        void this.ask(level.subs[s] as Sub);
+      for (let s = level.nextSub; s < level.subs.length && todo.length + asked < AHEAD; s++) {
+        const sub = level.subs[s] as Sub;
+        if (sub.listing) asked++;
+        else todo.push(sub);
+      }
     }
+    if (asked < AHEAD / 2) for (const sub of todo) void this.ask(sub);
   }
 
   /**
