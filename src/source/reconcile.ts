@@ -185,7 +185,7 @@ export class Reconciler {
       }
       return 1;
     };
-    // A chunk's entries are merged while the next chunk is stat'ed (walk-chunks.ts).
+    // A chunk's entries are merged while workers list the directories ahead (walk-chunks.ts).
     const chunks = walkInChunks(this.host.base, this.host.filter, o.beforeList);
     try {
       for await (const chunk of chunks) {
