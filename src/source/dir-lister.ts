@@ -1,11 +1,12 @@
-// A directory's names in path order (sorted by their bytes), each with its lstat, listed on a
-// worker thread once a walk is big enough to pay for one (walk-chunks.ts). A no-change restart's
-// main thread was its bottleneck, a quarter of it in readdir, the sort, the lstat of each
-// directory and the garbage of a Dirent per name, while the worker only stat'ed: now the worker
-// lists as well, a few directories ahead, and the main thread only merges. The caller asks for a
-// directory only once it watches it (restart.ts): watched, then listed, as before.
+// A directory's names in path order (sorted by their bytes), each with its lstat, listed on
+// worker threads once a walk is big enough to pay for them (walk-chunks.ts). A no-change
+// restart's main thread was its bottleneck, a quarter of it in readdir, the sort, the lstat of
+// each directory and the garbage of a Dirent per name, while one worker only stat'ed: now two
+// workers list as well, a few directories ahead, each directory on one of them, and the main
+// thread only merges. The caller asks for a directory only once it watches it (restart.ts):
+// watched, then listed, as before.
 //
-// Exactness: the names are readdir's bytes; each stat is the one StatPool's worker takes
+// Exactness: the names are readdir's bytes; each stat is the one stat-pool.ts's worker code takes
 // (fstatat relative to the directory's fd, numbers as Node computes its Stats', or Node's lstat).
 import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
