@@ -33,7 +33,7 @@ export function listInline(dir: Buffer): Listing {
   return { names, stats: names.map((n) => lstatResult(Buffer.concat([dir, slash, n]))) };
 }
 
-// The worker: the stat code (STAT_WORKER, which defines statNames) behind a readdir and a sort.
+// The worker: the stat code (STAT_WORKER, which defines statDir) behind a readdir and a sort.
 // Directories asked for are queued and listed in turn; the replies go in batches of about BATCH
 // names (or whatever is listed when the queue runs dry): a message, and the buffers moved with
 // it, per directory cost the worker more than its stats (~90 µs each) and the main thread
@@ -61,7 +61,7 @@ function listOne({ id, dir }) {
   for (const n of names) {
     pos += d.copy(joined, pos); joined[pos++] = 0x2f; pos += n.copy(joined, pos); joined[pos++] = 0;
   }
-  return { id, n: names.length, dirLen: d.length, joined, ...statNames(joined, names.length) };
+  return { id, n: names.length, dirLen: d.length, joined, ...statDir(d, joined, names.length) };
 }
 function send(batch) {
   let len = 0, n = 0;
