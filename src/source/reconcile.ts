@@ -11,7 +11,6 @@
 // 3. What is still marked and gone from the source would be deleted: counted, put to the brake
 //    (src/source/brake.ts), then hinted (deleted after their rename window), or held with the reason.
 //    Before it holds, phases 1 and 2 run once more (a directory moved during the walk).
-import { type Stats } from 'node:fs';
 import path from 'node:path';
 import { DIRTY_CHANGED, DIRTY_UNSURE, fromKey, type StampRow } from '../index/index.js';
 import { lstatOrNull, readlinkNameSync } from '../shared/fsutil.js';
@@ -54,7 +53,7 @@ export interface ReconcileOptions {
   /** `--force`: the brake lets everything through. */
   force?: boolean;
   /** Hears of each directory right before the walk lists it (a restart places the watches). */
-  beforeList?: (rel: string, st: Stats) => void;
+  beforeList?: (rel: string, st: WalkStat) => void;
 }
 
 /** What a reconciliation found. */
@@ -186,7 +185,7 @@ export class Reconciler {
       }
       return 1;
     };
-    // A chunk's entries are merged while the next chunk is stat'ed (walk-chunks.ts).
+    // A chunk's entries are merged while workers list the directories ahead (walk-chunks.ts).
     const chunks = walkInChunks(this.host.base, this.host.filter, o.beforeList);
     try {
       for await (const chunk of chunks) {

@@ -1,11 +1,10 @@
 // One connection's watching: the watcher of its recorded backend feeding capture's hints, and the
 // rescans its reports of lost events call for. Started and closed with replication.
-import type { Stats } from 'node:fs';
 import type { Capture } from './capture.js';
 import type { PathFilter } from './filter.js';
 import type { WatcherStatus } from '../control/replies.js';
 import { MissedChanges } from './watch-rescan.js';
-import { startWatcher, type Watcher, type WatcherBackend } from './watcher.js';
+import { startWatcher, type DirId, type Watcher, type WatcherBackend } from './watcher.js';
 
 /** What a connection's watching needs. */
 export interface ConnectionWatchDeps {
@@ -75,7 +74,7 @@ export class ConnectionWatch {
   }
 
   /** After a deferred start: the restart's walk is about to list `rel`; it is watched first. */
-  place(rel: string, st: Stats): void {
+  place(rel: string, st: DirId): void {
     if (this.deferred) this.watcher?.place?.(rel, st);
   }
 

@@ -14,13 +14,13 @@
 //   therefore ends up watched under its new name, with both names hinted.
 // - A pass of events big enough for the kernel's queue to have overflowed is reported to the sink
 //   as a miss (watch-overflow.ts): capture then rescans the tree.
-import fs, { readdirSync, realpathSync, type FSWatcher, type Stats } from 'node:fs';
+import fs, { readdirSync, realpathSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { log } from '../shared/log.js';
 import { nextTurn } from '../shared/yield.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import type { PathFilter } from './filter.js';
-import type { WatchSink, Watcher, WatcherStats } from './watcher.js';
+import type { DirId, WatchSink, Watcher, WatcherStats } from './watcher.js';
 import { WatchFailures } from './watch-failures.js';
 import { sharedEventPass, type EventPass } from './watch-overflow.js';
 import { fsPath, nameFromBytes } from '../fsmeta/index.js';
@@ -87,7 +87,7 @@ export class NativeWatcher implements Watcher {
   }
 
   /** A deferred start's walk is about to list `rel`, lstat'ed as `st`: it is watched first. */
-  place(rel: string, st: Stats): void {
+  place(rel: string, st: DirId): void {
     if (!this.closed && rel) this.addWatch(rel, st, false);
   }
 
@@ -183,7 +183,7 @@ export class NativeWatcher implements Watcher {
    * added. A watch that cannot be added is logged and counted (the periodic rescan is then the only
    * way changes in that directory are found); on the root it throws.
    */
-  private addWatch(rel: string, st: Stats, isRoot: boolean): boolean {
+  private addWatch(rel: string, st: DirId, isRoot: boolean): boolean {
     const old = this.dirs.get(rel);
     if (old && old.dev === st.dev && old.ino === st.ino) return false;
     if (old) this.closeTree(rel);

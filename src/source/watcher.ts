@@ -5,6 +5,9 @@
 // and per directory: watch-chokidar.ts). bench/RESULTS.md ("Scale", "Watchers alone") has the
 // measurements that picked `native`.
 import type { Stats } from 'node:fs';
+
+/** What identifies a directory watched: its device and inode. */
+export type DirId = Pick<Stats, 'dev' | 'ino'>;
 import { log } from '../shared/log.js';
 import type { PathFilter } from './filter.js';
 import { nativeUnavailable, startNativeWatcher } from './watch-native.js';
@@ -39,7 +42,7 @@ export interface Watcher {
   watchDir(rel: string): void;
   stats(): WatcherStats;
   /** After a deferred start: the walk is about to list `rel` (lstat'ed as `st`); watch it first. */
-  place?(rel: string, st: Stats): void;
+  place?(rel: string, st: DirId): void;
   /** After a deferred start whose walk did not finish: watch every directory not yet watched. */
   placeRest?(): void;
 }

@@ -1,12 +1,13 @@
-// walkInChunks: the reconciliation's walk, its lstats on a worker thread (StatPool), yields what
-// walkInPathOrder yields — the same entries, order, keys, skips and numbers — in chunks.
+// walkInChunks: the reconciliation's walk, its listings and lstats on a worker thread (DirLister),
+// yields what walkInPathOrder yields — the same entries, order, keys, skips and numbers — in
+// chunks, and asks for no directory's listing before beforeList heard of it (watched, then listed).
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeFilter, type PathFilter } from '../../../src/source/filter.js';
-import { StatPool } from '../../../src/source/stat-pool.js';
+import { DirLister } from '../../../src/source/dir-lister.js';
 import { walkInChunks } from '../../../src/source/walk-chunks.js';
 import { walkInPathOrder, type Unreadable, type WalkEntry } from '../../../src/source/walk.js';
 
@@ -35,7 +36,7 @@ function seen(entries: Array<WalkEntry | Unreadable>): unknown[] {
   );
 }
 
-async function chunked(base: string, filter: PathFilter, pool: StatPool) {
+async function chunked(base: string, filter: PathFilter, pool: DirLister) {
   const out: Array<WalkEntry | Unreadable> = [];
   const listed: string[] = [];
   const sizes: number[] = [];
@@ -60,10 +61,15 @@ describe('walkInChunks', () => {
     const listed: string[] = [];
     const want = seen([...walkInPathOrder(dir, filter, (rel) => listed.push(rel))]);
     expect(want.length).toBeGreaterThan(2500);
-    for (const pool of [new StatPool(), new StatPool(0)]) {
+    for (const pool of [new DirLister(), new DirLister(0)]) {
       const got = await chunked(dir, filter, pool);
       expect(seen(got.out)).toEqual(want);
-      expect(got.listed).toEqual(listed); // every directory, before its contents
+      // Every directory (a subdirectory after its parent: asked ahead, not strictly in path order).
+      expect(got.listed.slice().sort()).toEqual(listed.slice().sort());
+      for (const rel of got.listed.filter((r) => r.includes('/')))
+        expect(got.listed.indexOf(rel.slice(0, rel.lastIndexOf('/')))).toBeLessThan(
+          got.listed.indexOf(rel),
+        );
       expect(got.sizes.length).toBeGreaterThan(2);
     }
   });
@@ -75,7 +81,7 @@ describe('walkInChunks', () => {
     execFileSync('perl', ['-e', script], { cwd: dir });
     const filter = makeFilter([], []);
     const want = [...walkInPathOrder(dir, filter)];
-    const got = await chunked(dir, filter, new StatPool(0));
+    const got = await chunked(dir, filter, new DirLister(0));
     expect(seen(got.out)).toEqual(seen(want));
     const deep = Array.from({ length: depth }, () => 'd').join('/');
     expect(
@@ -86,33 +92,40 @@ describe('walkInChunks', () => {
     ]);
   });
 
-  it('a closed pool (a worker that failed) still stats, inline', async () => {
+  it('a closed lister (a worker that failed) still lists, inline', async () => {
     const dir = tmp('closed');
     for (let i = 0; i < 50; i++) writeFileSync(path.join(dir, `f${i}`), `${i}`);
-    const pool = new StatPool(0);
+    const pool = new DirLister(0);
     pool.close();
     const filter = makeFilter([], []);
     const got = await chunked(dir, filter, pool);
     expect(seen(got.out)).toEqual(seen([...walkInPathOrder(dir, filter)]));
   });
 
-  it('a name the listing called a file and lstat finds a directory (replaced since) is yielded, not listed', async () => {
-    const dir = tmp('raced');
-    writeFileSync(path.join(dir, 'f'), '');
-    mkdirSync(path.join(dir, 'g'));
-    const real = new StatPool();
-    // The pool's lstat of f sees what a rename of a directory over it would leave there.
-    const dirStat = lstatSync(path.join(dir, 'g'));
-    const pool = {
-      many: async (joined: Buffer, n: number) => (await real.many(joined, n)).map(() => dirStat),
+  it('asks for a directory only after beforeList heard of it, and walks a tree deeper than its lookahead', async () => {
+    const dir = tmp('order');
+    const deep = ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'e'];
+    for (const d of deep) mkdirSync(path.join(dir, d));
+    for (let i = 0; i < 60; i++) mkdirSync(path.join(dir, `e/s${i}`));
+    for (const d of [...deep, 'e/s7']) writeFileSync(path.join(dir, d, 'f'), d);
+    const events: string[] = [];
+    const real = new DirLister(0);
+    const lister = {
+      list: (at: Buffer) => {
+        events.push(`list ${path.relative(dir, at.toString())}`);
+        return real.list(at);
+      },
       close: () => real.close(),
-    } as unknown as StatPool;
-    const got = await chunked(dir, makeFilter([], []), pool);
-    expect(got.out.map((e) => ('st' in e ? [e.rel, e.st.isDirectory()] : e.rel))).toEqual([
-      ['f', true],
-      ['g', true],
-    ]);
-    // Its parent's watch reports the replacement (that watches and lists it); the walk does not.
-    expect(got.listed).toEqual(['g']);
+    } as unknown as DirLister;
+    const filter = makeFilter([], []);
+    const out: Array<WalkEntry | Unreadable> = [];
+    for await (const c of walkInChunks(dir, filter, (rel) => events.push(`watch ${rel}`), lister))
+      out.push(...c);
+    expect(seen(out)).toEqual(seen([...walkInPathOrder(dir, filter)]));
+    expect(events[0]).toBe('list '); // the root: watched by the watcher's start
+    for (const [i, e] of events.entries())
+      if (i > 0 && e.startsWith('list '))
+        expect(events.slice(0, i)).toContain(`watch ${e.slice(5)}`);
+    expect(events.filter((e) => e.startsWith('list '))).toHaveLength(66);
   });
 });

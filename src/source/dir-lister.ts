@@ -1,0 +1,212 @@
+// A directory's names in path order (sorted by their bytes), each with its lstat, listed on
+// worker threads once a walk is big enough to pay for them (walk-chunks.ts). A no-change
+// restart's main thread was its bottleneck, a quarter of it in readdir, the sort, the lstat of
+// each directory and the garbage of a Dirent per name, while one worker only stat'ed: now two
+// workers list as well, a few directories ahead, each directory on one of them, and the main
+// thread only merges. The caller asks for a directory only once it watches it (restart.ts):
+// watched, then listed, as before.
+//
+// Exactness: the names are readdir's bytes; each stat is the one stat-pool.ts's worker code takes
+// (fstatat relative to the directory's fd, numbers as Node computes its Stats', or Node's lstat).
+import { readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { fstatatPlan, type FstatatPlan } from '../fsmeta/index.js';
+import { FIELDS, STAT_WORKER, lstatResult, unpackStats, type StatResult } from './stat-pool.js';
+
+/** A directory listed: its names in order and their lstats; or why it could not be listed. */
+export type Listing = { names: Buffer[]; stats: StatResult[] } | { error: string };
+
+/** The names of a directory, sorted by their bytes (as the index orders keys). */
+function sortedNames(dir: Buffer): Buffer[] {
+  return readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare);
+}
+
+/** A listing on this thread. */
+export function listInline(dir: Buffer): Listing {
+  let names: Buffer[];
+  try {
+    names = sortedNames(dir);
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code ?? 'error' };
+  }
+  const slash = Buffer.from('/');
+  return { names, stats: names.map((n) => lstatResult(Buffer.concat([dir, slash, n]))) };
+}
+
+// The worker: the stat code (STAT_WORKER, which defines statDir) behind a readdir and a sort.
+// Directories asked for are queued and listed in turn; the replies go in batches of about BATCH
+// names (or whatever is listed when the queue runs dry): a message, and the buffers moved with
+// it, per directory cost the worker more than its stats (~90 µs each) and the main thread
+// garbage collections.
+const BATCH = 1024;
+const WORKER = `${STAT_WORKER}
+const queue = [];
+let scheduled = false;
+parentPort.on('message', (dirs) => {
+  queue.push(...dirs);
+  if (!scheduled) { scheduled = true; setImmediate(run); }
+});
+function listOne({ id, dir }) {
+  const d = Buffer.from(dir.buffer, dir.byteOffset, dir.byteLength);
+  let names;
+  try {
+    names = readdirSync(d, { encoding: 'buffer' }).sort(Buffer.compare);
+  } catch (err) {
+    return { id, error: (err && err.code) || 'error', n: 0 };
+  }
+  let len = 0;
+  for (const n of names) len += d.length + n.length + 2;
+  const joined = Buffer.allocUnsafe(len);
+  let pos = 0;
+  for (const n of names) {
+    pos += d.copy(joined, pos); joined[pos++] = 0x2f; pos += n.copy(joined, pos); joined[pos++] = 0;
+  }
+  return { id, n: names.length, dirLen: d.length, joined, ...statDir(d, joined, names.length) };
+}
+function send(batch) {
+  let len = 0, n = 0;
+  for (const l of batch) { len += l.joined ? l.joined.length : 0; n += l.n; }
+  const joined = Buffer.allocUnsafeSlow(len);
+  const out = new Float64Array(n * F);
+  const dirs = [], codes = [];
+  let pos = 0, at = 0;
+  for (const l of batch) {
+    dirs.push({ id: l.id, error: l.error, n: l.n, dirLen: l.dirLen, codes: l.n ? l.codes.length : 0 });
+    if (!l.n) continue;
+    pos += l.joined.copy(joined, pos);
+    out.set(l.out, at * F);
+    at += l.n;
+    codes.push(...l.codes);
+  }
+  parentPort.postMessage({ dirs, joined, out, codes }, [joined.buffer, out.buffer]);
+}
+function run() {
+  scheduled = false;
+  let batch = [], n = 0;
+  while (queue.length) {
+    const l = listOne(queue.shift());
+    batch.push(l);
+    if ((n += l.n) >= ${BATCH}) { send(batch); batch = []; n = 0; }
+  }
+  if (batch.length) send(batch);
+}
+`;
+
+/** A batch of listings as the worker packs them. */
+interface Reply {
+  dirs: Array<{ id: number; error?: string; n: number; dirLen?: number; codes: number }>;
+  /** Each name as its full path (its directory's bytes, '/', the name), then a NUL. */
+  joined: Uint8Array;
+  out: Float64Array;
+  codes: string[];
+}
+
+/** Each listing of a batch, with the id it was asked under. */
+function unpack(r: Reply): Array<[number, Listing]> {
+  const joined = Buffer.from(r.joined.buffer, r.joined.byteOffset, r.joined.byteLength);
+  let start = 0;
+  let at = 0;
+  let code = 0;
+  return r.dirs.map((d) => {
+    if (d.error !== undefined) return [d.id, { error: d.error }];
+    const names: Buffer[] = [];
+    for (let i = 0; i < d.n; i++) {
+      const end = joined.indexOf(0, start);
+      // Each name sits after its directory's bytes and '/', before its NUL.
+      names.push(joined.subarray(start + (d.dirLen ?? 0) + 1, end));
+      start = end + 1;
+    }
+    const out = r.out.subarray(at * FIELDS, (at + d.n) * FIELDS);
+    const stats = unpackStats(out, r.codes.slice(code, code + d.codes), d.n);
+    at += d.n;
+    code += d.codes;
+    return [d.id, { names, stats }];
+  });
+}
+
+/**
+ * Lists directories: inline until `inlineFirst` names were listed (a small tree never starts a
+ * thread), then on a worker. A worker that cannot start or fails has what it was asked, and
+ * everything later, listed inline: the same listings, only slower.
+ */
+export class DirLister {
+  private workers: Worker[] = [];
+  private broken = false;
+  private listed = 0;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { dir: Buffer; ok: (l: Listing) => void }>();
+  /** What each worker is to be asked at the end of this turn. */
+  private outboxes: Array<Array<{ id: number; dir: Uint8Array }>> = [];
+
+  constructor(
+    private readonly inlineFirst = 4096,
+    private readonly plan: FstatatPlan | null = fstatatPlan(),
+    /** Worker threads: the stats are most of the work, and the main thread waits on them. */
+    private readonly threads = 2,
+  ) {}
+
+  /** The listing of `dir` (its path's bytes); asked for now, delivered when ready. */
+  list(dir: Buffer): Promise<Listing> {
+    const started = this.listed > this.inlineFirst && this.start();
+    if (!started) {
+      const l = listInline(dir);
+      if ('names' in l) this.listed += l.names.length;
+      return Promise.resolve(l);
+    }
+    const id = this.nextId++;
+    return new Promise((ok) => {
+      this.waiting.set(id, { dir, ok });
+      const box = this.outboxes[id % this.workers.length] as Array<{ id: number; dir: Uint8Array }>;
+      // A copy of its own: a Buffer from Node's pool would take the whole pool along.
+      box.push({ id, dir: new Uint8Array(dir) });
+      // What a worker is asked in one turn goes in one message.
+      if (box.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.workers.forEach((w, i) => {
+      const dirs = (this.outboxes[i] as Array<{ id: number; dir: Uint8Array }>).splice(0);
+      if (!dirs.length) return;
+      w.ref();
+      w.postMessage(dirs);
+    });
+  }
+
+  /** Ends the workers (what they were still asked is listed inline). */
+  close(): void {
+    this.broken = true;
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+    this.outboxes = [];
+    for (const [id, { dir }] of [...this.waiting]) this.settle(id, listInline(dir));
+  }
+
+  /** True once the workers run. */
+  private start(): boolean {
+    if (this.workers.length || this.broken) return this.workers.length > 0;
+    try {
+      for (let i = 0; i < this.threads; i++) {
+        const w = new Worker(WORKER, { eval: true, workerData: { plan: this.plan } });
+        w.unref(); // idle, never what keeps the process up (flush holds it while one is out)
+        w.on('message', (r: Reply) => {
+          for (const [id, l] of unpack(r)) this.settle(id, l);
+        });
+        w.on('error', () => this.close());
+        w.on('exit', () => this.close());
+        this.workers.push(w);
+        this.outboxes.push([]);
+      }
+    } catch {
+      this.close();
+    }
+    return this.workers.length > 0;
+  }
+
+  private settle(id: number, l: Listing): void {
+    const wait = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) for (const w of this.workers) w.unref();
+    wait?.ok(l);
+  }
+}
