@@ -37,12 +37,13 @@ const KEEP_ROUNDS = sized(2, 4);
 /** Source kills under a writer. */
 const KILL_ROUNDS = sized(3, 5);
 /**
- * Directories of 100 files in the unchanged tree. 30 (3,000 entries) still crosses the batches of
- * the restart's walk several times over: a turn of the event loop every 512 entries
+ * Directories of 100 files in the big tree. 50 (5,000 entries) is past the 4,096 names a walk lists
+ * inline before its lister's worker threads take over (src/source/dir-lister.ts), and crosses the
+ * batches of the restart's walk several times over: a turn of the event loop every 512 entries
  * (src/shared/yield.ts), index cursors of 512 rows (src/index/cursors.ts); and the first mirror's
  * pipeline of 2,000 items (src/source/mirror-pace.ts).
  */
-const BIG_DIRS = sized(30, 100);
+const BIG_DIRS = sized(50, 100);
 
 function indexFile(s: Daemon, name: string): string {
   return path.join(s.stateDir, 'connections', name, 'index.sqlite');
@@ -212,7 +213,7 @@ describe('restart reconciliation', () => {
     expect(await indexAgainstTree(indexFile(s, 'crash'), src), `seed ${SEED}`).toEqual([]);
   }, 240_000); // test:long's rounds on a loaded machine
 
-  it(`reconciles an unchanged ${BIG_DIRS * 100}-file tree without sending file data`, async () => {
+  it(`reconciles a ${BIG_DIRS * 100}-file tree: unchanged without sending data, then changes made while down`, async () => {
     const src = await tmp('smr-src-');
     for (let d = 0; d < BIG_DIRS; d++) {
       await fsp.mkdir(path.join(src, `d${d}`));
@@ -240,6 +241,18 @@ describe('restart reconciliation', () => {
       // The restart's walk placed the watches (the watcher started with the root alone).
       expect(st.watcher?.watchedDirs, how).toBe(BIG_DIRS + 1);
     }
+    // Changes while it is down, spread over the tree, found by the workers' listings: content
+    // rewritten at the same size, a mode, a deletion, a new directory deep in the walk's order.
+    await s.stop();
+    const last = `d${BIG_DIRS - 1}`;
+    await fsp.writeFile(path.join(src, 'd1', 'f7.txt'), 'FILE 1/7\n');
+    await fsp.utimes(path.join(src, 'd1', 'f7.txt'), 1_000_000, 1_000_000);
+    await fsp.chmod(path.join(src, `d${Math.floor(BIG_DIRS / 2)}`, 'f50.txt'), 0o600);
+    await fsp.rm(path.join(src, last, 'f99.txt'));
+    await write(path.join(src, last, 'down', 'deep', 'new.txt'), 'made while down\n');
+    s = await startSource(s.stateDir);
+    await waitSynced(s, 'big', '120s');
+    await expectSameTree(src, path.join(t.root, 'big'));
     // ... and they see what changes after it, deep in the tree.
     const mid = `d${Math.floor(BIG_DIRS * 0.57)}`;
     await fsp.mkdir(path.join(src, mid, 'new'));
