@@ -48,4 +48,4 @@ export { readdirBytes, walkBytes, type ByteDirent, type WalkEntry } from './walk
 export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './sparse.js';
 export { metaDiff, type ComparableMeta } from './compare.js';
 export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
-export { futimensMtime, unixDatagram } from './libc.js';
+export { futimensMtime, unixDatagram, willNeed } from './libc.js';

@@ -21,6 +21,7 @@ interface Libc {
   mknod: CFunc;
   lseek: CFunc;
   fallocate: CFunc;
+  posix_fadvise: CFunc;
   socket: CFunc;
   sendto: CFunc;
   close: CFunc;
@@ -80,6 +81,7 @@ function lib(): Libc {
     mknod: f('int mknod(const uint8_t *path, uint32_t mode, uint64_t dev)'),
     lseek: f('int64_t lseek(int fd, int64_t offset, int whence)'),
     fallocate: f('int fallocate(int fd, int mode, int64_t offset, int64_t len)'),
+    posix_fadvise: f('int posix_fadvise(int fd, int64_t offset, int64_t len, int advice)'),
     socket: f('int socket(int domain, int type, int protocol)'),
     sendto: f(
       'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
@@ -207,6 +209,17 @@ export function punchHole(fd: number, offset: number, length: number): void {
     lib().fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length),
     'fallocate',
   );
+}
+
+const POSIX_FADV_WILLNEED = 3;
+
+/**
+ * Asks the kernel to start reading a file's first `len` bytes into the page cache now, without
+ * waiting for them (posix_fadvise WILLNEED): a later read finds them there. Only a hint: false
+ * when it was refused (the return is the error number, errno is not set).
+ */
+export function willNeed(fd: number, len: number): boolean {
+  return Number(lib().posix_fadvise(fd, 0, len, POSIX_FADV_WILLNEED)) === 0;
 }
 
 const AF_UNIX = 1;
