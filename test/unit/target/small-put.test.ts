@@ -11,6 +11,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -114,5 +115,14 @@ describe('a small whole file', () => {
     expect(Number(st.uid)).toBe(65534);
     expect(st.mtimeNs).toBe(BigInt(NS));
     expect(cf.refusals.counts.owner).toBe(1);
+  });
+});
+
+describe('temp file names', () => {
+  // Leftovers of an abandoned transfer are found by this prefix (temp-files.ts, clear): it must
+  // stay the first 8 hex digits of the sha256 of the name's bytes, whatever computes it.
+  it('carry the first 8 hex digits of the sha256 of the file name', () => {
+    const sha8 = createHash('sha256').update('f.dat').digest('hex').slice(0, 8);
+    expect(tempNameFor('/r/d/f.dat', 7)).toBe(`/r/d/.smr-tmp-${sha8}-7`);
   });
 });
