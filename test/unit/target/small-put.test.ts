@@ -94,6 +94,25 @@ describe('a small whole file', () => {
     expect(readFileSync(path.join(base, 'f'), 'utf8')).toBe('file now');
   });
 
+  // The chown is left out when the new file has the wanted owner already: its owner is still
+  // exact whether it was created with ours, or with a setgid directory's group.
+  it('as root lands with the owner asked for, whatever group its directory hands down', async () => {
+    const { base, cf } = replica();
+    mkdirSync(path.join(base, 'g'));
+    chownSync(path.join(base, 'g'), 0, 4322);
+    run('chmod', ['g+s', path.join(base, 'g')]);
+    await put(cf, 1, 'g/other', 'a', { ...plain, uid: 0, gid: 0 });
+    await put(cf, 2, 'g/same', 'b', { ...plain, uid: 0, gid: 4322 });
+    await put(cf, 3, 'ours', 'c', { ...plain, uid: 0, gid: 0 });
+    const owner = (p: string) => {
+      const st = lstatSync(path.join(base, p));
+      return [st.uid, st.gid, st.mode & 0o7777];
+    };
+    expect(owner('g/other')).toEqual([0, 0, 0o640]);
+    expect(owner('g/same')).toEqual([0, 4322, 0o640]);
+    expect(owner('ours')).toEqual([0, 0, 0o640]);
+  });
+
   it('not root: the owner it may not set is counted, the rest lands', async () => {
     const { base, cf } = replica();
     chownSync(base, 65534, 65534);
