@@ -1,7 +1,8 @@
 // The Linux system calls Node's fs lacks (l*xattr with byte paths, utimensat with nanoseconds,
-// mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate, fstatat relative to a directory's fd), and the one socket call its net lacks (a
-// datagram to a unix socket, for systemd's readiness), called through koffi. This is the only
-// module that imports koffi. Calls are synchronous: each takes about a microsecond, less than a
+// mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate, posix_fadvise, fstatat relative to a
+// directory's fd), and the one socket call its net lacks (a datagram to a unix socket, for
+// systemd's readiness), called through koffi. This is the only module that imports koffi (a
+// worker thread loads it by the path fstatatPlan gives). Calls are synchronous: each takes about a microsecond, less than a
 // thread-pool round trip, and errno is read on the same thread right after the call.
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -21,6 +22,7 @@ interface Libc {
   mknod: CFunc;
   lseek: CFunc;
   fallocate: CFunc;
+  posix_fadvise: CFunc;
   socket: CFunc;
   sendto: CFunc;
   close: CFunc;
@@ -80,6 +82,7 @@ function lib(): Libc {
     mknod: f('int mknod(const uint8_t *path, uint32_t mode, uint64_t dev)'),
     lseek: f('int64_t lseek(int fd, int64_t offset, int whence)'),
     fallocate: f('int fallocate(int fd, int mode, int64_t offset, int64_t len)'),
+    posix_fadvise: f('int posix_fadvise(int fd, int64_t offset, int64_t len, int advice)'),
     socket: f('int socket(int domain, int type, int protocol)'),
     sendto: f(
       'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
@@ -243,6 +246,17 @@ export function fstatatPlan(platform = process.platform, arch = process.arch): F
     size: x64 ? 144 : 128,
     at: { dev: 0, ino: 8, mode: x64 ? 24 : 16, size: 48, mtime: 88, ctime: 104 },
   };
+}
+
+const POSIX_FADV_WILLNEED = 3;
+
+/**
+ * Asks the kernel to start reading a file's first `len` bytes into the page cache now, without
+ * waiting for them (posix_fadvise WILLNEED): a later read finds them there. Only a hint: false
+ * when it was refused (the return is the error number, errno is not set).
+ */
+export function willNeed(fd: number, len: number): boolean {
+  return Number(lib().posix_fadvise(fd, 0, len, POSIX_FADV_WILLNEED)) === 0;
 }
 
 const AF_UNIX = 1;

@@ -5,22 +5,13 @@
 // batch cannot carry as it is (a hard link, a parent the index lacks, a file that changed or went
 // away, one with xattrs or ACLs that would swell the record) goes the ordinary way, in order.
 import { pushBlockHashes } from '../delta/hash.js';
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readSync,
-  constants as C,
-  type BigIntStats,
-  type Stats,
-} from 'node:fs';
+import type { Stats } from 'node:fs';
 import { MAX_BATCH_FILE_BYTES, MAX_BATCH_FILES, type WireFile } from '../protocol/files-op.js';
-import { fsPath, hasXattrsFd, msOfNs } from '../fsmeta/index.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
 import { knownMatchesDisk, sameFile } from './known.js';
 import type { MirrorHost } from './mirror-steps.js';
 import type { SendGate } from './send-gate.js';
-import type { ReadAttrs } from './entry-attrs.js';
+import { ReadAhead, readInto } from './small-read.js';
 
 /** Data one batch carries at most (one journal record, one frame). */
 export const BATCH_BYTES = 1024 * 1024;
@@ -123,7 +114,7 @@ export async function sendSmallFiles(
     // changed since, and a change is hinted like one during the read. Its attributes come from
     // that fstat and the descriptor (a second lstat and a name list read by path per file were
     // a cost of their own). Gone or replaced, the read fails and the ordinary path looks.
-    const got = readInto(host.abs(rel), buf, used, st.size, (after, at, named) =>
+    const got = readInto(ahead.take(i), buf, used, st.size, (after, at, named) =>
       ledger.attrs.fromStat(rel, after, at, named),
     );
     const attrs = got?.attrs;
@@ -167,17 +158,26 @@ export async function sendSmallFiles(
       await place(i)?.();
     };
   };
-  for (let i = 0; i < items.length;) {
-    // Items are decided in runs, each inside one read transaction of the index: a look-up on
-    // its own is a transaction of its own (~7 µs of locking, against under 1 µs inside one).
-    const later = ledger.index.transaction(() => {
-      while (i < items.length) {
-        const l = decide(i++);
-        if (l) return l;
-      }
-      return null;
-    });
-    if (later) await later();
+  // The files that may be read, opened a little ahead of their reads (small-read.ts).
+  const ahead = new ReadAhead(items.length, (i) => {
+    const { rel, st } = items[i] as SmallFileItem;
+    return batchable(st, true) ? { abs: host.abs(rel), size: st.size } : null;
+  });
+  try {
+    for (let i = 0; i < items.length;) {
+      // Items are decided in runs, each inside one read transaction of the index: a look-up on
+      // its own is a transaction of its own (~7 µs of locking, against under 1 µs inside one).
+      const later = ledger.index.transaction(() => {
+        while (i < items.length) {
+          const l = decide(i++);
+          if (l) return l;
+        }
+        return null;
+      });
+      if (later) await later();
+    }
+  } finally {
+    ahead.close();
   }
   await flush();
 }
@@ -200,44 +200,6 @@ function parentsKnown(host: MirrorHost, rel: string, known: Set<string>): boolea
     known.add(anc);
   }
   return true;
-}
-
-/** What read() of one file found: its length, what its fstat said, its attributes. */
-interface Read {
-  len: number;
-  /** The fstat's identity, size and mtime, as the scan's Stats gives them. */
-  after: Pick<Stats, 'ino' | 'size' | 'mtimeMs'>;
-  attrs: ReadAttrs | null;
-}
-
-/** The attributes of the file read, from its fstat (`named`: whether it has xattr names). */
-type AttrsOf = (st: BigIntStats, at: number, named: () => boolean) => ReadAttrs | null;
-
-/**
- * Reads a small file whole into `buf` at `at` with synchronous calls (microseconds each against
- * the page cache), and its attributes from the same descriptor: null when it is gone, not a
- * plain file any more, unreadable, or longer than `size` (it grew: the ordinary path reads it in
- * parts).
- */
-function readInto(abs: string, buf: Buffer, at: number, size: number, attrs: AttrsOf): Read | null {
-  let fd: number;
-  try {
-    fd = openSync(fsPath(abs), C.O_RDONLY | C.O_NOFOLLOW);
-  } catch {
-    return null; // gone, replaced, unreadable: the ordinary path looks and says why
-  }
-  try {
-    const len = readSync(fd, buf, at, size + 1, 0);
-    const readAt = Date.now();
-    const st = fstatSync(fd, { bigint: true });
-    if (len > size || !st.isFile()) return null;
-    const after = { ino: Number(st.ino), size: Number(st.size), mtimeMs: msOfNs(st.mtimeNs) };
-    return { len, after, attrs: attrs(st, readAt, () => hasXattrsFd(fd)) };
-  } catch {
-    return null; // a directory now (EISDIR), or a read error: the ordinary path says why
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function hashesOf(data: Buffer): bigint[] {

@@ -1,0 +1,72 @@
+// A batch's files opened ahead of their reads (source/small-read.ts): each is opened once, in
+// order, at most the window ahead of the one read; one passed over or left at the end is closed;
+// one that cannot be opened reads as null (the ordinary path looks); and a change made after
+// the open is what the read sees.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReadAhead, readInto } from '../../../src/source/small-read.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function files(n: number): string[] {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'smr-small-read-'));
+  dirs.push(d);
+  return Array.from({ length: n }, (_, i) => {
+    const p = path.join(d, `f${i}`);
+    writeFileSync(p, `file ${i}`);
+    return p;
+  });
+}
+
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+const noAttrs = () => null;
+
+describe('ReadAhead', () => {
+  it('opens each file once, in order, at most the window ahead, and closes what it passed', () => {
+    const paths = files(10);
+    const asked: number[] = [];
+    const before = openFds();
+    const ra = new ReadAhead(
+      paths.length,
+      (i) => {
+        asked.push(i);
+        return i === 4 ? null : { abs: paths[i] as string, size: 6 };
+      },
+      3,
+    );
+    const fd0 = ra.take(0);
+    expect(asked).toEqual([0, 1, 2, 3]);
+    expect(openFds()).toBe(before + 4); // 0 (now the caller's) and 1-3 ahead; 4 is not read
+    const buf = Buffer.alloc(64);
+    expect(readInto(fd0, buf, 0, 6, noAttrs)?.len).toBe(6);
+    expect(buf.toString('utf8', 0, 6)).toBe('file 0');
+    // Items 1 and 2 passed over (sent another way): closed as item 3 is taken.
+    const fd3 = ra.take(3);
+    expect(fd3).not.toBeNull();
+    expect(asked).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(readInto(fd3, buf, 0, 6, noAttrs)?.len).toBe(6);
+    expect(buf.toString('utf8', 0, 6)).toBe('file 3');
+    expect(ra.take(4)).toBeNull();
+    ra.close();
+    expect(openFds()).toBe(before);
+  });
+
+  it('a file gone before its open reads as null; one changed after it is read as it is now', () => {
+    const paths = files(3);
+    const ra = new ReadAhead(3, (i) => ({ abs: paths[i] as string, size: 6 }), 4);
+    rmSync(paths[1] as string);
+    const fd0 = ra.take(0); // opens all three: the second fails
+    writeFileSync(paths[2] as string, 'file 2 grew');
+    const buf = Buffer.alloc(64);
+    expect(readInto(fd0, buf, 0, 6, noAttrs)?.len).toBe(6);
+    expect(readInto(ra.take(1), buf, 0, 6, noAttrs)).toBeNull();
+    // Longer than the scanned size: null, the ordinary path reads it in parts.
+    expect(readInto(ra.take(2), buf, 0, 6, noAttrs)).toBeNull();
+    ra.close();
+  });
+});
