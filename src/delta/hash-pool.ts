@@ -60,11 +60,11 @@ export type SmallSum = { size: number; sha256: string } | null | 'retry';
 
 /** Paths as one Buffer, each one's bytes ended by a NUL. */
 function joinPaths(paths: readonly string[]): Buffer {
+  const named = paths.map(fsPath);
+  // The common case (no name that is not UTF-8): one string, one encoding, not two Buffers each.
+  if (named.every((p) => typeof p === 'string')) return Buffer.from(`${named.join('\0')}\0`);
   const parts: Buffer[] = [];
-  for (const p of paths) {
-    const b = fsPath(p);
-    parts.push(typeof b === 'string' ? Buffer.from(b, 'utf8') : b, Buffer.of(0));
-  }
+  for (const b of named) parts.push(typeof b === 'string' ? Buffer.from(b) : b, Buffer.of(0));
   return Buffer.concat(parts);
 }
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { fileSha256, hashSmallStat, HashPool, initHash } from '../../../src/delta/index.js';
 import { SMALL_FILE_BYTES } from '../../../src/delta/small-file.js';
+import { nameFromBytes } from '../../../src/shared/name-bytes.js';
 
 let dir = '';
 const pool = new HashPool();
@@ -94,6 +95,19 @@ describe('HashPool', () => {
     const got = await pool.sums(paths);
     expect(got?.slice(0, 2)).toEqual([await fileSha256(small), await fileSha256(empty)]);
     expect(got?.slice(2)).toEqual(['retry', null, null, null, null]);
+  });
+
+  it('reaches a name that is not UTF-8 by its bytes', async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-hpool-'));
+    const raw = Buffer.from([0x66, 0xff, 0x2e]);
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), raw]), 'odd');
+    writeFileSync(path.join(dir, 'plain'), 'even');
+    const odd = path.join(dir, nameFromBytes(raw));
+    const sums = await pool.sums([odd, path.join(dir, 'plain')]);
+    expect(sums).toEqual([await fileSha256(odd), await fileSha256(path.join(dir, 'plain'))]);
+    expect(sums?.[0]).toMatchObject({ size: 3 });
+    const blocks = await pool.blocks([odd], [3], BLOCK);
+    expect(blocks?.[0]?.sha256).toBe((sums?.[0] as { sha256: string }).sha256);
   });
 
   it('answers null once closed (the caller hashes inline)', async () => {
