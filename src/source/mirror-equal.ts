@@ -55,14 +55,10 @@ export function recordEqual(
   const { ledger } = host;
   const rest: Array<[Candidate, BlockHashes]> = [];
   ledger.index.transaction(() => {
-    // The batch is in scan order: its index rows read a page at a time, not a look-up each. A
-    // path the pages do not hold is looked up: read as not indexed, an op queued since would
-    // go unseen.
-    const known = indexCursor(ledger, equal[0]?.[0].rel);
     for (const item of equal) {
       const [b, hashes] = item;
       try {
-        const k = known(b.rel) ?? ledger.get(b.rel);
+        const k = ledger.get(b.rel);
         const held = heldIfUnchanged(host, b, k, sinceSeq);
         if (!held || attrsDiffer(b.st, b.t) || !listedAttrsSame(ledger, held.stamp, b.t))
           rest.push(item);
@@ -205,7 +201,7 @@ export async function settleSame(
   sinceSeq: number,
 ): Promise<void> {
   // The fast pass is synchronous: the index rows read for it stay current while it runs.
-  const known = indexCursor(host.ledger, items[0]?.rel);
+  const known = indexCursor(host.ledger, items);
   const rest = items.filter((e) => !knownSame(host, view, e, known));
   for (const e of rest) {
     // One entry's fault must not leave the rest of the batch unsettled.
@@ -251,17 +247,16 @@ function knownSame(
 }
 
 /**
- * The index's entries of a batch's paths from `first` on, read a page at a time in path order
- * (the scan's): a look-up per entry was a fifth of a no-change diff mirror's source time.
- * Ledger.get's answer for each path asked in ascending order; a path it does not meet (asked
- * out of order too) reads as not indexed, which leaves that entry to the per-entry step
- * (recordEqual looks it up instead). Rows are read as pages, not through an open statement: a
- * caller may write the rows it has read.
+ * The index's entries of a batch's paths, read a page at a time in path order (the scan's): a
+ * look-up per entry was a fifth of a no-change diff mirror's source time. Ledger.get's answer for
+ * each path asked in ascending order; a path it does not meet (asked out of order too) reads as
+ * not indexed, which leaves that entry to the per-entry step.
  */
 function indexCursor(
   ledger: Ledger,
-  first: string | undefined,
+  items: readonly SameEntry[],
 ): (rel: string) => Known | undefined {
+  const first = items[0]?.rel;
   if (first === undefined) return () => undefined;
   let rows: Iterator<IndexedPath> | null = null;
   let row: IteratorResult<IndexedPath> | null = null;
