@@ -1,6 +1,7 @@
 // Hash primitives: xxh64 for blocks (fast, ~5 GB/s in wasm) and sha256 for whole files (the proof
 // that a rebuilt file equals its source).
 import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import xxhashWasm from 'xxhash-wasm';
 import { SmrError } from '../shared/errors.js';
 import { lstatOrNull } from '../shared/fsutil.js';
@@ -19,6 +20,11 @@ export function initHash(): Promise<void> {
     api = x;
   });
   return loading;
+}
+
+/** Where xxhash-wasm's CommonJS build is, for a worker thread to load (hash-worker.ts). */
+export function xxhashModule(): string {
+  return createRequire(import.meta.url).resolve('xxhash-wasm');
 }
 
 /** xxh64 of a block; synchronous so hot loops need no await (initHash() must have resolved). */

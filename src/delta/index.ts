@@ -8,6 +8,7 @@ export {
   sha256File,
   StreamBlockHasher,
 } from './hash.js';
+export { hashPool, HashPool, type SeenStat, type SmallHashed, type SmallSum } from './hash-pool.js';
 export { changedBlocks, hashBlocks, hashSmallStat, type BlockHashes } from './blocks.js';
 export {
   coarseSignature,

@@ -3,7 +3,7 @@
 // the rest left to the per-file step, MirrorSteps.same), and the entries whose listing matched the
 // scan (SameBatch: the index already says so, or the per-entry step, MirrorSteps.path).
 import type { Stats } from 'node:fs';
-import type { BlockHashes } from '../delta/index.js';
+import type { BlockHashes, SeenStat } from '../delta/index.js';
 import { comparePaths, DIRTY_UNSURE, type IndexedPath } from '../index/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { lstatOrNull } from '../shared/fsutil.js';
@@ -122,7 +122,7 @@ function recorded(
 }
 
 /** The fields `unchanged` compares, from a plain lstat. */
-function statFields(st: Stats): StatFields {
+function statFields(st: SeenStat): StatFields {
   const type = st.isFile() ? 'file' : 'other';
   return {
     type,

@@ -2,7 +2,14 @@
 // compared with a local pass that also yields the block hashes later changes need.
 import path from 'node:path';
 import type { Stats } from 'node:fs';
-import { hashBlocks, hashSmallStat, initHash, type BlockHashes } from '../delta/index.js';
+import {
+  hashBlocks,
+  hashPool,
+  hashSmallStat,
+  initHash,
+  type BlockHashes,
+  type SeenStat,
+} from '../delta/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import type { FileSum } from '../protocol/requests.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
@@ -16,7 +23,7 @@ export interface Candidate {
    * The file's stat taken on the open file just after its content was hashed (small files): proof
    * that what was hashed is what the scan saw, with no second lstat (mirror-equal.ts).
    */
-  seen?: Stats;
+  seen?: SeenStat;
 }
 
 /** One `sums` request covers this many files... */
@@ -37,8 +44,7 @@ export async function splitBySums(
   const reply = ask(batch.map((b) => b.rel));
   reply.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   await initHash();
-  const local: Array<BlockHashes | null> = [];
-  for (const b of batch) local.push(hashSmall(base, b) ?? (await hashAny(base, b.rel)));
+  const local = await hashLocal(base, batch);
   const sums = await reply;
   const equal: Array<[Candidate, BlockHashes]> = [];
   const differ: Candidate[] = [];
@@ -50,6 +56,27 @@ export async function splitBySums(
     else differ.push(b);
   });
   return { equal, differ };
+}
+
+/**
+ * The batch's hashes: small files on the hash pool's worker (the main thread scans the next
+ * batch meanwhile), inline without one; the others, and those the worker did not settle, through
+ * hashAny. Each small file's stat after the read is kept in `b.seen`.
+ */
+async function hashLocal(base: string, batch: Candidate[]): Promise<Array<BlockHashes | null>> {
+  const abs = batch.map((b) => path.join(base, ...b.rel.split('/')));
+  const pooled = await hashPool().blocks(
+    abs,
+    batch.map((b) => b.st.size),
+    CAPTURE_BLOCK,
+  );
+  const local: Array<BlockHashes | null> = [];
+  for (const [i, b] of batch.entries()) {
+    const r = pooled ? pooled[i] : null;
+    if (r) b.seen = r.st;
+    local.push(r ?? (pooled ? null : hashSmall(base, b)) ?? (await hashAny(base, b.rel)));
+  }
+  return local;
 }
 
 /** A small file's hashes, its stat after the read kept in `b.seen`; null: take hashAny. */

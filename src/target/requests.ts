@@ -12,6 +12,7 @@ import {
   fineSignature,
   fileSha256,
   hashBlocks,
+  hashPool,
   midSignature,
   type CoarseSignature,
 } from '../delta/index.js';
@@ -63,13 +64,8 @@ export async function answerRequest(
         // Whole-file sha256 of many files in one round trip (the checksum mirror's first pass).
         // A path named twice is hashed once: else a few KiB of request cost a file's read per
         // repeat (the fuzz's `sums` of 2,000 paths over a few 256 MiB files: minutes of hashing).
-        const seen = new Map<string, FileSum | null>();
-        const sums: Array<FileSum | null> = [];
-        for (const p of h.paths) {
-          if (!seen.has(p)) seen.set(p, await fileSum(cf, p));
-          sums.push(seen.get(p) ?? null);
-        }
-        return { header: { sums: wireSums(sums) } };
+        const seen = await fileSums(cf, h.paths);
+        return { header: { sums: wireSums(h.paths.map((p) => seen.get(p) ?? null)) } };
       }
       case 'coarse': {
         const abs = await cf.resolve(h.p);
@@ -101,10 +97,31 @@ export async function answerRequest(
 }
 
 /**
- * Size and sha256 of a regular file in the replica; null for anything else. (fileSha256 opens
- * without following a symlink and checks the type on the open file: no lstat first.)
+ * Size and sha256 of each regular file named (null for anything else, or a path that does not
+ * resolve), each path once. Small files are read and hashed on the hash pool's worker (the
+ * main thread was mostly their open/read/fstat/close and sha256); what it leaves ('retry': a
+ * large file, an error), or all of them without a worker, goes through fileSha256 here, which
+ * opens without following a symlink and checks the type on the open file: no lstat first.
  */
-async function fileSum(cf: Confiner, p: string): Promise<FileSum | null> {
-  const abs = await cf.resolve(p).catch(() => null);
-  return abs ? fileSha256(abs) : null;
+async function fileSums(
+  cf: Confiner,
+  paths: readonly string[],
+): Promise<Map<string, FileSum | null>> {
+  const seen = new Map<string, FileSum | null>();
+  const names: string[] = [];
+  const abs: string[] = [];
+  for (const p of paths) {
+    if (seen.has(p)) continue;
+    seen.set(p, null);
+    const a = await cf.resolve(p).catch(() => null);
+    if (a === null) continue;
+    names.push(p);
+    abs.push(a);
+  }
+  const pooled = await hashPool().sums(abs);
+  for (const [i, p] of names.entries()) {
+    const r = pooled ? pooled[i] : 'retry';
+    seen.set(p, r === 'retry' ? await fileSha256(abs[i] as string) : (r ?? null));
+  }
+  return seen;
 }
