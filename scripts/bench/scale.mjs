@@ -904,16 +904,9 @@ function goals(m, info, w) {
   const big = info.files >= 1_000_000;
   const s = m.smr;
   if (s.full) {
-    const peakS = Math.max(
-      s.full.rss.source,
-      s.restart?.rss.source ?? 0,
-      s.checksum?.rss.source ?? 0,
-    );
-    const peakT = Math.max(
-      s.full.rss.target,
-      s.restart?.rss.target ?? 0,
-      s.checksum?.rss.target ?? 0,
-    );
+    // Every phase counts, the diff mirror's too (its walk and listing can be the largest).
+    const peakS = runPeak(m, 'source');
+    const peakT = runPeak(m, 'target');
     lines.push(
       big
         ? `- source peak RSS ≤ 400 MiB: ${verdict(peakS <= 400 * 1024)} (${mib(peakS)}); target ≤ 250 MiB: ${verdict(peakT <= 250 * 1024)} (${mib(peakT)})`
