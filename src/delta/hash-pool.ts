@@ -71,24 +71,13 @@ function joinPaths(paths: readonly string[]): Buffer {
 /**
  * One worker thread hashing batches of small files, in order. A pool whose worker cannot start
  * or fails answers null for every batch from then on: the caller hashes inline (same results).
- * The worker is unref'd while idle, never what keeps a process up, and ended after `idleMs`
- * without a batch: its heap (a V8 isolate) stayed up to the end of the process, and a 1M-file
- * source's peak RSS after a checksum mirror was 393 MiB against a goal of 400 (issue 13). The
- * next batch starts a new one (0.1–0.2 s, once per mirror).
+ * The worker is unref'd while idle, never what keeps a process up.
  */
 export class HashPool {
   private worker: Worker | null = null;
   private broken = false;
-  private idle: NodeJS.Timeout | null = null;
   private nextId = 0;
   private readonly waiting = new Map<number, (r: Reply | null) => void>();
-
-  constructor(private readonly idleMs = 10_000) {}
-
-  /** Whether a worker is up (for tests). */
-  get running(): boolean {
-    return this.worker !== null;
-  }
 
   /**
    * hashSmallStat of each path (its expected size beside it), with `blockSize` blocks: an
@@ -133,7 +122,6 @@ export class HashPool {
   /** Ends the worker; batches still out answer null. */
   close(): void {
     this.broken = true;
-    this.retire();
     void this.worker?.terminate();
     this.worker = null;
     for (const id of [...this.waiting.keys()]) this.settle(id, null);
@@ -148,9 +136,8 @@ export class HashPool {
       });
       w.unref();
       w.on('message', (r: Reply) => this.settle(r.id, r));
-      // A failure or an exit nobody asked for: inline from then on (retire() ends it on purpose).
-      w.on('error', () => this.worker === w && this.close());
-      w.on('exit', () => this.worker === w && this.close());
+      w.on('error', () => this.close());
+      w.on('exit', () => this.close());
       this.worker = w;
     } catch {
       this.broken = true;
@@ -167,8 +154,6 @@ export class HashPool {
     const w = this.start();
     if (!w || paths.length === 0) return Promise.resolve(null);
     const id = this.nextId++;
-    if (this.idle) clearTimeout(this.idle);
-    this.idle = null;
     return new Promise((ok) => {
       this.waiting.set(id, ok);
       w.ref(); // a batch out holds the process up until its reply
@@ -180,21 +165,8 @@ export class HashPool {
   private settle(id: number, r: Reply | null): void {
     const ok = this.waiting.get(id);
     this.waiting.delete(id);
-    if (this.waiting.size === 0 && this.worker) {
-      this.worker.unref();
-      this.idle = setTimeout(() => this.retire(), this.idleMs).unref();
-    }
+    if (this.waiting.size === 0) this.worker?.unref();
     ok?.(r);
-  }
-
-  /** Ends an idle worker on purpose (the pool stays usable: the next batch starts another). */
-  private retire(): void {
-    if (this.idle) clearTimeout(this.idle);
-    this.idle = null;
-    const w = this.worker;
-    if (!w || this.waiting.size) return;
-    this.worker = null;
-    void w.terminate();
   }
 }
 

@@ -110,25 +110,6 @@ describe('HashPool', () => {
     expect(blocks?.[0]?.sha256).toBe((sums?.[0] as { sha256: string }).sha256);
   });
 
-  it('ends an idle worker and starts another for the next batch, with the same answers', async () => {
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-hpool-'));
-    const f = path.join(dir, 'f');
-    writeFileSync(f, 'some bytes');
-    const p = new HashPool(50);
-    try {
-      const first = await p.sums([f]);
-      expect(first).toEqual([await fileSha256(f)]);
-      expect(p.running).toBe(true);
-      const until = Date.now() + 10_000;
-      while (p.running && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      expect(p.running).toBe(false); // its heap is given back
-      expect(await p.sums([f])).toEqual(first); // not broken: a new worker answers
-      expect(p.running).toBe(true);
-    } finally {
-      p.close();
-    }
-  });
-
   it('answers null once closed (the caller hashes inline)', async () => {
     const p = new HashPool();
     p.close();
