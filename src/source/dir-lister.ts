@@ -8,24 +8,19 @@
 //
 // Exactness: the names are readdir's bytes; each stat is the one stat-pool.ts's worker code takes
 // (fstatat relative to the directory's fd, numbers as Node computes its Stats', or Node's lstat).
-import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { fstatatPlan, type FstatatPlan } from '../fsmeta/index.js';
 import { FIELDS, STAT_WORKER, lstatResult, unpackStats, type StatResult } from './stat-pool.js';
+import { sortedNameBytes } from './walk.js';
 
 /** A directory listed: its names in order and their lstats; or why it could not be listed. */
 export type Listing = { names: Buffer[]; stats: StatResult[] } | { error: string };
-
-/** The names of a directory, sorted by their bytes (as the index orders keys). */
-function sortedNames(dir: Buffer): Buffer[] {
-  return readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare);
-}
 
 /** A listing on this thread. */
 export function listInline(dir: Buffer): Listing {
   let names: Buffer[];
   try {
-    names = sortedNames(dir);
+    names = sortedNameBytes(dir);
   } catch (err) {
     return { error: (err as NodeJS.ErrnoException).code ?? 'error' };
   }

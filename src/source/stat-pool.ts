@@ -67,8 +67,9 @@ export function lstatResult(p: string | Buffer): Stats | string | null {
 // directory's names as their paths in one Buffer, each ended by a NUL. With a plan, they are
 // fstatat'ed relative to the directory's fd (opened once for them all): no path resolved
 // from the root per name, and no Stats with its Dates built (a one-thread walk of 1M entries took
-// 3.8-4.0 s so, 5.5-6.2 s with lstatSync). Each number is computed as Node computes its Stats' (a u64 to the nearest double;
-// sec * 1e3 + nsec / 1e6 for the ms), so the two paths give equal values (stat-pool.test.ts).
+// 3.8-4.0 s so, 5.5-6.2 s with lstatSync). Each number is computed as Node computes its Stats'
+// (a u64 to the nearest double; sec * 1e3 + nsec / 1e6 for the ms), so the two paths give equal
+// values (stat-pool.test.ts).
 // Where the plan cannot serve (no plan, koffi fails to load, a path of PATH_MAX bytes or more, a
 // directory that opens with an error other than gone) the name is lstat'ed as before.
 export const STAT_WORKER = `

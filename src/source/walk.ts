@@ -42,7 +42,8 @@ export function sortedNames(dir: string): string[] {
   return sortedNameBytes(dir).map(nameFromBytes);
 }
 
-function sortedNameBytes(dir: string): Buffer[] {
+/** A directory's names as readdir's bytes, in path order (the restart's lister uses it too). */
+export function sortedNameBytes(dir: string | Buffer): Buffer[] {
   const raw = readdirSync(fsPath(dir), { encoding: 'buffer' });
   return raw.sort(Buffer.compare);
 }
