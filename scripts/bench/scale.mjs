@@ -567,6 +567,21 @@ async function mirrorPart(tree, info, o, dir) {
   const sides = { source, target };
   // What a compare reads: the tree and smr's replica (rsyncRun warms rsync's copy).
   const replicaReads = [tree, path.join(root, 'scale')];
+  /** A timed `mirror start --mode MODE --wait` of the unchanged tree, with the bytes it sent. */
+  const noChangeMirror = (mode, label) =>
+    smrPhase(
+      label,
+      sides,
+      smrProxy,
+      async () => {
+        const s0 = await status(sstate, 'scale');
+        const args = ['mirror', 'start', 'scale', '--mode', mode, '--wait', '--json'];
+        await smr([...args, '--state-dir', sstate], { timeoutMs: LONG });
+        const s = await status(sstate, 'scale');
+        return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
+      },
+      replicaReads,
+    );
   let phase = 'start';
   const step = (name, msg) => {
     phase = name;
@@ -648,33 +663,7 @@ async function mirrorPart(tree, info, o, dir) {
     if (later || o.checksumOnly) {
       // (3) no-change checksum compare.
       step('smr checksum compare', 'mirror: smr mirror --mode checksum, no change');
-      res.smr.checksum = await smrPhase(
-        'no-change checksum compare',
-        sides,
-        smrProxy,
-        async () => {
-          const s0 = await status(sstate, 'scale');
-          await smr(
-            [
-              'mirror',
-              'start',
-              'scale',
-              '--mode',
-              'checksum',
-              '--wait',
-              '--json',
-              '--state-dir',
-              sstate,
-            ],
-            {
-              timeoutMs: LONG,
-            },
-          );
-          const s = await status(sstate, 'scale');
-          return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
-        },
-        replicaReads,
-      );
+      res.smr.checksum = await noChangeMirror('checksum', 'no-change checksum compare');
       step('rsync -ac', 'mirror: rsync -ac no-change');
       res.rsync.checksum = await rsyncRun(rs, rsProxy, tree, 'copy', ['-c']);
     }
@@ -682,31 +671,7 @@ async function mirrorPart(tree, info, o, dir) {
       // (3b) no-change diff mirror: lists the whole target like the checksum compare, but reads
       // no file data; its peak RSS is what the listing and the scan cost the source.
       step('smr diff mirror', 'mirror: smr mirror --mode diff, no change');
-      res.smr.diff = await smrPhase(
-        'no-change diff mirror',
-        sides,
-        smrProxy,
-        async () => {
-          const s0 = await status(sstate, 'scale');
-          await smr(
-            [
-              'mirror',
-              'start',
-              'scale',
-              '--mode',
-              'diff',
-              '--wait',
-              '--json',
-              '--state-dir',
-              sstate,
-            ],
-            { timeoutMs: LONG },
-          );
-          const s = await status(sstate, 'scale');
-          return { status: s, sentBytes: s.sent.bytes - s0.sent.bytes };
-        },
-        replicaReads,
-      );
+      res.smr.diff = await noChangeMirror('diff', 'no-change diff mirror');
     }
     for (const [k, v] of Object.entries(res.smr))
       say(
