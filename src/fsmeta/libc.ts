@@ -222,6 +222,8 @@ export interface FstatatPlan {
   koffi: string;
   open: string;
   fstatat: string;
+  /** fstatat taking the name as a JS string (ASCII names only: koffi passes its UTF-8). */
+  fstatatText: string;
   close: string;
   /** open(2) flags for a directory read by fd: O_RDONLY | O_DIRECTORY | O_CLOEXEC. */
   dirFlags: number;
@@ -239,6 +241,8 @@ export function fstatatPlan(platform = process.platform, arch = process.arch): F
     koffi: createRequire(import.meta.url).resolve('koffi'),
     open: 'int open(const uint8_t *path, int flags)',
     fstatat: 'int fstatat(int dirfd, const uint8_t *name, _Out_ uint8_t *buf, int flags)',
+    // The same call with an ASCII name given as a JS string (koffi passes its UTF-8, the same bytes).
+    fstatatText: 'int fstatat(int dirfd, const char *name, _Out_ uint8_t *buf, int flags)',
     close: 'int close(int fd)',
     // O_DIRECTORY differs between the two (asm-generic's 0o40000 on arm64); O_CLOEXEC does not.
     dirFlags: (x64 ? 0o200000 : 0o40000) | 0o2000000,

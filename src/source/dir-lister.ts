@@ -45,18 +45,18 @@ function listOne({ id, dir }) {
   const d = Buffer.from(dir.buffer, dir.byteOffset, dir.byteLength);
   let names;
   try {
-    names = readdirSync(d, { encoding: 'buffer' }).sort(Buffer.compare);
+    // latin1: a string of one char per byte, so its sort is the bytes' order; a Buffer per name
+    // (readdir's 'buffer') cost ~2.3 µs each, three quarters of the readdir.
+    names = readdirSync(d, { encoding: 'latin1' }).sort();
   } catch (err) {
     return { id, error: (err && err.code) || 'error', n: 0 };
   }
   let len = 0;
-  for (const n of names) len += d.length + n.length + 2;
+  for (const n of names) len += n.length + 1;
   const joined = Buffer.allocUnsafe(len);
   let pos = 0;
-  for (const n of names) {
-    pos += d.copy(joined, pos); joined[pos++] = 0x2f; pos += n.copy(joined, pos); joined[pos++] = 0;
-  }
-  return { id, n: names.length, dirLen: d.length, joined, ...statDir(d, joined, names.length) };
+  for (const n of names) { pos += joined.latin1Write(n, pos); joined[pos++] = 0; }
+  return { id, n: names.length, joined, ...statDir(d, joined, names.length, names) };
 }
 function send(batch) {
   let len = 0, n = 0;
@@ -66,7 +66,7 @@ function send(batch) {
   const dirs = [], codes = [];
   let pos = 0, at = 0;
   for (const l of batch) {
-    dirs.push({ id: l.id, error: l.error, n: l.n, dirLen: l.dirLen, codes: l.n ? l.codes.length : 0 });
+    dirs.push({ id: l.id, error: l.error, n: l.n, codes: l.n ? l.codes.length : 0 });
     if (!l.n) continue;
     pos += l.joined.copy(joined, pos);
     out.set(l.out, at * F);
@@ -89,8 +89,8 @@ function run() {
 
 /** A batch of listings as the worker packs them. */
 interface Reply {
-  dirs: Array<{ id: number; error?: string; n: number; dirLen?: number; codes: number }>;
-  /** Each name as its full path (its directory's bytes, '/', the name), then a NUL. */
+  dirs: Array<{ id: number; error?: string; n: number; codes: number }>;
+  /** Each name's bytes, then a NUL. */
   joined: Uint8Array;
   out: Float64Array;
   codes: string[];
@@ -107,8 +107,7 @@ function unpack(r: Reply): Array<[number, Listing]> {
     const names: Buffer[] = [];
     for (let i = 0; i < d.n; i++) {
       const end = joined.indexOf(0, start);
-      // Each name sits after its directory's bytes and '/', before its NUL.
-      names.push(joined.subarray(start + (d.dirLen ?? 0) + 1, end));
+      names.push(joined.subarray(start, end));
       start = end + 1;
     }
     const out = r.out.subarray(at * FIELDS, (at + d.n) * FIELDS);

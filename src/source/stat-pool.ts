@@ -64,17 +64,19 @@ export function lstatResult(p: string | Buffer): Stats | string | null {
 
 // The worker's stat code, as source text: it must run from dist/ and under the tests' TypeScript
 // alike, and needs nothing but fs (and koffi, when fstatatPlan gives one). statDir takes a
-// directory's names as their paths in one Buffer, each ended by a NUL. With a plan, they are
-// fstatat'ed relative to the directory's fd (opened once for them all): no path resolved
-// from the root per name, and no Stats with its Dates built (a one-thread walk of 1M entries took
-// 3.8-4.0 s so, 5.5-6.2 s with lstatSync). Each number is computed as Node computes its Stats'
-// (a u64 to the nearest double; sec * 1e3 + nsec / 1e6 for the ms), so the two paths give equal
-// values (stat-pool.test.ts).
+// directory's names in one Buffer, each ended by a NUL. With a plan, they are fstatat'ed relative
+// to the directory's fd (opened once for them all): no path resolved from the root per name, and
+// no Stats with its Dates built (a one-thread walk of 1M entries took 3.8-4.0 s so, 5.5-6.2 s with
+// lstatSync). A directory whose names are all ASCII passes each name as the string readdir gave
+// (latin1: one char per byte, so ASCII is its own UTF-8) instead of a Buffer made per name. Each
+// number is computed as Node computes its Stats' (a u64 to the nearest double; sec * 1e3 + nsec /
+// 1e6 for the ms), so the two paths give equal values (stat-pool.test.ts).
 // Where the plan cannot serve (no plan, koffi fails to load, a path of PATH_MAX bytes or more, a
-// directory that opens with an error other than gone) the name is lstat'ed as before.
+// directory that opens with an error other than gone) the name is lstat'ed by its path as before.
 export const STAT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { lstatSync, readdirSync } = require('node:fs');
+const { isAscii } = require('node:buffer');
 const { getSystemErrorName } = require('node:util');
 const F = ${FIELDS};
 const NUL = Buffer.of(0);
@@ -85,6 +87,7 @@ function statAt(p) {
   const koffi = require(p.koffi);
   const l = koffi.load(null);
   const open = l.func(p.open), fstatat = l.func(p.fstatat), close = l.func(p.close);
+  const fstatatText = l.func(p.fstatatText);
   const buf = Buffer.alloc(p.size);
   const o = p.at;
   const u64 = (k) => buf.readUInt32LE(k) + buf.readUInt32LE(k + 4) * 4294967296;
@@ -98,9 +101,10 @@ function statAt(p) {
       return code === 'ENOENT' || code === 'ENOTDIR' ? -2 : -3;
     },
     close(fd) { if (fd >= 0) close(fd); },
-    // Fills out[i..] as the lstat path does; name ends with its NUL.
+    // Fills out[i..] as the lstat path does; name: an ASCII string, or its bytes ended by a NUL.
     stat(fd, name, out, i, codes) {
-      if (fstatat(fd, name, buf, p.nofollow) !== 0) {
+      const r = typeof name === 'string' ? fstatatText(fd, name, buf, p.nofollow) : fstatat(fd, name, buf, p.nofollow);
+      if (r !== 0) {
         const code = getSystemErrorName(-koffi.errno());
         if (code !== 'ENOENT' && code !== 'ENOTDIR') { out[i] = 2; codes.push(code); }
         return;
@@ -121,18 +125,20 @@ function lstatInto(p, out, i, codes) {
     if (code !== 'ENOENT' && code !== 'ENOTDIR') { out[i] = 2; codes.push(code); }
   }
 }
-// The stats of a directory's n names, given as their paths (d's bytes, '/', the name, a NUL)
-// one after the other in one Buffer, packed: F numbers each, error codes in order.
-function statDir(d, paths, n) {
+// The stats of directory d's n names, given one after the other in one Buffer (each ended by a
+// NUL), and as readdir's latin1 strings when texts is given: packed, F numbers each, error codes
+// in order.
+function statDir(d, joined, n, texts) {
   const out = new Float64Array(n * F);
   const codes = [];
   const fd = at ? at.open(d) : -3;
+  const ascii = texts && isAscii(joined);
   let start = 0;
   for (let i = 0; i < n; i++) {
-    const end = paths.indexOf(0, start);
-    if (fd >= 0 && end - start < 4096)
-      at.stat(fd, paths.subarray(start + d.length + 1, end + 1), out, i * F, codes);
-    else if (fd !== -2) lstatInto(paths.subarray(start, end), out, i * F, codes);
+    const end = joined.indexOf(0, start);
+    if (fd >= 0 && d.length + 1 + end - start < 4096)
+      at.stat(fd, ascii ? texts[i] : joined.subarray(start, end + 1), out, i * F, codes);
+    else if (fd !== -2) lstatInto(Buffer.concat([d, SLASH, joined.subarray(start, end)]), out, i * F, codes);
     start = end + 1;
   }
   if (at) at.close(fd);

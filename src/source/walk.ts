@@ -39,13 +39,27 @@ export interface Unreadable {
  * directories, two walks), and sorting names as strings turned each into bytes per comparison.
  */
 export function sortedNames(dir: string): string[] {
-  return sortedNameBytes(dir).map(nameFromBytes);
+  // An ASCII name's latin1 string is the name itself; any other is decoded from its bytes.
+  return sortedLatin1(dir).map((s) =>
+    HIGH_BYTE.test(s) ? nameFromBytes(Buffer.from(s, 'latin1')) : s,
+  );
 }
 
 /** A directory's names as readdir's bytes, in path order (the restart's lister uses it too). */
 export function sortedNameBytes(dir: string | Buffer): Buffer[] {
-  const raw = readdirSync(fsPath(dir), { encoding: 'buffer' });
-  return raw.sort(Buffer.compare);
+  return sortedLatin1(dir).map((s) => Buffer.from(s, 'latin1'));
+}
+
+/** A latin1 char that is no ASCII byte. */
+const HIGH_BYTE = /[\u0080-\u00ff]/;
+
+/**
+ * readdir's names as latin1 strings (one char per byte: lossless), sorted: a string sort compares
+ * char codes, here the bytes, so the order is Buffer.compare's. readdir's 'buffer' encoding made
+ * a Buffer per name at ~2.3 µs each, three quarters of listing a directory.
+ */
+function sortedLatin1(dir: string | Buffer): string[] {
+  return readdirSync(fsPath(dir), { encoding: 'latin1' }).sort();
 }
 
 /** A directory being listed by walkInPathOrder. */

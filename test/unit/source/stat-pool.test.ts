@@ -57,8 +57,12 @@ describe('the stat worker', () => {
     symlinkSync('sub/f1', at('link'));
     execFileSync('mkfifo', [at('fifo')]);
     writeFileSync(Buffer.from([...Buffer.from(`${dir}/n`), 0xff, 0xe9]), 'not UTF-8');
+    // Valid UTF-8 but not ASCII: its bytes must reach fstatat as they are, not re-encoded.
+    mkdirSync(at('utf8'));
+    for (const n of ['é', 'ß-1', 'a', '日本']) writeFileSync(at(`utf8/${n}`), n);
 
-    for (const d of [dir, at('sub')]) {
+    // `sub`: ASCII names only (passed to fstatat as strings); the others hold other bytes.
+    for (const d of [dir, at('sub'), at('utf8')]) {
       const want = await listed(new DirLister(Infinity), d); // inline: Node's lstat itself
       const names = readdirSync(d, { encoding: 'buffer' }).sort(Buffer.compare);
       expect(want).toEqual(names.map((n) => [n.toString('hex'), numbers(lstatAt(d, n))]));
