@@ -70,11 +70,26 @@ function rules(patterns: string[]): Rules {
   }
   const compile = (globs: string[]): Matcher => {
     if (!globs.length) return () => false;
-    const m = picomatch(globs, { dot: true });
+    const m = globMatcher(globs);
     // "dir/**" also matches the directory itself, as it means "dir and everything below".
     return (rel) => m(rel) || m(rel + '/');
   };
   return { any: compile(any), dirOnly: compile(dirOnly) };
+}
+
+/**
+ * What picomatch(globs, { dot: true }) answers, without its wrapper: per call and glob that built
+ * a result object and ran regex.exec (a match array), 7% of a no-change restart's main thread for
+ * the one built-in exclude. The same tests on the same regex: an empty path matches nothing, a
+ * path equal to the glob matches, else the glob's regex decides (picomatch.test without format,
+ * capture or basename options, as here).
+ */
+export function globMatcher(globs: string[]): Matcher {
+  const tests = globs.map((glob) => {
+    const re = picomatch.makeRe(glob, { dot: true });
+    return (s: string): boolean => s !== '' && (s === glob || re.test(s));
+  });
+  return (s) => tests.some((t) => t(s));
 }
 
 function ancestors(rel: string): string[] {

@@ -1,8 +1,10 @@
 // Filters read like rsync's and .gitignore's: no slash = any depth, leading slash = anchored,
 // trailing slash = directories only.
+import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
 import {
   checkPattern,
+  globMatcher,
   makeFilter,
   patternsFromText,
   translatePattern,
@@ -95,5 +97,63 @@ describe('pattern files and checks', () => {
     expect(translatePattern('*.log')).toEqual({ glob: '**/*.log', dirOnly: false });
     expect(translatePattern('/build/')).toEqual({ glob: 'build', dirOnly: true });
     expect(translatePattern('a/b')).toEqual({ glob: 'a/b', dirOnly: false });
+  });
+});
+
+describe('globMatcher', () => {
+  it("answers as picomatch's own matcher, path for path", () => {
+    const globs = [
+      '**/.smr-tmp-*',
+      '**/node_modules',
+      '**/*.log',
+      'build',
+      'docs/*.md',
+      '**/docs/**',
+      'a/**/b',
+      '**/[abc]x',
+      '**/file?.txt',
+      '**/{x,y}z',
+      '**/!(keep)*.tmp',
+      '**/**',
+    ];
+    const paths = [
+      '',
+      '.smr-tmp-1',
+      'a/.smr-tmp-x',
+      'a/.smr-tmp-x/',
+      'a/.smr-tmp',
+      'node_modules',
+      'web/node_modules/',
+      'x.log',
+      'deep/er/x.logs',
+      'build',
+      'build/',
+      'docs/a.md',
+      'docs/sub/a.md',
+      'a/b',
+      'a/q/r/b',
+      'ax',
+      'z/bx',
+      'dx',
+      'file1.txt',
+      'file10.txt',
+      'xz',
+      'q/yz',
+      'keep.tmp',
+      'drop.tmp',
+      '**/[abc]x',
+      '.hidden',
+      'dir/.hidden/f',
+      'é/ü.log',
+      '\udcff.log',
+    ];
+    for (const g of globs) {
+      const ours = globMatcher([g]);
+      const theirs = picomatch(g, { dot: true });
+      for (const p of paths) expect(ours(p), `${g} ${p}`).toBe(theirs(p));
+    }
+    const all = globMatcher(globs);
+    const theirs = picomatch(globs, { dot: true });
+    for (const p of paths) expect(all(p), p).toBe(Boolean(theirs(p)));
   });
 });
