@@ -72,7 +72,12 @@ function rules(patterns: string[]): Rules {
     if (!globs.length) return () => false;
     const m = globMatcher(globs);
     // "dir/**" also matches the directory itself, as it means "dir and everything below".
-    return (rel) => m(rel) || m(rel + '/');
+    const both: Matcher = (rel) => m(rel) || m(rel + '/');
+    // A path holding none of the texts every match must hold is no match (rel + '/' holds no
+    // more of them: none has a slash): most paths are turned away so, without a regex.
+    const needs = globs.map(requiredText);
+    if (needs.some((t) => t === null)) return both;
+    return (rel) => needs.some((t) => rel.includes(t as string)) && both(rel);
   };
   return { any: compile(any), dirOnly: compile(dirOnly) };
 }
@@ -90,6 +95,17 @@ export function globMatcher(globs: string[]): Matcher {
     return (s: string): boolean => s !== '' && (s === glob || re.test(s));
   });
   return (s) => tests.some((t) => t(s));
+}
+
+/**
+ * Text every path `glob` matches holds, or null where its syntax leaves that uncertain: only a
+ * glob of plain characters, `*`, `?` and `/` is read (no brackets, braces, extglobs, negations or
+ * escapes), and its longest run of plain characters is what a match must hold as it is.
+ */
+export function requiredText(glob: string): string | null {
+  if (/[^\w.~/*?-]/.test(glob)) return null;
+  const longest = glob.split(/[*?/]+/).reduce((a, b) => (b.length > a.length ? b : a), '');
+  return longest.length >= 2 ? longest : null;
 }
 
 function ancestors(rel: string): string[] {

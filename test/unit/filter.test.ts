@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkPattern,
   globMatcher,
+  requiredText,
   makeFilter,
   patternsFromText,
   translatePattern,
@@ -152,6 +153,21 @@ describe('globMatcher', () => {
       const theirs = picomatch(g, { dot: true });
       for (const p of paths) expect(ours(p), `${g} ${p}`).toBe(theirs(p));
     }
+    // What a glob's matches must hold, where its syntax makes it certain.
+    expect(requiredText('**/.smr-tmp-*')).toBe('.smr-tmp-');
+    expect(requiredText('docs/*.md')).toBe('docs');
+    for (const g of ['**/[abc]x', '**/{x,y}z', '**/!(keep)*.tmp', '**/**', '**/*x'])
+      expect(requiredText(g), g).toBeNull();
+    for (const g of globs) {
+      const t = requiredText(g);
+      if (t === null) continue;
+      const theirs = picomatch(g, { dot: true });
+      for (const p of paths) if (theirs(p)) expect(p.includes(t), `${g} ${p}`).toBe(true);
+    }
+    // Through makeFilter (which turns paths away by those texts first), as picomatch says.
+    const f = makeFilter([], ['*.log', 'docs/*.md', '**/[abc]x']);
+    const exc = picomatch(['**/.smr-tmp-*', '**/*.log', 'docs/*.md', '**/[abc]x'], { dot: true });
+    for (const p of paths.filter(Boolean)) expect(f.dir(p), p).toBe(!(exc(p) || exc(`${p}/`)));
     const all = globMatcher(globs);
     const theirs = picomatch(globs, { dot: true });
     for (const p of paths) expect(all(p), p).toBe(Boolean(theirs(p)));
