@@ -16,11 +16,11 @@ import { ENTRY_TYPES } from './entry-codec.js';
 import type { IndexDb } from './index-db.js';
 import { SQLITE_MODULE } from './sqlite.js';
 import { STAMP_ROWS_SQL, StampRows, type StampRow } from './stamp-rows.js';
+import type { EntryType } from './types.js';
 
 // The worker reads each key as hex text written into the page's one Buffer: better-sqlite3 makes
 // a Buffer per blob, which at 1M rows was 0.6-0.9 s of the worker's 1.9-2.3 s of CPU.
 const HEX_KEY_SQL = STAMP_ROWS_SQL.replace(/^SELECT e\.key,/, 'SELECT hex(e.key),');
-import type { EntryType } from './types.js';
 
 /** Rows per page; pages the worker may read before the main thread took them. */
 const PAGE = 1024;
