@@ -62,12 +62,28 @@ export async function buildParser(
       // returns (`connect x --bogus` reported the unknown argument and still made the connection).
       throw new UsageAbort(msg);
     });
+  skipHelpCache(y);
   for (const v of await verbsFor(argv)) {
     y.command(v.command as string, v.describe, v.builder ?? ((b: Argv) => b), (args) =>
       onVerb(v, args as Record<string, unknown>),
     );
   }
   return y;
+}
+
+/**
+ * yargs renders the matched command's whole help text after starting its handler, in case the
+ * handler later asks for it (cacheHelpMessage): 40-70 ms of CPU on every verb smr runs, a daemon's
+ * start-up included, for a text no verb shows. Help asked for (--help, a usage error) is rendered
+ * when asked either way. Internal methods: a yargs without them keeps its cache.
+ */
+function skipHelpCache(y: Argv): void {
+  const internal = (y as unknown as { getInternalMethods?: () => unknown }).getInternalMethods?.();
+  const usage = (
+    internal as { getUsageInstance?: () => unknown } | undefined
+  )?.getUsageInstance?.();
+  if (usage && typeof (usage as { cacheHelpMessage?: unknown }).cacheHelpMessage === 'function')
+    (usage as { cacheHelpMessage: () => void }).cacheHelpMessage = () => undefined;
 }
 
 /** Parses `argv`, calling `onVerb` for the verb it names unless a usage error comes first. */
