@@ -232,19 +232,19 @@ function unpack(p: Packed): StampRow[] {
   for (let i = 0; i < p.ends.length; i++) {
     const end = p.ends[i] as number;
     const o = i * NUMS;
-    const n = (k: number): number => p.nums[o + k] as number;
+    const nums = p.nums;
     out.push({
       key: keys.subarray(start, end),
-      type: ENTRY_TYPES[n(0) - 1] as EntryType,
-      size: n(1),
+      type: ENTRY_TYPES[(nums[o] as number) - 1] as EntryType,
+      size: nums[o + 1] as number,
       mtimeNs: p.times[i * 2] as bigint,
-      mode: n(2),
-      dev: n(3),
-      ino: n(4),
-      link: links.get(i) ?? null,
-      stamped: n(5) === 1,
+      mode: nums[o + 2] as number,
+      dev: nums[o + 3] as number,
+      ino: nums[o + 4] as number,
+      link: p.links.length ? (links.get(i) ?? null) : null,
+      stamped: nums[o + 5] === 1,
       ctimeNs: p.times[i * 2 + 1] as bigint,
-      flags: n(6),
+      flags: nums[o + 6] as number,
     });
     start = end;
   }

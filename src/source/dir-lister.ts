@@ -8,13 +8,21 @@
 //
 // Exactness: the names are readdir's bytes; each stat is the one stat-pool.ts's worker code takes
 // (fstatat relative to the directory's fd, numbers as Node computes its Stats', or Node's lstat).
+import { isUtf8 } from 'node:buffer';
 import { Worker } from 'node:worker_threads';
 import { fstatatPlan, type FstatatPlan } from '../fsmeta/index.js';
 import { FIELDS, STAT_WORKER, lstatResult, unpackStats, type StatResult } from './stat-pool.js';
 import { sortedNameBytes } from './walk.js';
 
 /** A directory listed: its names in order and their lstats; or why it could not be listed. */
-export type Listing = { names: Buffer[]; stats: StatResult[] } | { error: string };
+export type Listing =
+  | {
+      names: Buffer[];
+      stats: StatResult[];
+      /** Each name as smr's string of it (nameFromBytes), when the lister decoded them. */
+      texts?: string[];
+    }
+  | { error: string };
 
 /** A listing on this thread. */
 export function listInline(dir: Buffer): Listing {
@@ -105,6 +113,7 @@ function unpack(r: Reply): Array<[number, Listing]> {
   return r.dirs.map((d) => {
     if (d.error !== undefined) return [d.id, { error: d.error }];
     const names: Buffer[] = [];
+    const first = start;
     for (let i = 0; i < d.n; i++) {
       const end = joined.indexOf(0, start);
       names.push(joined.subarray(start, end));
@@ -114,7 +123,11 @@ function unpack(r: Reply): Array<[number, Listing]> {
     const stats = unpackStats(out, r.codes.slice(code, code + d.codes), d.n);
     at += d.n;
     code += d.codes;
-    return [d.id, { names, stats }];
+    // All the directory's names valid UTF-8 (a NUL ends each; no sequence spans one): decoded
+    // in one call, not one per name.
+    const all = joined.subarray(first, Math.max(first, start - 1));
+    const texts = d.n && isUtf8(all) ? all.toString('utf8').split('\0') : undefined;
+    return [d.id, { names, stats, texts }];
   });
 }
 

@@ -149,11 +149,19 @@ function statDir(d, joined, n, texts) {
 /** The StatResults of `n` names as a worker packed them. */
 export function unpackStats(out: Float64Array, codes: string[], n: number): StatResult[] {
   let code = 0;
-  return Array.from({ length: n }, (_, i) => {
-    const o = i * FIELDS;
-    if (out[o] === 0) return null;
-    if (out[o] === 2) return codes[code++] ?? 'error';
-    const f = (k: number): number => out[o + k] as number;
-    return new PackedStat(f(1), f(2), f(3), f(4), f(5), f(6));
-  });
+  const stats = new Array<StatResult>(n);
+  for (let i = 0, o = 0; i < n; i++, o += FIELDS) {
+    if (out[o] === 0) stats[i] = null;
+    else if (out[o] === 2) stats[i] = codes[code++] ?? 'error';
+    else
+      stats[i] = new PackedStat(
+        out[o + 1] as number,
+        out[o + 2] as number,
+        out[o + 3] as number,
+        out[o + 4] as number,
+        out[o + 5] as number,
+        out[o + 6] as number,
+      );
+  }
+  return stats;
 }

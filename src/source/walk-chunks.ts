@@ -42,6 +42,8 @@ interface Level {
   dirBytes: Buffer;
   names: Buffer[];
   stats: StatResult[];
+  /** The names as strings, when the lister decoded them. */
+  texts?: string[];
   next: number;
   /** Its subdirectories the walk descends into, in order; `nextSub` is the next to reach. */
   subs: Sub[];
@@ -71,7 +73,7 @@ class ChunkWalk {
     l.stats.forEach((st, i) => {
       if (typeof st !== 'object' || !st?.isDirectory()) return;
       const name = l.names[i] as Buffer;
-      const r = this.relOf(rel, name);
+      const r = this.relOf(rel, name, l.texts?.[i]);
       if (!this.filter.dir(r)) return;
       subs.push({
         rel: r,
@@ -97,7 +99,7 @@ class ChunkWalk {
         continue;
       }
       const st = dir.stats[i] as StatResult;
-      const rel = this.relOf(dir.rel, name);
+      const rel = this.relOf(dir.rel, name, dir.texts?.[i]);
       const e = this.judge(rel, Buffer.concat([dir.keyPrefix, name]), st);
       if (!e) continue;
       out.push(e);
@@ -110,8 +112,9 @@ class ChunkWalk {
     return out.length ? out : null;
   }
 
-  private relOf(dirRel: string, name: Buffer): string {
-    const n = nameFromBytes(name);
+  /** `name`'s path below the root; `text`: the name as a string, when the lister decoded it. */
+  private relOf(dirRel: string, name: Buffer, text?: string): string {
+    const n = text ?? nameFromBytes(name);
     return dirRel ? `${dirRel}/${n}` : n;
   }
 
