@@ -15,7 +15,11 @@ export interface StampRow {
   key: Buffer;
   type: EntryType;
   size: number;
-  mtimeNs: bigint;
+  /**
+   * mtime_ns as a double: exact, or NaN where the stored value has no exact double (it then
+   * equals no stat's: knownIs's BigInt comparison, without a BigInt per row; see exactNs).
+   */
+  mtimeNs: number;
   /** Permission bits (st_mode & 0o7777), as Known holds them. */
   mode: number;
   /** As numbers, as Node's Stats give them (Known's dev and ino). */
@@ -25,7 +29,8 @@ export interface StampRow {
   link: Buffer | null;
   /** Attributes were recorded (IndexEntry.attrDigest is not null): they have a stamp. */
   stamped: boolean;
-  ctimeNs: bigint;
+  /** ctime_ns as a double, as mtimeNs (0: no ctime proves the attributes). */
+  ctimeNs: number;
   /** Its dirty flags when the page was read (0: none). */
   flags: number;
 }
@@ -49,19 +54,25 @@ export class StampRows {
     this.idb.guard(() => (this.pageStmt.all(lo, limit) as unknown[][]).map(stampFromRow));
 }
 
+/** An int64 of ns as a double when one holds it exactly, else NaN (stamps-ahead's worker too). */
+export function exactNs(v: bigint): number {
+  const d = Number(v);
+  return BigInt(d) === v ? d : NaN;
+}
+
 function stampFromRow(r: unknown[]): StampRow {
   return {
     key: r[0] as Buffer,
     type: ENTRY_TYPES[Number(r[1]) - 1] as EntryType,
     size: Number(r[2]),
-    mtimeNs: r[3] as bigint,
+    mtimeNs: exactNs(r[3] as bigint),
     mode: Number(r[4]) & 0o7777,
     // Unsigned as the kernel has them, then numbers (as entryFromRow and knownOf make them).
     dev: Number(BigInt.asUintN(64, r[5] as bigint)),
     ino: Number(BigInt.asUintN(64, r[6] as bigint)),
     link: (r[7] as Buffer | null) ?? null,
     stamped: r[8] === 1n,
-    ctimeNs: r[9] as bigint,
+    ctimeNs: exactNs(r[9] as bigint),
     flags: Number(r[10] ?? 0),
   };
 }

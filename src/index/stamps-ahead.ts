@@ -25,8 +25,8 @@ const HEX_KEY_SQL = STAMP_ROWS_SQL.replace(/^SELECT e\.key,/, 'SELECT hex(e.key)
 /** Rows per page; pages the worker may read before the main thread took them. */
 const PAGE = 1024;
 const AHEAD = 4;
-/** Numbers per row in a page: type, size, mode, dev, ino, stamped, flags. */
-const NUMS = 7;
+/** Numbers per row in a page: type, size, mode, dev, ino, stamped, flags, mtime_ns, ctime_ns. */
+const NUMS = 9;
 
 /** A page as the worker packs it. */
 interface Packed {
@@ -34,8 +34,6 @@ interface Packed {
   /** Where each row's key ends in `keys`. */
   ends: Uint32Array;
   nums: Float64Array;
-  /** mtime_ns and ctime_ns of each row. */
-  times: BigInt64Array;
   /** Row number and target bytes of each symlink. */
   links: Array<[number, Uint8Array]>;
   last: boolean;
@@ -73,7 +71,6 @@ function pump() {
       const keys = Buffer.allocUnsafeSlow(bytes);
       const ends = new Uint32Array(n);
       const nums = new Float64Array(n * ${NUMS});
-      const times = new BigInt64Array(n * 2);
       const links = [];
       let len = 0;
       for (let i = 0; i < n; i++) {
@@ -88,14 +85,16 @@ function pump() {
         nums[o + 4] = Number(BigInt.asUintN(64, r[6]));
         nums[o + 5] = r[8] === 1n ? 1 : 0;
         nums[o + 6] = Number(r[10] ?? 0);
-        times[i * 2] = r[3];
-        times[i * 2 + 1] = r[9];
+        // As exactNs (stamp-rows.ts): the double that holds the ns exactly, else NaN.
+        const m = Number(r[3]), c = Number(r[9]);
+        nums[o + 7] = BigInt(m) === r[3] ? m : NaN;
+        nums[o + 8] = BigInt(c) === r[9] ? c : NaN;
         if (r[7] !== null) links.push([i, r[7]]);
       }
       over = n < ${PAGE};
       if (!over) from = Buffer.from(rows[n - 1][0] + '00', 'hex');
-      const msg = { keys, ends, nums, times, links, last: over };
-      parentPort.postMessage(msg, [keys.buffer, ends.buffer, nums.buffer, times.buffer]);
+      const msg = { keys, ends, nums, links, last: over };
+      parentPort.postMessage(msg, [keys.buffer, ends.buffer, nums.buffer]);
     } catch (err) {
       over = true;
       parentPort.postMessage({ error: String((err && err.message) || err) });
@@ -237,13 +236,13 @@ function unpack(p: Packed): StampRow[] {
       key: keys.subarray(start, end),
       type: ENTRY_TYPES[(nums[o] as number) - 1] as EntryType,
       size: nums[o + 1] as number,
-      mtimeNs: p.times[i * 2] as bigint,
+      mtimeNs: nums[o + 7] as number,
       mode: nums[o + 2] as number,
       dev: nums[o + 3] as number,
       ino: nums[o + 4] as number,
       link: p.links.length ? (links.get(i) ?? null) : null,
       stamped: nums[o + 5] === 1,
-      ctimeNs: p.times[i * 2 + 1] as bigint,
+      ctimeNs: nums[o + 8] as number,
       flags: nums[o + 6] as number,
     });
     start = end;

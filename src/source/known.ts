@@ -77,6 +77,40 @@ export function ctimeProves(
   return k.ctimeNs !== 0n && sameInode(k, st) && ctimeNsOf(st) === k.ctimeNs;
 }
 
+/**
+ * knownIs and ctimeProves for an index row whose ns are exact doubles (StampRow: NaN where the
+ * stored value has none). BigInt(x) === ns holds exactly when x === Number(ns) for an ns that a
+ * double holds, and never for one it does not (x is a double): the same answers without a BigInt
+ * per entry, a no-change restart's million of them.
+ */
+export interface RowStamp {
+  type: KnownType;
+  dev: number;
+  ino: number;
+  size: number;
+  mode: number;
+  mtimeNs: number;
+  ctimeNs: number;
+}
+
+/** knownIs for a RowStamp. */
+export function rowIs(k: RowStamp, st: Stamp, type: KnownType): boolean {
+  return (
+    k.type === type &&
+    sameInode(k, st) &&
+    k.mode === (st.mode & 0o7777) &&
+    (type !== 'file' || (k.size === st.size && k.mtimeNs === Math.round(st.mtimeMs * 1e6)))
+  );
+}
+
+/** ctimeProves for a RowStamp. */
+export function rowCtimeProves(
+  k: Pick<RowStamp, 'ctimeNs' | 'dev' | 'ino'>,
+  st: Pick<Stats, 'ctimeMs' | 'dev' | 'ino'>,
+): boolean {
+  return k.ctimeNs !== 0 && sameInode(k, st) && Math.round(st.ctimeMs * 1e6) === k.ctimeNs;
+}
+
 /** The stored mtime as Node's milliseconds (what ops carry). */
 export function mtimeMsOf(ns: bigint): number {
   return Number(ns) / 1e6;

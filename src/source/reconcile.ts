@@ -19,7 +19,7 @@ import { deletionBrake } from './brake.js';
 import { entryType } from './entry-type.js';
 import type { PathFilter } from './filter.js';
 import { relOf, within } from './index-path.js';
-import { ctimeProves, knownIs, knownOf, sameInode } from './known.js';
+import { knownOf, rowCtimeProves, rowIs, sameInode } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
 import type { WalkStat } from './stat-pool.js';
@@ -223,7 +223,7 @@ export class Reconciler {
   private compare(row: StampRow, d: WalkEntry): void {
     const type = entryType(d.st);
     // The flags come with the row's page: a query per entry was a tenth of a no-change restart.
-    let differs = !type || !knownIs(row, d.st, type) || row.flags !== 0;
+    let differs = !type || !rowIs(row, d.st, type) || row.flags !== 0;
     if (!differs && type === 'symlink')
       differs = this.readlink(d.rel) !== (row.link === null ? undefined : nameFromBytes(row.link));
     if (!differs && this.restartUntil === Infinity)
@@ -287,8 +287,8 @@ export class Reconciler {
  * and their stamp compared with the index's.
  */
 function attrsMoved(ledger: Ledger, rel: string, row: StampRow, st: WalkStat): boolean {
-  if (!row.stamped || ctimeProves(row, st)) return false;
-  if (row.ctimeNs === 0n && st.ctimeMs <= st.mtimeMs) return false;
+  if (!row.stamped || rowCtimeProves(row, st)) return false;
+  if (row.ctimeNs === 0 && st.ctimeMs <= st.mtimeMs) return false;
   // The stamp itself, with the whole entry, only for the few rows it is compared for.
   const held = ledger.index.get(fromKey(row.key));
   if (!held) return true; // gone from the index meanwhile: capture's check says what to do
