@@ -6,8 +6,8 @@
 // that new creates wait behind: `open` was a third of the target's time in a full mirror). Node
 // has no syncfs: it is called through koffi on a thread of the pool (fsmeta's syncfsAsync), so
 // the daemon's thread never waits for the disk. (It was coreutils' `sync --file-system`, forked
-// by a long-lived `sh` helper per checkpoint: ~5 ms of CPU each, 7-9% of a target's CPU in a
-// full mirror of small files, which checkpoints every 100 ms.) Still worth it only for a
+// by a long-lived `sh` helper per checkpoint: ~5 ms of CPU each, and a full mirror of small
+// files checkpoints every 100 ms.) Still worth it only for a
 // checkpoint with many paths, so a trickle of live changes keeps its per-file fsyncs.
 // A syncfs also flushes what other programs wrote to that file system; a bulk checkpoint (a
 // mirror) is where that is an acceptable price.
