@@ -48,4 +48,11 @@ export { readdirBytes, walkBytes, type ByteDirent, type WalkEntry } from './walk
 export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './sparse.js';
 export { metaDiff, type ComparableMeta } from './compare.js';
 export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
-export { fstatatPlan, futimensMtime, unixDatagram, willNeed, type FstatatPlan } from './libc.js';
+export {
+  fstatatPlan,
+  futimensMtime,
+  syncfsAsync,
+  unixDatagram,
+  willNeed,
+  type FstatatPlan,
+} from './libc.js';

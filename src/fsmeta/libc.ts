@@ -26,6 +26,7 @@ interface Libc {
   socket: CFunc;
   sendto: CFunc;
   close: CFunc;
+  syncfs: CFunc & { async: (...args: unknown[]) => void };
 }
 
 /** Largest xattr value and name list Linux allows (XATTR_SIZE_MAX, XATTR_LIST_MAX). */
@@ -88,6 +89,7 @@ function lib(): Libc {
       'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
     ),
     close: f('int close(int fd)'),
+    syncfs: f('int syncfs(int fd)') as Libc['syncfs'],
   };
   return libc;
 }
@@ -261,6 +263,11 @@ const POSIX_FADV_WILLNEED = 3;
  */
 export function willNeed(fd: number, len: number): boolean {
   return Number(lib().posix_fadvise(fd, 0, len, POSIX_FADV_WILLNEED)) === 0;
+}
+
+/** syncfs(2) of the open `fd`'s file system on a pool thread (it waits for the disk); done(ok). */
+export function syncfsAsync(fd: number, done: (ok: boolean) => void): void {
+  lib().syncfs.async(fd, (err: unknown, rc: unknown) => done(!err && Number(rc) === 0));
 }
 
 const AF_UNIX = 1;

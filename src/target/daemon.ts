@@ -10,7 +10,6 @@ import { readKeyFile } from '../shared/key.js';
 import { listen } from './server.js';
 import { ReplicaLocks } from './replica-lock.js';
 import type { TargetContext } from './session.js';
-import { stopSyncfsHelper } from './sync-paths.js';
 import { checkTasksDir } from '../tasks/index.js';
 import { ModePolicy } from './mode-policy.js';
 import type { DaemonLifecycle } from '../shared/stop-latch.js';
@@ -91,7 +90,6 @@ export async function runTargetDaemon(
     o.lifecycle?.stopping();
     await server.close();
   } finally {
-    stopSyncfsHelper();
     await release();
   }
 }

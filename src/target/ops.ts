@@ -13,7 +13,7 @@ import { SmrError } from '../shared/errors.js';
 import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
 import { applyAttrsSync } from './apply-attrs.js';
-import { putSmallSync } from './small-put.js';
+import { newDirSync, putSmallSync } from './small-put.js';
 import { SparseWriter } from '../fsmeta/index.js';
 import { sha256File } from '../delta/hash.js';
 import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
@@ -188,6 +188,11 @@ export async function applyWrite(cf: Confiner, meta: WriteMeta, body: Buffer): P
 export async function applyMkdir(cf: Confiner, meta: MetaOf<'mkdir'>): Promise<OpOutcome> {
   const abs = await cf.resolve(meta.p);
   await cf.ensureParent(abs);
+  const attrs = (dir: string): void => applyAttrsSync(cf, dir, meta.p, meta.a ?? {}, meta.mode);
+  if (newDirSync(abs, modeOf(cf, meta, true), meta.a, attrs)) {
+    cf.madeDir(abs, true);
+    return { touched: [path.dirname(abs)], structural: false };
+  }
   const st = lstatSyncOrNull(abs);
   if (st && !st.isDirectory()) await removeAny(abs);
   const made = !st?.isDirectory();

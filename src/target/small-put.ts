@@ -6,18 +6,27 @@
 // order (owner, then mode, then mtime), and the only thing left to learn is whether it picked up
 // xattrs (a default ACL of its directory, a security label). Anything unusual goes the general way.
 import {
+  chmodSync,
   closeSync,
   fchmodSync,
   fchownSync,
   ftruncateSync,
   futimesSync,
+  lchownSync,
+  mkdirSync,
   openSync,
   renameSync,
   rmSync,
   writeSync,
   constants as C,
 } from 'node:fs';
-import { fsPath, futimensMtime, hasXattrsFd } from '../fsmeta/index.js';
+import {
+  fsPath,
+  futimensMtime,
+  hasXattrsFd,
+  listXattrNames,
+  setMtimeNsSync,
+} from '../fsmeta/index.js';
 import type { WireAttrs } from '../protocol/attrs.js';
 
 /** What the fast way needs of one file. */
@@ -92,5 +101,42 @@ function renameOver(tmp: string, abs: string): boolean {
   }
   rmSync(fsPath(abs), { recursive: true, force: true });
   renameSync(fsPath(tmp), fsPath(abs));
+  return true;
+}
+
+/**
+ * A directory made where none stood, its attributes set by path in fsmeta's order (owner, mode,
+ * mtime) when the descriptor-based rule holds (as root, no xattrs or ACLs to write): mkdir,
+ * lchown, chmod, one name list and utimensat. The general way (applyAttrsSync) first looked for
+ * something at the path and then read the new directory's stat twice and its mode once more (a
+ * mirror makes every directory of the tree). False, having done nothing: something stands at
+ * `abs` already, or the attributes need the general way; true: made, and set unless the new
+ * directory inherited xattrs (a default ACL of its parent), which `attrs` then sets.
+ */
+export function newDirSync(
+  abs: string,
+  mode: number | undefined,
+  a: WireAttrs | undefined,
+  attrs: (dir: string) => void,
+): boolean {
+  if (!direct(a)) return false;
+  try {
+    mkdirSync(fsPath(abs));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    if (a?.uid !== undefined) lchownSync(fsPath(abs), a.uid, a.gid ?? -1);
+  } catch {
+    // An owner this system refuses (an id a user namespace does not map): the general way
+    // tries again, counts the refusal and sets the rest.
+    attrs(abs);
+    return true;
+  }
+  if (mode !== undefined) chmodSync(fsPath(abs), mode);
+  const wantsList = a !== undefined && (a.x !== undefined || a.acl !== undefined);
+  if (a !== undefined && wantsList && listXattrNames(abs).length) attrs(abs);
+  else if (a?.ns !== undefined) setMtimeNsSync(abs, BigInt(a.ns));
   return true;
 }

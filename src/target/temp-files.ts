@@ -10,15 +10,28 @@ export const TMP_PREFIX = '.smr-tmp-';
 
 /** Name of the temp file a whole-file transfer builds before renaming it into place. */
 export function tempNameFor(abs: string, tx: number): string {
-  return path.join(path.dirname(abs), `${tempPrefixFor(abs)}${tx}`);
+  const [dir, name] = splitAbs(abs);
+  const tmp = `${tempPrefixFor(name)}${tx}`;
+  return dir.length > 1 && !dir.endsWith('/') ? `${dir}/${tmp}` : path.join(dir, tmp);
+}
+
+/**
+ * An absolute, normalized path (the confiner's) as its directory and its name: what path.dirname
+ * and path.basename give, by one search for the last '/' (those two and path.join per file were a
+ * cost of their own in a `files` op). The root's own files keep '/' as their directory.
+ */
+function splitAbs(abs: string): [string, string] {
+  const i = abs.lastIndexOf('/');
+  if (i <= 0 || i === abs.length - 1) return [path.dirname(abs), path.basename(abs)];
+  return [abs.slice(0, i), abs.slice(i + 1)];
 }
 
 // Temp names carry a short hash of the file they build, so a transfer abandoned by a crashed
 // source (its last part never queued) can be found and removed when that file is next written.
 // The hash is of the name's bytes: names that differ only in bytes that are not UTF-8 differ here.
 // crypto.hash is the same sha256 in one call (a Hash object per file was 4-8 µs, it is ~1 µs).
-function tempPrefixFor(abs: string): string {
-  const h = crypto.hash('sha256', nameBytes(path.basename(abs)), 'hex');
+function tempPrefixFor(name: string): string {
+  const h = crypto.hash('sha256', nameBytes(name), 'hex');
   return `${TMP_PREFIX}${h.slice(0, 8)}-`;
 }
 
@@ -45,16 +58,19 @@ export class TempFiles {
 
   /** Removes leftover temp files of `abs` (other than `keep`, which is now in use). */
   async clear(abs: string, keep?: string): Promise<void> {
-    const dir = path.dirname(abs);
-    const set = await this.names(dir);
+    const [dir, name] = splitAbs(abs);
+    const set = this.dirs.get(dir) ?? (await this.names(dir));
     // `keep` is named after `abs` (tempNameFor): its name holds the prefix, no second sha256.
-    const prefix = keep ? path.basename(keep).slice(0, PREFIX_LENGTH) : tempPrefixFor(abs);
-    for (const n of [...set]) {
-      if (!n.startsWith(prefix) || path.join(dir, n) === keep) continue;
-      await fsp.rm(fsPath(path.join(dir, n)), { force: true });
-      set.delete(n);
-    }
-    if (keep) set.add(path.basename(keep));
+    const kept = keep === undefined ? undefined : splitAbs(keep)[1];
+    const prefix = kept ? kept.slice(0, PREFIX_LENGTH) : tempPrefixFor(name);
+    // (Most directories hold no temp file: a new one's set is empty.)
+    if (set.size)
+      for (const n of [...set]) {
+        if (!n.startsWith(prefix) || path.join(dir, n) === keep) continue;
+        await fsp.rm(fsPath(path.join(dir, n)), { force: true });
+        set.delete(n);
+      }
+    if (kept) set.add(kept);
   }
 
   /** `dir` was just created: it holds no temp files. */
@@ -64,7 +80,8 @@ export class TempFiles {
 
   /** A temp file was renamed into place or removed. */
   done(tmp: string): void {
-    this.dirs.get(path.dirname(tmp))?.delete(path.basename(tmp));
+    const [dir, name] = splitAbs(tmp);
+    this.dirs.get(dir)?.delete(name);
   }
 
   /** Structure changed (rename, delete of a directory): list again when next needed. */

@@ -407,40 +407,33 @@ describe('syncPaths', () => {
     opens.mockRestore();
   });
 
-  it('keeps one helper for many bulk checkpoints, and starts another if it dies', async () => {
+  it('syncs a bulk checkpoint in the daemon itself: no `sync` program, no child process', async () => {
     if (process.platform !== 'linux') return;
-    const mod = await freshSyncPaths(process.env.PATH ?? '');
-    const many = await files(mod.SYNCFS_MIN_PATHS);
-    const opens = vi.spyOn(fsp, 'open');
-    try {
-      await mod.syncPaths(many, base);
-      const first = mod.syncfsHelperPid();
-      expect(first).toBeTypeOf('number');
-      for (let i = 0; i < 4; i++) await mod.syncPaths(many, base);
-      expect(mod.syncfsHelperPid()).toBe(first);
-      process.kill(first as number, 'SIGKILL');
-      await vi.waitFor(() => expect(mod.syncfsHelperPid()).toBeUndefined());
-      await mod.syncPaths(many, base);
-      expect(mod.syncfsHelperPid()).not.toBe(first);
-      expect(opens).not.toHaveBeenCalled(); // every checkpoint was one syncfs
-    } finally {
-      mod.stopSyncfsHelper();
-      opens.mockRestore();
-    }
-  });
-
-  it('falls back to an fsync per path where `sync --file-system` cannot run', async () => {
+    // Where no `sync` can be found (the helper that forked it per checkpoint fell back to fsyncs).
     const mod = await freshSyncPaths(path.join(tmp, 'no-such-bin'));
     const many = await files(mod.SYNCFS_MIN_PATHS);
     const opens = vi.spyOn(fsp, 'open');
     const saved = process.env.PATH;
-    process.env.PATH = path.join(tmp, 'no-such-bin'); // execFile looks `sync` up at call time
+    process.env.PATH = path.join(tmp, 'no-such-bin');
     try {
-      await mod.syncPaths(many, base);
+      for (let i = 0; i < 3; i++) await mod.syncPaths(many, base);
+      expect(opens).not.toHaveBeenCalled(); // every checkpoint was one syncfs
     } finally {
       process.env.PATH = saved;
+      opens.mockRestore();
     }
-    expect(opens).toHaveBeenCalledTimes(many.length);
-    opens.mockRestore();
+  });
+
+  it('falls back to an fsync per path when the file system cannot be synced whole', async () => {
+    const mod = await freshSyncPaths(process.env.PATH ?? '');
+    const many = await files(mod.SYNCFS_MIN_PATHS);
+    const opens = vi.spyOn(fsp, 'open');
+    try {
+      // A root that cannot be opened: its syncfs cannot be made, each path is fsynced instead.
+      await mod.syncPaths(many, path.join(tmp, 'no-such-root'));
+      expect(opens).toHaveBeenCalledTimes(many.length);
+    } finally {
+      opens.mockRestore();
+    }
   });
 });

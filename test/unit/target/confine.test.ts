@@ -99,6 +99,21 @@ describe('Confiner.resolve', () => {
     cf.invalidate();
     expect(await codeOf(cf.resolve('d/f'))).toBe('path-refused');
   });
+
+  // Paths are built by concatenation after the base as path.join gives it (one '/' after it),
+  // and one whose directory is proven is answered from that proof: the same paths as path.join.
+  it('gives the paths path.join gives, from a base written with a trailing slash or a dot', async () => {
+    await fsp.mkdir(path.join(base, 'a/b'), { recursive: true });
+    for (const b of [`${base}/`, `${base}/.`, `${base}//`]) {
+      const cf = new Confiner(b, new ModePolicy(false));
+      for (let i = 0; i < 2; i++) {
+        expect(await cf.resolve('a/b/f')).toBe(path.join(base, 'a/b/f'));
+        expect(await cf.resolve('top')).toBe(path.join(base, 'top'));
+        expect(await cf.resolve('a/new/f')).toBe(path.join(base, 'a/new/f'));
+      }
+    }
+    expect(await new Confiner('/', new ModePolicy(false)).resolve('x/y')).toBe('/x/y');
+  });
 });
 
 describe('Confiner.ensureParent', () => {

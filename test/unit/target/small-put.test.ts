@@ -18,7 +18,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { log } from '../../../src/shared/log.js';
 import { Confiner } from '../../../src/target/confine.js';
 import { ModePolicy } from '../../../src/target/mode-policy.js';
-import { applyPut } from '../../../src/target/ops.js';
+import { applyMkdir, applyPut } from '../../../src/target/ops.js';
 import { euidChanged } from '../../../src/target/small-put.js';
 import { tempNameFor } from '../../../src/target/temp-files.js';
 import { run, toolAcl, toolXattrs } from '../fsmeta-tools.js';
@@ -137,11 +137,56 @@ describe('a small whole file', () => {
   });
 });
 
+// A directory made by a mirror (target/small-put.ts, newDirSync): as root, mkdir, owner, mode
+// and the ns mtime by path with no stat before or after; one that inherits a default ACL, or a
+// path something stands at already, goes the general way.
+describe('a new directory', () => {
+  const dirMeta = (p: string, a: object = plain) => ({ p, mode: 0o2750, a });
+  const attrsOf = (p: string) => {
+    const st = lstatSync(p, { bigint: true });
+    return [Number(st.uid), Number(st.gid), Number(st.mode & 0o7777n), st.mtimeNs];
+  };
+
+  it('as root is made with owner, mode (setgid kept) and the ns mtime', async () => {
+    const { base, cf } = replica();
+    const out = await applyMkdir(cf, dirMeta('d'));
+    expect(out).toEqual({ touched: [base], structural: false });
+    expect(attrsOf(path.join(base, 'd'))).toEqual([4321, 4322, 0o2750, BigInt(NS)]);
+    // Proven and free of temp files: its files' puts look at it no further.
+    await put(cf, 1, 'd/f', 'x');
+    expect(run('ls', ['-A', path.join(base, 'd')]).trim()).toBe('f');
+  });
+
+  it("loses the ACLs its parent's default ACL gave it, when the source has none", async () => {
+    const { base, cf } = replica();
+    mkdirSync(path.join(base, 'p'));
+    run('setfacl', ['-d', '-m', 'u:4321:rwx', path.join(base, 'p')]);
+    await applyMkdir(cf, dirMeta('p/d'));
+    const names = toolXattrs(path.join(base, 'p', 'd'));
+    expect(names.has('system.posix_acl_default')).toBe(false);
+    expect(names.has('system.posix_acl_access')).toBe(false);
+    expect(attrsOf(path.join(base, 'p', 'd'))).toEqual([4321, 4322, 0o2750, BigInt(NS)]);
+  });
+
+  it('replaces a file that stands at its path, and sets a directory found there', async () => {
+    const { base, cf } = replica();
+    writeFileSync(path.join(base, 'f'), 'in the way');
+    mkdirSync(path.join(base, 'd'));
+    expect((await applyMkdir(cf, dirMeta('f'))).structural).toBe(true);
+    expect((await applyMkdir(cf, dirMeta('d'))).structural).toBe(false);
+    expect(attrsOf(path.join(base, 'f'))).toEqual([4321, 4322, 0o2750, BigInt(NS)]);
+    expect(attrsOf(path.join(base, 'd'))).toEqual([4321, 4322, 0o2750, BigInt(NS)]);
+  });
+});
+
 describe('temp file names', () => {
   // Leftovers of an abandoned transfer are found by this prefix (temp-files.ts, clear): it must
   // stay the first 8 hex digits of the sha256 of the name's bytes, whatever computes it.
   it('carry the first 8 hex digits of the sha256 of the file name', () => {
     const sha8 = createHash('sha256').update('f.dat').digest('hex').slice(0, 8);
     expect(tempNameFor('/r/d/f.dat', 7)).toBe(`/r/d/.smr-tmp-${sha8}-7`);
+    // Where the name has no directory but the root, or none at all, as path.join put it.
+    expect(tempNameFor('/f.dat', 7)).toBe(`/.smr-tmp-${sha8}-7`);
+    expect(tempNameFor('f.dat', 7)).toBe(`.smr-tmp-${sha8}-7`);
   });
 });
