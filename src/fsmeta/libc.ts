@@ -1,9 +1,10 @@
 // The Linux system calls Node's fs lacks (l*xattr with byte paths, utimensat with nanoseconds,
-// mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate, posix_fadvise, fstatat relative to a
-// directory's fd), and the one socket call its net lacks (a datagram to a unix socket, for
-// systemd's readiness), called through koffi. This is the only module that imports koffi (a
-// worker thread loads it by the path fstatatPlan gives). Calls are synchronous: each takes about a microsecond, less than a
-// thread-pool round trip, and errno is read on the same thread right after the call.
+// mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate, posix_fadvise, syncfs), and the one socket
+// call its net lacks (a datagram to a unix socket, for systemd's readiness), called through
+// koffi. This is the only module that imports koffi (a walk's worker threads load it by the path
+// fstatat-plan.ts gives, for fstatat relative to a directory's fd). Calls are synchronous: each
+// takes about a microsecond, less than a thread-pool round trip, and errno is read on the same
+// thread right after the call.
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import util from 'node:util';
@@ -212,46 +213,6 @@ export function punchHole(fd: number, offset: number, length: number): void {
     lib().fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length),
     'fallocate',
   );
-}
-
-/**
- * What a worker thread needs to call fstatat(2) itself (koffi loads there too, but not this
- * module, which is TypeScript): koffi's module path, the declarations, and where `struct stat`
- * keeps the fields a walk reads, as byte offsets. Only for the layouts known here (Linux on
- * x86-64 and arm64); null elsewhere, and the caller keeps to Node's lstat.
- */
-export interface FstatatPlan {
-  koffi: string;
-  open: string;
-  fstatat: string;
-  /** fstatat taking the name as a JS string (ASCII names only: koffi passes its UTF-8). */
-  fstatatText: string;
-  close: string;
-  /** open(2) flags for a directory read by fd: O_RDONLY | O_DIRECTORY | O_CLOEXEC. */
-  dirFlags: number;
-  nofollow: number;
-  /** sizeof(struct stat). */
-  size: number;
-  /** Byte offsets: dev, ino (u64); mode (u32); size (i64); mtime, ctime (i64 sec, then nsec). */
-  at: { dev: number; ino: number; mode: number; size: number; mtime: number; ctime: number };
-}
-
-export function fstatatPlan(platform = process.platform, arch = process.arch): FstatatPlan | null {
-  if (platform !== 'linux' || (arch !== 'x64' && arch !== 'arm64')) return null;
-  const x64 = arch === 'x64';
-  return {
-    koffi: createRequire(import.meta.url).resolve('koffi'),
-    open: 'int open(const uint8_t *path, int flags)',
-    fstatat: 'int fstatat(int dirfd, const uint8_t *name, _Out_ uint8_t *buf, int flags)',
-    // The same call with an ASCII name given as a JS string (koffi passes its UTF-8, the same bytes).
-    fstatatText: 'int fstatat(int dirfd, const char *name, _Out_ uint8_t *buf, int flags)',
-    close: 'int close(int fd)',
-    // O_DIRECTORY differs between the two (asm-generic's 0o40000 on arm64); O_CLOEXEC does not.
-    dirFlags: (x64 ? 0o200000 : 0o40000) | 0o2000000,
-    nofollow: AT_SYMLINK_NOFOLLOW,
-    size: x64 ? 144 : 128,
-    at: { dev: 0, ino: 8, mode: x64 ? 24 : 16, size: 48, mtime: 88, ctime: 104 },
-  };
 }
 
 const POSIX_FADV_WILLNEED = 3;
