@@ -49,3 +49,4 @@ export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './s
 export { metaDiff, type ComparableMeta } from './compare.js';
 export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
 export { fstatatPlan, futimensMtime, unixDatagram, willNeed, type FstatatPlan } from './libc.js';
+export { capMallocArenas, trimMalloc } from './malloc.js';
