@@ -7,6 +7,7 @@ import { log, emitEvent, logUnhandledRejections } from '../shared/log.js';
 import { acquireLock } from '../shared/lockfile.js';
 import { ensurePrivateDir } from '../shared/private-dir.js';
 import { asSmrError } from '../shared/errors.js';
+import { capMallocArenas } from '../fsmeta/index.js';
 import { startControlServer } from '../control/server.js';
 import { dispatcher } from '../control/methods.js';
 import { controlPath } from '../control/socket-path.js';
@@ -20,6 +21,9 @@ import { installStopLatch, waitForStop, type DaemonLifecycle } from '../shared/s
 
 // Kept here for the target verb, which has always imported it from the source daemon.
 export { waitForStop };
+
+/** malloc arenas of the source process (glibc's default: 8 per core). */
+const MALLOC_ARENAS = 2;
 
 async function sourceId(stateDir: string): Promise<string> {
   const file = path.join(stateDir, 'source-id');
@@ -41,6 +45,9 @@ export async function runSourceDaemon(opts: {
   lifecycle?: DaemonLifecycle;
 }): Promise<void> {
   installStopLatch();
+  // Before any worker thread: the threads that come and go (listers, hash worker) share malloc's
+  // arenas instead of each leaving one behind resident (src/fsmeta/malloc.ts).
+  capMallocArenas(MALLOC_ARENAS);
   const stateDir = path.resolve(opts.stateDir);
   await ensurePrivateDir(stateDir);
   const release = await acquireLock(path.join(stateDir, 'source.lock'), 'source');
