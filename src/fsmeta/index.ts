@@ -50,3 +50,4 @@ export { metaDiff, type ComparableMeta } from './compare.js';
 export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
 export { futimensMtime, syncfsAsync, unixDatagram, willNeed } from './libc.js';
 export { fstatatPlan, type FstatatPlan } from './fstatat-plan.js';
+export { capMallocArenas, trimMalloc } from './malloc.js';

@@ -11,7 +11,7 @@ import util from 'node:util';
 import { SmrError } from '../shared/errors.js';
 import { cString, displayPath, type FsPath } from './paths.js';
 
-type CFunc = (...args: unknown[]) => unknown;
+export type CFunc = (...args: unknown[]) => unknown;
 interface Libc {
   lgetxattr: CFunc;
   llistxattr: CFunc;
@@ -94,6 +94,9 @@ function lib(): Libc {
   };
   return libc;
 }
+
+/** One more libc function by its C declaration (throws where it has no such symbol). */
+export const libcFunc = (decl: string): CFunc => koffi().load(null).func(decl) as unknown as CFunc;
 
 /** An error shaped like Node's own fs errors (code, errno, syscall, path), so callers treat both alike. */
 export function errnoError(syscall: string, path?: FsPath): NodeJS.ErrnoException {

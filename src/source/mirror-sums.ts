@@ -26,6 +26,20 @@ export interface Candidate {
   seen?: SeenStat;
 }
 
+/**
+ * A Candidate as the checksum mirror holds it while its batch is hashed and asked for: an
+ * instance, not an object literal, whose allocation site V8 would tenure (mirror-equal.ts,
+ * HeldEntry): each one, and the scan's Stats it holds, then stayed until a full collection.
+ */
+export class HeldCandidate implements Candidate {
+  seen?: SeenStat = undefined;
+  constructor(
+    readonly rel: string,
+    readonly st: Stats,
+    readonly t: ListEntry,
+  ) {}
+}
+
 /** One `sums` request covers this many files... */
 export const SUMS_BATCH = 256;
 /** ...or this many bytes to hash on each side. */

@@ -14,7 +14,7 @@ import { MirrorPace } from './mirror-pace.js';
 import { decide, type MirrorOptions } from './mirror-plan.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
-import { SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums, type Candidate } from './mirror-sums.js';
+import { HeldCandidate, SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums } from './mirror-sums.js';
 import { SameBatch, settleEqual, settleSame } from './mirror-equal.js';
 import type { ScanSkip } from './scan.js';
 import { scanInPathOrder } from './walk.js';
@@ -133,7 +133,7 @@ export class Mirror {
   }
 
   /** checksum mirror: equal files recorded in one step for the batch, the others a step each. */
-  private async compareBatch(id: number, batch: Candidate[]): Promise<void> {
+  private async compareBatch(id: number, batch: HeldCandidate[]): Promise<void> {
     if (batch.length === 0 || id !== this.pace.runId) return;
     // The target's sums describe it after what was queued before they were asked for.
     const since = this.capture.ledger.lastQueued;
@@ -211,7 +211,7 @@ export class Mirror {
     log.debug(`mirror: target lists ${targetEntries} entries`);
     const startSeq = this.journal.lastSeq;
     let sourceEntries = 0;
-    const batch: Candidate[] = [];
+    const batch: HeldCandidate[] = [];
     const batches: Array<Promise<void>> = [];
     let batchBytes = 0;
     const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
@@ -243,7 +243,7 @@ export class Mirror {
       if (action !== 'same') this.tracker.planned(st.isFile() ? st.size : 0);
       // checksum: files of equal size are first compared by sha256, many per round trip.
       if (opts.mode === 'checksum' && action === 'blocks' && t && t.size === st.size) {
-        batch.push({ rel, st, t });
+        batch.push(new HeldCandidate(rel, st, t));
         batchBytes += st.size;
         if (batch.length >= SUMS_BATCH || batchBytes >= SUMS_BATCH_BYTES) {
           // The next batch is scanned, asked for and hashed while this one's reply is awaited.

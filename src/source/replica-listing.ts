@@ -1,6 +1,7 @@
 // The target's listing as the source holds it while a mirror, verify or orphans run: on disk
 // (index/listing-store.ts), one entry read back at a time, so the source's memory does not grow
 // with the replica. Map-like where the comparisons only look up and consume paths.
+import { trimMalloc } from '../fsmeta/index.js';
 import { ListingStore } from '../index/listing-store.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { underExcludedDir, type PathFilter } from './filter.js';
@@ -17,7 +18,15 @@ const PAGE = 1024;
 
 /** One listing of the replica, by path. */
 export class ReplicaListing implements ListedEntries {
-  private readonly store = ListingStore.open();
+  private readonly store: ListingStore;
+
+  constructor() {
+    // What was freed before (a mirror's reconciliation, its threads ended) goes back to the
+    // kernel before the listing and the comparison need memory of their own: malloc would keep
+    // it resident in its free lists (src/fsmeta/malloc.ts).
+    trimMalloc();
+    this.store = ListingStore.open();
+  }
 
   /** Adds one batch of LIST_ITEMS. */
   add(items: readonly ListEntry[]): void {
@@ -103,8 +112,9 @@ export class ReplicaListing implements ListedEntries {
     return LinkGrouping.ofShared(this.store.sharedInodes());
   }
 
-  /** Drops the listing's table. */
+  /** Drops the listing's table; its page cache and what the comparison freed go back (above). */
   close(): void {
     this.store.close();
+    trimMalloc();
   }
 }

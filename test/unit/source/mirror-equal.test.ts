@@ -186,4 +186,16 @@ describe('SameBatch', () => {
     expect(sent.map((s) => s.length)).toEqual([512, 1]);
     expect(sent[1]).toEqual(['p512']);
   });
+
+  it('holds instances, not object literals (V8 tenures a literal site a batch outlives)', () => {
+    const sent: SameEntry[][] = [];
+    const b = new SameBatch((items) => sent.push(items));
+    writeFileSync(abs('f'), 'f');
+    const e = entry('f');
+    b.add('f', e.st, e.t);
+    b.flush();
+    const held = sent[0]?.[0] as SameEntry;
+    expect(Object.getPrototypeOf(held)).not.toBe(Object.prototype);
+    expect([held.rel, held.st, held.t]).toEqual(['f', e.st, e.t]);
+  });
 });

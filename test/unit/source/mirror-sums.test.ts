@@ -15,7 +15,12 @@ import { DiskAttrs } from '../../../src/source/entry-attrs.js';
 import { ctimeNsOf } from '../../../src/source/known.js';
 import { Ledger } from '../../../src/source/ledger.js';
 import { recordEqual } from '../../../src/source/mirror-equal.js';
-import { splitBySums, sumSizes, type Candidate } from '../../../src/source/mirror-sums.js';
+import {
+  HeldCandidate,
+  splitBySums,
+  sumSizes,
+  type Candidate,
+} from '../../../src/source/mirror-sums.js';
 
 let dir: string;
 let index: PathIndex;
@@ -96,6 +101,16 @@ describe('splitBySums', () => {
     expect(recordEqual(host(), equal, 0).map(([c]) => c.rel)).toEqual(['later']);
     expect(ledger.get('kept')).toMatchObject({ ino: kept.st.ino, size: 9 });
     expect(ledger.get('later')).toBeUndefined();
+  });
+
+  it('takes the held form the mirror batches (an instance, not a literal V8 may tenure)', async () => {
+    const c = file('held', 'held content');
+    const held = new HeldCandidate(c.rel, c.st, c.t);
+    expect(Object.getPrototypeOf(held)).not.toBe(Object.prototype);
+    const sum = { size: 12, sha256: createHash('sha256').update('held content').digest('hex') };
+    const { equal } = await splitBySums(dir, [held], async () => [sum]);
+    expect(equal.map(([b]) => b)).toEqual([held]);
+    expect(held.seen).toMatchObject({ ino: c.st.ino, mtimeMs: c.st.mtimeMs });
   });
 });
 
