@@ -228,10 +228,10 @@ function unpack(p: Packed): StampRow[] {
   const links = new Map(p.links.map(([i, l]) => [i, Buffer.from(l)]));
   const out: StampRow[] = [];
   let start = 0;
+  const nums = p.nums;
   for (let i = 0; i < p.ends.length; i++) {
     const end = p.ends[i] as number;
     const o = i * NUMS;
-    const nums = p.nums;
     out.push({
       key: keys.subarray(start, end),
       type: ENTRY_TYPES[(nums[o] as number) - 1] as EntryType,
