@@ -2,7 +2,7 @@
 // of a no-change restart was busy all the walk long, a third of it in SQLite stepping through
 // these pages, while a core sat idle: past its first pages the table is read by a worker with its
 // own read-only connection, a few pages ahead, packed into typed arrays (no row object, no BigInt
-// crosses threads); the main thread unpacks the rows it merges. The rows, their order and their
+// crosses threads); the main thread reads the rows it merges in place (stamp-page.ts). The rows, their order and their
 // values are StampRows' own (the same query, the same conversions); a worker that cannot start or
 // fails leaves the rest to be read here, from the row after the last one it delivered.
 //
@@ -12,11 +12,10 @@
 // what changed on disk after the walk started is reported by the watcher either way.
 import { Worker } from 'node:worker_threads';
 import { keyAfter } from './cursors.js';
-import { ENTRY_TYPES } from './entry-codec.js';
 import type { IndexDb } from './index-db.js';
 import { SQLITE_MODULE } from './sqlite.js';
+import { NUMS, packRows, RowView, type Packed } from './stamp-page.js';
 import { STAMP_ROWS_SQL, StampRows, type StampRow } from './stamp-rows.js';
-import type { EntryType } from './types.js';
 
 // The worker reads each key as hex text written into the page's one Buffer: better-sqlite3 makes
 // a Buffer per blob, which at 1M rows was 0.6-0.9 s of the worker's 1.9-2.3 s of CPU.
@@ -25,19 +24,6 @@ const HEX_KEY_SQL = STAMP_ROWS_SQL.replace(/^SELECT e\.key,/, 'SELECT hex(e.key)
 /** Rows per page; pages the worker may read before the main thread took them. */
 const PAGE = 1024;
 const AHEAD = 4;
-/** Numbers per row in a page: type, size, mode, dev, ino, stamped, flags, mtime_ns, ctime_ns. */
-const NUMS = 9;
-
-/** A page as the worker packs it. */
-interface Packed {
-  keys: Uint8Array;
-  /** Where each row's key ends in `keys`. */
-  ends: Uint32Array;
-  nums: Float64Array;
-  /** Row number and target bytes of each symlink. */
-  links: Array<[number, Uint8Array]>;
-  last: boolean;
-}
 
 type Reply = Packed | { error: string };
 
@@ -109,15 +95,15 @@ parentPort.on('message', (m) => {
 `;
 
 /**
- * The index's StampRows in key order: `next()` hands out the rows buffered (undefined: none is),
- * `cover(key)` makes sure they reach past `key`, `more()` reads one more page. The first
- * `inlineRows` are read on this thread (a small index never starts a worker); call `close()` when
- * done.
+ * The index's StampRows in key order, a packed page at a time: `row` reads the current one in
+ * place (`has()`: one is buffered), `advance()` moves past it, `more()` reads the next page once
+ * the current one is used up. The first `inlineRows` are read on this thread (a small index never
+ * starts a worker); call `close()` when done.
  */
 export class StampsAhead {
   private readonly reader: StampRows;
-  private rows: StampRow[] = [];
-  private at = 0;
+  /** The current row of the current page (see has()). */
+  readonly row = new RowView();
   /** Where the next page starts; null once the last page is in. */
   private from: Buffer | null = Buffer.alloc(0);
   private read = 0;
@@ -137,28 +123,29 @@ export class StampsAhead {
     this.reader = new StampRows(idb);
   }
 
-  /** The next row, or undefined when none is buffered (call cover first) or none is left. */
+  /** Whether a row is buffered at the cursor (false: call more()). */
+  has(): boolean {
+    return this.row.i < this.row.count;
+  }
+
+  /** Moves past the current row. */
+  advance(): void {
+    this.row.at(this.row.i + 1);
+  }
+
+  /** The current row as an object of its own, and moves past it; undefined when none is buffered. */
   next(): StampRow | undefined {
-    return this.rows[this.at++];
+    if (!this.has()) return undefined;
+    const r = this.row.copy();
+    this.advance();
+    return r;
   }
 
-  /** Buffers rows until one past `key` is in, or the last one is. */
-  async cover(key: Buffer): Promise<void> {
-    for (;;) {
-      const last = this.rows[this.rows.length - 1];
-      // Past `key`, not at it: the row after the last one merged is then in too.
-      const enough = last !== undefined && Buffer.compare(last.key, key) > 0;
-      if (enough || !(await this.more())) return;
-    }
-  }
-
-  /** Buffers one more page; false when none is left. */
+  /** Reads the next page, once the current one is used up; false when none is left. */
   async more(): Promise<boolean> {
+    if (this.has()) throw new Error('StampsAhead.more: rows of the current page are left');
     if (this.from === null) return false;
-    // The rows handed out are dropped: what is buffered stays about a chunk and a page.
-    this.rows = this.rows.slice(this.at);
-    this.at = 0;
-    this.rows.push(...(await this.page(this.from)));
+    this.row.load(await this.page(this.from));
     return true;
   }
 
@@ -171,19 +158,20 @@ export class StampsAhead {
   }
 
   /** The page from `from`, here or from the worker; moves `from` on. */
-  private async page(from: Buffer): Promise<StampRow[]> {
+  private async page(from: Buffer): Promise<Packed> {
     const w = this.read >= this.inlineRows ? this.start() : null;
     if (w && !this.told) w.postMessage({ from });
     this.told ||= w !== null;
     const got = w && (await this.take());
     if (got && !('error' in got)) {
       w.postMessage(1); // room for one more page ahead
-      const rows = unpack(got);
-      const last = rows[rows.length - 1];
-      this.from = got.last || !last ? null : keyAfter(last.key);
-      this.read += rows.length;
-      this.fromWorker += rows.length;
-      return rows;
+      const n = got.ends.length;
+      const end = n ? (got.ends[n - 1] as number) : 0;
+      const lastKey = n ? got.keys.subarray(n > 1 ? (got.ends[n - 2] as number) : 0, end) : null;
+      this.from = got.last || !lastKey ? null : keyAfter(Buffer.from(lastKey));
+      this.read += n;
+      this.fromWorker += n;
+      return got;
     }
     if (got) this.close(); // its error: this page, and the rest, are read here
     const rows = this.reader.page(from, null, PAGE);
@@ -192,7 +180,7 @@ export class StampsAhead {
     this.read += rows.length;
     // More than a page: the worker starts now, so it is up by the time the pages here are read.
     if (this.from !== null) this.start();
-    return rows;
+    return packRows(rows, this.from === null);
   }
 
   private start(): Worker | null {
@@ -221,31 +209,4 @@ export class StampsAhead {
     this.wake = null;
     return this.broken ? null : (this.pages.shift() ?? null);
   }
-}
-
-function unpack(p: Packed): StampRow[] {
-  const keys = Buffer.from(p.keys.buffer, p.keys.byteOffset, p.keys.byteLength);
-  const links = new Map(p.links.map(([i, l]) => [i, Buffer.from(l)]));
-  const out: StampRow[] = [];
-  let start = 0;
-  const nums = p.nums;
-  for (let i = 0; i < p.ends.length; i++) {
-    const end = p.ends[i] as number;
-    const o = i * NUMS;
-    out.push({
-      key: keys.subarray(start, end),
-      type: ENTRY_TYPES[(nums[o] as number) - 1] as EntryType,
-      size: nums[o + 1] as number,
-      mtimeNs: nums[o + 7] as number,
-      mode: nums[o + 2] as number,
-      dev: nums[o + 3] as number,
-      ino: nums[o + 4] as number,
-      link: p.links.length ? (links.get(i) ?? null) : null,
-      stamped: nums[o + 5] === 1,
-      ctimeNs: nums[o + 8] as number,
-      flags: nums[o + 6] as number,
-    });
-    start = end;
-  }
-  return out;
 }

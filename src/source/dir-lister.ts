@@ -8,21 +8,33 @@
 //
 // Exactness: the names are readdir's bytes; each stat is the one stat-pool.ts's worker code takes
 // (fstatat relative to the directory's fd, numbers as Node computes its Stats', or Node's lstat).
-import { isUtf8 } from 'node:buffer';
 import { Worker } from 'node:worker_threads';
 import { fstatatPlan, type FstatatPlan } from '../fsmeta/index.js';
-import { FIELDS, STAT_WORKER, lstatResult, unpackStats, type StatResult } from './stat-pool.js';
+import { FIELDS, STAT_WORKER, lstatResult, packStat } from './stat-pool.js';
 import { sortedNameBytes } from './walk.js';
 
-/** A directory listed: its names in order and their lstats; or why it could not be listed. */
-export type Listing =
-  | {
-      names: Buffer[];
-      stats: StatResult[];
-      /** Each name as smr's string of it (nameFromBytes), when the lister decoded them. */
-      texts?: string[];
-    }
-  | { error: string };
+/**
+ * A directory listed, packed as the worker sends it: name i is `bytes` from `start(l, i)` to
+ * `ends[i]` (a NUL follows each), its lstat FIELDS numbers from `out[i * FIELDS]` (stat-pool.ts),
+ * and the error codes of the names that could not be lstat'ed, in order. No object per name: the
+ * walk reads them in place (walk-chunks.ts).
+ */
+export interface Names {
+  bytes: Buffer;
+  /** Where name 0 starts in `bytes`. */
+  first: number;
+  ends: Uint32Array;
+  out: Float64Array;
+  codes: string[];
+}
+
+/** A directory listed, or why it could not be. */
+export type Listing = Names | { error: string };
+
+/** Where name `i` of `l` starts in its bytes. */
+export function nameStart(l: Names, i: number): number {
+  return i > 0 ? (l.ends[i - 1] as number) + 1 : l.first;
+}
 
 /** A listing on this thread. */
 export function listInline(dir: Buffer): Listing {
@@ -33,8 +45,22 @@ export function listInline(dir: Buffer): Listing {
     return { error: (err as NodeJS.ErrnoException).code ?? 'error' };
   }
   const slash = Buffer.from('/');
-  return { names, stats: names.map((n) => lstatResult(Buffer.concat([dir, slash, n]))) };
+  const ends = new Uint32Array(names.length);
+  const out = new Float64Array(names.length * FIELDS);
+  const codes: string[] = [];
+  let len = 0;
+  names.forEach((n, i) => {
+    len += n.length;
+    ends[i] = len++;
+    const st = lstatResult(Buffer.concat([dir, slash, n]));
+    if (typeof st === 'string') codes.push(st);
+    packStat(st, out, i * FIELDS);
+  });
+  const bytes = Buffer.concat(names.flatMap((n) => [n, NUL]));
+  return { bytes, first: 0, ends, out, codes };
 }
+
+const NUL = Buffer.of(0);
 
 // The worker: the stat code (STAT_WORKER, which defines statDir) behind a readdir and a sort.
 // Directories asked for are queued and listed in turn; the replies go in batches of about BATCH
@@ -62,26 +88,33 @@ function listOne({ id, dir }) {
   let len = 0;
   for (const n of names) len += n.length + 1;
   const joined = Buffer.allocUnsafe(len);
+  const ends = new Uint32Array(names.length);
   let pos = 0;
-  for (const n of names) { pos += joined.latin1Write(n, pos); joined[pos++] = 0; }
-  return { id, n: names.length, joined, ...statDir(d, joined, names.length, names) };
+  for (let i = 0; i < names.length; i++) {
+    pos += joined.latin1Write(names[i], pos);
+    ends[i] = pos;
+    joined[pos++] = 0;
+  }
+  return { id, n: names.length, joined, ends, ...statDir(d, joined, names.length, names) };
 }
 function send(batch) {
   let len = 0, n = 0;
   for (const l of batch) { len += l.joined ? l.joined.length : 0; n += l.n; }
   const joined = Buffer.allocUnsafeSlow(len);
   const out = new Float64Array(n * F);
+  const ends = new Uint32Array(n);
   const dirs = [], codes = [];
   let pos = 0, at = 0;
   for (const l of batch) {
     dirs.push({ id: l.id, error: l.error, n: l.n, codes: l.n ? l.codes.length : 0 });
     if (!l.n) continue;
+    for (let i = 0; i < l.n; i++) ends[at + i] = l.ends[i] + pos;
     pos += l.joined.copy(joined, pos);
     out.set(l.out, at * F);
     at += l.n;
     codes.push(...l.codes);
   }
-  parentPort.postMessage({ dirs, joined, out, codes }, [joined.buffer, out.buffer]);
+  parentPort.postMessage({ dirs, joined, ends, out, codes }, [joined.buffer, ends.buffer, out.buffer]);
 }
 function run() {
   scheduled = false;
@@ -100,34 +133,30 @@ interface Reply {
   dirs: Array<{ id: number; error?: string; n: number; codes: number }>;
   /** Each name's bytes, then a NUL. */
   joined: Uint8Array;
+  /** Where each name's NUL is in `joined`. */
+  ends: Uint32Array;
   out: Float64Array;
   codes: string[];
 }
 
-/** Each listing of a batch, with the id it was asked under. */
+/** Each listing of a batch, with the id it was asked under: views of the batch's arrays. */
 function unpack(r: Reply): Array<[number, Listing]> {
-  const joined = Buffer.from(r.joined.buffer, r.joined.byteOffset, r.joined.byteLength);
-  let start = 0;
+  const bytes = Buffer.from(r.joined.buffer, r.joined.byteOffset, r.joined.byteLength);
   let at = 0;
   let code = 0;
   return r.dirs.map((d) => {
     if (d.error !== undefined) return [d.id, { error: d.error }];
-    const names: Buffer[] = [];
-    const first = start;
-    for (let i = 0; i < d.n; i++) {
-      const end = joined.indexOf(0, start);
-      names.push(joined.subarray(start, end));
-      start = end + 1;
-    }
-    const out = r.out.subarray(at * FIELDS, (at + d.n) * FIELDS);
-    const stats = unpackStats(out, r.codes.slice(code, code + d.codes), d.n);
+    const first = at > 0 ? (r.ends[at - 1] as number) + 1 : 0;
+    const l: Names = {
+      bytes,
+      first,
+      ends: r.ends.subarray(at, at + d.n),
+      out: r.out.subarray(at * FIELDS, (at + d.n) * FIELDS),
+      codes: r.codes.slice(code, code + d.codes),
+    };
     at += d.n;
     code += d.codes;
-    // All the directory's names valid UTF-8 (a NUL ends each; no sequence spans one): decoded
-    // in one call, not one per name.
-    const all = joined.subarray(first, Math.max(first, start - 1));
-    const texts = d.n && isUtf8(all) ? all.toString('utf8').split('\0') : undefined;
-    return [d.id, { names, stats, texts }];
+    return [d.id, l];
   });
 }
 
@@ -157,7 +186,7 @@ export class DirLister {
     const started = this.listed > this.inlineFirst && this.start();
     if (!started) {
       const l = listInline(dir);
-      if ('names' in l) this.listed += l.names.length;
+      if ('ends' in l) this.listed += l.ends.length;
       return Promise.resolve(l);
     }
     const id = this.nextId++;

@@ -13,6 +13,11 @@ import { SmrError } from '../shared/errors.js';
 export interface PathFilter {
   file(rel: string): boolean;
   dir(rel: string): boolean;
+  /**
+   * Texts (ASCII, none with a '/') one of which every path that file() or dir() turns away
+   * holds: a path holding none of them is taken by both. Absent or null: no such list.
+   */
+  readonly refusedHold?: readonly string[] | null;
 }
 
 // Files smr itself writes inside replicas; never replicate them on (chained replication).
@@ -25,6 +30,8 @@ interface Rules {
   any: Matcher;
   /** Match directories only (patterns written with a trailing slash). */
   dirOnly: Matcher;
+  /** Texts every path either matches holds one of (requiredText), or null. */
+  needs: string[] | null;
 }
 
 /** The glob a pattern stands for (anchored, or `**\/` in front), and whether it is for dirs only. */
@@ -79,7 +86,9 @@ function rules(patterns: string[]): Rules {
     if (needs.some((t) => t === null)) return both;
     return (rel) => needs.some((t) => rel.includes(t as string)) && both(rel);
   };
-  return { any: compile(any), dirOnly: compile(dirOnly) };
+  const texts = [...any, ...dirOnly].map(requiredText);
+  const needs = texts.every((t) => t !== null) ? (texts as string[]) : null;
+  return { any: compile(any), dirOnly: compile(dirOnly), needs };
 }
 
 /**
@@ -124,6 +133,8 @@ export function makeFilter(include: string[], exclude: string[]): PathFilter {
   return {
     file: (rel) => !exc.any(rel) && isIncluded(rel),
     dir: (rel) => !exc.any(rel) && !exc.dirOnly(rel),
+    // Includes turn away what they do not match: no text tells those apart.
+    refusedHold: inc ? null : exc.needs,
   };
 }
 

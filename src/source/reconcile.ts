@@ -23,8 +23,7 @@ import { knownOf, rowCtimeProves, rowIs, sameInode } from './known.js';
 import type { Ledger } from './ledger.js';
 import type { Skipped } from './skipped.js';
 import type { WalkStat } from './stat-pool.js';
-import type { WalkEntry } from './walk.js';
-import { walkInChunks } from './walk-chunks.js';
+import { walkCursor, type WalkCursor } from './walk-chunks.js';
 import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** What a reconciliation works through: the capture pipeline. */
@@ -68,6 +67,9 @@ export interface ReconcileResult {
 
 /** The root's index path: marked, every path is to be looked at again. */
 const ROOT = Buffer.alloc(0);
+
+/** upTo's answer when the index page is used up (compare answers are -1, 0, 1 or a difference). */
+const NEED = Number.NEGATIVE_INFINITY;
 
 /** Checks queued while the walk goes on, at most (the walk waits for the pipeline beyond this). */
 const MAX_BACKLOG = 2000;
@@ -157,82 +159,82 @@ export class Reconciler {
 
   /**
    * Phase 1: the merged walk. Returns how many source entries it saw. Both sides in key order
-   * (the walk builds each entry's key from its name's bytes): one Buffer.compare per step, with
-   * no path converted on either side but the few that are hinted or gone.
+   * (the walk compares each entry's key from its name's bytes), read in place: a path, a key or
+   * an object is built only for the few entries that are hinted or gone.
    */
   private async walk(o: ReconcileOptions): Promise<number> {
     const { ledger } = this.host;
-    // Read ahead on a worker; each chunk's rows are in before it is merged (cover).
+    // Read ahead on a worker, a packed page at a time; `row` reads the current one in place.
     const rows = ledger.index.stampsAhead();
-    let row: StampRow | undefined;
+    const row = rows.row;
     let protect: string | null = null; // an unreadable entry: nothing at or below it is gone
     let goneDir: string | null = null; // a gone directory: its entries go with it
     let seen = 0;
     let steps = 0;
-    const gone = (r: StampRow): void => {
-      const rel = relOf(fromKey(r.key));
+    const gone = (): void => {
+      const rel = relOf(fromKey(row.key));
       if (rel === '' || (protect !== null && within(rel, protect))) return;
       if (goneDir !== null && within(rel, goneDir)) return;
       ledger.markChanged(rel);
-      goneDir = r.type === 'dir' ? rel : null;
+      goneDir = row.type === 'dir' ? rel : null;
     };
-    // Index rows before `key` that the walk did not see are gone; then: how the next row compares.
-    const upTo = (key: Buffer): number => {
-      for (; row; row = rows.next()) {
-        const c = Buffer.compare(row.key, key);
+    // Workers list the directories ahead (walk-chunks.ts).
+    const walk = await walkCursor(this.host.base, this.host.filter, o.beforeList);
+    // Index rows before the walk's entry that it did not see are gone; then how the next row
+    // compares with the entry (NEED: the page is used up).
+    const upTo = (): number => {
+      for (; rows.has(); rows.advance()) {
+        const c = walk.compareKey(row.keys, row.keyStart, row.keyEnd);
         if (c >= 0) return c;
-        gone(row);
+        gone();
       }
-      return 1;
+      return NEED;
     };
-    // A chunk's entries are merged while workers list the directories ahead (walk-chunks.ts).
-    const chunks = walkInChunks(this.host.base, this.host.filter, o.beforeList);
     try {
-      for await (const chunk of chunks) {
-        const last = chunk[chunk.length - 1];
-        if (last) await rows.cover(last.key);
-        row ??= rows.next(); // undefined before: none was read yet, or none is left
-        for (const d of chunk) {
-          // A chunk stat'ed inline comes at once: events, acks and the pipeline get turns here.
-          if (++steps % YIELD_EVERY === 0) await nextTurn();
-          if ('unreadable' in d) {
-            upTo(d.key); // judged under the protection before this one
-            const what = `cannot read it (${d.unreadable}): nothing at or below it is replicated`;
-            this.host.skipped.skip(d.rel || '.', 'unreadable', what);
-            protect = d.rel;
-            continue;
-          }
-          seen++;
-          if (upTo(d.key) === 0) {
-            this.compare(row as StampRow, d);
-            row = rows.next();
-          } else this.diskOnly(d, o);
-          if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
+      for (let s = walk.advance(); s >= 0; s = walk.advance()) {
+        if (s === 0) {
+          await walk.ready();
+          continue;
         }
+        if (++steps % YIELD_EVERY === 0) await nextTurn(); // events, acks, the pipeline
+        let c = upTo(); // judged under the protection before, when unreadable
+        while (c === NEED) c = (await rows.more()) ? upTo() : 1;
+        if (walk.unreadable !== null) {
+          const what = `cannot read it (${walk.unreadable}): nothing at or below it is replicated`;
+          this.host.skipped.skip(walk.rel || '.', 'unreadable', what);
+          protect = walk.rel;
+          continue;
+        }
+        seen++;
+        if (c === 0) {
+          this.compare(row, walk);
+          rows.advance();
+        } else this.diskOnly(walk, o);
+        if (this.host.backlog > MAX_BACKLOG) await this.host.drain();
       }
       // What the walk did not reach is gone, a page at a time.
-      do for (row ??= rows.next(); row; row = rows.next()) gone(row);
+      do for (; rows.has(); rows.advance()) gone();
       while (await rows.more());
     } finally {
+      walk.close();
       rows.close();
     }
     return seen;
   }
 
   /** On both sides: hinted when anything capture compares differs, or the target is unsure. */
-  private compare(row: StampRow, d: WalkEntry): void {
+  private compare(row: StampRow, d: WalkCursor): void {
     const type = entryType(d.st);
     // The flags come with the row's page: a query per entry was a tenth of a no-change restart.
     let differs = !type || !rowIs(row, d.st, type) || row.flags !== 0;
     if (!differs && type === 'symlink')
       differs = this.readlink(d.rel) !== (row.link === null ? undefined : nameFromBytes(row.link));
-    if (!differs && this.restartUntil === Infinity)
-      differs = attrsMoved(this.host.ledger, d.rel, row, d.st);
+    if (!differs && this.restartUntil === Infinity) differs = attrsMoved(this.host.ledger, d, row);
     if (differs) this.host.hint(d.rel, (row.flags & DIRTY_UNSURE) !== 0);
   }
 
   /** Only on disk: new (when unknown paths count), or the new name of a path the index holds. */
-  private diskOnly(d: WalkEntry, o: ReconcileOptions): void {
+  private diskOnly(d: WalkCursor, o: ReconcileOptions): void {
     if (o.unknown === 'all') return this.host.hint(d.rel);
     const { ledger } = this.host;
     for (const from of ledger.pathsOfInode(d.st.dev, d.st.ino)) {
@@ -286,12 +288,13 @@ export class Reconciler {
  * older index, or written moments after a change), a ctime past the mtime has the attributes read
  * and their stamp compared with the index's.
  */
-function attrsMoved(ledger: Ledger, rel: string, row: StampRow, st: WalkStat): boolean {
+function attrsMoved(ledger: Ledger, d: WalkCursor, row: StampRow): boolean {
+  const { st } = d;
   if (!row.stamped || rowCtimeProves(row, st)) return false;
   if (row.ctimeNs === 0 && st.ctimeMs <= st.mtimeMs) return false;
   // The stamp itself, with the whole entry, only for the few rows it is compared for.
   const held = ledger.index.get(fromKey(row.key));
   if (!held) return true; // gone from the index meanwhile: capture's check says what to do
-  const now = ledger.attrs.stamp(rel);
+  const now = ledger.attrs.stamp(d.rel);
   return now !== null && now !== knownOf(held, false).stamp;
 }

@@ -146,22 +146,67 @@ function statDir(d, joined, n, texts) {
 }
 `;
 
-/** The StatResults of `n` names as a worker packed them. */
-export function unpackStats(out: Float64Array, codes: string[], n: number): StatResult[] {
-  let code = 0;
-  const stats = new Array<StatResult>(n);
-  for (let i = 0, o = 0; i < n; i++, o += FIELDS) {
-    if (out[o] === 0) stats[i] = null;
-    else if (out[o] === 2) stats[i] = codes[code++] ?? 'error';
-    else
-      stats[i] = new PackedStat(
-        out[o + 1] as number,
-        out[o + 2] as number,
-        out[o + 3] as number,
-        out[o + 4] as number,
-        out[o + 5] as number,
-        out[o + 6] as number,
-      );
+/** Packs `st` at `o` of `out` as the worker does (an error's code goes to the caller's list). */
+export function packStat(st: StatResult, out: Float64Array, o: number): void {
+  out[o] = st === null ? 0 : typeof st === 'string' ? 2 : 1;
+  if (st === null || typeof st === 'string') return;
+  out[o + 1] = st.mode;
+  out[o + 2] = st.dev;
+  out[o + 3] = st.ino;
+  out[o + 4] = st.size;
+  out[o + 5] = st.mtimeMs;
+  out[o + 6] = st.ctimeMs;
+}
+
+/** The StatResult packed at `o` of `out`; `code`: its error code, when it is an error. */
+export function statAt(out: Float64Array, o: number, code: string): StatResult {
+  if (out[o] === 0) return null;
+  if (out[o] === 2) return code;
+  return new PackedStat(
+    out[o + 1] as number,
+    out[o + 2] as number,
+    out[o + 3] as number,
+    out[o + 4] as number,
+    out[o + 5] as number,
+    out[o + 6] as number,
+  );
+}
+
+/**
+ * The stat packed at `o` of `out`, read in place: a walk moves it from name to name (no object
+ * per name). Whoever keeps a stat past the step takes `copy()`.
+ */
+export class StatView implements WalkStat {
+  out: Float64Array = new Float64Array(FIELDS);
+  o = 0;
+  get mode(): number {
+    return this.out[this.o + 1] as number;
   }
-  return stats;
+  get dev(): number {
+    return this.out[this.o + 2] as number;
+  }
+  get ino(): number {
+    return this.out[this.o + 3] as number;
+  }
+  get size(): number {
+    return this.out[this.o + 4] as number;
+  }
+  get mtimeMs(): number {
+    return this.out[this.o + 5] as number;
+  }
+  get ctimeMs(): number {
+    return this.out[this.o + 6] as number;
+  }
+  isFile(): boolean {
+    return (this.mode & S_IFMT) === 0o100000;
+  }
+  isDirectory(): boolean {
+    return (this.mode & S_IFMT) === 0o040000;
+  }
+  isSymbolicLink(): boolean {
+    return (this.mode & S_IFMT) === 0o120000;
+  }
+  copy(): WalkStat {
+    return statAt(this.out, this.o, '') as WalkStat;
+  }
 }

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fstatatPlan, setMtimeNsSync } from '../../../src/fsmeta/index.js';
-import { DirLister, listInline } from '../../../src/source/dir-lister.js';
-import type { StatResult } from '../../../src/source/stat-pool.js';
+import { DirLister, listInline, nameStart } from '../../../src/source/dir-lister.js';
+import { FIELDS as STAT_FIELDS, statAt, type StatResult } from '../../../src/source/stat-pool.js';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -36,7 +36,12 @@ function numbers(st: StatResult): unknown {
 async function listed(lister: DirLister, dir: string): Promise<unknown> {
   const l = await lister.list(Buffer.from(dir));
   if ('error' in l) return l;
-  return l.names.map((n, i) => [n.toString('hex'), numbers(l.stats[i] ?? null)]);
+  let code = 0;
+  return [...l.ends].map((end, i) => {
+    const st = statAt(l.out, i * STAT_FIELDS, l.codes[code] ?? 'error');
+    if (typeof st === 'string') code++;
+    return [l.bytes.subarray(nameStart(l, i), end).toString('hex'), numbers(st)];
+  });
 }
 
 describe('the stat worker', () => {

@@ -1,6 +1,6 @@
-// walkInChunks: the reconciliation's walk, its listings and lstats on a worker thread (DirLister),
-// yields what walkInPathOrder yields — the same entries, order, keys, skips and numbers — in
-// chunks, and asks for no directory's listing before beforeList heard of it (watched, then listed).
+// walkCursor: the reconciliation's walk, its listings and lstats on a worker thread (DirLister),
+// gives what walkInPathOrder yields — the same entries, order, keys, skips and numbers — one
+// at a time, read in place, and asks for no directory's listing before beforeList heard of it (watched, then listed).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeFilter, type PathFilter } from '../../../src/source/filter.js';
 import { DirLister } from '../../../src/source/dir-lister.js';
-import { walkInChunks } from '../../../src/source/walk-chunks.js';
+import { walkCursor } from '../../../src/source/walk-chunks.js';
 import { walkInPathOrder, type Unreadable, type WalkEntry } from '../../../src/source/walk.js';
 
 let dirs: string[] = [];
@@ -36,32 +36,48 @@ function seen(entries: Array<WalkEntry | Unreadable>): unknown[] {
   );
 }
 
+/** The cursor's entries, each as an object, and the directories beforeList heard of. */
 async function chunked(base: string, filter: PathFilter, pool: DirLister) {
   const out: Array<WalkEntry | Unreadable> = [];
   const listed: string[] = [];
-  const sizes: number[] = [];
-  for await (const c of walkInChunks(base, filter, (rel) => listed.push(rel), pool)) {
-    sizes.push(c.length);
-    out.push(...c);
+  const w = await walkCursor(base, filter, (rel) => listed.push(rel), pool);
+  try {
+    for (let s = w.advance(); s >= 0; s = w.advance()) {
+      if (s === 1) out.push(w.entry());
+      else await w.ready();
+    }
+  } finally {
+    w.close();
   }
-  return { out, listed, sizes };
+  return { out, listed };
 }
 
-describe('walkInChunks', () => {
-  it('yields what walkInPathOrder yields, inline and on the worker, a chunk at a time', async () => {
+describe('walkCursor', () => {
+  it('gives what walkInPathOrder yields, inline and on the worker, through each filter', async () => {
     const dir = tmp('same');
-    for (const d of ['a', 'a/b', 'a0', 'skipme', 'big']) mkdirSync(path.join(dir, d));
-    for (const p of ['a/b/c', 'a/x', 'a-b', 'a.b', 'a0/y', 'skipme/k', 'é', 'Z'])
+    for (const d of ['a', 'a/b', 'a0', 'skipme', 'big', 'big/skipme', 'a/x.logs'])
+      mkdirSync(path.join(dir, d));
+    const files = ['a/b/c', 'a/x', 'a-b', 'a.b', 'a0/y', 'skipme/k', 'é', 'Z', 'a/b/.smr-tmp-1'];
+    for (const p of [...files, 'big/skipme/k', 'a0/x.log', 'a/x.logs/z', 'a/x.logs/z.log'])
       writeFileSync(path.join(dir, p), p);
     for (let i = 0; i < 2500; i++) writeFileSync(path.join(dir, 'big', `f${i}`), '');
     writeFileSync(Buffer.concat([Buffer.from(`${dir}/a/`), Buffer.of(0xff, 0xe9)]), 'odd');
     symlinkSync('a', path.join(dir, 'link'));
     execFileSync('mkfifo', [path.join(dir, 'fifo')]); // not walked, as walkInPathOrder
-    const filter = makeFilter([], ['skipme/']);
-    const listed: string[] = [];
-    const want = seen([...walkInPathOrder(dir, filter, (rel) => listed.push(rel))]);
-    expect(want.length).toBeGreaterThan(2500);
-    for (const pool of [new DirLister(), new DirLister(0)]) {
+    // Excludes alone (the filter need not be asked in a directory whose names hold none of the
+    // texts it turns away), an exclude it cannot say that of, and an include (it must be asked).
+    const filters = [
+      makeFilter([], ['skipme/', '*.log']),
+      makeFilter([], ['[s]kipme']),
+      makeFilter(['a/**'], []),
+    ];
+    for (const [filter, pool] of filters.flatMap((f) => [
+      [f, new DirLister()] as const,
+      [f, new DirLister(0)] as const,
+    ])) {
+      const listed: string[] = [];
+      const want = seen([...walkInPathOrder(dir, filter, (rel) => listed.push(rel))]);
+      expect(want.length).toBeGreaterThan(filter === filters[2] ? 5 : 2500);
       const got = await chunked(dir, filter, pool);
       expect(seen(got.out)).toEqual(want);
       // Every directory (a subdirectory after its parent: asked ahead, not strictly in path order).
@@ -70,8 +86,12 @@ describe('walkInChunks', () => {
         expect(got.listed.indexOf(rel.slice(0, rel.lastIndexOf('/')))).toBeLessThan(
           got.listed.indexOf(rel),
         );
-      expect(got.sizes.length).toBeGreaterThan(2);
     }
+    expect(filters.map((f) => f.refusedHold)).toEqual([
+      ['.smr-tmp-', '.log', 'skipme'],
+      null,
+      null,
+    ]);
   });
 
   it('says what lies past PATH_MAX when the worker lstats it (ENAMETOOLONG), as the main thread does', async () => {
@@ -119,8 +139,11 @@ describe('walkInChunks', () => {
     } as unknown as DirLister;
     const filter = makeFilter([], []);
     const out: Array<WalkEntry | Unreadable> = [];
-    for await (const c of walkInChunks(dir, filter, (rel) => events.push(`watch ${rel}`), lister))
-      out.push(...c);
+    const w = await walkCursor(dir, filter, (rel) => events.push(`watch ${rel}`), lister);
+    for (let s = w.advance(); s >= 0; s = w.advance())
+      if (s === 1) out.push(w.entry());
+      else await w.ready();
+    w.close();
     expect(seen(out)).toEqual(seen([...walkInPathOrder(dir, filter)]));
     expect(events[0]).toBe('list '); // the root: watched by the watcher's start
     for (const [i, e] of events.entries())
