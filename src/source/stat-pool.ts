@@ -90,8 +90,16 @@ function statAt(p) {
   const fstatatText = l.func(p.fstatatText);
   const buf = Buffer.alloc(p.size);
   const o = p.at;
-  const u64 = (k) => buf.readUInt32LE(k) + buf.readUInt32LE(k + 4) * 4294967296;
-  const ms = (k) => (buf.readUInt32LE(k) + buf.readInt32LE(k + 4) * 4294967296) * 1e3 + buf.readUInt32LE(k + 8) / 1e6;
+  // The struct's words read through typed arrays (every offset is a multiple of 4; Buffer.alloc
+  // is never pooled, so its own buffer starts at 0): on a little-endian machine, the values
+  // readUInt32LE and readInt32LE give, without a call each.
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  const u = le ? new Uint32Array(buf.buffer, buf.byteOffset, p.size >> 2) : null;
+  const s = le ? new Int32Array(buf.buffer, buf.byteOffset, p.size >> 2) : null;
+  const u32 = u ? (k) => u[k >> 2] : (k) => buf.readUInt32LE(k);
+  const i32 = s ? (k) => s[k >> 2] : (k) => buf.readInt32LE(k);
+  const u64 = (k) => u32(k) + u32(k + 4) * 4294967296;
+  const ms = (k) => (u32(k) + i32(k + 4) * 4294967296) * 1e3 + u32(k + 8) / 1e6;
   return {
     // A directory's fd; -2 when gone (its names are too), -3 when it must be lstat'ed by path.
     open(dir) {
@@ -109,7 +117,7 @@ function statAt(p) {
         if (code !== 'ENOENT' && code !== 'ENOTDIR') { out[i] = 2; codes.push(code); }
         return;
       }
-      out[i] = 1; out[i + 1] = buf.readUInt32LE(o.mode); out[i + 2] = u64(o.dev);
+      out[i] = 1; out[i + 1] = u32(o.mode); out[i + 2] = u64(o.dev);
       out[i + 3] = u64(o.ino); out[i + 4] = u64(o.size); out[i + 5] = ms(o.mtime);
       out[i + 6] = ms(o.ctime);
     },
@@ -126,16 +134,15 @@ function lstatInto(p, out, i, codes) {
   }
 }
 // The stats of directory d's n names, given one after the other in one Buffer (each ended by a
-// NUL), and as readdir's latin1 strings when texts is given: packed, F numbers each, error codes
-// in order.
-function statDir(d, joined, n, texts) {
+// NUL at ends[i]), and as readdir's latin1 strings: packed, F numbers each, error codes in order.
+function statDir(d, joined, n, texts, ends) {
   const out = new Float64Array(n * F);
   const codes = [];
   const fd = at ? at.open(d) : -3;
-  const ascii = texts && isAscii(joined);
+  const ascii = isAscii(joined);
   let start = 0;
   for (let i = 0; i < n; i++) {
-    const end = joined.indexOf(0, start);
+    const end = ends[i];
     if (fd >= 0 && d.length + 1 + end - start < 4096)
       at.stat(fd, ascii ? texts[i] : joined.subarray(start, end + 1), out, i * F, codes);
     else if (fd !== -2) lstatInto(Buffer.concat([d, SLASH, joined.subarray(start, end)]), out, i * F, codes);
