@@ -385,12 +385,16 @@ describe('index entries', () => {
     );
     i.put(b('d/l'), entry({ type: 'symlink', mode: 0o120777, link: latin('t\xff'), dev: big }));
     i.markDirty(b('d/l'), DIRTY_UNSURE);
+    // The int64 extremes: 2^63 - 1 has no double (its nearest, 2^63, converts back saturated to
+    // it in SQL); -2^63 has one; an inode past 2^53 is rounded as Number() rounds it.
+    const ends = { mtimeNs: 2n ** 63n - 1n, ctimeNs: -(2n ** 63n), ino: 2n ** 62n + 1n };
+    i.put(b('d/m'), entry(ends));
     const { rows } = await allStamps(i);
     // The worker's packed rows are the same, field for field (exact ns, unsigned dev, link bytes).
     const ahead = await allStamps(i, 0);
-    expect(ahead.fromWorker).toBe(3);
+    expect(ahead.fromWorker).toBe(4);
     expect(ahead.rows).toEqual(rows);
-    expect(rows.map((r) => fromKey(r.key).toString('latin1'))).toEqual(['d', 'd/f', 'd/l']);
+    expect(rows.map((r) => fromKey(r.key).toString('latin1'))).toEqual(['d', 'd/f', 'd/l', 'd/m']);
     expect(rows.map(({ key: _k, ...r }) => r)).toEqual([
       {
         type: 'dir',
@@ -427,6 +431,18 @@ describe('index entries', () => {
         stamped: false,
         ctimeNs: 0,
         flags: DIRTY_UNSURE,
+      },
+      {
+        type: 'file',
+        size: 10,
+        mtimeNs: NaN,
+        mode: 0o644,
+        dev: 2049,
+        ino: Number(2n ** 62n + 1n),
+        link: null,
+        stamped: false,
+        ctimeNs: -(2 ** 63),
+        flags: 0,
       },
     ]);
   });
