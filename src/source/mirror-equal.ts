@@ -206,7 +206,9 @@ export class SameBatch {
 /**
  * Settles a batch of 'same' entries: those the index already records as the scan saw them (and
  * whose attributes it proves equal to the listed ones) need nothing; the others go through the
- * per-entry step (MirrorSteps.path), one by one, as they did before batching.
+ * per-entry step (MirrorSteps.path), one by one, as they did before batching. `sparse`: the
+ * entries lie far apart in the index (a checksum mirror's directories, its files compared apart),
+ * so each is looked up alone: a cursor read every row between them, the whole tree per batch.
  */
 export async function settleSame(
   host: EqualHost,
@@ -214,9 +216,10 @@ export async function settleSame(
   view: ListingView,
   items: readonly SameEntry[],
   sinceSeq: number,
+  sparse = false,
 ): Promise<void> {
   // The fast pass is synchronous: the index rows read for it stay current while it runs.
-  const known = indexCursor(host.ledger, items);
+  const known = sparse ? (rel: string) => host.ledger.get(rel) : indexCursor(host.ledger, items);
   const rest = items.filter((e) => !knownSame(host, view, e, known));
   for (const e of rest) {
     // One entry's fault must not leave the rest of the batch unsettled.

@@ -217,9 +217,10 @@ export class Mirror {
     const skip = (s: ScanSkip): void => this.capture.skipped.skip(s.rel, s.reason, s.why);
     const links = this.capture.hardLinks ? target.linkGrouping() : null;
     // Entries found equal go many per step; whatever is queued next waits for those before it.
+    const sparse = opts.mode === 'checksum'; // its 'same' entries: directories, far apart
     const same = new SameBatch((items) =>
       this.pace.detachStep(id, 0, () =>
-        settleSame(this.capture, this.steps, view, items, startSeq),
+        settleSame(this.capture, this.steps, view, items, startSeq, sparse),
       ),
     );
     const small = new ScanBatch((items, bytes) =>
@@ -255,8 +256,7 @@ export class Mirror {
         }
         continue;
       }
-      // (Not in checksum mode, where only directories are 'same': measured slower at 100k files.)
-      if (action === 'same' && t && opts.mode !== 'checksum') {
+      if (action === 'same' && t) {
         small.flush();
         same.add(rel, st, t);
         continue;

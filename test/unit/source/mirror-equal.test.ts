@@ -157,6 +157,28 @@ describe('settleSame', () => {
     expect(await settle([dx, a, e])).toEqual(['a']); // out of path order: not met, left to the step
   });
 
+  it('sparse (the directories of a checksum mirror): each entry looked up alone, no walk of the rows between', async () => {
+    mkdirSync(abs('d'));
+    mkdirSync(abs('e'));
+    for (const f of ['d/1', 'd/2', 'd/3']) await indexed(f, f);
+    const d = entry('d', '');
+    const e = entry('e', '');
+    ledger.record('d', d.st, 'dir', { blocks: null });
+    ledger.record('e', e.st, 'dir', { blocks: null });
+    const walks = vi.spyOn(index, 'entries');
+    const gets = vi.spyOn(ledger, 'get');
+    const slow: string[] = [];
+    const steps = { path: async (rel: string) => void slow.push(rel) };
+    const items = [d, e].map((x) => ({ ...x, t: { ...x.t, attrs: undefined } }));
+    await settleSame(host(), steps, view(), items, 0, true);
+    expect(slow).toEqual([]);
+    expect(walks).not.toHaveBeenCalled();
+    expect(gets).toHaveBeenCalledTimes(2);
+    // Out of order too: each is found.
+    await settleSame(host(), steps, view(), [...items].reverse(), 0, true);
+    expect(slow).toEqual([]);
+  });
+
   it('reports a failing entry and settles the rest', async () => {
     const failed: string[] = [];
     const steps = {
