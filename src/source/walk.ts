@@ -147,6 +147,10 @@ export async function* scanInPathOrder(
   specials = false,
 ): AsyncGenerator<ScanEntry> {
   const stack: Array<{ rel: string; names: string[]; next: number }> = [];
+  // A child's path is the root's plus '/rel': path.join per entry (a split, a join and a
+  // normalisation) cost about as much as its lstat.
+  const root = path.normalize(base);
+  const prefix = root.endsWith('/') ? root : `${root}/`;
   const enter = (rel: string): void => {
     const names = listOrSkip(base, rel, onSkip);
     if (names) stack.push({ rel, names, next: 0 });
@@ -161,7 +165,7 @@ export async function* scanInPathOrder(
       continue;
     }
     const r = dir.rel ? `${dir.rel}/${name}` : name;
-    const st = lstatOrNull(path.join(base, ...r.split('/')));
+    const st = lstatOrNull(prefix + r);
     if (!st) continue;
     if (++n % YIELD_EVERY === 0) await nextTurn();
     if (st.isDirectory()) {
