@@ -184,8 +184,8 @@ let textTimes: Buffer | undefined;
  * Buffer per call: a target sets one per file it writes (the BigInt way was 4% of its mirror).
  */
 export function futimensMtimeText(fd: number, ns: string): void {
-  // Up to 18 digits and not negative: both halves are exact doubles. Else the BigInt way.
-  if (ns.length > 18 || ns.charCodeAt(0) === 45 || os.endianness() !== 'LE')
+  // Not negative (the wire's 22 digits at most): both halves are exact doubles. Else the BigInt way.
+  if (ns.charCodeAt(0) === 45 || ns.length > 22 || os.endianness() !== 'LE')
     return futimensMtime(fd, BigInt(ns));
   const cut = ns.length - 9;
   const sec = cut > 0 ? Number(ns.slice(0, cut)) : 0;
