@@ -29,12 +29,14 @@ export const COLD_READ_MS = 0.04;
 const PROBE_EVERY = 32;
 /** Probes in a row that found their data cached before reads go without advice. */
 const WARM_PROBES = 2;
+/** Slow reads in a row before the advice is given again (one may just have lost the CPU). */
+const COLD_READS = 2;
 
 /**
  * Whether the files read lately found their data in the page cache. Each read-ahead advice is a
  * system call of its own (posix_fadvise: 4% of the source's CPU in a full mirror of a cached
  * tree), useful only for files that are not cached: while reads without it are fast, none is
- * given; the first slow one turns it on again for the files opened ahead and after, until
+ * given; two slow ones in a row turn it on again for the files opened ahead and after, until
  * probes (files left without it) find their data cached again. Kept for the process: a source's
  * batches read one tree.
  */
@@ -43,6 +45,7 @@ export class CacheGuess {
   cold = true;
   private opened = 0;
   private fast = 0;
+  private slow = 0;
 
   /** Whether a file opened now gets read-ahead advice (false: it is a read timed as a probe). */
   advise(): boolean {
@@ -53,10 +56,11 @@ export class CacheGuess {
   read(ms: number): boolean {
     if (ms > COLD_READ_MS) {
       this.fast = 0;
-      const turned = !this.cold;
+      if (this.cold || ++this.slow < COLD_READS) return false;
       this.cold = true;
-      return turned;
+      return true;
     }
+    this.slow = 0;
     if (this.cold && ++this.fast >= WARM_PROBES) this.cold = false;
     return false;
   }
