@@ -176,6 +176,26 @@ export function futimensMtime(fd: number, mtimeNs: bigint): void {
   check(lib().futimens(fd, mtimeTimes(mtimeNs)), 'futimens');
 }
 
+/** The timespecs futimensMtimeText fills (the call is synchronous: reused, never shared). */
+let textTimes: Buffer | undefined;
+
+/**
+ * futimensMtime for an mtime as the wire gives it (ns in decimal digits), without a BigInt or a
+ * Buffer per call: a target sets one per file it writes (the BigInt way was 4% of its mirror).
+ */
+export function futimensMtimeText(fd: number, ns: string): void {
+  // Not negative (the wire's 22 digits at most): both halves are exact doubles. Else the BigInt way.
+  if (ns.charCodeAt(0) === 45 || ns.length > 22 || os.endianness() !== 'LE')
+    return futimensMtime(fd, BigInt(ns));
+  const cut = ns.length - 9;
+  const sec = cut > 0 ? Number(ns.slice(0, cut)) : 0;
+  const times = (textTimes ??= mtimeTimes(0n)); // atime: UTIME_OMIT, written once
+  times.writeUInt32LE(sec % 0x1_0000_0000, 16);
+  times.writeUInt32LE(Math.floor(sec / 0x1_0000_0000), 20);
+  times.writeUInt32LE(Number(cut > 0 ? ns.slice(cut) : ns), 24);
+  check(lib().futimens(fd, times), 'futimens');
+}
+
 // The two timespecs of utimensat/futimens: atime left alone (UTIME_OMIT), mtime set.
 function mtimeTimes(mtimeNs: bigint): Buffer {
   const sec = floorDiv(mtimeNs, 1_000_000_000n);

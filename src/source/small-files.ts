@@ -117,6 +117,7 @@ export async function sendSmallFiles(
     const got = readInto(ahead.take(i), buf, used, st.size, (after, at, named) =>
       ledger.attrs.fromStat(rel, after, at, named),
     );
+    if (got) ahead.readTook(i, got.took);
     const attrs = got?.attrs;
     if (!got || !attrs || attrs.a.x?.length || attrs.a.acl?.a || attrs.a.acl?.d) return resend(rel);
     const file: WireFile = [rel, got.len, st.mode & 0o7777, st.mtimeMs, attrs.a];

@@ -15,6 +15,7 @@ import { restoreParentTimes, saveParentTimes } from './parent-times.js';
 import { applyLink } from './link-ops.js';
 import { applyMknod } from './node-ops.js';
 import { filePuts, mergeOutcomes } from './files-apply.js';
+import { NewFiles } from './new-files.js';
 import {
   applyAttr,
   applyDelete,
@@ -199,15 +200,16 @@ export class Applier {
     if (isolate) await this.checkpoint();
   }
 
-  private async dispatch(op: IncomingOp): Promise<OpOutcome> {
+  private async dispatch(op: IncomingOp, newFiles?: NewFiles): Promise<OpOutcome> {
     try {
       switch (op.kind) {
         case 'put':
-          return await applyPut(this.confiner, op.seq, op.meta, op.body);
+          return await applyPut(this.confiner, op.seq, op.meta, op.body, newFiles);
         case 'files': {
           // Each file is a put of its own: one refused is skipped and counted, the rest applied.
           const outs: OpOutcome[] = [];
-          for (const put of filePuts(op)) outs.push(await this.dispatch(put));
+          const newFiles = new NewFiles();
+          for (const put of filePuts(op)) outs.push(await this.dispatch(put, newFiles));
           return mergeOutcomes(outs);
         }
         case 'delta':

@@ -47,9 +47,10 @@ export class Confiner {
    * time on the target, once per ancestor per file).
    */
   async resolve(rel: unknown): Promise<string> {
+    const proven = this.resolveProven(rel);
+    if (proven !== undefined) return proven;
     const parts = splitSafeRelPath(rel);
     const abs = this.prefix + parts.join('/');
-    if (parts.length === 1 || this.verified.has(abs.slice(0, abs.lastIndexOf('/')))) return abs;
     let cur = this.prefix;
     for (let i = 0; i < parts.length - 1; i++) {
       cur = i === 0 ? cur + (parts[i] as string) : `${cur}/${parts[i] as string}`;
@@ -76,6 +77,18 @@ export class Confiner {
       this.verified.add(cur);
     }
     return abs;
+  }
+
+  /**
+   * resolve() from the proofs alone, without a turn of the event loop (a `files` op's files, a
+   * thousand per op): undefined when a parent must be looked at. A path answered here needs no
+   * ensureParent() either: its directory is the base, or proven.
+   */
+  resolveProven(rel: unknown): string | undefined {
+    const parts = splitSafeRelPath(rel);
+    const abs = this.prefix + parts.join('/');
+    const dir = abs.slice(0, abs.lastIndexOf('/'));
+    return parts.length === 1 || this.verified.has(dir) ? abs : undefined;
   }
 
   /**

@@ -15,8 +15,17 @@ export function filePuts(op: FilesOp): PutOp[] {
   for (const f of op.meta.files) {
     const body = op.body.subarray(at, at + f.size);
     at += f.size;
-    const meta = { p: f.p, off: 0, first: true, end: true, size: f.size, mode: f.mode };
-    out.push({ kind: 'put', seq: op.seq, body, meta: { ...meta, mtime: f.mtime, a: f.a } });
+    const meta = {
+      p: f.p,
+      off: 0,
+      first: true,
+      end: true,
+      size: f.size,
+      mode: f.mode,
+      mtime: f.mtime,
+      a: f.a,
+    };
+    out.push({ kind: 'put', seq: op.seq, body, meta });
   }
   return out;
 }

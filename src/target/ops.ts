@@ -14,6 +14,7 @@ import type { Confiner } from './confine.js';
 import { tempNameFor } from './temp-files.js';
 import { applyAttrsSync } from './apply-attrs.js';
 import { newDirSync, putSmallSync } from './small-put.js';
+import type { NewFiles } from './new-files.js';
 import { SparseWriter } from '../fsmeta/index.js';
 import { sha256File } from '../delta/hash.js';
 import type { FileEnd, Op, PutMeta, WriteMeta } from '../protocol/ops.js';
@@ -79,17 +80,23 @@ export function endAttrs(cf: Confiner, file: string, meta: FileEnd & { p: string
   if (meta.a) applyAttrsSync(cf, file, meta.p, meta.a, meta.mode);
 }
 
-/** One part of a whole-file transfer: temp file at tx, renamed over the path by the last part. */
+/**
+ * One part of a whole-file transfer: temp file at tx, renamed over the path by the last part.
+ * `newFiles`: what new files get by themselves, kept by the `files` op this put is part of.
+ */
 export async function applyPut(
   cf: Confiner,
   seq: number,
   meta: PutMeta,
   body: Buffer,
+  newFiles?: NewFiles,
 ): Promise<OpOutcome> {
-  const abs = await cf.resolve(meta.p);
-  await cf.ensureParent(abs);
+  // Answered at once where the confiner's proofs and temp lists allow (most files of a mirror).
+  const proven = cf.resolveProven(meta.p);
+  const abs = proven ?? (await cf.resolve(meta.p));
+  if (proven === undefined) await cf.ensureParent(abs);
   const tmp = tempNameFor(abs, meta.first ? seq : (meta.tx ?? 0));
-  if (meta.first) await cf.temps.clear(abs, tmp);
+  if (meta.first && !cf.temps.clearNone(abs, tmp)) await cf.temps.clear(abs, tmp);
   if (meta.first && meta.end && body.length <= SMALL_PUT_BYTES) {
     const replaced = putSmallSync({
       tmp,
@@ -100,6 +107,7 @@ export async function applyPut(
       mtime: meta.mtime,
       a: meta.a,
       attrs: (t) => endAttrs(cf, t, meta),
+      newFiles,
     });
     cf.temps.done(tmp);
     return { touched: [abs, path.dirname(abs)], structural: replaced };

@@ -22,12 +22,13 @@ import {
 } from 'node:fs';
 import {
   fsPath,
-  futimensMtime,
+  futimensMtimeText,
   hasXattrsFd,
   listXattrNames,
   setMtimeNsSync,
 } from '../fsmeta/index.js';
 import type { WireAttrs } from '../protocol/attrs.js';
+import type { NewFiles, Needs } from './new-files.js';
 
 /** What the fast way needs of one file. */
 export interface SmallPut {
@@ -42,6 +43,8 @@ export interface SmallPut {
   a: WireAttrs | undefined;
   /** The general way of setting `a` on the temp file (applyAttrsSync: reads, sets, counts refusals). */
   attrs: (tmp: string) => void;
+  /** What new files get in each directory, learned while one `files` op is applied. */
+  newFiles?: NewFiles;
 }
 
 // Asked once: geteuid(2) per file was ~1% of a target's full mirror (0.9% of its samples at
@@ -66,21 +69,28 @@ function direct(a: WireAttrs | undefined): boolean {
 export function putSmallSync(f: SmallPut): boolean {
   const fast = direct(f.a);
   let general = !fast && f.a !== undefined;
-  const fd = openSync(fsPath(f.tmp), C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+  // A new root-owned file may be made with its mode, and need neither chown nor chmod (new-files.ts).
+  const uid = f.a?.uid;
+  const gid = f.a?.gid ?? -1;
+  const known = fast && uid === ROOT ? f.newFiles : undefined;
+  const dir = known ? dirOf(f.tmp) : '';
+  const made = known?.createMode(dir, f.mode);
+  const { fd, created } = openTemp(f.tmp, made);
   try {
     const { body } = f;
     for (let off = 0; off < body.length;) off += writeSync(fd, body, off, body.length - off, off);
     if (f.size !== body.length) ftruncateSync(fd, f.size);
+    const needs = created && known ? known.needs(dir, fd, made, uid as number, gid) : ALL;
     // chown clears setuid/setgid: it goes before the chmod.
-    if (fast && f.a?.uid !== undefined) fchownSync(fd, f.a.uid, f.a.gid ?? -1);
-    if (f.mode !== undefined) fchmodSync(fd, f.mode);
+    if (fast && uid !== undefined && needs.chown) fchownSync(fd, uid, gid);
+    if (f.mode !== undefined && needs.chmod) fchmodSync(fd, f.mode);
     // A temp file left by an earlier attempt, or one that inherited xattrs: the general way, by
     // path after the close (it sets the ns mtime itself). The question is put to the descriptor:
     // by path it was a path walk and a name list read per file.
     const wantsList = f.a !== undefined && (f.a.x !== undefined || f.a.acl !== undefined);
     if (fast && wantsList && hasXattrsFd(fd)) general = true;
     // The mtime last, on the descriptor too (the ns one by path was 7% of a target's mirror).
-    if (!general && fast && f.a?.ns !== undefined) futimensMtime(fd, BigInt(f.a.ns));
+    if (!general && fast && f.a?.ns !== undefined) futimensMtimeText(fd, f.a.ns);
     else if (f.mtime !== undefined && !(fast && f.a?.ns !== undefined))
       futimesSync(fd, f.mtime / 1000, f.mtime / 1000);
   } finally {
@@ -88,6 +98,25 @@ export function putSmallSync(f: SmallPut): boolean {
   }
   if (general) f.attrs(f.tmp);
   return renameOver(f.tmp, f.abs);
+}
+
+const ROOT = 0;
+const ALL: Needs = { chown: true, chmod: true };
+
+// The temp file, made with `mode` (else 0600), and whether this open created it (O_EXCL): one an
+// earlier attempt left keeps its owner and mode, so it gets its chown and chmod.
+function openTemp(tmp: string, mode = 0o600): { fd: number; created: boolean } {
+  const flags = C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW;
+  try {
+    return { fd: openSync(fsPath(tmp), flags | C.O_EXCL, mode), created: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return { fd: openSync(fsPath(tmp), flags | C.O_TRUNC, 0o600), created: false };
+}
+
+function dirOf(p: string): string {
+  return p.slice(0, p.lastIndexOf('/'));
 }
 
 // rename(2) of a file over a directory fails (EISDIR); only then is the directory removed.

@@ -73,6 +73,17 @@ export class TempFiles {
     if (kept) set.add(kept);
   }
 
+  /**
+   * clear() at once where `abs`'s directory is known to hold no temp files (a mirror's new one):
+   * `keep` is noted; false, nothing done: clear() looks.
+   */
+  clearNone(abs: string, keep: string): boolean {
+    const set = this.dirs.get(splitAbs(abs)[0]);
+    if (!set || set.size) return false;
+    set.add(splitAbs(keep)[1]);
+    return true;
+  }
+
   /** `dir` was just created: it holds no temp files. */
   empty(dir: string): void {
     this.dirs.set(dir, new Set());

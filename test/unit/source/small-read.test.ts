@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReadAhead, readInto } from '../../../src/source/small-read.js';
+import { CacheGuess, COLD_READ_MS, ReadAhead, readInto } from '../../../src/source/small-read.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -67,6 +67,58 @@ describe('ReadAhead', () => {
     expect(readInto(ra.take(1), buf, 0, 6, noAttrs)).toBeNull();
     // Longer than the scanned size: null, the ordinary path reads it in parts.
     expect(readInto(ra.take(2), buf, 0, 6, noAttrs)).toBeNull();
+    ra.close();
+  });
+});
+
+// Read-ahead advice only while reads wait for the disk (CacheGuess): a slow read without it turns
+// it on for the files already opened ahead and after; probes turn it off again.
+describe('CacheGuess', () => {
+  const SLOW = COLD_READ_MS * 10;
+  const FAST = COLD_READ_MS / 10;
+
+  it('advises all but one in 32 while cold, none after two fast probes, all again after two slow reads', () => {
+    const g = new CacheGuess();
+    const given = Array.from({ length: 64 }, () => g.advise());
+    expect(given.filter((a) => !a).length).toBe(2);
+    expect(g.read(SLOW)).toBe(false); // a slow probe: still cold
+    g.read(FAST);
+    expect(g.cold).toBe(true);
+    g.read(FAST);
+    expect(g.cold).toBe(false);
+    expect(g.advise()).toBe(false);
+    expect(g.read(SLOW)).toBe(false); // one slow read may have lost the CPU
+    expect(g.read(FAST)).toBe(false);
+    expect(g.read(SLOW)).toBe(false);
+    expect(g.read(SLOW)).toBe(true);
+    expect(g.cold).toBe(true);
+  });
+
+  it('two slow reads of files opened without advice have the ones opened ahead advised', () => {
+    const paths = files(6);
+    const g = new CacheGuess();
+    g.read(FAST);
+    g.read(FAST); // warm
+    const advised: number[] = [];
+    const ra = new ReadAhead(
+      6,
+      (i) => ({ abs: paths[i] as string, size: 6 }),
+      3,
+      g,
+      (fd) => advised.push(fd),
+    );
+    const buf = Buffer.alloc(64);
+    const fd0 = ra.take(0);
+    expect(advised).toEqual([]); // warm: 0-3 opened without advice
+    const got = readInto(fd0, buf, 0, 6, noAttrs);
+    expect(got?.took).toBeGreaterThanOrEqual(0);
+    ra.readTook(0, SLOW);
+    expect(advised).toEqual([]);
+    readInto(ra.take(1), buf, 0, 6, noAttrs);
+    ra.readTook(1, SLOW);
+    expect(advised.length).toBe(3); // 2-4, opened ahead
+    readInto(ra.take(2), buf, 0, 6, noAttrs); // opens 5, now with advice
+    expect(advised.length).toBe(4);
     ra.close();
   });
 });
