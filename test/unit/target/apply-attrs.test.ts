@@ -1,26 +1,17 @@
 // The target's attribute applier: as root every attribute lands; as a user that is not root it
 // sets what it may, counts each attribute it may not, and logs a path once.
-import { chownSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chownSync, lstatSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { log } from '../../../src/shared/log.js';
 import { applyAttrsSync } from '../../../src/target/apply-attrs.js';
-import { Confiner } from '../../../src/target/confine.js';
-import { ModePolicy } from '../../../src/target/mode-policy.js';
 import { run, toolXattrs } from '../fsmeta-tools.js';
+import { scratchReplicas } from '../../helpers/replica.js';
 
-const dirs: string[] = [];
+const replica = scratchReplicas('smr-attrs');
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   vi.restoreAllMocks();
 });
-
-function replica(): { base: string; cf: Confiner } {
-  const base = mkdtempSync(path.join(os.tmpdir(), 'smr-attrs-'));
-  dirs.push(base);
-  return { base, cf: new Confiner(base, new ModePolicy(false)) };
-}
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const want = {

@@ -7,32 +7,20 @@ import {
   fstatSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
-  rmSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { futimensMtimeText } from '../../../src/fsmeta/index.js';
 import { Confiner } from '../../../src/target/confine.js';
-import { ModePolicy } from '../../../src/target/mode-policy.js';
 import { NewFiles, umask } from '../../../src/target/new-files.js';
 import { applyPut } from '../../../src/target/ops.js';
 import { tempNameFor } from '../../../src/target/temp-files.js';
 import { run } from '../fsmeta-tools.js';
+import { scratchReplicas } from '../../helpers/replica.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function replica(): { base: string; cf: Confiner } {
-  const base = mkdtempSync(path.join(os.tmpdir(), 'smr-new-files-'));
-  dirs.push(base);
-  return { base, cf: new Confiner(base, new ModePolicy(false)) };
-}
+const replica = scratchReplicas('smr-new-files');
 
 const NS = '1700000000123456789';
 const ROOT = { uid: 0, gid: 0, ns: NS, x: [], acl: {} };

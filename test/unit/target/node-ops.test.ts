@@ -1,27 +1,18 @@
 // The target's mknod: as root fifos and devices are made with their mode, owner and device
 // number, and one that already matches is kept; a target that may not make a device skips it,
 // counts it and logs the path once.
-import { chmodSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { splitDev } from '../../../src/fsmeta/index.js';
 import { log } from '../../../src/shared/log.js';
-import { Confiner } from '../../../src/target/confine.js';
-import { ModePolicy } from '../../../src/target/mode-policy.js';
 import { applyMknod } from '../../../src/target/node-ops.js';
+import { scratchReplicas } from '../../helpers/replica.js';
 
-const dirs: string[] = [];
+const replica = scratchReplicas('smr-nodes');
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   vi.restoreAllMocks();
 });
-
-function replica(): { base: string; cf: Confiner } {
-  const base = mkdtempSync(path.join(os.tmpdir(), 'smr-nodes-'));
-  dirs.push(base);
-  return { base, cf: new Confiner(base, new ModePolicy(false)) };
-}
 
 // Effective uid/gid 65534 while fn runs (the saved uid stays root, so the test gets root back).
 async function asNobody<T>(fn: () => Promise<T>): Promise<T> {

@@ -2,38 +2,22 @@
 // mode and the ns mtime set on the descriptor; a temp file that picked up xattrs (a leftover of
 // an earlier attempt, a directory's default ACL) is cleaned by the general attribute path; a
 // directory in the way is replaced; not root, what cannot be set is counted.
-import {
-  chownSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { log } from '../../../src/shared/log.js';
 import { Confiner } from '../../../src/target/confine.js';
-import { ModePolicy } from '../../../src/target/mode-policy.js';
 import { applyMkdir, applyPut } from '../../../src/target/ops.js';
 import { euidChanged } from '../../../src/target/small-put.js';
 import { tempNameFor } from '../../../src/target/temp-files.js';
 import { run, toolAcl, toolXattrs } from '../fsmeta-tools.js';
+import { scratchReplicas } from '../../helpers/replica.js';
 
-const dirs: string[] = [];
+const replica = scratchReplicas('smr-small-put');
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   vi.restoreAllMocks();
 });
-
-function replica(): { base: string; cf: Confiner } {
-  const base = mkdtempSync(path.join(os.tmpdir(), 'smr-small-put-'));
-  dirs.push(base);
-  return { base, cf: new Confiner(base, new ModePolicy(false)) };
-}
 
 const NS = '1700000000123456789';
 const plain = { uid: 4321, gid: 4322, ns: NS, x: [], acl: {} };
