@@ -25,16 +25,9 @@ export type StatResult = WalkStat | string | null;
 
 const S_IFMT = 0o170000;
 
-/** A stat as the worker packed it. */
-class PackedStat implements WalkStat {
-  constructor(
-    readonly mode: number,
-    readonly dev: number,
-    readonly ino: number,
-    readonly size: number,
-    readonly mtimeMs: number,
-    readonly ctimeMs: number,
-  ) {}
+/** A stat's type tests, from its mode (a packed stat's and a view's alike). */
+abstract class TypeOfMode {
+  abstract readonly mode: number;
   isFile(): boolean {
     return (this.mode & S_IFMT) === 0o100000;
   }
@@ -43,6 +36,20 @@ class PackedStat implements WalkStat {
   }
   isSymbolicLink(): boolean {
     return (this.mode & S_IFMT) === 0o120000;
+  }
+}
+
+/** A stat as the worker packed it. */
+class PackedStat extends TypeOfMode implements WalkStat {
+  constructor(
+    readonly mode: number,
+    readonly dev: number,
+    readonly ino: number,
+    readonly size: number,
+    readonly mtimeMs: number,
+    readonly ctimeMs: number,
+  ) {
+    super();
   }
 }
 
@@ -183,7 +190,7 @@ export function statAt(out: Float64Array, o: number, code: string): StatResult {
  * The stat packed at `o` of `out`, read in place: a walk moves it from name to name (no object
  * per name). Whoever keeps a stat past the step takes `copy()`.
  */
-export class StatView implements WalkStat {
+export class StatView extends TypeOfMode implements WalkStat {
   out: Float64Array = new Float64Array(FIELDS);
   o = 0;
   get mode(): number {
@@ -203,15 +210,6 @@ export class StatView implements WalkStat {
   }
   get ctimeMs(): number {
     return this.out[this.o + 6] as number;
-  }
-  isFile(): boolean {
-    return (this.mode & S_IFMT) === 0o100000;
-  }
-  isDirectory(): boolean {
-    return (this.mode & S_IFMT) === 0o040000;
-  }
-  isSymbolicLink(): boolean {
-    return (this.mode & S_IFMT) === 0o120000;
   }
   copy(): WalkStat {
     return statAt(this.out, this.o, '') as WalkStat;
