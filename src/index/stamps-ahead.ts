@@ -2,9 +2,10 @@
 // of a no-change restart was busy all the walk long, a third of it in SQLite stepping through
 // these pages, while a core sat idle: past its first pages the table is read by a worker with its
 // own read-only connection, a few pages ahead, packed into typed arrays (no row object, no BigInt
-// crosses threads); the main thread reads the rows it merges in place (stamp-page.ts). The rows, their order and their
-// values are StampRows' own (the same query, the same conversions); a worker that cannot start or
-// fails leaves the rest to be read here, from the row after the last one it delivered.
+// crosses threads); the main thread reads the rows it merges in place (stamp-page.ts). The rows,
+// their order and their values are StampRows' own (the same query, the same conversions); a
+// worker that cannot start or fails leaves the rest to be read here, from the row after the last
+// one it delivered.
 //
 // Freshness: like keyed pages read by the main thread, a page shows the table as it was when read.
 // Rows read ahead may miss a change capture made after: the walk then compares a stale row,

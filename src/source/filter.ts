@@ -75,20 +75,21 @@ function rules(patterns: string[]): Rules {
     const t = translatePattern(p);
     (t.dirOnly ? dirOnly : any).push(t.glob);
   }
-  const compile = (globs: string[]): Matcher => {
-    if (!globs.length) return () => false;
+  const compile = (globs: string[]): { match: Matcher; needs: string[] | null } => {
+    if (!globs.length) return { match: () => false, needs: [] };
     const m = globMatcher(globs);
     // "dir/**" also matches the directory itself, as it means "dir and everything below".
     const both: Matcher = (rel) => m(rel) || m(rel + '/');
     // A path holding none of the texts every match must hold is no match (rel + '/' holds no
     // more of them: none has a slash): most paths are turned away so, without a regex.
-    const needs = globs.map(requiredText);
-    if (needs.some((t) => t === null)) return both;
-    return (rel) => needs.some((t) => rel.includes(t as string)) && both(rel);
+    const texts = globs.map(requiredText);
+    if (texts.some((t) => t === null)) return { match: both, needs: null };
+    const needs = texts as string[];
+    return { match: (rel) => needs.some((t) => rel.includes(t)) && both(rel), needs };
   };
-  const texts = [...any, ...dirOnly].map(requiredText);
-  const needs = texts.every((t) => t !== null) ? (texts as string[]) : null;
-  return { any: compile(any), dirOnly: compile(dirOnly), needs };
+  const a = compile(any);
+  const d = compile(dirOnly);
+  return { any: a.match, dirOnly: d.match, needs: a.needs && d.needs && [...a.needs, ...d.needs] };
 }
 
 /**

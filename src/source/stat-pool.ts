@@ -172,6 +172,11 @@ export function packStat(st: StatResult, out: Float64Array, o: number): void {
   out[o + 6] = st.ctimeMs;
 }
 
+/** Whether the stat packed at `o` of `out` is a directory's (without making it an object). */
+export function packedDir(out: Float64Array, o: number): boolean {
+  return out[o] === 1 && ((out[o + 1] as number) & S_IFMT) === 0o040000;
+}
+
 /** The StatResult packed at `o` of `out`; `code`: its error code, when it is an error. */
 export function statAt(out: Float64Array, o: number, code: string): StatResult {
   if (out[o] === 0) return null;

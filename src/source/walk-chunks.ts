@@ -13,15 +13,13 @@ import path from 'node:path';
 import { nameBytes, nameFromBytes } from '../shared/name-bytes.js';
 import { DirLister, nameStart, type Listing, type Names } from './dir-lister.js';
 import type { PathFilter } from './filter.js';
-import { FIELDS, statAt, StatView, type WalkStat } from './stat-pool.js';
+import { FIELDS, packedDir, statAt, StatView, type WalkStat } from './stat-pool.js';
 import type { Unreadable, WalkEntry } from './walk.js';
 
 /** Directories asked for ahead of the one being walked. */
 const AHEAD = 32;
 const SEP = Buffer.of(0);
 const SLASH = Buffer.from('/');
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
 
 /** A directory below the one being walked, to be listed when the walk reaches it. */
 interface Sub {
@@ -142,7 +140,7 @@ export class WalkCursor {
   /** Waits for the listing the next advance() enters. */
   async ready(): Promise<void> {
     const sub = this.descend;
-    if (sub && !sub.got) sub.got = await this.ask(sub);
+    if (sub && !sub.got) await this.ask(sub); // ask() notes what came in sub.got
   }
 
   /** The current entry's path below the root. */
@@ -215,17 +213,17 @@ export class WalkCursor {
     }
     const keyPrefix = key.length ? Buffer.concat([key, SEP]) : key;
     const dirBytes = sub.at[sub.at.length - 1] === 0x2f ? sub.at : Buffer.concat([sub.at, SLASH]);
-    const lv: Level = { rel, keyPrefix, l, next: 0, code: 0, subs: [], nextSub: 0, clean: false };
-    lv.clean = this.clean(lv);
+    const clean = this.clean(rel, l);
+    const lv: Level = { rel, keyPrefix, l, next: 0, code: 0, subs: [], nextSub: 0, clean };
     for (let i = 0; i < l.ends.length; i++) {
       const o = i * FIELDS;
       // Directories only: a stat object for each of them, none for the rest.
-      if (l.out[o] !== 1 || ((l.out[o + 1] as number) & S_IFMT) !== S_IFDIR) continue;
+      if (!packedDir(l.out, o)) continue;
       const st = statAt(l.out, o, '') as WalkStat;
       const name = this.name(lv, i);
       const n = nameFromBytes(name);
       const r = rel ? `${rel}/${n}` : n;
-      if (!lv.clean && !this.filter.dir(r)) continue;
+      if (!clean && !this.filter.dir(r)) continue;
       const at = Buffer.concat([dirBytes, name]);
       lv.subs.push({ rel: r, key: Buffer.concat([keyPrefix, name]), at, st, i });
     }
@@ -235,17 +233,17 @@ export class WalkCursor {
   }
 
   /**
-   * Whether the filter takes every name of `lv` without being asked: it names texts every path
-   * it turns away holds (ASCII, no '/'), and neither the directory's path nor any name holds one.
-   * (A name's bytes hold an ASCII text exactly when its string does: nameFromBytes maps no other
-   * byte to ASCII.)
+   * Whether the filter takes every name of directory `rel`, listed as `l`, without being asked:
+   * it names texts every path it turns away holds (ASCII, no '/'), and neither the directory's
+   * path nor any name holds one. (A name's bytes hold an ASCII text exactly when its string
+   * does: nameFromBytes maps no other byte to ASCII.)
    */
-  private clean(lv: Level): boolean {
+  private clean(rel: string, l: Names): boolean {
     const texts = this.filter.refusedHold;
     if (!texts) return false;
-    const n = lv.l.ends.length;
-    const names = lv.l.bytes.subarray(lv.l.first, n ? lv.l.ends[n - 1] : lv.l.first);
-    return !texts.some((t) => lv.rel.includes(t) || names.includes(t));
+    const n = l.ends.length;
+    const names = l.bytes.subarray(l.first, n ? l.ends[n - 1] : l.first);
+    return !texts.some((t) => rel.includes(t) || names.includes(t));
   }
 
   /** `sub`'s listing, asked for now unless it was already: watched (beforeList) first. */
