@@ -49,19 +49,23 @@ const xattrPair: Check<[string, string]> = (v, where) => {
 
 const aclPair = obj({}, { a: b64(MAX_XATTR_VALUE), d: b64(MAX_XATTR_VALUE) });
 
+// Built once: a check made per value checked was a closure, an object and a list of its fields
+// per file of every `files` op the target applies.
+const attrsShape = obj(
+  {},
+  {
+    uid: int(0, 0xffffffff),
+    gid: int(0, 0xffffffff),
+    ns: nsTime,
+    x: list(xattrPair, MAX_XATTRS),
+    acl: aclPair,
+  },
+);
+
 /** Checks the attributes an op or listing entry carries. */
 export const wireAttrs: Check<WireAttrs> = (v, where) => {
   if (!isObject(v)) return refuse(where, 'an object', v);
-  const a = obj(
-    {},
-    {
-      uid: int(0, 0xffffffff),
-      gid: int(0, 0xffffffff),
-      ns: nsTime,
-      x: list(xattrPair, MAX_XATTRS),
-      acl: aclPair,
-    },
-  )(v, where) as WireAttrs;
+  const a = attrsShape(v, where) as WireAttrs;
   if ((a.uid === undefined) !== (a.gid === undefined))
     return refuse(where, 'uid and gid together', v);
   return a;

@@ -113,12 +113,14 @@ export function obj<R extends Shape, O extends Shape = Record<never, never>>(
   required: R,
   optional?: O,
 ): Check<Out<R> & Partial<Out<O>>> {
+  // The fields listed once, not per value checked (the target checks several objects per op).
+  const req = Object.entries(required);
+  const opt = Object.entries(optional ?? {});
   return (v, where) => {
     if (!isObject(v)) return refuse(where, 'an object', v);
     const out: Record<string, unknown> = {};
-    for (const [k, check] of Object.entries(required)) out[k] = check(v[k], `${where}.${k}`);
-    for (const [k, check] of Object.entries(optional ?? {}))
-      if (v[k] !== undefined) out[k] = check(v[k], `${where}.${k}`);
+    for (const [k, check] of req) out[k] = check(v[k], `${where}.${k}`);
+    for (const [k, check] of opt) if (v[k] !== undefined) out[k] = check(v[k], `${where}.${k}`);
     return out as Out<R> & Partial<Out<O>>;
   };
 }

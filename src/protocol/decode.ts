@@ -29,6 +29,9 @@ const nullableHs: Check<string | null> = (v, where) => (v === null ? null : hs(v
 const reqId = int(1);
 const seq = int(1);
 const empty: Check<Record<never, never>> = obj({});
+// The checks of the frames that come per op, made once.
+const opHeader = obj({ seq });
+const ackHeader = obj({ seq: int() }, { refused: tally, names: list(relPath, 256) });
 
 /** Checks the header of each frame type (the body is raw bytes, checked by who reads it). */
 const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] } = {
@@ -45,12 +48,11 @@ const headerOf: { [T in MsgTypeCode]: (h: unknown, body: Buffer) => Headers[T] }
     ),
   [MsgType.OPENED]: (h) => obj({ appliedSeq: int() }, { epoch: int(), probe: bool })(h, 'OPENED'),
   [MsgType.OP]: (h, body) => {
-    const { seq: s } = obj({ seq })(h, 'OP');
+    const { seq: s } = opHeader(h, 'OP');
     const raw = h as { kind?: unknown; meta?: unknown };
     return { seq: s, ...decodeOp(raw.kind, raw.meta, body) };
   },
-  [MsgType.ACK]: (h) =>
-    obj({ seq: int() }, { refused: tally, names: list(relPath, 256) })(h, 'ACK'),
+  [MsgType.ACK]: (h) => ackHeader(h, 'ACK'),
   [MsgType.NEED]: (h) => obj({ p: relPath, seq })(h, 'NEED'),
   [MsgType.LIST]: (h) => obj({ reqId }, { from: snapshotName, specials: bool })(h, 'LIST'),
   [MsgType.LIST_ITEMS]: (h) =>

@@ -111,3 +111,24 @@ export async function readlinkName(p: string | Buffer): Promise<string> {
 export function readlinkNameSync(p: string | Buffer): string {
   return nameFromBytes(readlinkSync(fsPath(p), { encoding: 'buffer' }));
 }
+
+/** A relative path made only of names: no empty, `.` or `..` part (path.join would change it). */
+const PLAIN_REL = /^(?!\.\.?(?:\/|$))(?:[^/]+\/(?!\.\.?(?:\/|$)))*[^/]+$/;
+
+/**
+ * `path.join(base, rel)` for a '/'-separated relative path: a concatenation when `rel` is made of
+ * plain names (path.join's split, join and normalisation per file cost about as much as its
+ * lstat in a full mirror's reads), path.join itself otherwise.
+ */
+export function joinRel(base: string, rel: string): string {
+  if (!PLAIN_REL.test(rel)) return path.join(base, ...rel.split('/'));
+  if (base !== lastBase) {
+    const root = path.normalize(base);
+    [lastBase, lastPrefix] = [base, root.endsWith('/') ? root : `${root}/`];
+  }
+  return lastPrefix + rel;
+}
+
+// The last base joinRel() normalised (a process has one or a few roots).
+let lastBase = '';
+let lastPrefix = '';

@@ -2,9 +2,8 @@
 // target in line — mkdir, put/write, symlink, attr, rename (a known inode at a new name), and,
 // once a disappearance's rename window passed, delete. docs/ARCHITECTURE.md, "Capture".
 import type { Stats } from 'node:fs';
-import path from 'node:path';
 import { log } from '../shared/log.js';
-import { lstatOrNull, readdirNames, readlinkName } from '../shared/fsutil.js';
+import { joinRel, lstatOrNull, readdirNames, readlinkName } from '../shared/fsutil.js';
 import { captureFile } from './file-capture.js';
 import { entryType, isNodeKind, specialType, type EntryType } from './entry-type.js';
 import { checkSpecial } from './special.js';
@@ -64,7 +63,7 @@ export class PathCheck {
 
   /** Absolute path of `rel`. */
   abs(rel: string): string {
-    return path.join(this.c.base, ...rel.split('/'));
+    return joinRel(this.c.base, rel);
   }
 
   /** Compares one path on disk with the known state and queues what differs. */

@@ -88,7 +88,7 @@ export function putSmallSync(f: SmallPut): boolean {
     // path after the close (it sets the ns mtime itself). The question is put to the descriptor:
     // by path it was a path walk and a name list read per file.
     const wantsList = f.a !== undefined && (f.a.x !== undefined || f.a.acl !== undefined);
-    if (fast && wantsList && hasXattrsFd(fd)) general = true;
+    if (fast && wantsList && pickedUp(f, fd, created)) general = true;
     // The mtime last, on the descriptor too (the ns one by path was 7% of a target's mirror).
     if (!general && fast && f.a?.ns !== undefined) futimensMtimeText(fd, f.a.ns);
     else if (f.mtime !== undefined && !(fast && f.a?.ns !== undefined))
@@ -98,6 +98,13 @@ export function putSmallSync(f: SmallPut): boolean {
   }
   if (general) f.attrs(f.tmp);
   return renameOver(f.tmp, f.abs);
+}
+
+// Whether the new temp file has xattrs it was not sent: a file this op created is asked through
+// its NewFiles (the first in a directory answers for the rest), any other of its descriptor.
+function pickedUp(f: SmallPut, fd: number, created: boolean): boolean {
+  if (!created || !f.newFiles) return hasXattrsFd(fd);
+  return f.newFiles.inherits(dirOf(f.tmp), fd, hasXattrsFd);
 }
 
 const ROOT = 0;

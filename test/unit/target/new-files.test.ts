@@ -17,7 +17,7 @@ import { Confiner } from '../../../src/target/confine.js';
 import { NewFiles, umask } from '../../../src/target/new-files.js';
 import { applyPut } from '../../../src/target/ops.js';
 import { tempNameFor } from '../../../src/target/temp-files.js';
-import { run } from '../fsmeta-tools.js';
+import { run, toolXattrs } from '../fsmeta-tools.js';
 import { scratchReplicas } from '../../helpers/replica.js';
 
 const replica = scratchReplicas('smr-new-files');
@@ -89,6 +89,20 @@ describe.skipIf(!root)("a files op's new root-owned files", () => {
     expect(attrs(path.join(base, 'g', 'c')).slice(0, 3)).toEqual([0, 0, 0o644]);
   });
 
+  // Only the first new file in a directory is asked for xattrs when it has none; with a default
+  // ACL each one is, and each loses the access ACL it picked up.
+  it("each lose the access ACL their directory's default ACL gives", async () => {
+    const { base, cf } = replica();
+    mkdirSync(path.join(base, 'd'));
+    run('setfacl', ['-d', '-m', 'u:4321:rwx', path.join(base, 'd')]);
+    const nf = new NewFiles();
+    for (const [i, name] of ['a', 'b', 'c'].entries()) await put(cf, nf, i + 1, `d/${name}`, 0o640);
+    for (const name of ['a', 'b', 'c']) {
+      expect(toolXattrs(path.join(base, 'd', name)).has('system.posix_acl_access')).toBe(false);
+      expect(attrs(path.join(base, 'd', name))).toEqual([0, 0, 0o640, BigInt(NS)]);
+    }
+  });
+
   it('get owner and mode set on a temp file an earlier attempt left', async () => {
     const { base, cf } = replica();
     const nf = new NewFiles();
@@ -102,6 +116,15 @@ describe.skipIf(!root)("a files op's new root-owned files", () => {
 });
 
 describe('NewFiles', () => {
+  it('asks for xattrs once per directory where the first new file had none, else every time', () => {
+    const nf = new NewFiles();
+    const asked: number[] = [];
+    const has = (fd: number) => (asked.push(fd), fd >= 100);
+    expect([1, 2, 3].map((fd) => nf.inherits('/plain', fd, has))).toEqual([false, false, false]);
+    expect([100, 2, 101].map((fd) => nf.inherits('/acl', fd, has))).toEqual([true, false, true]);
+    expect(asked).toEqual([1, 100, 2, 101]);
+  });
+
   it('reads the umask without changing it', () => {
     const old = process.umask(0o027);
     try {
