@@ -1,17 +1,17 @@
 // Every StampRow of an index, in order, through StampsAhead (src/index/stamps-ahead.ts) as a
-// reconciliation reads them; and how many of them its worker read.
+// reconciliation reads them; and how many of them its worker read, and from kept pages.
 import type { PathIndex, StampRow } from '../../src/index/index.js';
 
 export async function allStamps(
   index: PathIndex,
   inlineRows?: number,
-): Promise<{ rows: StampRow[]; fromWorker: number }> {
+): Promise<{ rows: StampRow[]; fromWorker: number; fromKept: number }> {
   const ahead = index.stampsAhead(inlineRows);
   const rows: StampRow[] = [];
   try {
     do for (let r = ahead.next(); r; r = ahead.next()) rows.push(r);
     while (await ahead.more());
-    return { rows, fromWorker: ahead.fromWorker };
+    return { rows, fromWorker: ahead.fromWorker, fromKept: ahead.fromKept };
   } finally {
     ahead.close();
   }
