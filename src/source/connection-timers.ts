@@ -50,7 +50,9 @@ export function startTimers(c: TimerParts): () => void {
   }, RESCAN_INTERVAL_MS);
   rescanTimer.unref();
   const index = c.capture.ledger.index;
-  const stopKeeper = keepStampPages(index.stampPages(), () => c.mirror.active, c.name);
+  // Not while a mirror writes the entries, nor during a restart's walk (which reads them).
+  const busy = (): boolean => c.mirror.active || c.capture.reconciler.runningRestart !== null;
+  const stopKeeper = keepStampPages(index.stampPages(), busy, c.name);
   return () => {
     clearInterval(ackPoll);
     clearInterval(rescanTimer);
