@@ -1,6 +1,6 @@
 // Every StampRow of an index, in order, through StampsAhead (src/index/stamps-ahead.ts) as a
 // reconciliation reads them; and how many of them its worker read, and from kept pages.
-import type { PathIndex, StampRow } from '../../src/index/index.js';
+import { PathIndex, type StampRow } from '../../src/index/index.js';
 
 export async function allStamps(
   index: PathIndex,
@@ -14,5 +14,15 @@ export async function allStamps(
     return { rows, fromWorker: ahead.fromWorker, fromKept: ahead.fromKept };
   } finally {
     ahead.close();
+  }
+}
+
+/** Whether kept stamp pages cover the whole index in `file` (src/index/stamp-pages.ts). */
+export function keptWhole(file: string): boolean {
+  const idx = PathIndex.open(file, { readonly: true });
+  try {
+    return idx.stampPages().gaps().length === 0;
+  } finally {
+    idx.close();
   }
 }
