@@ -4,6 +4,7 @@ export { PathIndex } from './path-index.js';
 export type { KeyedEntry } from './entry-store.js';
 export type { StampRow } from './stamp-rows.js';
 export type { StampsAhead } from './stamps-ahead.js';
+export type { StampPages } from './stamp-pages.js';
 export { comparePaths, fromKey } from './path-key.js';
 export { DEFAULT_CACHE_BYTES, SCHEMA_VERSION } from './schema.js';
 export {

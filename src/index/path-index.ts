@@ -3,12 +3,13 @@
 // `transaction` commits once. Every error is an SmrError (sqlite.ts says which code).
 import { SmrError } from '../shared/errors.js';
 import { keyAfter, scan, scanChildren, type PageReader } from './cursors.js';
-import { DirtySet, type DirtyKey } from './dirty-set.js';
+import { DirtySet, withDirtyPath } from './dirty-set.js';
 import { EntryStore, withPath, type Built, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
 import { StampsAhead } from './stamps-ahead.js';
-import { fromKey, isWithin, subtreeEnd, toKey } from './path-key.js';
+import { fromKey, isWithin, subtree, toKey } from './path-key.js';
+import { StampPages } from './stamp-pages.js';
 import { Tombstones } from './tombstones.js';
 import {
   DIRTY_ALL,
@@ -22,12 +23,6 @@ import {
   type IndexedPath,
   type Tombstone,
 } from './types.js';
-
-const withDirtyPath = (d: DirtyKey): DirtyPath => ({ path: fromKey(d.key), flags: d.flags });
-
-/** The subtree of a key: itself and everything below it (null: the root, i.e. everything). */
-const subtree = (key: Buffer): KeyRange | null =>
-  key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
 
 /** The index of one connection. */
 export class PathIndex {
@@ -159,6 +154,11 @@ export class PathIndex {
   /** What a reconciliation compares, in key order (path-key.ts), read ahead (stamps-ahead.ts). */
   stampsAhead(inlineRows?: number): StampsAhead {
     return new StampsAhead(this.idb, inlineRows);
+  }
+
+  /** The same rows kept packed, built while nothing else writes (stamp-pages.ts). */
+  stampPages(): StampPages {
+    return new StampPages(this.idb);
   }
 
   /** Every path holding this inode (hard links, or the old name of a renamed file). */

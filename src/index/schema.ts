@@ -2,9 +2,10 @@
 // docs/INDEX.md explains each choice; the schema version lives in PRAGMA user_version.
 import { SmrError } from '../shared/errors.js';
 import type { Db } from './sqlite.js';
+import { STAMP_PAGES_SQL } from './stamp-pages.js';
 
 /** The schema this code reads and writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Default SQLite page cache: the index's memory is this plus a little, whatever its size. */
 export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
@@ -54,7 +55,7 @@ CREATE TABLE dirty (key BLOB PRIMARY KEY, flags INTEGER NOT NULL) WITHOUT ROWID,
 CREATE TABLE tombstones (key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID, STRICT;
 CREATE INDEX tombstones_seq ON tombstones (seq);
 CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID, STRICT;
-`;
+${STAMP_PAGES_SQL}`;
 
 /**
  * Sets the connection up: WAL (a commit is one append, readers never block the writer, a torn
@@ -77,8 +78,10 @@ export function configure(db: Db, cacheBytes: number, readonly: boolean): void {
 
 // Each step takes a file from the version before it to its own. Version 2 (issue 13): the ctime
 // the attributes were read at, 0 in rows written before it (their attributes are read once more).
+// Version 3 (issue 13): the kept pages of a reconciliation's rows (stamp-pages.ts), none at first.
 const UPGRADES: Record<number, string> = {
   2: 'ALTER TABLE entries ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;',
+  3: STAMP_PAGES_SQL,
 };
 
 /**

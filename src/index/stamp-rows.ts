@@ -41,17 +41,31 @@ export const STAMP_ROWS_SQL =
   'e.attr_digest IS NOT NULL, e.ctime_ns, d.flags FROM entries e ' +
   'LEFT JOIN dirty d ON d.key = e.key WHERE e.key >= ? ORDER BY e.key LIMIT ?';
 
+/** STAMP_ROWS_SQL's rows before a key: its parameters are lo, hi, limit. */
+export const STAMP_ROWS_BEFORE_SQL = STAMP_ROWS_SQL.replace(
+  'WHERE e.key >= ?',
+  'WHERE e.key >= ? AND e.key < ?',
+);
+
 /** Reads StampRows in key order. */
 export class StampRows {
   private readonly pageStmt: Stmt;
+  private readonly beforeStmt: Stmt;
 
   constructor(private readonly idb: IndexDb) {
     this.pageStmt = idb.db.prepare(STAMP_ROWS_SQL).raw(true).safeIntegers(true);
+    this.beforeStmt = idb.db.prepare(STAMP_ROWS_BEFORE_SQL).raw(true).safeIntegers(true);
   }
 
-  /** Up to `limit` rows from `lo` (inclusive) to the end, in key order (a cursors.ts reader). */
-  readonly page = (lo: Buffer, _hi: Buffer | null, limit: number): StampRow[] =>
-    this.idb.guard(() => (this.pageStmt.all(lo, limit) as unknown[][]).map(stampFromRow));
+  /** Up to `limit` rows from `lo` (inclusive) to `hi` (exclusive; null: the end), in key order. */
+  readonly page = (lo: Buffer, hi: Buffer | null, limit: number): StampRow[] =>
+    this.idb.guard(() =>
+      (
+        (hi === null
+          ? this.pageStmt.all(lo, limit)
+          : this.beforeStmt.all(lo, hi, limit)) as unknown[][]
+      ).map(stampFromRow),
+    );
 }
 
 /** An int64 of ns as a double when one holds it exactly, else NaN (stamps-ahead's worker too). */

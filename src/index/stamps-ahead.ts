@@ -16,23 +16,25 @@ import { keyAfter } from './cursors.js';
 import type { IndexDb } from './index-db.js';
 import { SQLITE_MODULE } from './sqlite.js';
 import { NUMS, packRows, RowView, type Packed } from './stamp-page.js';
-import { STAMP_ROWS_SQL, StampRows, type StampRow } from './stamp-rows.js';
+import { PAGE, STAMP_FORMAT } from './stamp-pages.js';
+import { STAMP_ROWS_BEFORE_SQL, STAMP_ROWS_SQL, StampRows, type StampRow } from './stamp-rows.js';
 
 // The worker reads each key as hex text written into the page's one Buffer: better-sqlite3 makes
 // a Buffer per blob, which at 1M rows was 0.6-0.9 s of the worker's 1.9-2.3 s of CPU.
-const HEX_KEY_SQL = STAMP_ROWS_SQL.replace(/^SELECT e\.key,/, 'SELECT hex(e.key),');
+const hexKeys = (sql: string): string => sql.replace(/^SELECT e\.key,/, 'SELECT hex(e.key),');
 
-/** Rows per page; pages the worker may read before the main thread took them. */
-const PAGE = 1024;
+/** Pages the worker may read before the main thread took them. */
 const AHEAD = 4;
 
-type Reply = Packed | { error: string };
+/** A page, and whether it is a kept one (stamp-pages.ts). */
+type Reply = (Packed & { kept?: boolean }) | { error: string };
 
 // As source text: it runs from dist/ and under the tests' TypeScript alike. Each row's numbers are
-// stampFromRow's (stamp-rows.ts): the same expressions on the same values.
+// stampFromRow's (stamp-rows.ts): the same expressions on the same values. A range a kept page
+// covers (stamp-pages.ts) is that page's blobs, copied into the arrays it sends.
 const WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
-let stmt;
+let stmt, before, cover = null, after = null;
 let failed = null;
 try {
   // Opened while the main thread reads the first pages itself: ready once it is told where to go on.
@@ -40,48 +42,87 @@ try {
   const db = new Database(w.file, { readonly: true, fileMustExist: true });
   db.pragma('mmap_size = 0');
   stmt = db.prepare(w.sql).raw(true).safeIntegers(true);
+  before = db.prepare(w.before).raw(true).safeIntegers(true);
+  cover = db.prepare('SELECT first_key, hi_key, keys, ends, nums, links FROM stamp_pages ' +
+    'WHERE first_key <= ? AND format = ? ORDER BY first_key DESC LIMIT 1').raw(true);
+  after = db.prepare('SELECT first_key FROM stamp_pages WHERE first_key > ? AND format = ? ' +
+    'ORDER BY first_key LIMIT 1').pluck();
 } catch (err) {
   failed = err;
 }
 let credit = ${AHEAD};
 let from = null;
 let over = false;
+function endAt(hi) {
+  if (hi === null) over = true;
+  else from = hi;
+}
+function copied(b, T) {
+  const a = new T(b.length / T.BYTES_PER_ELEMENT);
+  new Uint8Array(a.buffer).set(b);
+  return a;
+}
+function kept(p) {
+  const keys = Buffer.allocUnsafeSlow(p[2].length);
+  p[2].copy(keys);
+  const links = [];
+  for (let o = 0; o < p[5].length; ) {
+    const len = p[5].readUInt32LE(o + 4);
+    links.push([p[5].readUInt32LE(o), Buffer.from(p[5].subarray(o + 8, o + 8 + len))]);
+    o += 8 + len;
+  }
+  endAt(p[1]);
+  return { keys, ends: copied(p[3], Uint32Array), nums: copied(p[4], Float64Array), links, kept: true };
+}
+function fromRows(hi) {
+  const rows = hi === null ? stmt.all(from, ${PAGE}) : before.all(from, hi, ${PAGE});
+  const n = rows.length;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) bytes += rows[i][0].length / 2;
+  const keys = Buffer.allocUnsafeSlow(bytes);
+  const ends = new Uint32Array(n);
+  const nums = new Float64Array(n * ${NUMS});
+  const links = [];
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    len += keys.write(r[0], len, 'hex');
+    ends[i] = len;
+    const o = i * ${NUMS};
+    nums[o] = Number(r[1]);
+    nums[o + 1] = Number(r[2]);
+    nums[o + 2] = Number(r[4]) & 0o7777;
+    nums[o + 3] = Number(BigInt.asUintN(64, r[5]));
+    nums[o + 4] = Number(BigInt.asUintN(64, r[6]));
+    nums[o + 5] = r[8] === 1n ? 1 : 0;
+    nums[o + 6] = Number(r[10] ?? 0);
+    // As exactNs (stamp-rows.ts): the double that holds the ns exactly, else NaN.
+    const m = Number(r[3]), c = Number(r[9]);
+    nums[o + 7] = BigInt(m) === r[3] ? m : NaN;
+    nums[o + 8] = BigInt(c) === r[9] ? c : NaN;
+    if (r[7] !== null) links.push([i, r[7]]);
+  }
+  if (n === ${PAGE}) from = Buffer.from(rows[n - 1][0] + '00', 'hex');
+  else endAt(hi);
+  return { keys, ends, nums, links };
+}
+// The rows from \`from\` on: a kept page that starts there, the rows up to the end of one that
+// covers it, or the rows up to the next kept page.
+function nextPage() {
+  const p = cover.get(from, w.format);
+  if (p && (p[1] === null || Buffer.compare(p[1], from) > 0))
+    return p[0].equals(from) ? kept(p) : fromRows(p[1]);
+  return fromRows(after.get(from, w.format) ?? null);
+}
 function pump() {
   while (from !== null && credit > 0 && !over) {
     credit--;
     try {
       if (failed) throw failed;
-      const rows = stmt.all(from, ${PAGE});
-      const n = rows.length;
-      let bytes = 0;
-      for (let i = 0; i < n; i++) bytes += rows[i][0].length / 2;
-      const keys = Buffer.allocUnsafeSlow(bytes);
-      const ends = new Uint32Array(n);
-      const nums = new Float64Array(n * ${NUMS});
-      const links = [];
-      let len = 0;
-      for (let i = 0; i < n; i++) {
-        const r = rows[i];
-        len += keys.write(r[0], len, 'hex');
-        ends[i] = len;
-        const o = i * ${NUMS};
-        nums[o] = Number(r[1]);
-        nums[o + 1] = Number(r[2]);
-        nums[o + 2] = Number(r[4]) & 0o7777;
-        nums[o + 3] = Number(BigInt.asUintN(64, r[5]));
-        nums[o + 4] = Number(BigInt.asUintN(64, r[6]));
-        nums[o + 5] = r[8] === 1n ? 1 : 0;
-        nums[o + 6] = Number(r[10] ?? 0);
-        // As exactNs (stamp-rows.ts): the double that holds the ns exactly, else NaN.
-        const m = Number(r[3]), c = Number(r[9]);
-        nums[o + 7] = BigInt(m) === r[3] ? m : NaN;
-        nums[o + 8] = BigInt(c) === r[9] ? c : NaN;
-        if (r[7] !== null) links.push([i, r[7]]);
-      }
-      over = n < ${PAGE};
-      if (!over) from = Buffer.from(rows[n - 1][0] + '00', 'hex');
-      const msg = { keys, ends, nums, links, last: over };
-      parentPort.postMessage(msg, [keys.buffer, ends.buffer, nums.buffer]);
+      let msg = nextPage();
+      while (msg.ends.length === 0 && !over) msg = nextPage(); // an empty range sends nothing
+      msg.last = over;
+      parentPort.postMessage(msg, [msg.keys.buffer, msg.ends.buffer, msg.nums.buffer]);
     } catch (err) {
       over = true;
       parentPort.postMessage({ error: String((err && err.message) || err) });
@@ -108,8 +149,9 @@ export class StampsAhead {
   /** Where the next page starts; null once the last page is in. */
   private from: Buffer | null = Buffer.alloc(0);
   private read = 0;
-  /** Rows the worker read (the rest were read on this thread). */
+  /** Rows the worker read (the rest were read on this thread), and those of them kept packed. */
   fromWorker = 0;
+  fromKept = 0;
   private worker: Worker | null = null;
   /** The worker was told where its pages start. */
   private told = false;
@@ -172,6 +214,7 @@ export class StampsAhead {
       this.from = got.last || !lastKey ? null : keyAfter(Buffer.from(lastKey));
       this.read += n;
       this.fromWorker += n;
+      if (got.kept) this.fromKept += n;
       return got;
     }
     if (got) this.close(); // its error: this page, and the rest, are read here
@@ -187,7 +230,13 @@ export class StampsAhead {
   private start(): Worker | null {
     if (this.worker || this.broken) return this.worker;
     try {
-      const workerData = { sqlite: SQLITE_MODULE, file: this.idb.file, sql: HEX_KEY_SQL };
+      const workerData = {
+        sqlite: SQLITE_MODULE,
+        file: this.idb.file,
+        sql: hexKeys(STAMP_ROWS_SQL),
+        before: hexKeys(STAMP_ROWS_BEFORE_SQL),
+        format: STAMP_FORMAT,
+      };
       const w = new Worker(WORKER, { eval: true, workerData });
       w.on('message', (r: Reply) => this.arrive(r));
       w.on('error', (err: Error) => this.arrive({ error: err.message }));

@@ -1,5 +1,5 @@
-// A connection's two timers: acks followed into mirror progress and remirror bookkeeping, and
-// the periodic rescan under the watcher.
+// A connection's timers: acks followed into mirror progress and remirror bookkeeping, the
+// periodic rescan under the watcher, and the stamp pages kept built (stamp-keeper.ts).
 import { log } from '../shared/log.js';
 import type { Capture } from './capture.js';
 import type { ConnectionConfig } from './connection-config.js';
@@ -7,6 +7,7 @@ import type { Journal } from '../journal/journal.js';
 import type { Mirror } from './mirror.js';
 import type { PathHistory } from './need.js';
 import type { QueueOverflow } from './queue-overflow.js';
+import { keepStampPages } from './stamp-keeper.js';
 
 /** How often the whole tree is compared with the index, whatever the watcher reported. */
 export const RESCAN_INTERVAL_MS = 10 * 60_000;
@@ -48,8 +49,13 @@ export function startTimers(c: TimerParts): () => void {
     c.capture.rescan().catch((err: Error) => log.warn(`${c.name}: rescan: ${err.message}`));
   }, RESCAN_INTERVAL_MS);
   rescanTimer.unref();
+  const index = c.capture.ledger.index;
+  // Not while a mirror writes the entries, nor during a restart's walk (which reads them).
+  const busy = (): boolean => c.mirror.active || c.capture.reconciler.runningRestart !== null;
+  const stopKeeper = keepStampPages(index.stampPages(), busy, c.name);
   return () => {
     clearInterval(ackPoll);
     clearInterval(rescanTimer);
+    stopKeeper();
   };
 }

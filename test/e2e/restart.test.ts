@@ -26,6 +26,7 @@ import {
   type Daemon,
 } from '../helpers/harness.js';
 import { sized } from '../helpers/scale.js';
+import { keptWhole } from '../helpers/stamps.js';
 
 afterEach(cleanupAll);
 
@@ -241,6 +242,9 @@ describe('restart reconciliation', () => {
       // The restart's walk placed the watches (the watcher started with the root alone).
       expect(st.watcher?.watchedDirs, how).toBe(BIG_DIRS + 1);
     }
+    // An idle source keeps the restart's stamp pages built (src/source/stamp-keeper.ts), and the
+    // restart below reads the index through them: the changes made while down are found so.
+    await waitUntil(() => keptWhole(indexFile(s, 'big')), 60_000, 'stamp pages built');
     // Changes while it is down, spread over the tree, found by the workers' listings: content
     // rewritten at the same size, a mode, a deletion, a new directory deep in the walk's order.
     await s.stop();
