@@ -2,14 +2,18 @@
 // at its limit, the watcher overflowed), or not described truly by the index (a batch was being
 // queued when the process stopped). On disk like the entries, so a million of them cost no memory.
 import type { KeyRange } from './entry-store.js';
-import { subtreeEnd } from './path-key.js';
+import { fromKey, subtreeEnd } from './path-key.js';
 import type { Db, Stmt } from './sqlite.js';
+import type { DirtyPath } from './types.js';
 
 /** A dirty key with its reasons. */
 export interface DirtyKey {
   key: Buffer;
   flags: number;
 }
+
+/** A dirty key as the index hands it out: by path (its key converted in place). */
+export const withDirtyPath = (d: DirtyKey): DirtyPath => ({ path: fromKey(d.key), flags: d.flags });
 
 /** The dirty set. */
 export class DirtySet {

@@ -3,12 +3,13 @@
 // `transaction` commits once. Every error is an SmrError (sqlite.ts says which code).
 import { SmrError } from '../shared/errors.js';
 import { keyAfter, scan, scanChildren, type PageReader } from './cursors.js';
-import { DirtySet, type DirtyKey } from './dirty-set.js';
+import { DirtySet, withDirtyPath } from './dirty-set.js';
 import { EntryStore, withPath, type Built, type KeyRange, type KeyedEntry } from './entry-store.js';
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
 import { StampsAhead } from './stamps-ahead.js';
-import { fromKey, isWithin, subtreeEnd, toKey } from './path-key.js';
+import { fromKey, isWithin, subtreeRange as subtree, toKey } from './path-key.js';
+import { RecordedFile, type FileAsFound } from './recorded-file.js';
 import { Tombstones } from './tombstones.js';
 import {
   DIRTY_ALL,
@@ -23,18 +24,13 @@ import {
   type Tombstone,
 } from './types.js';
 
-const withDirtyPath = (d: DirtyKey): DirtyPath => ({ path: fromKey(d.key), flags: d.flags });
-
-/** The subtree of a key: itself and everything below it (null: the root, i.e. everything). */
-const subtree = (key: Buffer): KeyRange | null =>
-  key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
-
 /** The index of one connection. */
 export class PathIndex {
   private readonly entriesStore: EntryStore;
   private readonly dirtySet: DirtySet;
   private readonly tombstones: Tombstones;
   private readonly metaStore: MetaStore;
+  private recorded?: RecordedFile;
   private readonly readPage: PageReader<KeyedEntry> = (lo, hi, n) =>
     this.guard(() => this.entriesStore.page(lo, hi, n));
 
@@ -77,6 +73,11 @@ export class PathIndex {
   /** The block hashes held for the file at `path`, or null. */
   getBlocks(path: Buffer): BlockList | null {
     return this.guard(() => this.entriesStore.getBlocks(toKey(path)));
+  }
+
+  /** Whether the file at `path` is recorded exactly as `f` says (recorded-file.ts: one query). */
+  holdsFile(path: Buffer, f: FileAsFound): boolean {
+    return (this.recorded ??= new RecordedFile(this.idb)).holds(path, f);
   }
 
   /**

@@ -49,6 +49,11 @@ export function subtreeEnd(key: Buffer): Buffer {
   return Buffer.concat([key, Buffer.of(0x01)]);
 }
 
+/** The keys of the subtree of `key`: itself and everything below it (null: the root, all keys). */
+export function subtreeRange(key: Buffer): { lo: Buffer; hi: Buffer } | null {
+  return key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
+}
+
 /** The first key strictly below `key` could start at (the root's children start anywhere). */
 export function childrenStart(key: Buffer): Buffer {
   return key.length === 0 ? key : Buffer.concat([key, Buffer.of(SEP)]);
