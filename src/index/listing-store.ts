@@ -4,7 +4,7 @@
 // memory is the bounded page cache whatever the size of the listing.
 import { SmrError } from '../shared/errors.js';
 import { nameBytes } from '../shared/name-bytes.js';
-import { ListingMerge } from './listing-merge.js';
+import { ListingMerge, type KeyRun } from './listing-merge.js';
 import {
   TYPE_CODE,
   fromArray,
@@ -86,8 +86,9 @@ export class ListingStore {
       for (const r of rows) this.putRow(keyOf(r.path), r);
     });
     const from = db.prepare('SELECT * FROM listing WHERE key >= ? ORDER BY key LIMIT ?').raw(true);
-    const drop = db.transaction((keys: readonly Buffer[]) => {
-      for (const k of keys) this.delOne.run(k);
+    const delRun = db.prepare('DELETE FROM listing WHERE key >= ? AND key <= ?');
+    const drop = db.transaction((runs: readonly KeyRun[]) => {
+      for (const [lo, hi] of runs) delRun.run(lo, hi);
     });
     const page = (k: Buffer, n: number) => (from.all(k, n) as RawArray[]).map(fromArray);
     this.merge = new ListingMerge<Raw>({ from: page, drop }, PAGE);
