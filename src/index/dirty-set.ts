@@ -12,7 +12,7 @@ export interface DirtyKey {
   flags: number;
 }
 
-/** A mark with its key as a path. */
+/** A dirty key as the index hands it out: by path (its key converted in place). */
 export const withDirtyPath = (d: DirtyKey): DirtyPath => ({ path: fromKey(d.key), flags: d.flags });
 
 /** The dirty set. */

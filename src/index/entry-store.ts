@@ -8,7 +8,7 @@ import {
   entryParams,
   hashesToBlob,
 } from './entry-codec.js';
-import { fromKey, subtreeEnd } from './path-key.js';
+import { fromKey, subtreeRange } from './path-key.js';
 import type { Db, Stmt } from './sqlite.js';
 import type { Tombstones } from './tombstones.js';
 import type { BlockList, IndexEntry, IndexedPath } from './types.js';
@@ -243,8 +243,7 @@ export class EntryStore {
     const old = held && heldEntry(held);
     const { entry, blocks } = make(i, old);
     if (old?.type === 'dir' && entry.type !== 'dir') {
-      const range = key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
-      if (this.deleteRange(range) > 0) tombstones.add(key, entry.seq);
+      if (this.deleteRange(subtreeRange(key)) > 0) tombstones.add(key, entry.seq);
       held = null;
     }
     this.put(key, entry, blocks, held);

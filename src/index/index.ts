@@ -2,6 +2,7 @@
 // (docs/INDEX.md), its shapes, and the path order it iterates in.
 export { PathIndex } from './path-index.js';
 export type { KeyedEntry } from './entry-store.js';
+export type { FileAsFound } from './recorded-file.js';
 export type { StampRow } from './stamp-rows.js';
 export type { StampsAhead } from './stamps-ahead.js';
 export type { StampPages } from './stamp-pages.js';

@@ -4,12 +4,15 @@
 // 13). What the scan never meets stays in the table: the orphans. Memory: one page of rows and
 // one page of keys to delete, whatever the size of the listing.
 
+/** The first and last key of rows taken one after the other: no row between them stays. */
+export type KeyRun = [Buffer, Buffer];
+
 /** What the merge reads and deletes of a table keyed by path keys (index/path-key.ts). */
 export interface MergeSource<R extends { key: Buffer }> {
   /** Up to `limit` rows keyed `key` or after it, in key order. */
   from(key: Buffer, limit: number): R[];
-  /** Deletes the rows of these keys (one transaction). */
-  drop(keys: readonly Buffer[]): void;
+  /** Deletes the rows keyed from each run's first key to its last, both included (one transaction). */
+  drop(runs: readonly KeyRun[]): void;
 }
 
 // A page read after a jump starts small and doubles while the scan keeps following it, so a
@@ -24,7 +27,14 @@ export class ListingMerge<R extends { key: Buffer }> {
   private stale = true;
   private size = FIRST_PAGE;
   private last: Buffer | null = null;
-  private pending: Buffer[] = [];
+  /**
+   * The rows taken, to delete: a run per stretch of consecutive rows of one page (a range delete
+   * each, where a delete per key was a tenth of a no-change mirror's listing time).
+   */
+  private runs: KeyRun[] = [];
+  private taken = 0;
+  /** The page position of the last row taken into the open run (-1: none open). */
+  private runAt = -1;
 
   constructor(
     private readonly src: MergeSource<R>,
@@ -49,9 +59,12 @@ export class ListingMerge<R extends { key: Buffer }> {
     }
     const r = this.buf[this.pos];
     if (r === undefined || !r.key.equals(key)) return undefined;
-    this.pos++;
-    this.pending.push(key);
-    if (this.pending.length >= this.maxPage) this.flush();
+    // The page's rows from the open run's last up to this one were taken, none skipped.
+    const run = this.runAt >= 0 && this.pos === this.runAt + 1 ? this.runs.at(-1) : undefined;
+    if (run) run[1] = key;
+    else this.runs.push([key, key]);
+    this.runAt = this.pos++;
+    if (++this.taken >= this.maxPage) this.flush();
     return r;
   }
 
@@ -64,10 +77,11 @@ export class ListingMerge<R extends { key: Buffer }> {
 
   /** Deletes the rows taken so far (before anything else reads the table). */
   flush(): void {
-    if (this.pending.length === 0) return;
-    const keys = this.pending;
-    this.pending = [];
-    this.src.drop(keys);
+    this.runAt = -1;
+    if (this.runs.length === 0) return;
+    const runs = this.runs;
+    [this.runs, this.taken] = [[], 0];
+    this.src.drop(runs);
   }
 
   /** The table changed under the cursor: delete what was taken, read afresh at the next take. */
@@ -78,7 +92,7 @@ export class ListingMerge<R extends { key: Buffer }> {
   }
 
   private refill(key: Buffer): void {
-    this.flush();
+    this.flush(); // (a new page: no run goes on into it)
     this.buf = this.src.from(key, this.size);
     this.pos = 0;
     this.more = this.buf.length === this.size;

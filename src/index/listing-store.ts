@@ -3,43 +3,20 @@
 // page at a time. A million listed entries held as objects cost the source a gigabyte; here the
 // memory is the bounded page cache whatever the size of the listing.
 import { SmrError } from '../shared/errors.js';
-import { nameBytes, nameFromBytes } from '../shared/name-bytes.js';
-import { ListingMerge } from './listing-merge.js';
-import { fromKey, subtreeEnd, toKey } from './path-key.js';
+import { nameBytes } from '../shared/name-bytes.js';
+import { ListingMerge, type KeyRun } from './listing-merge.js';
+import {
+  TYPE_CODE,
+  fromArray,
+  row,
+  type ListedRow,
+  type Raw,
+  type RawArray,
+} from './listing-row.js';
+import { subtreeEnd, toKey } from './path-key.js';
 import { indexError, openDatabase, type Db, type Stmt } from './sqlite.js';
 
-/** What a listing says of one path (the replica's entry, as protocol/listing.ts names it). */
-export interface ListedRow {
-  path: string;
-  type: (typeof TYPES)[number];
-  size: number;
-  mtimeMs: number;
-  mode: number;
-  link?: string;
-  attrs?: string;
-  inode?: string;
-  /** A device's [major, minor]. */
-  rdev?: [number, number];
-}
-
-type Raw = {
-  key: Buffer;
-  type: number;
-  size: number;
-  mtime: number;
-  mode: number;
-  link: Buffer | null;
-  attrs: string | null;
-  inode: string | null;
-  rdev: string | null;
-};
-
-// Codes are the row's type; new types only ever appended.
-const TYPES = ['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block'] as const;
-const TYPE_CODE = Object.fromEntries(TYPES.map((t, i) => [t, i])) as Record<
-  ListedRow['type'],
-  number
->;
+export type { ListedRow };
 
 /** Default page cache of one listing: all of its memory beyond a page of rows. */
 export const LISTING_CACHE_BYTES = 8 * 1024 * 1024;
@@ -67,21 +44,6 @@ const PAGE = 1024;
 
 const keyOf = (path: string): Buffer => toKey(nameBytes(path));
 
-function row(r: Raw, path?: string): ListedRow {
-  const out: ListedRow = {
-    path: path ?? nameFromBytes(fromKey(r.key)),
-    type: TYPES[r.type] ?? 'file',
-    size: r.size,
-    mtimeMs: r.mtime,
-    mode: r.mode,
-  };
-  if (r.link !== null) out.link = nameFromBytes(r.link);
-  if (r.attrs !== null) out.attrs = r.attrs;
-  if (r.inode !== null) out.inode = r.inode;
-  if (r.rdev !== null) out.rdev = r.rdev.split(':').map(Number) as [number, number];
-  return out;
-}
-
 /** One listing of a replica, by path, on disk. */
 export class ListingStore {
   private readonly put: Stmt;
@@ -100,9 +62,8 @@ export class ListingStore {
   private marks = 0;
 
   private constructor(private readonly db: Db) {
-    this.put = db.prepare(
-      'INSERT OR REPLACE INTO listing VALUES (@key, @type, @size, @mtime, @mode, @link, @attrs, @inode, @rdev)',
-    );
+    // Positional: named parameters took an object per row and a look-up per name.
+    this.put = db.prepare('INSERT OR REPLACE INTO listing VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.countAll = db.prepare(
       'SELECT count(*) AS entries, total(CASE type WHEN 0 THEN size END) AS fileBytes FROM listing',
     );
@@ -124,11 +85,13 @@ export class ListingStore {
     this.addMany = db.transaction((rows: readonly ListedRow[]) => {
       for (const r of rows) this.putRow(keyOf(r.path), r);
     });
-    const from = db.prepare('SELECT * FROM listing WHERE key >= ? ORDER BY key LIMIT ?');
-    const drop = db.transaction((keys: readonly Buffer[]) => {
-      for (const k of keys) this.delOne.run(k);
+    const from = db.prepare('SELECT * FROM listing WHERE key >= ? ORDER BY key LIMIT ?').raw(true);
+    const delRun = db.prepare('DELETE FROM listing WHERE key >= ? AND key <= ?');
+    const drop = db.transaction((runs: readonly KeyRun[]) => {
+      for (const [lo, hi] of runs) delRun.run(lo, hi);
     });
-    this.merge = new ListingMerge<Raw>({ from: (k, n) => from.all(k, n) as Raw[], drop }, PAGE);
+    const page = (k: Buffer, n: number) => (from.all(k, n) as RawArray[]).map(fromArray);
+    this.merge = new ListingMerge<Raw>({ from: page, drop }, PAGE);
   }
 
   /** Opens an empty listing in a new anonymous temporary database. */
@@ -253,17 +216,10 @@ export class ListingStore {
   }
 
   private putRow(key: Buffer, r: ListedRow): void {
-    this.put.run({
-      key,
-      type: TYPE_CODE[r.type],
-      size: r.size,
-      mtime: r.mtimeMs,
-      mode: r.mode,
-      link: r.link === undefined ? null : nameBytes(r.link),
-      attrs: r.attrs ?? null,
-      inode: r.inode ?? null,
-      rdev: r.rdev ? r.rdev.join(':') : null,
-    });
+    const link = r.link === undefined ? null : nameBytes(r.link);
+    const rdev = r.rdev ? r.rdev.join(':') : null;
+    const [attrs, inode] = [r.attrs ?? null, r.inode ?? null];
+    this.put.run(key, TYPE_CODE[r.type], r.size, r.mtimeMs, r.mode, link, attrs, inode, rdev);
   }
 
   /**
@@ -276,7 +232,7 @@ export class ListingStore {
       if (page.length === 0) return;
       for (const r of page) {
         this.delOne.run(r.key);
-        this.put.run({ ...r, key: to(r.key) });
+        this.put.run(to(r.key), r.type, r.size, r.mtime, r.mode, r.link, r.attrs, r.inode, r.rdev);
       }
     }
   }

@@ -8,7 +8,8 @@ import { EntryStore, withPath, type Built, type KeyRange, type KeyedEntry } from
 import { IndexDb } from './index-db.js';
 import { MetaStore } from './meta-store.js';
 import { StampsAhead } from './stamps-ahead.js';
-import { fromKey, isWithin, subtree, toKey } from './path-key.js';
+import { fromKey, isWithin, subtreeRange as subtree, toKey } from './path-key.js';
+import { RecordedFile, type FileAsFound } from './recorded-file.js';
 import { StampPages } from './stamp-pages.js';
 import { Tombstones } from './tombstones.js';
 import {
@@ -30,6 +31,7 @@ export class PathIndex {
   private readonly dirtySet: DirtySet;
   private readonly tombstones: Tombstones;
   private readonly metaStore: MetaStore;
+  private recorded?: RecordedFile;
   private readonly readPage: PageReader<KeyedEntry> = (lo, hi, n) =>
     this.guard(() => this.entriesStore.page(lo, hi, n));
 
@@ -56,9 +58,8 @@ export class PathIndex {
   }
 
   /**
-   * Runs `fn` in one transaction: all of its changes commit together or, if it throws, none do.
-   * `fn` must be synchronous; nested calls become savepoints. Commits survive the process being
-   * killed; a power loss may take the last ones (see `setAckedSeq`).
+   * Runs `fn` (synchronous) in one transaction: all of it commits, or none if it throws; nested
+   * calls are savepoints. Commits survive a kill; a power loss may take the last (`setAckedSeq`).
    */
   transaction<T>(fn: () => T): T {
     return this.idb.transaction(fn);
@@ -73,6 +74,10 @@ export class PathIndex {
   getBlocks(path: Buffer): BlockList | null {
     return this.guard(() => this.entriesStore.getBlocks(toKey(path)));
   }
+
+  /** Whether the file at `path` is recorded exactly as `f` says (recorded-file.ts: one query). */
+  readonly holdsFile = (path: Buffer, f: FileAsFound): boolean =>
+    (this.recorded ??= new RecordedFile(this.idb)).holds(path, f);
 
   /**
    * Records `entry` at `path`. Block hashes: omitted keeps those held (attributes-only change),
@@ -155,11 +160,8 @@ export class PathIndex {
   stampsAhead(inlineRows?: number): StampsAhead {
     return new StampsAhead(this.idb, inlineRows);
   }
-
   /** The same rows kept packed, built while nothing else writes (stamp-pages.ts). */
-  stampPages(): StampPages {
-    return new StampPages(this.idb);
-  }
+  readonly stampPages = (): StampPages => new StampPages(this.idb);
 
   /** Every path holding this inode (hard links, or the old name of a renamed file). */
   findByInode(dev: bigint, ino: bigint): IndexedPath[] {

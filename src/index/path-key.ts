@@ -44,13 +44,14 @@ export function fromKey(key: Buffer): Buffer {
   return key;
 }
 
-/** The subtree of a key: itself and everything below it (null: the root, i.e. everything). */
-export const subtree = (key: Buffer): { lo: Buffer; hi: Buffer } | null =>
-  key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
-
 /** The exclusive upper bound of the subtree of `key` (itself and everything below it). */
 export function subtreeEnd(key: Buffer): Buffer {
   return Buffer.concat([key, Buffer.of(0x01)]);
+}
+
+/** The keys of the subtree of `key`: itself and everything below it (null: the root, all keys). */
+export function subtreeRange(key: Buffer): { lo: Buffer; hi: Buffer } | null {
+  return key.length === 0 ? null : { lo: key, hi: subtreeEnd(key) };
 }
 
 /** The first key strictly below `key` could start at (the root's children start anywhere). */

@@ -15,7 +15,8 @@ import { decide, type MirrorOptions } from './mirror-plan.js';
 import { ProgressTracker, type MirrorProgress } from './mirror-progress.js';
 import { MirrorSteps } from './mirror-steps.js';
 import { HeldCandidate, SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums } from './mirror-sums.js';
-import { SameBatch, settleEqual, settleSame } from './mirror-equal.js';
+import { settleEqual } from './mirror-equal.js';
+import { SameBatch, settleSame } from './mirror-same.js';
 import type { ScanSkip } from './scan.js';
 import { scanInPathOrder } from './walk.js';
 import { ScanBatch, sendSmallFiles } from './small-files.js';
@@ -27,8 +28,7 @@ export type { MirrorMode, MirrorOptions } from './mirror-plan.js';
 export { decide, differs } from './mirror-plan.js';
 export type { MirrorProgress, MirrorState } from './mirror-progress.js';
 
-// Batches asked for before the oldest one's reply is awaited.
-const SUMS_IN_FLIGHT = 2;
+const SUMS_IN_FLIGHT = 2; // batches asked for before the oldest one's reply is awaited
 
 /** Runs mirrors for one connection, one at a time, and reports progress. */
 export class Mirror {

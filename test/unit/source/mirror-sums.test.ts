@@ -48,8 +48,14 @@ function file(rel: string, content: string, listed: Partial<Candidate['t']> = {}
 /** Longer than a file system's ctime tick. */
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 25));
 
+/** Whether `hashed` keeps the stat after the read, as the hash pool's worker does. */
+let keepSeen = false;
+
+/** The file hashed now (its stat then kept in `seen` when keepSeen: the index's one query). */
 async function hashed(c: Candidate): Promise<[Candidate, BlockHashes]> {
-  return [c, await hashBlocks(abs(c.rel), 16384)];
+  const h = await hashBlocks(abs(c.rel), 16384);
+  if (keepSeen) c.seen = statSync(abs(c.rel));
+  return [c, h];
 }
 
 beforeEach(() => {
@@ -114,7 +120,10 @@ describe('splitBySums', () => {
   });
 });
 
-describe('recordEqual', () => {
+describe.each([false, true])('recordEqual (stat after the read kept: %s)', (seen) => {
+  beforeEach(() => void (keepSeen = seen));
+  afterEach(() => void (keepSeen = false));
+
   it('records equal, unchanged files with their block hashes, in one go', async () => {
     const batch = [await hashed(file('a', 'aaa')), await hashed(file('b', 'bbbb'))];
     expect(recordEqual(host(), batch, 0)).toEqual([]);
@@ -199,11 +208,13 @@ describe('recordEqual', () => {
       // (A real pause first: ctimes tick coarsely, and the clock's jump above is only Date's.)
       await tick();
       chmodSync(abs('proved'), 0o644);
+      if (seen) c[0].seen = statSync(abs('proved')); // hashed again after it
       expect(recordEqual(host(), [c], 0)).toEqual([]);
       expect(reads).toHaveBeenCalledTimes(1);
       // Moved again, and the target listed other attributes: left to the per-file step.
       await tick();
       chmodSync(abs('proved'), 0o644);
+      if (seen) c[0].seen = statSync(abs('proved'));
       c[0].t.attrs = `12345:54321${(c[0].t.attrs ?? '').replace(/^\d+:\d+/, '')}`;
       expect(recordEqual(host(), [c], 0).map(([x]) => x.rel)).toEqual(['proved']);
     } finally {
@@ -219,8 +230,11 @@ describe('recordEqual', () => {
       expect(recordEqual(host(), [c], 0)).toEqual([]);
       expect(ledger.get('kept')?.ctimeNs).not.toBe(0n);
       const record = vi.spyOn(ledger, 'record');
+      const gets = vi.spyOn(ledger, 'get');
       expect(recordEqual(host(), [c], 0)).toEqual([]);
       expect(record).not.toHaveBeenCalled();
+      // With the stat after the read, one query of the index decides it (no row read).
+      expect(gets).toHaveBeenCalledTimes(seen ? 0 : 1);
       // The index's hashes describe other content (rewritten at equal size and mtime): replaced.
       const other: BlockHashes = { ...c[1], hashes: BigUint64Array.from([123n]) };
       expect(recordEqual(host(), [[c[0], other]], 0)).toEqual([]);

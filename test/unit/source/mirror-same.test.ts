@@ -1,4 +1,4 @@
-// A mirror's 'same' entries settled in batches (mirror-equal.ts, settleSame): an entry the index
+// A mirror's 'same' entries settled in batches (mirror-same.ts, settleSame): an entry the index
 // already records as the scan saw it, with the attribute stamp its ctime proves equal to the
 // target's listed one, needs nothing; anything else (not indexed, unsure, an op or a rename since
 // the listing, changed since the scan, attributes that differ or are not proven) goes through the
@@ -20,12 +20,8 @@ import { PathIndex } from '../../../src/index/index.js';
 import type { JournalRecord } from '../../../src/journal/types.js';
 import { DiskAttrs } from '../../../src/source/entry-attrs.js';
 import { Ledger } from '../../../src/source/ledger.js';
-import {
-  SameBatch,
-  recordEqual,
-  settleSame,
-  type SameEntry,
-} from '../../../src/source/mirror-equal.js';
+import { recordEqual } from '../../../src/source/mirror-equal.js';
+import { SameBatch, settleSame, type SameEntry } from '../../../src/source/mirror-same.js';
 import type { ListingView } from '../../../src/source/mirror-steps.js';
 
 let dir: string;
