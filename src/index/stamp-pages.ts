@@ -10,8 +10,9 @@
 // they were when it was built, in one transaction with no write between. Triggers on `entries`
 // and `dirty` delete the page covering a key whenever a row with that key is inserted, updated
 // or deleted, in the writing transaction itself, so a page that exists is never stale. A key no
-// page covers is read from `entries` as before. Pages are rebuilt only when nothing else writes
-// (refresh(), from an idle connection), a bounded number of rows at a time.
+// page covers is read from `entries` as before. refresh() builds missing pages a bounded number
+// of rows at a time, each batch read and written in one transaction (no write comes between);
+// the source calls it while no mirror or restart walk runs (source/stamp-keeper.ts).
 import { keyAfter } from './cursors.js';
 import type { IndexDb } from './index-db.js';
 import type { Stmt } from './sqlite.js';
