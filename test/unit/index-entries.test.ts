@@ -13,6 +13,7 @@ import {
   type IndexEntry,
 } from '../../src/index/index.js';
 import { openDatabase } from '../../src/index/sqlite.js';
+import { indexEntry } from '../helpers/scratch-index.js';
 import { allStamps } from '../helpers/stamps.js';
 import { SmrError } from '../../src/shared/errors.js';
 
@@ -38,25 +39,7 @@ function openIndex(): PathIndex {
   return i;
 }
 
-function entry(over: Partial<IndexEntry> = {}): IndexEntry {
-  return {
-    type: 'file',
-    size: 10,
-    mtimeNs: 1_700_000_000_123_456_789n,
-    mode: 0o100644,
-    uid: 1000,
-    gid: 1000,
-    dev: 2049n,
-    ino: 1n,
-    rdev: 0n,
-    link: null,
-    sha256: null,
-    attrDigest: null,
-    seq: 1,
-    ctimeNs: 0n,
-    ...over,
-  };
-}
+const entry = indexEntry;
 
 function blocks(n: number, seed = 1n): BlockList {
   const hashes = new BigUint64Array(n);

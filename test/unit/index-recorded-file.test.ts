@@ -2,53 +2,33 @@
 // with no op after the bound, and holds every field asked for exactly (size, ns mtime, permission
 // bits, inode, the proving ctime, the attribute stamp as the target lists it, the block hashes);
 // any one field off, and it is false (the checksum mirror then compares the long way).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DIRTY_CHANGED,
   DIRTY_UNSURE,
-  PathIndex,
   type FileAsFound,
   type IndexEntry,
 } from '../../src/index/index.js';
+import { indexEntry, scratchIndex } from '../helpers/scratch-index.js';
 
-let dir: string;
-let index: PathIndex;
+const scratch = scratchIndex('smr-held');
 const p = (s: string): Buffer => Buffer.from(s);
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smr-held-'));
-  index = PathIndex.open(path.join(dir, 'index.db'));
-});
-afterEach(() => {
-  index.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
 
 const MTIME = 1_700_000_000_123_456_789n; // no double holds it exactly
 const CTIME = 1_700_000_001_000_000_000n;
 const blocks = { blockSize: 16384, size: 20000, hashes: BigUint64Array.from([1n, 2n ** 64n - 1n]) };
 
 function entry(over: Partial<IndexEntry> = {}): IndexEntry {
-  return {
-    type: 'file',
+  const attrDigest = Buffer.from('1700000000123456789:x0:a0');
+  return indexEntry({
     size: 20000,
-    mtimeNs: MTIME,
-    mode: 0o100644,
-    uid: 1000,
     gid: 100,
-    dev: 2049n,
     ino: 77n,
-    rdev: 0n,
-    link: null,
-    sha256: null,
-    attrDigest: Buffer.from('1700000000123456789:x0:a0'),
+    attrDigest,
     seq: 5,
     ctimeNs: CTIME,
     ...over,
-  };
+  });
 }
 
 function found(over: Partial<FileAsFound> = {}): FileAsFound {
@@ -68,14 +48,14 @@ function found(over: Partial<FileAsFound> = {}): FileAsFound {
 
 describe('PathIndex.holdsFile', () => {
   it('holds a file recorded exactly as found, with or without a listed stamp', () => {
-    index.put(p('d/f'), entry(), blocks);
-    expect(index.holdsFile(p('d/f'), found())).toBe(true);
-    expect(index.holdsFile(p('d/f'), found({ listed: undefined, maxSeq: 9 }))).toBe(true);
-    expect(index.holdsFile(p('d/g'), found())).toBe(false); // not indexed
+    scratch.index.put(p('d/f'), entry(), blocks);
+    expect(scratch.index.holdsFile(p('d/f'), found())).toBe(true);
+    expect(scratch.index.holdsFile(p('d/f'), found({ listed: undefined, maxSeq: 9 }))).toBe(true);
+    expect(scratch.index.holdsFile(p('d/g'), found())).toBe(false); // not indexed
   });
 
   it('is false when any one field differs', () => {
-    index.put(p('f'), entry(), blocks);
+    scratch.index.put(p('f'), entry(), blocks);
     const off: Array<[string, Partial<FileAsFound>]> = [
       ['size', { size: 20001 }],
       ['mtime by 1 ns', { mtimeNs: MTIME + 1n }],
@@ -94,34 +74,39 @@ describe('PathIndex.holdsFile', () => {
         { blocks: { ...blocks, hashes: BigUint64Array.from([1n, 2n ** 64n - 1n, 0n]) } },
       ],
     ];
-    for (const [what, o] of off) expect(index.holdsFile(p('f'), found(o)), what).toBe(false);
-    expect(index.holdsFile(p('f'), found())).toBe(true);
+    for (const [what, o] of off)
+      expect(scratch.index.holdsFile(p('f'), found(o)), what).toBe(false);
+    expect(scratch.index.holdsFile(p('f'), found())).toBe(true);
   });
 
   it('is false for a row that is no file, has no stamp, no proving ctime or no block hashes', () => {
-    index.put(p('dir'), entry({ type: 'dir', mode: 0o40644 }), null);
-    index.put(p('unstamped'), entry({ attrDigest: null }), blocks);
-    index.put(p('unproved'), entry({ ctimeNs: 0n }), blocks);
-    index.put(p('nohashes'), entry(), null);
+    scratch.index.put(p('dir'), entry({ type: 'dir', mode: 0o40644 }), null);
+    scratch.index.put(p('unstamped'), entry({ attrDigest: null }), blocks);
+    scratch.index.put(p('unproved'), entry({ ctimeNs: 0n }), blocks);
+    scratch.index.put(p('nohashes'), entry(), null);
     for (const f of ['dir', 'unstamped', 'unproved', 'nohashes'])
-      expect(index.holdsFile(p(f), found({ listed: undefined })), f).toBe(false);
-    expect(index.holdsFile(p('unproved'), found({ ctimeNs: 0n, listed: undefined }))).toBe(false);
+      expect(scratch.index.holdsFile(p(f), found({ listed: undefined })), f).toBe(false);
+    expect(scratch.index.holdsFile(p('unproved'), found({ ctimeNs: 0n, listed: undefined }))).toBe(
+      false,
+    );
   });
 
   it('is false while the path is marked unsure, true under another mark', () => {
-    index.put(p('f'), entry(), blocks);
-    index.markDirty(p('f'), DIRTY_CHANGED);
-    expect(index.holdsFile(p('f'), found())).toBe(true);
-    index.markDirty(p('f'), DIRTY_UNSURE);
-    expect(index.holdsFile(p('f'), found())).toBe(false);
-    index.clearDirty(p('f'));
-    expect(index.holdsFile(p('f'), found())).toBe(true);
+    scratch.index.put(p('f'), entry(), blocks);
+    scratch.index.markDirty(p('f'), DIRTY_CHANGED);
+    expect(scratch.index.holdsFile(p('f'), found())).toBe(true);
+    scratch.index.markDirty(p('f'), DIRTY_UNSURE);
+    expect(scratch.index.holdsFile(p('f'), found())).toBe(false);
+    scratch.index.clearDirty(p('f'));
+    expect(scratch.index.holdsFile(p('f'), found())).toBe(true);
   });
 
   it('finds a wide inode; leaves a device number past 2^63 (stored signed) to the long way', () => {
-    index.put(p('big'), entry({ dev: 2n ** 63n + 5n, ino: 2n ** 40n + 3n }), blocks);
-    expect(index.holdsFile(p('big'), found({ dev: 2 ** 63 + 5, ino: 2 ** 40 + 3 }))).toBe(false);
-    index.put(p('wide'), entry({ ino: 2n ** 40n + 3n }), blocks);
-    expect(index.holdsFile(p('wide'), found({ ino: 2 ** 40 + 3 }))).toBe(true);
+    scratch.index.put(p('big'), entry({ dev: 2n ** 63n + 5n, ino: 2n ** 40n + 3n }), blocks);
+    expect(scratch.index.holdsFile(p('big'), found({ dev: 2 ** 63 + 5, ino: 2 ** 40 + 3 }))).toBe(
+      false,
+    );
+    scratch.index.put(p('wide'), entry({ ino: 2n ** 40n + 3n }), blocks);
+    expect(scratch.index.holdsFile(p('wide'), found({ ino: 2 ** 40 + 3 }))).toBe(true);
   });
 });

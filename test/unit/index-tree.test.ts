@@ -1,30 +1,18 @@
 // Subtrees in the index: deletes and renames as key ranges (prefix-sharing siblings untouched,
 // names that are not UTF-8 moved intact), listing a directory's children, walking in path order
 // a page at a time, and a randomized run against a plain Map model.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PathIndex, comparePaths, type IndexEntry } from '../../src/index/index.js';
+import { describe, expect, it } from 'vitest';
+import { comparePaths, type IndexEntry } from '../../src/index/index.js';
 import { PAGE_ROWS, scanChildren } from '../../src/index/cursors.js';
 import type { KeyedEntry } from '../../src/index/entry-store.js';
 import { toKey } from '../../src/index/path-key.js';
+import { scratchIndex } from '../helpers/scratch-index.js';
+
+const scratch = scratchIndex('smr-index-tree');
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const names = (it: Iterable<{ path: Buffer }>): string[] =>
   [...it].map((r) => r.path.toString('latin1'));
-
-let dir: string;
-let idx: PathIndex;
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smr-index-tree-'));
-  idx = PathIndex.open(path.join(dir, 'index.db'));
-});
-afterEach(() => {
-  idx.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
 
 function entry(seq: number, ino = BigInt(seq), type: IndexEntry['type'] = 'file'): IndexEntry {
   return {
@@ -46,11 +34,14 @@ function entry(seq: number, ino = BigInt(seq), type: IndexEntry['type'] = 'file'
 }
 
 function putAll(paths: string[], seq = 1): void {
-  idx.transaction(() => {
+  scratch.index.transaction(() => {
     // a trailing '/' marks a directory
     paths.forEach((p, i) => {
       const isDir = p.endsWith('/');
-      idx.put(b(isDir ? p.slice(0, -1) : p), entry(seq, BigInt(i + 1), isDir ? 'dir' : 'file'));
+      scratch.index.put(
+        b(isDir ? p.slice(0, -1) : p),
+        entry(seq, BigInt(i + 1), isDir ? 'dir' : 'file'),
+      );
     });
   });
 }
@@ -72,8 +63,8 @@ const SAMPLE = [
 describe('index subtrees', () => {
   it('deletes a subtree and nothing that merely shares its prefix', () => {
     putAll(SAMPLE);
-    expect(idx.deleteTree(b('a/b'), 5)).toBe(3);
-    expect(names(idx.entries())).toEqual([
+    expect(scratch.index.deleteTree(b('a/b'), 5)).toBe(3);
+    expect(names(scratch.index.entries())).toEqual([
       'a',
       'a/b-c',
       'a/b0',
@@ -83,15 +74,15 @@ describe('index subtrees', () => {
       'a0',
       'ab',
     ]);
-    expect(idx.deleteTree(b('nothing'), 6)).toBe(0);
-    expect(idx.deleteTree(Buffer.alloc(0), 7)).toBe(8); // the root: everything
-    expect(idx.count()).toBe(0);
+    expect(scratch.index.deleteTree(b('nothing'), 6)).toBe(0);
+    expect(scratch.index.deleteTree(Buffer.alloc(0), 7)).toBe(8); // the root: everything
+    expect(scratch.index.count()).toBe(0);
   });
 
   it('renames a subtree with its bytes intact, stamping the rename seq', () => {
     putAll([...SAMPLE, 'a/b/\xfe\xff/x']);
-    expect(idx.renameTree(b('a/b'), b('z/\xe9'), 42)).toBe(4);
-    const all = names(idx.entries());
+    expect(scratch.index.renameTree(b('a/b'), b('z/\xe9'), 42)).toBe(4);
+    const all = names(scratch.index.entries());
     expect(all).toEqual(
       ['a', 'a/b-c', 'a/b0', 'a/ba', 'a/\xff', 'a-b', 'a0', 'ab'].concat([
         'z/\xe9',
@@ -100,33 +91,35 @@ describe('index subtrees', () => {
         'z/\xe9/\xfe\xff/x',
       ]),
     );
-    expect(idx.get(b('z/\xe9/c/d'))).toMatchObject({ seq: 42, size: 1 });
-    expect(idx.get(b('a/b0'))?.seq).toBe(1);
-    expect(idx.findByInode(1n, 4n).map((r) => r.path.toString('latin1'))).toEqual(['z/\xe9/c/d']);
+    expect(scratch.index.get(b('z/\xe9/c/d'))).toMatchObject({ seq: 42, size: 1 });
+    expect(scratch.index.get(b('a/b0'))?.seq).toBe(1);
+    expect(scratch.index.findByInode(1n, 4n).map((r) => r.path.toString('latin1'))).toEqual([
+      'z/\xe9/c/d',
+    ]);
   });
 
   it('replaces what was at the destination, keeps block hashes, moves dirty marks', () => {
     putAll(['src/', 'src/f', 'dst/', 'dst/old', 'dst/old/x']);
     const hashes = new BigUint64Array([1n, 2n, 3n]);
-    idx.put(b('src/f'), entry(2), { blockSize: 16384, size: 40000, hashes });
-    idx.markDirty(b('src/f'));
-    idx.markDirty(b('src2'));
-    expect(idx.renameTree(b('src'), b('dst'), 9)).toBe(2);
-    expect(names(idx.entries())).toEqual(['dst', 'dst/f']);
-    expect(idx.get(b('dst'))?.type).toBe('dir');
-    expect(idx.get(b('dst/old'))).toBeNull();
-    expect(idx.getBlocks(b('dst/f'))?.hashes).toEqual(hashes);
-    expect(names(idx.dirtyPaths())).toEqual(['dst/f', 'src2']);
-    expect(names(idx.tombstonesAbove(0))).toEqual(['dst', 'src']);
+    scratch.index.put(b('src/f'), entry(2), { blockSize: 16384, size: 40000, hashes });
+    scratch.index.markDirty(b('src/f'));
+    scratch.index.markDirty(b('src2'));
+    expect(scratch.index.renameTree(b('src'), b('dst'), 9)).toBe(2);
+    expect(names(scratch.index.entries())).toEqual(['dst', 'dst/f']);
+    expect(scratch.index.get(b('dst'))?.type).toBe('dir');
+    expect(scratch.index.get(b('dst/old'))).toBeNull();
+    expect(scratch.index.getBlocks(b('dst/f'))?.hashes).toEqual(hashes);
+    expect(names(scratch.index.dirtyPaths())).toEqual(['dst/f', 'src2']);
+    expect(names(scratch.index.tombstonesAbove(0))).toEqual(['dst', 'src']);
   });
 
   it('refuses renames into itself or over its own ancestor, and of the root', () => {
     putAll(['a', 'a/b']);
-    expect(() => idx.renameTree(b('a'), b('a/b/c'), 2)).toThrow(/cannot rename/);
-    expect(() => idx.renameTree(b('a/b'), b('a'), 2)).toThrow(/cannot rename/);
-    expect(() => idx.renameTree(Buffer.alloc(0), b('x'), 2)).toThrow(/cannot rename/);
-    expect(idx.renameTree(b('a'), b('a'), 2)).toBe(0);
-    expect(names(idx.entries())).toEqual(['a', 'a/b']);
+    expect(() => scratch.index.renameTree(b('a'), b('a/b/c'), 2)).toThrow(/cannot rename/);
+    expect(() => scratch.index.renameTree(b('a/b'), b('a'), 2)).toThrow(/cannot rename/);
+    expect(() => scratch.index.renameTree(Buffer.alloc(0), b('x'), 2)).toThrow(/cannot rename/);
+    expect(scratch.index.renameTree(b('a'), b('a'), 2)).toBe(0);
+    expect(names(scratch.index.entries())).toEqual(['a', 'a/b']);
   });
 
   it('lists direct children only, skipping each child subtree whatever its size', () => {
@@ -134,14 +127,14 @@ describe('index subtrees', () => {
     for (let i = 0; i < PAGE_ROWS * 2 + 5; i++) paths.push(`d/a/deep${i}`, `d/z/${i}/x`);
     for (let i = 0; i < PAGE_ROWS + 3; i++) paths.push(`d/m${String(i).padStart(4, '0')}`);
     putAll(paths);
-    const kids = names(idx.children(b('d')));
+    const kids = names(scratch.index.children(b('d')));
     expect(kids.length).toBe(3 + PAGE_ROWS + 3);
     expect(kids.slice(0, 2)).toEqual(['d/a', 'd/a-b']);
     expect(kids[kids.length - 1]).toBe('d/z');
     expect(kids.every((k) => k.split('/').length === 2)).toBe(true);
-    expect(names(idx.children(Buffer.alloc(0)))).toEqual(['d', 'top', 'top2']);
-    expect(names(idx.children(b('d/a')))).toHaveLength(PAGE_ROWS * 2 + 5);
-    expect(names(idx.children(b('nothing')))).toEqual([]);
+    expect(names(scratch.index.children(Buffer.alloc(0)))).toEqual(['d', 'top', 'top2']);
+    expect(names(scratch.index.children(b('d/a')))).toHaveLength(PAGE_ROWS * 2 + 5);
+    expect(names(scratch.index.children(b('nothing')))).toEqual([]);
   });
 
   it('reads about a page per child directory, not the rows below it', () => {
@@ -165,29 +158,29 @@ describe('index subtrees', () => {
     const paths: string[] = [];
     for (let i = 0; i < PAGE_ROWS * 3 + 17; i++) paths.push(`p/${i % 7}/${i}`, `q${i % 3}/${i}`);
     putAll(paths);
-    const all = names(idx.entries());
+    const all = names(scratch.index.entries());
     expect(all).toEqual(
       [...paths]
         .map(b)
         .sort(comparePaths)
         .map((p) => p.toString('latin1')),
     );
-    const under = names(idx.entries({ under: b('p/3') }));
+    const under = names(scratch.index.entries({ under: b('p/3') }));
     expect(under).toEqual(all.filter((p) => p.startsWith('p/3/')));
-    expect(idx.count(b('p/3'))).toBe(under.length);
-    const after = names(idx.entries({ after: b(all[1000] as string) }));
+    expect(scratch.index.count(b('p/3'))).toBe(under.length);
+    const after = names(scratch.index.entries({ after: b(all[1000] as string) }));
     expect(after).toEqual(all.slice(1001));
-    expect(names(idx.entries({ under: b('p'), after: b('p/9') }))).toEqual([]);
+    expect(names(scratch.index.entries({ under: b('p'), after: b('p/9') }))).toEqual([]);
   });
 
   it('lets writes run between pages of a walk', () => {
     putAll(Array.from({ length: PAGE_ROWS * 2 }, (_, i) => `w/${String(i).padStart(5, '0')}`));
     let seen = 0;
-    for (const r of idx.entries()) {
+    for (const r of scratch.index.entries()) {
       seen++;
       if (seen === PAGE_ROWS + 1) {
-        idx.put(b('w/99999'), entry(3)); // ahead of the cursor: seen
-        idx.delete(b('w/00000'), 4); // behind it: not revisited
+        scratch.index.put(b('w/99999'), entry(3)); // ahead of the cursor: seen
+        scratch.index.delete(b('w/00000'), 4); // behind it: not revisited
       }
       expect(r.path.length).toBeGreaterThan(0);
     }
@@ -211,10 +204,10 @@ describe('index subtrees: randomized against a model', () => {
       const p = randPath();
       const op = rnd(10);
       if (op < 6) {
-        idx.put(b(p), entry(seq));
+        scratch.index.put(b(p), entry(seq));
         model.set(p, seq);
       } else if (op < 8) {
-        idx.deleteTree(b(p), seq);
+        scratch.index.deleteTree(b(p), seq);
         for (const k of [...model.keys()]) if (within(k, p)) model.delete(k);
       } else {
         const to = randPath();
@@ -223,18 +216,18 @@ describe('index subtrees: randomized against a model', () => {
         for (const k of [...model.keys()]) if (within(k, to)) model.delete(k);
         for (const [k] of moved) model.delete(k);
         for (const [k] of moved) model.set(to + k.slice(p.length), seq);
-        expect(idx.renameTree(b(p), b(to), seq)).toBe(moved.length);
+        expect(scratch.index.renameTree(b(p), b(to), seq)).toBe(moved.length);
       }
       if (seq % 250 === 0) {
         const want = [...model.keys()]
           .map(b)
           .sort(comparePaths)
           .map((k) => k.toString('latin1'));
-        const got = [...idx.entries()];
+        const got = [...scratch.index.entries()];
         expect(got.map((r) => r.path.toString('latin1'))).toEqual(want);
         for (const r of got) expect(r.entry.seq).toBe(model.get(r.path.toString('latin1')));
       }
     }
-    expect(idx.count()).toBe(model.size);
+    expect(scratch.index.count()).toBe(model.size);
   });
 });
