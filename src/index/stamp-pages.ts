@@ -69,12 +69,11 @@ export function packLinks(links: ReadonlyArray<[number, Uint8Array]>): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Builds the pages no row covers, from an idle connection. */
+/** Builds the pages for the key ranges no page covers yet. */
 export class StampPages {
   private readonly list: Stmt;
   private readonly insert: Stmt;
   private readonly dropOld: Stmt;
-
   private readonly rows: StampRows;
 
   constructor(private readonly idb: IndexDb) {
@@ -105,11 +104,14 @@ export class StampPages {
    * Returns whether every range is covered now.
    */
   refresh(budget: number): boolean {
-    if (this.idb.guard(() => this.gaps()).length === 0) return true; // no write when none is
+    // Read once, outside the transaction: nothing else runs before it begins, and where no range
+    // is missing there is no write at all.
+    const gaps = this.idb.guard(() => this.gaps());
+    if (gaps.length === 0) return true;
     return this.idb.transaction(() => {
-      this.dropOld.run(STAMP_FORMAT);
+      this.dropOld.run(STAMP_FORMAT); // another format's pages: not in `gaps`' list, replaced now
       let left = budget;
-      for (const [lo, hi] of this.gaps()) {
+      for (const [lo, hi] of gaps) {
         let cur = lo;
         for (;;) {
           if (left <= 0) return false;
