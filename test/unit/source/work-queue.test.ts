@@ -28,11 +28,17 @@ function setup(slowCheckMs = 0, clockOffsetMs = 0) {
 
 describe('WorkQueue', () => {
   it('checks paths in the order first hinted; a hint again coalesces and keeps its place', async () => {
+    // A step at the head holds the queue, so a cannot come due (2 ms quiet) between the hints on
+    // a slow machine: it did in CI, and a was then checked once before b and once after.
     const { q, done } = setup();
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    void q.enqueueStep(() => gate);
     q.hint('a');
     q.hint('b');
     q.hint('a', true);
     q.hint('c');
+    release();
     await q.idle();
     expect(done).toEqual(['check a (force)', 'check b', 'check c']);
   });
