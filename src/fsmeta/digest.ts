@@ -46,3 +46,11 @@ export function attrStampOf(m: {
 }): string {
   return `${m.uid}:${m.gid}:${m.mtimeNs}:${attrDigest(m.xattrs, {})}:${attrDigest([], m.acl)}`;
 }
+
+/**
+ * attrStampOf of an entry with neither xattrs nor ACLs, its ns mtime already a decimal text (the
+ * replica listing's workers read it as seconds and nanoseconds: no BigInt per entry).
+ */
+export function plainAttrStamp(uid: number, gid: number, mtimeNsText: string): string {
+  return `${uid}:${gid}:${mtimeNsText}::`;
+}

@@ -32,7 +32,7 @@ export {
   isCarriedXattr,
 } from './xattr.js';
 export { ACL_ACCESS, ACL_DEFAULT, aclToText, parseAcl, encodeAcl, type AclEntry } from './acl.js';
-export { attrDigest, attrStampOf } from './digest.js';
+export { attrDigest, attrStampOf, plainAttrStamp } from './digest.js';
 export {
   applyMetaSync,
   setModeSync,
