@@ -3,7 +3,7 @@
 // what they read and why). A worker that fails leaves its directories to the inline path.
 import { Worker } from 'node:worker_threads';
 import { fstatatPlan } from '../fsmeta/index.js';
-import { FIELDS, LIST_WORKER, LLISTXATTR } from './list-worker.js';
+import { FIELDS, LIST_WORKER, XATTR_CALLS } from './list-worker.js';
 
 /**
  * A directory listed, packed as the worker sends it: name i is `bytes` from `nameStart(d, i)` to
@@ -65,7 +65,7 @@ export class ListWorkers {
       for (let i = 0; i < threads; i++) {
         const w = new Worker(LIST_WORKER, {
           eval: true,
-          workerData: { plan, llistxattr: LLISTXATTR },
+          workerData: { plan, calls: XATTR_CALLS },
         });
         w.on('message', (r: Reply) => {
           for (const [id, d] of unpack(r)) pool.settle(id, d);
