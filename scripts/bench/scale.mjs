@@ -986,10 +986,12 @@ function commentary(info, w, m) {
     out.push(
       `- **No-change checksum compare, ${ratio(c.wallMs, m.rsync.checksum.wallMs)} rsync -ac.** Both sides read and hash ` +
         `every byte (CPU: source ${secs(c.cpu.source)}, target ${secs(c.cpu.target)}; rsync client ${secs(m.rsync.checksum.cpu.client)}, ` +
-        `daemon ${secs(m.rsync.checksum.cpu.daemon)}); smr also lists the target first, then compares sha256 sums in ` +
-        'batches of up to 256 files per round trip (two in flight) and records each equal file in its known state; ' +
-        'rsync -ac computes its checksums on both sides while the file list streams. What is left is per-file work ' +
-        '(the listing with attribute stamps, the hash, the attribute read and index check of each equal file).',
+        `daemon ${secs(m.rsync.checksum.cpu.daemon)}); smr also brings its index in line with the source tree and ` +
+        'has the target list its replica first (two worker threads past its first 4,096 names: an fstatat and an ' +
+        'xattr-list size per name), then compares sha256 sums in batches of up to 256 files per round trip (two in ' +
+        'flight) and records each equal file in its known state; rsync -ac computes its checksums on both sides ' +
+        'while the file list streams. What is left is per-file work (the walks, the hash, the attribute read and ' +
+        'index check of each equal file).',
     );
   const peakS = Math.max(...[f, r, c].filter(Boolean).map((x) => x.rss.source));
   const peakT = Math.max(...[f, r, c].filter(Boolean).map((x) => x.rss.target));
