@@ -3,7 +3,7 @@
 // listing carries — content behind an equal size and mtime, an owner, an xattr, a mode, an
 // orphan — and repairs them. Checked with an independent walk and lstat, not with smr's verify.
 import { execFileSync } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -41,8 +41,9 @@ describe('checksum mirror of a replica the target lists on workers', () => {
     const src = await tmp('smr-src-');
     const DIRS = 50;
     for (let d = 0; d < DIRS; d++) {
+      mkdirSync(path.join(src, `d${d}`));
       for (let f = 0; f < 100; f++)
-        await write(path.join(src, `d${d}`, `f${f}`), `file ${d}/${f}\n`);
+        writeFileSync(path.join(src, `d${d}`, `f${f}`), `file ${d}/${f}\n`);
       execFileSync('setfattr', ['-n', 'user.keep', '-v', 'yes', path.join(src, `d${d}`, 'f6')]);
     }
     await connect(s, 'm', t, src);
