@@ -82,5 +82,5 @@ describe('checksum mirror of a replica the target lists on workers', () => {
       expect(xattr(path.join(rep, `d${d}`, 'f6'), 'user.keep')).toBe('yes');
       expect(hasXattr(path.join(rep, `d${d}`, 'f7'), 'user.extra')).toBe(false);
     }
-  });
+  }, 180_000);
 });
