@@ -24,20 +24,22 @@ export interface FstatatPlan {
   /** sizeof(struct stat). */
   size: number;
   /**
-   * Byte offsets: dev, ino (u64); mode, uid, gid (u32); nlink (its low u32: a u64 on x86-64, a
-   * u32 on arm64); size (i64); mtime, ctime (i64 sec, then nsec).
+   * Byte offsets: dev, ino, rdev (u64); mode, uid, gid (u32); nlink (u64 where nlinkWide, else
+   * u32); size (i64); mtime, ctime (i64 sec, then nsec).
    */
   at: {
     dev: number;
     ino: number;
     mode: number;
-    nlink: number;
-    uid: number;
-    gid: number;
     size: number;
     mtime: number;
     ctime: number;
+    nlink: number;
+    uid: number;
+    gid: number;
+    rdev: number;
   };
+  nlinkWide: boolean;
 }
 
 /** The plan for this platform, or null where the layout is not known here. */
@@ -55,16 +57,19 @@ export function fstatatPlan(platform = process.platform, arch = process.arch): F
     dirFlags: (x64 ? 0o200000 : 0o40000) | 0o2000000,
     nofollow: AT_SYMLINK_NOFOLLOW,
     size: x64 ? 144 : 128,
+    // x86-64's own struct stat; arm64's is asm-generic's (nlink a u32 after mode).
     at: {
       dev: 0,
       ino: 8,
       mode: x64 ? 24 : 16,
-      nlink: x64 ? 16 : 20,
-      uid: x64 ? 28 : 24,
-      gid: x64 ? 32 : 28,
       size: 48,
       mtime: 88,
       ctime: 104,
+      nlink: x64 ? 16 : 20,
+      uid: x64 ? 28 : 24,
+      gid: x64 ? 32 : 28,
+      rdev: x64 ? 40 : 32,
     },
+    nlinkWide: x64,
   };
 }

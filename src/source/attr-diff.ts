@@ -76,7 +76,7 @@ export async function resendAttrs(host: MirrorHost, rel: string): Promise<void> 
 export async function fixListedAttrs(
   host: MirrorHost,
   rel: string,
-  st: Stats,
+  st: Pick<Stats, 'mode' | 'isSymbolicLink'>,
   listed: Listed | undefined,
 ): Promise<boolean> {
   const { ledger } = host;

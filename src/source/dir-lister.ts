@@ -15,9 +15,9 @@ import { sortedNameBytes } from './walk.js';
 
 /**
  * A directory listed, packed as the worker sends it: name i is `bytes` from `start(l, i)` to
- * `ends[i]` (a NUL follows each), its lstat FIELDS numbers from `out[i * FIELDS]` (stat-pool.ts),
- * and the error codes of the names that could not be lstat'ed, in order. No object per name: the
- * walk reads them in place (walk-chunks.ts).
+ * `ends[i]` (a NUL follows each), its lstat's numbers (the lister's `fields` of them:
+ * stat-pool.ts) from `out[i * fields]`, and the error codes of the names that could not be
+ * lstat'ed, in order. No object per name: the walk reads them in place (walk-chunks.ts).
  */
 export interface Names {
   bytes: Buffer;
@@ -36,8 +36,8 @@ export function nameStart(l: Names, i: number): number {
   return i > 0 ? (l.ends[i - 1] as number) + 1 : l.first;
 }
 
-/** A listing on this thread. */
-export function listInline(dir: Buffer): Listing {
+/** A listing on this thread, `fields` numbers per name. */
+export function listInline(dir: Buffer, fields = FIELDS): Listing {
   let names: Buffer[];
   try {
     names = sortedNameBytes(dir);
@@ -46,7 +46,7 @@ export function listInline(dir: Buffer): Listing {
   }
   const slash = Buffer.from('/');
   const ends = new Uint32Array(names.length);
-  const out = new Float64Array(names.length * FIELDS);
+  const out = new Float64Array(names.length * fields);
   const codes: string[] = [];
   let len = 0;
   names.forEach((n, i) => {
@@ -54,7 +54,7 @@ export function listInline(dir: Buffer): Listing {
     ends[i] = len++;
     const st = lstatResult(Buffer.concat([dir, slash, n]));
     if (typeof st === 'string') codes.push(st);
-    packStat(st, out, i * FIELDS);
+    packStat(st, out, i * fields, fields);
   });
   const bytes = Buffer.concat(names.flatMap((n) => [n, NUL]));
   return { bytes, first: 0, ends, out, codes };
@@ -138,7 +138,7 @@ interface Reply {
 }
 
 /** Each listing of a batch, with the id it was asked under: views of the batch's arrays. */
-function unpack(r: Reply): Array<[number, Listing]> {
+function unpack(r: Reply, fields: number): Array<[number, Listing]> {
   const bytes = Buffer.from(r.joined.buffer, r.joined.byteOffset, r.joined.byteLength);
   let at = 0;
   let code = 0;
@@ -149,7 +149,7 @@ function unpack(r: Reply): Array<[number, Listing]> {
       bytes,
       first,
       ends: r.ends.subarray(at, at + d.n),
-      out: r.out.subarray(at * FIELDS, (at + d.n) * FIELDS),
+      out: r.out.subarray(at * fields, (at + d.n) * fields),
       codes: r.codes.slice(code, code + d.codes),
     };
     at += d.n;
@@ -177,13 +177,15 @@ export class DirLister {
     private readonly plan: FstatatPlan | null = fstatatPlan(),
     /** Worker threads: the stats are most of the work, and the main thread waits on them. */
     private readonly threads = 2,
+    /** Numbers per name: FIELDS (a reconciliation's), or FULL_FIELDS (the mirror's scan). */
+    readonly fields = FIELDS,
   ) {}
 
   /** The listing of `dir` (its path's bytes); asked for now, delivered when ready. */
   list(dir: Buffer): Promise<Listing> {
     const started = this.listed > this.inlineFirst && this.start();
     if (!started) {
-      const l = listInline(dir);
+      const l = listInline(dir, this.fields);
       if ('ends' in l) this.listed += l.ends.length;
       return Promise.resolve(l);
     }
@@ -213,7 +215,7 @@ export class DirLister {
     for (const w of this.workers) void w.terminate();
     this.workers = [];
     this.outboxes = [];
-    for (const [id, { dir }] of [...this.waiting]) this.settle(id, listInline(dir));
+    for (const [id, { dir }] of [...this.waiting]) this.settle(id, listInline(dir, this.fields));
   }
 
   /** True once the workers run. */
@@ -221,10 +223,13 @@ export class DirLister {
     if (this.workers.length || this.broken) return this.workers.length > 0;
     try {
       for (let i = 0; i < this.threads; i++) {
-        const w = new Worker(WORKER, { eval: true, workerData: { plan: this.plan } });
+        const w = new Worker(WORKER, {
+          eval: true,
+          workerData: { plan: this.plan, fields: this.fields },
+        });
         w.unref(); // idle, never what keeps the process up (flush holds it while one is out)
         w.on('message', (r: Reply) => {
-          for (const [id, l] of unpack(r)) this.settle(id, l);
+          for (const [id, l] of unpack(r, this.fields)) this.settle(id, l);
         });
         w.on('error', () => this.close());
         w.on('exit', () => this.close());

@@ -47,3 +47,14 @@ export function knownType(st: TypeTests): KnownType | null {
 
 /** Whether a known type is a special entry (made by `mknod`): the listing's own test. */
 export const isNodeKind: (t: KnownType) => t is NodeKind = isSpecialType;
+
+/**
+ * What a scan's consumers read of an entry's lstat (the mirror's steps, the index's records): a
+ * Stats has all of it, and so has the stat a lister's worker packed (scan-listed.ts), which the
+ * mirror's scan yields instead.
+ */
+export type ScanStat = Pick<
+  Stats,
+  'dev' | 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'mtimeMs' | 'ctimeMs'
+> &
+  TypeTests;

@@ -4,7 +4,7 @@
 import type { Stats } from 'node:fs';
 import type { IndexEntry } from '../index/index.js';
 import { nameBytes, nameFromBytes } from '../fsmeta/index.js';
-import { entryType, type KnownType } from './entry-type.js';
+import { entryType, type KnownType, type ScanStat } from './entry-type.js';
 
 /** One path as the index knows it. */
 export interface Known {
@@ -144,7 +144,7 @@ export function knownIs(k: KnownStat, st: Stamp, type: KnownType): boolean {
  * uid/gid, the rest in attrDigest. mtimeNs stays the stat's (what content comparisons use), as
  * Node's Stats cannot give the exact ns the stamp holds.
  */
-function stampFields(st: Stats, stamp: string | undefined) {
+function stampFields(st: Pick<Stats, 'uid' | 'gid'>, stamp: string | undefined) {
   if (stamp === undefined) return { uid: st.uid, gid: st.gid, attrDigest: null };
   const [uid = '0', gid = '0', ...rest] = stamp.split(':');
   return { uid: Number(uid), gid: Number(gid), attrDigest: Buffer.from(rest.join(':'), 'utf8') };
@@ -152,7 +152,7 @@ function stampFields(st: Stats, stamp: string | undefined) {
 
 /** The index entry recording `st` at `seq`, with the attribute stamp last sent and its ctime. */
 export function entryOf(
-  st: Stats,
+  st: ScanStat,
   type: KnownType,
   seq: number,
   link?: string,
@@ -202,7 +202,7 @@ export function sameFile(a: FileStamp | null, b: FileStamp): boolean {
 }
 
 /** Whether the index's state of a path is the disk's now (nothing to queue for it). */
-export function knownMatchesDisk(k: Known | undefined, st: Stats | null): boolean {
+export function knownMatchesDisk(k: Known | undefined, st: ScanStat | null): boolean {
   const type = st && entryType(st);
   return Boolean(k && st && type && knownIs(k, st, type));
 }

@@ -2,7 +2,6 @@
 // (src/index, docs/INDEX.md): the state each path was queued with, the block hashes of the content
 // sent, the seq that last touched it; and the one append every operation goes through, which keeps
 // the index in step with the journal in the order docs/INDEX.md gives ("Write order").
-import type { Stats } from 'node:fs';
 import {
   DIRTY_CHANGED,
   DIRTY_QUEUING,
@@ -13,7 +12,7 @@ import {
 import type { JournalRecord } from '../journal/types.js';
 import type { WireFile } from '../protocol/files-op.js';
 import { log } from '../shared/log.js';
-import type { KnownType } from './entry-type.js';
+import type { KnownType, ScanStat } from './entry-type.js';
 import { pathKey, relOf } from './index-path.js';
 import { entryOf, knownOf, provingCtime, type Known } from './known.js';
 import { pathsOf, type QueuedOp } from './queued-op.js';
@@ -32,7 +31,7 @@ export type BlocksUpdate = BlockHashes | null | 'keep';
 export type RecordOptions = { link?: string; blocks: BlocksUpdate; stamp?: HeldStamp | null };
 
 /** One path's state for `recordAll` (what `record` takes). */
-export type Recorded = { rel: string; st: Stats; type: KnownType } & RecordOptions;
+export type Recorded = { rel: string; st: ScanStat; type: KnownType } & RecordOptions;
 
 /** One pipeline item's work on the index (see batched). */
 interface Batch {
@@ -117,7 +116,7 @@ export class Ledger {
   }
 
   /** What the target now holds at `rel` (a directory replaced takes what was below it along). */
-  record(rel: string, st: Stats, type: KnownType, o: RecordOptions): void {
+  record(rel: string, st: ScanStat, type: KnownType, o: RecordOptions): void {
     this.recordAll([{ rel, st, type, ...o }]);
   }
 

@@ -10,7 +10,7 @@ import { sumsReply } from '../protocol/requests.js';
 import { listing, refuseDuringMirror, type AuditContext } from './audit.js';
 import { deletionBrake } from './brake.js';
 import { MTIME_TOLERANCE_MS } from './compare.js';
-import { knownType } from './entry-type.js';
+import { knownType, type ScanStat } from './entry-type.js';
 import { dryRunResult, itemize, type ItemFacts } from './itemize.js';
 import { attrsDiffer } from './mirror-file.js';
 import { decide, differs, type MirrorOptions } from './mirror-plan.js';
@@ -23,7 +23,7 @@ import type { ReplicaListing } from './replica-listing.js';
 const DRAIN_MS = 10 * 60_000;
 
 /** The attributes the listing shows differing between a source entry and the target's. */
-async function differing(base: string, rel: string, st: Stats, t: ListEntry): Promise<string[]> {
+async function differing(base: string, rel: string, st: ScanStat, t: ListEntry): Promise<string[]> {
   const out: string[] = [];
   if (st.isSymbolicLink()) {
     const link = await readlinkName(path.join(base, rel)).catch(() => '');

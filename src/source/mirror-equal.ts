@@ -1,7 +1,7 @@
 // The checksum mirror's files proven equal on the target, settled many per pipeline step:
 // recorded in the index at once when nothing is to be sent for them (nothing written where the
 // index holds them already), the rest left to the per-file step (MirrorSteps.same).
-import type { Stats } from 'node:fs';
+import type { ScanStat } from './entry-type.js';
 import type { BlockHashes, SeenStat } from '../delta/index.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import type { HeldStamp, StatStamp } from './entry-attrs.js';
@@ -166,7 +166,7 @@ type StatFields = Pick<StatStamp, 'ino' | 'size' | 'mtimeMs' | 'mode' | 'uid' | 
 };
 
 /** Nothing the index records of a file changed since the scan's stat `st` (nor while hashing). */
-function unchanged(now: StatFields, st: Stats): boolean {
+function unchanged(now: StatFields, st: ScanStat): boolean {
   return (
     now.type === 'file' &&
     now.ino === st.ino &&

@@ -127,7 +127,10 @@ export function basisOf(remote: BlocksReply): BlockHashes | undefined {
 }
 
 /** Mode or mtime differ between the source stat and the target's listing entry. */
-export function attrsDiffer(st: Stats, t: { mode: number; mtimeMs: number }): boolean {
+export function attrsDiffer(
+  st: Pick<Stats, 'mode' | 'mtimeMs'>,
+  t: { mode: number; mtimeMs: number },
+): boolean {
   return (st.mode & 0o7777) !== t.mode || Math.abs(st.mtimeMs - t.mtimeMs) > 1;
 }
 

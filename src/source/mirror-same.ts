@@ -1,7 +1,7 @@
 // A mirror's 'same' entries (the scan's stat matched the target's listing), settled many per
 // pipeline step: those the index already records as the scan saw them need nothing; the others go
 // through the per-entry step (MirrorSteps.path).
-import type { Stats } from 'node:fs';
+import type { ScanStat } from './entry-type.js';
 import { comparePaths, DIRTY_UNSURE, type IndexedPath } from '../index/index.js';
 import type { ListEntry } from '../protocol/listing.js';
 import { lstatOrNull } from '../shared/fsutil.js';
@@ -15,7 +15,7 @@ import type { ListingView, MirrorSteps } from './mirror-steps.js';
 /** A scanned entry the listing showed the target holding as the scan saw it (decide: 'same'). */
 export interface SameEntry {
   rel: string;
-  st: Stats;
+  st: ScanStat;
   t: ListEntry;
 }
 
@@ -29,7 +29,7 @@ export interface SameEntry {
 class HeldEntry implements SameEntry {
   constructor(
     readonly rel: string,
-    readonly st: Stats,
+    readonly st: ScanStat,
     readonly t: ListEntry,
   ) {}
 }
@@ -48,7 +48,7 @@ export class SameBatch {
 
   constructor(private readonly send: (items: SameEntry[]) => void) {}
 
-  add(rel: string, st: Stats, t: ListEntry): void {
+  add(rel: string, st: ScanStat, t: ListEntry): void {
     this.items.push(new HeldEntry(rel, st, t));
     if (this.items.length >= SAME_BATCH) this.flush();
   }

@@ -13,7 +13,7 @@ import type { AckWait } from './ack-waiter.js';
 import { bytesOutOfSync } from './compare.js';
 import { sendDelta, type AskTarget } from './delta-send.js';
 import { fixListedAttrs } from './attr-diff.js';
-import { knownType } from './entry-type.js';
+import { knownType, type ScanStat } from './entry-type.js';
 import { CAPTURE_BLOCK, captureFile } from './file-capture.js';
 import { knownIs, knownMatchesDisk, sameContentStamp, sameFile } from './known.js';
 import type { BlockHashes, Ledger } from './ledger.js';
@@ -84,7 +84,7 @@ export class MirrorSteps {
   async path(
     rel: string,
     send: boolean,
-    st: Stats,
+    st: ScanStat,
     sinceSeq: number,
     view: ListingView,
     gate?: SendGate,
@@ -113,7 +113,7 @@ export class MirrorSteps {
    */
   private async sameAsListed(
     rel: string,
-    st: Stats,
+    st: ScanStat,
     view: ListingView,
     listed?: Listed,
   ): Promise<void> {
@@ -168,7 +168,7 @@ export class MirrorSteps {
    */
   async same(
     rel: string,
-    scanned: Stats,
+    scanned: ScanStat,
     listed: Listed,
     hashes: BlockHashes,
     sinceSeq = Infinity,
@@ -295,6 +295,6 @@ export class MirrorSteps {
 }
 
 /** Same inode, type bits, mode, size and mtime: the stat the scan took still holds. */
-function knownIsStat(now: Stats, then: Stats): boolean {
+function knownIsStat(now: Stats, then: ScanStat): boolean {
   return now.dev === then.dev && now.mode === then.mode && sameFile(now, then);
 }

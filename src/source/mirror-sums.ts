@@ -1,7 +1,7 @@
 // The checksum mirror's first pass: the target's sha256 of a batch of files in one round trip,
 // compared with a local pass that also yields the block hashes later changes need.
 import path from 'node:path';
-import type { Stats } from 'node:fs';
+import type { ScanStat } from './entry-type.js';
 import {
   hashBlocks,
   hashPool,
@@ -17,7 +17,7 @@ import { CAPTURE_BLOCK } from './file-capture.js';
 /** A file waiting for the checksum mirror's batched comparison. */
 export interface Candidate {
   rel: string;
-  st: Stats;
+  st: ScanStat;
   t: ListEntry;
   /**
    * The file's stat taken on the open file just after its content was hashed (small files): proof
@@ -35,7 +35,7 @@ export class HeldCandidate implements Candidate {
   seen?: SeenStat = undefined;
   constructor(
     readonly rel: string,
-    readonly st: Stats,
+    readonly st: ScanStat,
     readonly t: ListEntry,
   ) {}
 }

@@ -1,7 +1,6 @@
 // Mirror: brings the whole target copy in line with the source. The target's listing is compared
 // with a scan of the source; each differing path becomes a step in the capture pipeline, so mirror
 // data travels in the same ordered stream as live replication and neither can reorder the other.
-import type { Stats } from 'node:fs';
 import { SmrError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { Journal } from '../journal/journal.js';
@@ -17,8 +16,9 @@ import { MirrorSteps } from './mirror-steps.js';
 import { HeldCandidate, SUMS_BATCH, SUMS_BATCH_BYTES, splitBySums } from './mirror-sums.js';
 import { settleEqual } from './mirror-equal.js';
 import { SameBatch, settleSame } from './mirror-same.js';
+import type { ScanStat } from './entry-type.js';
 import type { ScanSkip } from './scan.js';
-import { scanInPathOrder } from './walk.js';
+import { scanInPathOrder } from './scan-listed.js';
 import { ScanBatch, sendSmallFiles } from './small-files.js';
 import { TargetView } from './target-view.js';
 import { remoteBlocks, remoteSums, unreachable } from './mirror-link.js';
@@ -225,7 +225,7 @@ export class Mirror {
     );
     const small = new ScanBatch((items, bytes) =>
       this.pace.detachStep(id, bytes, async (gate) => {
-        const alone = (rel: string, st: Stats) =>
+        const alone = (rel: string, st: ScanStat) =>
           this.steps.path(rel, true, st, startSeq, view, gate);
         await sendSmallFiles(this.capture, items, startSeq, gate, alone);
         for (const f of items)

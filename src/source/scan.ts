@@ -4,14 +4,14 @@ import path from 'node:path';
 import type { PathFilter } from './filter.js';
 import { lstatOrNull } from '../shared/fsutil.js';
 import { unsupported } from './skipped.js';
-import { specialType } from './entry-type.js';
+import { specialType, type ScanStat } from './entry-type.js';
 import { sortedNames } from './walk.js';
 import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** One source entry found by a scan. */
-export interface ScanEntry {
+export interface ScanEntry<S extends ScanStat = Stats> {
   rel: string;
-  st: Stats;
+  st: S;
 }
 
 /** What a scan met but does not yield: a type smr does not send, a directory it cannot list. */

@@ -5,7 +5,7 @@
 // batch cannot carry as it is (a hard link, a parent the index lacks, a file that changed or went
 // away, one with xattrs or ACLs that would swell the record) goes the ordinary way, in order.
 import { pushBlockHashes } from '../delta/hash.js';
-import type { Stats } from 'node:fs';
+import type { ScanStat } from './entry-type.js';
 import { MAX_BATCH_FILE_BYTES, MAX_BATCH_FILES, type WireFile } from '../protocol/files-op.js';
 import { CAPTURE_BLOCK } from './file-capture.js';
 import { knownMatchesDisk, sameFile } from './known.js';
@@ -25,23 +25,23 @@ export const BATCH_FILES = 512;
 /** A file the scan found, with the stat it saw; or a new directory, sent by `alone` in order. */
 export interface SmallFileItem {
   rel: string;
-  st: Stats;
+  st: ScanStat;
 }
 
 /** Sends one item that goes the ordinary way (a new directory), at its place in the order. */
-export type SendAlone = (rel: string, st: Stats) => Promise<void>;
+export type SendAlone = (rel: string, st: ScanStat) => Promise<void>;
 
 const EMPTY = Buffer.alloc(0);
 
 /** Whether a scanned entry the mirror sends whole may go in a batch. */
-export function batchable(st: Stats, hardLinks: boolean): boolean {
+export function batchable(st: ScanStat, hardLinks: boolean): boolean {
   return st.isFile() && st.size <= MAX_BATCH_FILE_BYTES && (st.nlink < 2 || !hardLinks);
 }
 
 /** One file read into the batch, waiting for its record. */
 interface Pending {
   rel: string;
-  st: Stats;
+  st: ScanStat;
   len: number;
   /** Whether the read's fstat still saw the scan's file (else it is hinted after the record). */
   same: boolean;
@@ -133,7 +133,7 @@ export async function sendSmallFiles(
   // and recorded with the batch: a step, three lstats, index look-ups and a commit of its own per
   // directory were 17% of the source's full mirror of a tree of ten files per directory (and
   // its mark's own commit, and a read transaction cut short, still 4% after that).
-  const mkdir = (rel: string, st: Stats): null => {
+  const mkdir = (rel: string, st: ScanStat): null => {
     made.push({ rel, st });
     dirs.add(rel);
     host.watchDir(rel);
@@ -188,7 +188,7 @@ export async function sendSmallFiles(
  * well before the watch began (a newer one is listed again shortly after its mkdir, which only
  * its check arranges: path-check.ts, checkDir).
  */
-function plainNewDir(host: MirrorHost, rel: string, st: Stats, known: Set<string>): boolean {
+function plainNewDir(host: MirrorHost, rel: string, st: ScanStat, known: Set<string>): boolean {
   return st.ctimeMs < host.watchingSince - SETTLED_DIR_MS && parentsKnown(host, rel, known);
 }
 
@@ -221,7 +221,7 @@ export class ScanBatch {
    * target (sent by the batch's `alone`: a pipeline step, a work-queue turn and an index batch
    * per directory were a cost of their own); false: it goes alone.
    */
-  add(rel: string, st: Stats, hardLinks: boolean): boolean {
+  add(rel: string, st: ScanStat, hardLinks: boolean): boolean {
     if (!batchable(st, hardLinks) && !st.isDirectory()) return false;
     this.items.push({ rel, st });
     if (st.isFile()) this.bytes += st.size;

@@ -55,6 +55,8 @@ class PackedStat extends TypeOfMode implements WalkStat {
 
 /** Numbers per path in a reply: status (0 gone, 1 stat, 2 error), then PackedStat's fields. */
 export const FIELDS = 7;
+/** Numbers per path where all are asked for (the mirror's scan): FIELDS', nlink, uid, gid, rdev. */
+export const FULL_FIELDS = 11;
 
 /**
  * What lstat says of a walked name: null when it is gone meanwhile, the error's code when it
@@ -85,7 +87,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { lstatSync, readdirSync } = require('node:fs');
 const { isAscii } = require('node:buffer');
 const { getSystemErrorName } = require('node:util');
-const F = ${FIELDS};
+const F = (workerData && workerData.fields) || ${FIELDS};
 const NUL = Buffer.of(0);
 const SLASH = Buffer.from('/');
 let at = null;
@@ -127,6 +129,10 @@ function statAt(p) {
       out[i] = 1; out[i + 1] = u32(o.mode); out[i + 2] = u64(o.dev);
       out[i + 3] = u64(o.ino); out[i + 4] = u64(o.size); out[i + 5] = ms(o.mtime);
       out[i + 6] = ms(o.ctime);
+      if (F > ${FIELDS}) {
+        out[i + 7] = p.nlinkWide ? u64(o.nlink) : u32(o.nlink); out[i + 8] = u32(o.uid);
+        out[i + 9] = u32(o.gid); out[i + 10] = u64(o.rdev);
+      }
     },
   };
 }
@@ -135,6 +141,7 @@ function lstatInto(p, out, i, codes) {
     const st = lstatSync(p);
     out[i] = 1; out[i + 1] = st.mode; out[i + 2] = st.dev; out[i + 3] = st.ino;
     out[i + 4] = st.size; out[i + 5] = st.mtimeMs; out[i + 6] = st.ctimeMs;
+    if (F > ${FIELDS}) { out[i + 7] = st.nlink; out[i + 8] = st.uid; out[i + 9] = st.gid; out[i + 10] = st.rdev; }
   } catch (err) {
     const code = (err && err.code) || 'error';
     if (code !== 'ENOENT' && code !== 'ENOTDIR') { out[i] = 2; codes.push(code); }
@@ -160,8 +167,16 @@ function statDir(d, joined, n, texts, ends) {
 }
 `;
 
-/** Packs `st` at `o` of `out` as the worker does (an error's code goes to the caller's list). */
-export function packStat(st: StatResult, out: Float64Array, o: number): void {
+/**
+ * Packs `st` at `o` of `out` as the worker does, `fields` numbers (an error's code goes to the
+ * caller's list).
+ */
+export function packStat(
+  st: Stats | string | null,
+  out: Float64Array,
+  o: number,
+  fields = FIELDS,
+): void {
   out[o] = st === null ? 0 : typeof st === 'string' ? 2 : 1;
   if (st === null || typeof st === 'string') return;
   out[o + 1] = st.mode;
@@ -170,6 +185,11 @@ export function packStat(st: StatResult, out: Float64Array, o: number): void {
   out[o + 4] = st.size;
   out[o + 5] = st.mtimeMs;
   out[o + 6] = st.ctimeMs;
+  if (fields <= FIELDS) return;
+  out[o + 7] = st.nlink;
+  out[o + 8] = st.uid;
+  out[o + 9] = st.gid;
+  out[o + 10] = st.rdev;
 }
 
 /** Whether the stat packed at `o` of `out` is a directory's (without making it an object). */

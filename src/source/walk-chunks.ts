@@ -13,7 +13,7 @@ import path from 'node:path';
 import { nameBytes, nameFromBytes } from '../shared/name-bytes.js';
 import { DirLister, nameStart, type Listing, type Names } from './dir-lister.js';
 import type { PathFilter } from './filter.js';
-import { FIELDS, packedDir, statAt, StatView, type WalkStat } from './stat-pool.js';
+import { packedDir, statAt, StatView, type WalkStat } from './stat-pool.js';
 import type { Unreadable, WalkEntry } from './walk.js';
 
 /** Directories asked for ahead of the one being walked. */
@@ -65,16 +65,21 @@ export class WalkCursor {
   private level: Level | null = null;
   private i = 0;
   /** A directory that could not be listed: the current entry, in place of a listed name. */
-  private lone: Unreadable | null = null;
+  lone: Unreadable | null = null;
   private relText: string | null = null;
   /** The subdirectory of the current entry, entered on the next advance. */
   private descend: Sub | null = null;
+  private readonly f: number; // numbers per name in a listing
 
   constructor(
     private readonly filter: PathFilter,
     private readonly lister: DirLister,
     private readonly beforeList?: (rel: string, st: WalkStat) => void,
-  ) {}
+    /** Fifos, sockets and devices are entries too (the mirror's scan), not passed over. */
+    private readonly others = false,
+  ) {
+    this.f = lister.fields;
+  }
 
   /** Starts at `base`'s root listing (before the first advance). */
   async start(base: string): Promise<void> {
@@ -110,7 +115,7 @@ export class WalkCursor {
         this.stack.pop();
         continue;
       }
-      const o = i * FIELDS;
+      const o = i * this.f;
       const status = lv.l.out[o];
       if (status === 0) continue; // gone meanwhile
       this.level = lv;
@@ -126,7 +131,7 @@ export class WalkCursor {
       }
       const st = this.st;
       const dir = st.isDirectory();
-      if (!dir && !st.isFile() && !st.isSymbolicLink()) continue; // not walked
+      if (!dir && !st.isFile() && !st.isSymbolicLink() && !this.others) continue; // not walked
       if (!lv.clean && !(dir ? this.filter.dir(this.rel) : this.filter.file(this.rel))) continue;
       const next = lv.subs[lv.nextSub];
       if (dir && next?.i === i) {
@@ -216,7 +221,7 @@ export class WalkCursor {
     const clean = this.clean(rel, l);
     const lv: Level = { rel, keyPrefix, l, next: 0, code: 0, subs: [], nextSub: 0, clean };
     for (let i = 0; i < l.ends.length; i++) {
-      const o = i * FIELDS;
+      const o = i * this.f;
       // Directories only: a stat object for each of them, none for the rest.
       if (!packedDir(l.out, o)) continue;
       const st = statAt(l.out, o, '') as WalkStat;

@@ -4,14 +4,9 @@
 // one page of each in memory whatever the size of the tree.
 import { readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { lstatOrNull } from '../shared/fsutil.js';
 import { fsPath, nameFromBytes } from '../shared/name-bytes.js';
 import type { PathFilter } from './filter.js';
-import { specialType } from './entry-type.js';
 import { lstatResult, type WalkStat } from './stat-pool.js';
-import type { ScanEntry, ScanSkip } from './scan.js';
-import { unsupported } from './skipped.js';
-import { nextTurn, YIELD_EVERY } from '../shared/yield.js';
 
 /** A source entry found by the walk. */
 export interface WalkEntry {
@@ -131,66 +126,5 @@ export function* walkInPathOrder(
     } else if ((st.isFile() || st.isSymbolicLink()) && filter.file(rel)) {
       yield { rel, st, key: Buffer.concat([dir.keyPrefix, nb]) };
     }
-  }
-}
-
-/**
- * scan.ts's scanTree in path order: the same entries and skips, each directory's contents right
- * after it. A mirror consumes the target's listing, which is kept in this order, beside it
- * (index/listing-merge.ts) instead of looking each path up. An explicit stack, not nested
- * generators: those overflow the call stack a couple of thousand directories deep.
- */
-export async function* scanInPathOrder(
-  base: string,
-  filter: PathFilter,
-  onSkip?: (s: ScanSkip) => void,
-  specials = false,
-): AsyncGenerator<ScanEntry> {
-  const stack: Array<{ rel: string; names: string[]; next: number }> = [];
-  // A child's path is the root's plus '/rel': path.join per entry (a split, a join and a
-  // normalisation) cost about as much as its lstat.
-  const root = path.normalize(base);
-  const prefix = root.endsWith('/') ? root : `${root}/`;
-  const enter = (rel: string): void => {
-    const names = listOrSkip(base, rel, onSkip);
-    if (names) stack.push({ rel, names, next: 0 });
-  };
-  enter('');
-  let n = 0;
-  while (stack.length) {
-    const dir = stack[stack.length - 1] as (typeof stack)[number];
-    const name = dir.names[dir.next++];
-    if (name === undefined) {
-      stack.pop();
-      continue;
-    }
-    const r = dir.rel ? `${dir.rel}/${name}` : name;
-    const st = lstatOrNull(prefix + r);
-    if (!st) continue;
-    if (++n % YIELD_EVERY === 0) await nextTurn();
-    if (st.isDirectory()) {
-      if (!filter.dir(r)) continue;
-      yield { rel: r, st };
-      enter(r);
-    } else if (st.isFile() || st.isSymbolicLink() || (specials && specialType(st))) {
-      if (filter.file(r)) yield { rel: r, st };
-    } else if (onSkip && filter.file(r)) {
-      const [reason, what] = unsupported(st);
-      const why = `${what} is not read by this walk (only the mirror sends special entries)`;
-      onSkip({ rel: r, reason, why });
-    }
-  }
-}
-
-/** A directory's names in path order; null when it is gone or cannot be listed (then said). */
-function listOrSkip(base: string, rel: string, onSkip?: (s: ScanSkip) => void): string[] | null {
-  try {
-    return sortedNames(rel ? path.join(base, ...rel.split('/')) : base);
-  } catch (err) {
-    // Vanished while walking: the watcher reports it. Anything else (EACCES) is said.
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    if (code !== 'ENOENT' && code !== 'ENOTDIR')
-      onSkip?.({ rel: rel || '.', reason: 'unreadable', why: `cannot list it (${code})` });
-    return null;
   }
 }

@@ -1,14 +1,19 @@
 // scanInPathOrder: the mirror's scan, in the order the listing store keeps the target's listing
-// (the two are merged one entry at a time, so one order must be the other's, byte for byte).
+// (the two are merged one entry at a time, so one order must be the other's, byte for byte),
+// listed on worker threads: scanTree's entries, every number of their stats, and its skips.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chownSync, linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ListingStore } from '../../src/index/listing-store.js';
 import { makeFilter } from '../../src/source/filter.js';
-import type { ScanSkip } from '../../src/source/scan.js';
-import { scanInPathOrder } from '../../src/source/walk.js';
+import { fstatatPlan } from '../../src/fsmeta/index.js';
+import { DirLister } from '../../src/source/dir-lister.js';
+import type { ScanStat } from '../../src/source/entry-type.js';
+import { scanTree, type ScanSkip } from '../../src/source/scan.js';
+import { scanInPathOrder } from '../../src/source/scan-listed.js';
+import { FULL_FIELDS } from '../../src/source/stat-pool.js';
 
 let dir = '';
 afterEach(() => {
@@ -58,5 +63,91 @@ describe('scanInPathOrder', () => {
     const got = await scan(dir, false, []);
     expect(got.length).toBe(2001);
     expect(got[got.length - 1]).toBe(`${deep}/f`);
+  });
+});
+
+/** Every number and type test a scan's consumer may read of `st` (ScanStat). */
+function numbers(st: ScanStat): unknown[] {
+  const { dev, ino, mode, nlink, uid, gid, rdev, size, mtimeMs, ctimeMs } = st;
+  const is = [st.isFile(), st.isDirectory(), st.isSymbolicLink(), st.isFIFO(), st.isSocket()];
+  return [dev, ino, mode, nlink, uid, gid, rdev, size, mtimeMs, ctimeMs, ...is];
+}
+
+/** A scan's entries by path (each with its numbers), and its skips. */
+async function entries(scan: AsyncIterable<{ rel: string; st: ScanStat }>, skips: ScanSkip[]) {
+  const out: Array<[string, unknown[]]> = [];
+  for await (const e of scan) out.push([e.rel, numbers(e.st)]);
+  out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  skips.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  return { out, skips };
+}
+
+describe('scanInPathOrder on the listers', () => {
+  it("gives scanTree's entries, stats and skips, inline and on the worker", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'smr-scan-listed-'));
+    const at = (rel: string): string => path.join(dir, rel);
+    for (const d of ['a', 'a/b', 'skipme', 'dev']) mkdirSync(at(d), { recursive: true });
+    for (let i = 0; i < 30; i++) writeFileSync(at(`a/b/f${i}`), 'x'.repeat(i));
+    writeFileSync(at('a/one'), '1');
+    linkSync(at('a/one'), at('a/two')); // hard links: nlink 2, one inode
+    symlinkSync('a/one', at('link'));
+    writeFileSync(at('skipme/k'), 'k');
+    execFileSync('mkfifo', [at('a/fifo')]);
+    if (process.getuid?.() === 0) {
+      chownSync(at('a/b/f7'), 1234, 5678);
+      execFileSync('mknod', [at('dev/null-like'), 'c', '1', '3']);
+      execFileSync('mknod', [at('dev/loop-like'), 'b', '7', '0']);
+    }
+    const filter = makeFilter([], ['skipme/']);
+    for (const specials of [true, false]) {
+      const skipped: ScanSkip[] = [];
+      const want = await entries(
+        scanTree(dir, filter, '', (s) => skipped.push(s), specials),
+        skipped,
+      );
+      expect(want.out.length).toBeGreaterThan(35);
+      // Inline (a small tree), and on the worker with and without fstatat.
+      const listers = [
+        undefined,
+        new DirLister(-1, fstatatPlan(), 2, FULL_FIELDS),
+        new DirLister(-1, null, 2, FULL_FIELDS),
+      ];
+      for (const lister of listers) {
+        const skips: ScanSkip[] = [];
+        const scan = scanInPathOrder(dir, filter, (s) => skips.push(s), specials, lister);
+        expect(await entries(scan, skips)).toEqual(want);
+      }
+    }
+  });
+
+  it('says a directory it cannot list, and not one gone meanwhile', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'smr-scan-unlisted-'));
+    for (const d of ['a', 'locked', 'locked/in', 'gone']) mkdirSync(path.join(dir, d));
+    writeFileSync(path.join(dir, 'a/f'), 'f');
+    // Root reads every directory: the lister is told to fail where the kernel would not.
+    const real = new DirLister(-1, fstatatPlan(), 2, FULL_FIELDS);
+    const fails: Record<string, string> = { locked: 'EACCES', gone: 'ENOENT' };
+    const lister = {
+      list: (d: Buffer) => {
+        const code = fails[path.basename(d.toString())];
+        return code ? Promise.resolve({ error: code }) : real.list(d);
+      },
+      close: () => real.close(),
+      fields: real.fields,
+    } as unknown as DirLister;
+    const skips: ScanSkip[] = [];
+    const got: string[] = [];
+    for await (const e of scanInPathOrder(
+      dir,
+      makeFilter([], []),
+      (s) => skips.push(s),
+      true,
+      lister,
+    ))
+      got.push(e.rel);
+    expect(got).toEqual(['a', 'a/f', 'gone', 'locked']);
+    expect(skips).toEqual([
+      { rel: 'locked', reason: 'unreadable', why: 'cannot list it (EACCES)' },
+    ]);
   });
 });

@@ -136,6 +136,7 @@ describe('walkCursor', () => {
         return real.list(at);
       },
       close: () => real.close(),
+      fields: real.fields,
     } as unknown as DirLister;
     const filter = makeFilter([], []);
     const out: Array<WalkEntry | Unreadable> = [];
