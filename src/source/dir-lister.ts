@@ -9,6 +9,7 @@
 // Exactness: the names are readdir's bytes; each stat is the one stat-pool.ts's worker code takes
 // (fstatat relative to the directory's fd, numbers as Node computes its Stats', or Node's lstat).
 import { Worker } from 'node:worker_threads';
+import { stopWorker } from '../shared/stop-worker.js';
 import { fstatatPlan, type FstatatPlan } from '../fsmeta/index.js';
 import { FIELDS, STAT_WORKER, lstatResult, packStat } from './stat-pool.js';
 import { sortedNameBytes } from './walk.js';
@@ -72,6 +73,8 @@ const WORKER = `${STAT_WORKER}
 const queue = [];
 let scheduled = false;
 parentPort.on('message', (dirs) => {
+  // null: stop once what was asked is answered (the port closes, the loop runs dry).
+  if (dirs === null) { parentPort.close(); return; }
   queue.push(...dirs);
   if (!scheduled) { scheduled = true; setImmediate(run); }
 });
@@ -212,7 +215,7 @@ export class DirLister {
   /** Ends the workers (what they were still asked is listed inline). */
   close(): void {
     this.broken = true;
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) stopWorker(w); // not terminate(): shared/stop-worker.ts
     this.workers = [];
     this.outboxes = [];
     for (const [id, { dir }] of [...this.waiting]) this.settle(id, listInline(dir, this.fields));

@@ -3,6 +3,7 @@
 // what they read and why). A worker that fails leaves its directories to the inline path.
 import { Worker } from 'node:worker_threads';
 import { fstatatPlan } from '../fsmeta/index.js';
+import { stopWorker } from '../shared/stop-worker.js';
 import { FIELDS, LIST_WORKER, XATTR_CALLS } from './list-worker.js';
 
 /**
@@ -111,7 +112,7 @@ export class ListWorkers {
   private fail(): void {
     if (this.failed) return;
     this.failed = true;
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) stopWorker(w); // not terminate(): shared/stop-worker.ts
     for (const [id] of [...this.waiting]) this.settle(id, null);
   }
 

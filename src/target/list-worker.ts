@@ -147,6 +147,8 @@ function run() {
   if (batch.length) send(batch);
 }
 parentPort.on('message', (dirs) => {
+  // null: stop once what was asked is answered (the port closes, the loop runs dry).
+  if (dirs === null) { parentPort.close(); return; }
   queue.push(...dirs);
   if (!scheduled) { scheduled = true; setImmediate(run); }
 });
