@@ -12,7 +12,7 @@ import { specialType, type ScanStat } from './entry-type.js';
 import type { PathFilter } from './filter.js';
 import type { ScanEntry, ScanSkip } from './scan.js';
 import { unsupported } from './skipped.js';
-import { FULL_FIELDS } from './stat-pool.js';
+import { FULL_FIELDS, TypeOfMode } from './stat-pool.js';
 import { WalkCursor } from './walk-chunks.js';
 
 const S_IFMT = 0o170000;
@@ -21,11 +21,13 @@ const S_IFMT = 0o170000;
  * An entry's lstat as a lister's worker packed it (FULL_FIELDS numbers at `o` of `out`), read in
  * place: each number is the one Node's Stats of it holds (stat-pool.ts).
  */
-export class ListedStat implements ScanStat {
+export class ListedStat extends TypeOfMode implements ScanStat {
   constructor(
     private readonly out: Float64Array,
     private readonly o: number,
-  ) {}
+  ) {
+    super();
+  }
   get mode(): number {
     return this.out[this.o + 1] as number;
   }
@@ -55,15 +57,6 @@ export class ListedStat implements ScanStat {
   }
   get rdev(): number {
     return this.out[this.o + 10] as number;
-  }
-  isFile(): boolean {
-    return (this.mode & S_IFMT) === 0o100000;
-  }
-  isDirectory(): boolean {
-    return (this.mode & S_IFMT) === 0o040000;
-  }
-  isSymbolicLink(): boolean {
-    return (this.mode & S_IFMT) === 0o120000;
   }
   isFIFO(): boolean {
     return (this.mode & S_IFMT) === 0o010000;

@@ -26,7 +26,7 @@ export type StatResult = WalkStat | string | null;
 const S_IFMT = 0o170000;
 
 /** A stat's type tests, from its mode (a packed stat's and a view's alike). */
-abstract class TypeOfMode {
+export abstract class TypeOfMode {
   abstract readonly mode: number;
   isFile(): boolean {
     return (this.mode & S_IFMT) === 0o100000;
