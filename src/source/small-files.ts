@@ -72,13 +72,22 @@ export async function sendSmallFiles(
   let wire: WireFile[] = [];
   // New directories whose mkdir is queued, recorded with the next flush's files.
   let made: SmallFileItem[] = [];
+  // The batch's paths the index held no entry for when decided (this step alone records them).
+  let fresh: string[] = [];
   const flush = async (): Promise<void> => {
     if (!wire.length && !made.length) return;
-    const [files, data, done, dirsMade] = [wire, buf.subarray(0, used), pending, made];
-    [wire, pending, metaBytes, made] = [[], [], 0, []];
-    // Every path's crash mark in one commit, then the mkdirs in scan order (none lies below a
-    // file gathered before it, in path order), then the files.
-    ledger.premark([...dirsMade.map((d) => d.rel), ...files.map((f) => f[0])]);
+    const [files, data, done, dirsMade, unknown] = [
+      wire,
+      buf.subarray(0, used),
+      pending,
+      made,
+      fresh,
+    ];
+    [wire, pending, metaBytes, made, fresh] = [[], [], 0, [], []];
+    // Every path's crash mark in one commit (none for a path new to the index), then the mkdirs
+    // in scan order (none lies below a file gathered before it, in path order), then the files.
+    const dirRels = dirsMade.map((d) => d.rel);
+    ledger.premark([...dirRels, ...files.map((f) => f[0])], [...dirRels, ...unknown]);
     for (const d of dirsMade)
       await ledger.emit({ kind: 'mkdir', meta: { p: d.rel, mode: d.st.mode & 0o7777 } });
     if (files.length) {
@@ -108,7 +117,7 @@ export async function sendSmallFiles(
     };
   // Reads file `i` into the batch: the flush it fills, or its resend when the read failed or the
   // file carries what a batch does not (xattrs, ACLs).
-  const place = (i: number): Later => {
+  const place = (i: number, isNew: boolean): Later => {
     const { rel, st } = items[i] as SmallFileItem;
     // The scan's stat (taken moments ago) stands for the file: the read's fstat tells whether it
     // changed since, and a change is hinted like one during the read. Its attributes come from
@@ -123,6 +132,7 @@ export async function sendSmallFiles(
     const file: WireFile = [rel, got.len, st.mode & 0o7777, st.mtimeMs, attrs.a];
     ledger.carrying(rel, attrs);
     wire.push(file);
+    if (isNew) fresh.push(rel);
     const hashes = hashesOf(buf.subarray(used, used + got.len));
     pending.push({ rel, st, len: got.len, same: sameFile(got.after, st), hashes });
     used += got.len;
@@ -152,11 +162,11 @@ export async function sendSmallFiles(
     // Sent already during this mirror (a new directory's check queues its entries): not again.
     if (k && k.seq > sinceSeq && !k.unsure && knownMatchesDisk(k, st)) return null;
     if (!batchable(st, true) || !parentsKnown(host, rel, dirs)) return resend(rel);
-    if (buf.length - used >= st.size + 1) return place(i);
+    if (buf.length - used >= st.size + 1) return place(i, !k);
     return async () => {
       await flush();
       buf = Buffer.allocUnsafe(Math.max(Math.min(BATCH_BYTES, left[i] as number), st.size + 1));
-      await place(i)?.();
+      await place(i, !k)?.();
     };
   };
   // The files that may be read, opened a little ahead of their reads (small-read.ts).
