@@ -48,6 +48,13 @@ export { readdirBytes, walkBytes, type ByteDirent, type WalkEntry } from './walk
 export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './sparse.js';
 export { metaDiff, type ComparableMeta } from './compare.js';
 export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
-export { futimensMtime, futimensMtimeText, syncfsAsync, unixDatagram, willNeed } from './libc.js';
+export {
+  futimensMtime,
+  futimensMtimeText,
+  openAt,
+  syncfsAsync,
+  unixDatagram,
+  willNeed,
+} from './libc.js';
 export { fstatatPlan, type FstatatPlan } from './fstatat-plan.js';
 export { capMallocArenas, trimMalloc } from './malloc.js';

@@ -27,12 +27,14 @@ interface Libc {
   socket: CFunc;
   sendto: CFunc;
   close: CFunc;
+  openat: CFunc;
   syncfs: CFunc & { async: (...args: unknown[]) => void };
 }
 
 /** Largest xattr value and name list Linux allows (XATTR_SIZE_MAX, XATTR_LIST_MAX). */
 export const XATTR_MAX = 65536;
 const AT_FDCWD = -100;
+const O_CLOEXEC = 0o2000000;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const UTIME_OMIT = (1n << 30n) - 2n;
 const FALLOC_FL_KEEP_SIZE = 0x01;
@@ -90,6 +92,7 @@ function lib(): Libc {
       'intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)',
     ),
     close: f('int close(int fd)'),
+    openat: f('int openat(int dirfd, const char *path, int flags)'),
     syncfs: f('int syncfs(int fd)') as Libc['syncfs'],
   };
   return libc;
@@ -216,6 +219,14 @@ function mtimeTimes(mtimeNs: bigint): Buffer {
  */
 export function flistxattrSize(fd: number): number {
   return check(lib().flistxattr(fd, null, 0), 'flistxattr');
+}
+
+/**
+ * openat(2) of `name` (one component, no escaped bytes) in the directory open as `dirfd`, close-on-
+ * exec like every descriptor Node opens: no walk of the whole path per file.
+ */
+export function openAt(dirfd: number, name: string, flags: number): number {
+  return check(lib().openat(dirfd, name, flags | O_CLOEXEC), 'openat', name);
 }
 
 /** mknod(2): `mode` includes the file type bits (S_IFIFO, S_IFCHR, ...). */

@@ -117,10 +117,7 @@ export class PathIndex {
     });
   }
 
-  /**
-   * Moves `from` and everything below it to `to` (the op `seq` renamed it), replacing whatever
-   * was at `to`; dirty marks move along. Returns how many entries moved.
-   */
+  /** Moves `from` and all below it to `to` (op `seq` renamed it), over what was there; marks too. */
   renameTree(from: Buffer, to: Buffer, seq: number): number {
     const fk = toKey(from);
     const tk = toKey(to);
@@ -168,9 +165,11 @@ export class PathIndex {
     return this.guard(() => this.entriesStore.byInode(dev, ino)).map(withPath);
   }
 
-  /** How many entries there are, within `under` (itself included) when given. */
-  count(under?: Buffer): number {
-    return this.guard(() => this.entriesStore.count(subtree(toKey(under ?? Buffer.alloc(0)))));
+  /** How many entries lie within `under` (itself included), or with `to` from `under` to `to`. */
+  count(under?: Buffer, to?: Buffer): number {
+    const key = toKey(under ?? Buffer.alloc(0));
+    const range = to ? { lo: key, hi: keyAfter(toKey(to)) } : subtree(key);
+    return this.guard(() => this.entriesStore.count(range));
   }
 
   /** Adds reasons (DIRTY_* bits, default DIRTY_CHANGED) to look at `path` again. */

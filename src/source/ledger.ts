@@ -35,8 +35,8 @@ export type Recorded = { rel: string; st: ScanStat; type: KnownType } & RecordOp
 
 /** One pipeline item's work on the index (see batched). */
 interface Batch {
-  /** Paths ops were queued for, marked DIRTY_QUEUING before their first append. */
-  queued: Set<string>;
+  /** Paths ops were queued for: marked DIRTY_QUEUING before their first append (true), or not. */
+  queued: Map<string, boolean>;
   /** Paths whose result is recorded (or removed): their marks go at the end. */
   done: Set<string>;
   /** The seq of the last op queued for each path in this batch. */
@@ -176,7 +176,7 @@ export class Ledger {
    */
   async batched<T>(fn: () => Promise<T>): Promise<T> {
     if (this.batch) return fn();
-    const b: Batch = { queued: new Set(), done: new Set(), seqs: new Map() };
+    const b: Batch = { queued: new Map(), done: new Set(), seqs: new Map() };
     this.batch = b;
     let ok = false;
     try {
@@ -189,15 +189,17 @@ export class Ledger {
     }
   }
 
-  /** emit()'s DIRTY_QUEUING mark made ahead, in one commit for the paths of several ops. */
-  premark(paths: readonly string[]): void {
+  /** emit()'s marks made ahead, in one commit; `fresh` (no entry) go unmarked: docs/INDEX.md. */
+  premark(paths: readonly string[], fresh: readonly string[] = []): void {
     const b = this.batch;
-    const fresh = b ? paths.filter((p) => !b.queued.has(p)) : [];
-    if (!b || !fresh.length) return; // (outside a batch emit() makes a batch of its own)
+    if (!b) return; // (outside a batch emit() makes a batch of its own)
+    for (const p of fresh) if (!b.queued.has(p)) b.queued.set(p, false);
+    const mark = paths.filter((p) => !b.queued.has(p));
+    if (!mark.length) return;
     this.index.transaction(() => {
-      for (const p of fresh) this.index.markDirty(pathKey(p), DIRTY_QUEUING);
+      for (const p of mark) this.index.markDirty(pathKey(p), DIRTY_QUEUING);
     });
-    for (const p of fresh) b.queued.add(p);
+    for (const p of mark) b.queued.set(p, true);
   }
 
   /** Queues one operation (inside a batch; alone, it is its own batch). */
@@ -280,16 +282,15 @@ export class Ledger {
     const next = Math.max(this.indexedSeq, this.lastAppended);
     let unsure = false;
     idx.transaction(() => {
-      for (const p of b.queued) {
-        const key = pathKey(p);
-        // Queued but not recorded: the target may now hold something the entry does not say.
-        if (!ok || !b.done.has(p)) {
-          idx.markDirty(key, DIRTY_UNSURE);
-          unsure = true;
-        } else continue; // recorded: every mark goes below
-        idx.clearDirty(key, DIRTY_QUEUING);
+      for (const [p, marked] of b.queued) {
+        if (ok && b.done.has(p)) continue; // recorded: every mark goes below (unmarked: none)
+        const key = pathKey(p); // queued, not recorded: the target may hold what no entry says
+        idx.markDirty(key, DIRTY_UNSURE);
+        unsure = true;
+        if (marked) idx.clearDirty(key, DIRTY_QUEUING);
       }
-      if (ok) for (const p of b.done) idx.clearDirty(pathKey(p));
+      const cleared = ok ? [...b.done].filter((p) => this.marks || b.queued.get(p) !== false) : [];
+      for (const p of cleared) idx.clearDirty(pathKey(p));
       if (next > this.indexedSeq) idx.setIndexedSeq(next);
     });
     this.indexedSeq = next;

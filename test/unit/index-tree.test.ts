@@ -61,6 +61,16 @@ const SAMPLE = [
 ];
 
 describe('index subtrees', () => {
+  it('counts a subtree, or the entries from one path to another in path order', () => {
+    putAll(SAMPLE);
+    expect(scratch.index.count(b('a/b'))).toBe(3);
+    // a/b/c, a/b/c/d, a/b-c, a/b0: the last one's subtree (none here) is not counted
+    expect(scratch.index.count(b('a/b/c'), b('a/b0'))).toBe(4);
+    expect(scratch.index.count(b('a/b/c'), b('a/b/c'))).toBe(1); // not a/b/c/d
+    expect(scratch.index.count(b('a/b/e'), b('a/b/z'))).toBe(0);
+    expect(scratch.index.count(b('a/b1'), b('a/b9'))).toBe(0);
+  });
+
   it('deletes a subtree and nothing that merely shares its prefix', () => {
     putAll(SAMPLE);
     expect(scratch.index.deleteTree(b('a/b'), 5)).toBe(3);

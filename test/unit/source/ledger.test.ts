@@ -91,6 +91,44 @@ describe('Ledger', () => {
     expect(marks()).toEqual({ b: DIRTY_UNSURE });
   });
 
+  it('queues paths new to the index unmarked, and still leaves them unsure when cut short', async () => {
+    const l = ledger();
+    const files = (ps: string[]): QueuedOp => ({
+      kind: 'files',
+      meta: { f: ps.map((p): [string, number, number, number] => [p, 7, 0o644, 0]) },
+    });
+    await l.batched(async () => {
+      await l.emit(put('old'));
+      l.record('old', st, 'file', { blocks: hashes });
+    });
+    marksAtAppend = [];
+    // `old` has an entry (marked), `new` has none (not): no write for it before or after.
+    await l.batched(async () => {
+      l.premark(['old', 'new'], ['new']);
+      await l.emit(files(['old', 'new']));
+      l.recordAll(['old', 'new'].map((rel) => ({ rel, st, type: 'file', blocks: hashes })));
+    });
+    expect(marksAtAppend).toEqual([{ old: DIRTY_QUEUING }]);
+    expect(marks()).toEqual({});
+    expect(l.get('new')).toMatchObject({ type: 'file', seq: 2, unsure: false });
+    // Cut short after the append: both unsure, the unmarked one too.
+    await expect(
+      l.batched(async () => {
+        l.premark(['old', 'n2'], ['n2']);
+        await l.emit(files(['old', 'n2']));
+        throw new Error('stopped');
+      }),
+    ).rejects.toThrow(/stopped/);
+    expect(marks()).toEqual({ old: DIRTY_UNSURE, n2: DIRTY_UNSURE });
+    // With marks known, recording a path queued unmarked clears what it had.
+    await l.batched(async () => {
+      l.premark(['n2'], ['n2']);
+      await l.emit(files(['n2']));
+      l.record('n2', st, 'file', { blocks: hashes });
+    });
+    expect(marks()).toEqual({ old: DIRTY_UNSURE });
+  });
+
   it('sees an unsure mark at once when a batch that went well queued a path it did not record', async () => {
     const l = ledger();
     await l.batched(async () => {

@@ -122,6 +122,32 @@ describe('sendSmallFiles', () => {
     capture.stop();
   });
 
+  it('looks items up only where the index holds entries, and skips one sent in this mirror', async () => {
+    const { base, queued, capture } = mirrored();
+    mkdirSync(path.join(base, 'd'));
+    await capture.enqueueStep(() => capture.resend('d'));
+    for (const n of ['a', 'b', 'c']) writeFileSync(path.join(base, 'd', n), n);
+    const since = capture.ledger.lastQueued;
+    await capture.enqueueStep(() => capture.resend('d/b')); // sent already by this mirror
+    const items = ['a', 'b', 'c'].map((n) => ({
+      rel: `d/${n}`,
+      st: lstatSync(path.join(base, 'd', n)),
+    }));
+    const get = vi.spyOn(capture.ledger, 'get');
+    const looked = () => get.mock.calls.map(([rel]) => rel).filter((r) => r.startsWith('d/'));
+    await capture.enqueueStep(() => sendSmallFiles(capture, items, since));
+    expect(under(queued).slice(-1)).toEqual([['files', ['d/a', 'd/c']]]);
+    expect(looked()).toEqual(['d/a', 'd/b', 'd/c']); // (and their directory, as a parent)
+    // Nothing from the first item to the last in the index: no look-up per item.
+    for (const n of ['e', 'f']) writeFileSync(path.join(base, 'd', n), n);
+    const more = ['e', 'f'].map((n) => ({ rel: `d/${n}`, st: lstatSync(path.join(base, 'd', n)) }));
+    get.mockClear();
+    await capture.enqueueStep(() => sendSmallFiles(capture, more, since));
+    expect(under(queued).slice(-1)).toEqual([['files', ['d/e', 'd/f']]]);
+    expect(looked()).toEqual([]);
+    capture.stop();
+  });
+
   it('sends a new directory of the batch through `alone`, before its files', async () => {
     const { base, queued, capture } = mirrored();
     mkdirSync(path.join(base, 'd'));

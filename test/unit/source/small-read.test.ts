@@ -41,7 +41,8 @@ describe('ReadAhead', () => {
     );
     const fd0 = ra.take(0);
     expect(asked).toEqual([0, 1, 2, 3]);
-    expect(openFds()).toBe(before + 4); // 0 (now the caller's) and 1-3 ahead; 4 is not read
+    // 0 (now the caller's) and 1-3 ahead, and their directory (opened relative to it); 4 not read
+    expect(openFds()).toBe(before + 5);
     const buf = Buffer.alloc(64);
     expect(readInto(fd0, buf, 0, 6, noAttrs)?.len).toBe(6);
     expect(buf.toString('utf8', 0, 6)).toBe('file 0');
@@ -52,6 +53,26 @@ describe('ReadAhead', () => {
     expect(readInto(fd3, buf, 0, 6, noAttrs)?.len).toBe(6);
     expect(buf.toString('utf8', 0, 6)).toBe('file 3');
     expect(ra.take(4)).toBeNull();
+    ra.close();
+    expect(openFds()).toBe(before);
+  });
+
+  it('opens each file in its own directory, one directory held at a time, odd names by path', () => {
+    const a = files(2);
+    const b = files(1);
+    const odd = path.join(path.dirname(b[0] as string), 'caf\udce9'); // byte 0xe9, not UTF-8
+    writeFileSync(Buffer.from(path.join(path.dirname(odd), 'caf\xe9'), 'latin1'), 'odd');
+    const paths = [...a, ...b, odd];
+    const before = openFds();
+    const ra = new ReadAhead(paths.length, (i) => ({ abs: paths[i] as string, size: 6 }), 0);
+    const buf = Buffer.alloc(64);
+    const read = (i: number): string => {
+      const len = readInto(ra.take(i), buf, 0, 6, noAttrs)?.len ?? -1;
+      return buf.toString('latin1', 0, len);
+    };
+    expect([0, 1, 2].map(read)).toEqual(['file 0', 'file 1', 'file 0']);
+    expect(read(3)).toBe('odd');
+    expect(openFds()).toBe(before + 1); // b's directory
     ra.close();
     expect(openFds()).toBe(before);
   });
