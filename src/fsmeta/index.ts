@@ -49,5 +49,5 @@ export { extents, isAllZero, SparseWriter, SPARSE_BLOCK, type Extent } from './s
 export { metaDiff, type ComparableMeta } from './compare.js';
 export { linkGroupDiff, linkGroups, type LinkMember } from './hardlinks.js';
 export { futimensMtime, futimensMtimeText, syncfsAsync, unixDatagram, willNeed } from './libc.js';
-export { fstatatPlan, type FstatatPlan } from './fstatat-plan.js';
+export { fstatatPlan, type FstatatPlan } from '../shared/fstatat-plan.js';
 export { capMallocArenas, trimMalloc } from './malloc.js';
