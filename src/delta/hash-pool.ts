@@ -6,7 +6,9 @@
 // the digests and the stat taken on the open file after the read, packed per batch; anything
 // it does not settle (a large file, an error) the caller takes through the general path.
 import { Worker } from 'node:worker_threads';
+import { fstatatPlan, type FstatatPlan } from '../shared/fstatat-plan.js';
 import { fsPath } from '../shared/name-bytes.js';
+import { stopWorker } from '../shared/stop-worker.js';
 import { xxhashModule } from './hash.js';
 import { SMALL_FILE_BYTES } from './small-file.js';
 import { WORKER_SOURCE, FIELDS, type Kind, type Reply } from './hash-worker.js';
@@ -79,6 +81,9 @@ export class HashPool {
   private nextId = 0;
   private readonly waiting = new Map<number, (r: Reply | null) => void>();
 
+  /** `plan`: how the worker opens files relative to their directory (null: by path, through fs). */
+  constructor(private readonly plan: FstatatPlan | null = fstatatPlan()) {}
+
   /**
    * hashSmallStat of each path (its expected size beside it), with `blockSize` blocks: an
    * entry's hashes and the stat taken on the open file after the read, or null where the inline
@@ -119,11 +124,12 @@ export class HashPool {
     });
   }
 
-  /** Ends the worker; batches still out answer null. */
+  /** Ends the worker (asked to stop: it may hold koffi, stop-worker.ts); batches still out answer null. */
   close(): void {
     this.broken = true;
-    void this.worker?.terminate();
+    const w = this.worker;
     this.worker = null;
+    if (w) stopWorker(w);
     for (const id of [...this.waiting.keys()]) this.settle(id, null);
   }
 
@@ -132,7 +138,7 @@ export class HashPool {
     try {
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { xxhash: xxhashModule(), small: SMALL_FILE_BYTES },
+        workerData: { xxhash: xxhashModule(), small: SMALL_FILE_BYTES, plan: this.plan },
       });
       w.unref();
       w.on('message', (r: Reply) => this.settle(r.id, r));

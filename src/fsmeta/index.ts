@@ -56,5 +56,5 @@ export {
   unixDatagram,
   willNeed,
 } from './libc.js';
-export { fstatatPlan, type FstatatPlan } from './fstatat-plan.js';
+export { fstatatPlan, type FstatatPlan } from '../shared/fstatat-plan.js';
 export { capMallocArenas, trimMalloc } from './malloc.js';

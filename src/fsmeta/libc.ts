@@ -1,10 +1,10 @@
 // The Linux system calls Node's fs lacks (l*xattr with byte paths, utimensat with nanoseconds,
 // mknod, lseek with SEEK_DATA/SEEK_HOLE, fallocate, posix_fadvise, syncfs), and the one socket
 // call its net lacks (a datagram to a unix socket, for systemd's readiness), called through
-// koffi. This is the only module that imports koffi (a walk's worker threads load it by the path
-// fstatat-plan.ts gives, for fstatat relative to a directory's fd). Calls are synchronous: each
-// takes about a microsecond, less than a thread-pool round trip, and errno is read on the same
-// thread right after the call.
+// koffi. This is the only module that imports koffi (worker threads that walk or hash load it by
+// the path shared/fstatat-plan.ts gives, to call relative to a directory's fd). Calls are
+// synchronous: each takes about a microsecond, less than a thread-pool round trip, and errno is
+// read on the same thread right after the call.
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import util from 'node:util';

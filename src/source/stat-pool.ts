@@ -5,6 +5,7 @@
 // packed in one Float64Array per directory. Exactness: each number is the one Node's own Stats
 // hold, so a comparison sees the same values either way.
 import { lstatSync, type Stats } from 'node:fs';
+import { STAT_STRUCT_SOURCE } from '../shared/fstatat-plan.js';
 
 /** What a walk's comparisons read of an lstat (a Stats has all of it). */
 export type WalkStat = Pick<
@@ -82,7 +83,7 @@ export function lstatResult(p: string | Buffer): Stats | string | null {
 // 1e6 for the ms), so the two paths give equal values (stat-pool.test.ts).
 // Where the plan cannot serve (no plan, koffi fails to load, a path of PATH_MAX bytes or more, a
 // directory that opens with an error other than gone) the name is lstat'ed by its path as before.
-export const STAT_WORKER = `
+export const STAT_WORKER = `${STAT_STRUCT_SOURCE}
 const { parentPort, workerData } = require('node:worker_threads');
 const { lstatSync, readdirSync } = require('node:fs');
 const { isAscii } = require('node:buffer');
@@ -97,18 +98,8 @@ function statAt(p) {
   const l = koffi.load(null);
   const open = l.func(p.open), fstatat = l.func(p.fstatat), close = l.func(p.close);
   const fstatatText = l.func(p.fstatatText);
-  const buf = Buffer.alloc(p.size);
+  const { buf, u32, u64, ms } = statStruct(p);
   const o = p.at;
-  // The struct's words read through typed arrays (every offset is a multiple of 4; Buffer.alloc
-  // is never pooled, so its own buffer starts at 0): on a little-endian machine, the values
-  // readUInt32LE and readInt32LE give, without a call each.
-  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  const u = le ? new Uint32Array(buf.buffer, buf.byteOffset, p.size >> 2) : null;
-  const s = le ? new Int32Array(buf.buffer, buf.byteOffset, p.size >> 2) : null;
-  const u32 = u ? (k) => u[k >> 2] : (k) => buf.readUInt32LE(k);
-  const i32 = s ? (k) => s[k >> 2] : (k) => buf.readInt32LE(k);
-  const u64 = (k) => u32(k) + u32(k + 4) * 4294967296;
-  const ms = (k) => (u32(k) + i32(k + 4) * 4294967296) * 1e3 + u32(k + 8) / 1e6;
   return {
     // A directory's fd; -2 when gone (its names are too), -3 when it must be lstat'ed by path.
     open(dir) {

@@ -12,6 +12,7 @@
 // number is the one the inline listing reads (mtime in ms as Node computes it from sec and nsec;
 // the stamp's ns from the same two). Anything else (a symlink, a special, a hard-linked file,
 // xattrs or ACLs, an error other than "gone") is marked for the inline path, per name.
+import { STAT_STRUCT_SOURCE } from '../shared/fstatat-plan.js';
 
 /** Numbers per name: status, mode, uid, gid, size, mtime sec, mtime nsec. */
 export const FIELDS = 7;
@@ -34,7 +35,7 @@ export const XATTR_CALLS = {
 // are listed in turn; replies go in batches of about BATCH names (a message per directory cost
 // more than its names' stats).
 const BATCH = 1024;
-export const LIST_WORKER = `
+export const LIST_WORKER = `${STAT_STRUCT_SOURCE}
 const { parentPort, workerData: w } = require('node:worker_threads');
 const { readdirSync } = require('node:fs');
 const { isAscii } = require('node:buffer');
@@ -52,13 +53,8 @@ let at = false;
 try { at = Number(syscall(NR, 'int', -100, 'str', '/', 'uint', p.nofollow, 'void *', null, 'size_t', 0)) >= 0; } catch { at = false; }
 const F = ${FIELDS}, PLAIN = ${PLAIN}, INLINE = ${INLINE};
 const S_IFMT = 0o170000, S_IFREG = 0o100000, S_IFDIR = 0o040000;
-const buf = Buffer.alloc(p.size);
+const { buf, u32, i32, u64 } = statStruct(p);
 const o = p.at;
-const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const u = le ? new Uint32Array(buf.buffer, buf.byteOffset, p.size >> 2) : null;
-const s = le ? new Int32Array(buf.buffer, buf.byteOffset, p.size >> 2) : null;
-const u32 = u ? (k) => u[k >> 2] : (k) => buf.readUInt32LE(k);
-const i32 = s ? (k) => s[k >> 2] : (k) => buf.readInt32LE(k);
 // A path for llistxattr (without listxattrat): the directory's bytes once, each name after them.
 const path = Buffer.alloc(4096 + 512);
 const gone = (code) => code === 'ENOENT' || code === 'ENOTDIR';
@@ -73,7 +69,7 @@ function statOne(fd, name, out, i) {
   const type = mode & S_IFMT;
   if (!(type === S_IFDIR || (type === S_IFREG && u32(o.nlink) <= 1))) { out[i] = INLINE; return false; }
   out[i] = PLAIN; out[i + 1] = mode; out[i + 2] = u32(o.uid); out[i + 3] = u32(o.gid);
-  out[i + 4] = u32(o.size) + u32(o.size + 4) * 4294967296;
+  out[i + 4] = u64(o.size);
   out[i + 5] = u32(o.mtime) + i32(o.mtime + 4) * 4294967296; out[i + 6] = u32(o.mtime + 8);
   return true;
 }

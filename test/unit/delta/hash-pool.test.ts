@@ -16,18 +16,27 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { fileSha256, hashSmallStat, HashPool, initHash } from '../../../src/delta/index.js';
 import { SMALL_FILE_BYTES } from '../../../src/delta/small-file.js';
+import { fstatatPlan } from '../../../src/shared/fstatat-plan.js';
 import { nameFromBytes } from '../../../src/shared/name-bytes.js';
 
 let dir = '';
-const pool = new HashPool();
 afterEach(async () => {
   if (dir) await fsp.rm(dir, { recursive: true, force: true });
 });
-afterAll(() => pool.close());
 
 const BLOCK = 16 * 1024;
 
-describe('HashPool', () => {
+// Each file opened relative to its directory's fd through koffi (where this platform has a plan),
+// and by its path through fs: the same answers.
+const ways = [
+  ...(fstatatPlan() ? [{ way: 'openat through koffi', plan: fstatatPlan() }] : []),
+  { way: 'by path through fs', plan: null },
+];
+
+describe.each(ways)('HashPool, each file opened $way', ({ plan }) => {
+  const pool = new HashPool(plan);
+  afterAll(() => pool.close());
+
   it('blocks: the inline hashes and the stat of the open file, null where inline is null', async () => {
     await initHash();
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-hpool-'));
@@ -110,8 +119,57 @@ describe('HashPool', () => {
     expect(blocks?.[0]?.sha256).toBe((sums?.[0] as { sha256: string }).sha256);
   });
 
+  it('follows each path as an open of the whole path would, directory after directory', async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smr-hpool-'));
+    for (const d of ['a', 'b']) {
+      mkdirSync(path.join(dir, d));
+      writeFileSync(path.join(dir, d, 'f'), `in ${d}`);
+    }
+    writeFileSync(path.join(dir, 'top'), 'top');
+    symlinkSync('b', path.join(dir, 'via')); // a link before the last name is followed
+    // A path a few bytes short of PATH_MAX.
+    const deep = path.join(dir, ...Array.from({ length: 20 }, () => 'd'.repeat(200)));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(deep, 'f'), 'deep');
+    const inDir = (...p: string[]) => path.join(dir, ...p);
+    const paths = [
+      inDir('a', 'f'),
+      inDir('b', 'f'),
+      inDir('a', 'f'),
+      inDir('top'),
+      inDir('via', 'f'),
+      inDir('gone', 'f'),
+      inDir('top', 'f'),
+      inDir('a', 'gone'),
+      path.join(deep, 'f'),
+      inDir('b', 'f'),
+    ];
+    const want = await Promise.all(paths.map((p) => fileSha256(p).catch(() => 'error')));
+    const got = await pool.sums(paths);
+    expect(got?.slice(0, 5)).toEqual(want.slice(0, 5));
+    expect(got?.slice(5, 8)).toEqual([null, null, null]);
+    expect(got?.slice(8)).toEqual(want.slice(8));
+    expect(got?.[8]).toMatchObject({ size: 4 });
+    const sizes = paths.map(() => 4);
+    const blocks = await pool.blocks(paths, sizes, BLOCK);
+    expect(blocks?.map((b) => b?.sha256 ?? null)).toEqual([
+      ...paths
+        .slice(0, 5)
+        .map((p, i) =>
+          hashSmallStat(p, BLOCK, sizes[i] as number)
+            ? (got?.[i] as { sha256: string }).sha256
+            : null,
+        ),
+      null,
+      null,
+      null,
+      (got?.[8] as { sha256: string }).sha256,
+      (got?.[9] as { sha256: string }).sha256,
+    ]);
+  });
+
   it('answers null once closed (the caller hashes inline)', async () => {
-    const p = new HashPool();
+    const p = new HashPool(plan);
     p.close();
     expect(await p.sums(['/etc/hostname'])).toBeNull();
   });
