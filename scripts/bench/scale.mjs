@@ -988,8 +988,8 @@ function commentary(info, w, m) {
         `every byte (CPU: source ${secs(c.cpu.source)}, target ${secs(c.cpu.target)}; rsync client ${secs(m.rsync.checksum.cpu.client)}, ` +
         `daemon ${secs(m.rsync.checksum.cpu.daemon)}); smr also brings its index in line with the source tree and ` +
         'has the target list its replica first (two worker threads past its first 4,096 names: an fstatat and an ' +
-        'xattr-list size per name), then compares sha256 sums in batches of up to 256 files per round trip (two in ' +
-        'flight) and records each equal file in its known state; rsync -ac computes its checksums on both sides ' +
+        'xattr-list size per name), then compares sha256 sums in batches of up to 256 files per round trip (four in ' +
+        'flight; each side reads them on a hash worker) and records each equal file in its known state; rsync -ac computes its checksums on both sides ' +
         'while the file list streams. What is left is per-file work (the walks, the hash, the attribute read and ' +
         'index check of each equal file).',
     );
