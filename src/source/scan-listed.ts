@@ -12,7 +12,7 @@ import { specialType, type ScanStat } from './entry-type.js';
 import type { PathFilter } from './filter.js';
 import type { ScanEntry, ScanSkip } from './scan.js';
 import { unsupported } from './skipped.js';
-import { FULL_FIELDS, TypeOfMode } from './stat-pool.js';
+import { FULL_FIELDS, PackedFields } from './stat-pool.js';
 import { WalkCursor } from './walk-chunks.js';
 
 const S_IFMT = 0o170000;
@@ -21,31 +21,7 @@ const S_IFMT = 0o170000;
  * An entry's lstat as a lister's worker packed it (FULL_FIELDS numbers at `o` of `out`), read in
  * place: each number is the one Node's Stats of it holds (stat-pool.ts).
  */
-export class ListedStat extends TypeOfMode implements ScanStat {
-  constructor(
-    private readonly out: Float64Array,
-    private readonly o: number,
-  ) {
-    super();
-  }
-  get mode(): number {
-    return this.out[this.o + 1] as number;
-  }
-  get dev(): number {
-    return this.out[this.o + 2] as number;
-  }
-  get ino(): number {
-    return this.out[this.o + 3] as number;
-  }
-  get size(): number {
-    return this.out[this.o + 4] as number;
-  }
-  get mtimeMs(): number {
-    return this.out[this.o + 5] as number;
-  }
-  get ctimeMs(): number {
-    return this.out[this.o + 6] as number;
-  }
+export class ListedStat extends PackedFields implements ScanStat {
   get nlink(): number {
     return this.out[this.o + 7] as number;
   }

@@ -203,12 +203,16 @@ export function statAt(out: Float64Array, o: number, code: string): StatResult {
 }
 
 /**
- * The stat packed at `o` of `out`, read in place: a walk moves it from name to name (no object
- * per name). Whoever keeps a stat past the step takes `copy()`.
+ * The numbers of a stat packed at `o` of `out` (a worker's order: status, then mode, dev, ino,
+ * size, mtimeMs, ctimeMs), read in place: the walk's StatView and the mirror scan's ListedStat.
  */
-export class StatView extends TypeOfMode implements WalkStat {
-  out: Float64Array = new Float64Array(FIELDS);
-  o = 0;
+export class PackedFields extends TypeOfMode {
+  constructor(
+    public out: Float64Array,
+    public o: number,
+  ) {
+    super();
+  }
   get mode(): number {
     return this.out[this.o + 1] as number;
   }
@@ -226,6 +230,16 @@ export class StatView extends TypeOfMode implements WalkStat {
   }
   get ctimeMs(): number {
     return this.out[this.o + 6] as number;
+  }
+}
+
+/**
+ * The stat packed at `o` of `out`, read in place: a walk moves it from name to name (no object
+ * per name). Whoever keeps a stat past the step takes `copy()`.
+ */
+export class StatView extends PackedFields implements WalkStat {
+  constructor() {
+    super(new Float64Array(FIELDS), 0);
   }
   copy(): WalkStat {
     return statAt(this.out, this.o, '') as WalkStat;
