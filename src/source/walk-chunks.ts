@@ -15,9 +15,8 @@ import { DirLister, nameStart, type Listing, type Names } from './dir-lister.js'
 import type { PathFilter } from './filter.js';
 import { packedDir, statAt, StatView, type WalkStat } from './stat-pool.js';
 import type { Unreadable, WalkEntry } from './walk.js';
+import { toAsk } from './walk-ahead.js';
 
-/** Directories asked for ahead of the one being walked. */
-const AHEAD = 32;
 const SEP = Buffer.of(0);
 const SLASH = Buffer.from('/');
 
@@ -260,22 +259,9 @@ export class WalkCursor {
     return sub.listing;
   }
 
-  /**
-   * Asks for the directories the walk reaches next, in path order, up to AHEAD of them; once
-   * fewer than half that many are asked and not yet reached, so they go to the worker in batches.
-   */
+  /** Asks for the directories the walk reaches next (walk-ahead.ts). */
   private askAhead(): void {
-    const todo: Sub[] = [];
-    let asked = 0;
-    for (let d = this.stack.length - 1; d >= 0 && todo.length + asked < AHEAD; d--) {
-      const level = this.stack[d] as Level;
-      for (let s = level.nextSub; s < level.subs.length && todo.length + asked < AHEAD; s++) {
-        const sub = level.subs[s] as Sub;
-        if (sub.listing) asked++;
-        else todo.push(sub);
-      }
-    }
-    if (asked < AHEAD / 2) for (const sub of todo) void this.ask(sub);
+    for (const sub of toAsk(this.stack)) void this.ask(sub);
   }
 }
 
