@@ -949,7 +949,6 @@ function goals(m, info, w) {
   return lines.join('\n');
 }
 
-/** Why each missed goal is missed, from this run's numbers (what closes it is another issue's). */
 /**
  * The restart's floor on this machine: its walk makes an fstatat per entry, and their cost alone,
  * spread over both cores, is a share of its time that no work in smr's own code can take back.
@@ -970,6 +969,7 @@ function restartFloor(sys, info, wallMs) {
   );
 }
 
+/** Why each missed goal is missed, from this run's numbers (what closes it is another issue's). */
 function commentary(info, w, m) {
   const out = [];
   const native = w?.find((x) => x.c.probe === 'smr-native')?.r;

@@ -41,11 +41,12 @@ export function toAsk<S extends Pending>(stack: ReadonlyArray<PendingLevel<S>>):
     const level = stack[d] as PendingLevel<S>;
     for (let s = level.nextSub; s < level.subs.length && room(); s++) {
       const sub = level.subs[s] as S;
-      bytes += dirBytes(sub);
+      const b = dirBytes(sub);
+      bytes += b;
       if (sub.listing === undefined) todo.push(sub);
       else {
         asked++;
-        askedBytes += dirBytes(sub);
+        askedBytes += b;
       }
     }
   }
